@@ -1,0 +1,44 @@
+"""The interface the API layer uses to reach the fleet. Implemented by `fleet.runtime.FleetRuntime`.
+
+Kept separate so the API can be written and tested against it while the runtime evolves, and so a
+future multi-process deployment can put a remote implementation behind the same calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ChargerSpec:
+    charger_id: str
+    org_id: str
+    identity: str
+    csms_url: str
+    ocpp_version: str  # ocpp1.6 | ocpp2.0.1 | ocpp2.1
+    model: str  # catalog slug
+    location_id: str | None = None
+    security: dict[str, Any] | None = None  # {"profile": 1, "password": "..."}
+    state: dict[str, Any] | None = None  # snapshot restored from the store
+
+
+class Fleet(Protocol):
+    async def start_charger(self, spec: ChargerSpec) -> None:
+        """Load (if needed) and connect the charger. Idempotent."""
+
+    async def stop_charger(self, charger_id: str) -> None:
+        """Disconnect the charger; its state stays (connection becomes 'stopped')."""
+
+    async def remove_charger(self, charger_id: str) -> None:
+        """Disconnect and forget the charger (after its row was deleted)."""
+
+    def live_state(self, charger_id: str) -> dict[str, Any] | None:
+        """Live state for GET /ocpp/chargers/{id}: connection, registration, connectors[], faults.
+        None when this runtime does not host the charger."""
+
+    def submit_command(self, command_id: str) -> None:
+        """Hand a queued command record to the dispatcher; returns at once."""
+
+    async def flush(self) -> None:
+        """Write buffered frames and state to the store (the API calls this before reading the
+        frame log so a reader sees every frame sent so far)."""

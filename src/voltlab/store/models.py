@@ -1,0 +1,99 @@
+"""SQLAlchemy 2 ORM models: the system of record for orgs, keys, locations, chargers, commands
+and the per-charger OCPP frame log. One schema for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | operator | viewer
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the key
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to recognise a key in lists
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # loc-…
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    csms_url: Mapped[str] = mapped_column(String(500))
+    ocpp_version: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(64))
+    identity_prefix: Mapped[str] = mapped_column(String(64))
+    security: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Charger(Base):
+    __tablename__ = "chargers"
+    __table_args__ = (UniqueConstraint("org_id", "identity", name="uq_charger_org_identity"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # dep-…
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    identity: Mapped[str] = mapped_column(String(128))
+    csms_url: Mapped[str] = mapped_column(String(500))
+    ocpp_version: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(64))
+    security: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Whether the charger should be connected; serve restarts those that are.
+    desired_running: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Station snapshot written by the fleet runtime: configuration, auth cache, local list,
+    # connector states, meter registers. Restored on restart.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Command(Base):
+    __tablename__ = "commands"
+    __table_args__ = (Index("ix_commands_org_created", "org_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # 12 hex chars
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    charger_id: Mapped[str] = mapped_column(String(40), index=True)
+    identity: Mapped[str] = mapped_column(String(128))
+    location_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    ocpp_version: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Frame(Base):
+    __tablename__ = "frames"
+    __table_args__ = (Index("ix_frames_charger_id_id", "charger_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    charger_id: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    direction: Mapped[str] = mapped_column(String(3))  # out | in
+    frame: Mapped[str] = mapped_column(Text)
