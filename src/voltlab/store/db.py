@@ -1,4 +1,5 @@
-"""Engine and session factory. SQLite file by default, any SQLAlchemy URL via VOLTLAB_DATABASE_URL."""
+"""Engine and session factory. SQLite file by default, any SQLAlchemy URL via
+VOLTLAB_DATABASE_URL."""
 
 from __future__ import annotations
 

@@ -1,0 +1,45 @@
+"""What the station runner needs from an OCPP version adapter. Adapters translate the
+protocol-neutral model into frames of one OCPP version and CSMS requests back into runner calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.station import MeterReading, StatusChange, Transaction
+from voltlab.ocpp.connection import Reply
+
+
+@dataclass(frozen=True)
+class BootAnswer:
+    status: str  # Accepted | Pending | Rejected
+    interval: int
+    current_time: str | None
+
+
+class ProtocolAdapter(Protocol):
+    version: str
+    supported_actions: frozenset[str]
+
+    async def boot(self, reason: str) -> BootAnswer: ...
+
+    async def heartbeat(self) -> None: ...
+
+    async def send_status(self, change: StatusChange) -> None: ...
+
+    async def authorize(self, id_tag: str) -> IdTagInfo: ...
+
+    async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
+        """Announce the transaction; sets tx.transaction_id; returns the CSMS's view of the tag."""
+        ...
+
+    async def meter_values(
+        self, connector_id: int, tx: Transaction | None, reading: MeterReading, context: str
+    ) -> None: ...
+
+    async def stop_transaction(
+        self, tx: Transaction, reading: MeterReading, begin: MeterReading | None
+    ) -> IdTagInfo | None: ...
+
+    async def handle(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | Reply: ...

@@ -1,0 +1,23 @@
+"""OCPP version adapters over the one station model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voltlab.ocpp.versions import OCPP16
+
+if TYPE_CHECKING:
+    from voltlab.fleet.adapter import ProtocolAdapter
+    from voltlab.fleet.runner import StationRunner
+
+
+class UnsupportedVersion(ValueError):
+    pass
+
+
+def adapter_for(version: str, runner: StationRunner) -> ProtocolAdapter:
+    if version == OCPP16:
+        from voltlab.fleet.adapters.ocpp16 import Ocpp16Adapter
+
+        return Ocpp16Adapter(runner)
+    raise UnsupportedVersion(f"OCPP version {version!r} is not available yet")

@@ -1,0 +1,358 @@
+"""OCPP 1.6J adapter: the station model in 1.6 frames, and 1.6 CSMS requests as runner flows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.adapter import BootAnswer
+from voltlab.fleet.auth import IdTagInfo, LocalListError, format_timestamp, parse_timestamp
+from voltlab.fleet.measurands import Sample, samples
+from voltlab.fleet.station import MeterReading, Reservation, StationError, StatusChange, Transaction
+from voltlab.ocpp.connection import Reply
+from voltlab.ocpp.errors import OcppError, error_code
+from voltlab.ocpp.versions import OCPP16
+
+if TYPE_CHECKING:
+    from voltlab.fleet.runner import StationRunner
+
+ERROR_CODES_16 = {
+    "GroundFault": "GroundFailure",
+    "OverCurrent": "OverCurrentFailure",
+    "OverVoltage": "OverVoltage",
+    "UnderVoltage": "UnderVoltage",
+    "OverTemperature": "HighTemperature",
+    "InternalError": "InternalError",
+    "ConnectorLockFailure": "ConnectorLockFailure",
+    "EVCommunicationError": "EVCommunicationError",
+    "PowerMeterFailure": "PowerMeterFailure",
+    "WeakSignal": "WeakSignal",
+}
+
+VENDOR_ID = "org.voltlab"
+
+TRIGGERS = frozenset(
+    {
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    }
+)
+
+
+def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
+    body = body or {"status": "Invalid"}
+    return IdTagInfo(body["status"], body.get("expiryDate"), body.get("parentIdTag"))
+
+
+def id_tag_info_json(info: IdTagInfo) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": info.status}
+    if info.expiry_date:
+        body["expiryDate"] = info.expiry_date
+    if info.parent_id_tag:
+        body["parentIdTag"] = info.parent_id_tag
+    return body
+
+
+def _sampled_value(sample: Sample, context: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "value": f"{sample.value:.{sample.decimals}f}",
+        "context": context,
+        "format": "Raw",
+        "measurand": sample.measurand,
+        "location": sample.location,
+        "unit": sample.unit,
+    }
+    if sample.phase:
+        body["phase"] = sample.phase
+    return body
+
+
+class Ocpp16Adapter:
+    version = OCPP16
+    supported_actions = frozenset(
+        {
+            "CancelReservation",
+            "ChangeAvailability",
+            "ChangeConfiguration",
+            "ClearCache",
+            "DataTransfer",
+            "GetConfiguration",
+            "GetLocalListVersion",
+            "RemoteStartTransaction",
+            "RemoteStopTransaction",
+            "ReserveNow",
+            "Reset",
+            "SendLocalList",
+            "TriggerMessage",
+            "UnlockConnector",
+        }
+    )
+
+    def __init__(self, runner: StationRunner) -> None:
+        self.runner = runner
+        self.station = runner.station
+
+    async def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.runner.link.call(action, payload)
+
+    # -- station -> CSMS ----------------------------------------------------------------------
+
+    async def boot(self, reason: str) -> BootAnswer:
+        model = self.station.model
+        payload = {
+            "chargePointVendor": model.vendor[:20],
+            "chargePointModel": model.model[:20],
+            "chargePointSerialNumber": self.station.identity[-25:],
+            "chargeBoxSerialNumber": self.station.identity[-25:],
+            "firmwareVersion": model.firmware_version,
+            "meterType": f"{model.vendor} {model.current_type} meter"[:25],
+        }
+        answer = await self.runner.link.call_raw("BootNotification", payload)
+        return BootAnswer(answer["status"], int(answer["interval"]), answer.get("currentTime"))
+
+    async def heartbeat(self) -> None:
+        await self._call("Heartbeat", {})
+
+    async def send_status(self, change: StatusChange) -> None:
+        payload: dict[str, Any] = {
+            "connectorId": change.connector_id,
+            "errorCode": ERROR_CODES_16.get(change.error_code or "", "NoError"),
+            "status": change.status,
+            "timestamp": format_timestamp(self.runner.now()),
+        }
+        if change.info:
+            payload["info"] = change.info[:50]
+        if change.vendor_error_code:
+            payload["vendorErrorCode"] = change.vendor_error_code[:50]
+            payload["vendorId"] = VENDOR_ID
+        await self._call("StatusNotification", payload)
+
+    async def authorize(self, id_tag: str) -> IdTagInfo:
+        answer = await self._call("Authorize", {"idTag": id_tag})
+        return id_tag_info(answer.get("idTagInfo"))
+
+    async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
+        payload: dict[str, Any] = {
+            "connectorId": tx.connector_id,
+            "idTag": tx.id_tag,
+            "meterStart": round(reading.register_wh),
+            "timestamp": format_timestamp(tx.started_at),
+        }
+        if tx.reservation_id is not None:
+            payload["reservationId"] = tx.reservation_id
+        answer = await self._call("StartTransaction", payload)
+        tx.transaction_id = int(answer["transactionId"])
+        info = id_tag_info(answer.get("idTagInfo"))
+        tx.parent_id_tag = info.parent_id_tag or tx.parent_id_tag
+        return info
+
+    def _meter_value(
+        self, connector_id: int, reading: MeterReading, measurands: list[str], context: str
+    ) -> dict[str, Any]:
+        spec = self.station.connector(connector_id).spec
+        values = samples(
+            reading, measurands, max_power_w=spec.max_power_w, max_current_a=spec.max_current_a
+        )
+        return {
+            "timestamp": format_timestamp(reading.timestamp),
+            "sampledValue": [_sampled_value(s, context) for s in values],
+        }
+
+    async def meter_values(
+        self, connector_id: int, tx: Transaction | None, reading: MeterReading, context: str
+    ) -> None:
+        measurands = self.station.config.get_list("MeterValuesSampledData")
+        payload: dict[str, Any] = {
+            "connectorId": connector_id,
+            "meterValue": [self._meter_value(connector_id, reading, measurands, context)],
+        }
+        if tx is not None and tx.transaction_id is not None:
+            payload["transactionId"] = int(tx.transaction_id)
+        await self._call("MeterValues", payload)
+
+    async def stop_transaction(
+        self, tx: Transaction, reading: MeterReading, begin: MeterReading | None
+    ) -> IdTagInfo | None:
+        if tx.transaction_id is None:
+            return None
+        measurands = self.station.config.get_list("StopTxnSampledData")
+        payload: dict[str, Any] = {
+            "transactionId": int(tx.transaction_id),
+            "idTag": tx.id_tag,
+            "meterStop": round(reading.register_wh),
+            "timestamp": format_timestamp(reading.timestamp),
+            "reason": tx.stop_reason or "Local",
+        }
+        if measurands:
+            data = []
+            if begin is not None:
+                data.append(
+                    self._meter_value(tx.connector_id, begin, measurands, "Transaction.Begin")
+                )
+            data.append(self._meter_value(tx.connector_id, reading, measurands, "Transaction.End"))
+            payload["transactionData"] = data
+        answer = await self._call("StopTransaction", payload)
+        return id_tag_info(answer["idTagInfo"]) if answer.get("idTagInfo") else None
+
+    # -- CSMS -> station ----------------------------------------------------------------------
+
+    async def handle(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | Reply:
+        handler = getattr(self, "on_" + action, None)
+        if handler is None:
+            raise OcppError(error_code(OCPP16, "NotSupported"), f"{action} is not supported")
+        return await handler(payload)
+
+    async def on_RemoteStartTransaction(self, payload: dict[str, Any]) -> Reply:
+        id_tag = payload["idTag"]
+        connector_id = self.runner.choose_remote_connector(payload.get("connectorId"), id_tag)
+        if connector_id is None:
+            return Reply({"status": "Rejected"})
+        return Reply(
+            {"status": "Accepted"},
+            after=self.runner.defer(lambda: self.runner.remote_start(connector_id, id_tag, None)),
+        )
+
+    async def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> Reply:
+        tx = self.station.find_transaction(payload["transactionId"])
+        if tx is None:
+            return Reply({"status": "Rejected"})
+        connector_id = tx.connector_id
+        return Reply(
+            {"status": "Accepted"},
+            after=self.runner.defer(lambda: self.runner.stop_transaction(connector_id, "Remote")),
+        )
+
+    async def on_Reset(self, payload: dict[str, Any]) -> Reply:
+        hard = payload["type"] == "Hard"
+        return Reply(
+            {"status": "Accepted"}, after=self.runner.defer(lambda: self.runner.reset(hard))
+        )
+
+    async def on_ChangeAvailability(self, payload: dict[str, Any]) -> Reply:
+        connector_id = payload["connectorId"]
+        if connector_id != 0 and connector_id not in self.station.connectors:
+            return Reply({"status": "Rejected"})
+        status = self.station.change_availability(
+            connector_id, payload["type"] == "Operative", self.runner.now()
+        )
+        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
+
+    async def on_ChangeConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
+        key, value = payload["key"], payload["value"]
+        status = self.station.config.set_by_csms(key, value)
+        if status in ("Accepted", "RebootRequired"):
+            self.runner.changed()
+            if key == "HeartbeatInterval":
+                self.runner.link.heartbeat_interval_changed()
+        return {"status": status}
+
+    async def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
+        found, unknown = self.station.config.entries(payload.get("key"))
+        body: dict[str, Any] = {"configurationKey": found}
+        if unknown:
+            body["unknownKey"] = unknown
+        return body
+
+    async def on_ClearCache(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.station.auth_cache.clear()
+        self.runner.changed()
+        return {"status": "Accepted"}
+
+    async def on_UnlockConnector(self, payload: dict[str, Any]) -> dict[str, Any]:
+        connector_id = payload["connectorId"]
+        if connector_id not in self.station.connectors:
+            return {"status": "NotSupported"}
+        return {"status": await self.runner.unlock(connector_id)}
+
+    async def on_GetLocalListVersion(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.station.config.get_bool("LocalAuthListEnabled"):
+            return {"listVersion": -1}
+        return {"listVersion": self.station.local_list.version}
+
+    async def on_SendLocalList(self, payload: dict[str, Any]) -> dict[str, Any]:
+        entries = payload.get("localAuthorizationList") or []
+        if len(entries) > self.station.config.get_int("SendLocalListMaxLength"):
+            return {"status": "Failed"}
+        parsed = [
+            (e["idTag"], id_tag_info(e["idTagInfo"]) if e.get("idTagInfo") else None)
+            for e in entries
+        ]
+        try:
+            self.station.local_list.update(payload["listVersion"], payload["updateType"], parsed)
+        except LocalListError as exc:
+            return {"status": exc.status}
+        self.runner.changed()
+        return {"status": "Accepted"}
+
+    async def on_ReserveNow(self, payload: dict[str, Any]) -> Reply:
+        reservation = Reservation(
+            reservation_id=payload["reservationId"],
+            connector_id=payload["connectorId"],
+            id_tag=payload["idTag"],
+            parent_id_tag=payload.get("parentIdTag"),
+            expires_at=parse_timestamp(payload["expiryDate"]),
+        )
+        status = self.station.reserve(reservation, self.runner.now())
+        if status != "Accepted":
+            return Reply({"status": status})
+        self.runner.reservation_expired_later(reservation.reservation_id, reservation.expires_at)
+        self.runner.changed()
+        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+
+    async def on_CancelReservation(self, payload: dict[str, Any]) -> Reply:
+        reservation_id = payload["reservationId"]
+        if not self.station.cancel_reservation(reservation_id):
+            return Reply({"status": "Rejected"})
+        self.runner.reservation_ended(reservation_id)
+        self.runner.changed()
+        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+
+    async def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["vendorId"] != VENDOR_ID:
+            return {"status": "UnknownVendorId"}
+        if payload.get("messageId") != "Echo":
+            return {"status": "UnknownMessageId"}
+        body: dict[str, Any] = {"status": "Accepted"}
+        if "data" in payload:
+            body["data"] = payload["data"]
+        return body
+
+    async def on_TriggerMessage(self, payload: dict[str, Any]) -> Reply:
+        requested = payload["requestedMessage"]
+        connector_id = payload.get("connectorId")
+        if requested not in TRIGGERS:
+            return Reply({"status": "NotImplemented"})
+        if connector_id is not None and connector_id not in self.station.connectors:
+            if not (connector_id == 0 and requested == "StatusNotification"):
+                return Reply({"status": "Rejected"})
+        return Reply(
+            {"status": "Accepted"},
+            after=self.runner.defer(lambda: self._send_triggered(requested, connector_id)),
+        )
+
+    async def _send_triggered(self, requested: str, connector_id: int | None) -> None:
+        runner = self.runner
+        if requested == "BootNotification":
+            await runner.link.boot_again()
+        elif requested == "Heartbeat":
+            await self.heartbeat()
+        elif requested == "StatusNotification":
+            ids = [connector_id] if connector_id is not None else [0, *self.station.connectors]
+            for cid in ids:
+                await self.send_status(self.station.connector_status(cid))
+        elif requested == "MeterValues":
+            ids = [connector_id] if connector_id else list(self.station.connectors)
+            for cid in ids:
+                await runner.send_meter_sample(cid, "Trigger")
+        elif requested == "DiagnosticsStatusNotification":
+            await self._call("DiagnosticsStatusNotification", {"status": "Idle"})
+        elif requested == "FirmwareStatusNotification":
+            await self._call("FirmwareStatusNotification", {"status": "Idle"})
+
+
+def ensure_id_tag(id_tag: str) -> None:
+    if not 1 <= len(id_tag) <= 20:
+        raise StationError("invalid_id_tag", "OCPP 1.6 id tags are 1 to 20 characters")

@@ -1,0 +1,345 @@
+"""The 18 gateway commands, executed against one hosted station. Each checks its preconditions
+before touching the station, so a failed command leaves it as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from voltlab.fleet.auth import IdTagInfo, LocalListError
+from voltlab.fleet.config import ConfigError
+from voltlab.fleet.link import NotConnected
+from voltlab.fleet.runner import StationRunner
+from voltlab.fleet.station import FAULT_TYPES, Fault, StationError, Transaction
+from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+
+STOP_REASONS = frozenset(
+    {
+        "EmergencyStop",
+        "EVDisconnected",
+        "HardReset",
+        "Local",
+        "Other",
+        "PowerLoss",
+        "Reboot",
+        "Remote",
+        "SoftReset",
+        "UnlockCommand",
+        "DeAuthorized",
+    }
+)
+EMERGENCY_FAULTS = frozenset({"GroundFault", "OverCurrent", "OverVoltage"})
+
+Result = dict[str, Any]
+CommandFn = Callable[[StationRunner, dict[str, Any]], Awaitable[Result]]
+
+
+def _connector(runner: StationRunner, payload: dict[str, Any], *, allow_zero: bool = False) -> int:
+    connector_id = int(payload.get("connector_id", 0))
+    if allow_zero and connector_id == 0:
+        return 0
+    runner.station.connector(connector_id)  # raises unknown_connector
+    return connector_id
+
+
+def _id_tag(runner: StationRunner, id_tag: str) -> str:
+    limit = 20 if runner.version == "ocpp1.6" else 36
+    if not 1 <= len(id_tag) <= limit:
+        raise StationError(
+            "invalid_id_tag", f"id tags are 1 to {limit} characters on {runner.version}"
+        )
+    return id_tag
+
+
+def _reason(payload: dict[str, Any], default: str) -> str:
+    reason = payload.get("reason") or default
+    if reason not in STOP_REASONS:
+        raise StationError(
+            "invalid_reason", f"reason must be one of {', '.join(sorted(STOP_REASONS))}"
+        )
+    return reason
+
+
+def _tx_result(tx: Transaction, runner: StationRunner) -> Result:
+    conn = runner.station.connectors[tx.connector_id]
+    meter_start = round(tx.meter_start_wh, 1)
+    body: Result = {
+        "connector_id": tx.connector_id,
+        "transaction_id": tx.transaction_id,
+        "id_tag": tx.id_tag,
+        "meter_start_wh": meter_start,
+    }
+    if tx.stopped_at is not None:
+        body["meter_stop_wh"] = round(tx.meter_stop_wh or 0.0, 1)
+        body["energy_wh"] = round((tx.meter_stop_wh or 0.0) - tx.meter_start_wh, 1)
+        body["stop_reason"] = tx.stop_reason
+    else:
+        body["status"] = runner.station.connector_status(tx.connector_id).status
+        body["power_w"] = round(conn.power_w, 1)
+    return body
+
+
+async def proxy_message(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    action = payload["action"]
+    try:
+        response = await runner.link.call_raw(action, payload.get("payload") or {})
+    except NotConnected as exc:
+        raise StationError("not_connected", str(exc)) from exc
+    except CallErrorReceived as exc:
+        error = {"code": exc.code, "description": exc.description, "details": exc.details}
+        return {"action": action, "call_error": error}
+    except OcppError as exc:
+        raise StationError("invalid_payload", f"{action}: {exc.description}") from exc
+    except (CallTimeout, ConnectionLost) as exc:
+        raise StationError("csms_error", f"{action}: {exc}") from exc
+    return {"action": action, "response": response}
+
+
+async def configuration(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    key, value = payload["key"], str(payload["value"])
+    try:
+        runner.station.config.set_local(key, value)
+    except ConfigError as exc:
+        raise StationError("invalid_value", str(exc)) from exc
+    if key == "HeartbeatInterval":
+        runner.link.heartbeat_interval_changed()
+    runner.changed()
+    return {"key": key, "value": runner.station.config.get(key)}
+
+
+async def cache_reset(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    cleared = len(runner.station.auth_cache.entries)
+    runner.station.auth_cache.clear()
+    runner.changed()
+    return {"cleared_entries": cleared}
+
+
+async def local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    entries = []
+    for entry in payload.get("entries") or []:
+        _id_tag(runner, entry["id_tag"])
+        status = entry.get("status")
+        info = (
+            None
+            if status is None
+            else IdTagInfo(status, entry.get("expiry_date"), entry.get("parent_id_tag"))
+        )
+        entries.append((entry["id_tag"], info))
+    local_list = runner.station.local_list
+    try:
+        local_list.update(int(payload["list_version"]), payload["update_type"], entries)
+    except LocalListError as exc:
+        raise StationError(exc.status, str(exc)) from exc
+    runner.changed()
+    return {"list_version": local_list.version, "entries": len(local_list.entries)}
+
+
+async def clear_local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    removed = len(runner.station.local_list.entries)
+    runner.station.local_list.clear()
+    runner.changed()
+    return {"removed_entries": removed, "list_version": 0}
+
+
+async def inject_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload, allow_zero=True)
+    fault_type = payload["fault_type"]
+    if fault_type not in FAULT_TYPES:
+        raise StationError(
+            "invalid_fault_type", f"fault_type must be one of {', '.join(FAULT_TYPES)}"
+        )
+    fault = Fault(fault_type, payload.get("vendor_error_code"), payload.get("info"))
+    runner.station.set_fault(connector_id, fault, runner.now())
+    await runner.publish_status()
+    stopped = []
+    if fault.blocks_charging:
+        reason = "EmergencyStop" if fault_type in EMERGENCY_FAULTS else "Other"
+        affected = runner.station.connectors if connector_id == 0 else [connector_id]
+        for cid in affected:
+            if runner.station.connectors[cid].transaction is not None:
+                tx = await runner.stop_transaction(cid, reason)
+                stopped.append(_tx_result(tx, runner))
+    return {
+        "connector_id": connector_id,
+        "status": runner.station.connector_status(connector_id).status,
+        "stopped_transactions": stopped,
+    }
+
+
+async def clear_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload, allow_zero=True)
+    runner.station.clear_fault(connector_id, runner.now())
+    await runner.publish_status()
+    return {
+        "connector_id": connector_id,
+        "status": runner.station.connector_status(connector_id).status,
+    }
+
+
+async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload)
+    await runner.plug(connector_id)
+    conn = runner.station.connectors[connector_id]
+    return {
+        "connector_id": connector_id,
+        "status": runner.station.connector_status(connector_id).status,
+        "ev": None if conn.ev is None else conn.ev.snapshot(),
+    }
+
+
+async def unplug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload)
+    tx = await runner.unplug(connector_id)
+    return {
+        "connector_id": connector_id,
+        "status": runner.station.connector_status(connector_id).status,
+        "stopped_transaction": None if tx is None else _tx_result(tx, runner),
+    }
+
+
+async def unlock_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload)
+    status = await runner.unlock(connector_id)
+    if status != "Unlocked":
+        raise StationError("unlock_failed", f"connector {connector_id}: {status}")
+    return {"connector_id": connector_id, "unlock_status": status}
+
+
+async def start_transaction(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload)
+    id_tag = _id_tag(runner, payload["id_tag"])
+    tx = await runner.start_transaction(connector_id, id_tag)
+    return _tx_result(tx, runner)
+
+
+async def stop_transaction(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload)
+    reason = _reason(payload, "Local")
+    id_tag = payload.get("id_tag")
+    if id_tag is not None:
+        _id_tag(runner, id_tag)
+    if runner.station.connectors[connector_id].transaction is None:
+        raise StationError("no_transaction", f"no transaction on connector {connector_id}")
+    tx = await runner.stop_transaction(connector_id, reason, id_tag)
+    return _tx_result(tx, runner)
+
+
+async def start_session(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload)
+    id_tag = _id_tag(runner, payload["id_tag"])
+    runner.require_online()
+    station = runner.station
+    station.check_can_start(connector_id, id_tag, None)
+    plugged_here = not station.connectors[connector_id].plugged
+    if plugged_here:
+        await runner.plug(connector_id)
+    try:
+        decision = await runner.authorize(id_tag)
+    except StationError:
+        if plugged_here:
+            await runner.end_session(connector_id, "Local")
+        raise
+    if not decision.accepted:
+        if plugged_here:
+            await runner.end_session(connector_id, "Local")
+        raise StationError(
+            "not_authorized", f"{id_tag} answered {decision.info.status} by {decision.source}"
+        )
+    duration = payload.get("duration_seconds")
+    energy_kwh = payload.get("target_energy_kwh")
+    tx = await runner.start_transaction(
+        connector_id,
+        id_tag,
+        parent_id_tag=decision.info.parent_id_tag,
+        duration_limit_s=float(duration) if duration else None,
+        energy_limit_wh=float(energy_kwh) * 1000.0 if energy_kwh else None,
+    )
+    body = _tx_result(tx, runner)
+    body["authorized_by"] = decision.source
+    return body
+
+
+async def stop_session(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload)
+    reason = _reason(payload, "Local")
+    conn = runner.station.connectors[connector_id]
+    if conn.transaction is None and not conn.plugged:
+        raise StationError("no_session", f"connector {connector_id} has no session")
+    tx = await runner.end_session(connector_id, reason)
+    return {
+        "connector_id": connector_id,
+        "status": runner.station.connector_status(connector_id).status,
+        "stopped_transaction": None if tx is None else _tx_result(tx, runner),
+    }
+
+
+async def authorize_id_tag(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    if payload.get("connector_id") is not None:
+        _connector(runner, payload)
+    id_tag = _id_tag(runner, payload["id_tag"])
+    decision = await runner.authorize(id_tag)
+    return {
+        "id_tag": id_tag,
+        "status": decision.info.status,
+        "source": decision.source,
+        "id_tag_info": decision.info.to_json(),
+    }
+
+
+async def _ev_demand(runner: StationRunner, payload: dict[str, Any], **changes: Any) -> Result:
+    connector_id = _connector(runner, payload)
+    runner.station.set_ev_demand(connector_id, runner.now(), **changes)
+    runner.ev_power_changed(connector_id)
+    await runner.publish_status()
+    conn = runner.station.connectors[connector_id]
+    return {
+        "connector_id": connector_id,
+        "status": runner.station.connector_status(connector_id).status,
+        "power_w": round(conn.power_w, 1),
+        "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
+    }
+
+
+def _watts(payload: dict[str, Any]) -> float | None:
+    power_kw = payload.get("power_kw")
+    return None if power_kw is None else float(power_kw) * 1000.0
+
+
+async def ev_requests_energy(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    return await _ev_demand(runner, payload, wants_energy=True, power_cap_w=_watts(payload))
+
+
+async def ev_stops_energy(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    return await _ev_demand(runner, payload, wants_energy=False)
+
+
+async def power_update(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    soc = payload.get("soc_percent")
+    return await _ev_demand(
+        runner,
+        payload,
+        power_cap_w=_watts(payload),
+        soc_percent=None if soc is None else float(soc),
+    )
+
+
+COMMANDS: dict[str, CommandFn] = {
+    "proxy_message": proxy_message,
+    "configuration": configuration,
+    "cache_reset": cache_reset,
+    "local_auth_list": local_auth_list,
+    "clear_local_auth_list": clear_local_auth_list,
+    "inject_fault": inject_fault,
+    "clear_fault": clear_fault,
+    "plug_connector": plug_connector,
+    "unplug_connector": unplug_connector,
+    "unlock_connector": unlock_connector,
+    "start_transaction": start_transaction,
+    "stop_transaction": stop_transaction,
+    "start_session": start_session,
+    "stop_session": stop_session,
+    "authorize_id_tag": authorize_id_tag,
+    "ev_requests_energy": ev_requests_energy,
+    "ev_stops_energy": ev_stops_energy,
+    "power_update": power_update,
+}

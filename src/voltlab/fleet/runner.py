@@ -1,0 +1,468 @@
+"""StationRunner: one virtual charging station at work. It joins the station model, a version
+adapter and the link, and runs the version-neutral flows (authorize, start, sample, stop, remote
+start, reset, ...). Adapters call into these flows; so do the gateway commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from voltlab.fleet.auth import AuthDecision, IdTagInfo
+from voltlab.fleet.catalog import ChargerModel
+from voltlab.fleet.clock import Clock, TimerHandle
+from voltlab.fleet.link import NotConnected, StationLink
+from voltlab.fleet.station import MeterReading, Station, StationError, Transaction
+from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+
+log = logging.getLogger(__name__)
+
+TRANSPORT_ERRORS = (NotConnected, ConnectionLost, CallTimeout, CallErrorReceived, OcppError)
+
+
+class StationRunner:
+    def __init__(
+        self,
+        *,
+        charger_id: str,
+        identity: str,
+        model: ChargerModel,
+        csms_url: str,
+        version: str,
+        security: dict[str, Any] | None,
+        clock: Clock,
+        on_frame: Callable[[str, str, str], None],
+        on_change: Callable[[str], None],
+        snapshot: dict[str, Any] | None = None,
+    ) -> None:
+        from voltlab.fleet.adapters import adapter_for  # adapters import this module's types
+
+        self.charger_id = charger_id
+        self.clock = clock
+        self.version = version
+        self._on_change = on_change
+        config = (snapshot or {}).get("config")
+        self.station = Station(identity, model, config=config, seed=hash(charger_id) & 0xFFFFFFFF)
+        if snapshot:
+            self.station.restore(snapshot)
+        self.adapter = adapter_for(version, self)
+        self.link = StationLink(
+            identity=identity,
+            csms_url=csms_url,
+            version=version,
+            security=security,
+            adapter=self.adapter,
+            clock=clock,
+            on_frame=lambda direction, text: on_frame(charger_id, direction, text),
+            on_registered=self._registered,
+            on_state=self.changed,
+            heartbeat_interval=lambda: self.station.config.get_int("HeartbeatInterval"),
+            set_heartbeat_interval=self._set_heartbeat_interval,
+        )
+        self._timers: dict[str, TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._begin_readings: dict[int, MeterReading] = {}
+        # connector -> (id_tag, parent, remote_start_id) waiting for a cable after RemoteStart
+        self._awaiting_cable: dict[int, tuple[str, str | None, int | None]] = {}
+        self._status_lock = asyncio.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self.station.identity
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def changed(self) -> None:
+        self._on_change(self.charger_id)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def defer(self, factory: Callable[[], Coroutine[Any, Any, Any]]) -> Callable[[], None]:
+        """A post-reply action that runs as the station's own task, so closing the connection
+        (as Reset does) cannot cancel it halfway."""
+
+        def start() -> None:
+            self.spawn(factory())
+
+        return start
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if not isinstance(exc, (StationError, *TRANSPORT_ERRORS)):
+                log.error("%s: background task failed", self.identity, exc_info=exc)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.link.start()
+
+    async def stop(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.link.stop()
+        self.station.registration = None
+        self.changed()
+
+    async def _registered(self) -> None:
+        self.station.registration = "Accepted"
+        self.station.forget_reported_status()
+        await self.publish_status()
+        for tx in self.station.transactions():
+            self._schedule_sampling(tx.connector_id)
+            self._schedule_limit(tx)
+
+    def _set_heartbeat_interval(self, seconds: int) -> None:
+        self.station.config.set_local("HeartbeatInterval", str(seconds))
+        self.changed()
+
+    # -- timers -------------------------------------------------------------------------------
+
+    def _set_timer(
+        self, name: str, delay: float, action: Callable[[], Coroutine[Any, Any, Any]]
+    ) -> None:
+        self._cancel_timer(name)
+
+        def fire() -> None:
+            self._timers.pop(name, None)
+            self.spawn(action())
+
+        self._timers[name] = self.clock.call_later(max(0.0, delay), fire)
+
+    def _cancel_timer(self, name: str) -> None:
+        handle = self._timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    # -- status -------------------------------------------------------------------------------
+
+    async def publish_status(self) -> None:
+        """Send a StatusNotification for every connector whose status changed."""
+        self.station.advance(self.now())
+        self.changed()
+        if not self.link.online:
+            return
+        async with self._status_lock:
+            for change in self.station.status_changes():
+                try:
+                    await self.adapter.send_status(change)
+                except TRANSPORT_ERRORS as exc:
+                    log.debug("%s: status not sent: %s", self.identity, exc)
+                    self.station.forget_reported_status()
+                    return
+
+    def require_online(self) -> None:
+        if not self.link.online:
+            raise StationError(
+                "not_connected",
+                f"{self.identity} is not connected and accepted by its CSMS "
+                f"(connection {self.link.connection}, registration {self.link.registration})",
+            )
+
+    # -- authorization ------------------------------------------------------------------------
+
+    async def authorize(self, id_tag: str) -> AuthDecision:
+        """Local list, then cache, then Authorize at the CSMS, as the configuration allows."""
+        config = self.station.config
+        now = self.now()
+        pre_authorize = config.get_bool("LocalPreAuthorize")
+        offline_ok = not self.link.online and config.get_bool("LocalAuthorizeOffline")
+        if config.get_bool("LocalAuthListEnabled"):
+            listed = self.station.local_list.lookup(id_tag)
+            if listed is not None and (pre_authorize or offline_ok):
+                return AuthDecision(id_tag, _effective(listed, now), "local_list")
+        if config.get_bool("AuthorizationCacheEnabled"):
+            cached = self.station.auth_cache.lookup(id_tag)
+            if cached is not None and cached.is_valid_at(now) and (pre_authorize or offline_ok):
+                return AuthDecision(id_tag, cached, "cache")
+        self.require_online()
+        try:
+            info = await self.adapter.authorize(id_tag)
+        except TRANSPORT_ERRORS as exc:
+            raise StationError("csms_error", f"Authorize failed: {exc}") from exc
+        self.learn(id_tag, info)
+        return AuthDecision(id_tag, info, "csms")
+
+    def learn(self, id_tag: str, info: IdTagInfo) -> None:
+        if self.station.config.get_bool("AuthorizationCacheEnabled"):
+            self.station.auth_cache.learn(id_tag, info)
+            self.changed()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    async def start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        *,
+        parent_id_tag: str | None = None,
+        duration_limit_s: float | None = None,
+        energy_limit_wh: float | None = None,
+        remote_start_id: int | None = None,
+    ) -> Transaction:
+        self.require_online()
+        station = self.station
+        tx = station.begin_transaction(
+            connector_id,
+            id_tag,
+            self.now(),
+            parent_id_tag=parent_id_tag,
+            duration_limit_s=duration_limit_s,
+            energy_limit_wh=energy_limit_wh,
+            remote_start_id=remote_start_id,
+        )
+        begin = station.reading(connector_id, tx.started_at)
+        self._begin_readings[tx.local_id] = begin
+        try:
+            info = await self.adapter.start_transaction(tx, begin)
+        except TRANSPORT_ERRORS as exc:
+            # The CSMS never took the transaction: undo it on the station.
+            station.connector(connector_id).transaction = None
+            station.recompute_power()
+            await self.publish_status()
+            raise StationError("csms_error", f"StartTransaction failed: {exc}") from exc
+        self.learn(id_tag, info)
+        if info.status != "Accepted":
+            if station.config.get_bool("StopTransactionOnInvalidId"):
+                await self.stop_transaction(connector_id, "DeAuthorized")
+                return tx
+            station.deauthorize(tx, self.now())
+        self._schedule_sampling(connector_id)
+        self._schedule_limit(tx)
+        await self.publish_status()
+        return tx
+
+    async def stop_transaction(
+        self, connector_id: int, reason: str, id_tag: str | None = None
+    ) -> Transaction:
+        tx = self.station.end_transaction(connector_id, self.now(), reason)
+        self._cancel_timer(f"sample:{connector_id}")
+        self._cancel_timer(f"limit:{connector_id}")
+        reading = self.station.reading(connector_id, tx.stopped_at or self.now())
+        begin = self._begin_readings.pop(tx.local_id, None)
+        if id_tag is not None:
+            tx.id_tag = id_tag
+        try:
+            info = await self.adapter.stop_transaction(tx, reading, begin)
+        except TRANSPORT_ERRORS as exc:
+            log.warning("%s: StopTransaction not delivered: %s", self.identity, exc)
+            info = None
+        if info is not None:
+            self.learn(tx.id_tag, info)
+        await self.publish_status()
+        return tx
+
+    async def end_session(self, connector_id: int, reason: str) -> Transaction | None:
+        """Stop the transaction (if any) and take the cable out."""
+        conn = self.station.connector(connector_id)
+        tx = None
+        if conn.transaction is not None:
+            tx = await self.stop_transaction(connector_id, reason)
+        if conn.plugged:
+            self.station.unplug(connector_id, self.now())
+        self._awaiting_cable.pop(connector_id, None)
+        await self.publish_status()
+        return tx
+
+    # -- meter sampling and limits ------------------------------------------------------------
+
+    def _schedule_sampling(self, connector_id: int) -> None:
+        interval = self.station.config.get_int("MeterValueSampleInterval")
+        if interval > 0:
+            self._set_timer(f"sample:{connector_id}", interval, lambda: self._sample(connector_id))
+
+    async def _sample(self, connector_id: int) -> None:
+        conn = self.station.connector(connector_id)
+        tx = conn.transaction
+        if tx is None:
+            return
+        self._schedule_sampling(connector_id)
+        now = self.now()
+        self.station.advance(now)
+        reading = self.station.reading(connector_id, now)
+        if self.link.online:
+            try:
+                await self.adapter.meter_values(connector_id, tx, reading, "Sample.Periodic")
+            except TRANSPORT_ERRORS as exc:
+                log.debug("%s: MeterValues not sent: %s", self.identity, exc)
+        self._schedule_limit(tx)
+        await self.publish_status()
+
+    async def send_meter_sample(self, connector_id: int, context: str) -> None:
+        self.station.advance(self.now())
+        reading = self.station.reading(connector_id, self.now())
+        tx = self.station.connector(connector_id).transaction
+        await self.adapter.meter_values(connector_id, tx, reading, context)
+
+    def _schedule_limit(self, tx: Transaction) -> None:
+        """Arm one timer at the instant the duration or energy limit is reached."""
+        waits: list[float] = []
+        now = self.now()
+        if tx.duration_limit_s is not None:
+            waits.append(tx.started_at + tx.duration_limit_s - now)
+        to_energy = self.station.seconds_to_energy(tx)
+        if to_energy is not None:
+            waits.append(to_energy)
+        name = f"limit:{tx.connector_id}"
+        if not waits:
+            self._cancel_timer(name)
+            return
+        self._set_timer(name, max(0.0, min(waits)), lambda: self._limit_due(tx))
+
+    async def _limit_due(self, tx: Transaction) -> None:
+        conn = self.station.connector(tx.connector_id)
+        if conn.transaction is not tx:
+            return
+        self.station.advance(self.now())
+        now = self.now()
+        duration_hit = (
+            tx.duration_limit_s is not None and now - tx.started_at >= tx.duration_limit_s - 1e-6
+        )
+        left = self.station.seconds_to_energy(tx)
+        energy_hit = left is not None and left <= 1e-3
+        if not (duration_hit or energy_hit):
+            self._schedule_limit(tx)  # power changed since the timer was armed
+            return
+        await self.end_session(tx.connector_id, "Local")
+
+    def ev_power_changed(self, connector_id: int) -> None:
+        tx = self.station.connector(connector_id).transaction
+        if tx is not None:
+            self._schedule_limit(tx)
+
+    # -- cable --------------------------------------------------------------------------------
+
+    async def plug(self, connector_id: int) -> None:
+        self.station.plug(connector_id, self.now())
+        self._cancel_timer(f"cable:{connector_id}")
+        await self.publish_status()
+        waiting = self._awaiting_cable.pop(connector_id, None)
+        if waiting is not None:
+            id_tag, parent, remote_start_id = waiting
+            self.station.set_preparing(connector_id, False)
+            await self.start_transaction(
+                connector_id, id_tag, parent_id_tag=parent, remote_start_id=remote_start_id
+            )
+
+    async def unplug(self, connector_id: int) -> Transaction | None:
+        conn = self.station.connector(connector_id)
+        if not conn.plugged:
+            raise StationError("not_plugged", f"connector {connector_id} has no cable")
+        tx = None
+        if conn.transaction is not None:
+            if self.station.config.get_bool("StopTransactionOnEVSideDisconnect"):
+                tx = await self.stop_transaction(connector_id, "EVDisconnected")
+            else:
+                # The transaction stays open without an EV: the EVSE suspends.
+                self.station.set_ev_demand(connector_id, self.now(), wants_energy=False)
+                await self.publish_status()
+                return None
+        self.station.unplug(connector_id, self.now())
+        await self.publish_status()
+        return tx
+
+    # -- CSMS-initiated flows (called by adapters) --------------------------------------------
+
+    def choose_remote_connector(self, connector_id: int | None, id_tag: str) -> int | None:
+        """The connector a RemoteStart would use, or None to reject it."""
+        candidates = (
+            [connector_id]
+            if connector_id
+            else sorted(
+                self.station.connectors, key=lambda c: not self.station.connectors[c].plugged
+            )
+        )
+        for candidate in candidates:
+            try:
+                self.station.check_can_start(candidate, id_tag, None)
+            except StationError:
+                continue
+            if candidate in self._awaiting_cable:
+                continue
+            return candidate
+        return None
+
+    async def remote_start(
+        self, connector_id: int, id_tag: str, remote_start_id: int | None
+    ) -> None:
+        parent = None
+        if self.station.config.get_bool("AuthorizeRemoteTxRequests"):
+            decision = await self.authorize(id_tag)
+            if not decision.accepted:
+                return
+            parent = decision.info.parent_id_tag
+        conn = self.station.connector(connector_id)
+        if conn.plugged:
+            await self.start_transaction(
+                connector_id, id_tag, parent_id_tag=parent, remote_start_id=remote_start_id
+            )
+            return
+        # No cable yet: the connector waits for one for ConnectionTimeOut seconds.
+        self._awaiting_cable[connector_id] = (id_tag, parent, remote_start_id)
+        self.station.set_preparing(connector_id, True)
+        await self.publish_status()
+        timeout = self.station.config.get_int("ConnectionTimeOut")
+        self._set_timer(f"cable:{connector_id}", timeout, lambda: self._cable_timeout(connector_id))
+
+    async def _cable_timeout(self, connector_id: int) -> None:
+        if self._awaiting_cable.pop(connector_id, None) is not None:
+            self.station.set_preparing(connector_id, False)
+            await self.publish_status()
+
+    async def reset(self, hard: bool) -> None:
+        reason = "HardReset" if hard else "SoftReset"
+        for tx in self.station.transactions():
+            await self.stop_transaction(tx.connector_id, reason)
+        for connector_id in list(self._awaiting_cable):
+            await self._cable_timeout(connector_id)
+        self.station.registration = None
+        await self.link.restart("RemoteReset")
+
+    async def unlock(self, connector_id: int) -> str:
+        conn = self.station.connector(connector_id)
+        if conn.fault is not None and conn.fault.fault_type == "ConnectorLockFailure":
+            return "UnlockFailed"
+        if conn.transaction is not None:
+            await self.stop_transaction(connector_id, "UnlockCommand")
+        conn.locked = False
+        self.changed()
+        return "Unlocked"
+
+    async def change_availability(self, connector_id: int, operative: bool) -> str:
+        result = self.station.change_availability(connector_id, operative, self.now())
+        await self.publish_status()
+        return result
+
+    def reservation_expired_later(self, reservation_id: int, expires_at: float) -> None:
+        async def expire() -> None:
+            self.station.expire_reservations(self.now())
+            await self.publish_status()
+
+        self._set_timer(f"reservation:{reservation_id}", expires_at - self.now(), expire)
+
+    def reservation_ended(self, reservation_id: int) -> None:
+        self._cancel_timer(f"reservation:{reservation_id}")
+
+    # -- live state ---------------------------------------------------------------------------
+
+    def live_state(self) -> dict[str, Any]:
+        from voltlab.fleet.state_view import live_state
+
+        return live_state(self)
+
+
+def _effective(info: IdTagInfo, now: float) -> IdTagInfo:
+    """A local list entry past its expiry date answers Expired."""
+    if info.status == "Accepted" and not info.is_valid_at(now):
+        return IdTagInfo("Expired", info.expiry_date, info.parent_id_tag)
+    return info

@@ -1,0 +1,139 @@
+"""FleetRuntime: hosts the virtual charging stations of this process and implements the
+`Fleet` interface the API uses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from voltlab.fleet.catalog import get_model
+from voltlab.fleet.clock import Clock
+from voltlab.fleet.dispatcher import CommandDispatcher
+from voltlab.fleet.persistence import FleetWriter
+from voltlab.fleet.runner import StationRunner
+from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.store.db import Database
+from voltlab.store.models import Charger
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 0.5  # real seconds between batched writes
+
+
+class FleetRuntime:
+    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+        self.database = database
+        self.clock = clock or Clock.from_env()
+        self.runners: dict[str, StationRunner] = {}
+        self.writer = FleetWriter(database, self._snapshot_of)
+        self.dispatcher = CommandDispatcher(database, self.runners.get)
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the flusher and reconnect every charger that was running."""
+        self._flusher = asyncio.create_task(self._flush_loop(), name="fleet-flush")
+        specs = await asyncio.to_thread(self._running_specs)
+        for spec in specs:
+            await self.start_charger(spec)
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.writer.flush()
+
+    def _running_specs(self) -> list[ChargerSpec]:
+        with self.database.session() as session:
+            rows = session.scalars(select(Charger).where(Charger.desired_running.is_(True))).all()
+            return [spec_from_row(row) for row in rows]
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            await self.writer.flush()
+
+    # -- Fleet interface ----------------------------------------------------------------------
+
+    async def start_charger(self, spec: ChargerSpec) -> None:
+        runner = self.runners.get(spec.charger_id)
+        if runner is None:
+            model = get_model(spec.model)
+            if model is None:
+                raise ValueError(f"unknown charger model {spec.model!r}")
+            runner = StationRunner(
+                charger_id=spec.charger_id,
+                identity=spec.identity,
+                model=model,
+                csms_url=spec.csms_url,
+                version=spec.ocpp_version,
+                security=spec.security,
+                clock=self.clock,
+                on_frame=self._frame,
+                on_change=self.writer.mark_dirty,
+                snapshot=(spec.state or {}).get("station"),
+            )
+            self.runners[spec.charger_id] = runner
+        runner.start()
+
+    async def stop_charger(self, charger_id: str) -> None:
+        runner = self.runners.get(charger_id)
+        if runner is not None:
+            await runner.stop()
+
+    async def remove_charger(self, charger_id: str) -> None:
+        runner = self.runners.pop(charger_id, None)
+        if runner is not None:
+            await runner.stop()
+        self.writer.forget(charger_id)
+
+    def live_state(self, charger_id: str) -> dict[str, Any] | None:
+        runner = self.runners.get(charger_id)
+        return None if runner is None else runner.live_state()
+
+    def submit_command(self, command_id: str) -> None:
+        self.dispatcher.submit(command_id)
+
+    async def flush(self) -> None:
+        await self.writer.flush()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def runner(self, charger_id: str) -> StationRunner | None:
+        return self.runners.get(charger_id)
+
+    def _frame(self, charger_id: str, direction: str, text: str) -> None:
+        self.writer.frame(charger_id, self.clock.now(), direction, text)
+
+    def _snapshot_of(self, charger_id: str) -> dict[str, Any] | None:
+        runner = self.runners.get(charger_id)
+        if runner is None:
+            return None
+        live = runner.live_state()
+        return {
+            "station": runner.station.snapshot(),
+            "connectors": live["connectors"],
+            "connection": live["connection"],
+            "registration": live["registration"],
+        }
+
+
+def spec_from_row(row: Charger) -> ChargerSpec:
+    return ChargerSpec(
+        charger_id=row.id,
+        org_id=row.org_id,
+        identity=row.identity,
+        csms_url=row.csms_url,
+        ocpp_version=row.ocpp_version,
+        model=row.model,
+        location_id=row.location_id,
+        security=row.security,
+        state=row.state,
+    )

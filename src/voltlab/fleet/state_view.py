@@ -1,0 +1,67 @@
+"""The live state of a hosted station as the Gateway API shows it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.auth import format_timestamp
+
+if TYPE_CHECKING:
+    from voltlab.fleet.runner import StationRunner
+
+
+def live_state(runner: StationRunner) -> dict[str, Any]:
+    station = runner.station
+    now = runner.now()
+    station.advance(now)
+    connectors = []
+    faults = []
+    if station.station_fault is not None:
+        faults.append({"connector_id": 0, **vars(station.station_fault)})
+    for connector_id, conn in station.connectors.items():
+        status = station.connector_status(connector_id)
+        tx = conn.transaction
+        if conn.fault is not None:
+            faults.append({"connector_id": connector_id, **vars(conn.fault)})
+        connectors.append(
+            {
+                "connector_id": connector_id,
+                "connector_type": conn.spec.connector_type,
+                "max_power_w": conn.spec.max_power_w,
+                "status": status.status,
+                "error_code": status.error_code or "NoError",
+                "plugged": conn.plugged,
+                "locked": conn.locked,
+                "operative": conn.operative,
+                "transaction_id": None if tx is None else tx.transaction_id,
+                "id_tag": None if tx is None else tx.id_tag,
+                "transaction_energy_wh": None
+                if tx is None
+                else round(tx.energy_wh(conn.register_wh), 1),
+                "meter_wh": round(conn.register_wh, 1),
+                "power_w": round(conn.power_w, 1),
+                "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
+                "ev": None if conn.ev is None else conn.ev.profile.name,
+            }
+        )
+    return {
+        "connection": runner.link.connection,
+        "registration": runner.link.registration,
+        "last_error": runner.link.last_error,
+        "station_status": station.connector_status(0).status,
+        "connectors": connectors,
+        "faults": faults,
+        "reservations": [
+            {
+                "reservation_id": r.reservation_id,
+                "connector_id": r.connector_id,
+                "id_tag": r.id_tag,
+                "expires_at": format_timestamp(r.expires_at),
+            }
+            for r in station.reservations.values()
+        ],
+        "local_list_version": station.local_list.version,
+        "auth_cache_size": len(station.auth_cache.entries),
+        "heartbeat_interval": station.config.get_int("HeartbeatInterval"),
+        "simulated_time": format_timestamp(now),
+    }

@@ -1,0 +1,613 @@
+"""The station model: connectors, EVs, meters, transactions, faults, availability, reservations,
+authorization state and configuration of one virtual charging station.
+
+Protocol-independent and free of I/O: every operation takes the current time, changes state and
+returns what happened; the runner decides what to send and the adapters how to say it. Status
+names use the OCPP 1.6 connector vocabulary, the richest one; 2.x adapters fold it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from voltlab.fleet.auth import AuthCache, IdTagInfo, LocalAuthList
+from voltlab.fleet.catalog import ChargerModel, ConnectorSpec
+from voltlab.fleet.config import StationConfig
+from voltlab.fleet.ev import ElectricVehicle
+
+AC_PHASE_VOLTAGE = 230.0
+
+FAULT_TYPES = (
+    "GroundFault",
+    "OverCurrent",
+    "OverVoltage",
+    "UnderVoltage",
+    "OverTemperature",
+    "InternalError",
+    "ConnectorLockFailure",
+    "EVCommunicationError",
+    "PowerMeterFailure",
+    "WeakSignal",
+)
+# Faults that are warnings: reported with the error code, but the connector keeps working.
+WARNING_FAULTS = frozenset({"WeakSignal"})
+
+
+class StationError(Exception):
+    """An operation whose precondition does not hold; the state is unchanged."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Fault:
+    fault_type: str
+    vendor_error_code: str | None = None
+    info: str | None = None
+
+    @property
+    def blocks_charging(self) -> bool:
+        return self.fault_type not in WARNING_FAULTS
+
+
+@dataclass
+class Reservation:
+    reservation_id: int
+    connector_id: int  # 0 = any connector of the station
+    id_tag: str
+    parent_id_tag: str | None
+    expires_at: float
+
+
+@dataclass
+class Transaction:
+    local_id: int
+    connector_id: int
+    id_tag: str
+    started_at: float
+    meter_start_wh: float
+    transaction_id: str | int | None = None  # what the CSMS knows it by
+    parent_id_tag: str | None = None
+    reservation_id: int | None = None
+    remote_start_id: int | None = None
+    duration_limit_s: float | None = None
+    energy_limit_wh: float | None = None
+    deauthorized: bool = False
+    seq_no: int = 0  # 2.x TransactionEvent sequence
+    stopped_at: float | None = None
+    stop_reason: str | None = None
+    meter_stop_wh: float | None = None
+
+    def energy_wh(self, register_wh: float) -> float:
+        return register_wh - self.meter_start_wh
+
+
+@dataclass
+class MeterReading:
+    timestamp: float
+    register_wh: float
+    power_w: float
+    current_a: float
+    voltage_v: float
+    soc_percent: float | None
+    phases: int
+
+
+@dataclass
+class Connector:
+    connector_id: int
+    spec: ConnectorSpec
+    plugged: bool = False
+    ev: ElectricVehicle | None = None
+    ev_wants_energy: bool = False
+    ev_power_cap_w: float | None = None
+    fault: Fault | None = None
+    operative: bool = True
+    scheduled_operative: bool | None = None
+    transaction: Transaction | None = None
+    finishing: bool = False
+    preparing: bool = False  # authorized, waiting for the cable
+    locked: bool = False
+    register_wh: float = 0.0
+    power_w: float = 0.0
+    last_advance: float | None = None
+    reported: tuple[str, str] | None = None
+    history: list[Transaction] = field(default_factory=list)
+
+    @property
+    def dc(self) -> bool:
+        return self.spec.power_type == "DC"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    connector_id: int
+    status: str
+    error_code: str | None  # a FAULT_TYPES value, None for no error
+    info: str | None = None
+    vendor_error_code: str | None = None
+
+
+class Station:
+    def __init__(
+        self,
+        identity: str,
+        model: ChargerModel,
+        *,
+        config: dict[str, str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.identity = identity
+        self.model = model
+        overrides = dict(model.default_config)
+        overrides["NumberOfConnectors"] = str(len(model.connectors))
+        if model.current_type == "DC":
+            overrides.setdefault(
+                "MeterValuesSampledData",
+                "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage,SoC",
+            )
+        overrides.update(config or {})
+        self.config = StationConfig(overrides)
+        self.local_list = LocalAuthList(self.config.get_int("LocalAuthListMaxLength"))
+        self.auth_cache = AuthCache()
+        self.connectors: dict[int, Connector] = {
+            i + 1: Connector(i + 1, spec) for i, spec in enumerate(model.connectors)
+        }
+        self.station_fault: Fault | None = None
+        self.station_operative = True
+        self.station_scheduled_operative: bool | None = None
+        self.station_reported: tuple[str, str] | None = None
+        self.reservations: dict[int, Reservation] = {}
+        self.registration: str | None = None
+        self.rng = random.Random(seed)
+        self._tx_counter = 0
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def connector(self, connector_id: int) -> Connector:
+        found = self.connectors.get(connector_id)
+        if found is None:
+            raise StationError(
+                "unknown_connector",
+                f"connector {connector_id} does not exist (station has {len(self.connectors)})",
+            )
+        return found
+
+    def transactions(self) -> list[Transaction]:
+        return [c.transaction for c in self.connectors.values() if c.transaction is not None]
+
+    def find_transaction(self, transaction_id: str | int) -> Transaction | None:
+        for tx in self.transactions():
+            if str(tx.transaction_id) == str(transaction_id):
+                return tx
+        return None
+
+    # -- physics ------------------------------------------------------------------------------
+
+    def advance(self, now: float) -> None:
+        """Integrate energy over the time since the last advance at the current power."""
+        for conn in self.connectors.values():
+            last = conn.last_advance
+            conn.last_advance = now
+            if last is None or now <= last or conn.power_w <= 0:
+                continue
+            energy = conn.power_w * (now - last) / 3600.0
+            conn.register_wh += energy
+            if conn.ev is not None:
+                conn.ev.absorb(energy)
+        self.recompute_power()
+
+    def _demand_w(self, conn: Connector) -> float:
+        tx = conn.transaction
+        if tx is None or tx.deauthorized or not conn.plugged or conn.ev is None:
+            return 0.0
+        if not conn.ev_wants_energy or not conn.operative or not self.station_operative:
+            return 0.0
+        if any(f is not None and f.blocks_charging for f in (conn.fault, self.station_fault)):
+            return 0.0
+        demand = min(conn.ev.acceptance_w(conn.dc), float(conn.spec.max_power_w))
+        if conn.ev_power_cap_w is not None:
+            demand = min(demand, conn.ev_power_cap_w)
+        return max(0.0, demand)
+
+    def recompute_power(self) -> None:
+        # Connectors share the station's power stage in connector order.
+        remaining = float(self.model.max_station_power_w)
+        for conn in self.connectors.values():
+            granted = min(self._demand_w(conn), remaining)
+            conn.power_w = granted
+            remaining -= granted
+
+    def reading(self, connector_id: int, now: float) -> MeterReading:
+        conn = self.connector(connector_id)
+        power = conn.power_w
+        if conn.dc:
+            soc = conn.ev.soc_percent if conn.ev else 0.0
+            voltage = 330.0 + 0.9 * soc if conn.plugged else 0.0
+            current = power / voltage if voltage else 0.0
+            phases = 0
+        else:
+            phases = 3 if conn.spec.power_type == "AC_3_PHASE" else 1
+            voltage = AC_PHASE_VOLTAGE
+            current = power / (AC_PHASE_VOLTAGE * phases)
+        soc_value = conn.ev.soc_percent if (conn.ev is not None and conn.dc) else None
+        return MeterReading(now, conn.register_wh, power, current, voltage, soc_value, phases)
+
+    def seconds_to_energy(self, tx: Transaction) -> float | None:
+        """Seconds until the transaction's energy limit at the current power (None: no limit or
+        no power)."""
+        if tx.energy_limit_wh is None:
+            return None
+        conn = self.connectors[tx.connector_id]
+        left = tx.energy_limit_wh - tx.energy_wh(conn.register_wh)
+        if left <= 0:
+            return 0.0
+        if conn.power_w <= 0:
+            return None
+        return left * 3600.0 / conn.power_w
+
+    # -- cable and EV -------------------------------------------------------------------------
+
+    def plug(self, connector_id: int, now: float) -> Connector:
+        self.advance(now)
+        conn = self.connector(connector_id)
+        if conn.plugged:
+            raise StationError("already_plugged", f"connector {connector_id} already has a cable")
+        conn.plugged = True
+        conn.finishing = False
+        conn.ev = ElectricVehicle.random(self.rng)
+        conn.ev_wants_energy = True
+        conn.ev_power_cap_w = None
+        self.recompute_power()
+        return conn
+
+    def unplug(self, connector_id: int, now: float) -> Connector:
+        self.advance(now)
+        conn = self.connector(connector_id)
+        if not conn.plugged:
+            raise StationError("not_plugged", f"connector {connector_id} has no cable")
+        if conn.transaction is not None:
+            raise StationError("transaction_running", "stop the transaction before unplugging")
+        conn.plugged = False
+        conn.finishing = False
+        conn.locked = False
+        conn.ev = None
+        conn.ev_wants_energy = False
+        conn.ev_power_cap_w = None
+        self.recompute_power()
+        return conn
+
+    def set_ev_demand(
+        self,
+        connector_id: int,
+        now: float,
+        *,
+        wants_energy: bool | None = None,
+        power_cap_w: float | None = None,
+        soc_percent: float | None = None,
+    ) -> Connector:
+        self.advance(now)
+        conn = self.connector(connector_id)
+        if not conn.plugged or conn.ev is None:
+            raise StationError("not_plugged", f"no EV on connector {connector_id}")
+        if wants_energy is not None:
+            conn.ev_wants_energy = wants_energy
+        if power_cap_w is not None:
+            conn.ev_power_cap_w = power_cap_w
+        if soc_percent is not None:
+            conn.ev.soc_percent = max(0.0, min(100.0, soc_percent))
+        self.recompute_power()
+        return conn
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def check_can_start(
+        self, connector_id: int, id_tag: str, parent_id_tag: str | None
+    ) -> Connector:
+        conn = self.connector(connector_id)
+        if conn.transaction is not None:
+            raise StationError(
+                "transaction_running", f"connector {connector_id} is in a transaction"
+            )
+        if conn.fault is not None and conn.fault.blocks_charging:
+            raise StationError("faulted", f"connector {connector_id} is faulted")
+        if self.station_fault is not None and self.station_fault.blocks_charging:
+            raise StationError("faulted", "the station is faulted")
+        if not conn.operative or not self.station_operative:
+            raise StationError("unavailable", f"connector {connector_id} is unavailable")
+        reservation = self.reservation_for(connector_id)
+        if reservation is not None and not _holds(reservation, id_tag, parent_id_tag):
+            raise StationError(
+                "reserved", f"connector {connector_id} is reserved for another id tag"
+            )
+        return conn
+
+    def begin_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        now: float,
+        *,
+        parent_id_tag: str | None = None,
+        duration_limit_s: float | None = None,
+        energy_limit_wh: float | None = None,
+        remote_start_id: int | None = None,
+    ) -> Transaction:
+        self.advance(now)
+        conn = self.check_can_start(connector_id, id_tag, parent_id_tag)
+        if not conn.plugged:
+            raise StationError("not_plugged", f"connector {connector_id} has no cable plugged in")
+        reservation = self.reservation_for(connector_id)
+        self._tx_counter += 1
+        tx = Transaction(
+            local_id=self._tx_counter,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            started_at=now,
+            meter_start_wh=conn.register_wh,
+            parent_id_tag=parent_id_tag,
+            reservation_id=reservation.reservation_id if reservation else None,
+            remote_start_id=remote_start_id,
+            duration_limit_s=duration_limit_s,
+            energy_limit_wh=energy_limit_wh,
+        )
+        if reservation is not None:
+            del self.reservations[reservation.reservation_id]
+        conn.transaction = tx
+        conn.preparing = False
+        conn.finishing = False
+        conn.locked = True
+        self.recompute_power()
+        return tx
+
+    def deauthorize(self, tx: Transaction, now: float) -> None:
+        """The CSMS rejected the id tag of a running transaction: no more energy."""
+        self.advance(now)
+        tx.deauthorized = True
+        self.recompute_power()
+
+    def end_transaction(self, connector_id: int, now: float, reason: str) -> Transaction:
+        self.advance(now)
+        conn = self.connector(connector_id)
+        tx = conn.transaction
+        if tx is None:
+            raise StationError("no_transaction", f"no transaction on connector {connector_id}")
+        tx.stopped_at = now
+        tx.stop_reason = reason
+        tx.meter_stop_wh = conn.register_wh
+        conn.transaction = None
+        conn.finishing = conn.plugged
+        if self.config.get_bool("UnlockConnectorOnEVSideDisconnect") or not conn.plugged:
+            conn.locked = False
+        conn.history = (conn.history + [tx])[-5:]
+        if conn.scheduled_operative is not None:
+            conn.operative = conn.scheduled_operative
+            conn.scheduled_operative = None
+        if self.station_scheduled_operative is not None and not self.transactions():
+            self.station_operative = self.station_scheduled_operative
+            self.station_scheduled_operative = None
+        self.recompute_power()
+        return tx
+
+    def set_preparing(self, connector_id: int, preparing: bool) -> None:
+        self.connector(connector_id).preparing = preparing
+
+    # -- faults and availability --------------------------------------------------------------
+
+    def set_fault(self, connector_id: int, fault: Fault, now: float) -> None:
+        self.advance(now)
+        if connector_id == 0:
+            self.station_fault = fault
+        else:
+            self.connector(connector_id).fault = fault
+        self.recompute_power()
+
+    def clear_fault(self, connector_id: int, now: float) -> Fault:
+        self.advance(now)
+        if connector_id == 0:
+            previous, self.station_fault = self.station_fault, None
+        else:
+            conn = self.connector(connector_id)
+            previous, conn.fault = conn.fault, None
+        if previous is None:
+            raise StationError("no_fault", f"connector {connector_id} has no fault")
+        self.recompute_power()
+        return previous
+
+    def change_availability(self, connector_id: int, operative: bool, now: float) -> str:
+        """ChangeAvailability semantics: Accepted, or Scheduled while a transaction runs."""
+        self.advance(now)
+        if connector_id == 0:
+            if self.transactions():
+                self.station_scheduled_operative = operative
+                return "Scheduled"
+            self.station_operative = operative
+            self.recompute_power()
+            return "Accepted"
+        conn = self.connector(connector_id)
+        if conn.transaction is not None:
+            conn.scheduled_operative = operative
+            return "Scheduled"
+        conn.operative = operative
+        conn.scheduled_operative = None
+        self.recompute_power()
+        return "Accepted"
+
+    # -- reservations -------------------------------------------------------------------------
+
+    def reservation_for(self, connector_id: int) -> Reservation | None:
+        for reservation in self.reservations.values():
+            if reservation.connector_id == connector_id:
+                return reservation
+        # A connector-0 reservation holds the last free connector of the station.
+        for reservation in self.reservations.values():
+            if reservation.connector_id == 0 and self._free_connectors() <= 1:
+                return reservation
+        return None
+
+    def _free_connectors(self) -> int:
+        return sum(
+            1
+            for conn in self.connectors.values()
+            if conn.transaction is None
+            and not conn.plugged
+            and conn.fault is None
+            and conn.operative
+            and not any(r.connector_id == conn.connector_id for r in self.reservations.values())
+        )
+
+    def reserve(self, reservation: Reservation, now: float) -> str:
+        """ReserveNow semantics: Accepted, Faulted, Occupied, Rejected or Unavailable."""
+        self.expire_reservations(now)
+        existing = self.reservations.get(reservation.reservation_id)
+        if reservation.connector_id == 0:
+            if not self.config.get_bool("ReserveConnectorZeroSupported"):
+                return "Rejected"
+            if self.station_fault is not None and self.station_fault.blocks_charging:
+                return "Faulted"
+            if not self.station_operative:
+                return "Unavailable"
+            if self._free_connectors() == 0 and existing is None:
+                return "Occupied"
+            self.reservations[reservation.reservation_id] = reservation
+            return "Accepted"
+        conn = self.connectors.get(reservation.connector_id)
+        if conn is None:
+            return "Rejected"
+        if conn.fault is not None and conn.fault.blocks_charging:
+            return "Faulted"
+        if not conn.operative or not self.station_operative:
+            return "Unavailable"
+        held = self.reservation_for(conn.connector_id)
+        if held is not None and held.reservation_id != reservation.reservation_id:
+            return "Occupied"
+        if conn.transaction is not None or conn.plugged:
+            return "Occupied"
+        self.reservations[reservation.reservation_id] = reservation
+        return "Accepted"
+
+    def cancel_reservation(self, reservation_id: int) -> bool:
+        return self.reservations.pop(reservation_id, None) is not None
+
+    def expire_reservations(self, now: float) -> list[Reservation]:
+        expired = [r for r in self.reservations.values() if r.expires_at <= now]
+        for reservation in expired:
+            del self.reservations[reservation.reservation_id]
+        return expired
+
+    # -- status -------------------------------------------------------------------------------
+
+    def connector_status(self, connector_id: int) -> StatusChange:
+        if connector_id == 0:
+            fault = self.station_fault
+            if fault is not None and fault.blocks_charging:
+                status = "Faulted"
+            else:
+                status = "Available" if self.station_operative else "Unavailable"
+            return _change(0, status, fault)
+        conn = self.connector(connector_id)
+        fault = conn.fault or self.station_fault
+        if fault is not None and fault.blocks_charging:
+            return _change(connector_id, "Faulted", fault)
+        tx = conn.transaction
+        if tx is not None:
+            if conn.power_w > 0:
+                status = "Charging"
+            elif (
+                tx.deauthorized
+                or not self.station_operative
+                or (conn.ev_wants_energy and conn.ev is not None and not conn.ev.full)
+            ):
+                status = "SuspendedEVSE"
+            else:
+                status = "SuspendedEV"
+        elif not conn.operative or not self.station_operative:
+            status = "Unavailable"
+        elif conn.finishing:
+            status = "Finishing"
+        elif conn.plugged or conn.preparing:
+            status = "Preparing"
+        elif self.reservation_for(connector_id) is not None:
+            status = "Reserved"
+        else:
+            status = "Available"
+        return _change(connector_id, status, fault)
+
+    def status_changes(self) -> list[StatusChange]:
+        """Connector statuses that differ from what was last reported; marks them reported."""
+        changes: list[StatusChange] = []
+        station = self.connector_status(0)
+        if self.station_reported != (station.status, station.error_code or ""):
+            self.station_reported = (station.status, station.error_code or "")
+            changes.append(station)
+        for connector_id, conn in self.connectors.items():
+            change = self.connector_status(connector_id)
+            key = (change.status, change.error_code or "")
+            if conn.reported != key:
+                conn.reported = key
+                changes.append(change)
+        return changes
+
+    def forget_reported_status(self) -> None:
+        """After a (re)boot every status is reported again."""
+        self.station_reported = None
+        for conn in self.connectors.values():
+            conn.reported = None
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "config": self.config.snapshot(),
+            "local_list": self.local_list.snapshot(),
+            "auth_cache": self.auth_cache.snapshot(),
+            "tx_counter": self._tx_counter,
+            "station_operative": self.station_operative,
+            "connectors": [
+                {
+                    "connector_id": c.connector_id,
+                    "register_wh": round(c.register_wh, 3),
+                    "operative": c.operative,
+                    "fault": None if c.fault is None else vars(c.fault),
+                }
+                for c in self.connectors.values()
+            ],
+            "reservations": [vars(r) for r in self.reservations.values()],
+        }
+
+    def restore(self, body: dict[str, Any]) -> None:
+        self.local_list.restore(body.get("local_list", {}))
+        self.auth_cache.restore(body.get("auth_cache", {}))
+        self._tx_counter = int(body.get("tx_counter", 0))
+        self.station_operative = bool(body.get("station_operative", True))
+        for item in body.get("connectors", []):
+            conn = self.connectors.get(int(item.get("connector_id", 0)))
+            if conn is None:
+                continue
+            conn.register_wh = float(item.get("register_wh", 0.0))
+            conn.operative = bool(item.get("operative", True))
+            if item.get("fault"):
+                conn.fault = Fault(**item["fault"])
+        for item in body.get("reservations", []):
+            reservation = Reservation(**item)
+            self.reservations[reservation.reservation_id] = reservation
+
+
+def _holds(reservation: Reservation, id_tag: str, parent_id_tag: str | None) -> bool:
+    if reservation.id_tag == id_tag:
+        return True
+    return reservation.parent_id_tag is not None and reservation.parent_id_tag == parent_id_tag
+
+
+def _change(connector_id: int, status: str, fault: Fault | None) -> StatusChange:
+    if fault is None:
+        return StatusChange(connector_id, status, None)
+    return StatusChange(connector_id, status, fault.fault_type, fault.info, fault.vendor_error_code)
+
+
+def id_tag_info_accepts(info: IdTagInfo, now: float) -> bool:
+    return info.is_valid_at(now)
