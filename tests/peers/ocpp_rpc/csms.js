@@ -1,0 +1,593 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * An independent OCPP CSMS for voltlab's tests, built on the npm package
+ * `ocpp-rpc` (strict schema validation on by default).
+ *
+ * It is driven over stdin/stdout with one JSON object per line.
+ *
+ *   node csms.js [--port N] [--host 127.0.0.1] [--protocols ocpp1.6,ocpp2.0.1]
+ *                [--no-strict] [--allow-no-protocol]
+ *
+ * stdout (events):
+ *   {"event":"listening","port":N,"host":...,"protocols":[...],"strict":bool}
+ *   {"event":"connected","identity","protocol","path","endpoint"}
+ *   {"event":"disconnected","identity","code","reason"}
+ *   {"event":"frame","identity","direction":"in"|"out","frame":[...]|null,"raw"?,"ts"}
+ *   {"event":"call","identity","method","params","message_id","protocol"}
+ *   {"event":"strict_failure","identity","method","message_id","direction","kind",
+ *    "params","result","error":{code,message,errors}}
+ *   {"event":"bad_message","identity","raw","error":{code,message},"response"}
+ *   {"event":"upgrade_rejected"|"upgrade_aborted","identity","path","reason"}
+ *   {"reply_to":id,"ok":true,"result":...} / {"reply_to":id,"ok":false,"error":{...}}
+ *
+ * stdin (commands, each with an "id"): see handleCommand() below.
+ * Closing stdin shuts the server down and exits the process.
+ */
+
+const readline = require('readline');
+const { RPCServer, createRPCError, createValidator } = require('ocpp-rpc');
+
+// ---------------------------------------------------------------- CLI ------
+
+function parseArgs(argv) {
+    const opts = {
+        port: 0,
+        host: '127.0.0.1',
+        protocols: ['ocpp1.6', 'ocpp2.0.1'],
+        strict: true,
+        allowNoProtocol: false,
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const value = () => {
+            if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`);
+            return argv[++i];
+        };
+        switch (arg) {
+            case '--port': opts.port = Number.parseInt(value(), 10); break;
+            case '--host': opts.host = value(); break;
+            case '--protocols':
+                opts.protocols = value().split(',').map(s => s.trim()).filter(Boolean);
+                break;
+            case '--strict': opts.strict = true; break;
+            case '--no-strict': opts.strict = false; break;
+            case '--allow-no-protocol': opts.allowNoProtocol = true; break;
+            default: throw new Error(`unknown argument: ${arg}`);
+        }
+    }
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+        throw new Error('--port must be an integer 0..65535');
+    }
+    if (!opts.protocols.length) throw new Error('--protocols must name at least one subprotocol');
+    return opts;
+}
+
+// ------------------------------------------------------- 2.1 validator -----
+
+/*
+ * ocpp-rpc looks schemas up as `urn:<Action>.req` / `urn:<Action>.conf`, but
+ * the OCPP 2.1 schemas bundled with version 2.2.1 carry the OCA ids
+ * `urn:<Action>Request` / `urn:<Action>Response` (and the SEND-only
+ * `urn:NotifyPeriodicEventStream`). Strict mode for ocpp2.1 therefore fails
+ * every message with "Schema ... is missing". Rebuild that validator with the
+ * ids renamed; passed as strictModeValidators it replaces the bundled one.
+ */
+function buildOcpp21Validator() {
+    const schemas = require('ocpp-rpc/lib/schemas/ocpp2_1.json');
+    const renamed = schemas.map(schema => {
+        const id = schema.$id;
+        let newId;
+        if (id.endsWith('Request')) newId = `${id.slice(0, -'Request'.length)}.req`;
+        else if (id.endsWith('Response')) newId = `${id.slice(0, -'Response'.length)}.conf`;
+        else newId = `${id}.req`; // SEND messages have no response schema
+        return { ...schema, $id: newId };
+    });
+    return createValidator('ocpp2.1', renamed);
+}
+
+// ------------------------------------------------------------- output ------
+
+function emit(obj) {
+    process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+function errorInfo(err) {
+    if (!err) return { code: 'GenericError', message: '' };
+    return {
+        code: err.rpcErrorCode || err.name || 'GenericError',
+        message: err.message || err.rpcErrorMessage || String(err),
+    };
+}
+
+function parseFrame(text) {
+    try {
+        return JSON.parse(text);
+    } catch (e) {
+        return undefined;
+    }
+}
+
+// -------------------------------------------------------------- state ------
+
+const state = {
+    clients: new Map(),              // identity -> RPCServerClient (latest connection)
+    boot: { status: 'Accepted', interval: 300 },
+    bootByIdentity: new Map(),       // identity -> {status, interval}
+    auth: new Map(),                 // idTag -> {status, parentIdTag, expiryDate}
+    authDefault: 'Accepted',
+    overrides: new Map(),            // `${identity||'*'}|${method}` -> {result}|{error}
+    nextTransactionId: 1,
+};
+
+const OCPP16_AUTH = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
+const OCPP2_AUTH = new Set([
+    'Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit',
+    'NotAllowedTypeEVSE', 'NotAtThisLocation', 'NotAtThisTime', 'Unknown',
+]);
+
+function nowIso() {
+    return new Date().toISOString();
+}
+
+function lookupAuth(idTag) {
+    const entry = state.auth.get(idTag);
+    return entry ?? { status: state.authDefault };
+}
+
+function idTagInfo16(idTag) {
+    const a = lookupAuth(idTag);
+    // statuses that exist only in 2.x have no 1.6 equivalent: report Invalid
+    const info = { status: OCPP16_AUTH.has(a.status) ? a.status : 'Invalid' };
+    if (a.parentIdTag) info.parentIdTag = a.parentIdTag;
+    if (a.expiryDate) info.expiryDate = a.expiryDate;
+    return info;
+}
+
+function idTokenInfo2(idToken) {
+    const a = lookupAuth(idToken);
+    const info = { status: a.status };
+    if (a.parentIdTag) info.groupIdToken = { idToken: a.parentIdTag, type: 'Central' };
+    if (a.expiryDate) info.cacheExpiryDateTime = a.expiryDate;
+    return info;
+}
+
+function bootResponse(identity) {
+    const b = state.bootByIdentity.get(identity) ?? state.boot;
+    return { status: b.status, currentTime: nowIso(), interval: b.interval };
+}
+
+// ----------------------------------------------------------- handlers ------
+
+const empty = () => ({});
+
+const handlers16 = {
+    Authorize: (p) => ({ idTagInfo: idTagInfo16(p.idTag) }),
+    BootNotification: (p, ctx) => bootResponse(ctx.identity),
+    DataTransfer: () => ({ status: 'Accepted' }),
+    DiagnosticsStatusNotification: empty,
+    FirmwareStatusNotification: empty,
+    Heartbeat: () => ({ currentTime: nowIso() }),
+    MeterValues: empty,
+    StartTransaction: (p) => ({
+        idTagInfo: idTagInfo16(p.idTag),
+        transactionId: state.nextTransactionId++,
+    }),
+    StatusNotification: empty,
+    StopTransaction: (p) => (p.idTag !== undefined ? { idTagInfo: idTagInfo16(p.idTag) } : {}),
+    // Security whitepaper (edition 2) extensions
+    SecurityEventNotification: empty,
+    SignCertificate: () => ({ status: 'Accepted' }),
+    LogStatusNotification: empty,
+    SignedFirmwareStatusNotification: empty,
+};
+
+const handlers201 = {
+    Authorize: (p) => ({ idTokenInfo: idTokenInfo2(p.idToken?.idToken) }),
+    BootNotification: (p, ctx) => bootResponse(ctx.identity),
+    ClearedChargingLimit: empty,
+    DataTransfer: () => ({ status: 'Accepted' }),
+    FirmwareStatusNotification: empty,
+    Get15118EVCertificate: () => ({ status: 'Failed', exiResponse: '' }),
+    GetCertificateStatus: () => ({ status: 'Failed' }),
+    Heartbeat: () => ({ currentTime: nowIso() }),
+    LogStatusNotification: empty,
+    MeterValues: empty,
+    NotifyChargingLimit: empty,
+    NotifyCustomerInformation: empty,
+    NotifyDisplayMessages: empty,
+    NotifyEVChargingNeeds: () => ({ status: 'Accepted' }),
+    NotifyEVChargingSchedule: () => ({ status: 'Accepted' }),
+    NotifyEvent: empty,
+    NotifyMonitoringReport: empty,
+    NotifyReport: empty,
+    PublishFirmwareStatusNotification: empty,
+    ReportChargingProfiles: empty,
+    ReservationStatusUpdate: empty,
+    SecurityEventNotification: empty,
+    SignCertificate: () => ({ status: 'Accepted' }),
+    StatusNotification: empty,
+    TransactionEvent: (p) => (p.idToken ? { idTokenInfo: idTokenInfo2(p.idToken.idToken) } : {}),
+};
+
+const handlers21 = {
+    ...handlers201,
+    // charging-station-initiated actions new in 2.1
+    BatterySwap: empty,
+    ClosePeriodicEventStream: empty,
+    NotifyDERAlarm: empty,
+    NotifyDERStartStop: empty,
+    NotifyPriorityCharging: empty,
+    NotifySettlement: empty,
+    NotifyWebPaymentStarted: empty,
+    OpenPeriodicEventStream: () => ({ status: 'Accepted' }),
+    PullDynamicScheduleUpdate: () => ({ status: 'Rejected' }),
+    ReportDERControl: empty,
+    VatNumberValidation: (p) => ({ vatNumber: p.vatNumber, status: 'Rejected' }),
+};
+
+const handlersByProtocol = {
+    'ocpp1.6': handlers16,
+    'ocpp2.0.1': handlers201,
+    'ocpp2.1': handlers21,
+};
+
+function findOverride(identity, method) {
+    return state.overrides.get(`${identity}|${method}`) ?? state.overrides.get(`*|${method}`);
+}
+
+// ------------------------------------------------------------ clients ------
+
+function attachClient(client) {
+    const identity = client.identity;
+    const protocol = client.protocol || null;
+    const request = client.handshake.request;
+    const path = new URL('http://localhost' + (request.url || '/')).pathname;
+
+    state.clients.set(identity, client);
+    emit({
+        event: 'connected',
+        identity,
+        protocol,
+        path,
+        endpoint: client.handshake.endpoint,
+    });
+
+    client.on('message', ({ message, outbound }) => {
+        const text = Buffer.isBuffer(message) ? message.toString('utf8') : String(message);
+        const frame = parseFrame(text);
+        const ev = {
+            event: 'frame',
+            identity,
+            direction: outbound ? 'out' : 'in',
+            frame: frame === undefined ? null : frame,
+            ts: Date.now(),
+        };
+        if (frame === undefined || !Array.isArray(frame)) ev.raw = text;
+        emit(ev);
+    });
+
+    client.on('strictValidationFailure', (f) => {
+        if (f.error && typeof f.error === 'object') f.error.strictFailure = true;
+        emit({
+            event: 'strict_failure',
+            identity,
+            protocol,
+            method: f.method,
+            message_id: f.messageId,
+            direction: f.outbound ? 'out' : 'in',
+            kind: f.isCall ? 'call' : 'result',
+            params: f.params ?? null,
+            result: f.result ?? null,
+            error: {
+                ...errorInfo(f.error),
+                errors: f.error?.details?.errors ?? null,
+            },
+        });
+    });
+
+    client.on('badMessage', ({ buffer, error, response }) => {
+        emit({
+            event: 'bad_message',
+            identity,
+            raw: Buffer.isBuffer(buffer) ? buffer.toString('utf8') : String(buffer),
+            error: errorInfo(error),
+            response: response ?? null,
+        });
+    });
+
+    // Keep the raw CALLERROR frames the station sent, so a `call` command can
+    // report the station's own error code even when ocpp-rpc does not know it.
+    const inboundErrors = new Map();
+    client.on('response', ({ outbound, payload }) => {
+        if (!outbound && Array.isArray(payload) && payload[0] === 4) {
+            inboundErrors.set(payload[1], payload);
+        }
+    });
+    client.on('callError', ({ outbound, messageId, error }) => {
+        if (outbound && error && typeof error === 'object') {
+            error.messageId = messageId;
+            const raw = inboundErrors.get(messageId);
+            if (raw) {
+                error.callErrorFrame = raw;
+                inboundErrors.delete(messageId);
+            }
+        }
+    });
+
+    client.once('close', ({ code, reason }) => {
+        if (state.clients.get(identity) === client) state.clients.delete(identity);
+        emit({
+            event: 'disconnected',
+            identity,
+            code: code ?? null,
+            reason: reason == null ? '' : String(reason),
+        });
+    });
+
+    const table = handlersByProtocol[protocol] ?? {};
+    for (const [method, fn] of Object.entries(table)) {
+        client.handle(method, async ({ params, messageId }) => {
+            // strict validation of the request has already passed when we get here
+            emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
+            const override = findOverride(identity, method);
+            if (override) {
+                if (override.error) {
+                    throw createRPCError(
+                        override.error.code || 'GenericError',
+                        override.error.message || '',
+                        override.error.details || {},
+                    );
+                }
+                return override.result;
+            }
+            return fn(params ?? {}, { identity, protocol });
+        });
+    }
+}
+
+// ----------------------------------------------------------- commands ------
+
+class CommandError extends Error {
+    constructor(code, message, details) {
+        super(message);
+        this.code = code;
+        this.details = details ?? {};
+    }
+}
+
+function requireClient(identity) {
+    const client = state.clients.get(identity);
+    if (!client) throw new CommandError('NotConnected', `no station connected as '${identity}'`);
+    return client;
+}
+
+async function opCall(cmd) {
+    const client = requireClient(cmd.identity);
+    if (typeof cmd.method !== 'string') throw new CommandError('BadCommand', 'method is required');
+    const options = {};
+    if (cmd.timeout_ms !== undefined) options.callTimeoutMs = cmd.timeout_ms;
+    try {
+        return await client.call(cmd.method, cmd.params ?? {}, options);
+    } catch (err) {
+        if (err && err.callErrorFrame) {
+            const [, , code, description, details] = err.callErrorFrame;
+            throw new CommandError(String(code), description ?? '', {
+                ...(details && typeof details === 'object' ? { error_details: details } : {}),
+                source: 'callerror',
+                message_id: err.messageId,
+            });
+        }
+        if (err && err.strictFailure) {
+            // our own request, or the station's response, broke the schema
+            throw new CommandError(err.rpcErrorCode || 'FormatViolation', err.message, {
+                source: 'strict',
+                message_id: err.messageId ?? null,
+                errors: err.details?.errors ?? null,
+            });
+        }
+        if (err && err.constructor && err.constructor.name === 'TimeoutError') {
+            throw new CommandError('Timeout', err.message || 'Call timeout', {
+                source: 'timeout',
+                message_id: err.messageId ?? null,
+            });
+        }
+        if (err && err.name === 'AbortError') {
+            throw new CommandError('Aborted', err.message || 'Call aborted', {
+                source: 'aborted',
+                message_id: err.messageId ?? null,
+            });
+        }
+        throw new CommandError(err?.rpcErrorCode || 'Error', err?.message || String(err), {
+            source: 'local',
+        });
+    }
+}
+
+function checkStatus(status, allowed, what) {
+    if (!allowed.includes(status)) {
+        throw new CommandError('BadCommand', `${what} must be one of ${allowed.join(', ')}`);
+    }
+}
+
+async function handleCommand(cmd) {
+    switch (cmd.op) {
+        case 'call':
+            return await opCall(cmd);
+
+        case 'set_boot': {
+            const status = cmd.status ?? 'Accepted';
+            checkStatus(status, ['Accepted', 'Pending', 'Rejected'], 'status');
+            const interval = cmd.interval ?? 300;
+            if (!Number.isInteger(interval)) throw new CommandError('BadCommand', 'interval must be an integer');
+            if (cmd.identity) state.bootByIdentity.set(cmd.identity, { status, interval });
+            else state.boot = { status, interval };
+            return { status, interval, identity: cmd.identity ?? null };
+        }
+
+        case 'set_auth': {
+            if (typeof cmd.id_tag !== 'string') throw new CommandError('BadCommand', 'id_tag is required');
+            const status = cmd.status ?? 'Accepted';
+            checkStatus(status, [...OCPP2_AUTH], 'status');
+            const entry = { status };
+            if (cmd.parent_id_tag) entry.parentIdTag = cmd.parent_id_tag;
+            if (cmd.expiry_date) entry.expiryDate = cmd.expiry_date;
+            state.auth.set(cmd.id_tag, entry);
+            return { id_tag: cmd.id_tag, ...entry };
+        }
+
+        case 'set_auth_default': {
+            const status = cmd.status ?? 'Accepted';
+            checkStatus(status, [...OCPP2_AUTH], 'status');
+            state.authDefault = status;
+            return { status };
+        }
+
+        case 'set_response': {
+            if (typeof cmd.method !== 'string') throw new CommandError('BadCommand', 'method is required');
+            const key = `${cmd.identity ?? '*'}|${cmd.method}`;
+            if (cmd.error) state.overrides.set(key, { error: cmd.error });
+            else if (cmd.result !== undefined) state.overrides.set(key, { result: cmd.result });
+            else state.overrides.delete(key);
+            return { key };
+        }
+
+        case 'close': {
+            const client = requireClient(cmd.identity);
+            const res = await client.close({
+                code: cmd.code ?? 1000,
+                reason: cmd.reason ?? '',
+                force: Boolean(cmd.force),
+            });
+            return { code: res?.code ?? null, reason: res?.reason == null ? '' : String(res.reason) };
+        }
+
+        case 'send_raw': {
+            const client = requireClient(cmd.identity);
+            if (typeof cmd.text !== 'string') throw new CommandError('BadCommand', 'text is required');
+            client.sendRaw(cmd.text);
+            return { sent: cmd.text.length };
+        }
+
+        case 'list':
+            return [...state.clients.entries()].map(([identity, c]) => ({
+                identity,
+                protocol: c.protocol || null,
+            }));
+
+        case 'ping':
+            return 'pong';
+
+        default:
+            throw new CommandError('BadCommand', `unknown op: ${cmd.op}`);
+    }
+}
+
+// --------------------------------------------------------------- main ------
+
+async function main() {
+    let opts;
+    try {
+        opts = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        process.stderr.write(`csms.js: ${err.message}\n`);
+        process.exit(2);
+    }
+
+    const strictModeValidators = [];
+    if (opts.protocols.includes('ocpp2.1')) strictModeValidators.push(buildOcpp21Validator());
+
+    const server = new RPCServer({
+        protocols: opts.protocols,
+        strictMode: opts.strict,
+        strictModeValidators,
+    });
+
+    server.auth((accept, reject, handshake) => {
+        const offered = handshake.protocols;
+        const chosen = opts.protocols.find(p => offered.has(p));
+        if (!chosen && !opts.allowNoProtocol) {
+            const path = new URL('http://localhost' + (handshake.request.url || '/')).pathname;
+            emit({
+                event: 'upgrade_rejected',
+                identity: handshake.identity,
+                path,
+                offered: [...offered],
+                reason: 'no supported subprotocol offered',
+            });
+            reject(400, 'No supported OCPP subprotocol');
+            return;
+        }
+        accept({});
+    });
+
+    server.on('client', attachClient);
+    server.on('upgradeAborted', ({ error, identity, request }) => {
+        emit({
+            event: 'upgrade_aborted',
+            identity: identity ?? null,
+            path: request?.url ?? null,
+            reason: error?.message ?? String(error),
+        });
+    });
+    server.on('error', (err) => emit({ event: 'server_error', message: err.message }));
+
+    const httpServer = await server.listen(opts.port, opts.host);
+    const address = httpServer.address();
+    emit({
+        event: 'listening',
+        port: address.port,
+        host: opts.host,
+        protocols: opts.protocols,
+        strict: opts.strict,
+    });
+
+    let shuttingDown = false;
+    const shutdown = async (exitCode) => {
+        if (shuttingDown) return;
+        shuttingDown = true;
+        const timer = setTimeout(() => process.exit(exitCode), 2000);
+        timer.unref();
+        try {
+            await server.close({ code: 1001, force: true });
+        } catch (e) {
+            // ignore: we exit anyway
+        }
+        process.exit(exitCode);
+    };
+    process.on('SIGTERM', () => shutdown(0));
+    process.on('SIGINT', () => shutdown(0));
+
+    const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+        if (!line.trim()) return;
+        let cmd;
+        try {
+            cmd = JSON.parse(line);
+        } catch (err) {
+            emit({ event: 'command_error', message: `not JSON: ${err.message}`, line });
+            return;
+        }
+        const id = cmd?.id ?? null;
+        Promise.resolve()
+            .then(() => handleCommand(cmd))
+            .then(
+                (result) => emit({ reply_to: id, ok: true, result: result === undefined ? null : result }),
+                (err) => emit({
+                    reply_to: id,
+                    ok: false,
+                    error: {
+                        code: err?.code && typeof err.code === 'string' ? err.code : 'Error',
+                        message: err?.message ?? String(err),
+                        details: err?.details ?? {},
+                    },
+                }),
+            );
+    });
+    rl.on('close', () => shutdown(0));
+}
+
+main().catch((err) => {
+    process.stderr.write(`csms.js: ${err.stack || err}\n`);
+    process.exit(1);
+});

@@ -1,0 +1,507 @@
+"""An independent OCPP CSMS for tests: `ocpp-rpc` (Node) run as a subprocess.
+
+The Node side lives in ``tests/peers/ocpp_rpc/csms.js``; it speaks JSON lines
+over stdin/stdout (see the header of that file). This module starts it and
+offers an asyncio API::
+
+    async with OcppRpcPeer(protocols=("ocpp1.6",)) as csms:
+        station_url = csms.url + "/CS001"          # ws://127.0.0.1:PORT/ocpp/CS001
+        ...
+        boot = await csms.wait_for_call("CS001", "BootNotification")
+        result = await csms.call("CS001", "Reset", {"type": "Soft"})
+        assert not csms.strict_failures
+
+Strict mode (schema validation of every CALL and CALLRESULT in both
+directions against the OCA schemas bundled with ocpp-rpc) is on by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+NODE_DIR = Path(__file__).resolve().parent / "ocpp_rpc"
+OCPP_RPC_VERSION = "2.2.1"
+
+_STREAM_LIMIT = 32 * 1024 * 1024  # one stdout line carries one frame; frames can be big
+
+
+class PeerError(RuntimeError):
+    """The peer could not be started, died, or a command failed."""
+
+
+class PeerCallError(PeerError):
+    """A CSMS->station call failed: CALLERROR received, timeout, or strict failure.
+
+    ``code`` is the OCPP error code the station sent (e.g. ``"NotSupported"``),
+    or ``"Timeout"``, or the strict-validation code when the station's answer
+    (or our own request) broke the schema (``details["source"] == "strict"``).
+    """
+
+    def __init__(self, code: str, message: str = "", details: dict | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def _node_modules_ready() -> bool:
+    pkg = NODE_DIR / "node_modules" / "ocpp-rpc" / "package.json"
+    try:
+        return json.loads(pkg.read_text()).get("version") == OCPP_RPC_VERSION
+    except (OSError, ValueError):
+        return False
+
+
+def ensure_node_modules() -> None:
+    """Run ``npm ci`` in tests/peers/ocpp_rpc once, if node_modules is missing."""
+    if shutil.which("node") is None:
+        raise PeerError("the ocpp-rpc test peer needs Node.js: `node` is not on PATH")
+    if _node_modules_ready():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise PeerError(
+            "the ocpp-rpc test peer needs npm to install ocpp-rpc: `npm` is not on PATH"
+        )
+    lock_path = Path(tempfile.gettempdir()) / "voltlab-ocpp-rpc-peer-npm.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one `npm ci` at a time (xdist workers)
+        try:
+            if _node_modules_ready():
+                return
+            proc = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=NODE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if proc.returncode != 0 or not _node_modules_ready():
+                raise PeerError(
+                    f"`npm ci` in {NODE_DIR} failed (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+                )
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _frame_action(frame: Any) -> str | None:
+    if isinstance(frame, list) and len(frame) >= 3 and frame[0] == 2:
+        return frame[2] if isinstance(frame[2], str) else None
+    return None
+
+
+class OcppRpcPeer:
+    """Async context manager around ``node csms.js``."""
+
+    def __init__(
+        self,
+        protocols: Iterable[str] = ("ocpp1.6", "ocpp2.0.1"),
+        strict: bool = True,
+        *,
+        port: int = 0,
+        allow_no_protocol: bool = False,
+        start_timeout: float = 30.0,
+    ):
+        self.protocols = tuple(protocols)
+        self.strict = strict
+        self.allow_no_protocol = allow_no_protocol
+        self.start_timeout = start_timeout
+        self._requested_port = port
+        self.port: int | None = None
+        self.events: list[dict] = []
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+        self._stderr_task: asyncio.Task | None = None
+        self._stderr: list[str] = []
+        self._pending: dict[int, asyncio.Future] = {}
+        self._next_id = 1
+        self._changed = asyncio.Condition()
+        self._dead: str | None = None
+
+    # ------------------------------------------------------------ lifecycle --
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise PeerError("peer is not started")
+        return f"ws://127.0.0.1:{self.port}/ocpp"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    async def __aenter__(self) -> OcppRpcPeer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(ensure_node_modules)
+        args = [
+            shutil.which("node") or "node",
+            str(NODE_DIR / "csms.js"),
+            "--port",
+            str(self._requested_port),
+            "--protocols",
+            ",".join(self.protocols),
+            "--strict" if self.strict else "--no-strict",
+        ]
+        if self.allow_no_protocol:
+            args.append("--allow-no-protocol")
+        self._proc = await asyncio.create_subprocess_exec(
+            *args,
+            cwd=NODE_DIR,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=_STREAM_LIMIT,
+        )
+        self._reader = asyncio.create_task(self._read_stdout())
+        self._stderr_task = asyncio.create_task(self._read_stderr())
+        try:
+            ev = await self.wait_for_event(
+                lambda e: e.get("event") == "listening", timeout=self.start_timeout
+            )
+        except BaseException:
+            await self.stop()
+            raise
+        self.port = int(ev["port"])
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.returncode is None:
+            # closing stdin asks csms.js to shut down cleanly
+            if proc.stdin is not None:
+                with contextlib.suppress(Exception):
+                    proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), timeout)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()  # SIGTERM to this PID only
+                try:
+                    await asyncio.wait_for(proc.wait(), timeout)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+        for task in (self._reader, self._stderr_task):
+            if task is not None:
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(task, 2.0)
+        self._fail_pending(f"peer stopped (exit code {proc.returncode})")
+
+    # ---------------------------------------------------------- I/O tasks --
+
+    async def _read_stdout(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        stdout = self._proc.stdout
+        try:
+            while True:
+                line = await stdout.readline()
+                if not line:
+                    break
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    msg = {"event": "unparsed_output", "line": line.decode(errors="replace")}
+                if "reply_to" in msg:
+                    fut = self._pending.pop(msg["reply_to"], None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(msg)
+                    continue
+                self.events.append(msg)
+                async with self._changed:
+                    self._changed.notify_all()
+        finally:
+            if self._proc.returncode is None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._proc.wait(), 2.0)
+            self._dead = (
+                f"ocpp-rpc peer exited (code {self._proc.returncode}); stderr:\n"
+                + "".join(self._stderr)[-4000:]
+            )
+            self._fail_pending(self._dead)
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _read_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        while True:
+            line = await self._proc.stderr.readline()
+            if not line:
+                return
+            self._stderr.append(line.decode(errors="replace"))
+
+    def _fail_pending(self, reason: str) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(PeerError(reason))
+        self._pending.clear()
+
+    async def _command(self, op: str, reply_timeout: float = 15.0, **fields: Any) -> dict:
+        if self._proc is None or self._proc.stdin is None:
+            raise PeerError("peer is not started")
+        if self._dead:
+            raise PeerError(self._dead)
+        cmd_id = self._next_id
+        self._next_id += 1
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending[cmd_id] = fut
+        payload = {"id": cmd_id, "op": op, **{k: v for k, v in fields.items() if v is not None}}
+        self._proc.stdin.write((json.dumps(payload) + "\n").encode())
+        await self._proc.stdin.drain()
+        try:
+            return await asyncio.wait_for(fut, reply_timeout)
+        except TimeoutError:
+            raise PeerError(f"no reply from the peer to {op!r} in {reply_timeout}s") from None
+        finally:
+            self._pending.pop(cmd_id, None)
+
+    async def command(self, op: str, **fields: Any) -> Any:
+        """Send any control command; return its result or raise PeerError."""
+        reply = await self._command(op, **fields)
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            raise PeerError(f"{op} failed: {err.get('code')}: {err.get('message')}")
+        return reply.get("result")
+
+    # ------------------------------------------------------------- queries --
+
+    def frames(
+        self,
+        identity: str | None = None,
+        direction: str | None = None,
+        action: str | None = None,
+    ) -> list[list]:
+        """Parsed frames seen on the wire ("in" = station->CSMS), oldest first.
+
+        ``action`` keeps only CALL frames with that action. Frames that were
+        not a JSON array are left out (see :meth:`raw_frames`).
+        """
+        out = []
+        for ev in self.frame_events(identity, direction):
+            frame = ev.get("frame")
+            if not isinstance(frame, list):
+                continue
+            if action is not None and _frame_action(frame) != action:
+                continue
+            out.append(frame)
+        return out
+
+    def frame_events(self, identity: str | None = None, direction: str | None = None) -> list[dict]:
+        return [
+            ev
+            for ev in self.events
+            if ev.get("event") == "frame"
+            and (identity is None or ev.get("identity") == identity)
+            and (direction is None or ev.get("direction") == direction)
+        ]
+
+    def raw_frames(self, identity: str | None = None, direction: str | None = None) -> list[str]:
+        """Text of frames that did not parse as a JSON array."""
+        return [ev["raw"] for ev in self.frame_events(identity, direction) if "raw" in ev]
+
+    def calls(self, identity: str | None, method: str) -> list[dict]:
+        """Params of the CALLs the CSMS received, passed strict validation and handled."""
+        return [
+            ev["params"]
+            for ev in self.events
+            if ev.get("event") == "call"
+            and ev.get("method") == method
+            and (identity is None or ev.get("identity") == identity)
+        ]
+
+    def events_of(self, kind: str, identity: str | None = None) -> list[dict]:
+        return [
+            ev
+            for ev in self.events
+            if ev.get("event") == kind and (identity is None or ev.get("identity") == identity)
+        ]
+
+    @property
+    def strict_failures(self) -> list[dict]:
+        return self.events_of("strict_failure")
+
+    @property
+    def bad_messages(self) -> list[dict]:
+        return self.events_of("bad_message")
+
+    # --------------------------------------------------------------- waits --
+
+    async def wait_for_event(
+        self,
+        predicate: Callable[[dict], bool],
+        timeout: float = 10.0,
+        *,
+        since: int = 0,
+    ) -> dict:
+        """First event (at index >= ``since``) matching ``predicate``; waits for it.
+
+        Events already recorded count, so there is no race with an event that
+        arrived before the wait; pass ``since=len(peer.events)`` to skip them.
+        """
+        index = since
+
+        async def scan() -> dict:
+            nonlocal index
+            while True:
+                while index < len(self.events):
+                    ev = self.events[index]
+                    index += 1
+                    if predicate(ev):
+                        return ev
+                if self._dead:
+                    raise PeerError(self._dead)
+                async with self._changed:
+                    if index >= len(self.events) and not self._dead:
+                        await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(scan(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no matching peer event within {timeout}s") from None
+
+    async def wait_for_call(
+        self,
+        identity: str,
+        method: str,
+        predicate: Callable[[dict], bool] | None = None,
+        timeout: float = 10.0,
+        *,
+        since: int = 0,
+    ) -> dict:
+        """Params of the first CALL ``method`` from ``identity`` (matching ``predicate``)."""
+        ev = await self.wait_for_event(
+            lambda e: (
+                e.get("event") == "call"
+                and e.get("identity") == identity
+                and e.get("method") == method
+                and (predicate is None or predicate(e.get("params")))
+            ),
+            timeout,
+            since=since,
+        )
+        return ev["params"]
+
+    async def wait_connected(self, identity: str, timeout: float = 10.0, *, since: int = 0) -> dict:
+        return await self.wait_for_event(
+            lambda e: e.get("event") == "connected" and e.get("identity") == identity,
+            timeout,
+            since=since,
+        )
+
+    async def wait_disconnected(
+        self, identity: str, timeout: float = 10.0, *, since: int = 0
+    ) -> dict:
+        return await self.wait_for_event(
+            lambda e: e.get("event") == "disconnected" and e.get("identity") == identity,
+            timeout,
+            since=since,
+        )
+
+    # ------------------------------------------------------------ commands --
+
+    async def call(
+        self, identity: str, method: str, params: dict | None = None, timeout: float = 10.0
+    ) -> dict:
+        """CSMS->station CALL; returns the CALLRESULT payload or raises PeerCallError."""
+        reply = await self._command(
+            "call",
+            reply_timeout=timeout + 10.0,
+            identity=identity,
+            method=method,
+            params=params if params is not None else {},
+            timeout_ms=int(timeout * 1000),
+        )
+        if reply.get("ok"):
+            return reply.get("result")
+        err = reply.get("error") or {}
+        raise PeerCallError(err.get("code", "Error"), err.get("message", ""), err.get("details"))
+
+    async def set_boot(
+        self, status: str = "Accepted", interval: int = 300, identity: str | None = None
+    ) -> None:
+        await self.command("set_boot", status=status, interval=interval, identity=identity)
+
+    async def set_auth(
+        self,
+        id_tag: str,
+        status: str = "Accepted",
+        parent_id_tag: str | None = None,
+        expiry_date: str | None = None,
+    ) -> None:
+        await self.command(
+            "set_auth",
+            id_tag=id_tag,
+            status=status,
+            parent_id_tag=parent_id_tag,
+            expiry_date=expiry_date,
+        )
+
+    async def set_auth_default(self, status: str = "Accepted") -> None:
+        await self.command("set_auth_default", status=status)
+
+    async def set_response(
+        self,
+        method: str,
+        result: dict | None = None,
+        *,
+        error: dict | None = None,
+        identity: str | None = None,
+    ) -> None:
+        """Answer ``method`` with ``result`` (or a CALLERROR ``{"code","message"}``).
+
+        With neither, the built-in handler answers again. Strict mode still
+        checks an overridden result: an invalid one becomes InternalError.
+        """
+        await self.command(
+            "set_response", method=method, result=result, error=error, identity=identity
+        )
+
+    async def close_station(
+        self, identity: str, code: int = 1000, reason: str = "", force: bool = False
+    ) -> dict:
+        return await self.command(
+            "close", identity=identity, code=code, reason=reason, force=force or None
+        )
+
+    async def send_raw(self, identity: str, text: str) -> None:
+        """Send a raw websocket text frame to the station."""
+        await self.command("send_raw", identity=identity, text=text)
+
+    async def sync(self) -> None:
+        """Wait until every event the peer emitted so far is in ``events``.
+
+        Events travel over the peer's stdout, the frames over the websocket: a
+        station can see the CSMS's answer before ``events`` shows the frame or
+        the ``call`` event. The peer writes the reply to this command after all
+        earlier events, so after ``await peer.sync()`` the lists are current.
+        """
+        await self.command("ping")
+
+    async def stations(self) -> list[dict]:
+        return await self.command("list")
+
+
+__all__ = [
+    "OcppRpcPeer",
+    "PeerCallError",
+    "PeerError",
+    "ensure_node_modules",
+    "NODE_DIR",
+]
