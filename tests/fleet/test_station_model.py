@@ -116,7 +116,11 @@ def test_fault_blocks_charging_and_clearing_restores_status() -> None:
     station.begin_transaction(1, "TAG", T0)
     station.set_fault(1, Fault("GroundFault", "E42", "leak"), T0 + 10)
     change = station.connector_status(1)
-    assert (change.status, change.error_code, change.vendor_error_code) == ("Faulted", "GroundFault", "E42")
+    assert (change.status, change.error_code, change.vendor_error_code) == (
+        "Faulted",
+        "GroundFault",
+        "E42",
+    )
     assert station.connectors[1].power_w == 0
     station.end_transaction(1, T0 + 11, "EmergencyStop")
     station.clear_fault(1, T0 + 20)
@@ -203,6 +207,8 @@ def test_snapshot_round_trip_keeps_registers_and_lists() -> None:
     snap = station.snapshot()
     again = Station("CP-1", CATALOG["ac-22kw-2c"], config=snap["config"])
     again.restore(snap)
-    assert again.connectors[1].register_wh == pytest.approx(station.connectors[1].register_wh, abs=1e-3)
+    assert again.connectors[1].register_wh == pytest.approx(
+        station.connectors[1].register_wh, abs=1e-3
+    )
     assert again.local_list.version == 4
     assert again.config.get_int("HeartbeatInterval") == 42

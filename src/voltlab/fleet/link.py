@@ -7,6 +7,7 @@ The link owns the `RpcConnection`; the runner asks it for `call()` and learns ab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import contextlib
 import logging
@@ -87,10 +88,8 @@ class StationLink:
             await self._rpc.close(1000, "station stopped")
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down anyway
-                pass
         self._task = None
         self._set_connection("stopped")
 
@@ -193,10 +192,8 @@ class StationLink:
             self._accepted.clear()
             self._rpc = None
             if not booter.done():
-                try:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await booter
-                except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                    pass
 
     async def _boot(self) -> None:
         assert self._rpc is not None

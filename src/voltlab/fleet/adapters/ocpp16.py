@@ -325,9 +325,9 @@ class Ocpp16Adapter:
         connector_id = payload.get("connectorId")
         if requested not in TRIGGERS:
             return Reply({"status": "NotImplemented"})
-        if connector_id is not None and connector_id not in self.station.connectors:
-            if not (connector_id == 0 and requested == "StatusNotification"):
-                return Reply({"status": "Rejected"})
+        known = connector_id is None or connector_id in self.station.connectors
+        if not known and not (connector_id == 0 and requested == "StatusNotification"):
+            return Reply({"status": "Rejected"})
         return Reply(
             {"status": "Accepted"},
             after=self.runner.defer(lambda: self._send_triggered(requested, connector_id)),

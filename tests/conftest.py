@@ -1,0 +1,59 @@
+"""Shared fixtures: a temporary database, a fleet runtime on a fast clock, the ocpp-rpc peer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from peers.ocpp_rpc_peer import OcppRpcPeer  # noqa: E402
+from voltlab.fleet.clock import Clock  # noqa: E402
+from voltlab.fleet.runtime import FleetRuntime  # noqa: E402
+from voltlab.store.db import Database  # noqa: E402
+
+# Simulated seconds per real second in protocol tests: a 60 s meter interval takes 0.6 s.
+TEST_TIME_SCALE = 100.0
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'voltlab.db'}")
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+async def peer16() -> AsyncIterator[OcppRpcPeer]:
+    async with OcppRpcPeer(protocols=("ocpp1.6",), strict=True) as peer:
+        yield peer
+
+
+@pytest.fixture
+async def runtime(database: Database) -> AsyncIterator[FleetRuntime]:
+    fleet = FleetRuntime(database, Clock(TEST_TIME_SCALE))
+    await fleet.start()
+    yield fleet
+    await fleet.shutdown()
+
+
+async def wait_until(predicate: Callable[[], object], timeout: float = 10.0, step: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(step)
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("VOLTLAB_TEST_POSTGRES_URL")
