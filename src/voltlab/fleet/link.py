@@ -7,7 +7,6 @@ The link owns the `RpcConnection`; the runner asks it for `call()` and learns ab
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
 import contextlib
 import logging

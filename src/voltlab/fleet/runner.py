@@ -117,10 +117,26 @@ class StationRunner:
     async def _registered(self) -> None:
         self.station.registration = "Accepted"
         self.station.forget_reported_status()
+        await self._close_interrupted()
         await self.publish_status()
         for tx in self.station.transactions():
             self._schedule_sampling(tx.connector_id)
             self._schedule_limit(tx)
+
+    async def _close_interrupted(self) -> None:
+        while self.station.interrupted:
+            tx = self.station.interrupted[0]
+            now = self.now()
+            tx.stopped_at, tx.stop_reason = now, "PowerLoss"
+            reading = self.station.reading(tx.connector_id, now)
+            tx.meter_stop_wh = reading.register_wh
+            try:
+                await self.adapter.stop_transaction(tx, reading, None)
+            except TRANSPORT_ERRORS as exc:
+                log.warning("%s: interrupted transaction not closed yet: %s", self.identity, exc)
+                return
+            self.station.interrupted.pop(0)
+            self.changed()
 
     def _set_heartbeat_interval(self, seconds: int) -> None:
         self.station.config.set_local("HeartbeatInterval", str(seconds))

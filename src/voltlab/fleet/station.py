@@ -8,128 +8,25 @@ names use the OCPP 1.6 connector vocabulary, the richest one; 2.x adapters fold 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 from voltlab.fleet.auth import AuthCache, IdTagInfo, LocalAuthList
-from voltlab.fleet.catalog import ChargerModel, ConnectorSpec
+from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.config import StationConfig
 from voltlab.fleet.ev import ElectricVehicle
+from voltlab.fleet.records import (  # noqa: F401 - re-exported: the model's vocabulary
+    FAULT_TYPES,
+    WARNING_FAULTS,
+    Connector,
+    Fault,
+    MeterReading,
+    Reservation,
+    StationError,
+    StatusChange,
+    Transaction,
+)
 
 AC_PHASE_VOLTAGE = 230.0
-
-FAULT_TYPES = (
-    "GroundFault",
-    "OverCurrent",
-    "OverVoltage",
-    "UnderVoltage",
-    "OverTemperature",
-    "InternalError",
-    "ConnectorLockFailure",
-    "EVCommunicationError",
-    "PowerMeterFailure",
-    "WeakSignal",
-)
-# Faults that are warnings: reported with the error code, but the connector keeps working.
-WARNING_FAULTS = frozenset({"WeakSignal"})
-
-
-class StationError(Exception):
-    """An operation whose precondition does not hold; the state is unchanged."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Fault:
-    fault_type: str
-    vendor_error_code: str | None = None
-    info: str | None = None
-
-    @property
-    def blocks_charging(self) -> bool:
-        return self.fault_type not in WARNING_FAULTS
-
-
-@dataclass
-class Reservation:
-    reservation_id: int
-    connector_id: int  # 0 = any connector of the station
-    id_tag: str
-    parent_id_tag: str | None
-    expires_at: float
-
-
-@dataclass
-class Transaction:
-    local_id: int
-    connector_id: int
-    id_tag: str
-    started_at: float
-    meter_start_wh: float
-    transaction_id: str | int | None = None  # what the CSMS knows it by
-    parent_id_tag: str | None = None
-    reservation_id: int | None = None
-    remote_start_id: int | None = None
-    duration_limit_s: float | None = None
-    energy_limit_wh: float | None = None
-    deauthorized: bool = False
-    seq_no: int = 0  # 2.x TransactionEvent sequence
-    stopped_at: float | None = None
-    stop_reason: str | None = None
-    meter_stop_wh: float | None = None
-
-    def energy_wh(self, register_wh: float) -> float:
-        return register_wh - self.meter_start_wh
-
-
-@dataclass
-class MeterReading:
-    timestamp: float
-    register_wh: float
-    power_w: float
-    current_a: float
-    voltage_v: float
-    soc_percent: float | None
-    phases: int
-
-
-@dataclass
-class Connector:
-    connector_id: int
-    spec: ConnectorSpec
-    plugged: bool = False
-    ev: ElectricVehicle | None = None
-    ev_wants_energy: bool = False
-    ev_power_cap_w: float | None = None
-    fault: Fault | None = None
-    operative: bool = True
-    scheduled_operative: bool | None = None
-    transaction: Transaction | None = None
-    finishing: bool = False
-    preparing: bool = False  # authorized, waiting for the cable
-    locked: bool = False
-    register_wh: float = 0.0
-    power_w: float = 0.0
-    last_advance: float | None = None
-    reported: tuple[str, str] | None = None
-    history: list[Transaction] = field(default_factory=list)
-
-    @property
-    def dc(self) -> bool:
-        return self.spec.power_type == "DC"
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    connector_id: int
-    status: str
-    error_code: str | None  # a FAULT_TYPES value, None for no error
-    info: str | None = None
-    vendor_error_code: str | None = None
 
 
 class Station:
@@ -165,6 +62,8 @@ class Station:
         self.registration: str | None = None
         self.rng = random.Random(seed)
         self._tx_counter = 0
+        # Transactions that were running when the process stopped, still to be closed.
+        self.interrupted: list[Transaction] = []
 
     # -- lookup -------------------------------------------------------------------------------
 
@@ -577,6 +476,20 @@ class Station:
                 for c in self.connectors.values()
             ],
             "reservations": [vars(r) for r in self.reservations.values()],
+            # Transactions open at snapshot time: after a crash or restart they are closed
+            # towards the CSMS with reason PowerLoss, as a rebooted charger does.
+            "open_transactions": [
+                {
+                    "local_id": tx.local_id,
+                    "connector_id": tx.connector_id,
+                    "id_tag": tx.id_tag,
+                    "started_at": tx.started_at,
+                    "meter_start_wh": tx.meter_start_wh,
+                    "transaction_id": tx.transaction_id,
+                }
+                for tx in [*self.transactions(), *self.interrupted]
+                if tx.transaction_id is not None
+            ],
         }
 
     def restore(self, body: dict[str, Any]) -> None:
@@ -595,6 +508,7 @@ class Station:
         for item in body.get("reservations", []):
             reservation = Reservation(**item)
             self.reservations[reservation.reservation_id] = reservation
+        self.interrupted = [Transaction(**item) for item in body.get("open_transactions", [])]
 
 
 def _holds(reservation: Reservation, id_tag: str, parent_id_tag: str | None) -> bool:

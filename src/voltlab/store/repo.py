@@ -88,7 +88,7 @@ def list_api_keys(session: Session) -> list[tuple[ApiKey, str]]:
     rows = session.execute(
         select(ApiKey, Org.name).join(Org, Org.id == ApiKey.org_id).order_by(ApiKey.created_at)
     )
-    return [(key, org_name) for key, org_name in rows.tuples()]
+    return [(key, org_name) for key, org_name in rows]
 
 
 def get_api_key(session: Session, key_id: str) -> ApiKey | None:
@@ -140,7 +140,7 @@ def count_chargers_by_location(session: Session, location_ids: Sequence[str]) ->
         .where(Charger.location_id.in_(location_ids))
         .group_by(Charger.location_id)
     )
-    return {location_id: count for location_id, count in rows.tuples() if location_id}
+    return {location_id: count for location_id, count in rows if location_id}
 
 
 def existing_identities(session: Session, org_id: str, identities: Sequence[str]) -> list[str]:

@@ -1,0 +1,95 @@
+"""The Gateway API application: lifespan (tables, keys, fleet runtime), health and routers."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from voltlab import __version__
+from voltlab.api.bootstrap import bootstrap_keys
+from voltlab.api.errors import install_error_handlers
+from voltlab.api.routes import catalog, chargers, commands, locations
+from voltlab.fleet.runtime_api import Fleet
+from voltlab.store.db import Database, database_url_from_env
+
+__all__ = ["bootstrap_keys", "create_app"]
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+async def _call_if_present(fleet: object, name: str) -> None:
+    method = getattr(fleet, name, None)
+    if method is None:
+        return
+    outcome = method()
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+def _build_runtime(database: Database) -> Fleet:
+    # Imported here: the runtime pulls in the whole fleet stack, which tests with a fake fleet
+    # (and the CLI's key commands) never need.
+    from voltlab.fleet.runtime import FleetRuntime
+
+    runtime: Fleet = FleetRuntime(database)
+    return runtime
+
+
+def create_app(database: Database | None = None, fleet: Fleet | None = None) -> FastAPI:
+    owns_database = database is None
+    db = database if database is not None else Database(database_url_from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ready = False
+        await anyio.to_thread.run_sync(db.create_all)
+        env_key = os.environ.get("VOLTLAB_API_KEY")
+        await anyio.to_thread.run_sync(
+            lambda: bootstrap_keys(db, env_key, create_if_empty=False)
+        )
+        runtime = fleet if fleet is not None else _build_runtime(db)
+        app.state.fleet = runtime
+        # The real runtime restores the chargers that were running before the restart.
+        await _call_if_present(runtime, "start")
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await _call_if_present(runtime, "shutdown")
+            if owns_database:
+                db.dispose()
+
+    app = FastAPI(
+        title="voltlab Gateway API",
+        version=__version__,
+        description="Virtual OCPP charging stations and virtual OCPI CPOs behind one REST API.",
+        lifespan=lifespan,
+    )
+    app.state.database = db
+    app.state.fleet = fleet
+    app.state.ready = False
+    app.state.public_url = os.environ.get("VOLTLAB_PUBLIC_URL") or DEFAULT_PUBLIC_URL
+
+    @app.get("/health", tags=["health"], summary="Liveness and readiness (no auth)")
+    async def health(request: Request) -> JSONResponse:
+        ready = bool(request.app.state.ready)
+        body: dict[str, Any] = {
+            "status": "ok" if ready else "starting",
+            "version": __version__,
+            "database": db.engine.dialect.name,
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    install_error_handlers(app)
+    for module in (catalog, locations, chargers, commands):
+        app.include_router(module.router)
+    return app
+

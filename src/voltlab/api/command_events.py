@@ -1,0 +1,205 @@
+"""The `event` body of each `/ocpp/commands/{slug}` endpoint (API.md's command table) and the
+`target` every command shares.
+
+Bounds are checked here; whether a value suits the charger's OCPP version (an id_tag longer than
+1.6's CiString20, a stop reason 1.6 does not know) is for the runtime to judge."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+FaultType = Literal[
+    "GroundFault",
+    "OverCurrent",
+    "OverVoltage",
+    "UnderVoltage",
+    "OverTemperature",
+    "InternalError",
+    "ConnectorLockFailure",
+    "EVCommunicationError",
+    "PowerMeterFailure",
+    "WeakSignal",
+]
+# Union of OCPP 1.6 `Reason` and 2.0.1 `ReasonEnumType`; the runtime maps or rejects per version.
+StopReason = Literal[
+    "DeAuthorized",
+    "EmergencyStop",
+    "EnergyLimitReached",
+    "EVDisconnected",
+    "GroundFault",
+    "HardReset",
+    "ImmediateReset",
+    "Local",
+    "LocalOutOfCredit",
+    "MasterPass",
+    "Other",
+    "OvercurrentFault",
+    "PowerLoss",
+    "PowerQuality",
+    "Reboot",
+    "Remote",
+    "SOCLimitReached",
+    "SoftReset",
+    "StoppedByEV",
+    "TimeLimitReached",
+    "Timeout",
+    "UnlockCommand",
+]
+AuthStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
+
+ConnectorId = Annotated[int, Field(ge=1, description="1-based connector number")]
+StationOrConnectorId = Annotated[int, Field(ge=0, description="0 = the whole station")]
+# 1.6 allows 20 characters (CiString20), 2.x IdToken 36.
+IdTag = Annotated[str, Field(min_length=1, max_length=36, examples=["EV-USER-1234"])]
+PowerKw = Annotated[float, Field(ge=0)]
+
+
+class EventModel(BaseModel):
+    # Unknown fields are a client mistake worth a 422; NaN/Infinity cannot be stored as JSON.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class NoFields(EventModel):
+    pass
+
+
+class ProxyMessageEvent(EventModel):
+    action: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")
+    payload: dict[str, Any]
+
+    @field_validator("payload")
+    @classmethod
+    def _plain_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError as exc:
+            raise ValueError("payload must be plain JSON (no NaN or Infinity)") from exc
+        return value
+
+
+class ConfigurationEvent(EventModel):
+    key: str = Field(min_length=1, max_length=100, description="1.6 key or Component.Variable")
+    value: str = Field(max_length=1000)
+
+
+class AuthListEntry(EventModel):
+    id_tag: IdTag
+    status: AuthStatus
+    expiry_date: AwareDatetime | None = None
+    parent_id_tag: IdTag | None = None
+
+
+class LocalAuthListEvent(EventModel):
+    list_version: int = Field(ge=0)
+    update_type: Literal["Full", "Differential"]
+    entries: list[AuthListEntry] = Field(max_length=10_000)
+
+
+class InjectFaultEvent(EventModel):
+    connector_id: StationOrConnectorId
+    fault_type: FaultType
+    vendor_error_code: str | None = Field(default=None, min_length=1, max_length=50)
+    info: str | None = Field(default=None, max_length=50)
+
+
+class ClearFaultEvent(EventModel):
+    connector_id: StationOrConnectorId
+
+
+class ConnectorEvent(EventModel):
+    connector_id: ConnectorId
+
+
+class StartTransactionEvent(EventModel):
+    connector_id: ConnectorId
+    id_tag: IdTag
+
+
+class StopTransactionEvent(EventModel):
+    connector_id: ConnectorId
+    reason: StopReason | None = None
+    id_tag: IdTag | None = None
+
+
+class StartSessionEvent(EventModel):
+    id_tag: IdTag
+    connector_id: ConnectorId
+    duration_seconds: int | None = Field(default=None, gt=0, description="auto-stop after")
+    target_energy_kwh: float | None = Field(default=None, gt=0, description="auto-stop at")
+
+
+class StopSessionEvent(EventModel):
+    connector_id: ConnectorId
+    reason: StopReason | None = None
+
+
+class AuthorizeIdTagEvent(EventModel):
+    id_tag: IdTag
+    connector_id: ConnectorId | None = None
+
+
+class EvRequestsEnergyEvent(EventModel):
+    connector_id: ConnectorId
+    power_kw: PowerKw | None = None
+
+
+class PowerUpdateEvent(EventModel):
+    connector_id: ConnectorId
+    power_kw: PowerKw | None = None
+    soc_percent: float | None = Field(default=None, ge=0, le=100)
+
+
+class CommandTarget(BaseModel):
+    """Exactly one of `charger_id` / `location_id`; `charger_ids` narrows a location to a
+    subset. Examples: {"charger_id": "dep-123"}, {"location_id": "loc-456"},
+    {"location_id": "loc-456", "charger_ids": ["dep-1", "dep-2"]}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    charger_id: str | None = Field(default=None, min_length=1, max_length=100)
+    location_id: str | None = Field(default=None, min_length=1, max_length=100)
+    charger_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=1000
+    )
+
+
+@dataclass(frozen=True)
+class CommandKind:
+    slug: str
+    event_model: type[EventModel]
+    summary: str
+
+    @property
+    def event_type(self) -> str:
+        # "cache/reset" -> "cache_reset", "start-session" -> "start_session"
+        return self.slug.replace("-", "_").replace("/", "_")
+
+    @property
+    def connector_field(self) -> str | None:
+        return "connector_id" if "connector_id" in self.event_model.model_fields else None
+
+
+COMMAND_KINDS: tuple[CommandKind, ...] = (
+    CommandKind("proxy-message", ProxyMessageEvent, "Proxy an OCPP CALL to the CSMS"),
+    CommandKind("configuration", ConfigurationEvent, "Set a charger configuration key"),
+    CommandKind("cache/reset", NoFields, "Reset the authorization cache"),
+    CommandKind("local-auth-list", LocalAuthListEvent, "Install a local authorization list"),
+    CommandKind("clear-local-auth-list", NoFields, "Clear the local authorization list"),
+    CommandKind("inject-fault", InjectFaultEvent, "Inject a fault"),
+    CommandKind("clear-fault", ClearFaultEvent, "Clear a fault"),
+    CommandKind("plug-connector", ConnectorEvent, "Plug a cable into a connector"),
+    CommandKind("unplug-connector", ConnectorEvent, "Unplug a connector"),
+    CommandKind("unlock-connector", ConnectorEvent, "Unlock a connector"),
+    CommandKind("start-transaction", StartTransactionEvent, "Start a transaction"),
+    CommandKind("stop-transaction", StopTransactionEvent, "Stop a transaction"),
+    CommandKind("start-session", StartSessionEvent, "Start a session"),
+    CommandKind("stop-session", StopSessionEvent, "Stop a session"),
+    CommandKind("authorize-id-tag", AuthorizeIdTagEvent, "Authorize an id tag"),
+    CommandKind("ev-requests-energy", EvRequestsEnergyEvent, "EV requests energy"),
+    CommandKind("ev-stops-energy", ConnectorEvent, "EV stops drawing energy"),
+    CommandKind("power-update", PowerUpdateEvent, "Change EV power draw / state of charge"),
+)

@@ -1,0 +1,48 @@
+"""Request-scoped access to the app's database and fleet, plus the error helpers routes share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session
+
+from voltlab.fleet.runtime_api import Fleet
+from voltlab.store.db import Database
+
+T = TypeVar("T")
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_fleet(request: Request) -> Fleet:
+    fleet: Fleet = request.app.state.fleet
+    return fleet
+
+
+async def in_session(database: Database, work: Callable[[Session], T]) -> T:
+    """Run `work` in one committed unit of work on a worker thread: the ORM is synchronous and
+    must not block the event loop that also drives the virtual chargers."""
+
+    def run() -> T:
+        with database.session() as session:
+            return work(session)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+def not_found(kind: str, ident: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{kind} {ident!r} not found")
+
+
+def invalid(loc: Sequence[str | int], message: str, value: Any = None) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own, for rules pydantic cannot express per field."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": tuple(loc), "msg": message, "input": value}]
+    )

@@ -1,0 +1,1 @@
+"""Gateway API routers, one module per resource."""

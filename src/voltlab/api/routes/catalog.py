@@ -1,0 +1,17 @@
+"""GET /ocpp/models: the charger model catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.fleet.catalog import CATALOG
+
+router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
+
+
+@router.get("/ocpp/models", summary="List charger models")
+async def list_models(principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    return [model.to_json() for model in CATALOG.values()]

@@ -1,0 +1,177 @@
+"""/ocpp/chargers: virtual charging stations, their connection switch and their frame log."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.api.context import get_database, get_fleet, in_session, not_found
+from voltlab.api.pagination import (
+    DEFAULT_PAGE_SIZE,
+    CursorKey,
+    PageCursor,
+    PageLimit,
+    decode_cursor,
+    encode_cursor,
+    page_body,
+)
+from voltlab.api.provisioning import (
+    delete_charger_row,
+    delete_frames,
+    insert_charger,
+    set_desired_running,
+    start_chargers,
+)
+from voltlab.api.schemas import ChargerCreate
+from voltlab.api.serialize import charger_json, charger_spec, frame_json
+from voltlab.store import repo
+from voltlab.store.models import Charger, Frame
+
+router = APIRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=AuthenticatedRoute)
+
+DEFAULT_FRAME_PAGE = 100
+MAX_FRAME_PAGE = 1000
+
+
+@router.post("", status_code=201, summary="Create one charger")
+async def create_charger(
+    body: ChargerCreate, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    fleet = get_fleet(request)
+    charger = await in_session(
+        get_database(request), partial(insert_charger, org_id=principal.org_id, body=body)
+    )
+    if body.auto_start:
+        await start_chargers(fleet, [charger])
+    return charger_json(charger, fleet)
+
+
+def _charger_page(
+    session: Session, org_id: str, location_id: str | None, limit: int, key: CursorKey | None
+) -> tuple[list[Charger], bool]:
+    query = select(Charger).where(Charger.org_id == org_id)
+    if location_id is not None:
+        if repo.get_location(session, org_id, location_id) is None:
+            raise not_found("location", location_id)
+        query = query.where(Charger.location_id == location_id)
+    if key is not None:
+        # identity is unique per org, so (created_at, identity) is a total order.
+        query = query.where(
+            or_(
+                Charger.created_at > key.created_at,
+                and_(Charger.created_at == key.created_at, Charger.identity > key.tiebreak),
+            )
+        )
+    rows = list(
+        session.scalars(query.order_by(Charger.created_at, Charger.identity).limit(limit + 1))
+    )
+    return rows[:limit], len(rows) > limit
+
+
+@router.get("", summary="List chargers (oldest first)")
+async def list_chargers(
+    principal: CurrentPrincipal,
+    request: Request,
+    location_id: Annotated[str | None, Query(max_length=100)] = None,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> dict[str, Any]:
+    key = decode_cursor(cursor)
+    page, more = await in_session(
+        get_database(request),
+        lambda s: _charger_page(s, principal.org_id, location_id, limit, key),
+    )
+    fleet = get_fleet(request)
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].identity) if more else None
+    return page_body([charger_json(charger, fleet) for charger in page], next_cursor)
+
+
+def _require_charger(session: Session, org_id: str, charger_id: str) -> Charger:
+    charger = repo.get_charger(session, org_id, charger_id)
+    if charger is None:
+        raise not_found("charger", charger_id)
+    return charger
+
+
+@router.get("/{charger_id}", summary="Get a charger with its live state")
+async def get_charger(
+    charger_id: str, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    charger = await in_session(
+        get_database(request), lambda s: _require_charger(s, principal.org_id, charger_id)
+    )
+    return charger_json(charger, get_fleet(request))
+
+
+@router.post("/{charger_id}/start", summary="Connect the charger to its CSMS")
+async def start_charger(
+    charger_id: str, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    fleet = get_fleet(request)
+    charger = await in_session(
+        get_database(request),
+        lambda s: set_desired_running(s, principal.org_id, charger_id, True),
+    )
+    await fleet.start_charger(charger_spec(charger))
+    return charger_json(charger, fleet)
+
+
+@router.post("/{charger_id}/stop", summary="Disconnect the charger (its state is kept)")
+async def stop_charger(
+    charger_id: str, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    fleet = get_fleet(request)
+    charger = await in_session(
+        get_database(request),
+        lambda s: set_desired_running(s, principal.org_id, charger_id, False),
+    )
+    await fleet.stop_charger(charger.id)
+    return charger_json(charger, fleet)
+
+
+@router.delete("/{charger_id}", status_code=204, summary="Delete a charger")
+async def delete_charger(
+    charger_id: str, principal: CurrentPrincipal, request: Request
+) -> Response:
+    database = get_database(request)
+    await in_session(database, lambda s: delete_charger_row(s, principal.org_id, charger_id))
+    # The fleet forgets the charger only after its row is gone (see Fleet.remove_charger).
+    await get_fleet(request).remove_charger(charger_id)
+    await in_session(database, lambda s: delete_frames(s, [charger_id]))
+    return Response(status_code=204)
+
+
+def _frames(
+    session: Session, org_id: str, charger_id: str, limit: int, before: int | None
+) -> list[Frame]:
+    _require_charger(session, org_id, charger_id)
+    query = select(Frame).where(Frame.charger_id == charger_id)
+    if before is not None:
+        query = query.where(Frame.id < before)
+    return list(session.scalars(query.order_by(Frame.id.desc()).limit(limit)))
+
+
+@router.get("/{charger_id}/messages", summary="OCPP frame log, newest first")
+async def list_messages(
+    charger_id: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_FRAME_PAGE)] = DEFAULT_FRAME_PAGE,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="frame id; older frames only")
+    ] = None,
+) -> dict[str, Any]:
+    database = get_database(request)
+    # 404 before flushing: a foreign caller must not even cause work.
+    await in_session(database, lambda s: _require_charger(s, principal.org_id, charger_id))
+    await get_fleet(request).flush()
+    frames = await in_session(
+        database, lambda s: _frames(s, principal.org_id, charger_id, limit, before)
+    )
+    next_before = frames[-1].id if len(frames) == limit else None
+    return {"items": [frame_json(frame) for frame in frames], "next_before": next_before}

@@ -1,0 +1,309 @@
+"""/ocpp/commands: the 18 command endpoints and the command records they create.
+
+One path for every command (DESIGN.md): validate -> one `commands` row per targeted charger ->
+commit -> `fleet.submit_command(id)`. The dispatcher reports the outcome on the row."""
+
+# No `from __future__ import annotations` here: the per-slug endpoints are built in a closure and
+# FastAPI must see their body annotation as a class, not as a string it cannot resolve.
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.api.command_events import COMMAND_KINDS, CommandKind, CommandTarget, EventModel
+from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
+from voltlab.api.pagination import (
+    DEFAULT_PAGE_SIZE,
+    CursorKey,
+    PageCursor,
+    PageLimit,
+    decode_cursor,
+    encode_cursor,
+    page_body,
+)
+from voltlab.api.serialize import command_json, command_summary
+from voltlab.fleet.catalog import get_model
+from voltlab.store import repo
+from voltlab.store.models import Charger, Command, utcnow
+
+router = APIRouter(prefix="/ocpp/commands", tags=["commands"], route_class=AuthenticatedRoute)
+
+
+# --- response models (the seed's shape, documented in OpenAPI) ---------------------------------
+
+
+class QueuedCommandOut(BaseModel):
+    id: str
+    event_type: str
+    ocpp_version: str
+    payload: dict[str, Any]
+
+
+class QueuedResult(BaseModel):
+    charger_id: str
+    identity: str
+    command: QueuedCommandOut
+
+
+class TargetErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class FailedTargetOut(BaseModel):
+    charger_id: str
+    identity: str | None
+    error: TargetErrorOut
+
+
+class CommandAccepted(BaseModel):
+    targeted_count: int
+    queued_count: int
+    failed_count: int
+    results: list[QueuedResult]
+    failed: list[FailedTargetOut]
+
+
+# --- target resolution -------------------------------------------------------------------------
+
+
+@dataclass
+class Resolution:
+    location_id: str | None
+    targets: list[Charger] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def fail(self, charger_id: str, identity: str | None, code: str, message: str) -> None:
+        self.failed.append(
+            {
+                "charger_id": charger_id,
+                "identity": identity,
+                "error": {"code": code, "message": message},
+            }
+        )
+
+
+def check_target_shape(target: CommandTarget) -> None:
+    """The either/or rules of a target, as 422s whose `loc` names the field at fault."""
+    base = ("body", "target")
+    if target.charger_ids is not None and target.location_id is None:
+        raise invalid((*base, "charger_ids"), "charger_ids is only valid with location_id")
+    if target.charger_id is not None and target.location_id is not None:
+        raise invalid(
+            (*base, "location_id"), "give exactly one of charger_id or location_id, not both"
+        )
+    if target.charger_id is None and target.location_id is None:
+        raise invalid((*base, "charger_id"), "give exactly one of charger_id or location_id")
+
+
+def _resolve(session: Session, org_id: str, target: CommandTarget) -> Resolution:
+    if target.charger_id is not None:
+        charger = repo.get_charger(session, org_id, target.charger_id)
+        if charger is None:
+            raise not_found("charger", target.charger_id)
+        return Resolution(location_id=charger.location_id, targets=[charger])
+    location_id = target.location_id or ""
+    if repo.get_location(session, org_id, location_id) is None:
+        raise not_found("location", location_id)
+    members = repo.chargers_of_location(session, org_id, location_id)
+    resolution = Resolution(location_id=location_id)
+    if target.charger_ids is None:
+        resolution.targets = members
+        return resolution
+    by_id = {charger.id: charger for charger in members}
+    for charger_id in dict.fromkeys(target.charger_ids):  # de-duplicated, order kept
+        if charger_id in by_id:
+            resolution.targets.append(by_id[charger_id])
+            continue
+        # Name the identity only when the charger is the caller's own (never a foreign one).
+        outsider = repo.get_charger(session, org_id, charger_id)
+        resolution.fail(
+            charger_id,
+            outsider.identity if outsider else None,
+            "not_in_location",
+            f"charger {charger_id!r} is not in location {location_id!r}",
+        )
+    return resolution
+
+
+def _connector_fits(charger: Charger, connector_id: int) -> bool:
+    model = get_model(charger.model)
+    return model is None or connector_id <= len(model.connectors)
+
+
+def _queue(
+    session: Session,
+    org_id: str,
+    kind: CommandKind,
+    target: CommandTarget,
+    payload: dict[str, Any],
+) -> tuple[Resolution, list[Command]]:
+    resolution = _resolve(session, org_id, target)
+    connector_id = payload.get("connector_id") if kind.connector_field else None
+    now = utcnow()
+    commands: list[Command] = []
+    for charger in resolution.targets:
+        if isinstance(connector_id, int) and not _connector_fits(charger, connector_id):
+            resolution.fail(
+                charger.id,
+                charger.identity,
+                "unknown_connector",
+                f"charger {charger.identity!r} has no connector {connector_id}",
+            )
+            continue
+        commands.append(
+            Command(
+                id=repo.new_id(),
+                org_id=org_id,
+                charger_id=charger.id,
+                identity=charger.identity,
+                location_id=charger.location_id,
+                event_type=kind.event_type,
+                ocpp_version=charger.ocpp_version,
+                payload=payload,
+                status="queued",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    session.add_all(commands)
+    session.flush()
+    return resolution, commands
+
+
+# --- the 18 command endpoints ------------------------------------------------------------------
+
+
+class _CommandBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: CommandTarget
+
+
+def _body_model(kind: CommandKind) -> type[_CommandBody]:
+    name = "".join(part.capitalize() for part in kind.event_type.split("_")) + "Command"
+    has_fields = bool(kind.event_model.model_fields)
+    # Field-less commands may omit `event` entirely.
+    event_field = (
+        (kind.event_model, Field(...))
+        if has_fields
+        else (kind.event_model, Field(default_factory=kind.event_model))
+    )
+    return create_model(name, __base__=_CommandBody, event=event_field)
+
+
+def _add_command_route(kind: CommandKind) -> None:
+    body_model = _body_model(kind)
+
+    async def submit(
+        body: body_model,  # type: ignore[valid-type]
+        principal: CurrentPrincipal,
+        request: Request,
+    ) -> dict[str, Any]:
+        check_target_shape(body.target)
+        event: EventModel = body.event
+        # "As given": only the fields the client sent, so the record shows its request.
+        payload = event.model_dump(mode="json", exclude_unset=True)
+        resolution, commands = await in_session(
+            get_database(request),
+            lambda s: _queue(s, principal.org_id, kind, body.target, payload),
+        )
+        fleet = get_fleet(request)
+        for command in commands:
+            fleet.submit_command(command.id)
+        results = [
+            {"charger_id": c.charger_id, "identity": c.identity, "command": command_summary(c)}
+            for c in commands
+        ]
+        return {
+            "targeted_count": len(commands) + len(resolution.failed),
+            "queued_count": len(commands),
+            "failed_count": len(resolution.failed),
+            "results": results,
+            "failed": resolution.failed,
+        }
+
+    submit.__name__ = f"command_{kind.event_type}"
+    router.add_api_route(
+        f"/{kind.slug}",
+        submit,
+        methods=["POST"],
+        status_code=202,
+        response_model=CommandAccepted,
+        summary=kind.summary,
+        description=(
+            "Target one charger (`charger_id`), a whole location (`location_id`) or a subset "
+            "of it (`location_id` + `charger_ids`). Answers 202 once the commands are queued."
+        ),
+    )
+
+
+for _kind in COMMAND_KINDS:
+    _add_command_route(_kind)
+
+
+# --- command records ---------------------------------------------------------------------------
+
+
+def _command_page(
+    session: Session,
+    org_id: str,
+    charger_id: str | None,
+    location_id: str | None,
+    limit: int,
+    key: CursorKey | None,
+) -> tuple[list[Command], bool]:
+    query = select(Command).where(Command.org_id == org_id)
+    if charger_id is not None:
+        query = query.where(Command.charger_id == charger_id)
+    if location_id is not None:
+        query = query.where(Command.location_id == location_id)
+    if key is not None:
+        query = query.where(
+            or_(
+                Command.created_at < key.created_at,
+                and_(Command.created_at == key.created_at, Command.id < key.tiebreak),
+            )
+        )
+    query = query.order_by(Command.created_at.desc(), Command.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(query))
+    return rows[:limit], len(rows) > limit
+
+
+IdFilter = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+@router.get("", summary="List command records, newest first")
+async def list_commands(
+    principal: CurrentPrincipal,
+    request: Request,
+    charger_id: IdFilter = None,
+    location_id: IdFilter = None,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> dict[str, Any]:
+    key = decode_cursor(cursor)
+    # A deleted charger's commands stay listed, so an unknown id filters to nothing, not 404.
+    page, more = await in_session(
+        get_database(request),
+        lambda s: _command_page(s, principal.org_id, charger_id, location_id, limit, key),
+    )
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    return page_body([command_json(command) for command in page], next_cursor)
+
+
+@router.get("/{command_id}", summary="Get one command record")
+async def get_command(
+    command_id: str, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    def load(session: Session) -> Command:
+        command = repo.get_command(session, principal.org_id, command_id)
+        if command is None:
+            raise not_found("command", command_id)
+        return command
+
+    return command_json(await in_session(get_database(request), load))

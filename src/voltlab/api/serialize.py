@@ -1,0 +1,151 @@
+"""Rows -> response JSON. The one place that decides field names and timestamp format."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from voltlab.fleet.catalog import get_model
+from voltlab.fleet.runtime_api import ChargerSpec, Fleet
+from voltlab.store.models import Charger, Command, Frame, Location
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """UTC with a `Z`, millisecond precision. SQLite hands back naive datetimes; they are UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def public_security(security: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The profile and whether a password is set; never the password itself."""
+    if security is None:
+        return None
+    return {"profile": security.get("profile", 0), "password_set": bool(security.get("password"))}
+
+
+def charger_spec(charger: Charger) -> ChargerSpec:
+    return ChargerSpec(
+        charger_id=charger.id,
+        org_id=charger.org_id,
+        identity=charger.identity,
+        csms_url=charger.csms_url,
+        ocpp_version=charger.ocpp_version,
+        model=charger.model,
+        location_id=charger.location_id,
+        security=charger.security,
+        state=charger.state,
+    )
+
+
+def _idle_connectors(charger: Charger) -> list[dict[str, Any]]:
+    """Connector list for a charger this process does not host: the last snapshot the runtime
+    stored, or the catalog's connectors with unknown live values."""
+    stored = (charger.state or {}).get("connectors")
+    if isinstance(stored, list):
+        return stored
+    model = get_model(charger.model)
+    if model is None:
+        return []
+    return [
+        {
+            "connector_id": index,
+            "connector_type": spec.connector_type,
+            "max_power_w": spec.max_power_w,
+            "status": None,
+            "error_code": None,
+            "transaction_id": None,
+            "meter_wh": None,
+            "power_w": None,
+            "soc_percent": None,
+        }
+        for index, spec in enumerate(model.connectors, start=1)
+    ]
+
+
+def charger_json(charger: Charger, fleet: Fleet) -> dict[str, Any]:
+    model = get_model(charger.model)
+    stored = {
+        "charger_id": charger.id,
+        "identity": charger.identity,
+        "location_id": charger.location_id,
+        "csms_url": charger.csms_url,
+        "ocpp_version": charger.ocpp_version,
+        "model": charger.model,
+        "vendor": model.vendor if model else None,
+        "firmware_version": model.firmware_version if model else None,
+        "security": public_security(charger.security),
+        "desired_running": charger.desired_running,
+        "created_at": rfc3339(charger.created_at),
+    }
+    live = fleet.live_state(charger.id)
+    if live is None:
+        live = {
+            "connection": "stopped",
+            "registration": None,
+            "connectors": _idle_connectors(charger),
+            "faults": [],
+        }
+    # Stored fields first and they win: the runtime's view must not relabel the charger.
+    return stored | {key: value for key, value in live.items() if key not in stored}
+
+
+def location_json(
+    location: Location,
+    *,
+    charger_count: int,
+    chargers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "location_id": location.id,
+        "name": location.name,
+        "csms_url": location.csms_url,
+        "ocpp_version": location.ocpp_version,
+        "model": location.model,
+        "identity_prefix": location.identity_prefix,
+        "security": public_security(location.security),
+        "charger_count": charger_count,
+        "created_at": rfc3339(location.created_at),
+    }
+    if chargers is not None:
+        body["chargers"] = chargers
+    return body
+
+
+def command_summary(command: Command) -> dict[str, Any]:
+    """The `command` object of a 202 answer (the seed's shape, nothing more)."""
+    return {
+        "id": command.id,
+        "event_type": command.event_type,
+        "ocpp_version": command.ocpp_version,
+        "payload": command.payload,
+    }
+
+
+def command_json(command: Command) -> dict[str, Any]:
+    return {
+        "id": command.id,
+        "charger_id": command.charger_id,
+        "identity": command.identity,
+        "location_id": command.location_id,
+        "event_type": command.event_type,
+        "ocpp_version": command.ocpp_version,
+        "payload": command.payload,
+        "status": command.status,
+        "result": command.result,
+        "error": command.error,
+        "created_at": rfc3339(command.created_at),
+        "updated_at": rfc3339(command.updated_at),
+    }
+
+
+def frame_json(frame: Frame) -> dict[str, Any]:
+    try:
+        body: Any = json.loads(frame.frame)
+    except ValueError:
+        # A peer may send bytes that are not JSON; the log still shows them as they came.
+        body = frame.frame
+    return {"id": frame.id, "ts": rfc3339(frame.ts), "direction": frame.direction, "frame": body}

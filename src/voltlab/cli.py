@@ -1,0 +1,107 @@
+"""`voltlab` command line: run the server, manage API keys."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from voltlab.api.serialize import rfc3339
+from voltlab.store import repo
+from voltlab.store.db import Database, database_url_from_env
+from voltlab.store.models import utcnow
+
+app = typer.Typer(help="voltlab: virtual OCPP chargers and OCPI CPOs.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+
+
+def _open_database() -> Database:
+    database = Database(database_url_from_env())
+    database.create_all()
+    return database
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Run the Gateway API, the fleet runtime and everything else in one process."""
+    import uvicorn
+
+    from voltlab.api.app import bootstrap_keys, create_app
+
+    database = _open_database()
+    created = bootstrap_keys(
+        database, os.environ.get("VOLTLAB_API_KEY"), create_if_empty=True
+    )
+    if created is not None:
+        console.print(
+            "[bold]Created an admin API key for org 'default'. It is shown only once:[/bold]"
+        )
+        console.print(created, markup=False, highlight=False, soft_wrap=True)
+    uvicorn.run(create_app(database), host=host, port=port)
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option(help="org name (created if missing)")],
+    role: Annotated[str, typer.Option(help="admin | operator | viewer")] = "admin",
+) -> None:
+    """Create an API key and print it (only the key, so scripts can capture it)."""
+    if role not in repo.ROLES:
+        raise typer.BadParameter(f"must be one of {', '.join(repo.ROLES)}", param_hint="--role")
+    if not org.strip():
+        raise typer.BadParameter("must not be empty", param_hint="--org")
+    database = _open_database()
+    try:
+        with database.session() as session:
+            org_row = repo.get_or_create_org(session, org.strip())
+            key = repo.add_api_key(session, org_row.id, role)
+    finally:
+        database.dispose()
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (id, org, role, prefix); the keys themselves are not stored."""
+    database = _open_database()
+    try:
+        with database.session() as session:
+            rows = repo.list_api_keys(session)
+    finally:
+        database.dispose()
+    table = Table("id", "org", "role", "prefix", "created", "revoked")
+    for key, org_name in rows:
+        table.add_row(
+            key.id,
+            org_name,
+            key.role,
+            key.prefix + "...",
+            rfc3339(key.created_at),
+            rfc3339(key.revoked_at) or "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id from `keys list`")]) -> None:
+    """Revoke an API key: it answers 401 from now on."""
+    database = _open_database()
+    try:
+        with database.session() as session:
+            key = repo.get_api_key(session, key_id)
+            if key is None:
+                raise typer.BadParameter(f"no key {key_id!r}", param_hint="KEY_ID")
+            if key.revoked_at is None:
+                key.revoked_at = utcnow()
+    finally:
+        database.dispose()
+    typer.echo(f"revoked {key_id}")

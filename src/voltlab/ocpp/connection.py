@@ -1,0 +1,390 @@
+"""asyncio OCPP-J RPC endpoint over one WebSocket; the same class serves both sides.
+
+Behaviour worth knowing (beyond the method docstrings):
+
+* At most one outgoing CALL is outstanding: ``call()`` queues on a FIFO lock and the next
+  CALL is sent only when the previous one was answered, timed out or failed. The timeout
+  counts from the moment the CALL is sent, not from when it was queued.
+* Every incoming CALL runs in its own task, so a handler may ``await conn.call(...)``
+  and incoming CALLs are answered while an outgoing one is outstanding.
+* ``on_frame`` sees each text frame exactly as received, and each outgoing frame just
+  before it is handed to the socket (so logs keep request-before-response order).
+* Binary WebSocket messages are not OCPP-J (the spec requires text frames). They are
+  reported to ``on_frame`` decoded as UTF-8 with replacement characters, logged and
+  otherwise ignored: without a readable message id there is nobody to answer.
+* CALLRESULT/CALLERROR/SEND/CALLRESULTERROR frames are never answered with a CALLERROR,
+  even when malformed; a malformed response whose id matches the outstanding call fails
+  that call with the :class:`FrameError`.
+* ocpp2.1: a CALLRESULT that fails schema validation is answered with a CALLRESULTERROR
+  (message type 5) in addition to ``call()`` raising OcppError. Incoming SEND messages go
+  to ``on_send`` (dropped when it is None); they are never answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed
+
+from voltlab.ocpp.errors import (
+    CallErrorReceived,
+    CallTimeout,
+    ConnectionLost,
+    FrameError,
+    OcppError,
+    error_code,
+    is_known_code,
+)
+from voltlab.ocpp.frames import (
+    CALL,
+    Call,
+    CallError,
+    CallResult,
+    CallResultError,
+    Send,
+    decode,
+    encode,
+    message_types,
+)
+from voltlab.ocpp.schemas import schema_set
+from voltlab.ocpp.versions import OCPP21, check_version
+
+log = logging.getLogger(__name__)
+
+# OCPP 2.0.1 limits errorDescription to 255 characters; 1.6 sets no limit, so one rule fits all.
+MAX_ERROR_DESCRIPTION = 255
+UNREADABLE_MESSAGE_ID = "-1"
+
+
+@dataclass(slots=True)
+class Reply:
+    """A handler response plus work to do once the CALLRESULT is on the wire."""
+
+    payload: dict[str, Any]
+    after: Callable[[], Awaitable[None] | None] | None = None
+
+
+Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any] | Reply]]
+SendHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+FrameObserver = Callable[[str, str], None]
+
+
+def _uuid_message_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _expire(future: asyncio.Future[dict[str, Any]], action: str, timeout: float) -> None:
+    if not future.done():
+        future.set_exception(CallTimeout(f"{action}: no answer within {timeout:g} s"))
+
+
+class RpcConnection:
+    """OCPP-J RPC over ``websocket`` (anything with async send/recv/close, as websockets)."""
+
+    def __init__(
+        self,
+        websocket: Any,
+        version: str,
+        *,
+        handler: Handler,
+        on_frame: FrameObserver | None = None,
+        call_timeout: float = 30.0,
+        validate: bool = True,
+        supported_actions: Collection[str] | None = None,
+        message_ids: Callable[[], str] | None = None,
+        on_send: SendHandler | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.version = check_version(version)
+        self.call_timeout = call_timeout
+        self.validate = validate
+        self._handler = handler
+        self._on_send = on_send
+        self._on_frame = on_frame
+        # The action list is needed even without validation: unknown -> NotImplemented.
+        self._schemas = schema_set(version)
+        self._supported: frozenset[str] | None = (
+            frozenset(supported_actions) if supported_actions is not None else None
+        )
+        self._new_message_id = message_ids or _uuid_message_id
+        self._call_lock = asyncio.Lock()  # FIFO: waiters are woken in arrival order
+        self._pending_id: str | None = None
+        self._pending_future: asyncio.Future[dict[str, Any]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._types = message_types(version)
+        self._closed = False
+        self._running = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- outgoing --------------------------------------------------------------------------
+
+    async def call(
+        self, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a CALL and return the CALLRESULT payload.
+
+        Raises OcppError (invalid request, nothing sent; or invalid/malformed response),
+        CallErrorReceived, CallTimeout or ConnectionLost.
+        """
+        if self._closed:
+            raise ConnectionLost("connection is closed")
+        if self.validate:
+            self._schemas.validate_request(action, payload)
+        wait = self.call_timeout if timeout is None else timeout
+        async with self._call_lock:
+            if self._closed:
+                raise ConnectionLost("connection closed while the call was queued")
+            message_id = self._new_message_id()
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[dict[str, Any]] = loop.create_future()
+            self._pending_id = message_id
+            self._pending_future = future
+            timer: asyncio.TimerHandle | None = None
+            try:
+                await self._send(encode(Call(message_id, action, payload)))
+                # A timer callback is cheaper than asyncio.timeout's cancellation machinery.
+                timer = loop.call_later(wait, _expire, future, action, wait)
+                result = await future
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                self._pending_id = None
+                self._pending_future = None
+                if future.done() and not future.cancelled():
+                    future.exception()  # mark retrieved: no "never retrieved" warning
+        if self.validate:
+            try:
+                self._schemas.validate_response(action, result)
+            except OcppError as exc:
+                if self.version == OCPP21:
+                    await self._send_quietly(
+                        encode(
+                            CallResultError(
+                                message_id, exc.code, exc.description[:MAX_ERROR_DESCRIPTION]
+                            )
+                        )
+                    )
+                raise
+        return result
+
+    async def send_unconfirmed(self, action: str, payload: dict[str, Any]) -> None:
+        """Send an ocpp2.1 SEND (message type 6); it is never answered and not queued."""
+        if self.version != OCPP21:
+            raise OcppError("NotSupported", f"SEND messages exist only in {OCPP21}")
+        if self._closed:
+            raise ConnectionLost("connection is closed")
+        if self.validate:
+            self._schemas.validate_send(action, payload)
+        await self._send(encode(Send(self._new_message_id(), action, payload)))
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read and dispatch frames until the socket closes; then fail waiting callers."""
+        if self._running:
+            raise RuntimeError("RpcConnection.run() is already running")
+        self._running = True
+        recv = self.websocket.recv
+        try:
+            while True:
+                try:
+                    raw = await recv()
+                except ConnectionClosed:
+                    break
+                try:
+                    await self._dispatch(raw)
+                except Exception:  # a bug here must not take the whole link down
+                    log.exception("error while dispatching an OCPP frame")
+        finally:
+            self._running = False
+            self._shutdown("connection closed")
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the WebSocket; outstanding and queued calls raise ConnectionLost."""
+        self._shutdown("connection closed locally")
+        try:
+            await self.websocket.close(code, reason)
+        except Exception:
+            log.debug("error while closing the websocket", exc_info=True)
+
+    def _shutdown(self, reason: str) -> None:
+        self._closed = True
+        future = self._pending_future
+        if future is not None and not future.done():
+            future.set_exception(ConnectionLost(reason))
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:  # close() may be called from inside a handler
+                task.cancel()
+
+    # -- incoming --------------------------------------------------------------------------
+
+    async def _dispatch(self, raw: str | bytes) -> None:
+        if not isinstance(raw, str):
+            self._observe("in", bytes(raw).decode("utf-8", "replace"))
+            log.warning("ignoring a binary WebSocket message: OCPP-J uses text frames only")
+            return
+        if self._on_frame is not None:
+            self._observe("in", raw)
+        try:
+            frame = decode(raw, self.version)
+        except FrameError as exc:
+            await self._reject_frame(exc)
+            return
+        kind = type(frame)
+        if kind is Call:
+            self._spawn(self._answer_call(frame))
+        elif kind is CallResult:
+            self._resolve(frame.message_id, frame.payload, None)
+        elif kind is CallError:
+            error = CallErrorReceived(
+                frame.error_code, frame.error_description, frame.error_details
+            )
+            self._resolve(frame.message_id, None, error)
+        elif kind is Send:
+            if self._on_send is None:
+                log.debug("dropping SEND %s: no on_send handler", frame.action)
+            else:
+                self._spawn(self._receive_send(frame))
+        else:  # CallResultError: the peer could not process one of our CALLRESULTs
+            log.warning(
+                "peer rejected our CALLRESULT %s: %s %s",
+                frame.message_id,
+                frame.error_code,
+                frame.error_description,
+            )
+
+    async def _reject_frame(self, exc: FrameError) -> None:
+        message_type = exc.message_type
+        if message_type is None or message_type == CALL or message_type not in self._types:
+            # Requests and frames we cannot classify are answered; answering a malformed
+            # response or SEND could start an error ping-pong, and the spec forbids it.
+            message_id = exc.message_id if exc.message_id is not None else UNREADABLE_MESSAGE_ID
+            await self._send_quietly(self._error_text(message_id, exc.code, exc.description, {}))
+            return
+        if exc.message_id is not None and exc.message_id == self._pending_id:
+            self._resolve(exc.message_id, None, exc)
+        else:
+            log.debug("ignoring malformed frame: %s", exc)
+
+    def _resolve(
+        self, message_id: str, payload: dict[str, Any] | None, error: Exception | None
+    ) -> None:
+        future = self._pending_future
+        if future is None or message_id != self._pending_id or future.done():
+            # Late (after a timeout) or unknown id: the spec says to ignore it.
+            log.debug("ignoring response for unknown or expired message id %r", message_id)
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(payload)  # type: ignore[arg-type]
+
+    async def _answer_call(self, call: Call) -> None:
+        after: Callable[[], Awaitable[None] | None] | None = None
+        try:
+            payload, after = await self._run_handler(call)
+            text = encode(CallResult(call.message_id, payload))
+        except OcppError as exc:
+            text = self._error_text(call.message_id, exc.code, exc.description, exc.details)
+        except Exception:
+            log.exception("handler for %s failed", call.action)
+            text = self._error_text(
+                call.message_id, "InternalError", f"{call.action} handler failed", {}
+            )
+        sent = await self._send_quietly(text)
+        if sent and after is not None:
+            try:
+                outcome = after()
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:
+                log.exception("post-reply action for %s failed", call.action)
+
+    async def _run_handler(
+        self, call: Call
+    ) -> tuple[dict[str, Any], Callable[[], Awaitable[None] | None] | None]:
+        action = call.action
+        if action not in self._schemas.actions:
+            raise OcppError("NotImplemented", f"{action!r} is not an {self.version} action")
+        if self._supported is not None and action not in self._supported:
+            raise OcppError("NotSupported", f"{action} is not supported by this endpoint")
+        if self.validate:
+            self._schemas.validate_request(action, call.payload)
+        result = await self._handler(action, call.payload)
+        if isinstance(result, Reply):
+            payload, after = result.payload, result.after
+        else:
+            payload, after = result, None
+        if self.validate:
+            try:
+                self._schemas.validate_response(action, payload)
+            except OcppError as exc:
+                log.error("handler for %s returned an invalid response: %s", action, exc)
+                raise OcppError(
+                    "InternalError", f"{action} handler produced an invalid response"
+                ) from exc
+        return payload, after
+
+    async def _receive_send(self, frame: Send) -> None:
+        assert self._on_send is not None
+        try:
+            if self.validate:
+                self._schemas.validate_send(frame.action, frame.payload)
+            await self._on_send(frame.action, frame.payload)
+        except Exception:
+            log.warning("dropping SEND %s", frame.action, exc_info=True)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _error_text(
+        self, message_id: str, code: str, description: str, details: dict[str, Any]
+    ) -> str:
+        if is_known_code(code):
+            wire_code = error_code(self.version, code)
+        else:
+            # A made-up code would itself violate the protocol; keep it in the description.
+            wire_code = error_code(self.version, "GenericError")
+            description = f"{code}: {description}"
+        return encode(
+            CallError(message_id, wire_code, description[:MAX_ERROR_DESCRIPTION], details)
+        )
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _observe(self, direction: str, text: str) -> None:
+        observer = self._on_frame
+        if observer is None:
+            return
+        try:
+            observer(direction, text)
+        except Exception:  # a broken observer must not break the protocol
+            log.exception("on_frame observer failed")
+
+    async def _send(self, text: str) -> None:
+        if self._on_frame is not None:
+            self._observe("out", text)
+        try:
+            await self.websocket.send(text)
+        except ConnectionClosed as exc:
+            raise ConnectionLost(str(exc)) from exc
+
+    async def _send_quietly(self, text: str) -> bool:
+        try:
+            await self._send(text)
+        except ConnectionLost:
+            log.debug("could not send a frame: connection closed")
+            return False
+        return True

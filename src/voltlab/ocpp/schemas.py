@@ -1,0 +1,209 @@
+"""Payload validation against the OCA JSON schemas bundled in the ``ocpp`` package.
+
+Schemas are compiled with fastjsonschema lazily, one action at a time, and kept for the life
+of the process: a fleet of thousands of stations shares one compiled validator per action.
+
+Mapping of a schema failure to a CALLERROR code (documented choice, applied consistently):
+
+* ``type`` (including a payload that is not an object)  -> TypeConstraintViolation
+* ``required``, ``minItems``, ``maxItems``, ``additionalItems`` and the other cardinality
+  keywords                                                -> OccurrenceConstraintViolation
+* everything else -- ``enum``, ``maxLength``, ``pattern``, ``minimum``/``maximum``,
+  ``multipleOf``, ``format`` and ``additionalProperties`` -- constrains the *value* of a
+  field that is present with the right type               -> PropertyConstraintViolation
+
+FormatViolation (1.6: FormationViolation) is reserved for frames that are not well-formed
+OCPP-J (see :mod:`voltlab.ocpp.frames`), so one code never means two different things.
+Codes are spelt for the schema set's version (1.6: ``OccurenceConstraintViolation``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+
+from voltlab.ocpp.errors import OcppError, error_code
+from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201, check_version
+
+Validator = Callable[[Any], Any]
+
+_VERSION_DIRS: dict[str, str] = {OCPP16: "v16", OCPP201: "v201", OCPP21: "v21"}
+
+_OCCURRENCE_RULES = frozenset(
+    {"required", "minItems", "maxItems", "additionalItems", "minProperties", "maxProperties"}
+)
+
+
+def schema_directory(version: str) -> Path:
+    """Directory of the bundled OCA schemas for ``version``, found without importing ``ocpp``."""
+    check_version(version)
+    spec = importlib.util.find_spec("ocpp")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the 'ocpp' package (bundled OCA schemas) is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / _VERSION_DIRS[version] / "schemas"
+
+
+class SchemaSet:
+    """All request/response schemas of one OCPP version, compiled on first use."""
+
+    def __init__(self, version: str, directory: Path) -> None:
+        self.version = check_version(version)
+        self.directory = directory
+        self._request_files: dict[str, str] = {}
+        self._response_files: dict[str, str] = {}
+        self._send_files: dict[str, str] = {}
+        self._index_files(sorted(os.listdir(directory)))
+        self.actions: frozenset[str] = frozenset(self._request_files)
+        # 2.1 SEND messages (e.g. NotifyPeriodicEventStream) have one schema and no response.
+        self.send_actions: frozenset[str] = frozenset(self._send_files)
+        self._request_validators: dict[str, Validator] = {}
+        self._response_validators: dict[str, Validator] = {}
+        self._send_validators: dict[str, Validator] = {}
+        self._type_code = error_code(version, "TypeConstraintViolation")
+        self._occurrence_code = error_code(version, "OccurrenceConstraintViolation")
+        self._property_code = error_code(version, "PropertyConstraintViolation")
+
+    def _index_files(self, names: list[str]) -> None:
+        # 1.6 names files {Action}.json / {Action}Response.json; 2.x uses
+        # {Action}Request.json / {Action}Response.json.
+        for name in names:
+            if not name.endswith(".json"):
+                continue
+            stem = name[: -len(".json")]
+            if stem.endswith("Response"):
+                self._response_files[stem[: -len("Response")]] = name
+            elif self.version == OCPP16:
+                self._request_files[stem] = name
+            elif stem.endswith("Request"):
+                self._request_files[stem[: -len("Request")]] = name
+            else:
+                self._send_files[stem] = name
+
+    # -- public validation API -------------------------------------------------------------
+
+    def validate_request(self, action: str, payload: Any) -> None:
+        """Raise OcppError unless ``payload`` is a valid request of ``action``."""
+        validator = self._request_validators.get(action)
+        if validator is None:
+            validator = self._load(action, self._request_files, self._request_validators, "request")
+        try:
+            validator(payload)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise self._violation(action, "request", exc) from None
+
+    def validate_response(self, action: str, payload: Any) -> None:
+        """Raise OcppError unless ``payload`` is a valid response (CALLRESULT) of ``action``."""
+        validator = self._response_validators.get(action)
+        if validator is None:
+            validator = self._load(
+                action, self._response_files, self._response_validators, "response"
+            )
+        try:
+            validator(payload)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise self._violation(action, "response", exc) from None
+
+    def validate_send(self, action: str, payload: Any) -> None:
+        """Raise OcppError unless ``payload`` is a valid 2.1 SEND message of ``action``."""
+        validator = self._send_validators.get(action)
+        if validator is None:
+            validator = self._load(action, self._send_files, self._send_validators, "SEND")
+        try:
+            validator(payload)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise self._violation(action, "SEND", exc) from None
+
+    def compile_all(self) -> int:
+        """Compile every schema now (warm-up, and proof they all compile); return the count."""
+        count = 0
+        for files, cache, kind in (
+            (self._request_files, self._request_validators, "request"),
+            (self._response_files, self._response_validators, "response"),
+            (self._send_files, self._send_validators, "SEND"),
+        ):
+            for action in files:
+                self._load(action, files, cache, kind)
+                count += 1
+        return count
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _load(
+        self, action: str, files: dict[str, str], cache: dict[str, Validator], kind: str
+    ) -> Validator:
+        validator = cache.get(action)
+        if validator is not None:
+            return validator
+        name = files.get(action)
+        if name is None:
+            raise OcppError("NotImplemented", f"{self.version} has no {kind} schema for {action!r}")
+        # utf-8-sig: tolerate a byte order mark, which some OCA schema exports carry.
+        definition = json.loads((self.directory / name).read_text(encoding="utf-8-sig"))
+        # use_default=False: validation must never mutate the caller's payload by filling in
+        # schema defaults (2.0.1 GetVariables has some).
+        validator = fastjsonschema.compile(definition, use_default=False)
+        cache[action] = validator
+        return validator
+
+    def _violation(
+        self, action: str, kind: str, exc: fastjsonschema.JsonSchemaValueException
+    ) -> OcppError:
+        field = _field_path(exc.name)
+        rule = exc.rule
+        if rule == "type":
+            code = self._type_code
+            detail = _message_tail(exc)
+        elif rule == "required":
+            code = self._occurrence_code
+            present = exc.value if isinstance(exc.value, dict) else {}
+            missing = [key for key in (exc.rule_definition or []) if key not in present]
+            names = ", ".join(_join(field, key) for key in missing)
+            return OcppError(code, f"{action} {kind}: missing required property {names}")
+        elif rule in _OCCURRENCE_RULES:
+            code = self._occurrence_code
+            detail = _message_tail(exc)
+        elif rule == "additionalProperties":
+            code = self._property_code
+            allowed = (exc.definition or {}).get("properties", {})
+            extra = sorted(str(key) for key in (exc.value or {}) if key not in allowed)
+            names = ", ".join(_join(field, key) for key in extra)
+            return OcppError(code, f"{action} {kind}: property not allowed: {names}")
+        else:
+            code = self._property_code
+            detail = _message_tail(exc)
+        return OcppError(code, f"{action} {kind}: {field} {detail}")
+
+
+def _field_path(name: str) -> str:
+    """fastjsonschema names the root ``data``; report paths relative to the payload."""
+    if name == "data":
+        return "payload"
+    if name.startswith("data."):
+        return name[len("data.") :]
+    return name
+
+
+def _join(field: str, key: str) -> str:
+    return key if field == "payload" else f"{field}.{key}"
+
+
+def _message_tail(exc: fastjsonschema.JsonSchemaValueException) -> str:
+    # fastjsonschema messages read "<name> must ..."; keep only the "must ..." part.
+    message = exc.message
+    if message.startswith(exc.name):
+        return message[len(exc.name) :].strip()
+    return message
+
+
+@functools.cache
+def schema_set(version: str) -> SchemaSet:
+    """The process-wide SchemaSet of ``version`` (validators compiled lazily and shared)."""
+    return SchemaSet(version, schema_directory(version))

@@ -1,0 +1,193 @@
+"""Health, authentication, roles, readiness and key bootstrap."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from voltlab.api.app import bootstrap_keys, create_app
+from voltlab.api.command_events import COMMAND_KINDS
+from voltlab.store import repo
+from voltlab.store.db import Database
+from voltlab.store.models import ApiKey, Org, utcnow
+
+from .conftest import FakeFleet, Headers
+
+WRITE_ROUTES: list[tuple[str, str]] = [
+    ("POST", "/ocpp/locations"),
+    ("DELETE", "/ocpp/locations/loc-000000000000"),
+    ("POST", "/ocpp/chargers"),
+    ("POST", "/ocpp/chargers/dep-000000000000/start"),
+    ("POST", "/ocpp/chargers/dep-000000000000/stop"),
+    ("DELETE", "/ocpp/chargers/dep-000000000000"),
+] + [("POST", f"/ocpp/commands/{kind.slug}") for kind in COMMAND_KINDS]
+
+READ_ROUTES = [
+    "/ocpp/models",
+    "/ocpp/locations",
+    "/ocpp/chargers",
+    "/ocpp/commands",
+]
+
+
+async def test_health_needs_no_key(client: httpx.AsyncClient, database: Database) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["version"]
+    assert body["database"] == ("sqlite" if database.is_sqlite else "postgresql")
+
+
+async def test_docs_and_openapi_are_served(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/docs")).status_code == 200
+    spec = (await client.get("/openapi.json")).json()
+    assert "/ocpp/commands/start-session" in spec["paths"]
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer", "Basic dXNlcjpwYXNz", "Bearer vl_doesnotexist", "Bearer " + "x" * 300],
+)
+async def test_missing_or_unknown_key_is_401(
+    client: httpx.AsyncClient, keys: dict[str, Headers], authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await client.get("/ocpp/chargers", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_401_comes_before_body_parsing(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/ocpp/locations", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401
+
+
+async def test_revoked_key_is_401(
+    client: httpx.AsyncClient, keys: dict[str, Headers], database: Database
+) -> None:
+    assert (await client.get("/ocpp/chargers", headers=keys["operator"])).status_code == 200
+    with database.session() as session:
+        for key in session.scalars(select(ApiKey).where(ApiKey.role == "operator")):
+            key.revoked_at = utcnow()
+    response = await client.get("/ocpp/chargers", headers=keys["operator"])
+    assert response.status_code == 401
+
+
+async def test_keys_are_stored_hashed(client: httpx.AsyncClient, database: Database) -> None:
+    with database.session() as session:
+        org = repo.get_or_create_org(session, "hash-check")
+        plaintext = repo.add_api_key(session, org.id, "viewer")
+    assert plaintext.startswith("vl_") and len(plaintext) == 35
+    with database.session() as session:
+        row = session.scalars(select(ApiKey).where(ApiKey.org_id == org.id)).one()
+        assert row.key_hash == hashlib.sha256(plaintext.encode()).hexdigest()
+        assert plaintext not in (row.key_hash, row.prefix, row.id)
+
+
+@pytest.mark.parametrize(("method", "path"), WRITE_ROUTES)
+async def test_viewer_cannot_write(
+    client: httpx.AsyncClient, keys: dict[str, Headers], method: str, path: str
+) -> None:
+    response = await client.request(method, path, json={}, headers=keys["viewer"])
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", READ_ROUTES)
+async def test_every_role_can_read(
+    client: httpx.AsyncClient, keys: dict[str, Headers], path: str
+) -> None:
+    for role in ("admin", "operator", "viewer"):
+        assert (await client.get(path, headers=keys[role])).status_code == 200
+
+
+async def test_operator_can_write(client: httpx.AsyncClient, keys: dict[str, Headers]) -> None:
+    body = {"name": "op", "csms_url": "ws://127.0.0.1:9000/ocpp", "chargers": 1}
+    response = await client.post("/ocpp/locations", json=body, headers=keys["operator"])
+    assert response.status_code == 201, response.text
+
+
+async def test_not_ready_is_503(
+    client: httpx.AsyncClient, app: FastAPI, admin: Headers
+) -> None:
+    app.state.ready = False
+    assert (await client.get("/ocpp/models", headers=admin)).status_code == 503
+    assert (await client.get("/health")).status_code == 503
+    app.state.ready = True
+    assert (await client.get("/ocpp/models", headers=admin)).status_code == 200
+
+
+async def test_lifespan_drives_the_fleet(database: Database) -> None:
+    fleet = FakeFleet()
+    app = create_app(database, fleet)  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app):
+        assert app.state.ready is True
+        assert fleet.lifecycle == ["start"]
+    assert fleet.lifecycle == ["start", "shutdown"]
+    assert app.state.ready is False
+
+
+class MinimalFleet:
+    """A fleet without start/shutdown: the app must not require them."""
+
+    async def start_charger(self, spec: object) -> None: ...
+    async def stop_charger(self, charger_id: str) -> None: ...
+    async def remove_charger(self, charger_id: str) -> None: ...
+    def live_state(self, charger_id: str) -> None: ...
+    def submit_command(self, command_id: str) -> None: ...
+    async def flush(self) -> None: ...
+
+
+async def test_fleet_without_lifecycle_methods(database: Database) -> None:
+    app = create_app(database, MinimalFleet())  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app):
+        assert app.state.ready is True
+
+
+def _key_count(database: Database) -> int:
+    with database.session() as session:
+        return repo.count_api_keys(session)
+
+
+def test_bootstrap_env_key_is_idempotent(database: Database) -> None:
+    database.create_all()
+    for _ in range(2):
+        assert bootstrap_keys(database, "vl_from_env_123", create_if_empty=True) is None
+    assert _key_count(database) == 1
+    with database.session() as session:
+        key = repo.find_api_key(session, "vl_from_env_123")
+        assert key is not None and key.role == "admin"
+        org = session.get(Org, key.org_id)
+        assert org is not None and org.name == "default"
+
+
+def test_bootstrap_creates_one_key_on_empty_database(database: Database) -> None:
+    database.create_all()
+    assert bootstrap_keys(database, None, create_if_empty=False) is None
+    assert _key_count(database) == 0
+    created = bootstrap_keys(database, None, create_if_empty=True)
+    assert created is not None and created.startswith("vl_")
+    # Printed once: the next start finds a key and creates nothing.
+    assert bootstrap_keys(database, None, create_if_empty=True) is None
+    assert _key_count(database) == 1
+
+
+async def test_env_key_registered_at_startup(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOLTLAB_API_KEY", "vl_env_startup_key")
+    app = create_app(database, FakeFleet())  # type: ignore[arg-type]
+    for _ in range(2):  # two restarts, one key
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                headers = {"Authorization": "Bearer vl_env_startup_key"}
+                assert (await http.get("/ocpp/models", headers=headers)).status_code == 200
+    assert _key_count(database) == 1
