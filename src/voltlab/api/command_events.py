@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from voltlab.fleet.ev import EV_PROFILES
+
 FaultType = Literal[
     "GroundFault",
     "OverCurrent",
@@ -114,6 +116,17 @@ class ConnectorEvent(EventModel):
     connector_id: ConnectorId
 
 
+EvProfileName = Literal[tuple(p.name for p in EV_PROFILES)]  # type: ignore[valid-type]
+
+
+class PlugConnectorEvent(EventModel):
+    connector_id: ConnectorId
+    ev_profile: EvProfileName | None = Field(  # type: ignore[valid-type]
+        default=None, description="which EV plugs in (random profile when left out)"
+    )
+    soc_percent: float | None = Field(default=None, ge=0, le=100, description="EV state of charge")
+
+
 class StartTransactionEvent(EventModel):
     connector_id: ConnectorId
     id_tag: IdTag
@@ -191,7 +204,7 @@ COMMAND_KINDS: tuple[CommandKind, ...] = (
     CommandKind("clear-local-auth-list", NoFields, "Clear the local authorization list"),
     CommandKind("inject-fault", InjectFaultEvent, "Inject a fault"),
     CommandKind("clear-fault", ClearFaultEvent, "Clear a fault"),
-    CommandKind("plug-connector", ConnectorEvent, "Plug a cable into a connector"),
+    CommandKind("plug-connector", PlugConnectorEvent, "Plug a cable into a connector"),
     CommandKind("unplug-connector", ConnectorEvent, "Unplug a connector"),
     CommandKind("unlock-connector", ConnectorEvent, "Unlock a connector"),
     CommandKind("start-transaction", StartTransactionEvent, "Start a transaction"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from voltlab.fleet.auth import IdTagInfo, LocalListError
 from voltlab.fleet.config import ConfigError
+from voltlab.fleet.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.link import NotConnected
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.station import FAULT_TYPES, Fault, StationError, Transaction
@@ -178,7 +179,18 @@ async def clear_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:
 
 async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload)
-    await runner.plug(connector_id)
+    ev = None
+    if payload.get("ev_profile") or payload.get("soc_percent") is not None:
+        profiles = {p.name: p for p in EV_PROFILES}
+        name = payload.get("ev_profile")
+        if name is not None and name not in profiles:
+            raise StationError(
+                "unknown_ev_profile", f"ev_profile must be one of {', '.join(profiles)}"
+            )
+        profile = profiles[name] if name else runner.station.rng.choice(EV_PROFILES)
+        soc = payload.get("soc_percent")
+        ev = ElectricVehicle(profile, 30.0 if soc is None else float(soc))
+    await runner.plug(connector_id, ev)
     conn = runner.station.connectors[connector_id]
     return {
         "connector_id": connector_id,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from voltlab.fleet.auth import AuthDecision, IdTagInfo
 from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.clock import Clock, TimerHandle
+from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
 from voltlab.fleet.station import MeterReading, Station, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
@@ -43,7 +45,7 @@ class StationRunner:
         self.version = version
         self._on_change = on_change
         config = (snapshot or {}).get("config")
-        self.station = Station(identity, model, config=config, seed=hash(charger_id) & 0xFFFFFFFF)
+        self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
         if snapshot:
             self.station.restore(snapshot)
         self.adapter = adapter_for(version, self)
@@ -358,8 +360,8 @@ class StationRunner:
 
     # -- cable --------------------------------------------------------------------------------
 
-    async def plug(self, connector_id: int) -> None:
-        self.station.plug(connector_id, self.now())
+    async def plug(self, connector_id: int, ev: ElectricVehicle | None = None) -> None:
+        self.station.plug(connector_id, self.now(), ev=ev)
         self._cancel_timer(f"cable:{connector_id}")
         await self.publish_status()
         waiting = self._awaiting_cable.pop(connector_id, None)

@@ -151,14 +151,16 @@ class Station:
 
     # -- cable and EV -------------------------------------------------------------------------
 
-    def plug(self, connector_id: int, now: float) -> Connector:
+    def plug(
+        self, connector_id: int, now: float, *, ev: ElectricVehicle | None = None
+    ) -> Connector:
         self.advance(now)
         conn = self.connector(connector_id)
         if conn.plugged:
             raise StationError("already_plugged", f"connector {connector_id} already has a cable")
         conn.plugged = True
         conn.finishing = False
-        conn.ev = ElectricVehicle.random(self.rng)
+        conn.ev = ev or ElectricVehicle.random(self.rng)
         conn.ev_wants_energy = True
         conn.ev_power_cap_w = None
         self.recompute_power()
