@@ -114,9 +114,7 @@ async def test_operator_can_write(client: httpx.AsyncClient, keys: dict[str, Hea
     assert response.status_code == 201, response.text
 
 
-async def test_not_ready_is_503(
-    client: httpx.AsyncClient, app: FastAPI, admin: Headers
-) -> None:
+async def test_not_ready_is_503(client: httpx.AsyncClient, app: FastAPI, admin: Headers) -> None:
     app.state.ready = False
     assert (await client.get("/ocpp/models", headers=admin)).status_code == 503
     assert (await client.get("/health")).status_code == 503

@@ -100,7 +100,13 @@ async def test_charger_pagination(
     items, pages = await collect_pages(client, "/ocpp/chargers", admin, limit=3)
     assert pages == 3
     assert [c["identity"] for c in items] == [
-        "A-001", "A-002", "A-003", "A-004", "A-005", "B-001", "B-002"
+        "A-001",
+        "A-002",
+        "A-003",
+        "A-004",
+        "A-005",
+        "B-001",
+        "B-002",
     ]
     items, pages = await collect_pages(
         client, "/ocpp/chargers", admin, limit=2, location_id=first["location_id"]

@@ -239,26 +239,44 @@ async def test_bad_targets_are_422(
         ("start-session", {"id_tag": "T", "connector_id": 1, "x": 1}, ["body", "event", "x"]),
         ("plug-connector", {"connector_id": 0}, ["body", "event", "connector_id"]),
         ("plug-connector", {"connector_id": "one"}, ["body", "event", "connector_id"]),
-        ("inject-fault", {"connector_id": -1, "fault_type": "GroundFault"},
-         ["body", "event", "connector_id"]),
-        ("inject-fault", {"connector_id": 1, "fault_type": "Gremlins"},
-         ["body", "event", "fault_type"]),
+        (
+            "inject-fault",
+            {"connector_id": -1, "fault_type": "GroundFault"},
+            ["body", "event", "connector_id"],
+        ),
+        (
+            "inject-fault",
+            {"connector_id": 1, "fault_type": "Gremlins"},
+            ["body", "event", "fault_type"],
+        ),
         ("clear-fault", {}, ["body", "event", "connector_id"]),
         ("power-update", {"connector_id": 1, "soc_percent": 101}, ["body", "event", "soc_percent"]),
         ("power-update", {"connector_id": 1, "power_kw": -0.1}, ["body", "event", "power_kw"]),
-        ("ev-requests-energy", {"connector_id": 1, "power_kw": "lots"},
-         ["body", "event", "power_kw"]),
+        (
+            "ev-requests-energy",
+            {"connector_id": 1, "power_kw": "lots"},
+            ["body", "event", "power_kw"],
+        ),
         ("stop-transaction", {"connector_id": 1, "reason": "Bored"}, ["body", "event", "reason"]),
-        ("local-auth-list", {"list_version": 1, "update_type": "Partial", "entries": []},
-         ["body", "event", "update_type"]),
         (
             "local-auth-list",
-            {"list_version": 1, "update_type": "Full",
-             "entries": [{"id_tag": "T", "status": "Maybe"}]},
+            {"list_version": 1, "update_type": "Partial", "entries": []},
+            ["body", "event", "update_type"],
+        ),
+        (
+            "local-auth-list",
+            {
+                "list_version": 1,
+                "update_type": "Full",
+                "entries": [{"id_tag": "T", "status": "Maybe"}],
+            },
             ["body", "event", "entries", 0, "status"],
         ),
-        ("local-auth-list", {"update_type": "Full", "entries": []},
-         ["body", "event", "list_version"]),
+        (
+            "local-auth-list",
+            {"update_type": "Full", "entries": []},
+            ["body", "event", "list_version"],
+        ),
         ("proxy-message", {"action": "Heartbeat", "payload": [1]}, ["body", "event", "payload"]),
         ("proxy-message", {"payload": {}}, ["body", "event", "action"]),
         ("configuration", {"key": "K"}, ["body", "event", "value"]),
@@ -340,8 +358,18 @@ async def test_command_record_and_listing(
 
     record = (await client.get(f"/ocpp/commands/{ids[0]}", headers=admin)).json()
     assert set(record) == {
-        "id", "charger_id", "identity", "location_id", "event_type", "ocpp_version",
-        "payload", "status", "result", "error", "created_at", "updated_at",
+        "id",
+        "charger_id",
+        "identity",
+        "location_id",
+        "event_type",
+        "ocpp_version",
+        "payload",
+        "status",
+        "result",
+        "error",
+        "created_at",
+        "updated_at",
     }
     assert record["status"] == "queued"
     assert record["payload"] == {"connector_id": 1}

@@ -19,11 +19,37 @@ from voltlab.store.db import Database
 from .conftest import FakeFleet
 
 FIELD_NAMES = [
-    "charger_id", "location_id", "charger_ids", "connector_id", "id_tag", "duration_seconds",
-    "target_energy_kwh", "power_kw", "soc_percent", "fault_type", "reason", "action", "payload",
-    "key", "value", "list_version", "update_type", "entries", "status", "expiry_date",
-    "name", "csms_url", "chargers", "model", "identity", "identity_prefix", "security",
-    "profile", "password", "ocpp_version", "auto_start",
+    "charger_id",
+    "location_id",
+    "charger_ids",
+    "connector_id",
+    "id_tag",
+    "duration_seconds",
+    "target_energy_kwh",
+    "power_kw",
+    "soc_percent",
+    "fault_type",
+    "reason",
+    "action",
+    "payload",
+    "key",
+    "value",
+    "list_version",
+    "update_type",
+    "entries",
+    "status",
+    "expiry_date",
+    "name",
+    "csms_url",
+    "chargers",
+    "model",
+    "identity",
+    "identity_prefix",
+    "security",
+    "profile",
+    "password",
+    "ocpp_version",
+    "auto_start",
 ]
 
 scalars = st.one_of(
@@ -36,8 +62,10 @@ scalars = st.one_of(
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), inner, max_size=6)
+    ),
     max_leaves=20,
 )
 

@@ -59,9 +59,7 @@ async def test_foreign_ids_are_404(
     assert (len(fleet.started), len(fleet.stopped), len(fleet.removed), fleet.flushes) == (
         calls_before
     )
-    owner = await client.get(
-        f"/ocpp/chargers/{acme_world['charger_id']}", headers=keys["admin"]
-    )
+    owner = await client.get(f"/ocpp/chargers/{acme_world['charger_id']}", headers=keys["admin"])
     assert owner.status_code == 200
 
 
@@ -112,7 +110,11 @@ async def test_lists_are_per_org(
 async def test_odd_ids_are_404_not_500(
     client: httpx.AsyncClient, keys: dict[str, Headers], bad_id: str
 ) -> None:
-    for path in (f"/ocpp/chargers/{bad_id}", f"/ocpp/locations/{bad_id}",
-                 f"/ocpp/commands/{bad_id}", f"/ocpp/chargers/{bad_id}/messages"):
+    for path in (
+        f"/ocpp/chargers/{bad_id}",
+        f"/ocpp/locations/{bad_id}",
+        f"/ocpp/commands/{bad_id}",
+        f"/ocpp/chargers/{bad_id}/messages",
+    ):
         response = await client.get(path, headers=keys["admin"])
         assert response.status_code == 404, path

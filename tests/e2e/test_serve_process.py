@@ -1,0 +1,217 @@
+"""`voltlab serve` as a real process: the seed's start-session example verbatim (host and charger
+id replaced) against the strict ocpp-rpc CSMS, then a restart that keeps everything and brings
+the running chargers back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import wait_until
+
+API_KEY = "vl_test_" + "k" * 32
+SEED_RESPONSE_KEYS = {"targeted_count", "queued_count", "failed_count", "results", "failed"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServeProcess:
+    def __init__(self, workdir: Path, port: int) -> None:
+        self.workdir = workdir
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            VOLTLAB_DATABASE_URL=f"sqlite:///{self.workdir / 'voltlab.db'}",
+            VOLTLAB_API_KEY=API_KEY,
+            VOLTLAB_TIME_SCALE="100",
+        )
+        self.log = open(self.workdir / "serve.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "voltlab",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=self.workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                assert self.proc is not None and self.proc.poll() is None, self.read_log()
+                try:
+                    if (await http.get(self.base + "/health")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("voltlab serve did not become healthy:\n" + self.read_log())
+
+    def read_log(self) -> str:
+        return (self.workdir / "serve.log").read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.log.close()
+        self.proc = None
+
+
+@pytest.fixture
+def serve(tmp_path: Path):
+    server = ServeProcess(tmp_path, free_port())
+    yield server
+    server.stop()
+
+
+async def test_seed_start_session_and_restart(serve: ServeProcess, peer16) -> None:
+    serve.start()
+    await serve.wait_healthy()
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=10) as http:
+        created = await http.post(
+            "/ocpp/locations",
+            json={
+                "name": "seed-site",
+                "csms_url": peer16.url,
+                "ocpp_version": "ocpp1.6",
+                "chargers": 1,
+                "model": "dc-150kw-2ccs",
+                "identity_prefix": "CP-SEED-",
+            },
+        )
+        assert created.status_code == 201, created.text
+        charger = created.json()["chargers"][0]
+        charger_id, identity = charger["charger_id"], charger["identity"]
+        await peer16.wait_for_call(identity, "BootNotification", timeout=15)
+        await wait_until(lambda: len(peer16.calls(identity, "StatusNotification")) >= 3)
+
+        # A known EV (95 kWh, 150 kW DC) at 20 % so the energy limit comes before the duration.
+        plug = await http.post(
+            "/ocpp/commands/plug-connector",
+            json={
+                "target": {"charger_id": charger_id},
+                "event": {"connector_id": 2, "ev_profile": "premium-suv", "soc_percent": 20},
+            },
+        )
+        assert plug.status_code == 202
+
+        # The seed's request, verbatim but for the charger id.
+        t0 = time.perf_counter()
+        response = await http.post(
+            "/ocpp/commands/start-session",
+            json={
+                "target": {"charger_id": charger_id},
+                "event": {
+                    "id_tag": "EV-USER-1234",
+                    "connector_id": 2,
+                    "duration_seconds": 900,
+                    "target_energy_kwh": 15.5,
+                },
+            },
+        )
+        elapsed = time.perf_counter() - t0
+        assert response.status_code == 202, response.text
+        body = response.json()
+        assert set(body) == SEED_RESPONSE_KEYS
+        assert (body["targeted_count"], body["queued_count"], body["failed_count"]) == (1, 1, 0)
+        result = body["results"][0]
+        assert set(result) == {"charger_id", "identity", "command"}
+        assert (result["charger_id"], result["identity"]) == (charger_id, identity)
+        assert set(result["command"]) == {"id", "event_type", "ocpp_version", "payload"}
+        assert result["command"]["event_type"] == "start_session"
+        assert result["command"]["ocpp_version"] == "ocpp1.6"
+        assert result["command"]["payload"] == {
+            "id_tag": "EV-USER-1234",
+            "connector_id": 2,
+            "duration_seconds": 900,
+            "target_energy_kwh": 15.5,
+        }
+        assert body["failed"] == []
+        print(f"start-session 202 in {elapsed * 1000:.1f} ms")
+
+        start = await peer16.wait_for_call(identity, "StartTransaction", timeout=15)
+        stop = await peer16.wait_for_call(identity, "StopTransaction", timeout=30)
+        energy = stop["meterStop"] - start["meterStart"]
+        print(f"energy delivered {energy} Wh for a 15500 Wh target")
+        assert energy == pytest.approx(15_500, rel=0.02)
+        authorize = peer16.calls(identity, "Authorize")
+        assert [a["idTag"] for a in authorize] == ["EV-USER-1234"]
+        meter_values = peer16.calls(identity, "MeterValues")
+        assert meter_values, "no MeterValues during the session"
+        socs = [
+            float(sv["value"])
+            for mv in meter_values
+            for sv in mv["meterValue"][0]["sampledValue"]
+            if sv["measurand"] == "SoC"
+        ]
+        assert socs and socs == sorted(socs) and socs[0] >= 20
+        registers = [
+            float(sv["value"])
+            for mv in meter_values
+            for sv in mv["meterValue"][0]["sampledValue"]
+            if sv["measurand"] == "Energy.Active.Import.Register"
+        ]
+        assert registers == sorted(registers)
+        command_id = result["command"]["id"]
+        record = (await http.get(f"/ocpp/commands/{command_id}")).json()
+        assert record["status"] == "succeeded"
+        frames_before = (
+            await http.get(f"/ocpp/chargers/{charger_id}/messages", params={"limit": 1000})
+        ).json()
+        assert len(frames_before["items"]) >= 10
+
+    # Restart: everything is kept and the charger comes back on its own.
+    boots_before = len(peer16.calls(identity, "BootNotification"))
+    serve.stop()
+    await peer16.wait_disconnected(identity, timeout=10)
+    serve.start()
+    await serve.wait_healthy()
+    await wait_until(
+        lambda: len(peer16.calls(identity, "BootNotification")) > boots_before, timeout=15
+    )
+    async with httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=10) as http:
+        state = (await http.get(f"/ocpp/chargers/{charger_id}")).json()
+        assert state["identity"] == identity
+        # the meter register survived the restart
+        assert state["connectors"][1]["meter_wh"] == pytest.approx(stop["meterStop"], abs=1)
+        record = (await http.get(f"/ocpp/commands/{command_id}")).json()
+        assert record["status"] == "succeeded"
+        frames_after = (
+            await http.get(f"/ocpp/chargers/{charger_id}/messages", params={"limit": 1000})
+        ).json()
+        ids_before = {f["id"] for f in frames_before["items"]}
+        assert ids_before <= {f["id"] for f in frames_after["items"]}
+    await peer16.sync()
+    assert peer16.strict_failures == []
