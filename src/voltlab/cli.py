@@ -38,9 +38,7 @@ def serve(
     from voltlab.api.app import bootstrap_keys, create_app
 
     database = _open_database()
-    created = bootstrap_keys(
-        database, os.environ.get("VOLTLAB_API_KEY"), create_if_empty=True
-    )
+    created = bootstrap_keys(database, os.environ.get("VOLTLAB_API_KEY"), create_if_empty=True)
     if created is not None:
         console.print(
             "[bold]Created an admin API key for org 'default'. It is shown only once:[/bold]"

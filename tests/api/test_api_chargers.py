@@ -35,7 +35,7 @@ async def test_create_single_charger(
     body = {
         "identity": "SOLO-1",
         "csms_url": "wss://csms.example/ocpp",
-        "ocpp_version": "ocpp2.0.1",
+        "ocpp_version": "ocpp1.6",
         "model": "dc-50kw-ccs-chademo",
         "security": {"profile": 2, "password": "0123456789abcdef"},
     }
@@ -44,7 +44,7 @@ async def test_create_single_charger(
     charger = response.json()
     assert charger["identity"] == "SOLO-1"
     assert charger["location_id"] is None
-    assert charger["ocpp_version"] == "ocpp2.0.1"
+    assert charger["ocpp_version"] == "ocpp1.6"
     assert charger["model"] == "dc-50kw-ccs-chademo"
     assert charger["security"] == {"profile": 2, "password_set": True}
     assert [spec.identity for spec in fleet.started] == ["SOLO-1"]
@@ -54,7 +54,7 @@ async def test_charger_in_location_inherits_its_settings(
     client: httpx.AsyncClient, admin: Headers, make_location: LocationMaker
 ) -> None:
     location = await make_location(
-        ocpp_version="ocpp2.0.1", model="ac-7kw-1c", security={"profile": 1, "password": "pw"}
+        ocpp_version="ocpp1.6", model="ac-7kw-1c", security={"profile": 1, "password": "pw"}
     )
     body = {"identity": "ADDED-1", "location_id": location["location_id"], "auto_start": False}
     response = await client.post("/ocpp/chargers", json=body, headers=admin)
@@ -62,7 +62,7 @@ async def test_charger_in_location_inherits_its_settings(
     charger = response.json()
     assert charger["location_id"] == location["location_id"]
     assert charger["csms_url"] == CSMS
-    assert charger["ocpp_version"] == "ocpp2.0.1"
+    assert charger["ocpp_version"] == "ocpp1.6"
     assert charger["model"] == "ac-7kw-1c"
     assert charger["security"] == {"profile": 1, "password_set": True}
 
@@ -267,3 +267,15 @@ async def test_message_log(
     assert page["next_before"] == ids[1]
     assert (await client.get(path, params={"limit": 1001}, headers=admin)).status_code == 422
     assert (await client.get(path, params={"before": "x"}, headers=admin)).status_code == 422
+
+
+@pytest.mark.parametrize("version", ["ocpp2.0.1", "ocpp2.1"])
+async def test_versions_without_an_adapter_are_refused_by_name(
+    client: httpx.AsyncClient, admin: Headers, version: str
+) -> None:
+    body = {"identity": "V2-1", "csms_url": CSMS, "ocpp_version": version}
+    response = await client.post("/ocpp/chargers", json=body, headers=admin)
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "ocpp_version"]
+    assert "not available" in detail["msg"]

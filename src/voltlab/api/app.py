@@ -51,9 +51,7 @@ def create_app(database: Database | None = None, fleet: Fleet | None = None) -> 
         app.state.ready = False
         await anyio.to_thread.run_sync(db.create_all)
         env_key = os.environ.get("VOLTLAB_API_KEY")
-        await anyio.to_thread.run_sync(
-            lambda: bootstrap_keys(db, env_key, create_if_empty=False)
-        )
+        await anyio.to_thread.run_sync(lambda: bootstrap_keys(db, env_key, create_if_empty=False))
         runtime = fleet if fleet is not None else _build_runtime(db)
         app.state.fleet = runtime
         # The real runtime restores the chargers that were running before the restart.
@@ -92,4 +90,3 @@ def create_app(database: Database | None = None, fleet: Fleet | None = None) -> 
     for module in (catalog, locations, chargers, commands):
         app.include_router(module.router)
     return app
-

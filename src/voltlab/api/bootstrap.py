@@ -9,9 +9,7 @@ from voltlab.store import repo
 from voltlab.store.db import Database
 
 
-def bootstrap_keys(
-    database: Database, env_key: str | None, *, create_if_empty: bool
-) -> str | None:
+def bootstrap_keys(database: Database, env_key: str | None, *, create_if_empty: bool) -> str | None:
     """Register `env_key` as an admin key of org `default` (idempotent). Without one and with
     no key in the database, create a key when `create_if_empty` and return its plaintext; it
     exists nowhere else, so the caller must show it now. Otherwise return None."""

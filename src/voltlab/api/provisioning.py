@@ -40,16 +40,14 @@ def _refuse_taken_identities(session: Session, org_id: str, identities: Sequence
     taken = repo.existing_identities(session, org_id, identities)
     if taken:
         shown = ", ".join(taken[:10]) + (" ..." if len(taken) > 10 else "")
-        raise HTTPException(
-            status_code=409, detail=f"identity already used in this org: {shown}"
-        )
+        raise HTTPException(status_code=409, detail=f"identity already used in this org: {shown}")
 
 
 def insert_location(
     session: Session, org_id: str, body: LocationCreate
 ) -> tuple[Location, list[Charger]]:
-    prefix = body.identity_prefix if body.identity_prefix is not None else (
-        prefix_from_name(body.name)
+    prefix = (
+        body.identity_prefix if body.identity_prefix is not None else (prefix_from_name(body.name))
     )
     identities = [identity_for(prefix, index) for index in range(1, body.chargers + 1)]
     _refuse_taken_identities(session, org_id, identities)

@@ -16,9 +16,22 @@ from pydantic import (
     field_validator,
 )
 
+from voltlab.fleet.adapters import AVAILABLE_VERSIONS
 from voltlab.fleet.catalog import CATALOG, DEFAULT_MODEL
 
-OcppVersion = Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"]
+
+def _available_version(version: str) -> str:
+    if version not in AVAILABLE_VERSIONS:
+        raise ValueError(
+            f"{version} stations are not available in this build yet; "
+            f"available: {', '.join(AVAILABLE_VERSIONS)}"
+        )
+    return version
+
+
+OcppVersion = Annotated[
+    Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"], AfterValidator(_available_version)
+]
 DEFAULT_OCPP_VERSION: OcppVersion = "ocpp1.6"
 MAX_CHARGERS_PER_LOCATION = 1000
 # Charging station identities travel in the WebSocket URL and, for security profiles 1 and 2,

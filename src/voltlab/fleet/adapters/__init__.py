@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
 
 
+# Versions with an adapter; the API refuses the others with a clear 422.
+AVAILABLE_VERSIONS: tuple[str, ...] = (OCPP16,)
+
+
 class UnsupportedVersion(ValueError):
     pass
 
