@@ -195,3 +195,57 @@ async def test_all_18_commands(gateway: Gateway, mode: str) -> None:
     assert sent(gw, bystander["identity"], "Authorize") == []
     await gw.peer.sync()
     assert gw.peer.strict_failures == []
+
+
+async def test_failed_preconditions_leave_the_station_unchanged(gateway: Gateway) -> None:
+    gw = gateway
+    location = await gw.location(chargers=1)
+    charger = location["chargers"][0]
+    target = {"charger_id": charger["charger_id"]}
+    before = await gw.charger(charger["charger_id"])
+    frames_before = len(gw.peer.frames(charger["identity"]))
+
+    [record] = await gw.command(
+        "start-transaction", target, {"connector_id": 1, "id_tag": "X"}, expect="failed"
+    )
+    assert record["error"]["code"] == "not_plugged"
+    [record] = await gw.command("unplug-connector", target, {"connector_id": 2}, expect="failed")
+    assert record["error"]["code"] == "not_plugged"
+    [record] = await gw.command("stop-transaction", target, {"connector_id": 1}, expect="failed")
+    assert record["error"]["code"] == "no_transaction"
+    [record] = await gw.command("clear-fault", target, {"connector_id": 1}, expect="failed")
+    assert record["error"]["code"] == "no_fault"
+    [record] = await gw.command(
+        "local-auth-list",
+        target,
+        {"list_version": 0, "update_type": "Differential", "entries": []},
+        expect="failed",
+    )
+    assert record["error"]["code"] == "VersionMismatch"
+    [record] = await gw.command(
+        "configuration", target, {"key": "HeartbeatInterval", "value": "often"}, expect="failed"
+    )
+    assert record["error"]["code"] == "invalid_value"
+    # a schema-invalid CALL is refused before it reaches the wire
+    [record] = await gw.command(
+        "proxy-message", target, {"action": "Heartbeat", "payload": {"extra": 1}}, expect="failed"
+    )
+    assert record["error"]["code"] == "invalid_payload"
+    assert "extra" in record["error"]["message"]
+    # an unknown connector never reaches the station: the 202 lists it as failed
+    response = await gw.post(
+        "/ocpp/commands/plug-connector", {"target": target, "event": {"connector_id": 3}}
+    )
+    assert response.status_code == 202
+    assert response.json()["failed"][0]["error"]["code"] == "unknown_connector"
+
+    after = await gw.charger(charger["charger_id"])
+    for key in ("connectors", "faults", "registration", "connection"):
+        assert after[key] == before[key], key
+    await gw.peer.sync()
+    # nothing but heartbeats may have gone out in between
+    new = [
+        f for f in gw.peer.frames(charger["identity"], direction="in")[frames_before:] if f[0] == 2
+    ]
+    assert {f[2] for f in new} <= {"Heartbeat"}
+    assert all(f[3] == {} for f in new)

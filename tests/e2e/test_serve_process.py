@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import wait_until
 
 API_KEY = "vl_test_" + "k" * 32
@@ -213,5 +214,48 @@ async def test_seed_start_session_and_restart(serve: ServeProcess, peer16) -> No
         ).json()
         ids_before = {f["id"] for f in frames_before["items"]}
         assert ids_before <= {f["id"] for f in frames_after["items"]}
+    await peer16.sync()
+    assert peer16.strict_failures == []
+
+
+async def test_killed_during_a_session_closes_it_with_power_loss(
+    serve: ServeProcess, peer16
+) -> None:
+    serve.start()
+    await serve.wait_healthy()
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=10) as http:
+        created = await http.post(
+            "/ocpp/chargers",
+            json={"identity": "CP-KILL-1", "csms_url": peer16.url, "model": "ac-7kw-1c"},
+        )
+        assert created.status_code == 201, created.text
+        charger_id = created.json()["charger_id"]
+        await wait_until(
+            lambda: len(peer16.calls("CP-KILL-1", "StatusNotification")) >= 2, timeout=15
+        )
+        response = await http.post(
+            "/ocpp/commands/start-session",
+            json={
+                "target": {"charger_id": charger_id},
+                "event": {"id_tag": "NIGHT", "connector_id": 1},
+            },
+        )
+        assert response.status_code == 202
+        start = await peer16.wait_for_call("CP-KILL-1", "StartTransaction", timeout=15)
+        await peer16.wait_for_call("CP-KILL-1", "MeterValues", timeout=15)
+        await asyncio.sleep(1.0)  # let a state flush happen after the first samples
+    assert serve.proc is not None
+    serve.proc.kill()  # SIGKILL: no shutdown code runs
+    serve.proc.wait(timeout=10)
+    serve.log.close()
+    serve.proc = None
+    serve.start()
+    await serve.wait_healthy()
+    stop = await peer16.wait_for_call("CP-KILL-1", "StopTransaction", timeout=20)
+    assert stop["reason"] == "PowerLoss"
+    assert stop["transactionId"] == 1 or stop["transactionId"] >= 1
+    assert stop["idTag"] == "NIGHT"
+    assert stop["meterStop"] > start["meterStart"]
     await peer16.sync()
     assert peer16.strict_failures == []

@@ -344,3 +344,84 @@ async def test_unsupported_and_malformed_calls_get_the_right_callerror(runtime, 
     assert (await peer16.call("CP-ERR", "GetLocalListVersion", {})) == {"listVersion": 0}
     assert runner.link.online
     assert json.dumps(peer16.strict_failures) == "[]"
+
+
+async def test_rejected_id_tag_does_not_charge(runtime, peer16):
+    runner = await boot(runtime, peer16, "CP-REJ")
+    await peer16.set_auth("STOLEN", "Blocked")
+    await COMMANDS["plug_connector"](runner, {"connector_id": 1})
+    # StartTransaction answered Blocked: StopTransactionOnInvalidId (default true) ends it.
+    await COMMANDS["start_transaction"](runner, {"connector_id": 1, "id_tag": "STOLEN"})
+    stop = await peer16.wait_for_call("CP-REJ", "StopTransaction")
+    assert stop["reason"] == "DeAuthorized"
+    assert stop["meterStop"] - peer16.calls("CP-REJ", "StartTransaction")[0]["meterStart"] <= 1
+    assert runner.station.connectors[1].transaction is None
+    # With StopTransactionOnInvalidId false the transaction stays open but the EVSE suspends.
+    await COMMANDS["configuration"](runner, {"key": "StopTransactionOnInvalidId", "value": "false"})
+    await COMMANDS["start_transaction"](runner, {"connector_id": 1, "id_tag": "STOLEN"})
+    await wait_until(lambda: statuses(peer16, "CP-REJ", 1)[-1] == "SuspendedEVSE")
+    assert runner.station.connectors[1].power_w == 0
+    # start-session authorizes first and never starts for a rejected tag
+    await COMMANDS["stop_session"](runner, {"connector_id": 1})
+    with pytest.raises(Exception) as info:
+        await COMMANDS["start_session"](runner, {"connector_id": 2, "id_tag": "STOLEN"})
+    assert getattr(info.value, "code", None) == "not_authorized"
+    assert len(peer16.calls("CP-REJ", "StartTransaction")) == 2
+    assert runner.station.connectors[2].plugged is False
+
+
+async def test_auth_features_can_be_switched_off(runtime, peer16):
+    runner = await boot(runtime, peer16, "CP-OFF")
+    await COMMANDS["configuration"](runner, {"key": "LocalPreAuthorize", "value": "true"})
+    await COMMANDS["local_auth_list"](
+        runner,
+        {
+            "list_version": 1,
+            "update_type": "Full",
+            "entries": [{"id_tag": "L1", "status": "Accepted"}],
+        },
+    )
+    await COMMANDS["configuration"](runner, {"key": "LocalAuthListEnabled", "value": "false"})
+    result = await COMMANDS["authorize_id_tag"](runner, {"id_tag": "L1"})
+    assert result["source"] == "csms"
+    await COMMANDS["configuration"](runner, {"key": "AuthorizationCacheEnabled", "value": "false"})
+    await COMMANDS["authorize_id_tag"](runner, {"id_tag": "C1"})
+    again = await COMMANDS["authorize_id_tag"](runner, {"id_tag": "C1"})
+    assert again["source"] == "csms"
+    assert [a["idTag"] for a in peer16.calls("CP-OFF", "Authorize")] == ["L1", "C1", "C1"]
+    assert await peer16.call("CP-OFF", "GetLocalListVersion", {}) == {"listVersion": -1}
+
+
+async def test_dc_meter_values_carry_soc_and_follow_the_taper(runtime, peer16):
+    runner = await boot(runtime, peer16, "CP-DC", model="dc-150kw-2ccs")
+    await COMMANDS["configuration"](runner, {"key": "MeterValueSampleInterval", "value": "30"})
+    await COMMANDS["plug_connector"](
+        runner, {"connector_id": 1, "ev_profile": "long-range-sedan", "soc_percent": 78}
+    )
+    await COMMANDS["start_transaction"](runner, {"connector_id": 1, "id_tag": "DC"})
+    await wait_until(lambda: len(peer16.calls("CP-DC", "MeterValues")) >= 8, timeout=15)
+    await COMMANDS["stop_transaction"](runner, {"connector_id": 1})
+    samples = []
+    for call in peer16.calls("CP-DC", "MeterValues"):
+        values = {
+            sv["measurand"]: float(sv["value"]) for sv in call["meterValue"][0]["sampledValue"]
+        }
+        samples.append(values)
+    powers = [s["Power.Active.Import"] for s in samples]
+    socs = [s["SoC"] for s in samples]
+    energies = [s["Energy.Active.Import.Register"] for s in samples]
+    assert socs == sorted(socs) and socs[-1] > 80
+    assert powers[-1] < powers[0]  # tapering above 80 % SoC
+    assert energies == sorted(energies)
+    for sample in samples:
+        # P = U * I on DC, within rounding
+        assert sample["Power.Active.Import"] == pytest.approx(
+            sample["Voltage"] * sample["Current.Import"], rel=0.01, abs=5
+        )
+    # the energy between two samples follows the power over the 30 s interval
+    for before, after in zip(samples, samples[1:], strict=False):
+        mean_power = (before["Power.Active.Import"] + after["Power.Active.Import"]) / 2
+        expected = mean_power * 30 / 3600
+        assert after["Energy.Active.Import.Register"] - before[
+            "Energy.Active.Import.Register"
+        ] == pytest.approx(expected, rel=0.1)

@@ -14,6 +14,13 @@ from voltlab.fleet.station import Fault, Reservation, Station, StationError
 T0 = 1_800_000_000.0
 
 
+def start(station: Station, connector_id: int, id_tag: str, now: float, **kw):
+    """Begin a transaction and confirm it, as the CSMS's StartTransaction answer does."""
+    tx = station.begin_transaction(connector_id, id_tag, now, **kw)
+    station.confirm(tx, now)
+    return tx
+
+
 def ac22() -> Station:
     return Station("CP-1", CATALOG["ac-22kw-2c"], seed=1)
 
@@ -25,7 +32,7 @@ def dc150() -> Station:
 def test_energy_integrates_power_over_time_and_never_decreases() -> None:
     station = ac22()
     station.plug(1, T0)
-    tx = station.begin_transaction(1, "TAG", T0)
+    tx = start(station, 1, "TAG", T0)
     power = station.connectors[1].power_w
     assert power == min(station.connectors[1].ev.profile.max_ac_w, 22_000)
     readings = []
@@ -37,10 +44,21 @@ def test_energy_integrates_power_over_time_and_never_decreases() -> None:
     assert tx.energy_wh(station.connectors[1].register_wh) == pytest.approx(power / 6, rel=1e-9)
 
 
+def test_no_energy_before_the_csms_confirms() -> None:
+    station = ac22()
+    station.plug(1, T0)
+    tx = station.begin_transaction(1, "TAG", T0)
+    station.advance(T0 + 5)
+    assert station.connectors[1].register_wh == 0
+    station.confirm(tx, T0 + 5)
+    station.advance(T0 + 65)
+    assert station.connectors[1].register_wh > 0
+
+
 def test_power_is_min_of_ev_connector_and_cap() -> None:
     station = ac22()
     station.plug(1, T0)
-    station.begin_transaction(1, "TAG", T0)
+    start(station, 1, "TAG", T0)
     station.set_ev_demand(1, T0, power_cap_w=3_700)
     assert station.connectors[1].power_w == 3_700
     assert station.connector_status(1).status == "Charging"
@@ -64,7 +82,7 @@ def test_dc_session_reports_soc_and_reaches_suspended_ev_when_full() -> None:
     station.plug(1, T0)
     conn = station.connectors[1]
     conn.ev.soc_percent = 99.9
-    station.begin_transaction(1, "TAG", T0)
+    start(station, 1, "TAG", T0)
     reading = station.reading(1, T0)
     assert reading.soc_percent == pytest.approx(99.9)
     for second in range(1, 600):
@@ -78,7 +96,7 @@ def test_station_power_is_shared_between_connectors() -> None:
     for cid in (1, 2):
         station.plug(cid, T0)
         station.connectors[cid].ev.soc_percent = 20.0
-        station.begin_transaction(cid, f"T{cid}", T0)
+        start(station, cid, f"T{cid}", T0)
     total = sum(c.power_w for c in station.connectors.values())
     assert total <= 50_000
     assert station.connectors[1].power_w > 0
@@ -90,7 +108,7 @@ def test_1_6_status_sequence_of_a_session() -> None:
     assert seen == ["Available", "Available", "Available"]  # connector 0, 1, 2
     station.plug(2, T0)
     assert [(c.connector_id, c.status) for c in station.status_changes()] == [(2, "Preparing")]
-    station.begin_transaction(2, "TAG", T0)
+    start(station, 2, "TAG", T0)
     assert [c.status for c in station.status_changes()] == ["Charging"]
     station.end_transaction(2, T0 + 60, "Local")
     assert [c.status for c in station.status_changes()] == ["Finishing"]
@@ -102,7 +120,7 @@ def test_1_6_status_sequence_of_a_session() -> None:
 def test_start_requires_cable_and_leaves_state_unchanged() -> None:
     station = ac22()
     with pytest.raises(StationError) as info:
-        station.begin_transaction(1, "TAG", T0)
+        start(station, 1, "TAG", T0)
     assert info.value.code == "not_plugged"
     assert station.connectors[1].transaction is None
     with pytest.raises(StationError) as info:
@@ -113,7 +131,7 @@ def test_start_requires_cable_and_leaves_state_unchanged() -> None:
 def test_fault_blocks_charging_and_clearing_restores_status() -> None:
     station = ac22()
     station.plug(1, T0)
-    station.begin_transaction(1, "TAG", T0)
+    start(station, 1, "TAG", T0)
     station.set_fault(1, Fault("GroundFault", "E42", "leak"), T0 + 10)
     change = station.connector_status(1)
     assert (change.status, change.error_code, change.vendor_error_code) == (
@@ -133,7 +151,7 @@ def test_fault_blocks_charging_and_clearing_restores_status() -> None:
 def test_change_availability_is_scheduled_during_a_transaction() -> None:
     station = ac22()
     station.plug(1, T0)
-    station.begin_transaction(1, "TAG", T0)
+    start(station, 1, "TAG", T0)
     assert station.change_availability(1, False, T0) == "Scheduled"
     assert station.connector_status(1).status == "Charging"
     station.end_transaction(1, T0 + 5, "Local")
@@ -149,9 +167,9 @@ def test_reservation_admits_only_its_tag_or_parent_and_expires() -> None:
     assert station.connector_status(1).status == "Reserved"
     station.plug(1, T0)
     with pytest.raises(StationError) as info:
-        station.begin_transaction(1, "STRANGER", T0)
+        start(station, 1, "STRANGER", T0)
     assert info.value.code == "reserved"
-    tx = station.begin_transaction(1, "SIBLING", T0, parent_id_tag="FLEET")
+    tx = start(station, 1, "SIBLING", T0, parent_id_tag="FLEET")
     assert tx.reservation_id == 7
     assert 7 not in station.reservations
     assert station.reserve(Reservation(8, 2, "X", None, T0 + 10), T0) == "Accepted"
@@ -200,7 +218,7 @@ def test_change_configuration_rules() -> None:
 def test_snapshot_round_trip_keeps_registers_and_lists() -> None:
     station = ac22()
     station.plug(1, T0)
-    station.begin_transaction(1, "TAG", T0)
+    start(station, 1, "TAG", T0)
     station.advance(T0 + 3600)
     station.local_list.update(4, "Full", [("A", IdTagInfo("Accepted"))])
     station.config.set_local("HeartbeatInterval", "42")

@@ -78,6 +78,7 @@ class StationLink:
         if self._task is not None and not self._task.done():
             return
         self._wanted = True
+        self.connection = "connecting"
         self._task = asyncio.create_task(self._run(), name=f"link:{self.identity}")
 
     async def stop(self) -> None:

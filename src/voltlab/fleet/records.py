@@ -67,6 +67,8 @@ class Transaction:
     duration_limit_s: float | None = None
     energy_limit_wh: float | None = None
     deauthorized: bool = False
+    # The power path closes once the CSMS confirmed the transaction (StartTransaction.conf).
+    confirmed: bool = False
     seq_no: int = 0  # 2.x TransactionEvent sequence
     stopped_at: float | None = None
     stop_reason: str | None = None

@@ -255,6 +255,7 @@ class StationRunner:
                 await self.stop_transaction(connector_id, "DeAuthorized")
                 return tx
             station.deauthorize(tx, self.now())
+        station.confirm(tx, self.now())
         self._schedule_sampling(connector_id)
         self._schedule_limit(tx)
         await self.publish_status()

@@ -102,7 +102,7 @@ class Station:
 
     def _demand_w(self, conn: Connector) -> float:
         tx = conn.transaction
-        if tx is None or tx.deauthorized or not conn.plugged or conn.ev is None:
+        if tx is None or not tx.confirmed or tx.deauthorized or not conn.plugged or conn.ev is None:
             return 0.0
         if not conn.ev_wants_energy or not conn.operative or not self.station_operative:
             return 0.0
@@ -264,6 +264,12 @@ class Station:
         conn.locked = True
         self.recompute_power()
         return tx
+
+    def confirm(self, tx: Transaction, now: float) -> None:
+        """The CSMS accepted the transaction: energy may flow."""
+        self.advance(now)
+        tx.confirmed = True
+        self.recompute_power()
 
     def deauthorize(self, tx: Transaction, now: float) -> None:
         """The CSMS rejected the id tag of a running transaction: no more energy."""
