@@ -2,7 +2,7 @@
 
 The peer (tests/peers/ocpp_rpc/csms.js) validates every frame against the OCA schemas in
 both directions, so a frame we get wrong shows up as a strict_failure or bad_message.
-Skipped when node or the peer's node_modules are missing.
+Installs the peer's node_modules on first use, like the other peer tests.
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ from voltlab.ocpp.versions import OCPP16, OCPP201
 PEER_DIR = Path(__file__).resolve().parents[1] / "peers" / "ocpp_rpc"
 NODE = shutil.which("node")
 
-pytestmark = pytest.mark.skipif(
-    NODE is None or not (PEER_DIR / "node_modules" / "ocpp-rpc").is_dir(),
-    reason="node and tests/peers/ocpp_rpc/node_modules are needed",
-)
+
+@pytest.fixture(autouse=True, scope="module")
+def _node_peer_installed() -> None:
+    # The peer is part of the test suite: install it (npm ci) rather than skip without it.
+    from peers.ocpp_rpc_peer import ensure_node_modules
+
+    ensure_node_modules()
 
 
 class NodeCsms:

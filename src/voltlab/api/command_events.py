@@ -13,19 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from voltlab.fleet.ev import EV_PROFILES
+from voltlab.fleet.records import FAULT_TYPES
 
-FaultType = Literal[
-    "GroundFault",
-    "OverCurrent",
-    "OverVoltage",
-    "UnderVoltage",
-    "OverTemperature",
-    "InternalError",
-    "ConnectorLockFailure",
-    "EVCommunicationError",
-    "PowerMeterFailure",
-    "WeakSignal",
-]
+FaultType = Literal[FAULT_TYPES]  # type: ignore[valid-type]
 # Union of OCPP 1.6 `Reason` and 2.0.1 `ReasonEnumType`; the runtime maps or rejects per version.
 StopReason = Literal[
     "DeAuthorized",

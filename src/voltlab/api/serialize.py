@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from voltlab.fleet.catalog import get_model
-from voltlab.fleet.runtime_api import ChargerSpec, Fleet
+from voltlab.fleet.runtime_api import ChargerSpec, Fleet, spec_from_row
 from voltlab.store.models import Charger, Command, Frame, Location
 
 
@@ -28,17 +28,7 @@ def public_security(security: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def charger_spec(charger: Charger) -> ChargerSpec:
-    return ChargerSpec(
-        charger_id=charger.id,
-        org_id=charger.org_id,
-        identity=charger.identity,
-        csms_url=charger.csms_url,
-        ocpp_version=charger.ocpp_version,
-        model=charger.model,
-        location_id=charger.location_id,
-        security=charger.security,
-        state=charger.state,
-    )
+    return spec_from_row(charger)
 
 
 def _idle_connectors(charger: Charger) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from voltlab.fleet.clock import Clock
 from voltlab.fleet.dispatcher import CommandDispatcher
 from voltlab.fleet.persistence import FleetWriter
 from voltlab.fleet.runner import StationRunner
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.runtime_api import ChargerSpec, spec_from_row
 from voltlab.store.db import Database
 from voltlab.store.models import Charger
 
@@ -123,17 +123,3 @@ class FleetRuntime:
             "connection": live["connection"],
             "registration": live["registration"],
         }
-
-
-def spec_from_row(row: Charger) -> ChargerSpec:
-    return ChargerSpec(
-        charger_id=row.id,
-        org_id=row.org_id,
-        identity=row.identity,
-        csms_url=row.csms_url,
-        ocpp_version=row.ocpp_version,
-        model=row.model,
-        location_id=row.location_id,
-        security=row.security,
-        state=row.state,
-    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from voltlab.store.models import Charger
+
 
 @dataclass(frozen=True)
 class ChargerSpec:
@@ -42,3 +44,17 @@ class Fleet(Protocol):
     async def flush(self) -> None:
         """Write buffered frames and state to the store (the API calls this before reading the
         frame log so a reader sees every frame sent so far)."""
+
+
+def spec_from_row(row: Charger) -> ChargerSpec:
+    return ChargerSpec(
+        charger_id=row.id,
+        org_id=row.org_id,
+        identity=row.identity,
+        csms_url=row.csms_url,
+        ocpp_version=row.ocpp_version,
+        model=row.model,
+        location_id=row.location_id,
+        security=row.security,
+        state=row.state,
+    )
