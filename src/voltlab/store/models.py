@@ -56,6 +56,7 @@ class Location(Base):
     model: Mapped[str] = mapped_column(String(64))
     identity_prefix: Mapped[str] = mapped_column(String(64))
     security: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    cpo_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -107,3 +108,50 @@ class Frame(Base):
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     direction: Mapped[str] = mapped_column(String(3))  # out | in
     frame: Mapped[str] = mapped_column(Text)
+
+
+class Cpo(Base):
+    """A virtual charge point operator: its party, template, provisioning state and lifetime.
+    Its OCPI credentials and objects live in the ocpi tables; its locations and chargers are
+    ordinary gateway rows tagged with `cpo_id`."""
+
+    __tablename__ = "cpos"
+    __table_args__ = (Index("ix_cpos_org_created", "org_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # cpo-…
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    template: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[int] = mapped_column(Integer)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    requested_party_id: Mapped[str] = mapped_column(String(3))
+    role: Mapped[str] = mapped_column(String(16), default="CPO")
+    name_prefix: Mapped[str] = mapped_column(String(32))
+    ocpi_version: Mapped[str] = mapped_column(String(8))
+    seed: Mapped[int] = mapped_column(Integer)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ttl_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # PENDING | PROVISIONING | READY | FAILED | DESTROYING | DESTROYED
+    status: Mapped[str] = mapped_column(String(16), default="PENDING")
+    workflow_run_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CpoStep(Base):
+    """One provisioning (or destroy) step of a CPO, as the status endpoint shows it."""
+
+    __tablename__ = "cpo_steps"
+    __table_args__ = (UniqueConstraint("cpo_id", "name", name="uq_cpo_step"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cpo_id: Mapped[str] = mapped_column(ForeignKey("cpos.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|running|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
