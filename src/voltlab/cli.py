@@ -44,7 +44,7 @@ def serve(
             "[bold]Created an admin API key for org 'default'. It is shown only once:[/bold]"
         )
         console.print(created, markup=False, highlight=False, soft_wrap=True)
-    uvicorn.run(create_app(database), host=host, port=port)
+    uvicorn.run(create_app(database, port=port), host=host, port=port)
 
 
 @keys_app.command("create")

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from voltlab import __version__
 from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.errors import install_error_handlers
-from voltlab.api.routes import catalog, chargers, commands, locations
+from voltlab.api.routes import catalog, chargers, commands, cpos, locations
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store.db import Database, database_url_from_env
 
@@ -42,8 +42,17 @@ def _build_runtime(database: Database) -> Fleet:
     return runtime
 
 
-def create_app(database: Database | None = None, fleet: Fleet | None = None) -> FastAPI:
+def create_app(
+    database: Database | None = None,
+    fleet: Fleet | None = None,
+    *,
+    virtual_cpos: bool | None = None,
+    port: int | None = None,
+) -> FastAPI:
+    """`virtual_cpos` defaults to on with the real fleet and off with an injected one (the API
+    tests' fake fleet has no stations to give a CPO)."""
     owns_database = database is None
+    with_cpos = virtual_cpos if virtual_cpos is not None else fleet is None
     db = database if database is not None else Database(database_url_from_env())
 
     @asynccontextmanager
@@ -56,11 +65,15 @@ def create_app(database: Database | None = None, fleet: Fleet | None = None) -> 
         app.state.fleet = runtime
         # The real runtime restores the chargers that were running before the restart.
         await _call_if_present(runtime, "start")
+        if cpo_stack is not None:
+            app.state.cpo_services = await cpo_stack.start(runtime)
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            if cpo_stack is not None:
+                await cpo_stack.stop()
             await _call_if_present(runtime, "shutdown")
             if owns_database:
                 db.dispose()
@@ -74,6 +87,7 @@ def create_app(database: Database | None = None, fleet: Fleet | None = None) -> 
     app.state.database = db
     app.state.fleet = fleet
     app.state.ready = False
+    app.state.cpo_services = None
     app.state.public_url = os.environ.get("VOLTLAB_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 
     @app.get("/health", tags=["health"], summary="Liveness and readiness (no auth)")
@@ -87,6 +101,11 @@ def create_app(database: Database | None = None, fleet: Fleet | None = None) -> 
         return JSONResponse(body, status_code=200 if ready else 503)
 
     install_error_handlers(app)
-    for module in (catalog, locations, chargers, commands):
+    for module in (catalog, locations, chargers, commands, cpos):
         app.include_router(module.router)
+    cpo_stack = None
+    if with_cpos:
+        from voltlab.api.virtual_cpos import VirtualCpoStack, csms_url_for
+
+        cpo_stack = VirtualCpoStack(app, db, app.state.public_url, csms_url_for(port))
     return app

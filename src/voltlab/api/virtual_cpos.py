@@ -1,0 +1,82 @@
+"""Wiring of the virtual-CPO stack into the app: the OCPI interface, the built-in CSMS
+WebSocket endpoint and the durable engine. Kept apart from app.py so the gateway can run
+without it (tests with a fake fleet)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from fastapi import FastAPI, WebSocket
+from sqlalchemy import select
+
+from voltlab.store.db import Database
+from voltlab.store.models import Charger, Location
+
+
+def csms_url_for(port: int | None) -> str:
+    configured = os.environ.get("VOLTLAB_CSMS_URL")
+    if configured:
+        return configured.rstrip("/")
+    return f"ws://127.0.0.1:{port or 8000}/csms"
+
+
+class VirtualCpoStack:
+    def __init__(self, app: FastAPI, database: Database, public_url: str, csms_url: str) -> None:
+        from voltlab.cpo.durable import DurableEngine
+        from voltlab.csms.server import BuiltinCsms
+        from voltlab.ocpi.service import OcpiService
+
+        self.database = database
+        self.ocpi = OcpiService(database, public_url)
+        self.engine = DurableEngine(database.url)
+        self.csms_url = csms_url
+        self.public_url = public_url
+        self.services: Any = None
+        self._csms_factory = BuiltinCsms
+        self.csms: Any = None
+        app.include_router(self.ocpi.router())
+
+        @app.websocket("/csms/{cpo_id}/{identity}")
+        async def csms_endpoint(websocket: WebSocket, cpo_id: str, identity: str) -> None:
+            if self.csms is None:
+                await websocket.close(code=1013)  # try again later: the engine is starting
+                return
+            await self.csms.serve(websocket, cpo_id, identity)
+
+    async def _known_station(self, cpo_id: str, identity: str) -> bool:
+        def lookup() -> bool:
+            with self.database.session() as session:
+                location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
+                found = session.scalar(
+                    select(Charger.id).where(
+                        Charger.location_id.in_(location_ids), Charger.identity == identity
+                    )
+                )
+                return found is not None
+
+        return await asyncio.to_thread(lookup)
+
+    async def start(self, fleet: Any) -> Any:
+        from voltlab.cpo.service import CpoServices
+
+        services = CpoServices(
+            database=self.database,
+            fleet=fleet,
+            ocpi=self.ocpi,
+            csms=None,
+            csms_url=self.csms_url,
+            public_url=self.public_url,
+            engine=self.engine,
+        )
+        self.csms = self._csms_factory(services.roaming, is_known_station=self._known_station)
+        services.csms = self.csms
+        await asyncio.to_thread(services.start)
+        self.services = services
+        return services
+
+    async def stop(self) -> None:
+        if self.services is not None:
+            await self.services.stop()
+        await self.ocpi.drain()

@@ -1,0 +1,307 @@
+"""OCPI commands received by a virtual CPO, carried out on its chargers: the CommandResponse
+comes at once; the CommandResult is POSTed to the eMSP's response_url once the charger answered.
+
+The virtual driver's actions around a remote start (plugging the cable in, unplugging after the
+session) go through the ordinary gateway command path, so they show up in /ocpp/commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from voltlab.store import repo
+from voltlab.store.models import Charger, Command, Location
+
+if TYPE_CHECKING:
+    from voltlab.cpo.service import CpoServices
+
+log = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT = 30  # seconds the eMSP is told to wait for the CommandResult
+TERMINAL = ("succeeded", "failed", "timed_out")
+
+
+class CommandBridge:
+    def __init__(self, services: CpoServices) -> None:
+        self.svc = services
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- the OCPI CommandHandler ---------------------------------------------------------------
+
+    async def __call__(
+        self, cpo_id: str, command: str, body: dict[str, Any]
+    ) -> tuple[str, int, str | None]:
+        handler = {
+            "START_SESSION": self._start_session,
+            "STOP_SESSION": self._stop_session,
+            "RESERVE_NOW": self._reserve_now,
+            "CANCEL_RESERVATION": self._cancel_reservation,
+            "UNLOCK_CONNECTOR": self._unlock_connector,
+        }.get(command)
+        if handler is None:
+            return "NOT_SUPPORTED", COMMAND_TIMEOUT, f"{command} is not supported"
+        return await handler(cpo_id, body)
+
+    def _station(
+        self, cpo_id: str, location_id: str | None, evse_uid: str | None
+    ) -> tuple[str, int] | None:
+        index = self.svc.roaming.index(cpo_id)
+        if index is None or location_id is None:
+            return None
+        if evse_uid:
+            return index.station(location_id, evse_uid)
+        # No EVSE named: the first one of the location that is free.
+        for _uid, (identity, connector_id) in sorted(index.evses_of(location_id)):
+            if self._connector_status(cpo_id, identity, connector_id) == "Available":
+                return identity, connector_id
+        return None
+
+    def _connector_status(self, cpo_id: str, identity: str, connector_id: int) -> str | None:
+        for station in self.svc.csms.stations(cpo_id):
+            if station.identity == identity:
+                for view in station.connectors:
+                    if view.connector_id == connector_id:
+                        return view.status
+        return None
+
+    def _online(self, cpo_id: str, identity: str) -> bool:
+        return any(
+            s.identity == identity and s.connected and s.registered
+            for s in self.svc.csms.stations(cpo_id)
+        )
+
+    async def _start_session(
+        self, cpo_id: str, body: dict[str, Any]
+    ) -> tuple[str, int, str | None]:
+        station = self._station(cpo_id, body.get("location_id"), body.get("evse_uid"))
+        if station is None:
+            return "REJECTED", COMMAND_TIMEOUT, "unknown location/EVSE or no free EVSE"
+        identity, connector_id = station
+        if not self._online(cpo_id, identity):
+            return "REJECTED", COMMAND_TIMEOUT, "the charger is offline"
+        token = body["token"]
+        self.svc.roaming.command_tokens[(cpo_id, token["uid"])] = token
+        self._spawn(
+            self._run_start(cpo_id, body["response_url"], identity, connector_id, token["uid"])
+        )
+        return "ACCEPTED", COMMAND_TIMEOUT, None
+
+    async def _run_start(
+        self, cpo_id: str, response_url: str, identity: str, connector_id: int, uid: str
+    ) -> None:
+        result, message = "FAILED", None
+        try:
+            plug = await self.station_command(
+                cpo_id, identity, "plug_connector", {"connector_id": connector_id}
+            )
+            if (
+                plug is not None
+                and plug.status != "succeeded"
+                and (plug.error or {}).get("code") != "already_plugged"
+            ):
+                message = f"the EV could not plug in: {(plug.error or {}).get('message')}"
+            else:
+                status = await self.svc.csms.remote_start(cpo_id, identity, connector_id, uid)
+                result = "ACCEPTED" if status == "Accepted" else "REJECTED"
+                message = (
+                    None if result == "ACCEPTED" else f"RemoteStartTransaction answered {status}"
+                )
+        except Exception as exc:  # noqa: BLE001 - reported to the eMSP as FAILED
+            message = f"{type(exc).__name__}: {exc}"
+        await self.svc.ocpi.send_command_result(cpo_id, response_url, result, message)
+
+    async def _stop_session(self, cpo_id: str, body: dict[str, Any]) -> tuple[str, int, str | None]:
+        session = self.svc.ocpi.get_object(cpo_id, "session", body.get("session_id", ""))
+        if session is None or session.get("status") != "ACTIVE":
+            return "UNKNOWN_SESSION", COMMAND_TIMEOUT, "no active session with that id"
+        index = self.svc.roaming.index(cpo_id)
+        station = index.station(session["location_id"], session["evse_uid"]) if index else None
+        if station is None:
+            return "UNKNOWN_SESSION", COMMAND_TIMEOUT, "the session's EVSE is gone"
+        identity, connector_id = station
+        transaction = self.svc.csms.find_transaction_by_connector(cpo_id, identity, connector_id)
+        if transaction is None:
+            return "UNKNOWN_SESSION", COMMAND_TIMEOUT, "the charger has no transaction for it"
+        self._spawn(
+            self._call_and_report(
+                cpo_id,
+                body["response_url"],
+                self.svc.csms.remote_stop(cpo_id, identity, transaction.transaction_id),
+            )
+        )
+        return "ACCEPTED", COMMAND_TIMEOUT, None
+
+    async def _reserve_now(self, cpo_id: str, body: dict[str, Any]) -> tuple[str, int, str | None]:
+        station = self._station(cpo_id, body.get("location_id"), body.get("evse_uid"))
+        if station is None:
+            return "REJECTED", COMMAND_TIMEOUT, "unknown location/EVSE"
+        identity, connector_id = station
+        token = body["token"]
+        self.svc.roaming.command_tokens[(cpo_id, token["uid"])] = token
+        expiry = body["expiry_date"]
+        self._spawn(
+            self._call_and_report(
+                cpo_id,
+                body["response_url"],
+                self.svc.csms.reserve_now(
+                    cpo_id,
+                    identity,
+                    connector_id,
+                    id_tag=token["uid"],
+                    expiry=expiry,
+                    reservation_id=reservation_number(body["reservation_id"]),
+                ),
+            )
+        )
+        return "ACCEPTED", COMMAND_TIMEOUT, None
+
+    async def _cancel_reservation(
+        self, cpo_id: str, body: dict[str, Any]
+    ) -> tuple[str, int, str | None]:
+        number = reservation_number(body["reservation_id"])
+        identity = None
+        for station in self.svc.csms.stations(cpo_id):
+            if station.connected:
+                identity = identity or station.identity
+        if identity is None:
+            return "REJECTED", COMMAND_TIMEOUT, "no charger online"
+        self._spawn(self._cancel_everywhere(cpo_id, body["response_url"], number))
+        return "ACCEPTED", COMMAND_TIMEOUT, None
+
+    async def _cancel_everywhere(self, cpo_id: str, response_url: str, number: int) -> None:
+        result = "UNKNOWN_RESERVATION"
+        for station in self.svc.csms.stations(cpo_id):
+            if not station.connected:
+                continue
+            try:
+                if (
+                    await self.svc.csms.cancel_reservation(cpo_id, station.identity, number)
+                    == "Accepted"
+                ):
+                    result = "ACCEPTED"
+                    break
+            except Exception:  # noqa: BLE001 - try the next charger
+                continue
+        await self.svc.ocpi.send_command_result(cpo_id, response_url, result, None)
+
+    async def _unlock_connector(
+        self, cpo_id: str, body: dict[str, Any]
+    ) -> tuple[str, int, str | None]:
+        station = self._station(cpo_id, body.get("location_id"), body.get("evse_uid"))
+        if station is None:
+            return "REJECTED", COMMAND_TIMEOUT, "unknown location/EVSE"
+        identity, connector_id = station
+        self._spawn(
+            self._call_and_report(
+                cpo_id,
+                body["response_url"],
+                self.svc.csms.unlock_connector(cpo_id, identity, connector_id),
+                accepted=("Unlocked",),
+            )
+        )
+        return "ACCEPTED", COMMAND_TIMEOUT, None
+
+    async def _call_and_report(
+        self, cpo_id: str, response_url: str, call: Any, accepted: tuple[str, ...] = ("Accepted",)
+    ) -> None:
+        try:
+            status = await call
+            result = (
+                "ACCEPTED"
+                if status in accepted
+                else ("EVSE_OCCUPIED" if status == "Occupied" else "REJECTED")
+            )
+            message = None if result == "ACCEPTED" else f"the charger answered {status}"
+        except Exception as exc:  # noqa: BLE001 - reported to the eMSP
+            result, message = "FAILED", f"{type(exc).__name__}: {exc}"
+        await self.svc.ocpi.send_command_result(cpo_id, response_url, result, message)
+
+    # -- the virtual driver, through the gateway command path -------------------------------
+
+    def later_unplug(self, cpo_id: str, identity: str, connector_id: int) -> None:
+        self._spawn(
+            self.station_command(
+                cpo_id, identity, "unplug_connector", {"connector_id": connector_id}
+            )
+        )
+
+    async def station_command(
+        self,
+        cpo_id: str,
+        identity: str,
+        event_type: str,
+        payload: dict[str, Any],
+        timeout: float = 30.0,
+    ) -> Command | None:
+        command_id = await asyncio.to_thread(
+            self._insert_command, cpo_id, identity, event_type, payload
+        )
+        if command_id is None:
+            return None
+        self.svc.fleet.submit_command(command_id)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            command = await asyncio.to_thread(self._load_command, command_id)
+            if command is None or command.status in TERMINAL:
+                return command
+            if asyncio.get_running_loop().time() > deadline:
+                return command
+            await asyncio.sleep(0.05)
+
+    def _insert_command(
+        self, cpo_id: str, identity: str, event_type: str, payload: dict[str, Any]
+    ) -> str | None:
+        with self.svc.database.session() as session:
+            location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
+            charger = session.scalar(
+                select(Charger).where(
+                    Charger.location_id.in_(location_ids), Charger.identity == identity
+                )
+            )
+            if charger is None:
+                return None
+            now = datetime.now(UTC)
+            command = Command(
+                id=repo.new_id(),
+                org_id=charger.org_id,
+                charger_id=charger.id,
+                identity=identity,
+                location_id=charger.location_id,
+                event_type=event_type,
+                ocpp_version=charger.ocpp_version,
+                payload=payload,
+                status="queued",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(command)
+            return command.id
+
+    def _load_command(self, command_id: str) -> Command | None:
+        with self.svc.database.session() as session:
+            command = session.get(Command, command_id)
+            if command is not None:
+                session.expunge(command)
+            return command
+
+
+def reservation_number(reservation_id: str | int) -> int:
+    """OCPI reservation ids are strings; OCPP wants an integer."""
+    text = str(reservation_id)
+    return (
+        int(text) if text.isdigit() and len(text) < 10 else zlib.crc32(text.encode()) & 0x7FFFFFFF
+    )

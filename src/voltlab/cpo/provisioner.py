@@ -1,0 +1,205 @@
+"""The work behind each provisioning and destroy step. Every method is idempotent: ids are
+derived from the CPO and the generated network, rows are inserted only when missing."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+
+from voltlab.cpo.generator import Network, generate_network
+from voltlab.cpo.templates import TEMPLATES
+from voltlab.fleet.runtime_api import spec_from_row
+from voltlab.store.models import Charger, Cpo, Frame, Location
+
+if TYPE_CHECKING:
+    from voltlab.cpo.service import CpoServices
+
+CPO_OCPP_VERSION = "ocpp1.6"
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+    return f"{prefix}-{digest}"
+
+
+class Provisioner:
+    def __init__(self, services: CpoServices) -> None:
+        self.svc = services
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _cpo(self, cpo_id: str) -> Cpo:
+        with self.svc.database.session() as session:
+            cpo = session.get(Cpo, cpo_id)
+            if cpo is None:
+                raise LookupError(f"CPO {cpo_id} does not exist")
+            session.expunge(cpo)
+            return cpo
+
+    def network(self, cpo: Cpo) -> Network:
+        created = cpo.created_at if cpo.created_at.tzinfo else cpo.created_at.replace(tzinfo=UTC)
+        return generate_network(
+            TEMPLATES[cpo.template],
+            seed=cpo.seed,
+            country_code=cpo.country_code,
+            party_id=cpo.party_id,
+            name_prefix=cpo.name_prefix,
+            overrides=dict(cpo.overrides or {}),
+            created_at=created,
+        )
+
+    def csms_url(self, cpo_id: str) -> str:
+        return f"{self.svc.csms_url.rstrip('/')}/{cpo_id}"
+
+    # -- provisioning -------------------------------------------------------------------------
+
+    async def generate_network(self, cpo_id: str) -> dict[str, Any]:
+        """Publish the OCPI locations and tariffs (stored; pushed only after registration)."""
+        return await asyncio.to_thread(self._publish, cpo_id)
+
+    def _publish(self, cpo_id: str) -> dict[str, Any]:
+        cpo = self._cpo(cpo_id)
+        network = self.network(cpo)
+        with self.svc.database.session() as session:
+            for tariff in network.tariffs:
+                self.svc.ocpi.publish(session, cpo_id, "tariff", tariff["id"], tariff)
+            for generated in network.locations:
+                location = generated.location
+                self.svc.ocpi.publish(session, cpo_id, "location", location["id"], location)
+        return {"locations": len(network.locations), "tariffs": len(network.tariffs)}
+
+    async def create_locations(self, cpo_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._create_locations, cpo_id)
+
+    def _create_locations(self, cpo_id: str) -> dict[str, Any]:
+        cpo = self._cpo(cpo_id)
+        network = self.network(cpo)
+        created = 0
+        with self.svc.database.session() as session:
+            for generated in network.locations:
+                location_id = derived_id("loc", cpo_id, generated.location["id"])
+                if session.get(Location, location_id) is not None:
+                    continue
+                models = [c.model_slug for c in generated.chargers]
+                session.add(
+                    Location(
+                        id=location_id,
+                        org_id=cpo.org_id,
+                        name=generated.location.get("name") or generated.location["id"],
+                        csms_url=self.csms_url(cpo_id),
+                        ocpp_version=CPO_OCPP_VERSION,
+                        model=max(set(models), key=models.count) if models else "ac-22kw-2c",
+                        identity_prefix=cpo.name_prefix,
+                        security=None,
+                        cpo_id=cpo_id,
+                    )
+                )
+                created += 1
+        return {"created": created, "locations": len(network.locations)}
+
+    async def create_chargers(self, cpo_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._create_chargers, cpo_id)
+
+    def _create_chargers(self, cpo_id: str) -> dict[str, Any]:
+        cpo = self._cpo(cpo_id)
+        network = self.network(cpo)
+        created = total = 0
+        with self.svc.database.session() as session:
+            for generated in network.locations:
+                location_id = derived_id("loc", cpo_id, generated.location["id"])
+                for charger in generated.chargers:
+                    total += 1
+                    charger_id = derived_id("dep", cpo_id, charger.identity)
+                    if session.get(Charger, charger_id) is not None:
+                        continue
+                    session.add(
+                        Charger(
+                            id=charger_id,
+                            org_id=cpo.org_id,
+                            location_id=location_id,
+                            identity=charger.identity,
+                            csms_url=self.csms_url(cpo_id),
+                            ocpp_version=CPO_OCPP_VERSION,
+                            model=charger.model_slug,
+                            security=None,
+                            desired_running=False,
+                        )
+                    )
+                    created += 1
+        return {"created": created, "chargers": total}
+
+    def _chargers(self, cpo_id: str) -> list[Charger]:
+        with self.svc.database.session() as session:
+            location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
+            rows = session.scalars(
+                select(Charger).where(Charger.location_id.in_(location_ids))
+            ).all()
+            for row in rows:
+                session.expunge(row)
+            return list(rows)
+
+    async def start_chargers(self, cpo_id: str) -> dict[str, Any]:
+        chargers = await asyncio.to_thread(self._mark_running, cpo_id)
+        for charger in chargers:
+            await self.svc.fleet.start_charger(spec_from_row(charger))
+        return {"started": len(chargers)}
+
+    def _mark_running(self, cpo_id: str) -> list[Charger]:
+        with self.svc.database.session() as session:
+            location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
+            rows = session.scalars(
+                select(Charger).where(Charger.location_id.in_(location_ids))
+            ).all()
+            for row in rows:
+                row.desired_running = True
+            session.flush()
+            for row in rows:
+                session.expunge(row)
+            return list(rows)
+
+    async def wait_until_booted(self, cpo_id: str, timeout: float) -> dict[str, Any]:
+        """Every charger connected to the built-in CSMS and accepted by it."""
+        identities = {c.identity for c in await asyncio.to_thread(self._chargers, cpo_id)}
+        deadline = time.monotonic() + timeout
+        while True:
+            registered = {
+                station.identity for station in self.svc.csms.stations(cpo_id) if station.registered
+            }
+            missing = identities - registered
+            if not missing:
+                return {"booted": len(identities)}
+            if time.monotonic() > deadline:
+                sample = ", ".join(sorted(missing)[:5])
+                raise TimeoutError(
+                    f"{len(missing)} chargers not booted after {timeout:g} s: {sample}"
+                )
+            await asyncio.sleep(0.2)
+
+    # -- destroy ------------------------------------------------------------------------------
+
+    async def remove_chargers(self, cpo_id: str) -> dict[str, Any]:
+        chargers = await asyncio.to_thread(self._chargers, cpo_id)
+        for charger in chargers:
+            await self.svc.fleet.remove_charger(charger.id)
+        await asyncio.to_thread(self._delete_rows, cpo_id, [c.id for c in chargers])
+        return {"removed": len(chargers)}
+
+    def _delete_rows(self, cpo_id: str, charger_ids: list[str]) -> None:
+        with self.svc.database.session() as session:
+            if charger_ids:
+                session.execute(delete(Frame).where(Frame.charger_id.in_(charger_ids)))
+                session.execute(delete(Charger).where(Charger.id.in_(charger_ids)))
+            session.execute(delete(Location).where(Location.cpo_id == cpo_id))
+
+    async def revoke_tokens(self, cpo_id: str) -> dict[str, Any]:
+        def revoke() -> None:
+            with self.svc.database.session() as session:
+                self.svc.ocpi.revoke_cpo(session, cpo_id)
+
+        await asyncio.to_thread(revoke)
+        return {"revoked": True}

@@ -1,0 +1,76 @@
+"""Bookkeeping of CPO status and provisioning steps in the store (what GET .../status shows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from voltlab.store.db import Database
+from voltlab.store.models import Cpo, CpoStep
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_steps(session: Any, cpo_id: str, names: tuple[str, ...], offset: int = 0) -> None:
+    for position, name in enumerate(names, start=offset):
+        session.add(CpoStep(cpo_id=cpo_id, position=position, name=name, state="pending"))
+
+
+def _step(session: Any, cpo_id: str, name: str) -> CpoStep:
+    step = session.scalar(select(CpoStep).where(CpoStep.cpo_id == cpo_id, CpoStep.name == name))
+    if step is None:
+        count = len(session.scalars(select(CpoStep.id).where(CpoStep.cpo_id == cpo_id)).all())
+        step = CpoStep(cpo_id=cpo_id, position=count, name=name, state="pending", attempts=0)
+        session.add(step)
+    return step
+
+
+def begin(database: Database, cpo_id: str, name: str) -> None:
+    with database.session() as session:
+        step = _step(session, cpo_id, name)
+        step.state = "running"
+        step.attempts = (step.attempts or 0) + 1
+        step.started_at = step.started_at or _now()
+        step.finished_at = None
+
+
+def finish(database: Database, cpo_id: str, name: str, detail: dict[str, Any] | None) -> None:
+    with database.session() as session:
+        step = _step(session, cpo_id, name)
+        step.state = "done"
+        step.finished_at = _now()
+        if detail is not None:
+            step.detail = detail
+
+
+def fail(database: Database, cpo_id: str, name: str, error: str) -> None:
+    with database.session() as session:
+        step = _step(session, cpo_id, name)
+        step.state = "failed"
+        step.last_error = error[:2000]
+        step.finished_at = _now()
+
+
+def set_status(database: Database, cpo_id: str, status: str, error: str | None = None) -> None:
+    with database.session() as session:
+        cpo = session.get(Cpo, cpo_id)
+        if cpo is None:
+            return
+        # A destroyed CPO stays destroyed, whatever a late provisioning step says.
+        if cpo.status in ("DESTROYING", "DESTROYED") and status in (
+            "PROVISIONING",
+            "READY",
+            "FAILED",
+        ):
+            return
+        cpo.status = status
+        if error is not None:
+            cpo.error = error[:2000]
+        if status == "READY":
+            cpo.ready_at = _now()
+        if status == "DESTROYED":
+            cpo.destroyed_at = _now()

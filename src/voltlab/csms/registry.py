@@ -1,0 +1,370 @@
+"""Sans-I/O state of the built-in CSMS: stations, connectors and transactions, in memory.
+
+Nothing here is durable on purpose: after a restart the fleet stations boot again and report
+their connectors, and a transaction that was open is closed by the station's own
+StopTransaction (PowerLoss), which the registry accepts for ids it never saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from voltlab.csms.events import (
+    ConnectorView,
+    CsmsTransaction,
+    IdTagStatus,
+    MeterSample,
+    StationView,
+)
+from voltlab.csms.timestamps import Now
+
+# Seconds since this instant seed the transaction id counter: ids stay below 2**31 (what
+# many CSMS and station implementations store them in) until the 2090s.
+TRANSACTION_ID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+MAX_CLOSED_TRANSACTIONS = 10_000  # kept for lookups after the stop; oldest forgotten first
+MAX_SAMPLES_PER_TRANSACTION = 10_000  # a 60 s interval fills this in about a week
+
+
+class TransactionIds:
+    """Transaction ids unique across CSMS restarts without a database.
+
+    Each id is at least the number of wall-clock seconds since 2024-01-01, and larger than
+    the previous one. A restarted CSMS therefore continues above every id the previous run
+    handed out, as long as that run allocated fewer than one id per second on average since
+    it started. Deployments that need a hard guarantee pass their own allocator (backed by
+    the database) as ``BuiltinCsms(next_transaction_id=...)``.
+    """
+
+    def __init__(self, wall_clock: Now = time.time) -> None:
+        self._wall_clock = wall_clock
+        self._last = 0
+
+    def __call__(self) -> int:
+        floor = int(self._wall_clock() - TRANSACTION_ID_EPOCH)
+        self._last = max(self._last + 1, floor)
+        return self._last
+
+
+@dataclass(slots=True)
+class ConnectorState:
+    connector_id: int
+    status: str
+    error_code: str
+    timestamp: datetime
+    info: str | None = None
+    vendor_error_code: str | None = None
+    last_sample: MeterSample | None = None
+
+    def view(self) -> ConnectorView:
+        return ConnectorView(
+            self.connector_id,
+            self.status,
+            self.error_code,
+            self.timestamp,
+            self.info,
+            self.vendor_error_code,
+        )
+
+
+@dataclass(slots=True)
+class StationRecord:
+    cpo_id: str
+    identity: str
+    connected: bool = False
+    registered: bool = False
+    version: str | None = None
+    boot: dict[str, Any] | None = None
+    connected_at: datetime | None = None
+    last_seen: datetime | None = None
+    firmware_status: str | None = None
+    diagnostics_status: str | None = None
+    connectors: dict[int, ConnectorState] = field(default_factory=dict)
+
+
+StationKey = tuple[str, str]  # (cpo_id, identity)
+
+
+class Registry:
+    def __init__(self, next_transaction_id: Callable[[], int]) -> None:
+        self._next_transaction_id = next_transaction_id
+        self._stations: dict[StationKey, StationRecord] = {}
+        # Transaction ids are unique per CSMS (this registry allocates them); the cpo id is
+        # checked on lookup so one CPO can never see or close another CPO's transaction.
+        self._open: dict[int, CsmsTransaction] = {}
+        self._closed: OrderedDict[int, CsmsTransaction] = OrderedDict()
+
+    # -- stations -----------------------------------------------------------------------------
+
+    def station(self, cpo_id: str, identity: str) -> StationRecord:
+        """The record of a station, created on first contact."""
+        key = (cpo_id, identity)
+        record = self._stations.get(key)
+        if record is None:
+            record = StationRecord(cpo_id, identity)
+            self._stations[key] = record
+        return record
+
+    def find_station(self, cpo_id: str, identity: str) -> StationRecord | None:
+        return self._stations.get((cpo_id, identity))
+
+    def station_records(self, cpo_id: str) -> list[StationRecord]:
+        return [r for (cpo, _), r in self._stations.items() if cpo == cpo_id]
+
+    def forget_cpo(self, cpo_id: str) -> None:
+        for key in [k for k in self._stations if k[0] == cpo_id]:
+            del self._stations[key]
+        for table in (self._open, self._closed):
+            for tx_id in [i for i, tx in table.items() if tx.cpo_id == cpo_id]:
+                del table[tx_id]
+
+    def view(self, record: StationRecord) -> StationView:
+        return StationView(
+            cpo_id=record.cpo_id,
+            identity=record.identity,
+            connected=record.connected,
+            registered=record.registered,
+            version=record.version,
+            boot=dict(record.boot) if record.boot is not None else None,
+            connected_at=record.connected_at,
+            last_seen=record.last_seen,
+            connectors=tuple(c.view() for _, c in sorted(record.connectors.items())),
+            open_transactions=tuple(
+                tx.snapshot() for tx in self.open_transactions(record.cpo_id, record.identity)
+            ),
+            firmware_status=record.firmware_status,
+            diagnostics_status=record.diagnostics_status,
+        )
+
+    # -- transaction lookups ------------------------------------------------------------------
+
+    def transaction(self, cpo_id: str, transaction_id: int) -> CsmsTransaction | None:
+        tx = self._open.get(transaction_id) or self._closed.get(transaction_id)
+        return tx if tx is not None and tx.cpo_id == cpo_id else None
+
+    def open_transaction(
+        self, cpo_id: str, identity: str, transaction_id: int
+    ) -> CsmsTransaction | None:
+        tx = self._open.get(transaction_id)
+        if tx is None or tx.cpo_id != cpo_id or tx.identity != identity:
+            return None
+        return tx
+
+    def open_transactions(self, cpo_id: str, identity: str) -> list[CsmsTransaction]:
+        return [tx for tx in self._open.values() if tx.cpo_id == cpo_id and tx.identity == identity]
+
+    def open_on_connector(
+        self, cpo_id: str, identity: str, connector_id: int
+    ) -> CsmsTransaction | None:
+        """The newest open transaction on a connector."""
+        found = [
+            tx for tx in self.open_transactions(cpo_id, identity) if tx.connector_id == connector_id
+        ]
+        return max(found, key=lambda tx: tx.started_at) if found else None
+
+    # -- transaction lifecycle ----------------------------------------------------------------
+
+    def start_transaction(
+        self,
+        cpo_id: str,
+        identity: str,
+        *,
+        connector_id: int,
+        id_tag: str,
+        meter_start_wh: float,
+        started_at: datetime,
+        authorization: IdTagStatus,
+        reservation_id: int | None = None,
+    ) -> tuple[CsmsTransaction, list[CsmsTransaction]]:
+        """Open a transaction with a fresh id; return it and the transactions it superseded.
+
+        A station that starts on a connector which, as far as the CSMS knows, still has an
+        open transaction lost that transaction's StopTransaction. The stale one is closed
+        here (``inferred_stop``) so it does not stay open forever: its meter stop is the new
+        meter start, the best bound there is, since a meter only advances while charging.
+        """
+        superseded: list[CsmsTransaction] = []
+        for stale in self.open_transactions(cpo_id, identity):
+            if stale.connector_id != connector_id:
+                continue
+            stop_wh = meter_start_wh if meter_start_wh >= stale.meter_start_wh else None
+            if stop_wh is None:  # meter replaced or reset: fall back to what we last saw
+                stop_wh = stale.last_meter_wh or stale.meter_start_wh
+            self._close(stale, stop_wh, started_at, "Other", None)
+            stale.inferred_stop = True
+            superseded.append(stale)
+        tx = CsmsTransaction(
+            transaction_id=self._fresh_id(),
+            cpo_id=cpo_id,
+            identity=identity,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start_wh=meter_start_wh,
+            started_at=started_at,
+            id_tag_status=authorization.status,
+            parent_id_tag=authorization.parent_id_tag,
+            reservation_id=reservation_id,
+            last_meter_wh=meter_start_wh,
+        )
+        self._open[tx.transaction_id] = tx
+        return tx, superseded
+
+    def adopt(
+        self,
+        cpo_id: str,
+        identity: str,
+        transaction_id: int,
+        connector_id: int,
+        samples: list[MeterSample],
+    ) -> CsmsTransaction | None:
+        """Take over a transaction the station reports but the CSMS never saw start.
+
+        Returns None when there is nothing to go on (no samples) or the id is already known
+        (closed here, or another station's): late or bogus data must not reopen or hijack a
+        transaction. The first sample stands in for the start.
+        """
+        if not samples or transaction_id in self._open or transaction_id in self._closed:
+            return None
+        first = _first_with_energy(samples)
+        start_wh = first.energy_wh if first is not None and first.energy_wh is not None else 0.0
+        started_at = samples[0].timestamp
+        tx = CsmsTransaction(
+            transaction_id=transaction_id,
+            cpo_id=cpo_id,
+            identity=identity,
+            connector_id=connector_id,
+            id_tag="",  # 1.6 MeterValues carry no id tag; StopTransaction may fill it in
+            meter_start_wh=start_wh,
+            started_at=started_at,
+            last_meter_wh=start_wh,
+            recovered=True,
+        )
+        self._open[transaction_id] = tx
+        return tx
+
+    def record_samples(self, tx: CsmsTransaction, samples: list[MeterSample]) -> None:
+        if not samples:
+            return
+        tx.samples.extend(samples)
+        overflow = len(tx.samples) - MAX_SAMPLES_PER_TRANSACTION
+        if overflow > 0:
+            del tx.samples[1 : 1 + overflow]  # keep the first sample: it anchors the start
+        for sample in samples:
+            if sample.energy_wh is not None:
+                tx.last_meter_wh = sample.energy_wh
+            if sample.power_w is not None:
+                tx.last_power_w = sample.power_w
+            if sample.soc_percent is not None:
+                tx.last_soc_percent = sample.soc_percent
+
+    def stop_transaction(
+        self,
+        cpo_id: str,
+        identity: str,
+        transaction_id: int,
+        *,
+        meter_stop_wh: float,
+        stopped_at: datetime,
+        reason: str,
+        id_tag: str | None,
+        samples: list[MeterSample],
+    ) -> tuple[CsmsTransaction, bool]:
+        """Close a transaction; return it and whether it was open until now.
+
+        A repeated StopTransaction (the station resent it) returns the closed transaction
+        and False, so the listener hears about the stop once. An unknown id yields a
+        ``recovered`` transaction built from the stop and its transaction data.
+        """
+        tx = self.open_transaction(cpo_id, identity, transaction_id)
+        if tx is None:
+            done = self._closed.get(transaction_id)
+            if done is not None and done.cpo_id == cpo_id and done.identity == identity:
+                return done, False
+            tx = self._recover_at_stop(
+                cpo_id, identity, transaction_id, meter_stop_wh, stopped_at, id_tag, samples
+            )
+        elif tx.recovered:
+            _correct_recovered_start(tx, samples, meter_stop_wh)
+        self.record_samples(tx, samples)
+        self._close(tx, meter_stop_wh, stopped_at, reason, id_tag)
+        return tx, True
+
+    def _recover_at_stop(
+        self,
+        cpo_id: str,
+        identity: str,
+        transaction_id: int,
+        meter_stop_wh: float,
+        stopped_at: datetime,
+        id_tag: str | None,
+        samples: list[MeterSample],
+    ) -> CsmsTransaction:
+        begin = next((s for s in samples if s.context == "Transaction.Begin"), None)
+        if begin is None:
+            begin = _first_with_energy(samples)
+        start_wh = meter_stop_wh
+        started_at = stopped_at
+        if begin is not None:
+            started_at = begin.timestamp
+            if begin.energy_wh is not None and begin.energy_wh <= meter_stop_wh:
+                start_wh = begin.energy_wh
+        return CsmsTransaction(
+            transaction_id=transaction_id,
+            cpo_id=cpo_id,
+            identity=identity,
+            connector_id=0,
+            id_tag=id_tag or "",
+            meter_start_wh=start_wh,
+            started_at=started_at,
+            last_meter_wh=start_wh,
+            recovered=True,
+        )
+
+    def _close(
+        self,
+        tx: CsmsTransaction,
+        meter_stop_wh: float,
+        stopped_at: datetime,
+        reason: str,
+        id_tag: str | None,
+    ) -> None:
+        tx.meter_stop_wh = meter_stop_wh
+        tx.last_meter_wh = meter_stop_wh
+        tx.stopped_at = stopped_at
+        tx.stop_reason = reason
+        tx.stop_id_tag = id_tag
+        if not tx.id_tag and id_tag:
+            tx.id_tag = id_tag
+        if self._open.get(tx.transaction_id) is tx:
+            del self._open[tx.transaction_id]
+        if tx.transaction_id not in self._closed:
+            self._closed[tx.transaction_id] = tx
+            while len(self._closed) > MAX_CLOSED_TRANSACTIONS:
+                self._closed.popitem(last=False)
+
+    def _fresh_id(self) -> int:
+        # The allocator is not aware of ids adopted from stations; skip any still held here.
+        while True:
+            candidate = self._next_transaction_id()
+            if candidate not in self._open and candidate not in self._closed:
+                return candidate
+
+
+def _first_with_energy(samples: list[MeterSample]) -> MeterSample | None:
+    return next((s for s in samples if s.energy_wh is not None), None)
+
+
+def _correct_recovered_start(
+    tx: CsmsTransaction, samples: list[MeterSample], meter_stop_wh: float
+) -> None:
+    # An adopted transaction only knew its first MeterValues; the stop's transaction data
+    # may carry the real Transaction.Begin reading, which makes the energy exact again.
+    begin = next((s for s in samples if s.context == "Transaction.Begin"), None)
+    if begin is None or begin.energy_wh is None or begin.energy_wh > meter_stop_wh:
+        return
+    tx.meter_start_wh = begin.energy_wh
+    tx.started_at = min(tx.started_at, begin.timestamp)

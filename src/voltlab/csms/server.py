@@ -1,0 +1,338 @@
+"""`BuiltinCsms`: the OCPP server the virtual CPOs' chargers connect to.
+
+One instance serves every CPO of the process. The HTTP layer mounts `serve` on
+``/csms/{cpo_id}/{identity}``; the cpo layer implements `CsmsListener` and drives stations
+through `call` and the helpers. State is in memory (see `registry`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from starlette.responses import PlainTextResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from voltlab.csms.asgi_socket import StarletteSocket
+from voltlab.csms.events import CsmsListener, CsmsTransaction, IdTagStatus, StationView
+from voltlab.csms.notify import StationDisconnected, StationNotifier
+from voltlab.csms.ocpp16 import CHARGE_POINT_ACTIONS, Ocpp16Session
+from voltlab.csms.operations import StationNotConnected, StationOperations
+from voltlab.csms.registry import Registry, StationKey, TransactionIds
+from voltlab.csms.timestamps import Now, from_epoch
+from voltlab.ocpp.connection import RpcConnection
+from voltlab.ocpp.errors import ConnectionLost
+from voltlab.ocpp.versions import OCPP16
+
+log = logging.getLogger(__name__)
+
+# Subprotocols served, in order of preference when a station offers several.
+SERVED_VERSIONS: tuple[str, ...] = (OCPP16,)
+
+POLICY_VIOLATION = 1008
+PROTOCOL_ERROR = 1002
+GOING_AWAY = 1001
+CLOSE_TIMEOUT = 5.0  # seconds to hand our close frame to the server
+
+FrameObserver = Callable[[str, str, str, str], None]  # cpo_id, identity, direction, text
+
+
+@dataclass(eq=False)
+class _Link:
+    """One live WebSocket of one station."""
+
+    key: StationKey
+    version: str
+    socket: StarletteSocket
+    rpc: RpcConnection
+    reader: asyncio.Task[None] | None = field(default=None)
+
+    async def close(self, code: int, reason: str) -> None:
+        # Stop reading first: whatever the ASGI server does after our close frame, this
+        # link's serve() returns promptly and its pending calls fail with ConnectionLost.
+        if self.reader is not None:
+            self.reader.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):  # a dead peer must not stall us
+                await self.rpc.close(code, reason)
+
+
+class BuiltinCsms(StationOperations):
+    def __init__(
+        self,
+        listener: CsmsListener,
+        *,
+        heartbeat_interval: int = 300,
+        is_known_station: Callable[[str, str], Awaitable[bool]] | None = None,
+        next_transaction_id: Callable[[], int] | None = None,
+        now: Now | None = None,
+        call_timeout: float = 30.0,
+        authorize_timeout: float = 20.0,
+        notify_timeout: float = 60.0,
+        on_frame: FrameObserver | None = None,
+    ) -> None:
+        """
+        ``now`` is the time put on CSMS timestamps (default: the wall clock; pass the fleet
+        clock's ``now`` to share its simulated time). ``authorize_timeout`` bounds the
+        listener's authorize(); past it the tag is answered Invalid, well inside a station's
+        own call timeout. ``notify_timeout`` bounds each notification.
+        """
+        self.listener = listener
+        self.heartbeat_interval = heartbeat_interval
+        self.call_timeout = call_timeout
+        self.authorize_timeout = authorize_timeout
+        self.notify_timeout = notify_timeout
+        self._is_known_station = is_known_station
+        self._now: Now = now or time.time
+        self._on_frame = on_frame
+        self.registry = Registry(next_transaction_id or TransactionIds())
+        self._links: dict[StationKey, _Link] = {}
+        self._notifiers: dict[StationKey, StationNotifier] = {}
+
+    # -- WebSocket endpoint -------------------------------------------------------------------
+
+    async def serve(self, websocket: WebSocket, cpo_id: str, identity: str) -> None:
+        """Run one station connection until it closes (mount on /csms/{cpo_id}/{identity})."""
+        try:
+            version = await self._handshake(websocket, cpo_id, identity)
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            log.info("%s/%s left during the handshake", cpo_id, identity)
+            return
+        if version is None:
+            return
+        key = (cpo_id, identity)
+        link = self._open_link(key, websocket, version)
+        previous = self._links.get(key)
+        self._links[key] = link
+        record = self.registry.station(cpo_id, identity)
+        record.connected = True
+        record.registered = False  # until this connection's BootNotification
+        record.version = version
+        record.connected_at = record.last_seen = self._datetime()
+        reader = asyncio.get_running_loop().create_task(
+            link.rpc.run(), name=f"csms:{cpo_id}/{identity}"
+        )
+        link.reader = reader
+        try:
+            if previous is not None:
+                # After the new reader started: closing a dead peer may take a while.
+                log.info("%s/%s reconnected; closing its previous connection", cpo_id, identity)
+                await previous.close(1000, "replaced by a newer connection")
+            # wait() rather than await: a reader cancelled by a replacing connection must
+            # end this coroutine normally, not as if serve() itself had been cancelled.
+            await asyncio.wait({reader})
+        finally:
+            if not reader.done():
+                reader.cancel()
+            if self._links.get(key) is link:
+                del self._links[key]
+                record.connected = False
+                self._notifier(key).push(StationDisconnected())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await link.socket.close(1000, "")
+
+    async def _handshake(self, websocket: WebSocket, cpo_id: str, identity: str) -> str | None:
+        """Accept with the negotiated subprotocol; None when the station was turned away."""
+        if not await self._known(cpo_id, identity):
+            await _reject_unknown(websocket)
+            return None
+        offered = websocket.scope.get("subprotocols") or []
+        version = choose_version(offered)
+        if version is None:
+            # OCPP-J: complete the handshake without a subprotocol, then close at once.
+            await websocket.accept()
+            await websocket.close(PROTOCOL_ERROR, "no supported OCPP subprotocol offered")
+            log.info("%s/%s offered no served subprotocol: %s", cpo_id, identity, offered)
+            return None
+        await websocket.accept(subprotocol=version)
+        return version
+
+    def _open_link(self, key: StationKey, websocket: WebSocket, version: str) -> _Link:
+        cpo_id, identity = key
+        socket = StarletteSocket(websocket)
+        session = Ocpp16Session(
+            cpo_id=cpo_id,
+            identity=identity,
+            registry=self.registry,
+            authorize=lambda id_tag: self._authorize(cpo_id, identity, id_tag),
+            emit=self._notifier(key).push,
+            now=self._datetime,
+            heartbeat_interval=self.heartbeat_interval,
+        )
+        observer = None
+        if self._on_frame is not None:
+            on_frame = self._on_frame
+
+            def observer(direction: str, text: str) -> None:
+                on_frame(cpo_id, identity, direction, text)
+
+        rpc = RpcConnection(
+            socket,
+            version,
+            handler=session.handle,
+            on_frame=observer,
+            call_timeout=self.call_timeout,
+            validate=True,
+            supported_actions=CHARGE_POINT_ACTIONS,
+        )
+        return _Link(key, version, socket, rpc)
+
+    async def _known(self, cpo_id: str, identity: str) -> bool:
+        if self._is_known_station is None:
+            return True
+        try:
+            return bool(await self._is_known_station(cpo_id, identity))
+        except Exception:
+            log.exception("is_known_station failed for %s/%s; refusing it", cpo_id, identity)
+            return False
+
+    # -- listener plumbing --------------------------------------------------------------------
+
+    def _datetime(self) -> datetime:
+        return from_epoch(self._now())
+
+    def _notifier(self, key: StationKey) -> StationNotifier:
+        notifier = self._notifiers.get(key)
+        if notifier is None:
+            notifier = StationNotifier(self.listener, *key, timeout=self.notify_timeout)
+            self._notifiers[key] = notifier
+        return notifier
+
+    async def _authorize(self, cpo_id: str, identity: str, id_tag: str) -> IdTagStatus:
+        """The listener's decision; Invalid when it fails or takes too long (fail closed)."""
+        try:
+            async with asyncio.timeout(self.authorize_timeout):
+                status = await self.listener.authorize(cpo_id, identity, id_tag)
+        except TimeoutError:
+            log.error("authorize(%s) for %s/%s timed out; Invalid", id_tag, cpo_id, identity)
+            return IdTagStatus.invalid()
+        except Exception:
+            log.exception("authorize(%s) for %s/%s failed; Invalid", id_tag, cpo_id, identity)
+            return IdTagStatus.invalid()
+        if not isinstance(status, IdTagStatus):
+            log.error("authorize returned %r, not an IdTagStatus; Invalid", status)
+            return IdTagStatus.invalid()
+        return status
+
+    # -- CSMS -> station ----------------------------------------------------------------------
+
+    def is_connected(self, cpo_id: str, identity: str) -> bool:
+        link = self._links.get((cpo_id, identity))
+        return link is not None and not link.rpc.closed
+
+    async def call(
+        self,
+        cpo_id: str,
+        identity: str,
+        action: str,
+        payload: dict[str, Any],
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """Send a CALL to a station and return its CALLRESULT payload.
+
+        Raises StationNotConnected, OcppError (payload invalid for the schema: nothing was
+        sent; or an invalid answer), CallErrorReceived (the station's CALLERROR) or
+        CallTimeout.
+        """
+        link = self._links.get((cpo_id, identity))
+        if link is None or link.rpc.closed:
+            raise StationNotConnected(f"{identity} of {cpo_id} is not connected to the CSMS")
+        try:
+            return await link.rpc.call(action, payload, timeout=timeout)
+        except ConnectionLost as exc:
+            raise StationNotConnected(f"{identity} of {cpo_id} disconnected: {exc}") from exc
+
+    def link_version(self, cpo_id: str, identity: str) -> str | None:
+        """The subprotocol of the station's open connection, None when not connected."""
+        link = self._links.get((cpo_id, identity))
+        return None if link is None else link.version
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def stations(self, cpo_id: str) -> list[StationView]:
+        """Every station of a CPO that ever connected since this process started."""
+        records = sorted(self.registry.station_records(cpo_id), key=lambda r: r.identity)
+        return [self.registry.view(record) for record in records]
+
+    def station(self, cpo_id: str, identity: str) -> StationView | None:
+        record = self.registry.find_station(cpo_id, identity)
+        return None if record is None else self.registry.view(record)
+
+    def transaction(self, cpo_id: str, transaction_id: int) -> CsmsTransaction | None:
+        """An open or recently closed transaction of this CPO (a copy)."""
+        tx = self.registry.transaction(cpo_id, transaction_id)
+        return None if tx is None else tx.snapshot()
+
+    def find_transaction_by_connector(
+        self, cpo_id: str, identity: str, connector_id: int
+    ) -> CsmsTransaction | None:
+        """The open transaction on a connector (a copy), if any."""
+        tx = self.registry.open_on_connector(cpo_id, identity, connector_id)
+        return None if tx is None else tx.snapshot()
+
+    def open_transactions(self, cpo_id: str, identity: str) -> list[CsmsTransaction]:
+        return [tx.snapshot() for tx in self.registry.open_transactions(cpo_id, identity)]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def disconnect(
+        self, cpo_id: str, identity: str, *, code: int = 1000, reason: str = ""
+    ) -> bool:
+        """Close a station's connection (it will reconnect on its own); False if none."""
+        link = self._links.get((cpo_id, identity))
+        if link is None:
+            return False
+        await link.close(code, reason)
+        return True
+
+    async def forget_cpo(self, cpo_id: str) -> None:
+        """Drop a destroyed CPO: close its stations' connections and forget their state."""
+        for key, link in list(self._links.items()):
+            if key[0] == cpo_id:
+                await link.close(GOING_AWAY, "operator removed")
+        for key in [k for k in self._notifiers if k[0] == cpo_id]:
+            self._notifiers.pop(key).cancel()
+        self.registry.forget_cpo(cpo_id)
+
+    async def idle(self) -> None:
+        """Wait until every notification recorded so far has reached the listener."""
+        while True:
+            busy = [n for n in self._notifiers.values() if not n.is_idle]
+            if not busy:
+                return
+            await asyncio.gather(*(n.idle() for n in busy))
+
+    async def close(self) -> None:
+        """Close every station connection (server shutdown); pending notifications drain."""
+        links = list(self._links.values())
+        await asyncio.gather(
+            *(link.close(GOING_AWAY, "CSMS shutting down") for link in links),
+            return_exceptions=True,
+        )
+
+
+def choose_version(offered: Sequence[str]) -> str | None:
+    """The first subprotocol the station offers that this CSMS serves."""
+    for name in offered:
+        if name in SERVED_VERSIONS:
+            return name
+    return None
+
+
+async def _reject_unknown(websocket: WebSocket) -> None:
+    # OCPP-J 1.6 section 3.1.1: an unknown identity gets HTTP 404 and no WebSocket. Servers
+    # without the ASGI denial-response extension get a close before accept instead (which
+    # they turn into HTTP 403), with the policy-violation code for those that report it.
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(
+            PlainTextResponse("unknown charging station", status_code=404)
+        )
+    else:
+        await websocket.close(POLICY_VIOLATION, "unknown charging station")

@@ -1,0 +1,226 @@
+"""Pushes to the eMSP: background tasks with bounded retries, ordered per object.
+
+Ordering: jobs for the same object (one location, one session, one CDR, one command response
+URL) are chained, each waits for its predecessor, so a PATCH never overtakes its PUT. When the
+predecessor failed, or the eMSP answers a PATCH with a client error (it lacks the object), the
+job sends its full-object fallback (a PUT) instead, which is what the transport chapter asks a
+client to do after a failed PATCH.
+
+Jobs live in memory: a crash loses the pushes in flight. The eMSP can always catch up by
+pulling (OCPI requires pull for exactly this reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from voltlab.ocpi import repo
+from voltlab.ocpi import traffic as traffic_repo
+from voltlab.ocpi.core import OcpiCore, ocpi_status_of
+from voltlab.ocpi.credentials_tokens import authorization_header
+from voltlab.ocpi.peer import CpoLink
+from voltlab.ocpi.web import routing_headers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    method: str
+    path: str  # appended to the eMSP's module endpoint URL ("" for the endpoint itself)
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PushJob:
+    cpo_id: str
+    module: str  # eMSP endpoint identifier, also the traffic counter's module
+    object_key: str  # ordering key within the CPO
+    request: PushRequest
+    # Full-object PUT to send instead of a PATCH whose object the eMSP may not have.
+    fallback: PushRequest | None = None
+    # Command results go to the response_url the eMSP gave, not to a module endpoint.
+    absolute_url: str | None = None
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class AttemptResult:
+    http_status: int | None = None
+    ocpi_status: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.http_status is not None
+            and 200 <= self.http_status < 300
+            and (self.ocpi_status is None or 1000 <= self.ocpi_status < 2000)
+        )
+
+    @property
+    def retryable(self) -> bool:
+        if self.http_status is None:  # transport error or timeout
+            return True
+        if self.http_status >= 500 or self.http_status in (408, 429):
+            return True
+        return 200 <= self.http_status < 300 and (self.ocpi_status or 0) >= 3000
+
+
+class PushQueue:
+    def __init__(
+        self,
+        core: OcpiCore,
+        *,
+        max_attempts: int = 5,
+        retry_base_delay: float = 0.5,
+        retry_max_delay: float = 8.0,
+    ) -> None:
+        self._core = core
+        self._max_attempts = max(1, max_attempts)
+        self._base_delay = retry_base_delay
+        self._max_delay = retry_max_delay
+        self._tails: dict[str, asyncio.Task[str]] = {}
+        self._tasks: set[asyncio.Task[str]] = set()
+
+    def submit(self, job: PushJob) -> None:
+        """Schedule a push and return at once."""
+        key = f"{job.cpo_id}|{job.object_key}"
+        previous = self._tails.get(key)
+        task = asyncio.get_running_loop().create_task(self._run(job, previous))
+        self._tails[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._forget(key, done))
+
+    def _forget(self, key: str, task: asyncio.Task[str]) -> None:
+        self._tasks.discard(task)
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _run(self, job: PushJob, previous: asyncio.Task[str] | None) -> str:
+        previous_failed = False
+        if previous is not None:
+            # asyncio.wait, not await: a cancelled predecessor must not cancel this job.
+            await asyncio.wait([previous])
+            previous_failed = previous.cancelled() or previous.result() == "failed"
+        try:
+            return await self._deliver(job, previous_failed)
+        except Exception:  # never let a background task die with an unretrieved exception
+            log.exception("OCPI push %s %s failed unexpectedly", job.module, job.object_key)
+            return "failed"
+
+    async def _deliver(self, job: PushJob, previous_failed: bool) -> str:
+        link = await self._core.db(repo.get_link, job.cpo_id)
+        request = job.request
+        if previous_failed and job.fallback is not None:
+            request = job.fallback
+        base_url = job.absolute_url
+        if base_url is None and link is not None:
+            base_url = link.endpoint(job.module)
+        url = (base_url.rstrip("/") + request.path) if base_url and request.path else base_url
+        if link is None or not link.can_push or url is None:
+            reason = "not registered" if link is None or not link.can_push else "no endpoint"
+            await self._log_skip(job, request, url or "", reason)
+            # Nothing was sent, so a later PATCH must fall back to the full object.
+            return "failed" if reason == "not registered" else "skipped"
+        push_id = await self._core.db(
+            traffic_repo.start_push, job.cpo_id, job.module, request.method, url, job.object_key
+        )
+        attempts, result = await self._attempts(link, job, request, url)
+        if (
+            not result.ok
+            and request is job.request
+            and job.fallback is not None
+            and not result.retryable
+        ):
+            # The eMSP refused the PATCH (likely it lacks the object): send the whole object.
+            request = job.fallback
+            url = base_url.rstrip("/") + request.path if base_url else url
+            more, result = await self._attempts(link, job, request, url)
+            attempts += more
+        outcome = "succeeded" if result.ok else "failed"
+        await self._core.db(
+            traffic_repo.finish_push,
+            push_id,
+            outcome=outcome,
+            attempts=attempts,
+            http_status=result.http_status,
+            ocpi_status=result.ocpi_status,
+            error=result.error,
+        )
+        return outcome
+
+    async def _attempts(
+        self, link: CpoLink, job: PushJob, request: PushRequest, url: str
+    ) -> tuple[int, AttemptResult]:
+        result = AttemptResult(error="not attempted")
+        for attempt in range(1, self._max_attempts + 1):
+            result = await self._attempt(link, job, request, url)
+            await self._core.count(
+                job.cpo_id, "out", job.module, result.http_status, result.ocpi_status
+            )
+            if result.ok or not result.retryable:
+                return attempt, result
+            if attempt < self._max_attempts:
+                await asyncio.sleep(min(self._base_delay * 2 ** (attempt - 1), self._max_delay))
+        return self._max_attempts, result
+
+    async def _attempt(
+        self, link: CpoLink, job: PushJob, request: PushRequest, url: str
+    ) -> AttemptResult:
+        assert link.token_b is not None  # can_push guarantees it
+        headers = {
+            "Authorization": authorization_header(link.token_b, base64_encoded=link.token_b_base64),
+            "X-Request-ID": str(uuid.uuid4()),
+            "X-Correlation-ID": job.correlation_id,
+        }
+        if link.version == "2.2.1":
+            headers.update(routing_headers(link))
+        try:
+            response = await self._core.http.request(
+                request.method, url, json=request.body, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            return AttemptResult(error=f"{type(exc).__name__}: {exc}")
+        try:
+            payload: Any = response.json()
+        except ValueError:
+            payload = None
+        result = AttemptResult(
+            http_status=response.status_code, ocpi_status=ocpi_status_of(payload)
+        )
+        if not result.ok:
+            message = payload.get("status_message") if isinstance(payload, dict) else None
+            result.error = message or response.text[:500] or f"HTTP {response.status_code}"
+        return result
+
+    async def _log_skip(self, job: PushJob, request: PushRequest, url: str, reason: str) -> None:
+        push_id = await self._core.db(
+            traffic_repo.start_push, job.cpo_id, job.module, request.method, url, job.object_key
+        )
+        await self._core.db(
+            traffic_repo.finish_push,
+            push_id,
+            outcome="skipped",
+            attempts=0,
+            http_status=None,
+            ocpi_status=None,
+            error=reason,
+        )

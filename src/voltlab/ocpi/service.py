@@ -1,0 +1,338 @@
+"""OcpiService: the OCPI layer's public face for the rest of voltlab.
+
+One service serves every virtual CPO over one set of URLs (`/ocpi/2.2.1/...`,
+`/ocpi/2.1.1/...`); the credentials token in each request says which CPO is meant. The gateway
+provisions CPOs through `register_cpo`/`publish`, the runtime reports what chargers do through
+`evse_status_changed`/`session_changed`/`cdr_created`, and those become pushes to the eMSP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from voltlab.ocpi import repo
+from voltlab.ocpi import traffic as traffic_repo
+from voltlab.ocpi.authorization import TokenAuthorization, authorize
+from voltlab.ocpi.commands_module import CommandHandler, add_commands_routes
+from voltlab.ocpi.core import OcpiCore, check_version
+from voltlab.ocpi.credentials_module import add_configuration_routes
+from voltlab.ocpi.credentials_tokens import TOKEN_A_PREFIX, hash_token, mint_token
+from voltlab.ocpi.envelope import SUPPORTED_VERSIONS, format_datetime, parse_datetime
+from voltlab.ocpi.peer import CpoLink
+from voltlab.ocpi.presenter import present_one
+from voltlab.ocpi.push import PushJob, PushQueue, PushRequest
+from voltlab.ocpi.sender_modules import add_sender_routes
+from voltlab.ocpi.shapes_211 import command_result_to_211, session_patch_to_211
+from voltlab.ocpi.tokens_module import add_tokens_routes
+from voltlab.store.db import Database
+from voltlab.store.models import utcnow
+from voltlab.store.ocpi_models import OcpiCredentials
+
+__all__ = ["CommandHandler", "OcpiService", "TokenAuthorization"]
+
+log = logging.getLogger(__name__)
+
+
+def _segment(value: str) -> str:
+    return "/" + quote(value, safe="")
+
+
+def _normalise(
+    link: CpoLink | None, kind: str, object_id: str, body: dict[str, Any]
+) -> tuple[dict[str, Any], Any]:
+    """A stored copy of `body`: id checked, owner party filled in (2.2.1 objects carry it),
+    last_updated normalised to UTC `Z`. Returns (body, last_updated datetime)."""
+    if kind not in repo.OBJECT_KINDS:
+        raise ValueError(f"kind must be one of {repo.OBJECT_KINDS}, not {kind!r}")
+    stored = dict(body)
+    if stored.setdefault("id", object_id) != object_id:
+        raise ValueError(f"body id {stored['id']!r} differs from object id {object_id!r}")
+    if "last_updated" not in stored:
+        raise ValueError(f"{kind} {object_id!r} has no last_updated")
+    last_updated = parse_datetime(stored["last_updated"])
+    stored["last_updated"] = format_datetime(last_updated)
+    if link is not None:
+        stored.setdefault("country_code", link.country_code)
+        stored.setdefault("party_id", link.party_id)
+    return stored, last_updated
+
+
+class OcpiService:
+    def __init__(
+        self,
+        database: Database,
+        public_url: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        push_max_attempts: int = 5,
+        push_retry_base_delay: float = 0.5,
+    ) -> None:
+        self._core = OcpiCore(database, public_url, http)
+        self._push = PushQueue(
+            self._core, max_attempts=push_max_attempts, retry_base_delay=push_retry_base_delay
+        )
+        self._command_handler: CommandHandler | None = None
+        # Serialises read-modify-write of one location (two EVSEs changing at once).
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # --- wiring ---------------------------------------------------------------------------
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        for version in SUPPORTED_VERSIONS:
+            add_configuration_routes(router, self._core, version)
+            add_sender_routes(router, self._core, version)
+            add_tokens_routes(router, self._core, version)
+            add_commands_routes(router, self._core, version, lambda: self._command_handler)
+        return router
+
+    def set_command_handler(self, handler: CommandHandler) -> None:
+        self._command_handler = handler
+
+    def versions_url(self, ocpi_version: str) -> str:
+        return self._core.versions_url(ocpi_version)
+
+    async def drain(self) -> None:
+        await self._push.drain()
+
+    async def aclose(self) -> None:
+        """Shutdown: drop pending pushes, close the HTTP client we created."""
+        await self._push.cancel_all()
+        await self._core.aclose()
+
+    # --- provisioning (sync, inside the caller's transaction) ------------------------------
+
+    def register_cpo(
+        self,
+        session: Session,
+        *,
+        cpo_id: str,
+        country_code: str,
+        party_id: str,
+        ocpi_version: str,
+        business_name: str,
+    ) -> str:
+        """Create (or reset) the CPO's OCPI credentials; returns the plaintext Token A."""
+        check_version(ocpi_version)
+        if len(country_code) != 2 or len(party_id) != 3:
+            raise ValueError("country_code must be 2 characters and party_id 3")
+        token_a = mint_token(TOKEN_A_PREFIX)
+        row = repo.get_credentials(session, cpo_id)
+        if row is None:
+            row = OcpiCredentials(cpo_id=cpo_id)
+            session.add(row)
+        else:
+            repo.unregister(session, cpo_id)
+        row.country_code = country_code.upper()
+        row.party_id = party_id.upper()
+        row.version = ocpi_version
+        row.business_name = business_name[:100]
+        row.token_a_hash = hash_token(token_a)
+        row.revoked = False
+        row.updated_at = utcnow()
+        return token_a
+
+    def reissue_token_a(self, session: Session, cpo_id: str) -> str:
+        """A fresh Token A for a CPO whose eMSP is not registered (e.g. after it unregistered);
+        the previous Token A stops working."""
+        row = repo.get_credentials(session, cpo_id)
+        if row is None:
+            raise KeyError(cpo_id)
+        token_a = mint_token(TOKEN_A_PREFIX)
+        row.token_a_hash = hash_token(token_a)
+        row.updated_at = utcnow()
+        return token_a
+
+    def revoke_cpo(self, session: Session, cpo_id: str) -> None:
+        row = repo.get_credentials(session, cpo_id)
+        if row is None:
+            return
+        row.revoked = True
+        row.token_b = None  # no more calls to the eMSP on this CPO's behalf
+        row.updated_at = utcnow()
+
+    def purge_cpo(self, session: Session, cpo_id: str) -> None:
+        """Delete the CPO's OCPI objects and received tokens (credentials row stays, revoked)."""
+        self.revoke_cpo(session, cpo_id)
+        repo.delete_cpo_data(session, cpo_id)
+
+    def publish(
+        self, session: Session, cpo_id: str, kind: str, object_id: str, body: dict[str, Any]
+    ) -> None:
+        stored, last_updated = _normalise(repo.get_link(session, cpo_id), kind, object_id, body)
+        repo.upsert_object(session, cpo_id, kind, object_id, stored, last_updated)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get_object(self, cpo_id: str, kind: str, object_id: str) -> dict[str, Any] | None:
+        return self._core.db_sync(repo.get_object, cpo_id, kind, object_id)
+
+    def peer_state(self, cpo_id: str) -> dict[str, Any]:
+        link = self._core.db_sync(repo.get_link, cpo_id)
+        if link is None:
+            return {
+                "registered": False,
+                "awaiting_registration": False,
+                "revoked": False,
+                "version": None,
+                "peer_version": None,
+                "peer_versions_url": None,
+                "peer_party": None,
+                "peer_roles": [],
+                "endpoints": [],
+                "registered_at": None,
+            }
+        return link.state()
+
+    def traffic(self, cpo_id: str) -> dict[str, Any]:
+        return self._core.db_sync(traffic_repo.traffic_summary, cpo_id)
+
+    def push_log(self, cpo_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return self._core.db_sync(traffic_repo.recent_pushes, cpo_id, limit)
+
+    # --- runtime events -> store + push ---------------------------------------------------
+
+    async def evse_status_changed(
+        self, cpo_id: str, location_id: str, evse_uid: str, status: str, at: str
+    ) -> None:
+        at_text = format_datetime(parse_datetime(at))
+        lock = self._locks.setdefault(f"{cpo_id}|{location_id}", asyncio.Lock())
+        async with lock:
+            outcome = await self._core.db(
+                self._apply_evse_status, cpo_id, location_id, evse_uid, status, at_text
+            )
+        if outcome is None:
+            log.warning("EVSE %s/%s of CPO %s is not published", location_id, evse_uid, cpo_id)
+            return
+        link, presented_location = outcome
+        owner = _segment(link.country_code) + _segment(link.party_id) + _segment(location_id)
+        self._push.submit(
+            PushJob(
+                cpo_id=cpo_id,
+                module="locations",
+                object_key=f"location:{location_id}",
+                request=PushRequest(
+                    "PATCH", owner + _segment(evse_uid), {"status": status, "last_updated": at_text}
+                ),
+                fallback=PushRequest("PUT", owner, presented_location),
+            )
+        )
+
+    @staticmethod
+    def _apply_evse_status(
+        session: Session, cpo_id: str, location_id: str, evse_uid: str, status: str, at: str
+    ) -> tuple[CpoLink, dict[str, Any]] | None:
+        link = repo.get_link(session, cpo_id)
+        row = repo.get_object_for_update(session, cpo_id, "location", location_id)
+        if link is None or row is None:
+            return None
+        body = dict(row.body)
+        evses = [dict(evse) for evse in body.get("evses") or []]
+        evse = next((e for e in evses if e.get("uid") == evse_uid), None)
+        if evse is None:
+            return None
+        evse["status"] = status
+        evse["last_updated"] = at
+        body["evses"] = evses
+        # A late event must not move the location's last_updated backwards (paging by date).
+        when = parse_datetime(at)
+        if when >= parse_datetime(body.get("last_updated") or at):
+            body["last_updated"] = at
+            row.last_updated = when
+        row.body = body
+        return link, present_one(session, cpo_id, link.version, "location", body)
+
+    async def session_changed(
+        self, cpo_id: str, session_body: dict[str, Any], patch: dict[str, Any] | None = None
+    ) -> None:
+        session_id = str(session_body.get("id", ""))
+        if not session_id:
+            raise ValueError("session body has no id")
+        link, presented = await self._core.db(self._store, cpo_id, "session", session_body)
+        if link is None:
+            log.warning("session %s of unknown CPO %s stored, not pushed", session_id, cpo_id)
+            return
+        path = _segment(link.country_code) + _segment(link.party_id) + _segment(session_id)
+        full = PushRequest("PUT", path, presented)
+        request = full
+        if patch is not None:
+            patch_body = dict(patch)
+            patch_body.setdefault("last_updated", presented.get("last_updated"))
+            if link.version == "2.1.1":
+                patch_body = session_patch_to_211(patch_body)
+            request = PushRequest("PATCH", path, patch_body)
+        self._push.submit(
+            PushJob(
+                cpo_id=cpo_id,
+                module="sessions",
+                object_key=f"session:{session_id}",
+                request=request,
+                fallback=full if patch is not None else None,
+            )
+        )
+
+    async def cdr_created(self, cpo_id: str, cdr_body: dict[str, Any]) -> None:
+        cdr_id = str(cdr_body.get("id", ""))
+        if not cdr_id:
+            raise ValueError("CDR body has no id")
+        link, presented = await self._core.db(self._store, cpo_id, "cdr", cdr_body)
+        if link is None:
+            log.warning("CDR %s of unknown CPO %s stored, not pushed", cdr_id, cpo_id)
+            return
+        self._push.submit(
+            PushJob(
+                cpo_id=cpo_id,
+                module="cdrs",
+                object_key=f"cdr:{cdr_id}",
+                request=PushRequest("POST", "", presented),
+            )
+        )
+
+    @staticmethod
+    def _store(
+        session: Session, cpo_id: str, kind: str, body: dict[str, Any]
+    ) -> tuple[CpoLink | None, dict[str, Any]]:
+        link = repo.get_link(session, cpo_id)
+        object_id = str(body["id"])
+        stored, last_updated = _normalise(link, kind, object_id, body)
+        repo.upsert_object(session, cpo_id, kind, object_id, stored, last_updated)
+        if link is None:
+            return None, stored
+        return link, present_one(session, cpo_id, link.version, kind, stored)
+
+    async def send_command_result(
+        self, cpo_id: str, response_url: str, result: str, message: str | None = None
+    ) -> None:
+        link = await self._core.db(repo.get_link, cpo_id)
+        if link is not None and link.version == "2.1.1":
+            body: dict[str, Any] = {"result": command_result_to_211(result)}
+        else:
+            body = {"result": result}
+            if message:
+                body["message"] = [{"language": "en", "text": message[:512]}]
+        self._push.submit(
+            PushJob(
+                cpo_id=cpo_id,
+                module="commands",
+                object_key=f"command:{response_url}",
+                request=PushRequest("POST", "", body),
+                absolute_url=response_url,
+            )
+        )
+
+    async def authorize_token(
+        self,
+        cpo_id: str,
+        uid: str,
+        token_type: str = "RFID",
+        location_id: str | None = None,
+        evse_uids: list[str] | None = None,
+    ) -> TokenAuthorization:
+        return await authorize(self._core, cpo_id, uid, token_type, location_id, evse_uids)
