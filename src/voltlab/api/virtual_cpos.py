@@ -72,7 +72,7 @@ class VirtualCpoStack:
         )
         self.csms = self._csms_factory(services.roaming, is_known_station=self._known_station)
         services.csms = self.csms
-        await asyncio.to_thread(services.start)
+        await services.start()
         self.services = services
         return services
 

@@ -84,10 +84,10 @@ class CpoServices:
         self.roaming = RoamingBridge(self)
         self.commander = CommandBridge(self)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start the durable engine (recovering unfinished workflows) and the TTL reaper."""
         self.ocpi.set_command_handler(self.commander)
-        self.engine.start(self)
+        await asyncio.to_thread(self.engine.start, self)
         self._reaper = asyncio.create_task(self._reap_forever(), name="cpo-ttl-reaper")
 
     async def stop(self) -> None:

@@ -1,7 +1,7 @@
 """The OCPP 1.6 side of the built-in CSMS: answers for every charge-point-initiated action,
 and payload builders for the operations the CSMS sends.
 
-A `Ocpp16Session` serves one WebSocket of one station. It turns requests into registry
+An `Ocpp16Session` serves one WebSocket of one station. It turns requests into registry
 updates and `Notification`s (recorded through ``emit``, delivered later by the station's
 notifier), and awaits only the one decision a station must wait for: authorization.
 Payloads reaching it have passed schema validation in `RpcConnection`.

@@ -61,6 +61,8 @@ def _normalise(
     if link is not None:
         stored.setdefault("country_code", link.country_code)
         stored.setdefault("party_id", link.party_id)
+    if kind == "location":
+        stored.setdefault("publish", True)  # required in 2.2.1; a virtual CPO has no secrets
     return stored, last_updated
 
 
