@@ -3,9 +3,12 @@ retries, PATCH->PUT fallback, non-blocking callers, traffic counters, 2.1.1 shap
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from typing import Any
+
+import pytest
 
 STAMP = "2024-05-01T10:00:00Z"
 LOCATION = {
@@ -290,3 +293,45 @@ async def test_pushes_211(harness: Any, emsp211: Any) -> None:
     assert cdr["location"]["evses"][0]["connectors"][0]["voltage"] == 400
     result = requests[("POST", "/emsp/2.1.1/commands/STOP_SESSION/7")]
     assert result.json == {"result": "REJECTED"}  # 2.1.1 knows no FAILED
+
+
+async def test_concurrent_evse_changes_of_one_location_both_survive(
+    harness: Any, emsp: Any
+) -> None:
+    await _registered(harness, emsp)
+    await asyncio.gather(
+        harness.service.evse_status_changed(
+            "cpo-1", "L0", "L0-E1", "CHARGING", "2024-05-01T12:00:00Z"
+        ),
+        harness.service.evse_status_changed(
+            "cpo-1", "L0", "L0-E2", "BLOCKED", "2024-05-01T12:00:01Z"
+        ),
+    )
+    await harness.service.drain()
+    stored = harness.service.get_object("cpo-1", "location", "L0")
+    assert {e["uid"]: e["status"] for e in stored["evses"]} == {
+        "L0-E1": "CHARGING",
+        "L0-E2": "BLOCKED",
+    }
+    assert stored["last_updated"] == "2024-05-01T12:00:01Z"
+    assert [r.method for r in emsp.module_requests()] == ["PATCH", "PATCH"]
+
+
+async def test_publish_rejects_bodies_it_cannot_page(harness: Any) -> None:
+    harness.register()
+    with pytest.raises(ValueError, match="last_updated"):
+        harness.publish("cpo-1", "tariff", "T1", {"id": "T1", "currency": "EUR"})
+    with pytest.raises(ValueError, match="differs"):
+        harness.publish("cpo-1", "tariff", "T1", {"id": "T2", "last_updated": STAMP})
+    with pytest.raises(ValueError, match="kind"):
+        harness.publish("cpo-1", "charger", "X", {"last_updated": STAMP})
+    # Offsets are normalised to UTC "Z"; owner party and publish are filled in.
+    harness.publish(
+        "cpo-1",
+        "location",
+        "L9",
+        LOCATION | {"id": "L9", "last_updated": "2024-05-01T12:00:00+02:00"},
+    )
+    stored = harness.service.get_object("cpo-1", "location", "L9")
+    assert stored["last_updated"] == "2024-05-01T10:00:00Z"
+    assert (stored["country_code"], stored["party_id"], stored["publish"]) == ("FR", "ABC", True)

@@ -87,7 +87,9 @@ class CpoServices:
     async def start(self) -> None:
         """Start the durable engine (recovering unfinished workflows) and the TTL reaper."""
         self.ocpi.set_command_handler(self.commander)
-        await asyncio.to_thread(self.engine.start, self)
+        # On the loop's own thread: DBOS resumes unfinished async workflows on the running loop,
+        # where the fleet and the CSMS they act on live.
+        self.engine.start(self)
         self._reaper = asyncio.create_task(self._reap_forever(), name="cpo-ttl-reaper")
 
     async def stop(self) -> None:
