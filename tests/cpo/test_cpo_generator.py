@@ -34,24 +34,67 @@ EVSE_ID = re.compile(
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 STANDARDS = {"IEC_62196_T2", "IEC_62196_T2_COMBO", "CHADEMO"}
 POWER_TYPES = {"AC_1_PHASE", "AC_2_PHASE", "AC_2_PHASE_SPLIT", "AC_3_PHASE", "DC"}
-CAPABILITIES = {"CHARGING_PROFILE_CAPABLE", "CHARGING_PREFERENCES_CAPABLE", "CHIP_CARD_SUPPORT",
-                "CONTACTLESS_CARD_SUPPORT", "CREDIT_CARD_PAYABLE", "DEBIT_CARD_PAYABLE",
-                "PED_TERMINAL", "REMOTE_START_STOP_CAPABLE", "RESERVABLE", "RFID_READER",
-                "START_SESSION_CONNECTOR_REQUIRED", "TOKEN_GROUP_CAPABLE", "UNLOCK_CAPABLE"}
+CAPABILITIES = {
+    "CHARGING_PROFILE_CAPABLE",
+    "CHARGING_PREFERENCES_CAPABLE",
+    "CHIP_CARD_SUPPORT",
+    "CONTACTLESS_CARD_SUPPORT",
+    "CREDIT_CARD_PAYABLE",
+    "DEBIT_CARD_PAYABLE",
+    "PED_TERMINAL",
+    "REMOTE_START_STOP_CAPABLE",
+    "RESERVABLE",
+    "RFID_READER",
+    "START_SESSION_CONNECTOR_REQUIRED",
+    "TOKEN_GROUP_CAPABLE",
+    "UNLOCK_CAPABLE",
+}
 DETAILED = ["FR", "DE", "NL", "BE", "GB", "ES", "IT", "US"]
-CURRENCIES = {"FR": "EUR", "DE": "EUR", "NL": "EUR", "BE": "EUR", "GB": "GBP", "ES": "EUR",
-              "IT": "EUR", "US": "USD", "JP": "JPY", "CH": "CHF"}
-ALPHA3 = {"FR": "FRA", "DE": "DEU", "NL": "NLD", "BE": "BEL", "GB": "GBR", "ES": "ESP",
-          "IT": "ITA", "US": "USA", "JP": "JPN", "CH": "CHE"}
+CURRENCIES = {
+    "FR": "EUR",
+    "DE": "EUR",
+    "NL": "EUR",
+    "BE": "EUR",
+    "GB": "GBP",
+    "ES": "EUR",
+    "IT": "EUR",
+    "US": "USD",
+    "JP": "JPY",
+    "CH": "CHF",
+}
+ALPHA3 = {
+    "FR": "FRA",
+    "DE": "DEU",
+    "NL": "NLD",
+    "BE": "BEL",
+    "GB": "GBR",
+    "ES": "ESP",
+    "IT": "ITA",
+    "US": "USA",
+    "JP": "JPN",
+    "CH": "CHE",
+}
 
 
-def generate(template: str = "small-urban-ac", *, seed: int = 42, country: str = "FR",
-             party: str = "ABC", prefix: str = "alice",
-             overrides: dict[str, int | None] | None = None,
-             created_at: datetime = CREATED) -> Network:
-    return generate_network(TEMPLATES[template], seed=seed, country_code=country,
-                            party_id=party, name_prefix=prefix, overrides=overrides or {},
-                            created_at=created_at)
+def generate(
+    template: str = "small-urban-ac",
+    *,
+    seed: int = 42,
+    country: str = "FR",
+    party: str = "ABC",
+    prefix: str = "alice",
+    overrides: dict[str, int | None] | None = None,
+    created_at: datetime = CREATED,
+) -> Network:
+    return generate_network(
+        TEMPLATES[template],
+        seed=seed,
+        country_code=country,
+        party_id=party,
+        name_prefix=prefix,
+        overrides=overrides or {},
+        created_at=created_at,
+    )
 
 
 def canonical(value: Any) -> bytes:
@@ -73,8 +116,18 @@ def assert_valid_tariff(tariff: dict[str, Any], network: Network) -> None:
 
 
 def assert_valid_location(location: dict[str, Any], network: Network) -> None:
-    required = ("country_code", "party_id", "id", "publish", "address", "city", "country",
-                "coordinates", "time_zone", "last_updated")
+    required = (
+        "country_code",
+        "party_id",
+        "id",
+        "publish",
+        "address",
+        "city",
+        "country",
+        "coordinates",
+        "time_zone",
+        "last_updated",
+    )
     for key in required:
         assert key in location, key
     assert len(location["id"]) <= 36
@@ -145,8 +198,10 @@ def test_every_template_generates_valid_ocpi_in_every_country(slug: str, country
 @pytest.mark.parametrize("slug", sorted(TEMPLATES))
 def test_template_at_caps_generates_the_requested_size(slug: str) -> None:
     template = TEMPLATES[slug]
-    caps = {"locations": template.locations.cap,
-            "chargers_per_location": template.chargers_per_location.cap}
+    caps = {
+        "locations": template.locations.cap,
+        "chargers_per_location": template.chargers_per_location.cap,
+    }
     network = generate(slug, overrides=caps)
     assert len(network.locations) == template.locations.cap
     assert len(network.chargers) == template.max_chargers
@@ -154,8 +209,14 @@ def test_template_at_caps_generates_the_requested_size(slug: str) -> None:
 
 
 def test_seed_example_from_the_api_page() -> None:
-    network = generate("small-urban-ac", seed=42, country="FR", party="ABC", prefix="alice",
-                       overrides={"chargers_per_location": 3, "locations": 2})
+    network = generate(
+        "small-urban-ac",
+        seed=42,
+        country="FR",
+        party="ABC",
+        prefix="alice",
+        overrides={"chargers_per_location": 3, "locations": 2},
+    )
     assert len(network.locations) == 2
     assert all(len(generated.chargers) == 3 for generated in network.locations)
     assert network.chargers[1].identity == "alice-FRABC-L01-C02"
@@ -249,8 +310,14 @@ def test_lowercase_codes_still_give_ocpi_uppercase_ids() -> None:
 
 @pytest.mark.parametrize(
     ("prefix", "expected"),
-    [("alice", "alice"), ("Alice Smith / QA", "Alice-Smith-QA"), ("ça va", "a-va"),
-     ("***", "cpo"), ("x" * 40, "x" * 32), ("v1.2_beta~rc", "v1.2_beta~rc")],
+    [
+        ("alice", "alice"),
+        ("Alice Smith / QA", "Alice-Smith-QA"),
+        ("ça va", "a-va"),
+        ("***", "cpo"),
+        ("x" * 40, "x" * 32),
+        ("v1.2_beta~rc", "v1.2_beta~rc"),
+    ],
 )
 def test_identity_prefix_is_sanitized(prefix: str, expected: str) -> None:
     assert sanitize_identity_prefix(prefix) == expected
@@ -263,8 +330,7 @@ def test_identity_prefix_is_sanitized(prefix: str, expected: str) -> None:
 def test_us_locations_have_states_and_no_vat() -> None:
     network = generate("highway-dc-hub", country="US", overrides={"locations": 5})
     for generated in network.locations:
-        assert generated.location["state"] in {"NY", "CA", "IL", "TX", "AZ", "WA", "CO", "MA",
-                                               "FL"}
+        assert generated.location["state"] in {"NY", "CA", "IL", "TX", "AZ", "WA", "CO", "MA", "FL"}
         assert generated.location["time_zone"].startswith("America/")
     for tariff in network.tariffs:
         assert tariff["currency"] == "USD"
@@ -273,8 +339,9 @@ def test_us_locations_have_states_and_no_vat() -> None:
 
 
 def test_connectors_follow_the_catalog_and_template_tariffs() -> None:
-    network = generate("mixed-city", seed=3, overrides={"locations": 3,
-                                                        "chargers_per_location": 12})
+    network = generate(
+        "mixed-city", seed=3, overrides={"locations": 3, "chargers_per_location": 12}
+    )
     evses = {evse["uid"]: evse for g in network.locations for evse in g.location["evses"]}
     for charger in network.chargers:
         model = CATALOG[charger.model_slug]
@@ -289,8 +356,7 @@ def test_connectors_follow_the_catalog_and_template_tariffs() -> None:
 
 
 def test_model_mix_follows_weights_roughly() -> None:
-    network = generate("small-urban-ac", overrides={"locations": 20,
-                                                    "chargers_per_location": 10})
+    network = generate("small-urban-ac", overrides={"locations": 20, "chargers_per_location": 10})
     slugs = [charger.model_slug for charger in network.chargers]
     share_22kw = slugs.count("ac-22kw-2c") / len(slugs)
     assert 0.6 < share_22kw < 0.9  # weight 3 of 4
@@ -309,8 +375,10 @@ def test_any_valid_input_gives_a_valid_deterministic_network(
     slug: str, seed: int, country: str, prefix: str, locations: int, chargers: int
 ) -> None:
     template: Template = TEMPLATES[slug]
-    overrides = {"locations": min(locations, template.locations.cap),
-                 "chargers_per_location": min(chargers, template.chargers_per_location.cap)}
+    overrides = {
+        "locations": min(locations, template.locations.cap),
+        "chargers_per_location": min(chargers, template.chargers_per_location.cap),
+    }
     network = generate(slug, seed=seed, country=country, prefix=prefix, overrides=overrides)
     assert_valid_network(network, prefix)
     again = generate(slug, seed=seed, country=country, prefix=prefix, overrides=overrides)

@@ -58,8 +58,9 @@ def test_sites_stay_near_their_city_and_inside_its_arc(code: str, kind: str) -> 
     for _ in range(60):
         site = place_site(profile, kind, rng, taken)  # type: ignore[arg-type]
         city = cities[site.city]
-        distance, bearing = distance_and_bearing(city.latitude, city.longitude,
-                                                 site.latitude, site.longitude)
+        distance, bearing = distance_and_bearing(
+            city.latitude, city.longitude, site.latitude, site.longitude
+        )
         limit = 30.5 if kind == "motorway" else city.radius_km * 1.31
         assert distance <= limit, (site, distance)
         if city.bearings is not None and distance > 0.01:
@@ -81,8 +82,13 @@ def test_generic_country_uses_its_capital_and_omits_postal_codes() -> None:
 
 @pytest.mark.parametrize(
     ("latitude", "longitude"),
-    [(48.8566, 2.3522), (-33.86882, 151.20929), (0.0, -0.000001), (64.1466, -21.9426),
-     (-89.9999999, 179.9999999)],
+    [
+        (48.8566, 2.3522),
+        (-33.86882, 151.20929),
+        (0.0, -0.000001),
+        (64.1466, -21.9426),
+        (-89.9999999, 179.9999999),
+    ],
 )
 def test_coordinates_match_the_ocpi_patterns(latitude: float, longitude: float) -> None:
     assert LATITUDE.match(format_latitude(latitude))

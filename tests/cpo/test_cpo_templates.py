@@ -11,17 +11,54 @@ from voltlab.cpo.templates import TEMPLATES, Template, gallery_json, tariff_id
 from voltlab.fleet.catalog import CATALOG
 
 REQUIRED_SLUGS = {"small-urban-ac", "highway-dc-hub", "mixed-city", "workplace-depot"}
-PARKING_TYPES = {"ALONG_MOTORWAY", "PARKING_GARAGE", "PARKING_LOT", "ON_DRIVEWAY", "ON_STREET",
-                 "UNDERGROUND_GARAGE"}
-FACILITIES = {"HOTEL", "RESTAURANT", "CAFE", "MALL", "SUPERMARKET", "SPORT", "RECREATION_AREA",
-              "NATURE", "MUSEUM", "BIKE_SHARING", "BUS_STOP", "TAXI_STAND", "TRAM_STOP",
-              "METRO_STATION", "TRAIN_STATION", "AIRPORT", "PARKING_LOT", "CARPOOL_PARKING",
-              "FUEL_STATION", "WIFI"}
+PARKING_TYPES = {
+    "ALONG_MOTORWAY",
+    "PARKING_GARAGE",
+    "PARKING_LOT",
+    "ON_DRIVEWAY",
+    "ON_STREET",
+    "UNDERGROUND_GARAGE",
+}
+FACILITIES = {
+    "HOTEL",
+    "RESTAURANT",
+    "CAFE",
+    "MALL",
+    "SUPERMARKET",
+    "SPORT",
+    "RECREATION_AREA",
+    "NATURE",
+    "MUSEUM",
+    "BIKE_SHARING",
+    "BUS_STOP",
+    "TAXI_STAND",
+    "TRAM_STOP",
+    "METRO_STATION",
+    "TRAIN_STATION",
+    "AIRPORT",
+    "PARKING_LOT",
+    "CARPOOL_PARKING",
+    "FUEL_STATION",
+    "WIFI",
+}
 TARIFF_TYPES = {"AD_HOC_PAYMENT", "PROFILE_CHEAP", "PROFILE_FAST", "PROFILE_GREEN", "REGULAR"}
 DIMENSIONS = {"ENERGY", "FLAT", "PARKING_TIME", "TIME"}
-RESTRICTION_KEYS = {"start_time", "end_time", "start_date", "end_date", "min_kwh", "max_kwh",
-                    "min_current", "max_current", "min_power", "max_power", "min_duration",
-                    "max_duration", "day_of_week", "reservation"}
+RESTRICTION_KEYS = {
+    "start_time",
+    "end_time",
+    "start_date",
+    "end_date",
+    "min_kwh",
+    "max_kwh",
+    "min_current",
+    "max_current",
+    "min_power",
+    "max_power",
+    "min_duration",
+    "max_duration",
+    "day_of_week",
+    "reservation",
+}
 CLOCK = re.compile(r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$")
 ALL_TEMPLATES = list(TEMPLATES.values())
 
@@ -33,8 +70,16 @@ def test_gallery_lists_the_four_required_templates() -> None:
 
 def test_gallery_entries_carry_what_the_api_promises() -> None:
     for entry in gallery_json():
-        for key in ("slug", "title", "description", "template_version", "defaults", "caps",
-                    "models", "tariffs"):
+        for key in (
+            "slug",
+            "title",
+            "description",
+            "template_version",
+            "defaults",
+            "caps",
+            "models",
+            "tariffs",
+        ):
             assert key in entry, (entry["slug"], key)
         assert set(entry["defaults"]) == {"locations", "chargers_per_location"}
         assert set(entry["caps"]) == {"locations", "chargers_per_location"}
@@ -124,5 +169,12 @@ def test_templates_use_a_realistic_mix_of_dimensions_and_restrictions() -> None:
                 dimensions.update(c["type"] for c in element["price_components"])
                 restriction_keys.update(element.get("restrictions", {}))
     assert dimensions == DIMENSIONS
-    assert {"start_time", "end_time", "day_of_week", "max_power", "min_duration", "min_kwh",
-            "max_kwh"} <= restriction_keys
+    assert {
+        "start_time",
+        "end_time",
+        "day_of_week",
+        "max_power",
+        "min_duration",
+        "min_kwh",
+        "max_kwh",
+    } <= restriction_keys

@@ -5,11 +5,6 @@ the running chargers back."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,75 +13,9 @@ import pytest
 
 from conftest import wait_until
 
-API_KEY = "vl_test_" + "k" * 32
+from .serve_support import API_KEY, ServeProcess, free_port
+
 SEED_RESPONSE_KEYS = {"targeted_count", "queued_count", "failed_count", "results", "failed"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServeProcess:
-    def __init__(self, workdir: Path, port: int) -> None:
-        self.workdir = workdir
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ)
-        env.update(
-            VOLTLAB_DATABASE_URL=f"sqlite:///{self.workdir / 'voltlab.db'}",
-            VOLTLAB_API_KEY=API_KEY,
-            VOLTLAB_TIME_SCALE="100",
-        )
-        self.log = open(self.workdir / "serve.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "voltlab",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            cwd=self.workdir,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def wait_healthy(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as http:
-            while time.monotonic() < deadline:
-                assert self.proc is not None and self.proc.poll() is None, self.read_log()
-                try:
-                    if (await http.get(self.base + "/health")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("voltlab serve did not become healthy:\n" + self.read_log())
-
-    def read_log(self) -> str:
-        return (self.workdir / "serve.log").read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.log.close()
-        self.proc = None
 
 
 @pytest.fixture
@@ -245,11 +174,7 @@ async def test_killed_during_a_session_closes_it_with_power_loss(
         start = await peer16.wait_for_call("CP-KILL-1", "StartTransaction", timeout=15)
         await peer16.wait_for_call("CP-KILL-1", "MeterValues", timeout=15)
         await asyncio.sleep(1.0)  # let a state flush happen after the first samples
-    assert serve.proc is not None
-    serve.proc.kill()  # SIGKILL: no shutdown code runs
-    serve.proc.wait(timeout=10)
-    serve.log.close()
-    serve.proc = None
+    serve.kill()
     serve.start()
     await serve.wait_healthy()
     stop = await peer16.wait_for_call("CP-KILL-1", "StopTransaction", timeout=20)

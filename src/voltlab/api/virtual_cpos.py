@@ -80,3 +80,4 @@ class VirtualCpoStack:
         if self.services is not None:
             await self.services.stop()
         await self.ocpi.drain()
+        await self.ocpi.aclose()

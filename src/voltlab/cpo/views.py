@@ -109,9 +109,9 @@ def report_json(session: Session, cpo: Cpo, ocpi: Any, fleet: Any) -> dict[str, 
         live = fleet.live_state(charger.id) if fleet is not None else None
         if live and live.get("registration") == "Accepted":
             connected += 1
-    sessions = ocpi.list_objects(cpo.id, "session") if hasattr(ocpi, "list_objects") else []
-    cdrs = ocpi.list_objects(cpo.id, "cdr") if hasattr(ocpi, "list_objects") else []
-    ocpi_locations = ocpi.list_objects(cpo.id, "location") if hasattr(ocpi, "list_objects") else []
+    sessions = ocpi.list_objects(cpo.id, "session")
+    cdrs = ocpi.list_objects(cpo.id, "cdr")
+    ocpi_locations = ocpi.list_objects(cpo.id, "location")
     evses = sum(len(loc.get("evses", [])) for loc in ocpi_locations)
     connectors = sum(
         len(e.get("connectors", [])) for loc in ocpi_locations for e in loc.get("evses", [])

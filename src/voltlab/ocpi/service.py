@@ -176,6 +176,17 @@ class OcpiService:
     def get_object(self, cpo_id: str, kind: str, object_id: str) -> dict[str, Any] | None:
         return self._core.db_sync(repo.get_object, cpo_id, kind, object_id)
 
+    def list_objects(self, cpo_id: str, kind: str, limit: int = 100_000) -> list[dict[str, Any]]:
+        """Every stored object of a kind, oldest first (reports)."""
+        _total, items = self._core.db_sync(
+            repo.list_objects, cpo_id, kind, date_from=None, date_to=None, offset=0, limit=limit
+        )
+        return items
+
+    def find_token(self, cpo_id: str, uid: str, token_type: str = "RFID") -> dict[str, Any] | None:
+        """A token the eMSP pushed to this CPO, if any."""
+        return self._core.db_sync(repo.find_received_token, cpo_id, uid, token_type)
+
     def peer_state(self, cpo_id: str) -> dict[str, Any]:
         link = self._core.db_sync(repo.get_link, cpo_id)
         if link is None:
