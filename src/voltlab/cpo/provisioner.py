@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from voltlab.cpo.generator import Network, generate_network
+from voltlab.cpo.generator import Network, generate_network, network_fingerprint
 from voltlab.cpo.templates import TEMPLATES
 from voltlab.fleet.runtime_api import spec_from_row
 from voltlab.store.models import Charger, Cpo, Frame, Location
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from voltlab.cpo.service import CpoServices
 
 CPO_OCPP_VERSION = "ocpp1.6"
+# The generated objects' last_updated: fixed, not the creation time, so that the same template,
+# seed and party give byte-identical Locations and Tariffs whenever they are created.
+NETWORK_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def derived_id(prefix: str, *parts: str) -> str:
@@ -30,6 +33,8 @@ def derived_id(prefix: str, *parts: str) -> str:
 class Provisioner:
     def __init__(self, services: CpoServices) -> None:
         self.svc = services
+        # Generation is deterministic, so a CPO's network is computed once per process.
+        self._networks: dict[str, Network] = {}
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -42,16 +47,24 @@ class Provisioner:
             return cpo
 
     def network(self, cpo: Cpo) -> Network:
-        created = cpo.created_at if cpo.created_at.tzinfo else cpo.created_at.replace(tzinfo=UTC)
-        return generate_network(
+        cached = self._networks.get(cpo.id)
+        if cached is not None:
+            return cached
+        network = generate_network(
             TEMPLATES[cpo.template],
             seed=cpo.seed,
             country_code=cpo.country_code,
             party_id=cpo.party_id,
             name_prefix=cpo.name_prefix,
             overrides=dict(cpo.overrides or {}),
-            created_at=created,
+            created_at=NETWORK_EPOCH,
         )
+        self._networks[cpo.id] = network
+        return network
+
+    def fingerprint(self, cpo: Cpo) -> str:
+        """sha256 of the generated Locations and Tariffs (as generated, before live status)."""
+        return network_fingerprint(self.network(cpo))
 
     def csms_url(self, cpo_id: str) -> str:
         return f"{self.svc.csms_url.rstrip('/')}/{cpo_id}"

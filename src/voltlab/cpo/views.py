@@ -27,7 +27,9 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round((b - a).total_seconds(), 3)
 
 
-def cpo_json(session: Session, cpo: Cpo, ocpi: Any) -> dict[str, Any]:
+def cpo_json(
+    session: Session, cpo: Cpo, ocpi: Any, fingerprint: str | None = None
+) -> dict[str, Any]:
     """GET /ocpi/cpos/{id}: never shows Token A."""
     locations = session.scalars(
         select(Location.id).where(Location.cpo_id == cpo.id).order_by(Location.id)
@@ -48,6 +50,7 @@ def cpo_json(session: Session, cpo: Cpo, ocpi: Any) -> dict[str, Any]:
         "template_version": cpo.template_version,
         "ocpi_version": cpo.ocpi_version,
         "seed": cpo.seed,
+        "network_fingerprint": fingerprint,
         "overrides": cpo.overrides,
         "status": cpo.status,
         "error": cpo.error,

@@ -42,6 +42,10 @@ def _own_cpo(session: Session, org_id: str, cpo_id: str) -> Cpo:
     return cpo
 
 
+def _cpo_body(session: Session, services: CpoServices, cpo: Cpo) -> dict[str, Any]:
+    return cpo_json(session, cpo, services.ocpi, services.provisioner.fingerprint(cpo))
+
+
 @router.get("/templates", summary="The template gallery")
 async def templates(principal: CurrentPrincipal) -> list[dict[str, Any]]:
     return gallery_json()
@@ -96,7 +100,10 @@ async def list_cpos(
         ).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [cpo_json(session, cpo, services.ocpi) for cpo in rows]
+        items = [
+            cpo_json(session, cpo, services.ocpi, services.provisioner.fingerprint(cpo))
+            for cpo in rows
+        ]
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
         return page_body(items, next_cursor)
 
@@ -108,7 +115,7 @@ async def get_cpo(cpo_id: str, principal: CurrentPrincipal, request: Request) ->
     services = _services(request)
     return await in_session(
         get_database(request),
-        lambda s: cpo_json(s, _own_cpo(s, principal.org_id, cpo_id), services.ocpi),
+        lambda s: _cpo_body(s, services, _own_cpo(s, principal.org_id, cpo_id)),
     )
 
 
