@@ -120,11 +120,18 @@ async def test_seed_cpo_handshake_session_and_cdr(serve: ServeProcess) -> None:
         assert len(chargers) == 6
         assert all(c["identity"].startswith("alice") for c in chargers)
 
-        # Locations with limit=2, following Link to the end: counts match the template.
-        pages = await emsp.get("locations", params={"limit": 1}, follow=True)
+        # Locations with limit=2, following Link to the end: counts match the template
+        # (2 locations); limit=1 makes the CPO page and the peer follow rel="next".
+        pages = await emsp.get("locations", params={"limit": 2}, follow=True)
         locations = [loc for page in pages for loc in page["body"]["data"]]
-        assert len(pages) == 2 and len(locations) == 2
-        assert pages[0]["headers"]["x-total-count"] == "2"
+        assert len(locations) == 2 and pages[0]["headers"]["x-total-count"] == "2"
+        paged = await emsp.get("locations", params={"limit": 1}, follow=True)
+        assert (
+            len(paged) == 2 and "link" in paged[0]["headers"] and "link" not in paged[1]["headers"]
+        )
+        assert [loc["id"] for page in paged for loc in page["body"]["data"]] == [
+            loc["id"] for loc in locations
+        ]
         assert all(
             page["validation"] in ([], None, [[]], [[], []]) or not any(page["validation"])
             for page in pages
