@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.station import MeterReading, StatusChange, Transaction
+from voltlab.fleet.station import MeterReading, Reservation, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 
 
@@ -30,8 +30,25 @@ class ProtocolAdapter(Protocol):
 
     async def authorize(self, id_tag: str) -> IdTagInfo: ...
 
-    async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
-        """Announce the transaction; sets tx.transaction_id; returns the CSMS's view of the tag."""
+    async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo | None:
+        """Announce the transaction; sets tx.transaction_id; returns the CSMS's view of the tag
+        (None when the transaction has no id tag yet)."""
+        ...
+
+    async def authorize_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
+        """An open transaction got its id tag (2.x); returns the CSMS's view of it."""
+        ...
+
+    def opens_transaction_on_plug(self) -> bool:
+        """Does plugging in open the transaction (2.x TxStartPoint EVConnected)?"""
+        ...
+
+    def stops_transaction_on_unplug(self) -> bool: ...
+
+    async def reservation_expired(self, reservation: Reservation) -> None: ...
+
+    def forget_statuses(self) -> None:
+        """After a (re)boot every status is reported again."""
         ...
 
     async def meter_values(

@@ -27,6 +27,18 @@ STOP_REASONS = frozenset(
         "SoftReset",
         "UnlockCommand",
         "DeAuthorized",
+        # 2.0.1 ReasonEnumType; each adapter says them in its own version's words
+        "EnergyLimitReached",
+        "GroundFault",
+        "ImmediateReset",
+        "LocalOutOfCredit",
+        "MasterPass",
+        "OvercurrentFault",
+        "PowerQuality",
+        "SOCLimitReached",
+        "StoppedByEV",
+        "TimeLimitReached",
+        "Timeout",
     }
 )
 EMERGENCY_FAULTS = frozenset({"GroundFault", "OverCurrent", "OverVoltage"})
@@ -98,6 +110,17 @@ async def proxy_message(runner: StationRunner, payload: dict[str, Any]) -> Resul
 
 async def configuration(runner: StationRunner, payload: dict[str, Any]) -> Result:
     key, value = payload["key"], str(payload["value"])
+    device_model = getattr(runner.adapter, "device_model", None)
+    if device_model is not None and "." in key:
+        # 2.x: Component.Variable names, one setting with the 1.6 key where they map.
+        try:
+            device_model.set_dotted(key, value)
+        except ValueError as exc:
+            raise StationError("invalid_value", str(exc)) from exc
+        if key.endswith(".HeartbeatInterval"):
+            runner.link.heartbeat_interval_changed()
+        runner.changed()
+        return {"key": key, "value": device_model.get_dotted(key)}
     try:
         runner.station.config.set_local(key, value)
     except ConfigError as exc:

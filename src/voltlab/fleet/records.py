@@ -57,7 +57,7 @@ class Reservation:
 class Transaction:
     local_id: int
     connector_id: int
-    id_tag: str
+    id_tag: str | None  # None: a 2.x transaction opened at EVConnected, not authorized yet
     started_at: float
     meter_start_wh: float
     transaction_id: str | int | None = None  # what the CSMS knows it by

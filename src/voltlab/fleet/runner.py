@@ -68,6 +68,8 @@ class StationRunner:
         # connector -> (id_tag, parent, remote_start_id) waiting for a cable after RemoteStart
         self._awaiting_cable: dict[int, tuple[str, str | None, int | None]] = {}
         self._status_lock = asyncio.Lock()
+        # 2.x Reset OnIdle during a transaction: reset once the last one ends.
+        self.reset_when_idle = False
 
     @property
     def identity(self) -> str:
@@ -119,6 +121,7 @@ class StationRunner:
     async def _registered(self) -> None:
         self.station.registration = "Accepted"
         self.station.forget_reported_status()
+        self.adapter.forget_statuses()
         await self._close_interrupted()
         await self.publish_status()
         for tx in self.station.transactions():
@@ -228,8 +231,25 @@ class StationRunner:
         energy_limit_wh: float | None = None,
         remote_start_id: int | None = None,
     ) -> Transaction:
+        """Start charging for `id_tag`: a new transaction, or (2.x, TxStartPoint EVConnected)
+        the one the cable already opened, which now gets its id tag."""
         self.require_online()
         station = self.station
+        open_tx = station.connector(connector_id).transaction
+        if open_tx is not None and open_tx.id_tag is None:
+            station.authorize_transaction(open_tx, id_tag, parent_id_tag, self.now())
+            open_tx.duration_limit_s = duration_limit_s
+            open_tx.energy_limit_wh = energy_limit_wh
+            open_tx.remote_start_id = remote_start_id
+            reading = station.reading(connector_id, self.now())
+            try:
+                info = await self.adapter.authorize_transaction(open_tx, reading)
+            except TRANSPORT_ERRORS as exc:
+                open_tx.id_tag = None
+                raise StationError(
+                    "csms_error", f"authorizing the transaction failed: {exc}"
+                ) from exc
+            return await self._confirmed(open_tx, info)
         tx = station.begin_transaction(
             connector_id,
             id_tag,
@@ -239,25 +259,44 @@ class StationRunner:
             energy_limit_wh=energy_limit_wh,
             remote_start_id=remote_start_id,
         )
-        begin = station.reading(connector_id, tx.started_at)
+        info = await self._announce(tx)
+        return await self._confirmed(tx, info)
+
+    async def _announce(self, tx: Transaction) -> IdTagInfo | None:
+        """Tell the CSMS a transaction began; undo it on the station if the CSMS never got it."""
+        station = self.station
+        begin = station.reading(tx.connector_id, tx.started_at)
         self._begin_readings[tx.local_id] = begin
         try:
-            info = await self.adapter.start_transaction(tx, begin)
+            return await self.adapter.start_transaction(tx, begin)
         except TRANSPORT_ERRORS as exc:
-            # The CSMS never took the transaction: undo it on the station.
-            station.connector(connector_id).transaction = None
+            station.connector(tx.connector_id).transaction = None
             station.recompute_power()
             await self.publish_status()
-            raise StationError("csms_error", f"StartTransaction failed: {exc}") from exc
-        self.learn(id_tag, info)
-        if info.status != "Accepted":
+            raise StationError("csms_error", f"starting the transaction failed: {exc}") from exc
+
+    async def _confirmed(self, tx: Transaction, info: IdTagInfo | None) -> Transaction:
+        """The CSMS's view of the id tag decides whether energy flows."""
+        station = self.station
+        if tx.id_tag is not None and info is not None:
+            self.learn(tx.id_tag, info)
+        if info is not None and info.status != "Accepted":
             if station.config.get_bool("StopTransactionOnInvalidId"):
-                await self.stop_transaction(connector_id, "DeAuthorized")
+                await self.stop_transaction(tx.connector_id, "DeAuthorized")
                 return tx
             station.deauthorize(tx, self.now())
         station.confirm(tx, self.now())
-        self._schedule_sampling(connector_id)
+        self._schedule_sampling(tx.connector_id)
         self._schedule_limit(tx)
+        await self.publish_status()
+        return tx
+
+    async def open_on_plug(self, connector_id: int) -> Transaction:
+        """2.x with TxStartPoint EVConnected: the cable opens the transaction; energy waits
+        for authorization."""
+        tx = self.station.begin_transaction(connector_id, None, self.now())
+        await self._announce(tx)
+        self._schedule_sampling(connector_id)
         await self.publish_status()
         return tx
 
@@ -276,9 +315,12 @@ class StationRunner:
         except TRANSPORT_ERRORS as exc:
             log.warning("%s: StopTransaction not delivered: %s", self.identity, exc)
             info = None
-        if info is not None:
+        if info is not None and tx.id_tag is not None:
             self.learn(tx.id_tag, info)
         await self.publish_status()
+        if self.reset_when_idle and not self.station.transactions():
+            self.reset_when_idle = False
+            self.spawn(self.reset(True))
         return tx
 
     async def end_session(self, connector_id: int, reason: str) -> Transaction | None:
@@ -352,7 +394,10 @@ class StationRunner:
         if not (duration_hit or energy_hit):
             self._schedule_limit(tx)  # power changed since the timer was armed
             return
-        await self.end_session(tx.connector_id, "Local")
+        # Neutral reasons; the 1.6 adapter says Local, 2.x the precise limit.
+        await self.end_session(
+            tx.connector_id, "EnergyLimitReached" if energy_hit else "TimeLimitReached"
+        )
 
     def ev_power_changed(self, connector_id: int) -> None:
         tx = self.station.connector(connector_id).transaction
@@ -365,6 +410,8 @@ class StationRunner:
         self.station.plug(connector_id, self.now(), ev=ev)
         self._cancel_timer(f"cable:{connector_id}")
         await self.publish_status()
+        if self.link.online and self.adapter.opens_transaction_on_plug():
+            await self.open_on_plug(connector_id)
         waiting = self._awaiting_cable.pop(connector_id, None)
         if waiting is not None:
             id_tag, parent, remote_start_id = waiting
@@ -379,7 +426,7 @@ class StationRunner:
             raise StationError("not_plugged", f"connector {connector_id} has no cable")
         tx = None
         if conn.transaction is not None:
-            if self.station.config.get_bool("StopTransactionOnEVSideDisconnect"):
+            if self.adapter.stops_transaction_on_unplug():
                 tx = await self.stop_transaction(connector_id, "EVDisconnected")
             else:
                 # The transaction stays open without an EV: the EVSE suspends.
@@ -464,7 +511,8 @@ class StationRunner:
 
     def reservation_expired_later(self, reservation_id: int, expires_at: float) -> None:
         async def expire() -> None:
-            self.station.expire_reservations(self.now())
+            for reservation in self.station.expire_reservations(self.now()):
+                await self.adapter.reservation_expired(reservation)
             await self.publish_status()
 
         self._set_timer(f"reservation:{reservation_id}", expires_at - self.now(), expire)

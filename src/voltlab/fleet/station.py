@@ -207,7 +207,7 @@ class Station:
     # -- transactions -------------------------------------------------------------------------
 
     def check_can_start(
-        self, connector_id: int, id_tag: str, parent_id_tag: str | None
+        self, connector_id: int, id_tag: str | None, parent_id_tag: str | None
     ) -> Connector:
         conn = self.connector(connector_id)
         if conn.transaction is not None:
@@ -221,7 +221,12 @@ class Station:
         if not conn.operative or not self.station_operative:
             raise StationError("unavailable", f"connector {connector_id} is unavailable")
         reservation = self.reservation_for(connector_id)
-        if reservation is not None and not _holds(reservation, id_tag, parent_id_tag):
+        # Without an id tag yet (2.x, opened at EVConnected) the check waits for authorization.
+        if (
+            reservation is not None
+            and id_tag is not None
+            and not _holds(reservation, id_tag, parent_id_tag)
+        ):
             raise StationError(
                 "reserved", f"connector {connector_id} is reserved for another id tag"
             )
@@ -230,7 +235,7 @@ class Station:
     def begin_transaction(
         self,
         connector_id: int,
-        id_tag: str,
+        id_tag: str | None,
         now: float,
         *,
         parent_id_tag: str | None = None,
@@ -242,7 +247,7 @@ class Station:
         conn = self.check_can_start(connector_id, id_tag, parent_id_tag)
         if not conn.plugged:
             raise StationError("not_plugged", f"connector {connector_id} has no cable plugged in")
-        reservation = self.reservation_for(connector_id)
+        reservation = self.reservation_for(connector_id) if id_tag is not None else None
         self._tx_counter += 1
         tx = Transaction(
             local_id=self._tx_counter,
@@ -264,6 +269,22 @@ class Station:
         conn.locked = True
         self.recompute_power()
         return tx
+
+    def authorize_transaction(
+        self, tx: Transaction, id_tag: str, parent_id_tag: str | None, now: float
+    ) -> None:
+        """Give a transaction opened without an id tag (2.x EVConnected) its id tag."""
+        self.advance(now)
+        reservation = self.reservation_for(tx.connector_id)
+        if reservation is not None:
+            if not _holds(reservation, id_tag, parent_id_tag):
+                raise StationError(
+                    "reserved", f"connector {tx.connector_id} is reserved for another id tag"
+                )
+            tx.reservation_id = reservation.reservation_id
+            del self.reservations[reservation.reservation_id]
+        tx.id_tag = id_tag
+        tx.parent_id_tag = parent_id_tag
 
     def confirm(self, tx: Transaction, now: float) -> None:
         """The CSMS accepted the transaction: energy may flow."""
@@ -421,7 +442,9 @@ class Station:
         if fault is not None and fault.blocks_charging:
             return _change(connector_id, "Faulted", fault)
         tx = conn.transaction
-        if tx is not None:
+        if tx is not None and tx.id_tag is None and not tx.confirmed:
+            status = "Preparing"  # EV connected, waiting for authorization (2.x)
+        elif tx is not None:
             if conn.power_w > 0:
                 status = "Charging"
             elif (

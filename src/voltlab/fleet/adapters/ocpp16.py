@@ -30,6 +30,28 @@ ERROR_CODES_16 = {
 
 VENDOR_ID = "org.voltlab"
 
+# Neutral stop reasons (1.6 names plus the 2.x limits) in 1.6 vocabulary.
+STOP_REASONS_16 = {
+    **{
+        r: r
+        for r in (
+            "EmergencyStop",
+            "EVDisconnected",
+            "HardReset",
+            "Local",
+            "Other",
+            "PowerLoss",
+            "Reboot",
+            "Remote",
+            "SoftReset",
+            "UnlockCommand",
+            "DeAuthorized",
+        )
+    },
+    "EnergyLimitReached": "Local",
+    "TimeLimitReached": "Local",
+}
+
 TRIGGERS = frozenset(
     {
         "BootNotification",
@@ -113,6 +135,21 @@ class Ocpp16Adapter:
         answer = await self.runner.link.call_raw("BootNotification", payload)
         return BootAnswer(answer["status"], int(answer["interval"]), answer.get("currentTime"))
 
+    def opens_transaction_on_plug(self) -> bool:
+        return False
+
+    def stops_transaction_on_unplug(self) -> bool:
+        return self.station.config.get_bool("StopTransactionOnEVSideDisconnect")
+
+    async def authorize_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
+        raise StationError("unsupported", "OCPP 1.6 transactions always start with an id tag")
+
+    def forget_statuses(self) -> None:
+        return None  # the model's reported-status memory is all 1.6 needs
+
+    async def reservation_expired(self, reservation: Reservation) -> None:
+        return None  # 1.6 has no message for it: the status change says it
+
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})
 
@@ -184,7 +221,7 @@ class Ocpp16Adapter:
             "idTag": tx.id_tag,
             "meterStop": round(reading.register_wh),
             "timestamp": format_timestamp(reading.timestamp),
-            "reason": tx.stop_reason or "Local",
+            "reason": STOP_REASONS_16.get(tx.stop_reason or "Local", "Other"),
         }
         if measurands:
             data = []

@@ -1,0 +1,305 @@
+"""OCPP 2.0.1 adapter (and, by subclass, 2.1): the one station model in 2.x frames.
+
+Outgoing messages live here; CSMS-initiated requests in `ocpp201_requests`. A 2.x
+transaction is a series of TransactionEvents (Started / Updated / Ended with seqNo); where it
+starts and stops follows TxStartPoint / TxStopPoint from the device model."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.adapter import BootAnswer
+from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
+from voltlab.fleet.auth import IdTagInfo, format_timestamp
+from voltlab.fleet.device_model import DeviceModel
+from voltlab.fleet.measurands import Sample, samples
+from voltlab.fleet.station import MeterReading, Reservation, StatusChange, Transaction
+from voltlab.ocpp.versions import OCPP201
+
+if TYPE_CHECKING:
+    from voltlab.fleet.runner import StationRunner
+
+# The model's 1.6-vocabulary statuses folded into 2.x connector statuses.
+CONNECTOR_STATUS = {
+    "Available": "Available",
+    "Preparing": "Occupied",
+    "Charging": "Occupied",
+    "SuspendedEV": "Occupied",
+    "SuspendedEVSE": "Occupied",
+    "Finishing": "Occupied",
+    "Reserved": "Reserved",
+    "Unavailable": "Unavailable",
+    "Faulted": "Faulted",
+}
+CHARGING_STATE = {
+    "Charging": "Charging",
+    "SuspendedEV": "SuspendedEV",
+    "SuspendedEVSE": "SuspendedEVSE",
+    "Preparing": "EVConnected",
+    "Finishing": "EVConnected",
+}
+# Neutral stop reason -> (2.x stoppedReason, triggerReason of the Ended event)
+STOP_REASONS = {
+    "Local": ("Local", "StopAuthorized"),
+    "Remote": ("Remote", "RemoteStop"),
+    "EVDisconnected": ("EVDisconnected", "EVCommunicationLost"),
+    "HardReset": ("ImmediateReset", "ResetCommand"),
+    "SoftReset": ("ImmediateReset", "ResetCommand"),
+    "ImmediateReset": ("ImmediateReset", "ResetCommand"),
+    "Reboot": ("Reboot", "ResetCommand"),
+    "DeAuthorized": ("DeAuthorized", "Deauthorized"),
+    "EmergencyStop": ("EmergencyStop", "AbnormalCondition"),
+    "GroundFault": ("GroundFault", "AbnormalCondition"),
+    "OvercurrentFault": ("OvercurrentFault", "AbnormalCondition"),
+    "PowerLoss": ("PowerLoss", "AbnormalCondition"),
+    "UnlockCommand": ("Other", "UnlockCommand"),
+    "EnergyLimitReached": ("EnergyLimitReached", "EnergyLimitReached"),
+    "TimeLimitReached": ("TimeLimitReached", "TimeLimitReached"),
+    "StoppedByEV": ("StoppedByEV", "ChargingStateChanged"),
+    "SOCLimitReached": ("SOCLimitReached", "ChargingStateChanged"),
+    "Other": ("Other", "AbnormalCondition"),
+}
+AUTH_STATUS = {
+    "Unknown": "Invalid",
+    "NoCredit": "Invalid",
+    "NotAllowedTypeEVSE": "Invalid",
+    "NotAtThisLocation": "Invalid",
+    "NotAtThisTime": "Invalid",
+}
+CONNECTOR_TYPES = {"IEC62196Type2": "cType2", "IEC62196Type2Combo": "cCCS2", "CHAdeMO": "cCHAdeMO"}
+
+
+def id_token(value: str, token_type: str = "ISO14443") -> dict[str, Any]:
+    return {"idToken": value, "type": token_type}
+
+
+def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
+    body = body or {"status": "Invalid"}
+    status = AUTH_STATUS.get(body["status"], body["status"])
+    group = (body.get("groupIdToken") or {}).get("idToken")
+    return IdTagInfo(status, body.get("cacheExpiryDateTime"), group)
+
+
+def id_token_info_json(info: IdTagInfo) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": info.status}
+    if info.expiry_date:
+        body["cacheExpiryDateTime"] = info.expiry_date
+    if info.parent_id_tag:
+        body["groupIdToken"] = id_token(info.parent_id_tag, "Central")
+    return body
+
+
+def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "value": round(sample.value, sample.decimals),
+        "context": context,
+        "measurand": sample.measurand,
+        "location": sample.location,
+        "unitOfMeasure": {"unit": sample.unit},
+    }
+    if sample.phase:
+        body["phase"] = sample.phase
+    return body
+
+
+class Ocpp201Adapter(Ocpp201Requests):
+    version = OCPP201
+
+    def __init__(self, runner: StationRunner) -> None:
+        self.runner = runner
+        self.station = runner.station
+        self.device_model = DeviceModel(runner.station)
+        self._connector_status: dict[int, str] = {}
+        self._charging_state: dict[int, str] = {}  # by transaction local id
+
+    async def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.runner.link.call(action, payload)
+
+    def _now(self) -> str:
+        return format_timestamp(self.runner.now())
+
+    # -- policy -------------------------------------------------------------------------------
+
+    def opens_transaction_on_plug(self) -> bool:
+        return bool({"EVConnected", "ParkingBayOccupancy"} & self.device_model.tx_start_points())
+
+    def stops_transaction_on_unplug(self) -> bool:
+        return bool(
+            {"EVConnected", "PowerPathClosed", "EnergyTransfer"}
+            & self.device_model.tx_stop_points()
+        ) or (self.station.config.get_bool("StopTransactionOnEVSideDisconnect"))
+
+    # -- station -> CSMS ----------------------------------------------------------------------
+
+    async def boot(self, reason: str) -> BootAnswer:
+        model = self.station.model
+        payload = {
+            "reason": reason,
+            "chargingStation": {
+                "model": model.model[:20],
+                "vendorName": model.vendor[:50],
+                "serialNumber": self.station.identity[-25:],
+                "firmwareVersion": model.firmware_version[:50],
+            },
+        }
+        answer = await self.runner.link.call_raw("BootNotification", payload)
+        return BootAnswer(answer["status"], int(answer["interval"]), answer.get("currentTime"))
+
+    async def heartbeat(self) -> None:
+        await self._call("Heartbeat", {})
+
+    async def send_status(self, change: StatusChange) -> None:
+        if change.connector_id == 0:
+            return  # 2.x reports per EVSE/connector; the station as a whole has no status
+        conn = self.station.connectors[change.connector_id]
+        status = CONNECTOR_STATUS.get(change.status, "Unavailable")
+        if status == "Occupied" and not conn.plugged and conn.transaction is None:
+            status = "Available"  # waiting for a cable after a remote start: nothing there yet
+        if self._connector_status.get(change.connector_id) != status:
+            self._connector_status[change.connector_id] = status
+            await self._call(
+                "StatusNotification",
+                {
+                    "timestamp": self._now(),
+                    "connectorStatus": status,
+                    "evseId": change.connector_id,
+                    "connectorId": 1,
+                },
+            )
+        tx = conn.transaction
+        if tx is not None and tx.transaction_id is not None:
+            state = CHARGING_STATE.get(change.status)
+            if state is not None and self._charging_state.get(tx.local_id) not in (None, state):
+                self._charging_state[tx.local_id] = state
+                await self._event("Updated", "ChargingStateChanged", tx, {"chargingState": state})
+
+    def forget_statuses(self) -> None:
+        self._connector_status.clear()
+
+    async def authorize(self, id_tag: str) -> IdTagInfo:
+        answer = await self._call("Authorize", {"idToken": id_token(id_tag)})
+        return id_tag_info(answer.get("idTokenInfo"))
+
+    def _meter_value(
+        self, connector_id: int, reading: MeterReading, measurands: list[str], context: str
+    ) -> dict[str, Any]:
+        spec = self.station.connector(connector_id).spec
+        values = samples(
+            reading, measurands, max_power_w=spec.max_power_w, max_current_a=spec.max_current_a
+        )
+        return {
+            "timestamp": format_timestamp(reading.timestamp),
+            "sampledValue": [sampled_value(s, context) for s in values],
+        }
+
+    async def _event(
+        self,
+        event_type: str,
+        trigger: str,
+        tx: Transaction,
+        info: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        transaction_info: dict[str, Any] = {"transactionId": str(tx.transaction_id)}
+        if info:
+            transaction_info.update(info)
+        payload: dict[str, Any] = {
+            "eventType": event_type,
+            "timestamp": self._now(),
+            "triggerReason": trigger,
+            "seqNo": tx.seq_no,
+            "transactionInfo": transaction_info,
+            **extra,
+        }
+        tx.seq_no += 1
+        return await self._call("TransactionEvent", payload)
+
+    async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo | None:
+        tx.transaction_id = str(uuid.uuid4())
+        measurands = self.station.config.get_list("StopTxnSampledData") or [
+            "Energy.Active.Import.Register"
+        ]
+        extra: dict[str, Any] = {
+            "evse": {"id": tx.connector_id, "connectorId": 1},
+            "meterValue": [
+                self._meter_value(tx.connector_id, reading, measurands, "Transaction.Begin")
+            ],
+        }
+        info: dict[str, Any] = {"chargingState": "EVConnected"}
+        if tx.remote_start_id is not None:
+            info["remoteStartId"] = tx.remote_start_id
+            trigger = "RemoteStart"
+        else:
+            trigger = "Authorized" if tx.id_tag is not None else "CablePluggedIn"
+        if tx.id_tag is not None:
+            extra["idToken"] = id_token(tx.id_tag)
+        if tx.reservation_id is not None:
+            extra["reservationId"] = tx.reservation_id
+        self._charging_state[tx.local_id] = "EVConnected"
+        answer = await self._event("Started", trigger, tx, info, **extra)
+        if tx.id_tag is None:
+            return None
+        return id_tag_info(answer.get("idTokenInfo") or {"status": "Accepted"})
+
+    async def authorize_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
+        assert tx.id_tag is not None
+        info: dict[str, Any] = {}
+        trigger = "Authorized"
+        if tx.remote_start_id is not None:
+            info["remoteStartId"] = tx.remote_start_id
+            trigger = "RemoteStart"
+        extra: dict[str, Any] = {"idToken": id_token(tx.id_tag)}
+        if tx.reservation_id is not None:
+            extra["reservationId"] = tx.reservation_id
+        answer = await self._event("Updated", trigger, tx, info, **extra)
+        return id_tag_info(answer.get("idTokenInfo") or {"status": "Accepted"})
+
+    async def meter_values(
+        self, connector_id: int, tx: Transaction | None, reading: MeterReading, context: str
+    ) -> None:
+        measurands = self.station.config.get_list("MeterValuesSampledData")
+        meter_value = self._meter_value(connector_id, reading, measurands, context)
+        if tx is not None and tx.transaction_id is not None:
+            trigger = "MeterValuePeriodic" if context == "Sample.Periodic" else "Trigger"
+            await self._event("Updated", trigger, tx, None, meterValue=[meter_value])
+            return
+        await self._call("MeterValues", {"evseId": connector_id, "meterValue": [meter_value]})
+
+    async def stop_transaction(
+        self, tx: Transaction, reading: MeterReading, begin: MeterReading | None
+    ) -> IdTagInfo | None:
+        if tx.transaction_id is None:
+            return None
+        stopped, trigger = STOP_REASONS.get(
+            tx.stop_reason or "Local", ("Other", "AbnormalCondition")
+        )
+        measurands = self.station.config.get_list("StopTxnSampledData") or [
+            "Energy.Active.Import.Register"
+        ]
+        extra: dict[str, Any] = {
+            "evse": {"id": tx.connector_id, "connectorId": 1},
+            "meterValue": [
+                self._meter_value(tx.connector_id, reading, measurands, "Transaction.End")
+            ],
+        }
+        if tx.id_tag is not None and trigger == "StopAuthorized":
+            extra["idToken"] = id_token(tx.id_tag)
+        info: dict[str, Any] = {
+            "stoppedReason": stopped,
+            "chargingState": "Idle"
+            if not self.station.connectors[tx.connector_id].plugged
+            else "EVConnected",
+        }
+        if tx.stopped_at is not None:
+            info["timeSpentCharging"] = int(max(0.0, tx.stopped_at - tx.started_at))
+        self._charging_state.pop(tx.local_id, None)
+        answer = await self._event("Ended", trigger, tx, info, **extra)
+        info_body = answer.get("idTokenInfo")
+        return id_tag_info(info_body) if info_body else None
+
+    async def reservation_expired(self, reservation: Reservation) -> None:
+        await self._call(
+            "ReservationStatusUpdate",
+            {"reservationId": reservation.reservation_id, "reservationUpdateStatus": "Expired"},
+        )

@@ -1,0 +1,314 @@
+"""CSMS-initiated OCPP 2.0.1 / 2.1 requests, as runner flows. Mixed into `Ocpp201Adapter`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.auth import LocalListError, format_timestamp, parse_timestamp
+from voltlab.fleet.station import Reservation
+from voltlab.ocpp.connection import Reply
+from voltlab.ocpp.errors import OcppError
+
+if TYPE_CHECKING:
+    from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
+
+VENDOR_ID = "org.voltlab"
+REPORT_PAGE = 20  # reportData items per NotifyReport
+
+
+def _id_tag_info(body: dict[str, Any] | None) -> Any:
+    from voltlab.fleet.adapters.ocpp201 import id_tag_info
+
+    return id_tag_info(body)
+
+
+class Ocpp201Requests:
+    supported_actions = frozenset(
+        {
+            "RequestStartTransaction",
+            "RequestStopTransaction",
+            "GetTransactionStatus",
+            "Reset",
+            "ChangeAvailability",
+            "UnlockConnector",
+            "TriggerMessage",
+            "GetVariables",
+            "SetVariables",
+            "GetBaseReport",
+            "GetReport",
+            "ClearCache",
+            "SendLocalList",
+            "GetLocalListVersion",
+            "ReserveNow",
+            "CancelReservation",
+            "DataTransfer",
+        }
+    )
+
+    async def handle(
+        self: Ocpp201Adapter, action: str, payload: dict[str, Any]
+    ) -> dict[str, Any] | Reply:
+        handler = getattr(self, "on_" + action, None)
+        if handler is None:
+            raise OcppError("NotSupported", f"{action} is not supported")
+        return await handler(payload)
+
+    # -- transactions -------------------------------------------------------------------------
+
+    async def on_RequestStartTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        token = payload["idToken"]["idToken"]
+        evse_id = payload.get("evseId")
+        runner = self.runner
+        connector_id = runner.choose_remote_connector(evse_id, token)
+        if connector_id is None:
+            return Reply({"status": "Rejected"})
+        body: dict[str, Any] = {"status": "Accepted"}
+        open_tx = self.station.connectors[connector_id].transaction
+        if open_tx is not None and open_tx.transaction_id is not None:
+            body["transactionId"] = str(open_tx.transaction_id)
+        remote_id = payload["remoteStartId"]
+        return Reply(
+            body, after=runner.defer(lambda: runner.remote_start(connector_id, token, remote_id))
+        )
+
+    async def on_RequestStopTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        tx = self.station.find_transaction(payload["transactionId"])
+        if tx is None:
+            return Reply({"status": "Rejected"})
+        connector_id = tx.connector_id
+        runner = self.runner
+        return Reply(
+            {"status": "Accepted"},
+            after=runner.defer(lambda: runner.stop_transaction(connector_id, "Remote")),
+        )
+
+    async def on_GetTransactionStatus(
+        self: Ocpp201Adapter, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Transaction messages are sent at once, never queued: nothing is waiting.
+        body: dict[str, Any] = {"messagesInQueue": False}
+        transaction_id = payload.get("transactionId")
+        if transaction_id is not None:
+            body["ongoingIndicator"] = self.station.find_transaction(transaction_id) is not None
+        return body
+
+    # -- availability, reset, unlock ----------------------------------------------------------
+
+    async def on_Reset(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        runner = self.runner
+        if payload.get("evseId") is not None:
+            evse_id = payload["evseId"]
+            if evse_id not in self.station.connectors:
+                return Reply({"status": "Rejected"})
+            if self.station.connectors[evse_id].transaction is None:
+                return Reply({"status": "Accepted"})
+            return Reply(
+                {"status": "Accepted"},
+                after=runner.defer(lambda: runner.stop_transaction(evse_id, "ImmediateReset")),
+            )
+        if payload["type"] == "OnIdle" and self.station.transactions():
+            runner.reset_when_idle = True
+            return Reply({"status": "Scheduled"})
+        return Reply({"status": "Accepted"}, after=runner.defer(lambda: runner.reset(True)))
+
+    async def on_ChangeAvailability(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        evse = payload.get("evse") or {}
+        evse_id = evse.get("id", 0)
+        if evse_id != 0 and evse_id not in self.station.connectors:
+            return Reply({"status": "Rejected"})
+        operative = payload["operationalStatus"] == "Operative"
+        status = self.station.change_availability(evse_id, operative, self.runner.now())
+        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
+
+    async def on_UnlockConnector(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        evse_id = payload["evseId"]
+        if evse_id not in self.station.connectors or payload["connectorId"] != 1:
+            return {"status": "UnknownConnector"}
+        tx = self.station.connectors[evse_id].transaction
+        if tx is not None and tx.id_tag is not None:
+            # 2.0.1: an authorized transaction is not ended by an unlock request.
+            return {"status": "OngoingAuthorizedTransaction"}
+        return {"status": await self.runner.unlock(evse_id)}
+
+    # -- triggers -----------------------------------------------------------------------------
+
+    async def on_TriggerMessage(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        requested = payload["requestedMessage"]
+        evse_id = (payload.get("evse") or {}).get("id")
+        if requested not in (
+            "BootNotification",
+            "Heartbeat",
+            "StatusNotification",
+            "MeterValues",
+            "TransactionEvent",
+            "FirmwareStatusNotification",
+            "LogStatusNotification",
+        ):
+            return Reply({"status": "NotImplemented"})
+        if evse_id is not None and evse_id not in self.station.connectors:
+            return Reply({"status": "Rejected"})
+        return Reply(
+            {"status": "Accepted"},
+            after=self.runner.defer(lambda: self._send_triggered(requested, evse_id)),
+        )
+
+    async def _send_triggered(self: Ocpp201Adapter, requested: str, evse_id: int | None) -> None:
+        runner = self.runner
+        ids = [evse_id] if evse_id else list(self.station.connectors)
+        if requested == "BootNotification":
+            await runner.link.boot_again()
+        elif requested == "Heartbeat":
+            await self.heartbeat()
+        elif requested == "StatusNotification":
+            self._connector_status.clear()
+            for cid in ids:
+                await self.send_status(self.station.connector_status(cid))
+        elif requested == "MeterValues":
+            for cid in ids:
+                await runner.send_meter_sample(cid, "Trigger")
+        elif requested == "TransactionEvent":
+            for cid in ids:
+                tx = self.station.connectors[cid].transaction
+                if tx is not None and tx.transaction_id is not None:
+                    await self._event("Updated", "Trigger", tx, None)
+        elif requested == "FirmwareStatusNotification":
+            await self._call("FirmwareStatusNotification", {"status": "Idle"})
+        elif requested == "LogStatusNotification":
+            await self._call("LogStatusNotification", {"status": "Idle"})
+
+    # -- device model -------------------------------------------------------------------------
+
+    async def on_GetVariables(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        results = self.device_model.get_variables(payload["getVariableData"], self.runner.now())
+        return {"getVariableResult": results}
+
+    async def on_SetVariables(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        results = self.device_model.set_variables(payload["setVariableData"])
+        self.runner.changed()
+        if any(
+            r["component"]["name"] == "OCPPCommCtrlr"
+            and r["variable"]["name"] == "HeartbeatInterval"
+            and r["attributeStatus"] == "Accepted"
+            for r in results
+        ):
+            self.runner.link.heartbeat_interval_changed()
+        return {"setVariableResult": results}
+
+    async def on_GetBaseReport(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        base = payload["reportBase"]
+        items = self.device_model.report(base, now=self.runner.now())
+        if not items:
+            return Reply({"status": "EmptyResultSet"})
+        return Reply(
+            {"status": "Accepted"},
+            after=self.runner.defer(lambda: self._notify_report(payload["requestId"], items)),
+        )
+
+    async def on_GetReport(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        items = self.device_model.report(
+            "FullInventory",
+            component_variables=payload.get("componentVariable"),
+            component_criteria=payload.get("componentCriteria"),
+            now=self.runner.now(),
+        )
+        if not items:
+            return Reply({"status": "EmptyResultSet"})
+        return Reply(
+            {"status": "Accepted"},
+            after=self.runner.defer(lambda: self._notify_report(payload["requestId"], items)),
+        )
+
+    async def _notify_report(
+        self: Ocpp201Adapter, request_id: int, items: list[dict[str, Any]]
+    ) -> None:
+        pages = self.device_model.pages(items, REPORT_PAGE)
+        generated = format_timestamp(self.runner.now())
+        for seq_no, page in enumerate(pages):
+            body: dict[str, Any] = {
+                "requestId": request_id,
+                "generatedAt": generated,
+                "seqNo": seq_no,
+                "reportData": page,
+            }
+            if seq_no < len(pages) - 1:
+                body["tbc"] = True
+            await self._call("NotifyReport", body)
+
+    # -- authorization lists ------------------------------------------------------------------
+
+    async def on_ClearCache(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.station.config.get_bool("AuthorizationCacheEnabled"):
+            return {"status": "Rejected"}
+        self.station.auth_cache.clear()
+        self.runner.changed()
+        return {"status": "Accepted"}
+
+    async def on_GetLocalListVersion(
+        self: Ocpp201Adapter, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {"versionNumber": self.station.local_list.version}
+
+    async def on_SendLocalList(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        entries = payload.get("localAuthorizationList") or []
+        if len(entries) > self.station.config.get_int("SendLocalListMaxLength"):
+            return {"status": "Failed"}
+        parsed = [
+            (
+                e["idToken"]["idToken"],
+                _id_tag_info(e["idTokenInfo"]) if e.get("idTokenInfo") else None,
+            )
+            for e in entries
+        ]
+        try:
+            self.station.local_list.update(payload["versionNumber"], payload["updateType"], parsed)
+        except LocalListError as exc:
+            return {"status": exc.status}
+        self.runner.changed()
+        return {"status": "Accepted"}
+
+    # -- reservations -------------------------------------------------------------------------
+
+    async def on_ReserveNow(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        group = (payload.get("groupIdToken") or {}).get("idToken")
+        reservation = Reservation(
+            reservation_id=payload["id"],
+            connector_id=payload.get("evseId") or 0,
+            id_tag=payload["idToken"]["idToken"],
+            parent_id_tag=group,
+            expires_at=parse_timestamp(payload["expiryDateTime"]),
+        )
+        wanted_type = payload.get("connectorType")
+        if wanted_type and reservation.connector_id:
+            from voltlab.fleet.adapters.ocpp201 import CONNECTOR_TYPES
+
+            spec = (
+                self.station.connectors[reservation.connector_id].spec
+                if reservation.connector_id in self.station.connectors
+                else None
+            )
+            if spec is not None and CONNECTOR_TYPES.get(spec.connector_type) != wanted_type:
+                return Reply({"status": "Rejected"})
+        status = self.station.reserve(reservation, self.runner.now())
+        if status != "Accepted":
+            return Reply({"status": status})
+        self.runner.reservation_expired_later(reservation.reservation_id, reservation.expires_at)
+        self.runner.changed()
+        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+
+    async def on_CancelReservation(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        reservation_id = payload["reservationId"]
+        if not self.station.cancel_reservation(reservation_id):
+            return Reply({"status": "Rejected"})
+        self.runner.reservation_ended(reservation_id)
+        self.runner.changed()
+        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+
+    async def on_DataTransfer(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["vendorId"] != VENDOR_ID:
+            return {"status": "UnknownVendorId"}
+        if payload.get("messageId") != "Echo":
+            return {"status": "UnknownMessageId"}
+        body: dict[str, Any] = {"status": "Accepted"}
+        if "data" in payload:
+            body["data"] = payload["data"]
+        return body
