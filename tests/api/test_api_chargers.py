@@ -269,8 +269,8 @@ async def test_message_log(
     assert (await client.get(path, params={"before": "x"}, headers=admin)).status_code == 422
 
 
-@pytest.mark.parametrize("version", ["ocpp2.0.1", "ocpp2.1"])
-async def test_versions_without_an_adapter_are_refused_by_name(
+@pytest.mark.parametrize("version", ["ocpp1.5", "ocpp2.0", "2.0.1"])
+async def test_unknown_ocpp_versions_are_refused_by_name(
     client: httpx.AsyncClient, admin: Headers, version: str
 ) -> None:
     body = {"identity": "V2-1", "csms_url": CSMS, "ocpp_version": version}
@@ -278,4 +278,13 @@ async def test_versions_without_an_adapter_are_refused_by_name(
     assert response.status_code == 422
     detail = response.json()["detail"][0]
     assert detail["loc"] == ["body", "ocpp_version"]
-    assert "not available" in detail["msg"]
+
+
+@pytest.mark.parametrize("version", ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"])
+async def test_every_supported_version_is_accepted(
+    client: httpx.AsyncClient, admin: Headers, version: str
+) -> None:
+    body = {"identity": f"V-{version}", "csms_url": CSMS, "ocpp_version": version}
+    response = await client.post("/ocpp/chargers", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    assert response.json()["ocpp_version"] == version

@@ -252,6 +252,9 @@ def test_id_tag_info_drops_a_parent_too_long_for_ocpp16():
 
 
 def test_version_choice():
-    assert choose_version(["ocpp2.0.1", "ocpp1.6"]) == "ocpp1.6"
-    assert choose_version(["ocpp2.1"]) is None
+    # The station's order of preference decides among the served versions.
+    assert choose_version(["ocpp2.0.1", "ocpp1.6"]) == "ocpp2.0.1"
+    assert choose_version(["ocpp1.6", "ocpp2.0.1"]) == "ocpp1.6"
+    assert choose_version(["ocpp1.5", "ocpp2.1"]) == "ocpp2.1"
+    assert choose_version(["ocpp1.5"]) is None
     assert choose_version([]) is None

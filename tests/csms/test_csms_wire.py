@@ -64,7 +64,7 @@ async def test_a_failing_known_station_check_refuses(start_csms):
         await RawStation.connect(live, "CP-1")
 
 
-@pytest.mark.parametrize("offered", [(), ("ocpp2.1",), ("ocpp1.5",)])
+@pytest.mark.parametrize("offered", [(), ("ocpp1.5",), ("ocpp2.0",)])
 async def test_unsupported_subprotocol_gets_none_and_a_close(live, offered):
     async with connect(f"{live.url}/CP-OLD", subprotocols=list(offered) or None) as websocket:
         assert websocket.subprotocol is None
@@ -75,7 +75,7 @@ async def test_unsupported_subprotocol_gets_none_and_a_close(live, offered):
 
 
 async def test_preferred_subprotocol_is_the_first_served_one(live):
-    station = await RawStation.connect(live, "CP-MULTI", ("ocpp2.1", "ocpp1.6"))
+    station = await RawStation.connect(live, "CP-MULTI", ("ocpp1.2", "ocpp1.6", "ocpp2.0.1"))
     assert station.websocket.subprotocol == "ocpp1.6"
     await station.close()
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-# OCPP 1.6 AuthorizationStatus values (2.0.1 adds Unknown, NoCredit, ...; mapped later).
+# OCPP 1.6 AuthorizationStatus values: the listener's vocabulary whatever the station speaks
+# (every one of them exists in 2.x too; see `ocpp201_payloads.id_token_info`).
 ID_TAG_STATUSES: frozenset[str] = frozenset(
     {"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"}
 )
@@ -71,6 +72,10 @@ class CsmsTransaction:
     then the best the CSMS could reconstruct. ``inferred_stop`` is True when the CSMS closed
     the transaction itself because the station started another one on the same connector
     without ever sending its StopTransaction.
+
+    OCPP 2.x stations choose their own (string) transaction ids; the CSMS gives each one an
+    integer ``transaction_id`` like any 1.6 transaction and keeps the station's id in
+    ``station_transaction_id`` (None for 1.6). ``connector_id`` is then the EVSE id.
     """
 
     transaction_id: int
@@ -93,6 +98,7 @@ class CsmsTransaction:
     stop_id_tag: str | None = None
     recovered: bool = False
     inferred_stop: bool = False
+    station_transaction_id: str | None = None
 
     @property
     def is_open(self) -> bool:

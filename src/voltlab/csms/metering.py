@@ -1,7 +1,9 @@
-"""Sans-I/O reading of OCPP 1.6 ``meterValue`` lists into normalised `MeterSample`s.
+"""Sans-I/O reading of OCPP ``meterValue`` lists (1.6 and 2.x) into normalised `MeterSample`s.
 
 A 1.6 sampled value is a string with an optional measurand (default: the active import
-energy register), unit, phase and location. Stations differ in what they send: kWh or Wh,
+energy register), unit, phase and location. A 2.x sampled value is a number with the same
+optional fields, except that the unit is ``unitOfMeasure`` (``unit``, default Wh, and a
+power-of-ten ``multiplier``, default 0). Stations differ in what they send: kWh or Wh,
 one total or three phases, the register at the outlet and at the inlet. This module picks
 one number per quantity so the cpo layer never sees those differences:
 
@@ -19,7 +21,7 @@ one number per quantity so the cpo layer never sees those differences:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,26 +57,30 @@ class _Reading:
 
 
 def parse_meter_values(
-    meter_values: Iterable[dict[str, Any]], fallback: datetime
+    meter_values: Iterable[dict[str, Any]], fallback: datetime, *, ocpp2: bool = False
 ) -> list[MeterSample]:
-    """Samples for a 1.6 ``meterValue`` (or ``transactionData``) list, in the given order.
+    """Samples for a ``meterValue`` (or 1.6 ``transactionData``) list, in the given order.
 
     A meter value with nothing usable in it (only signed data, only other measurands) yields
-    no sample. ``fallback`` replaces an unreadable timestamp.
+    no sample. ``fallback`` replaces an unreadable timestamp. ``ocpp2`` selects the 2.x
+    spelling of sampled values.
     """
     out: list[MeterSample] = []
     for meter_value in meter_values:
-        sample = parse_meter_value(meter_value, fallback)
+        sample = parse_meter_value(meter_value, fallback, ocpp2=ocpp2)
         if sample is not None:
             out.append(sample)
     return out
 
 
-def parse_meter_value(meter_value: dict[str, Any], fallback: datetime) -> MeterSample | None:
+def parse_meter_value(
+    meter_value: dict[str, Any], fallback: datetime, *, ocpp2: bool = False
+) -> MeterSample | None:
+    read: Callable[[dict[str, Any]], _Reading | None] = _reading2 if ocpp2 else _reading
     readings: list[_Reading] = []
     contexts: list[str] = []
     for sampled in meter_value.get("sampledValue") or []:
-        reading = _reading(sampled)
+        reading = read(sampled)
         if reading is None:
             continue
         readings.append(reading)
@@ -90,7 +96,7 @@ def parse_meter_value(meter_value: dict[str, Any], fallback: datetime) -> MeterS
         current_a=_largest(readings, CURRENT),
         voltage_v=_voltage(readings),
         soc_percent=_soc(readings),
-        # The default context is Sample.Periodic (1.6 spec, SampledValue.context).
+        # The default context is Sample.Periodic (SampledValue.context, 1.6 and 2.x).
         context=contexts[0] if contexts else "Sample.Periodic",
     )
     return sample
@@ -116,6 +122,29 @@ def _reading(sampled: dict[str, Any]) -> _Reading | None:
     location = sampled.get("location") or "Outlet"
     rank = _LOCATION_RANK.get(location, _OTHER_LOCATION_RANK)
     return _Reading(measurand, value * factor, sampled.get("phase"), rank)
+
+
+def _reading2(sampled: dict[str, Any]) -> _Reading | None:
+    # 2.x values are numbers even when signed (signedMeterValue rides along): always usable.
+    measurand = sampled.get("measurand") or ENERGY
+    units = _UNITS.get(measurand)
+    if units is None:
+        return None
+    unit_of_measure = sampled.get("unitOfMeasure") or {}
+    unit = unit_of_measure.get("unit") or next(iter(units))
+    factor = units.get(unit)
+    if factor is None:
+        return None
+    try:
+        scale = 10.0 ** int(unit_of_measure.get("multiplier") or 0)
+        value = float(sampled["value"]) * factor * scale
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(value):
+        return None
+    location = sampled.get("location") or "Outlet"
+    rank = _LOCATION_RANK.get(location, _OTHER_LOCATION_RANK)
+    return _Reading(measurand, value, sampled.get("phase"), rank)
 
 
 def _best_location(readings: list[_Reading], measurand: str) -> list[_Reading]:

@@ -3,6 +3,9 @@
 Nothing here is durable on purpose: after a restart the fleet stations boot again and report
 their connectors, and a transaction that was open is closed by the station's own
 StopTransaction (PowerLoss), which the registry accepts for ids it never saw.
+
+OCPP 2.x transactions live here too, under an integer id the registry allocates; the 2.x
+bookkeeping on top (station transaction ids, chargingState) is `StationRecord.ocpp2`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from voltlab.csms.events import (
     MeterSample,
     StationView,
 )
+from voltlab.csms.ocpp201_state import Ocpp2Station
 from voltlab.csms.timestamps import Now
 
 # Seconds since this instant seed the transaction id counter: ids stay below 2**31 (what
@@ -84,6 +88,7 @@ class StationRecord:
     firmware_status: str | None = None
     diagnostics_status: str | None = None
     connectors: dict[int, ConnectorState] = field(default_factory=dict)
+    ocpp2: Ocpp2Station = field(default_factory=Ocpp2Station)
 
 
 StationKey = tuple[str, str]  # (cpo_id, identity)
@@ -179,6 +184,7 @@ class Registry:
         started_at: datetime,
         authorization: IdTagStatus,
         reservation_id: int | None = None,
+        station_transaction_id: str | None = None,
     ) -> tuple[CsmsTransaction, list[CsmsTransaction]]:
         """Open a transaction with a fresh id; return it and the transactions it superseded.
 
@@ -186,10 +192,11 @@ class Registry:
         open transaction lost that transaction's StopTransaction. The stale one is closed
         here (``inferred_stop``) so it does not stay open forever: its meter stop is the new
         meter start, the best bound there is, since a meter only advances while charging.
+        Connector 0 (a 2.x transaction whose EVSE is not known yet) supersedes nothing.
         """
         superseded: list[CsmsTransaction] = []
         for stale in self.open_transactions(cpo_id, identity):
-            if stale.connector_id != connector_id:
+            if connector_id == 0 or stale.connector_id != connector_id:
                 continue
             stop_wh = meter_start_wh if meter_start_wh >= stale.meter_start_wh else None
             if stop_wh is None:  # meter replaced or reset: fall back to what we last saw
@@ -198,7 +205,7 @@ class Registry:
             stale.inferred_stop = True
             superseded.append(stale)
         tx = CsmsTransaction(
-            transaction_id=self._fresh_id(),
+            transaction_id=self.allocate_id(),
             cpo_id=cpo_id,
             identity=identity,
             connector_id=connector_id,
@@ -209,6 +216,7 @@ class Registry:
             parent_id_tag=authorization.parent_id_tag,
             reservation_id=reservation_id,
             last_meter_wh=meter_start_wh,
+            station_transaction_id=station_transaction_id,
         )
         self._open[tx.transaction_id] = tx
         return tx, superseded
@@ -346,7 +354,8 @@ class Registry:
             while len(self._closed) > MAX_CLOSED_TRANSACTIONS:
                 self._closed.popitem(last=False)
 
-    def _fresh_id(self) -> int:
+    def allocate_id(self) -> int:
+        """A transaction id not held here (2.x transactions first seen at their end use it)."""
         # The allocator is not aware of ids adopted from stations; skip any still held here.
         while True:
             candidate = self._next_transaction_id()

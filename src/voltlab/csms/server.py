@@ -3,6 +3,10 @@
 One instance serves every CPO of the process. The HTTP layer mounts `serve` on
 ``/csms/{cpo_id}/{identity}``; the cpo layer implements `CsmsListener` and drives stations
 through `call` and the helpers. State is in memory (see `registry`).
+
+Stations speak OCPP 1.6, 2.0.1 or 2.1 on the same endpoint; the negotiated subprotocol picks
+the session class (`Ocpp16Session`, `Ocpp201Session`), and the listener hears the same
+events whichever it is.
 """
 
 from __future__ import annotations
@@ -23,17 +27,19 @@ from voltlab.csms.asgi_socket import StarletteSocket
 from voltlab.csms.events import CsmsListener, CsmsTransaction, IdTagStatus, StationView
 from voltlab.csms.notify import StationDisconnected, StationNotifier
 from voltlab.csms.ocpp16 import CHARGE_POINT_ACTIONS, Ocpp16Session
+from voltlab.csms.ocpp201 import Ocpp201Session, charging_station_actions
 from voltlab.csms.operations import StationNotConnected, StationOperations
 from voltlab.csms.registry import Registry, StationKey, TransactionIds
 from voltlab.csms.timestamps import Now, from_epoch
-from voltlab.ocpp.connection import RpcConnection
+from voltlab.ocpp.connection import Handler, RpcConnection
 from voltlab.ocpp.errors import ConnectionLost
-from voltlab.ocpp.versions import OCPP16
+from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 
 log = logging.getLogger(__name__)
 
-# Subprotocols served, in order of preference when a station offers several.
-SERVED_VERSIONS: tuple[str, ...] = (OCPP16,)
+# Subprotocols served. A station offering several gets the first of its list that is served
+# here: a client lists its subprotocols in its order of preference (RFC 6455, 1.9).
+SERVED_VERSIONS: tuple[str, ...] = (OCPP16, OCPP201, OCPP21)
 
 POLICY_VIOLATION = 1008
 PROTOCOL_ERROR = 1002
@@ -92,6 +98,9 @@ class BuiltinCsms(StationOperations):
         self._now: Now = now or time.time
         self._on_frame = on_frame
         self.registry = Registry(next_transaction_id or TransactionIds())
+        # 2.x RequestStartTransaction ids: unique across restarts like transaction ids, so
+        # a station's late TransactionEvent never matches a request of a previous run.
+        self._remote_start_ids = TransactionIds()
         self._links: dict[StationKey, _Link] = {}
         self._notifiers: dict[StationKey, StationNotifier] = {}
 
@@ -157,15 +166,30 @@ class BuiltinCsms(StationOperations):
     def _open_link(self, key: StationKey, websocket: WebSocket, version: str) -> _Link:
         cpo_id, identity = key
         socket = StarletteSocket(websocket)
-        session = Ocpp16Session(
-            cpo_id=cpo_id,
-            identity=identity,
-            registry=self.registry,
-            authorize=lambda id_tag: self._authorize(cpo_id, identity, id_tag),
-            emit=self._notifier(key).push,
-            now=self._datetime,
-            heartbeat_interval=self.heartbeat_interval,
-        )
+        handler: Handler
+        if version == OCPP16:
+            handler = Ocpp16Session(
+                cpo_id=cpo_id,
+                identity=identity,
+                registry=self.registry,
+                authorize=lambda id_tag: self._authorize(cpo_id, identity, id_tag),
+                emit=self._notifier(key).push,
+                now=self._datetime,
+                heartbeat_interval=self.heartbeat_interval,
+            ).handle
+            actions = CHARGE_POINT_ACTIONS
+        else:
+            handler = Ocpp201Session(
+                cpo_id=cpo_id,
+                identity=identity,
+                version=version,
+                registry=self.registry,
+                decide=lambda id_tag: self._decide(cpo_id, identity, id_tag),
+                emit=self._notifier(key).push,
+                now=self._datetime,
+                heartbeat_interval=self.heartbeat_interval,
+            ).handle
+            actions = charging_station_actions(version)
         observer = None
         if self._on_frame is not None:
             on_frame = self._on_frame
@@ -176,11 +200,11 @@ class BuiltinCsms(StationOperations):
         rpc = RpcConnection(
             socket,
             version,
-            handler=session.handle,
+            handler=handler,
             on_frame=observer,
             call_timeout=self.call_timeout,
             validate=True,
-            supported_actions=CHARGE_POINT_ACTIONS,
+            supported_actions=actions,
         )
         return _Link(key, version, socket, rpc)
 
@@ -207,18 +231,25 @@ class BuiltinCsms(StationOperations):
 
     async def _authorize(self, cpo_id: str, identity: str, id_tag: str) -> IdTagStatus:
         """The listener's decision; Invalid when it fails or takes too long (fail closed)."""
+        return await self._decide(cpo_id, identity, id_tag) or IdTagStatus.invalid()
+
+    async def _decide(self, cpo_id: str, identity: str, id_tag: str) -> IdTagStatus | None:
+        """The listener's decision; None when it fails or takes too long.
+
+        Each protocol says "no decision" in its own words (1.6 Invalid, 2.x Unknown).
+        """
         try:
             async with asyncio.timeout(self.authorize_timeout):
                 status = await self.listener.authorize(cpo_id, identity, id_tag)
         except TimeoutError:
-            log.error("authorize(%s) for %s/%s timed out; Invalid", id_tag, cpo_id, identity)
-            return IdTagStatus.invalid()
+            log.error("authorize(%s) for %s/%s timed out", id_tag, cpo_id, identity)
+            return None
         except Exception:
-            log.exception("authorize(%s) for %s/%s failed; Invalid", id_tag, cpo_id, identity)
-            return IdTagStatus.invalid()
+            log.exception("authorize(%s) for %s/%s failed", id_tag, cpo_id, identity)
+            return None
         if not isinstance(status, IdTagStatus):
-            log.error("authorize returned %r, not an IdTagStatus; Invalid", status)
-            return IdTagStatus.invalid()
+            log.error("authorize returned %r, not an IdTagStatus", status)
+            return None
         return status
 
     # -- CSMS -> station ----------------------------------------------------------------------
@@ -253,6 +284,16 @@ class BuiltinCsms(StationOperations):
         """The subprotocol of the station's open connection, None when not connected."""
         link = self._links.get((cpo_id, identity))
         return None if link is None else link.version
+
+    def station_transaction_id(self, cpo_id: str, identity: str, transaction_id: int) -> str | None:
+        """The 2.x station's own id of one of its transactions (None: not a 2.x one of it)."""
+        tx = self.registry.transaction(cpo_id, transaction_id)
+        if tx is None or tx.identity != identity:
+            return None
+        return tx.station_transaction_id
+
+    def next_remote_start_id(self) -> int:
+        return self._remote_start_ids()
 
     # -- introspection ------------------------------------------------------------------------
 

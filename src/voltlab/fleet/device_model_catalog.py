@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.auth import format_timestamp
 from voltlab.fleet.config import MEASURANDS, STANDARD_KEYS
@@ -224,23 +224,21 @@ def _clock(station: Station, target: Target, now: float) -> str:
 # -- the catalog ----------------------------------------------------------------------------
 
 
-def _mapped(component: str, variable: str, key: str, data_type: str, **kw: object) -> VariableSpec:
+def _mapped(component: str, variable: str, key: str, data_type: str, **kw: Any) -> VariableSpec:
     spec = STANDARD_KEYS[key]
     kw.setdefault("mutability", READ_ONLY if spec.readonly else READ_WRITE)
     if data_type == INTEGER:
         kw.setdefault("min_limit", spec.minimum)
-    return VariableSpec(component, variable, data_type, config_key=key, **kw)  # type: ignore[arg-type]
+    return VariableSpec(component, variable, data_type, config_key=key, **kw)
 
 
-def _held(component: str, variable: str, data_type: str, default: str, **kw: object) -> VariableSpec:
-    return VariableSpec(component, variable, data_type, held_default=default, **kw)  # type: ignore[arg-type]
+def _held(component: str, variable: str, data_type: str, default: str, **kw: Any) -> VariableSpec:
+    return VariableSpec(component, variable, data_type, held_default=default, **kw)
 
 
-def _live(
-    component: str, variable: str, data_type: str, read: Reader, **kw: object
-) -> VariableSpec:
+def _live(component: str, variable: str, data_type: str, read: Reader, **kw: Any) -> VariableSpec:
     kw.setdefault("mutability", READ_ONLY)
-    return VariableSpec(component, variable, data_type, read=read, **kw)  # type: ignore[arg-type]
+    return VariableSpec(component, variable, data_type, read=read, **kw)
 
 
 def _measurands(component: str, variable: str, key: str) -> VariableSpec:
@@ -285,7 +283,12 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _mapped(COMM, "MessageAttempts", "TransactionMessageAttempts", INTEGER, instance=TX_EVENT),
     # One network connection profile (the configured CSMS URL) in slot 1; no SetNetworkProfile.
     _held(
-        COMM, "NetworkConfigurationPriority", SEQUENCE_LIST, "1", values_list=("1",), allow_empty=False
+        COMM,
+        "NetworkConfigurationPriority",
+        SEQUENCE_LIST,
+        "1",
+        values_list=("1",),
+        allow_empty=False,
     ),
     _held(COMM, "OfflineThreshold", INTEGER, "60", unit="s", min_limit=0),
     _mapped(COMM, "ResetRetries", "ResetRetries", INTEGER),
@@ -304,9 +307,16 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _mapped(TX, "StopTxOnInvalidId", "StopTransactionOnInvalidId", BOOLEAN),
     _mapped(TX, "MaxEnergyOnInvalidId", "MaxEnergyOnInvalidId", INTEGER, unit="Wh"),
     _held(TX, "TxBeforeAcceptedEnabled", BOOLEAN, FALSE),
-    _held(TX, "TxStartPoint", MEMBER_LIST, "PowerPathClosed", values_list=TX_POINTS, allow_empty=False),
     _held(
-        TX, "TxStopPoint", MEMBER_LIST, "EVConnected,Authorized", values_list=TX_POINTS, allow_empty=False
+        TX, "TxStartPoint", MEMBER_LIST, "PowerPathClosed", values_list=TX_POINTS, allow_empty=False
+    ),
+    _held(
+        TX,
+        "TxStopPoint",
+        MEMBER_LIST,
+        "EVConnected,Authorized",
+        values_list=TX_POINTS,
+        allow_empty=False,
     ),
     _held(AUTH, "Enabled", BOOLEAN, TRUE),
     _mapped(AUTH, "AuthorizeRemoteStart", "AuthorizeRemoteTxRequests", BOOLEAN),
@@ -369,7 +379,9 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _live(SMART, "Available", BOOLEAN, _fixed(FALSE), constant=True),
     _held(RESERVATION, "Enabled", BOOLEAN, TRUE),
     _live(RESERVATION, "Available", BOOLEAN, _feature("Reservation")),
-    _mapped(RESERVATION, "NonEvseSpecific", "ReserveConnectorZeroSupported", BOOLEAN, constant=True),
+    _mapped(
+        RESERVATION, "NonEvseSpecific", "ReserveConnectorZeroSupported", BOOLEAN, constant=True
+    ),
     # 2.0.1 changes the profile through SetNetworkProfile only, so the variable is ReadOnly
     # here; 1.6 ChangeConfiguration SecurityProfile still writes the same key.
     _mapped(
@@ -387,16 +399,13 @@ VARIABLES: tuple[VariableSpec, ...] = (
     # The identity is the charger's address in the fleet (URL path); it does not move.
     _live(SECURITY, "Identity", STRING, _identity, max_limit=48, constant=True),
     _held(SECURITY, "OrganizationName", STRING, "Voltlab", max_limit=CONFIGURATION_VALUE_SIZE),
-    *(
-        _live(
-            DEVICE_DATA,
-            "ItemsPerMessage",
-            INTEGER,
-            _fixed(str(ITEMS_PER_MESSAGE)),
-            instance=instance,
-            constant=True,
-        )
-        for instance in ("GetReport", "SetVariables")
+    _live(
+        DEVICE_DATA,
+        "ItemsPerMessage",
+        INTEGER,
+        _fixed(str(ITEMS_PER_MESSAGE)),
+        instance="GetReport",
+        constant=True,
     ),
     # GetVariables plays the part of 1.6 GetConfiguration: same limit, same key.
     _mapped(
@@ -405,6 +414,14 @@ VARIABLES: tuple[VariableSpec, ...] = (
         "GetConfigurationMaxKeys",
         INTEGER,
         instance="GetVariables",
+        constant=True,
+    ),
+    _live(
+        DEVICE_DATA,
+        "ItemsPerMessage",
+        INTEGER,
+        _fixed(str(ITEMS_PER_MESSAGE)),
+        instance="SetVariables",
         constant=True,
     ),
     *(
@@ -471,7 +488,9 @@ VARIABLES: tuple[VariableSpec, ...] = (
         _evse_power,
         unit="W",
         min_limit=0,
-        max_limit_of=lambda station, target: station.connectors[target.evse_id or 0].spec.max_power_w,
+        max_limit_of=lambda station, target: (
+            station.connectors[target.evse_id or 0].spec.max_power_w
+        ),
         scope=EVSE_SCOPE,
     ),
     _live(
@@ -492,7 +511,9 @@ VARIABLES: tuple[VariableSpec, ...] = (
     ),
     _live(CONNECTOR, "Available", BOOLEAN, _fixed(TRUE), constant=True, scope=CONNECTOR_SCOPE),
     _live(CONNECTOR, "Problem", BOOLEAN, _connector_problem, scope=CONNECTOR_SCOPE),
-    _live(CONNECTOR, "ConnectorType", STRING, _connector_type, constant=True, scope=CONNECTOR_SCOPE),
+    _live(
+        CONNECTOR, "ConnectorType", STRING, _connector_type, constant=True, scope=CONNECTOR_SCOPE
+    ),
     _live(
         CONNECTOR,
         "SupplyPhases",
