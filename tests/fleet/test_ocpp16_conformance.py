@@ -252,7 +252,10 @@ async def test_reservation_flow(runtime, peer16):
     assert (await peer16.call("CP-RES", "CancelReservation", {"reservationId": 11})) == {
         "status": "Rejected"
     }
-    soon = (datetime.now(UTC) + timedelta(seconds=60)).isoformat().replace("+00:00", "Z")
+    # 60 simulated seconds from the station's clock (it runs 100x faster than the wall clock)
+    soon = (datetime.fromtimestamp(runner.now(), UTC) + timedelta(seconds=60)).isoformat().replace(
+        "+00:00", "Z"
+    )
     reserve2 = {"connectorId": 2, "expiryDate": soon, "idTag": "LATE", "reservationId": 12}
     assert (await peer16.call("CP-RES", "ReserveNow", reserve2)) == {"status": "Accepted"}
     await wait_until(lambda: statuses(peer16, "CP-RES", 2)[-1] == "Reserved")

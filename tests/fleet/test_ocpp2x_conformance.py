@@ -317,7 +317,10 @@ async def test_local_list_cache_reservations_data_transfer(runtime, peer2x):
     await COMMANDS["authorize_id_tag"](runner, {"id_tag": "C1"})
     assert (await COMMANDS["authorize_id_tag"](runner, {"id_tag": "C1"}))["source"] == "cache"
     assert (await peer2x.call("CS-AUTH", "ClearCache", {}))["status"] == "Accepted"
-    soon = (datetime.now(UTC) + timedelta(seconds=60)).isoformat().replace("+00:00", "Z")
+    # 60 simulated seconds from the station's clock (it runs 100x faster than the wall clock)
+    soon = (datetime.fromtimestamp(runner.now(), UTC) + timedelta(seconds=60)).isoformat().replace(
+        "+00:00", "Z"
+    )
     reserve = {
         "id": 31,
         "expiryDateTime": soon,
