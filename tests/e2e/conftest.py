@@ -41,14 +41,18 @@ class Gateway:
         return await self.http.get(path, params=params, headers=self.headers)
 
     async def location(
-        self, chargers: int = 3, model: str = "ac-22kw-2c", prefix: str = "CP-E2E-"
+        self,
+        chargers: int = 3,
+        model: str = "ac-22kw-2c",
+        prefix: str = "CP-E2E-",
+        version: str = "ocpp1.6",
     ) -> dict:
         response = await self.post(
             "/ocpp/locations",
             {
                 "name": "depot",
                 "csms_url": self.peer.url,
-                "ocpp_version": "ocpp1.6",
+                "ocpp_version": version,
                 "chargers": chargers,
                 "model": model,
                 "identity_prefix": prefix,
@@ -67,10 +71,11 @@ class Gateway:
             state = (await self.get(f"/ocpp/chargers/{charger_id}")).json()
             if state.get("registration") == "Accepted" and state.get("connection") == "connected":
                 identity = state["identity"]
-                # every connector reported after boot
+                # every connector reported after boot (1.6 also reports connector 0)
+                extra = 1 if state["ocpp_version"] == "ocpp1.6" else 0
                 if (
                     len(self.peer.calls(identity, "StatusNotification"))
-                    >= len(state["connectors"]) + 1
+                    >= len(state["connectors"]) + extra
                 ):
                     return state
             if time.monotonic() > deadline:
@@ -108,7 +113,14 @@ class Gateway:
 
 
 @pytest.fixture
-async def gateway(database: Database, peer16: OcppRpcPeer, monkeypatch) -> AsyncIterator[Gateway]:
+async def peer_all() -> AsyncIterator[OcppRpcPeer]:
+    async with OcppRpcPeer(protocols=("ocpp1.6", "ocpp2.0.1", "ocpp2.1"), strict=True) as peer:
+        yield peer
+
+
+@pytest.fixture
+async def gateway(database: Database, peer_all: OcppRpcPeer, monkeypatch) -> AsyncIterator[Gateway]:
+    peer16 = peer_all
     monkeypatch.delenv("VOLTLAB_API_KEY", raising=False)
     fleet = FleetRuntime(database, Clock(100.0))
     app = create_app(database, fleet)

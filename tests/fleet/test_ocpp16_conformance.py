@@ -253,8 +253,10 @@ async def test_reservation_flow(runtime, peer16):
         "status": "Rejected"
     }
     # 60 simulated seconds from the station's clock (it runs 100x faster than the wall clock)
-    soon = (datetime.fromtimestamp(runner.now(), UTC) + timedelta(seconds=60)).isoformat().replace(
-        "+00:00", "Z"
+    soon = (
+        (datetime.fromtimestamp(runner.now(), UTC) + timedelta(seconds=60))
+        .isoformat()
+        .replace("+00:00", "Z")
     )
     reserve2 = {"connectorId": 2, "expiryDate": soon, "idTag": "LATE", "reservationId": 12}
     assert (await peer16.call("CP-RES", "ReserveNow", reserve2)) == {"status": "Accepted"}

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from conftest import wait_until
 from peers.ocpp_rpc_peer import OcppRpcPeer
-
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.runtime import FleetRuntime
 from voltlab.fleet.runtime_api import ChargerSpec
@@ -318,8 +318,10 @@ async def test_local_list_cache_reservations_data_transfer(runtime, peer2x):
     assert (await COMMANDS["authorize_id_tag"](runner, {"id_tag": "C1"}))["source"] == "cache"
     assert (await peer2x.call("CS-AUTH", "ClearCache", {}))["status"] == "Accepted"
     # 60 simulated seconds from the station's clock (it runs 100x faster than the wall clock)
-    soon = (datetime.fromtimestamp(runner.now(), UTC) + timedelta(seconds=60)).isoformat().replace(
-        "+00:00", "Z"
+    soon = (
+        (datetime.fromtimestamp(runner.now(), UTC) + timedelta(seconds=60))
+        .isoformat()
+        .replace("+00:00", "Z")
     )
     reserve = {
         "id": 31,
