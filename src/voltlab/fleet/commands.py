@@ -6,41 +6,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from voltlab.fleet.auth import IdTagInfo, LocalListError
+from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.config import ConfigError
 from voltlab.fleet.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.link import NotConnected
+from voltlab.fleet.records import STOP_REASONS
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.station import FAULT_TYPES, Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
-STOP_REASONS = frozenset(
-    {
-        "EmergencyStop",
-        "EVDisconnected",
-        "HardReset",
-        "Local",
-        "Other",
-        "PowerLoss",
-        "Reboot",
-        "Remote",
-        "SoftReset",
-        "UnlockCommand",
-        "DeAuthorized",
-        # 2.0.1 ReasonEnumType; each adapter says them in its own version's words
-        "EnergyLimitReached",
-        "GroundFault",
-        "ImmediateReset",
-        "LocalOutOfCredit",
-        "MasterPass",
-        "OvercurrentFault",
-        "PowerQuality",
-        "SOCLimitReached",
-        "StoppedByEV",
-        "TimeLimitReached",
-        "Timeout",
-    }
-)
 EMERGENCY_FAULTS = frozenset({"GroundFault", "OverCurrent", "OverVoltage"})
 
 Result = dict[str, Any]
@@ -150,11 +124,13 @@ async def local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Res
         )
         entries.append((entry["id_tag"], info))
     local_list = runner.station.local_list
-    try:
-        local_list.update(int(payload["list_version"]), payload["update_type"], entries)
-    except LocalListError as exc:
-        raise StationError(exc.status, str(exc)) from exc
-    runner.changed()
+    status = runner.install_local_list(
+        int(payload["list_version"]), payload["update_type"], entries
+    )
+    if status != "Accepted":
+        raise StationError(
+            status, f"the station answered {status} (current list version {local_list.version})"
+        )
     return {"list_version": local_list.version, "entries": len(local_list.entries)}
 
 

@@ -3,9 +3,12 @@ format them (1.6: strings with `unit`; 2.x: numbers with `unitOfMeasure`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from voltlab.fleet.station import MeterReading
+from voltlab.fleet.auth import format_timestamp
+from voltlab.fleet.station import MeterReading, Station
 
 UNITS = {
     "Energy.Active.Import.Register": "Wh",
@@ -67,3 +70,22 @@ def samples(
         elif measurand == "Frequency" and reading.phases:
             out.append(Sample(measurand, 50.0, unit, decimals=2))
     return out
+
+
+def meter_value(
+    station: Station,
+    connector_id: int,
+    reading: MeterReading,
+    measurands: list[str],
+    context: str,
+    say: Callable[[Sample, str], dict[str, Any]],
+) -> dict[str, Any]:
+    """One MeterValue: the samples of `measurands`, each said by the version's `say`."""
+    spec = station.connector(connector_id).spec
+    values = samples(
+        reading, measurands, max_power_w=spec.max_power_w, max_current_a=spec.max_current_a
+    )
+    return {
+        "timestamp": format_timestamp(reading.timestamp),
+        "sampledValue": [say(sample, context) for sample in values],
+    }

@@ -20,6 +20,36 @@ FAULT_TYPES = (
     "PowerMeterFailure",
     "WeakSignal",
 )
+# Why a transaction ends: the model speaks OCPP 1.6's reasons plus the 2.x ones; each adapter
+# says them in its own version's words.
+OCPP16_STOP_REASONS = (
+    "EmergencyStop",
+    "EVDisconnected",
+    "HardReset",
+    "Local",
+    "Other",
+    "PowerLoss",
+    "Reboot",
+    "Remote",
+    "SoftReset",
+    "UnlockCommand",
+    "DeAuthorized",
+)
+OCPP2X_ONLY_STOP_REASONS = (
+    "EnergyLimitReached",
+    "GroundFault",
+    "ImmediateReset",
+    "LocalOutOfCredit",
+    "MasterPass",
+    "OvercurrentFault",
+    "PowerQuality",
+    "SOCLimitReached",
+    "StoppedByEV",
+    "TimeLimitReached",
+    "Timeout",
+)
+STOP_REASONS = frozenset(OCPP16_STOP_REASONS + OCPP2X_ONLY_STOP_REASONS)
+
 # Faults that are warnings: reported with the error code, but the connector keeps working.
 WARNING_FAULTS = frozenset({"WeakSignal"})
 

@@ -10,12 +10,12 @@ import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from voltlab.fleet.auth import AuthDecision, IdTagInfo
+from voltlab.fleet.auth import AuthDecision, IdTagInfo, LocalListError
 from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.clock import Clock, TimerHandle
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
-from voltlab.fleet.station import MeterReading, Station, StationError, Transaction
+from voltlab.fleet.station import MeterReading, Reservation, Station, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
 log = logging.getLogger(__name__)
@@ -508,6 +508,34 @@ class StationRunner:
         result = self.station.change_availability(connector_id, operative, self.now())
         await self.publish_status()
         return result
+
+    def install_local_list(
+        self, version: int, update_type: str, entries: list[tuple[str, IdTagInfo | None]]
+    ) -> str:
+        """SendLocalList, whatever the version: Accepted, Failed or VersionMismatch."""
+        if len(entries) > self.station.config.get_int("SendLocalListMaxLength"):
+            return "Failed"
+        try:
+            self.station.local_list.update(version, update_type, entries)
+        except LocalListError as exc:
+            return exc.status
+        self.changed()
+        return "Accepted"
+
+    def reserve(self, reservation: Reservation) -> str:
+        """ReserveNow, whatever the version; the expiry is timed here."""
+        status = self.station.reserve(reservation, self.now())
+        if status == "Accepted":
+            self.reservation_expired_later(reservation.reservation_id, reservation.expires_at)
+            self.changed()
+        return status
+
+    def cancel_reservation(self, reservation_id: int) -> bool:
+        if not self.station.cancel_reservation(reservation_id):
+            return False
+        self.reservation_ended(reservation_id)
+        self.changed()
+        return True
 
     def reservation_expired_later(self, reservation_id: int, expires_at: float) -> None:
         async def expire() -> None:

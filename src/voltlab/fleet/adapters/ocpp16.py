@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
-from voltlab.fleet.auth import IdTagInfo, LocalListError, format_timestamp, parse_timestamp
-from voltlab.fleet.measurands import Sample, samples
+from voltlab.fleet.auth import IdTagInfo, format_timestamp, parse_timestamp
+from voltlab.fleet.measurands import Sample, meter_value
+from voltlab.fleet.records import OCPP16_STOP_REASONS
 from voltlab.fleet.station import MeterReading, Reservation, StationError, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
@@ -30,24 +31,9 @@ ERROR_CODES_16 = {
 
 VENDOR_ID = "org.voltlab"
 
-# Neutral stop reasons (1.6 names plus the 2.x limits) in 1.6 vocabulary.
+# The model's stop reasons in 1.6 words: 2.x-only ones become Local (limits) or Other.
 STOP_REASONS_16 = {
-    **{
-        r: r
-        for r in (
-            "EmergencyStop",
-            "EVDisconnected",
-            "HardReset",
-            "Local",
-            "Other",
-            "PowerLoss",
-            "Reboot",
-            "Remote",
-            "SoftReset",
-            "UnlockCommand",
-            "DeAuthorized",
-        )
-    },
+    **{reason: reason for reason in OCPP16_STOP_REASONS},
     "EnergyLimitReached": "Local",
     "TimeLimitReached": "Local",
 }
@@ -189,14 +175,7 @@ class Ocpp16Adapter:
     def _meter_value(
         self, connector_id: int, reading: MeterReading, measurands: list[str], context: str
     ) -> dict[str, Any]:
-        spec = self.station.connector(connector_id).spec
-        values = samples(
-            reading, measurands, max_power_w=spec.max_power_w, max_current_a=spec.max_current_a
-        )
-        return {
-            "timestamp": format_timestamp(reading.timestamp),
-            "sampledValue": [_sampled_value(s, context) for s in values],
-        }
+        return meter_value(self.station, connector_id, reading, measurands, context, _sampled_value)
 
     async def meter_values(
         self, connector_id: int, tx: Transaction | None, reading: MeterReading, context: str
@@ -310,19 +289,14 @@ class Ocpp16Adapter:
         return {"listVersion": self.station.local_list.version}
 
     async def on_SendLocalList(self, payload: dict[str, Any]) -> dict[str, Any]:
-        entries = payload.get("localAuthorizationList") or []
-        if len(entries) > self.station.config.get_int("SendLocalListMaxLength"):
-            return {"status": "Failed"}
-        parsed = [
+        entries = [
             (e["idTag"], id_tag_info(e["idTagInfo"]) if e.get("idTagInfo") else None)
-            for e in entries
+            for e in payload.get("localAuthorizationList") or []
         ]
-        try:
-            self.station.local_list.update(payload["listVersion"], payload["updateType"], parsed)
-        except LocalListError as exc:
-            return {"status": exc.status}
-        self.runner.changed()
-        return {"status": "Accepted"}
+        status = self.runner.install_local_list(
+            payload["listVersion"], payload["updateType"], entries
+        )
+        return {"status": status}
 
     async def on_ReserveNow(self, payload: dict[str, Any]) -> Reply:
         reservation = Reservation(
@@ -332,20 +306,15 @@ class Ocpp16Adapter:
             parent_id_tag=payload.get("parentIdTag"),
             expires_at=parse_timestamp(payload["expiryDate"]),
         )
-        status = self.station.reserve(reservation, self.runner.now())
-        if status != "Accepted":
-            return Reply({"status": status})
-        self.runner.reservation_expired_later(reservation.reservation_id, reservation.expires_at)
-        self.runner.changed()
-        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+        status = self.runner.reserve(reservation)
+        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
 
     async def on_CancelReservation(self, payload: dict[str, Any]) -> Reply:
-        reservation_id = payload["reservationId"]
-        if not self.station.cancel_reservation(reservation_id):
-            return Reply({"status": "Rejected"})
-        self.runner.reservation_ended(reservation_id)
-        self.runner.changed()
-        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+        cancelled = self.runner.cancel_reservation(payload["reservationId"])
+        return Reply(
+            {"status": "Accepted" if cancelled else "Rejected"},
+            after=self.runner.defer(self.runner.publish_status),
+        )
 
     async def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
         if payload["vendorId"] != VENDOR_ID:

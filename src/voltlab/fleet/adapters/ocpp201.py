@@ -13,7 +13,7 @@ from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.auth import IdTagInfo, format_timestamp
 from voltlab.fleet.device_model import DeviceModel
-from voltlab.fleet.measurands import Sample, samples
+from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.station import MeterReading, Reservation, StatusChange, Transaction
 from voltlab.ocpp.versions import OCPP201
 
@@ -184,14 +184,7 @@ class Ocpp201Adapter(Ocpp201Requests):
     def _meter_value(
         self, connector_id: int, reading: MeterReading, measurands: list[str], context: str
     ) -> dict[str, Any]:
-        spec = self.station.connector(connector_id).spec
-        values = samples(
-            reading, measurands, max_power_w=spec.max_power_w, max_current_a=spec.max_current_a
-        )
-        return {
-            "timestamp": format_timestamp(reading.timestamp),
-            "sampledValue": [sampled_value(s, context) for s in values],
-        }
+        return meter_value(self.station, connector_id, reading, measurands, context, sampled_value)
 
     async def _event(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.auth import LocalListError, format_timestamp, parse_timestamp
+from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.station import Reservation
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
@@ -249,22 +249,17 @@ class Ocpp201Requests:
         return {"versionNumber": self.station.local_list.version}
 
     async def on_SendLocalList(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        entries = payload.get("localAuthorizationList") or []
-        if len(entries) > self.station.config.get_int("SendLocalListMaxLength"):
-            return {"status": "Failed"}
-        parsed = [
+        entries = [
             (
                 e["idToken"]["idToken"],
                 _id_tag_info(e["idTokenInfo"]) if e.get("idTokenInfo") else None,
             )
-            for e in entries
+            for e in payload.get("localAuthorizationList") or []
         ]
-        try:
-            self.station.local_list.update(payload["versionNumber"], payload["updateType"], parsed)
-        except LocalListError as exc:
-            return {"status": exc.status}
-        self.runner.changed()
-        return {"status": "Accepted"}
+        status = self.runner.install_local_list(
+            payload["versionNumber"], payload["updateType"], entries
+        )
+        return {"status": status}
 
     # -- reservations -------------------------------------------------------------------------
 
@@ -288,20 +283,15 @@ class Ocpp201Requests:
             )
             if spec is not None and CONNECTOR_TYPES.get(spec.connector_type) != wanted_type:
                 return Reply({"status": "Rejected"})
-        status = self.station.reserve(reservation, self.runner.now())
-        if status != "Accepted":
-            return Reply({"status": status})
-        self.runner.reservation_expired_later(reservation.reservation_id, reservation.expires_at)
-        self.runner.changed()
-        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+        status = self.runner.reserve(reservation)
+        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
 
     async def on_CancelReservation(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        reservation_id = payload["reservationId"]
-        if not self.station.cancel_reservation(reservation_id):
-            return Reply({"status": "Rejected"})
-        self.runner.reservation_ended(reservation_id)
-        self.runner.changed()
-        return Reply({"status": "Accepted"}, after=self.runner.defer(self.runner.publish_status))
+        cancelled = self.runner.cancel_reservation(payload["reservationId"])
+        return Reply(
+            {"status": "Accepted" if cancelled else "Rejected"},
+            after=self.runner.defer(self.runner.publish_status),
+        )
 
     async def on_DataTransfer(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
         if payload["vendorId"] != VENDOR_ID:
