@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
+from voltlab.fleet.adapters.common import VENDOR_ID, data_transfer_answer
 from voltlab.fleet.auth import IdTagInfo, format_timestamp, parse_timestamp
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.records import OCPP16_STOP_REASONS
@@ -29,7 +30,6 @@ ERROR_CODES_16 = {
     "WeakSignal": "WeakSignal",
 }
 
-VENDOR_ID = "org.voltlab"
 
 # The model's stop reasons in 1.6 words: 2.x-only ones become Local (limits) or Other.
 STOP_REASONS_16 = {
@@ -317,14 +317,7 @@ class Ocpp16Adapter:
         )
 
     async def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        if payload["vendorId"] != VENDOR_ID:
-            return {"status": "UnknownVendorId"}
-        if payload.get("messageId") != "Echo":
-            return {"status": "UnknownMessageId"}
-        body: dict[str, Any] = {"status": "Accepted"}
-        if "data" in payload:
-            body["data"] = payload["data"]
-        return body
+        return data_transfer_answer(payload)
 
     async def on_TriggerMessage(self, payload: dict[str, Any]) -> Reply:
         requested = payload["requestedMessage"]

@@ -13,6 +13,7 @@ from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.auth import IdTagInfo, format_timestamp
 from voltlab.fleet.device_model import DeviceModel
+from voltlab.fleet.device_model_catalog import AVAILABILITY_201
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.station import MeterReading, Reservation, StatusChange, Transaction
 from voltlab.ocpp.versions import OCPP201
@@ -20,18 +21,6 @@ from voltlab.ocpp.versions import OCPP201
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
 
-# The model's 1.6-vocabulary statuses folded into 2.x connector statuses.
-CONNECTOR_STATUS = {
-    "Available": "Available",
-    "Preparing": "Occupied",
-    "Charging": "Occupied",
-    "SuspendedEV": "Occupied",
-    "SuspendedEVSE": "Occupied",
-    "Finishing": "Occupied",
-    "Reserved": "Reserved",
-    "Unavailable": "Unavailable",
-    "Faulted": "Faulted",
-}
 CHARGING_STATE = {
     "Charging": "Charging",
     "SuspendedEV": "SuspendedEV",
@@ -153,7 +142,7 @@ class Ocpp201Adapter(Ocpp201Requests):
         if change.connector_id == 0:
             return  # 2.x reports per EVSE/connector; the station as a whole has no status
         conn = self.station.connectors[change.connector_id]
-        status = CONNECTOR_STATUS.get(change.status, "Unavailable")
+        status = AVAILABILITY_201.get(change.status, "Unavailable")
         if status == "Occupied" and not conn.plugged and conn.transaction is None:
             status = "Available"  # waiting for a cable after a remote start: nothing there yet
         if self._connector_status.get(change.connector_id) != status:

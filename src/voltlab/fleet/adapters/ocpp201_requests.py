@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from voltlab.fleet.adapters.common import data_transfer_answer
 from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.station import Reservation
 from voltlab.ocpp.connection import Reply
@@ -12,7 +13,6 @@ from voltlab.ocpp.errors import OcppError
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
 
-VENDOR_ID = "org.voltlab"
 REPORT_PAGE = 20  # reportData items per NotifyReport
 
 
@@ -294,11 +294,4 @@ class Ocpp201Requests:
         )
 
     async def on_DataTransfer(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        if payload["vendorId"] != VENDOR_ID:
-            return {"status": "UnknownVendorId"}
-        if payload.get("messageId") != "Echo":
-            return {"status": "UnknownMessageId"}
-        body: dict[str, Any] = {"status": "Accepted"}
-        if "data" in payload:
-            body["data"] = payload["data"]
-        return body
+        return data_transfer_answer(payload)
