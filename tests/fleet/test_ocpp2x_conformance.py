@@ -228,6 +228,19 @@ async def test_device_model_and_reports(runtime, peer2x):
     assert [r["seqNo"] for r in reports] == list(range(len(reports)))
     assert all(r.get("tbc") for r in reports[:-1]) and not reports[-1].get("tbc")
     items = [item for r in reports for item in r["reportData"]]
+    # every component/variable the station has, once
+    inventory = runner.adapter.device_model.report("FullInventory", now=runner.now())
+    assert len(items) == len(inventory) >= 80
+    keys = {
+        (
+            i["component"]["name"],
+            str(i["component"].get("evse")),
+            i["variable"]["name"],
+            i["variable"].get("instance"),
+        )
+        for i in items
+    }
+    assert len(keys) == len(items)
     components = {
         (i["component"]["name"], (i["component"].get("evse") or {}).get("id")) for i in items
     }
