@@ -225,3 +225,101 @@ async def test_seed_cpo_handshake_session_and_cdr(serve: ServeProcess) -> None:
         assert report["network"]["chargers"] == 6
         assert report["ocpi_peer"]["registered"] is True
         await wait_until(lambda: True)
+
+
+async def test_dc_hub_cpo_on_ocpp201_chargers(serve: ServeProcess) -> None:
+    """highway-dc-hub chargers speak OCPP 2.0.1 to the built-in CSMS; the eMSP sees the same
+    OCPI: a session started by command, pushed, stopped, and a CDR whose energy is the
+    charger's own meter delta (from its TransactionEvents)."""
+    serve.start()
+    await serve.wait_healthy()
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with (
+        httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=15) as http,
+        OcpiEmspPeer(country_code="NL", party_id="EXP") as emsp,
+    ):
+        created = (
+            await http.post(
+                "/ocpi/cpos",
+                json={
+                    "template": "highway-dc-hub",
+                    "country_code": "DE",
+                    "party_id": "HWY",
+                    "name_prefix": "hub",
+                    "seed": 5,
+                    "overrides": {"locations": 1, "chargers_per_location": 2},
+                },
+            )
+        ).json()
+        await emsp.register(created["ocpi_peer_url"], created["token_a"])
+        status = await wait_ready(http, created["status_url"])
+        assert status["status"] == "READY", status
+        cpo = (await http.get(f"/ocpi/cpos/{created['cpo_id']}")).json()
+        chargers = (
+            await http.get("/ocpp/chargers", params={"location_id": cpo["location_ids"][0]})
+        ).json()["items"]
+        assert {c["ocpp_version"] for c in chargers} == {"ocpp2.0.1"}
+        location = (await emsp.get("locations"))[0]["body"]["data"][0]
+        evse = location["evses"][0]
+        token = {
+            "country_code": "NL",
+            "party_id": "EXP",
+            "uid": "EXP-DC-1",
+            "type": "RFID",
+            "contract_id": "NL-EXP-C00000002-X",
+            "issuer": "Expo eMSP",
+            "valid": True,
+            "whitelist": "ALLOWED",
+            "last_updated": "2026-01-01T00:00:00Z",
+        }
+        start = await emsp.command(
+            "START_SESSION",
+            {"token": token, "location_id": location["id"], "evse_uid": evse["uid"]},
+            command_id="dc-start",
+        )
+        assert start["body"]["data"]["result"] == "ACCEPTED", start
+        assert (await emsp.wait_for_command_result("dc-start", timeout=20))["body"][
+            "result"
+        ] == "ACCEPTED"
+        put = await emsp.wait_for_received("/ocpi/emsp/2.2.1/sessions", "PUT", timeout=20)
+        assert put["ocpi_status"] == 1000, put
+        await asyncio.sleep(2.0)
+        stop = await emsp.command(
+            "STOP_SESSION", {"session_id": put["body"]["id"]}, command_id="dc-stop"
+        )
+        assert stop["body"]["data"]["result"] == "ACCEPTED", stop
+        cdr_post = await emsp.wait_for_received("/ocpi/emsp/2.2.1/cdrs", "POST", timeout=20)
+        assert cdr_post["ocpi_status"] == 1000, cdr_post
+        cdr = cdr_post["body"]
+        # identity "hub-DEHWY-L01-C01" owns EVSE "DEHWY-L01-C01-1"
+        charger = next(
+            c for c in chargers if evse["uid"].startswith(c["identity"].split("-", 1)[1])
+        )
+        frames = (
+            await http.get(
+                f"/ocpp/chargers/{charger['charger_id']}/messages", params={"limit": 1000}
+            )
+        ).json()["items"]
+        events = [
+            f["frame"][3]
+            for f in frames
+            if f["direction"] == "out"
+            and f["frame"][0] == 2
+            and f["frame"][2] == "TransactionEvent"
+        ]
+        started = next(e for e in events if e["eventType"] == "Started")
+        ended = next(e for e in events if e["eventType"] == "Ended")
+
+        def register(event: dict) -> float:
+            return next(
+                float(sv["value"])
+                for mv in event["meterValue"]
+                for sv in mv["sampledValue"]
+                if sv["measurand"] == "Energy.Active.Import.Register"
+            )
+
+        delta_kwh = (register(ended) - register(started)) / 1000
+        print(f"2.0.1 CPO: CDR {cdr['total_energy']} kWh, meter delta {delta_kwh:.4f} kWh")
+        assert delta_kwh > 0.5
+        assert cdr["total_energy"] == pytest.approx(delta_kwh, abs=0.002)
+        assert cdr["total_cost"]["excl_vat"] > 0

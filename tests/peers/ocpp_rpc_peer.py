@@ -13,6 +13,19 @@ offers an asyncio API::
 
 Strict mode (schema validation of every CALL and CALLRESULT in both
 directions against the OCA schemas bundled with ocpp-rpc) is on by default.
+
+OCPP security profiles (all off by default)::
+
+    OcppRpcPeer(basic_auth=("CS001", "secret"))                  # profile 1: ws + Basic
+    OcppRpcPeer(tls_cert=crt, tls_key=key, basic_auth="CS001:pw")  # profile 2: wss + Basic
+    OcppRpcPeer(tls_cert=crt, tls_key=key, tls_ca=ca,
+                require_client_cert=True)                        # profile 3: mutual TLS
+
+``tls_*`` are paths of PEM files; with TLS on, :attr:`OcppRpcPeer.url` is
+``wss://127.0.0.1:PORT/ocpp``. ``basic_auth`` is ``"ID:PW"``, ``(ID, PW)`` or a
+mapping ``{ID: PW}`` (ID ``"*"`` matches any identity); a wrong or missing
+password is refused with HTTP 401, unless the station presented a client
+certificate that verifies against ``tls_ca``.
 """
 
 from __future__ import annotations
@@ -21,10 +34,11 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +108,24 @@ def ensure_node_modules() -> None:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _basic_auth_pairs(
+    basic_auth: str | tuple[str, str] | Mapping[str, str] | None,
+) -> list[tuple[str, str]]:
+    if basic_auth is None:
+        return []
+    if isinstance(basic_auth, str):
+        identity, sep, password = basic_auth.partition(":")
+        pairs = [(identity, password)] if sep else []
+    elif isinstance(basic_auth, Mapping):
+        pairs = [(str(k), str(v)) for k, v in basic_auth.items()]
+    else:
+        identity, password = basic_auth
+        pairs = [(str(identity), str(password))]
+    if not pairs or any(not identity or ":" in identity for identity, _ in pairs):
+        raise ValueError("basic_auth takes 'IDENTITY:PASSWORD', (identity, password) or a mapping")
+    return pairs
+
+
 def _frame_action(frame: Any) -> str | None:
     if isinstance(frame, list) and len(frame) >= 3 and frame[0] == 2:
         return frame[2] if isinstance(frame[2], str) else None
@@ -111,7 +143,23 @@ class OcppRpcPeer:
         port: int = 0,
         allow_no_protocol: bool = False,
         start_timeout: float = 30.0,
+        tls_cert: str | os.PathLike[str] | None = None,
+        tls_key: str | os.PathLike[str] | None = None,
+        tls_ca: str | os.PathLike[str] | None = None,
+        require_client_cert: bool = False,
+        basic_auth: str | tuple[str, str] | Mapping[str, str] | None = None,
     ):
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if tls_ca is not None and tls_cert is None:
+            raise ValueError("tls_ca needs tls_cert and tls_key")
+        if require_client_cert and tls_ca is None:
+            raise ValueError("require_client_cert needs tls_ca")
+        self.tls_cert = None if tls_cert is None else str(tls_cert)
+        self.tls_key = None if tls_key is None else str(tls_key)
+        self.tls_ca = None if tls_ca is None else str(tls_ca)
+        self.require_client_cert = require_client_cert
+        self.basic_auth = _basic_auth_pairs(basic_auth)
         self.protocols = tuple(protocols)
         self.strict = strict
         self.allow_no_protocol = allow_no_protocol
@@ -131,10 +179,15 @@ class OcppRpcPeer:
     # ------------------------------------------------------------ lifecycle --
 
     @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
     def url(self) -> str:
         if self.port is None:
             raise PeerError("peer is not started")
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        scheme = "wss" if self.tls else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/ocpp"
 
     @property
     def pid(self) -> int | None:
@@ -160,6 +213,14 @@ class OcppRpcPeer:
         ]
         if self.allow_no_protocol:
             args.append("--allow-no-protocol")
+        if self.tls_cert is not None and self.tls_key is not None:
+            args += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
+            if self.tls_ca is not None:
+                args += ["--tls-ca", self.tls_ca]
+            if self.require_client_cert:
+                args.append("--tls-require-client-cert")
+        for identity, password in self.basic_auth:
+            args += ["--basic-auth", f"{identity}:{password}"]
         self._proc = await asyncio.create_subprocess_exec(
             *args,
             cwd=NODE_DIR,

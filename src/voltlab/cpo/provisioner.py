@@ -19,7 +19,16 @@ from voltlab.store.models import Charger, Cpo, Frame, Location
 if TYPE_CHECKING:
     from voltlab.cpo.service import CpoServices
 
-CPO_OCPP_VERSION = "ocpp1.6"
+# The OCPP version a template's chargers speak to the built-in CSMS: modern DC hubs run 2.0.1,
+# the rest 1.6 — so a virtual CPO exercises both sides of the CSMS.
+CPO_OCPP_VERSIONS = {"highway-dc-hub": "ocpp2.0.1"}
+DEFAULT_CPO_OCPP_VERSION = "ocpp1.6"
+
+
+def ocpp_version_for(template: str) -> str:
+    return CPO_OCPP_VERSIONS.get(template, DEFAULT_CPO_OCPP_VERSION)
+
+
 # The generated objects' last_updated: fixed, not the creation time, so that the same template,
 # seed and party give byte-identical Locations and Tariffs whenever they are created.
 NETWORK_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -105,7 +114,7 @@ class Provisioner:
                         org_id=cpo.org_id,
                         name=generated.location.get("name") or generated.location["id"],
                         csms_url=self.csms_url(cpo_id),
-                        ocpp_version=CPO_OCPP_VERSION,
+                        ocpp_version=ocpp_version_for(cpo.template),
                         model=max(set(models), key=models.count) if models else "ac-22kw-2c",
                         identity_prefix=cpo.name_prefix,
                         security=None,
@@ -137,7 +146,7 @@ class Provisioner:
                             location_id=location_id,
                             identity=charger.identity,
                             csms_url=self.csms_url(cpo_id),
-                            ocpp_version=CPO_OCPP_VERSION,
+                            ocpp_version=ocpp_version_for(cpo.template),
                             model=charger.model_slug,
                             security=None,
                             desired_running=False,

@@ -8,6 +8,22 @@
  *
  *   node csms.js [--port N] [--host 127.0.0.1] [--protocols ocpp1.6,ocpp2.0.1]
  *                [--no-strict] [--allow-no-protocol]
+ *                [--tls-cert PATH --tls-key PATH [--tls-ca PATH [--tls-require-client-cert]]]
+ *                [--basic-auth IDENTITY:PASSWORD]...
+ *
+ * OCPP security profiles:
+ *   --tls-cert/--tls-key   serve wss:// (node https server, TLS >= 1.2) instead of ws://.
+ *   --tls-ca               ask the station for a client certificate and verify it
+ *                          against this CA; a station whose certificate verifies
+ *                          needs no Basic auth (profile 3).
+ *   --tls-require-client-cert
+ *                          refuse the TLS handshake without a valid client
+ *                          certificate (profile 3 only); needs --tls-ca.
+ *   --basic-auth ID:PW     HTTP Basic auth (profiles 1 and 2): the upgrade is
+ *                          rejected with 401 unless the station sends password PW
+ *                          for identity ID (repeatable; ID `*` matches any
+ *                          identity). Identities without an entry are refused.
+ * Without these options nothing changes: plain ws://, no authentication.
  *
  * stdout (events):
  *   {"event":"listening","port":N,"host":...,"protocols":[...],"strict":bool}
@@ -19,13 +35,19 @@
  *    "params","result","error":{code,message,errors}}
  *   {"event":"bad_message","identity","raw","error":{code,message},"response"}
  *   {"event":"upgrade_rejected"|"upgrade_aborted","identity","path","reason"}
+ *   {"event":"tls_error","message","code"}   (TLS handshake failed; wss only)
+ *   "connected" carries "tls":{protocol,cipher,authorized,authorization_error,
+ *   client_cert:{subject,issuer,serial}|null} when serving wss (absent otherwise)
  *   {"reply_to":id,"ok":true,"result":...} / {"reply_to":id,"ok":false,"error":{...}}
  *
  * stdin (commands, each with an "id"): see handleCommand() below.
  * Closing stdin shuts the server down and exits the process.
  */
 
+const fs = require('fs');
+const https = require('https');
 const readline = require('readline');
+const crypto = require('crypto');
 const { RPCServer, createRPCError, createValidator } = require('ocpp-rpc');
 
 // ---------------------------------------------------------------- CLI ------
@@ -37,6 +59,11 @@ function parseArgs(argv) {
         protocols: ['ocpp1.6', 'ocpp2.0.1'],
         strict: true,
         allowNoProtocol: false,
+        tlsCert: null,
+        tlsKey: null,
+        tlsCa: null,
+        tlsRequireClientCert: false,
+        basicAuth: new Map(),        // identity ('*' = any) -> password
     };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
@@ -53,6 +80,17 @@ function parseArgs(argv) {
             case '--strict': opts.strict = true; break;
             case '--no-strict': opts.strict = false; break;
             case '--allow-no-protocol': opts.allowNoProtocol = true; break;
+            case '--tls-cert': opts.tlsCert = value(); break;
+            case '--tls-key': opts.tlsKey = value(); break;
+            case '--tls-ca': opts.tlsCa = value(); break;
+            case '--tls-require-client-cert': opts.tlsRequireClientCert = true; break;
+            case '--basic-auth': {
+                const pair = value();
+                const colon = pair.indexOf(':');
+                if (colon <= 0) throw new Error('--basic-auth takes IDENTITY:PASSWORD');
+                opts.basicAuth.set(pair.slice(0, colon), pair.slice(colon + 1));
+                break;
+            }
             default: throw new Error(`unknown argument: ${arg}`);
         }
     }
@@ -60,6 +98,13 @@ function parseArgs(argv) {
         throw new Error('--port must be an integer 0..65535');
     }
     if (!opts.protocols.length) throw new Error('--protocols must name at least one subprotocol');
+    if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) {
+        throw new Error('--tls-cert and --tls-key go together');
+    }
+    if (opts.tlsCa && !opts.tlsCert) throw new Error('--tls-ca needs --tls-cert and --tls-key');
+    if (opts.tlsRequireClientCert && !opts.tlsCa) {
+        throw new Error('--tls-require-client-cert needs --tls-ca');
+    }
     return opts;
 }
 
@@ -236,6 +281,60 @@ function findOverride(identity, method) {
     return state.overrides.get(`${identity}|${method}`) ?? state.overrides.get(`*|${method}`);
 }
 
+// --------------------------------------------------------------- TLS -------
+
+function certName(name) {
+    if (!name || typeof name !== 'object') return null;
+    return { ...name };
+}
+
+// What the TLS layer knows about a connection, or null when it is plain ws://.
+function tlsInfo(request) {
+    const sock = request && request.socket;
+    if (!sock || !sock.encrypted) return null;
+    const peer = typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : null;
+    const hasCert = Boolean(peer && Object.keys(peer).length);
+    const cipher = typeof sock.getCipher === 'function' ? sock.getCipher() : null;
+    return {
+        protocol: typeof sock.getProtocol === 'function' ? sock.getProtocol() : null,
+        cipher: cipher ? cipher.name : null,
+        authorized: Boolean(sock.authorized) && hasCert,
+        authorization_error: sock.authorizationError ? String(sock.authorizationError) : null,
+        client_cert: hasCert
+            ? {
+                subject: certName(peer.subject),
+                issuer: certName(peer.issuer),
+                serial: peer.serialNumber ?? null,
+            }
+            : null,
+    };
+}
+
+function passwordMatches(expected, given) {
+    if (given === undefined || given === null) return false;
+    const a = Buffer.from(expected, 'utf8');
+    const b = Buffer.isBuffer(given) ? given : Buffer.from(String(given), 'utf8');
+    return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+// Security profile checks; returns null to accept, or [status, reason] to refuse.
+function checkSecurity(opts, handshake) {
+    const tls = tlsInfo(handshake.request);
+    const certOk = Boolean(tls && tls.authorized);
+    if (opts.tlsRequireClientCert && !certOk) {
+        return [401, 'a valid client certificate is required'];
+    }
+    if (opts.basicAuth.size && !certOk) {
+        const expected = opts.basicAuth.has(handshake.identity)
+            ? opts.basicAuth.get(handshake.identity)
+            : opts.basicAuth.get('*');
+        if (expected === undefined) return [401, 'unknown identity'];
+        if (handshake.password === undefined) return [401, 'no Basic auth credentials'];
+        if (!passwordMatches(expected, handshake.password)) return [401, 'wrong Basic auth password'];
+    }
+    return null;
+}
+
 // ------------------------------------------------------------ clients ------
 
 function attachClient(client) {
@@ -245,13 +344,16 @@ function attachClient(client) {
     const path = new URL('http://localhost' + (request.url || '/')).pathname;
 
     state.clients.set(identity, client);
-    emit({
+    const connected = {
         event: 'connected',
         identity,
         protocol,
         path,
         endpoint: client.handshake.endpoint,
-    });
+    };
+    const tls = tlsInfo(request);
+    if (tls) connected.tls = tls;
+    emit(connected);
 
     client.on('message', ({ message, outbound }) => {
         const text = Buffer.isBuffer(message) ? message.toString('utf8') : String(message);
@@ -504,6 +606,19 @@ async function main() {
     });
 
     server.auth((accept, reject, handshake) => {
+        const refusal = checkSecurity(opts, handshake);
+        if (refusal) {
+            const path = new URL('http://localhost' + (handshake.request.url || '/')).pathname;
+            emit({
+                event: 'upgrade_rejected',
+                identity: handshake.identity,
+                path,
+                status: refusal[0],
+                reason: refusal[1],
+            });
+            reject(refusal[0], refusal[1]);
+            return;
+        }
         const offered = handshake.protocols;
         const chosen = opts.protocols.find(p => offered.has(p));
         if (!chosen && !opts.allowNoProtocol) {
@@ -532,15 +647,53 @@ async function main() {
     });
     server.on('error', (err) => emit({ event: 'server_error', message: err.message }));
 
-    const httpServer = await server.listen(opts.port, opts.host);
+    let httpServer;
+    let tlsServer = null;
+    if (opts.tlsCert) {
+        // ocpp-rpc takes upgrades from any http(s) server (README, "OCPP Security").
+        const tlsOptions = {
+            cert: fs.readFileSync(opts.tlsCert),
+            key: fs.readFileSync(opts.tlsKey),
+            minVersion: 'TLSv1.2',
+            noDelay: true,
+        };
+        if (opts.tlsCa) {
+            tlsOptions.ca = fs.readFileSync(opts.tlsCa);
+            tlsOptions.requestCert = true;
+            tlsOptions.rejectUnauthorized = opts.tlsRequireClientCert;
+        }
+        tlsServer = https.createServer(tlsOptions, (req, res) => {
+            res.statusCode = 404;
+            res.end();
+        });
+        tlsServer.on('upgrade', server.handleUpgrade);
+        tlsServer.on('tlsClientError', (err) => {
+            emit({ event: 'tls_error', message: err?.message ?? String(err), code: err?.code ?? null });
+        });
+        await new Promise((resolve, reject) => {
+            tlsServer.once('error', reject);
+            tlsServer.listen({ port: opts.port, host: opts.host }, () => {
+                tlsServer.off('error', reject);
+                resolve();
+            });
+        });
+        httpServer = tlsServer;
+    } else {
+        httpServer = await server.listen(opts.port, opts.host);
+    }
     const address = httpServer.address();
-    emit({
+    const listening = {
         event: 'listening',
         port: address.port,
         host: opts.host,
         protocols: opts.protocols,
         strict: opts.strict,
-    });
+    };
+    if (tlsServer) {
+        listening.tls = { client_ca: Boolean(opts.tlsCa), require_client_cert: opts.tlsRequireClientCert };
+    }
+    if (opts.basicAuth.size) listening.basic_auth = [...opts.basicAuth.keys()];
+    emit(listening);
 
     let shuttingDown = false;
     const shutdown = async (exitCode) => {
@@ -550,6 +703,10 @@ async function main() {
         timer.unref();
         try {
             await server.close({ code: 1001, force: true });
+            if (tlsServer) {
+                tlsServer.close();
+                tlsServer.closeAllConnections();
+            }
         } catch (e) {
             // ignore: we exit anyway
         }
