@@ -241,6 +241,24 @@ async def test_device_model_and_reports(runtime, peer2x):
         for i in items
     }
     assert len(keys) == len(items)
+    # GetReport with a filter: only what was asked for
+    answer = await peer2x.call(
+        "CS-DM",
+        "GetReport",
+        {"requestId": 6, "componentVariable": [{"component": {"name": "TxCtrlr"}}]},
+    )
+    assert answer["status"] == "Accepted"
+    await wait_until(
+        lambda: any(r["requestId"] == 6 for r in peer2x.calls("CS-DM", "NotifyReport"))
+    )
+    filtered = [
+        i
+        for r in peer2x.calls("CS-DM", "NotifyReport")
+        if r["requestId"] == 6
+        for i in r["reportData"]
+    ]
+    assert filtered and {i["component"]["name"] for i in filtered} == {"TxCtrlr"}
+    assert {"TxStartPoint", "TxStopPoint"} <= {i["variable"]["name"] for i in filtered}
     components = {
         (i["component"]["name"], (i["component"].get("evse") or {}).get("id")) for i in items
     }
