@@ -263,7 +263,6 @@ def test_reboot_required_follows_the_16_key() -> None:
         ("SecurityCtrlr", "SecurityProfile", "2"),
         ("ReservationCtrlr", "NonEvseSpecific", "false"),
         ("LocalAuthListCtrlr", "Entries", "5"),
-        ("SmartChargingCtrlr", "Enabled", "true"),
         ("ClockCtrlr", "DateTime", GENERATED_AT),
     ],
 )
@@ -512,7 +511,7 @@ def test_get_report_filters() -> None:
     }
     enabled = model.report(component_criteria=["Enabled"], now=T0)
     enabled_names = {item["component"]["name"] for item in enabled}
-    assert "SmartChargingCtrlr" not in enabled_names
+    assert "SmartChargingCtrlr" in enabled_names  # charging profiles are simulated
     # TxCtrlr has no Enabled variable, so it never meets the criterion.
     assert "TxCtrlr" not in enabled_names
     assert {"AuthCtrlr", "AuthCacheCtrlr", "ReservationCtrlr"} <= enabled_names

@@ -374,9 +374,12 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _measurands(ALIGNED, "Measurands", "MeterValuesAlignedData"),
     _measurands(ALIGNED, "TxEndedMeasurands", "StopTxnAlignedData"),
     _held(ALIGNED, "TxEndedInterval", INTEGER, "0", unit="s", min_limit=0),
-    # Smart charging is not simulated yet: say so rather than accept profiles we ignore.
-    _live(SMART, "Enabled", BOOLEAN, _fixed(FALSE), constant=True),
-    _live(SMART, "Available", BOOLEAN, _fixed(FALSE), constant=True),
+    # Charging profiles cap the EV's power in the station model (fleet/smart_charging.py).
+    _held(SMART, "Enabled", BOOLEAN, TRUE),
+    _live(SMART, "Available", BOOLEAN, _feature("SmartCharging")),
+    _mapped(SMART, "ProfileStackLevel", "ChargeProfileMaxStackLevel", INTEGER),
+    _mapped(SMART, "PeriodsPerSchedule", "ChargingScheduleMaxPeriods", INTEGER),
+    _mapped(SMART, "Entries", "MaxChargingProfilesInstalled", INTEGER),
     _held(RESERVATION, "Enabled", BOOLEAN, TRUE),
     _live(RESERVATION, "Available", BOOLEAN, _feature("Reservation")),
     _mapped(

@@ -12,9 +12,11 @@ from typing import Any
 
 from voltlab.fleet.auth import AuthDecision, IdTagInfo, LocalListError
 from voltlab.fleet.catalog import ChargerModel
+from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.clock import Clock, TimerHandle
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
+from voltlab.fleet.smart_charging import ChargingProfile
 from voltlab.fleet.station import MeterReading, Reservation, Station, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
@@ -70,6 +72,7 @@ class StationRunner:
         self._status_lock = asyncio.Lock()
         # 2.x Reset OnIdle during a transaction: reset once the last one ends.
         self.reset_when_idle = False
+        self._pending_profiles: dict[int, ChargingProfile] = {}
 
     @property
     def identity(self) -> str:
@@ -286,6 +289,9 @@ class StationRunner:
                 return tx
             station.deauthorize(tx, self.now())
         station.confirm(tx, self.now())
+        pending = self._pending_profiles.pop(tx.connector_id, None)
+        if pending is not None:
+            install_profile(self, tx.connector_id, pending)
         self._schedule_sampling(tx.connector_id)
         self._schedule_limit(tx)
         await self.publish_status()
@@ -459,7 +465,11 @@ class StationRunner:
         return None
 
     async def remote_start(
-        self, connector_id: int, id_tag: str, remote_start_id: int | None
+        self,
+        connector_id: int,
+        id_tag: str,
+        remote_start_id: int | None,
+        profile: ChargingProfile | None = None,
     ) -> None:
         parent = None
         if self.station.config.get_bool("AuthorizeRemoteTxRequests"):
@@ -467,6 +477,9 @@ class StationRunner:
             if not decision.accepted:
                 return
             parent = decision.info.parent_id_tag
+        if profile is not None:
+            # A TxProfile sent with the remote start applies once the transaction exists.
+            self._pending_profiles[connector_id] = profile
         conn = self.station.connector(connector_id)
         if conn.plugged:
             await self.start_transaction(
@@ -508,6 +521,22 @@ class StationRunner:
         result = self.station.change_availability(connector_id, operative, self.now())
         await self.publish_status()
         return result
+
+    def charging_limits_changed(self) -> None:
+        """A profile was set or cleared: apply the new limit now and at its next change."""
+        self.spawn(self._apply_limits())
+
+    async def _apply_limits(self) -> None:
+        now = self.now()
+        self.station.advance(now)
+        for tx in self.station.transactions():
+            self._schedule_limit(tx)
+        await self.publish_status()
+        change = self.station.next_limit_change(now)
+        if change is None:
+            self._cancel_timer("profiles")
+        else:
+            self._set_timer("profiles", max(0.0, change - now) + 0.001, self._apply_limits)
 
     def install_local_list(
         self, version: int, update_type: str, entries: list[tuple[str, IdTagInfo | None]]

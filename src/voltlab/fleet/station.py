@@ -25,6 +25,7 @@ from voltlab.fleet.records import (  # noqa: F401 - re-exported: the model's voc
     StatusChange,
     Transaction,
 )
+from voltlab.fleet.smart_charging import ChargingProfiles
 
 AC_PHASE_VOLTAGE = 230.0
 
@@ -62,6 +63,8 @@ class Station:
         self.registration: str | None = None
         self.rng = random.Random(seed)
         self._tx_counter = 0
+        self.profiles = ChargingProfiles(len(self.connectors))
+        self._now: float | None = None
         # Transactions that were running when the process stopped, still to be closed.
         self.interrupted: list[Transaction] = []
 
@@ -89,6 +92,7 @@ class Station:
 
     def advance(self, now: float) -> None:
         """Integrate energy over the time since the last advance at the current power."""
+        self._now = now
         for conn in self.connectors.values():
             last = conn.last_advance
             conn.last_advance = now
@@ -111,11 +115,49 @@ class Station:
         demand = min(conn.ev.acceptance_w(conn.dc), float(conn.spec.max_power_w))
         if conn.ev_power_cap_w is not None:
             demand = min(demand, conn.ev_power_cap_w)
+        limit = self.charging_limit_w(conn.connector_id)
+        if limit is not None:
+            demand = min(demand, limit)
         return max(0.0, demand)
 
+    def phases(self, connector_id: int) -> int:
+        """AC phases of a connector (0 = DC); connector 0: the station's supply."""
+        if connector_id == 0:
+            return self.model.phases
+        spec = self.connector(connector_id).spec
+        return 0 if spec.power_type == "DC" else (3 if spec.power_type == "AC_3_PHASE" else 1)
+
+    def charging_limit_w(self, connector_id: int) -> float | None:
+        """The composite smart-charging limit in force now (None: no profile applies)."""
+        if self._now is None:
+            return None
+        tx = self.connectors[connector_id].transaction if connector_id else None
+        return self.profiles.limit_w(
+            connector_id,
+            self._now,
+            tx_started_at=None if tx is None else tx.started_at,
+            phases=self.phases(connector_id),
+            voltage=AC_PHASE_VOLTAGE,
+        )
+
+    def next_limit_change(self, now: float) -> float | None:
+        changes = []
+        for connector_id in (0, *self.connectors):
+            tx = self.connectors[connector_id].transaction if connector_id else None
+            change = self.profiles.next_change(
+                connector_id, now, tx_started_at=None if tx is None else tx.started_at
+            )
+            if change is not None:
+                changes.append(change)
+        return min(changes) if changes else None
+
     def recompute_power(self) -> None:
-        # Connectors share the station's power stage in connector order.
+        # Connectors share the station's power stage in connector order; a station-wide
+        # charging profile caps the stage.
         remaining = float(self.model.max_station_power_w)
+        station_limit = self.charging_limit_w(0)
+        if station_limit is not None:
+            remaining = min(remaining, station_limit)
         for conn in self.connectors.values():
             granted = min(self._demand_w(conn), remaining)
             conn.power_w = granted
@@ -312,6 +354,7 @@ class Station:
         if self.config.get_bool("UnlockConnectorOnEVSideDisconnect") or not conn.plugged:
             conn.locked = False
         conn.history = (conn.history + [tx])[-5:]
+        self.profiles.transaction_ended(connector_id)
         if conn.scheduled_operative is not None:
             conn.operative = conn.scheduled_operative
             conn.scheduled_operative = None
@@ -507,6 +550,7 @@ class Station:
                 for c in self.connectors.values()
             ],
             "reservations": [vars(r) for r in self.reservations.values()],
+            "charging_profiles": self.profiles.snapshot(),
             # Transactions open at snapshot time: after a crash or restart they are closed
             # towards the CSMS with reason PowerLoss, as a rebooted charger does.
             "open_transactions": [
@@ -540,6 +584,8 @@ class Station:
             reservation = Reservation(**item)
             self.reservations[reservation.reservation_id] = reservation
         self.interrupted = [Transaction(**item) for item in body.get("open_transactions", [])]
+        if body.get("charging_profiles"):
+            self.profiles.restore(body["charging_profiles"])
 
 
 def _holds(reservation: Reservation, id_tag: str, parent_id_tag: str | None) -> bool:

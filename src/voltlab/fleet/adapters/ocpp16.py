@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.common import VENDOR_ID, data_transfer_answer
 from voltlab.fleet.auth import IdTagInfo, format_timestamp, parse_timestamp
+from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.records import OCPP16_STOP_REASONS
+from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.fleet.station import MeterReading, Reservation, StationError, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
@@ -96,6 +98,9 @@ class Ocpp16Adapter:
             "SendLocalList",
             "TriggerMessage",
             "UnlockConnector",
+            "SetChargingProfile",
+            "ClearChargingProfile",
+            "GetCompositeSchedule",
         }
     )
 
@@ -226,10 +231,41 @@ class Ocpp16Adapter:
         connector_id = self.runner.choose_remote_connector(payload.get("connectorId"), id_tag)
         if connector_id is None:
             return Reply({"status": "Rejected"})
+        profile = None
+        if payload.get("chargingProfile"):
+            try:
+                profile = ChargingProfile.from_ocpp16(payload["chargingProfile"])
+            except ProfileError:
+                return Reply({"status": "Rejected"})
+            if profile.purpose != "TxProfile":
+                return Reply({"status": "Rejected"})
         return Reply(
             {"status": "Accepted"},
-            after=self.runner.defer(lambda: self.runner.remote_start(connector_id, id_tag, None)),
+            after=self.runner.defer(
+                lambda: self.runner.remote_start(connector_id, id_tag, None, profile)
+            ),
         )
+
+    async def on_SetChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            profile = ChargingProfile.from_ocpp16(payload["csChargingProfiles"])
+        except ProfileError:
+            return {"status": "Rejected"}
+        return {"status": install_profile(self.runner, payload["connectorId"], profile)}
+
+    async def on_ClearChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cleared = clear_profiles(
+            self.runner,
+            profile_id=payload.get("id"),
+            connector_id=payload.get("connectorId"),
+            purpose=payload.get("chargingProfilePurpose"),
+            stack_level=payload.get("stackLevel"),
+        )
+        return {"status": "Accepted" if cleared else "Unknown"}
+
+    async def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
+        unit = payload.get("chargingRateUnit")
+        return composite_schedule(self.runner, payload["connectorId"], payload["duration"], unit)
 
     async def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> Reply:
         tx = self.station.find_transaction(payload["transactionId"])

@@ -6,6 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapters.common import data_transfer_answer
 from voltlab.fleet.auth import format_timestamp, parse_timestamp
+from voltlab.fleet.charging_control import (
+    clear_profiles,
+    composite_schedule,
+    install_profile,
+    installed,
+)
+from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.fleet.station import Reservation
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
@@ -91,6 +98,70 @@ class Ocpp201Requests:
         if transaction_id is not None:
             body["ongoingIndicator"] = self.station.find_transaction(transaction_id) is not None
         return body
+
+    # -- smart charging -----------------------------------------------------------------------
+
+    async def on_SetChargingProfile(
+        self: Ocpp201Adapter, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            profile = ChargingProfile.from_ocpp201(payload["chargingProfile"])
+        except ProfileError as exc:
+            return {
+                "status": "Rejected",
+                "statusInfo": {"reasonCode": getattr(exc, "reason", "InvalidProfile")[:20]},
+            }
+        return {"status": install_profile(self.runner, payload["evseId"], profile)}
+
+    async def on_ClearChargingProfile(
+        self: Ocpp201Adapter, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        criteria = payload.get("chargingProfileCriteria") or {}
+        cleared = clear_profiles(
+            self.runner,
+            profile_id=payload.get("chargingProfileId"),
+            connector_id=criteria.get("evseId"),
+            purpose=criteria.get("chargingProfilePurpose"),
+            stack_level=criteria.get("stackLevel"),
+        )
+        return {"status": "Accepted" if cleared else "Unknown"}
+
+    async def on_GetCompositeSchedule(
+        self: Ocpp201Adapter, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        unit = payload.get("chargingRateUnit")
+        return composite_schedule(self.runner, payload["evseId"], payload["duration"], unit)
+
+    async def on_GetChargingProfiles(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        criteria = payload.get("chargingProfile") or {}
+        found = installed(
+            self.runner,
+            payload.get("evseId"),
+            purpose=criteria.get("chargingProfilePurpose"),
+            stack_level=criteria.get("stackLevel"),
+            ids=criteria.get("chargingProfileId"),
+        )
+        if not found:
+            return Reply({"status": "NoProfiles"})
+        by_evse: dict[int, list[Any]] = {}
+        for item in found:
+            by_evse.setdefault(item.connector_id, []).append(item.profile.to_ocpp201())
+        request_id = payload["requestId"]
+
+        async def report() -> None:
+            evses = sorted(by_evse)
+            for index, evse_id in enumerate(evses):
+                body: dict[str, Any] = {
+                    "requestId": request_id,
+                    "chargingLimitSource": "CSO",
+                    "evseId": evse_id,
+                    "chargingProfile": by_evse[evse_id],
+                }
+                if index < len(evses) - 1:
+                    body["tbc"] = True
+                await self._call("ReportChargingProfiles", body)
+
+        return Reply({"status": "Accepted"}, after=self.runner.defer(report))
 
     # -- availability, reset, unlock ----------------------------------------------------------
 
