@@ -49,6 +49,10 @@ class Ocpp201Requests:
             "ReserveNow",
             "CancelReservation",
             "DataTransfer",
+            "SetChargingProfile",
+            "ClearChargingProfile",
+            "GetCompositeSchedule",
+            "GetChargingProfiles",
         }
     )
 
@@ -74,8 +78,19 @@ class Ocpp201Requests:
         if open_tx is not None and open_tx.transaction_id is not None:
             body["transactionId"] = str(open_tx.transaction_id)
         remote_id = payload["remoteStartId"]
+        profile = None
+        if payload.get("chargingProfile"):
+            try:
+                profile = ChargingProfile.from_ocpp201(payload["chargingProfile"])
+            except ProfileError:
+                return Reply({"status": "Rejected"})
+            if profile.purpose != "TxProfile":
+                return Reply({"status": "Rejected"})
         return Reply(
-            body, after=runner.defer(lambda: runner.remote_start(connector_id, token, remote_id))
+            body,
+            after=runner.defer(
+                lambda: runner.remote_start(connector_id, token, remote_id, profile)
+            ),
         )
 
     async def on_RequestStopTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:

@@ -1,0 +1,146 @@
+"""Smart charging on the wire, 1.6 and 2.0.1, against the strict ocpp-rpc CSMS: a 22 kW
+session gets a 3.7 kW TxProfile mid-session; the MeterValues the CSMS receives show the power
+at or under the limit and energy growing at that rate."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import wait_until
+from peers.ocpp_rpc_peer import OcppRpcPeer
+from voltlab.fleet.auth import parse_timestamp
+from voltlab.fleet.commands import COMMANDS
+from voltlab.fleet.runtime_api import ChargerSpec
+
+LIMIT_W = 3700.0
+
+
+def samples_16(calls: list[dict]) -> list[tuple[float, float, float]]:
+    out = []
+    for call in calls:
+        for mv in call["meterValue"]:
+            values = {
+                sv["measurand"]: float(sv["value"])
+                for sv in mv["sampledValue"]
+                if "phase" not in sv
+            }
+            out.append(
+                (
+                    parse_timestamp(mv["timestamp"]),
+                    values["Power.Active.Import"],
+                    values["Energy.Active.Import.Register"],
+                )
+            )
+    return out
+
+
+def samples_201(events: list[dict]) -> list[tuple[float, float, float]]:
+    out = []
+    for event in events:
+        if event.get("triggerReason") != "MeterValuePeriodic":
+            continue
+        for mv in event["meterValue"]:
+            values = {
+                sv["measurand"]: float(sv["value"])
+                for sv in mv["sampledValue"]
+                if "phase" not in sv
+            }
+            out.append(
+                (
+                    parse_timestamp(mv["timestamp"]),
+                    values["Power.Active.Import"],
+                    values["Energy.Active.Import.Register"],
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize("version", ["ocpp1.6", "ocpp2.0.1"])
+async def test_tx_profile_caps_meter_values(runtime, version):
+    async with OcppRpcPeer(protocols=(version,), strict=True) as peer:
+        identity = f"SC-{version[-3:]}"
+        await runtime.start_charger(
+            ChargerSpec("dep-sc", "org", identity, peer.url, version, "ac-22kw-2c")
+        )
+        runner = runtime.runner("dep-sc")
+        await wait_until(lambda: runner.link.online)
+        await COMMANDS["configuration"](runner, {"key": "MeterValueSampleInterval", "value": "30"})
+        await COMMANDS["plug_connector"](
+            runner, {"connector_id": 1, "ev_profile": "premium-suv", "soc_percent": 20}
+        )
+        await COMMANDS["start_session"](runner, {"connector_id": 1, "id_tag": "SMART"})
+        read = (
+            (lambda: samples_16(peer.calls(identity, "MeterValues")))
+            if version == "ocpp1.6"
+            else (lambda: samples_201(peer.calls(identity, "TransactionEvent")))
+        )
+        await wait_until(lambda: len(read()) >= 2)
+        assert read()[-1][1] == pytest.approx(22_000, rel=0.01)  # full power before the limit
+        tx = runner.station.connectors[1].transaction
+        schedule = {
+            "chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": LIMIT_W}],
+        }
+        if version == "ocpp1.6":
+            answer = await peer.call(
+                identity,
+                "SetChargingProfile",
+                {
+                    "connectorId": 1,
+                    "csChargingProfiles": {
+                        "chargingProfileId": 11,
+                        "transactionId": tx.transaction_id,
+                        "stackLevel": 1,
+                        "chargingProfilePurpose": "TxProfile",
+                        "chargingProfileKind": "Relative",
+                        "chargingSchedule": schedule,
+                    },
+                },
+            )
+        else:
+            answer = await peer.call(
+                identity,
+                "SetChargingProfile",
+                {
+                    "evseId": 1,
+                    "chargingProfile": {
+                        "id": 11,
+                        "transactionId": str(tx.transaction_id),
+                        "stackLevel": 1,
+                        "chargingProfilePurpose": "TxProfile",
+                        "chargingProfileKind": "Relative",
+                        "chargingSchedule": [{"id": 1, **schedule}],
+                    },
+                },
+            )
+        assert answer["status"] == "Accepted"
+        before = len(read())
+        await wait_until(lambda: len(read()) >= before + 4, timeout=15)
+        limited = read()[before:]
+        assert all(power <= LIMIT_W + 0.5 for _, power, _ in limited)
+        for (t0, _, e0), (t1, _, e1) in zip(limited, limited[1:], strict=False):
+            slope_w = (e1 - e0) * 3600 / (t1 - t0)
+            assert slope_w == pytest.approx(LIMIT_W, rel=0.02), (t0, t1, e0, e1)
+        unit = "W"
+        if version == "ocpp1.6":
+            composite = await peer.call(
+                identity,
+                "GetCompositeSchedule",
+                {"connectorId": 1, "duration": 600, "chargingRateUnit": unit},
+            )
+            periods = composite["chargingSchedule"]["chargingSchedulePeriod"]
+        else:
+            composite = await peer.call(
+                identity,
+                "GetCompositeSchedule",
+                {"evseId": 1, "duration": 600, "chargingRateUnit": unit},
+            )
+            periods = composite["schedule"]["chargingSchedulePeriod"]
+        assert composite["status"] == "Accepted" and periods[0]["limit"] == LIMIT_W
+        clear = {"id": 11} if version == "ocpp1.6" else {"chargingProfileId": 11}
+        assert (await peer.call(identity, "ClearChargingProfile", clear))["status"] == "Accepted"
+        after = len(read())
+        await wait_until(lambda: len(read()) >= after + 2, timeout=15)
+        assert read()[-1][1] == pytest.approx(22_000, rel=0.01)
+        await peer.sync()
+        assert peer.strict_failures == []
