@@ -46,7 +46,12 @@ async def test_create_single_charger(
     assert charger["location_id"] is None
     assert charger["ocpp_version"] == "ocpp1.6"
     assert charger["model"] == "dc-50kw-ccs-chademo"
-    assert charger["security"] == {"profile": 2, "password_set": True}
+    assert charger["security"] == {
+        "profile": 2,
+        "password_set": True,
+        "ca_set": False,
+        "client_certificate_set": False,
+    }
     assert [spec.identity for spec in fleet.started] == ["SOLO-1"]
 
 
@@ -64,7 +69,12 @@ async def test_charger_in_location_inherits_its_settings(
     assert charger["csms_url"] == CSMS
     assert charger["ocpp_version"] == "ocpp1.6"
     assert charger["model"] == "ac-7kw-1c"
-    assert charger["security"] == {"profile": 1, "password_set": True}
+    assert charger["security"] == {
+        "profile": 1,
+        "password_set": True,
+        "ca_set": False,
+        "client_certificate_set": False,
+    }
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,12 @@ async def test_create_location_as_documented(
     for charger in chargers:
         assert re.fullmatch(r"dep-[0-9a-f]{12}", charger["charger_id"])
         assert charger["location_id"] == location["location_id"]
-        assert charger["security"] == {"profile": 1, "password_set": True}
+        assert charger["security"] == {
+            "profile": 1,
+            "password_set": True,
+            "ca_set": False,
+            "client_certificate_set": False,
+        }
         assert charger["desired_running"] is True
         assert charger["connection"] == "connecting"  # live state from the fleet
         assert charger["vendor"] == "Voltlab"
@@ -118,7 +123,12 @@ async def test_security_profile_zero_needs_no_password(
     body = {"name": "open", "csms_url": CSMS, "security": {"profile": 0}}
     response = await client.post("/ocpp/locations", json=body, headers=admin)
     assert response.status_code == 201
-    assert response.json()["chargers"][0]["security"] == {"profile": 0, "password_set": False}
+    assert response.json()["chargers"][0]["security"] == {
+        "profile": 0,
+        "password_set": False,
+        "ca_set": False,
+        "client_certificate_set": False,
+    }
 
 
 async def test_identity_collision_is_409(

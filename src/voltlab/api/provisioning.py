@@ -33,7 +33,7 @@ START_CONCURRENCY = 32
 
 
 def _security_dict(security: Any) -> dict[str, Any] | None:
-    return None if security is None else security.model_dump()
+    return None if security is None else security.model_dump(exclude_none=True)
 
 
 def _refuse_taken_identities(session: Session, org_id: str, identities: Sequence[str]) -> None:

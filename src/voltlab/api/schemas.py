@@ -58,6 +58,29 @@ class SecurityIn(StrictModel):
     profile: int = Field(ge=0, le=3)
     # validate_default: the rule below must also run when the password is omitted.
     password: str | None = Field(default=None, min_length=1, max_length=64, validate_default=True)
+    ca_pem: str | None = Field(
+        default=None, max_length=65_536, description="PEM CA(s) the CSMS certificate must chain to"
+    )
+    client_cert_pem: str | None = Field(
+        default=None, max_length=65_536, description="profile 3: the station's certificate (chain)"
+    )
+    client_key_pem: str | None = Field(
+        default=None,
+        max_length=65_536,
+        validate_default=True,
+        description="profile 3: its private key (never shown)",
+    )
+
+    @field_validator("client_key_pem", mode="after")
+    @classmethod
+    def _client_certificate_for_profile_3(
+        cls, value: str | None, info: ValidationInfo
+    ) -> str | None:
+        if info.data.get("profile") == 3 and (
+            value is None or not info.data.get("client_cert_pem")
+        ):
+            raise ValueError("security profile 3 needs client_cert_pem and client_key_pem")
+        return value
 
     @field_validator("password", mode="after")
     @classmethod

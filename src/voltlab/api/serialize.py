@@ -24,7 +24,12 @@ def public_security(security: dict[str, Any] | None) -> dict[str, Any] | None:
     """The profile and whether a password is set; never the password itself."""
     if security is None:
         return None
-    return {"profile": security.get("profile", 0), "password_set": bool(security.get("password"))}
+    return {
+        "profile": security.get("profile", 0),
+        "password_set": bool(security.get("password")),
+        "ca_set": bool(security.get("ca_pem")),
+        "client_certificate_set": bool(security.get("client_cert_pem")),
+    }
 
 
 def charger_spec(charger: Charger) -> ChargerSpec:

@@ -7,18 +7,17 @@ The link owns the `RpcConnection`; the runner asks it for `call()` and learns ab
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import websockets
 from websockets.asyncio.client import connect
 
 from voltlab.fleet.adapter import ProtocolAdapter
 from voltlab.fleet.clock import Clock, TimerHandle
+from voltlab.fleet.security import connect_kwargs, describe_connect_error
 from voltlab.ocpp.connection import RpcConnection
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
@@ -122,30 +121,25 @@ class StationLink:
         self.connection = state
         self._on_state()
 
-    def _headers(self) -> dict[str, str]:
-        password = self.security.get("password")
-        if int(self.security.get("profile", 0) or 0) >= 1 and password:
-            token = base64.b64encode(f"{self.identity}:{password}".encode()).decode()
-            return {"Authorization": f"Basic {token}"}
-        return {}
-
     async def _run(self) -> None:
         backoff = 1.0
         while self._wanted:
             self._set_connection("connecting")
             try:
+                # Security profile 1: Basic auth; 2: TLS + Basic; 3: mutual TLS.
+                security = connect_kwargs(self.security, self.identity, self.url)
                 websocket = await connect(
                     self.url,
                     subprotocols=[self.version],  # type: ignore[list-item]
-                    additional_headers=self._headers(),
                     open_timeout=10,
                     ping_interval=None,
                     max_size=2**22,
+                    **security,
                 )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure to connect is reported and retried
-                self.last_error = _describe(exc)
+                self.last_error = describe_connect_error(exc)
                 self._set_connection("disconnected")
                 await self._backoff(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -256,14 +250,3 @@ class StationLink:
             await self.adapter.heartbeat()
         except (NotConnected, ConnectionLost, CallTimeout, CallErrorReceived, OcppError) as exc:
             log.debug("%s heartbeat failed: %s", self.identity, exc)
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, websockets.exceptions.InvalidStatus):
-        status = exc.response.status_code
-        if status == 401:
-            return "CSMS refused the connection: 401 Unauthorized (check the security password)"
-        return f"CSMS refused the WebSocket upgrade with HTTP {status}"
-    if isinstance(exc, OSError):
-        return f"cannot reach CSMS: {exc.strerror or exc}"
-    return f"{type(exc).__name__}: {exc}"

@@ -428,8 +428,9 @@ class OfflineQueue:
                 if message is None:
                     return delivered
                 if message.attempts >= max_attempts:
-                    await self._give_up(message, MessageDropped(message.last_error or ""))
-                    await _report(on_result, message, None, MessageDropped(message.last_error))
+                    used_up = MessageDropped(message.last_error or "attempts used up")
+                    await self._give_up(message, used_up)
+                    await _report(on_result, message, None, used_up)
                     continue
                 delay = self._delay_before(message, last_send_at, gap, retry_interval, clock_now)
                 if delay > 0:
@@ -439,7 +440,7 @@ class OfflineQueue:
                     answer = await send(message.action, message.payload)
                 except TRANSPORT_ERRORS as exc:
                     log.info(
-                        "%s: offline queue paused at %s #%d (%d left untouched): %s",
+                        "%s: offline queue paused at %s #%d after %d delivered: %s",
                         self.charger_id,
                         message.action,
                         message.seq,
@@ -496,7 +497,7 @@ class OfflineQueue:
             message.action,
             message.seq,
             message.attempts,
-            _describe(error) if str(error) else message.last_error,
+            _describe(error),
         )
         await self.drop(message.seq)
 
