@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from conftest import wait_until
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from peers.test_ca import CertAuthority
-
 from voltlab.fleet.runtime_api import ChargerSpec
 
 
