@@ -16,6 +16,7 @@ from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.clock import Clock, TimerHandle
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
+from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.smart_charging import ChargingProfile
 from voltlab.fleet.station import MeterReading, Reservation, Station, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
@@ -58,12 +59,15 @@ class StationRunner:
             security=security,
             adapter=self.adapter,
             clock=clock,
-            on_frame=lambda direction, text: on_frame(charger_id, direction, text),
+            on_frame=self._frame,
             on_registered=self._registered,
             on_state=self.changed,
             heartbeat_interval=lambda: self.station.config.get_int("HeartbeatInterval"),
             set_heartbeat_interval=self._set_heartbeat_interval,
         )
+        self._on_frame = on_frame
+        self.maintenance = StationMaintenance(self)
+        self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._begin_readings: dict[int, MeterReading] = {}
@@ -73,6 +77,10 @@ class StationRunner:
         # 2.x Reset OnIdle during a transaction: reset once the last one ends.
         self.reset_when_idle = False
         self._pending_profiles: dict[int, ChargingProfile] = {}
+
+    def _frame(self, direction: str, text: str) -> None:
+        self.maintenance.frame(direction, text)
+        self._on_frame(self.charger_id, direction, text)
 
     @property
     def identity(self) -> str:
@@ -500,6 +508,7 @@ class StationRunner:
 
     async def reset(self, hard: bool) -> None:
         reason = "HardReset" if hard else "SoftReset"
+        await self.maintenance.security_event("ResetOrReboot", f"{reason} requested")
         for tx in self.station.transactions():
             await self.stop_transaction(tx.connector_id, reason)
         for connector_id in list(self._awaiting_cable):

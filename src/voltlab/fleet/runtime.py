@@ -118,7 +118,7 @@ class FleetRuntime:
             return None
         live = runner.live_state()
         return {
-            "station": runner.station.snapshot(),
+            "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
             "connectors": live["connectors"],
             "connection": live["connection"],
             "registration": live["registration"],

@@ -64,6 +64,7 @@ class Station:
         self.rng = random.Random(seed)
         self._tx_counter = 0
         self.profiles = ChargingProfiles(len(self.connectors))
+        self.firmware_version = model.firmware_version
         self._now: float | None = None
         # Transactions that were running when the process stopped, still to be closed.
         self.interrupted: list[Transaction] = []
@@ -551,6 +552,7 @@ class Station:
             ],
             "reservations": [vars(r) for r in self.reservations.values()],
             "charging_profiles": self.profiles.snapshot(),
+            "firmware_version": self.firmware_version,
             # Transactions open at snapshot time: after a crash or restart they are closed
             # towards the CSMS with reason PowerLoss, as a rebooted charger does.
             "open_transactions": [
@@ -584,6 +586,7 @@ class Station:
             reservation = Reservation(**item)
             self.reservations[reservation.reservation_id] = reservation
         self.interrupted = [Transaction(**item) for item in body.get("open_transactions", [])]
+        self.firmware_version = str(body.get("firmware_version") or self.firmware_version)
         if body.get("charging_profiles"):
             self.profiles.restore(body["charging_profiles"])
 

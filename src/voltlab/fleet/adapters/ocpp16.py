@@ -6,6 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.common import VENDOR_ID, data_transfer_answer
+from voltlab.fleet.adapters.ocpp16_maintenance import (
+    FIRMWARE_16,
+    MAINTENANCE_ACTIONS_16,
+    Ocpp16Maintenance,
+)
 from voltlab.fleet.auth import IdTagInfo, format_timestamp, parse_timestamp
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
 from voltlab.fleet.measurands import Sample, meter_value
@@ -80,7 +85,7 @@ def _sampled_value(sample: Sample, context: str) -> dict[str, Any]:
     return body
 
 
-class Ocpp16Adapter:
+class Ocpp16Adapter(Ocpp16Maintenance):
     version = OCPP16
     supported_actions = frozenset(
         {
@@ -102,6 +107,7 @@ class Ocpp16Adapter:
             "ClearChargingProfile",
             "GetCompositeSchedule",
         }
+        | MAINTENANCE_ACTIONS_16
     )
 
     def __init__(self, runner: StationRunner) -> None:
@@ -120,7 +126,7 @@ class Ocpp16Adapter:
             "chargePointModel": model.model[:20],
             "chargePointSerialNumber": self.station.identity[-25:],
             "chargeBoxSerialNumber": self.station.identity[-25:],
-            "firmwareVersion": model.firmware_version,
+            "firmwareVersion": self.station.firmware_version[:50],
             "meterType": f"{model.vendor} {model.current_type} meter"[:25],
         }
         answer = await self.runner.link.call_raw("BootNotification", payload)
@@ -383,9 +389,14 @@ class Ocpp16Adapter:
             for cid in ids:
                 await runner.send_meter_sample(cid, "Trigger")
         elif requested == "DiagnosticsStatusNotification":
-            await self._call("DiagnosticsStatusNotification", {"status": "Idle"})
+            status = runner.maintenance.uploads.status
+            await self._call("DiagnosticsStatusNotification", {"status": status})
         elif requested == "FirmwareStatusNotification":
-            await self._call("FirmwareStatusNotification", {"status": "Idle"})
+            status = runner.maintenance.firmware.status
+            await self._call(
+                "FirmwareStatusNotification",
+                {"status": status if status in FIRMWARE_16 else "Idle"},
+            )
 
 
 def ensure_id_tag(id_tag: str) -> None:

@@ -10,6 +10,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
+from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.auth import IdTagInfo, format_timestamp
 from voltlab.fleet.device_model import DeviceModel
@@ -92,8 +93,9 @@ def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
     return body
 
 
-class Ocpp201Adapter(Ocpp201Requests):
+class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     version = OCPP201
+    supported_actions = Ocpp201Requests.supported_actions | MAINTENANCE_ACTIONS_201
 
     def __init__(self, runner: StationRunner) -> None:
         self.runner = runner
@@ -129,7 +131,7 @@ class Ocpp201Adapter(Ocpp201Requests):
                 "model": model.model[:20],
                 "vendorName": model.vendor[:50],
                 "serialNumber": self.station.identity[-25:],
-                "firmwareVersion": model.firmware_version[:50],
+                "firmwareVersion": self.station.firmware_version[:50],
             },
         }
         answer = await self.runner.link.call_raw("BootNotification", payload)

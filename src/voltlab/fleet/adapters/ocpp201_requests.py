@@ -12,6 +12,7 @@ from voltlab.fleet.charging_control import (
     install_profile,
     installed,
 )
+from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.fleet.station import Reservation
 from voltlab.ocpp.connection import Reply
@@ -20,7 +21,19 @@ from voltlab.ocpp.errors import OcppError
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
 
-REPORT_PAGE = 20  # reportData items per NotifyReport
+REPORT_PAGE = 20
+TRIGGERS_201 = frozenset(
+    {
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "MeterValues",
+        "TransactionEvent",
+        "FirmwareStatusNotification",
+        "LogStatusNotification",
+        "SignChargingStationCertificate",
+    }
+)  # reportData items per NotifyReport
 
 
 def _id_tag_info(body: dict[str, Any] | None) -> Any:
@@ -221,15 +234,7 @@ class Ocpp201Requests:
     async def on_TriggerMessage(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
         requested = payload["requestedMessage"]
         evse_id = (payload.get("evse") or {}).get("id")
-        if requested not in (
-            "BootNotification",
-            "Heartbeat",
-            "StatusNotification",
-            "MeterValues",
-            "TransactionEvent",
-            "FirmwareStatusNotification",
-            "LogStatusNotification",
-        ):
+        if requested not in TRIGGERS_201:
             return Reply({"status": "NotImplemented"})
         if evse_id is not None and evse_id not in self.station.connectors:
             return Reply({"status": "Rejected"})
@@ -258,9 +263,16 @@ class Ocpp201Requests:
                 if tx is not None and tx.transaction_id is not None:
                     await self._event("Updated", "Trigger", tx, None)
         elif requested == "FirmwareStatusNotification":
-            await self._call("FirmwareStatusNotification", {"status": "Idle"})
+            await self._call(
+                "FirmwareStatusNotification", {"status": runner.maintenance.firmware.status}
+            )
         elif requested == "LogStatusNotification":
-            await self._call("LogStatusNotification", {"status": "Idle"})
+            status = runner.maintenance.uploads.status
+            await self._call(
+                "LogStatusNotification", {"status": LOG_STATUS_ON_WIRE.get(status, status)}
+            )
+        elif requested == "SignChargingStationCertificate":
+            await runner.maintenance.request_certificate("ChargingStationCertificate")
 
     # -- device model -------------------------------------------------------------------------
 

@@ -1,0 +1,111 @@
+"""OCPP 2.0.1 / 2.1 firmware, logs, certificates and security events (mixed into the 2.x
+adapter): translations of `fleet.maintenance_control` into 2.x frames."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.auth import format_timestamp, parse_timestamp
+from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
+from voltlab.fleet.security import security_event_type
+
+if TYPE_CHECKING:
+    from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
+
+MAINTENANCE_ACTIONS_201 = frozenset(
+    {
+        "UpdateFirmware",
+        "GetLog",
+        "InstallCertificate",
+        "GetInstalledCertificateIds",
+        "DeleteCertificate",
+        "CertificateSigned",
+    }
+)
+
+
+def _time(text: str | None) -> float | None:
+    return None if text is None else parse_timestamp(text)
+
+
+class Ocpp201Maintenance:
+    async def maintenance_status(self: Ocpp201Adapter, event: str, fields: dict[str, Any]) -> None:
+        body: dict[str, Any] = {"status": fields["status"]}
+        if fields.get("request_id") is not None:
+            body["requestId"] = fields["request_id"]
+        if event == "firmware":
+            await self._call("FirmwareStatusNotification", body)
+        else:
+            body["status"] = LOG_STATUS_ON_WIRE.get(fields["status"], fields["status"])
+            await self._call("LogStatusNotification", body)
+
+    async def security_event(self: Ocpp201Adapter, kind: str, tech_info: str | None) -> None:
+        body: dict[str, Any] = {
+            "type": security_event_type(kind, self.version)[:50],
+            "timestamp": format_timestamp(self.runner.now()),
+        }
+        if tech_info:
+            body["techInfo"] = tech_info[:255]
+        await self._call("SecurityEventNotification", body)
+
+    async def sign_certificate(self: Ocpp201Adapter, csr: str, cert_type: str) -> None:
+        await self._call("SignCertificate", {"csr": csr, "certificateType": cert_type})
+
+    async def on_UpdateFirmware(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        firmware = payload["firmware"]
+        status = self.runner.maintenance.update_firmware(
+            firmware["location"],
+            parse_timestamp(firmware["retrieveDateTime"]),
+            retries=payload.get("retries", 0),
+            retry_interval=payload.get("retryInterval", 30),
+            request_id=payload["requestId"],
+            signature=firmware.get("signature"),
+            signing_certificate=firmware.get("signingCertificate"),
+        )
+        return {"status": status}
+
+    async def on_GetLog(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        log = payload["log"]
+        status, file_name = self.runner.maintenance.upload_log(
+            "log",
+            log["remoteLocation"],
+            request_id=payload["requestId"],
+            start_time=_time(log.get("oldestTimestamp")),
+            stop_time=_time(log.get("latestTimestamp")),
+            retries=payload.get("retries", 0),
+            retry_interval=payload.get("retryInterval", 30),
+        )
+        return {"status": status, "filename": file_name}
+
+    async def on_InstallCertificate(
+        self: Ocpp201Adapter, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        store = self.runner.maintenance.certificates
+        status = store.install(payload["certificateType"], payload["certificate"])
+        self.runner.changed()
+        return {"status": status}
+
+    async def on_GetInstalledCertificateIds(
+        self: Ocpp201Adapter, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        found = self.runner.maintenance.certificates.installed_ids(payload.get("certificateType"))
+        if not found:
+            return {"status": "NotFound"}
+        return {"status": "Accepted", "certificateHashDataChain": found}
+
+    async def on_DeleteCertificate(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        status = self.runner.maintenance.certificates.delete(payload["certificateHashData"])
+        self.runner.changed()
+        return {"status": status}
+
+    async def on_CertificateSigned(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
+        cert_type = payload.get("certificateType", "ChargingStationCertificate")
+        accepted = self.runner.maintenance.certificates.certificate_signed(
+            payload["certificateChain"], cert_type=cert_type
+        )
+        self.runner.changed()
+        if not accepted:
+            self.runner.spawn(
+                self.runner.maintenance.security_event("InvalidChargePointCertificate")
+            )
+        return {"status": "Accepted" if accepted else "Rejected"}

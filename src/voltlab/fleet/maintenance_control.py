@@ -1,0 +1,133 @@
+"""Firmware updates, log uploads, certificates and security events of a station, whatever the
+OCPP version. The flows (fleet/maintenance.py, fleet/security.py) are version-neutral; the
+adapters answer the requests with these functions and say the status events in their words."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.auth import format_timestamp
+from voltlab.fleet.maintenance import DiagnosticsUploader, FirmwareUpdater, certificate_problem
+from voltlab.fleet.security import CertificateStore
+
+if TYPE_CHECKING:
+    from voltlab.fleet.runner import StationRunner
+
+log = logging.getLogger(__name__)
+
+RECENT_LINES = 500  # frame log lines a diagnostics upload carries
+
+
+class StationMaintenance:
+    def __init__(self, runner: StationRunner) -> None:
+        self.runner = runner
+        self.recent: deque[str] = deque(maxlen=RECENT_LINES)
+        self.firmware = FirmwareUpdater(
+            clock=runner.clock,
+            notify=self._notify,
+            on_installed=self._installed,
+            current_version=runner.station.firmware_version,
+        )
+        self.uploads = DiagnosticsUploader(
+            clock=runner.clock, notify=self._notify, identity=runner.station.identity
+        )
+        self.certificates = CertificateStore()
+
+    def frame(self, direction: str, text: str) -> None:
+        self.recent.append(f"{format_timestamp(self.runner.now())} {direction} {text}")
+
+    async def _notify(self, event: str, fields: dict[str, Any]) -> None:
+        if not self.runner.link.online:
+            return
+        try:
+            await self.runner.adapter.maintenance_status(event, fields)
+        except Exception as exc:  # noqa: BLE001 - a status message must not stop the flow
+            log.debug("%s: %s status not sent: %s", self.runner.identity, event, exc)
+
+    async def _installed(self) -> None:
+        self.runner.station.firmware_version = self.firmware.current_version
+        self.runner.changed()
+        await self.security_event("FirmwareUpdated")
+        await self.runner.reset(True)
+
+    async def security_event(self, kind: str, tech_info: str | None = None) -> None:
+        if not self.runner.link.online:
+            return
+        try:
+            await self.runner.adapter.security_event(kind, tech_info)
+        except Exception as exc:  # noqa: BLE001 - events are best effort, like on real stations
+            log.debug("%s: security event %s not sent: %s", self.runner.identity, kind, exc)
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def update_firmware(
+        self,
+        location: str,
+        retrieve_at: float,
+        *,
+        retries: int,
+        retry_interval: float,
+        request_id: int | None = None,
+        signature: str | None = None,
+        signing_certificate: str | None = None,
+    ) -> str:
+        """Accepted, AcceptedCanceled (an update was running) or InvalidCertificate."""
+        signed = signature is not None or signing_certificate is not None
+        if signed and certificate_problem(signing_certificate) is not None:
+            return "InvalidCertificate"
+        status = "AcceptedCanceled" if self.firmware.busy else "Accepted"
+        self.runner.spawn(
+            self.firmware.run(
+                location,
+                retrieve_at,
+                retries=retries,
+                retry_interval=retry_interval,
+                request_id=request_id,
+                signature=signature,
+                signing_certificate=signing_certificate,
+            )
+        )
+        return status
+
+    def upload_log(
+        self,
+        kind: str,
+        location: str,
+        *,
+        request_id: int | None,
+        start_time: float | None,
+        stop_time: float | None,
+        retries: int,
+        retry_interval: float,
+    ) -> tuple[str, str]:
+        """(Accepted | AcceptedCanceled, file name)."""
+        status = "AcceptedCanceled" if self.uploads.busy else "Accepted"
+        file_name = self.uploads.new_file_name(kind)  # type: ignore[arg-type]
+        self.runner.spawn(
+            self.uploads.run(
+                location,
+                request_id=request_id,
+                start_time=start_time,
+                stop_time=stop_time,
+                log_lines=lambda: list(self.recent),
+                kind=kind,  # type: ignore[arg-type]
+                file_name=file_name,
+                retries=retries,
+                retry_interval=retry_interval,
+            )
+        )
+        return status, file_name
+
+    async def request_certificate(self, cert_type: str = "ChargingStationCertificate") -> None:
+        """SignCertificate: a CSR for the station's key; CertificateSigned answers it later."""
+        csr = self.certificates.new_csr(self.runner.station.identity, "Voltlab", cert_type)
+        await self.runner.adapter.sign_certificate(csr, cert_type)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"certificates": self.certificates.snapshot()}
+
+    def restore(self, body: dict[str, Any]) -> None:
+        if body.get("certificates"):
+            self.certificates.restore(body["certificates"])
