@@ -47,6 +47,12 @@ class ProtocolAdapter(Protocol):
 
     async def reservation_expired(self, reservation: Reservation) -> None: ...
 
+    async def queued_result(
+        self, message: Any, answer: dict[str, Any] | None, error: Exception | None
+    ) -> None:
+        """A transaction message queued while offline was delivered (or dropped)."""
+        ...
+
     def forget_statuses(self) -> None:
         """After a (re)boot every status is reported again."""
         ...

@@ -238,7 +238,8 @@ async def stop_transaction(runner: StationRunner, payload: dict[str, Any]) -> Re
 async def start_session(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload)
     id_tag = _id_tag(runner, payload["id_tag"])
-    runner.require_online()
+    if not runner.link.online and not runner.may_start_offline(id_tag):
+        runner.require_online()
     station = runner.station
     station.check_can_start(connector_id, id_tag, None)
     plugged_here = not station.connectors[connector_id].plugged

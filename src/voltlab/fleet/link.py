@@ -158,7 +158,8 @@ class StationLink:
 
     async def _backoff(self, seconds: float) -> None:
         # Jitter spreads a fleet's reconnects so they do not hit the CSMS at one instant.
-        delay = seconds * random.uniform(0.5, 1.5)
+        # Station time: a fast simulated clock reconnects proportionally faster.
+        delay = self.clock.real_seconds(seconds * random.uniform(0.5, 1.5))
         self._reconnect_now.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._reconnect_now.wait(), timeout=delay)

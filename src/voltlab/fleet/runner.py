@@ -17,6 +17,7 @@ from voltlab.fleet.clock import Clock, TimerHandle
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
 from voltlab.fleet.maintenance_control import StationMaintenance
+from voltlab.fleet.offline_queue import OfflineQueue
 from voltlab.fleet.smart_charging import ChargingProfile
 from voltlab.fleet.station import MeterReading, Reservation, Station, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
@@ -40,6 +41,7 @@ class StationRunner:
         on_frame: Callable[[str, str, str], None],
         on_change: Callable[[str], None],
         snapshot: dict[str, Any] | None = None,
+        queue: OfflineQueue | None = None,
     ) -> None:
         from voltlab.fleet.adapters import adapter_for  # adapters import this module's types
 
@@ -66,6 +68,9 @@ class StationRunner:
             set_heartbeat_interval=self._set_heartbeat_interval,
         )
         self._on_frame = on_frame
+        # Transaction messages that could not be delivered, kept in order across restarts.
+        self.queue = queue
+        self._draining: asyncio.Task[Any] | None = None
         self.maintenance = StationMaintenance(self)
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}
@@ -133,6 +138,7 @@ class StationRunner:
         self.station.registration = "Accepted"
         self.station.forget_reported_status()
         self.adapter.forget_statuses()
+        await self.drain_queue()
         await self._close_interrupted()
         await self.publish_status()
         for tx in self.station.transactions():
@@ -193,6 +199,24 @@ class StationRunner:
                     self.station.forget_reported_status()
                     return
 
+    def may_start_offline(self, id_tag: str) -> bool:
+        config = self.station.config
+        if config.get_bool("AllowOfflineTxForUnknownId"):
+            return True
+        if not config.get_bool("LocalAuthorizeOffline"):
+            return False
+        listed = (
+            self.station.local_list.lookup(id_tag)
+            if config.get_bool("LocalAuthListEnabled")
+            else None
+        )
+        cached = (
+            self.station.auth_cache.lookup(id_tag)
+            if config.get_bool("AuthorizationCacheEnabled")
+            else None
+        )
+        return any(info is not None and info.is_valid_at(self.now()) for info in (listed, cached))
+
     def require_online(self) -> None:
         if not self.link.online:
             raise StationError(
@@ -217,6 +241,8 @@ class StationRunner:
             cached = self.station.auth_cache.lookup(id_tag)
             if cached is not None and cached.is_valid_at(now) and (pre_authorize or offline_ok):
                 return AuthDecision(id_tag, cached, "cache")
+        if not self.link.online and config.get_bool("AllowOfflineTxForUnknownId"):
+            return AuthDecision(id_tag, IdTagInfo("Accepted"), "offline")
         self.require_online()
         try:
             info = await self.adapter.authorize(id_tag)
@@ -243,8 +269,10 @@ class StationRunner:
         remote_start_id: int | None = None,
     ) -> Transaction:
         """Start charging for `id_tag`: a new transaction, or (2.x, TxStartPoint EVConnected)
-        the one the cable already opened, which now gets its id tag."""
-        self.require_online()
+        the one the cable already opened, which now gets its id tag. Offline, the station
+        starts only for an id tag it may authorize locally; its messages are queued."""
+        if not self.link.online and not self.may_start_offline(id_tag):
+            self.require_online()
         station = self.station
         open_tx = station.connector(connector_id).transaction
         if open_tx is not None and open_tx.id_tag is None:
@@ -365,11 +393,11 @@ class StationRunner:
         now = self.now()
         self.station.advance(now)
         reading = self.station.reading(connector_id, now)
-        if self.link.online:
-            try:
-                await self.adapter.meter_values(connector_id, tx, reading, "Sample.Periodic")
-            except TRANSPORT_ERRORS as exc:
-                log.debug("%s: MeterValues not sent: %s", self.identity, exc)
+        try:
+            # Offline, the transaction's meter values are queued with its other messages.
+            await self.adapter.meter_values(connector_id, tx, reading, "Sample.Periodic")
+        except TRANSPORT_ERRORS as exc:
+            log.debug("%s: MeterValues not sent: %s", self.identity, exc)
         self._schedule_limit(tx)
         await self.publish_status()
 
@@ -530,6 +558,49 @@ class StationRunner:
         result = self.station.change_availability(connector_id, operative, self.now())
         await self.publish_status()
         return result
+
+    # -- transaction messages: delivered in order, queued while offline ------------------------
+
+    async def transaction_message(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        offline_variant: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, Any] | None:
+        """Send a transaction message, or queue it (persistently) when the CSMS is not
+        reachable or older messages are still waiting: None means queued."""
+        if self.queue is None:
+            return await self.link.call(action, payload)
+        backlog = self._draining is not None and not self._draining.done()
+        if self.link.online and not backlog and await self.queue.pending() == 0:
+            try:
+                return await self.link.call(action, payload)
+            except (NotConnected, ConnectionLost, CallTimeout):
+                pass  # not known to be delivered: queue it (at least once)
+        queued = offline_variant(payload) if offline_variant is not None else payload
+        await self.queue.enqueue(action, queued)
+        return None
+
+    async def drain_queue(self) -> None:
+        if self.queue is None or await self.queue.pending() == 0:
+            return
+        config = self.station.config
+        rate = float(config.get("VoltlabQueueDrainPerSecond") or 5)
+
+        async def drain() -> None:
+            assert self.queue is not None
+            await self.queue.drain(
+                self.link.call,
+                max_per_second=rate,
+                attempts=max(1, config.get_int("TransactionMessageAttempts")),
+                retry_interval=float(config.get_int("TransactionMessageRetryInterval")),
+                clock_sleep=self.clock.sleep,
+                clock_now=self.clock.now,
+                on_result=self.adapter.queued_result,
+            )
+
+        self._draining = self.spawn(drain())
+        await self._draining
 
     def charging_limits_changed(self) -> None:
         """A profile was set or cleared: apply the new limit now and at its next change."""

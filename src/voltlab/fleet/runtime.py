@@ -13,6 +13,7 @@ from sqlalchemy import select
 from voltlab.fleet.catalog import get_model
 from voltlab.fleet.clock import Clock
 from voltlab.fleet.dispatcher import CommandDispatcher
+from voltlab.fleet.offline_queue import QueueStore
 from voltlab.fleet.persistence import FleetWriter
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.runtime_api import ChargerSpec, spec_from_row
@@ -31,6 +32,7 @@ class FleetRuntime:
         self.runners: dict[str, StationRunner] = {}
         self.writer = FleetWriter(database, self._snapshot_of)
         self.dispatcher = CommandDispatcher(database, self.runners.get)
+        self.queues = QueueStore(database)
         self._flusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -79,6 +81,7 @@ class FleetRuntime:
                 on_frame=self._frame,
                 on_change=self.writer.mark_dirty,
                 snapshot=(spec.state or {}).get("station"),
+                queue=self.queues.queue(spec.charger_id),
             )
             self.runners[spec.charger_id] = runner
         runner.start()

@@ -44,6 +44,9 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
+        # Tables declared in their own modules join the metadata when imported.
+        from voltlab.store import ocpi_models, queue_models  # noqa: F401
+
         Base.metadata.create_all(self.engine)
 
     def drop_all(self) -> None:

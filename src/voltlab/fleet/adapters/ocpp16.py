@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
@@ -14,6 +15,7 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
 from voltlab.fleet.auth import IdTagInfo, format_timestamp, parse_timestamp
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
 from voltlab.fleet.measurands import Sample, meter_value
+from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.records import OCPP16_STOP_REASONS
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.fleet.station import MeterReading, Reservation, StationError, StatusChange, Transaction
@@ -55,6 +57,13 @@ TRIGGERS = frozenset(
         "StatusNotification",
     }
 )
+
+
+def provisional_transaction_id(start_payload: dict[str, Any]) -> int:
+    """The id a StartTransaction queued offline stands under until the CSMS answers it:
+    negative (no CSMS gives those) and derived from the message, so it survives restarts."""
+    key = f"{start_payload['connectorId']}|{start_payload['timestamp']}|{start_payload['idTag']}"
+    return -(zlib.crc32(key.encode()) & 0x7FFFFFFF) - 1
 
 
 def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
@@ -177,7 +186,11 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         }
         if tx.reservation_id is not None:
             payload["reservationId"] = tx.reservation_id
-        answer = await self._call("StartTransaction", payload)
+        answer = await self.runner.transaction_message("StartTransaction", payload)
+        if answer is None:
+            # Queued: a provisional id the queue rewrites once the CSMS gives the real one.
+            tx.transaction_id = provisional_transaction_id(payload)
+            return IdTagInfo("Accepted")
         tx.transaction_id = int(answer["transactionId"])
         info = id_tag_info(answer.get("idTagInfo"))
         tx.parent_id_tag = info.parent_id_tag or tx.parent_id_tag
@@ -198,6 +211,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         }
         if tx is not None and tx.transaction_id is not None:
             payload["transactionId"] = int(tx.transaction_id)
+            await self.runner.transaction_message("MeterValues", payload)
+            return
         await self._call("MeterValues", payload)
 
     async def stop_transaction(
@@ -221,8 +236,35 @@ class Ocpp16Adapter(Ocpp16Maintenance):
                 )
             data.append(self._meter_value(tx.connector_id, reading, measurands, "Transaction.End"))
             payload["transactionData"] = data
-        answer = await self._call("StopTransaction", payload)
-        return id_tag_info(answer["idTagInfo"]) if answer.get("idTagInfo") else None
+        answer = await self.runner.transaction_message("StopTransaction", payload)
+        if answer is None or not answer.get("idTagInfo"):
+            return None
+        return id_tag_info(answer["idTagInfo"])
+
+    async def queued_result(
+        self, message: QueuedMessage, answer: dict[str, Any] | None, error: Exception | None
+    ) -> None:
+        """A queued message was delivered: a StartTransaction's real id replaces the
+        provisional one in what is still queued and in the running transaction."""
+        if message.action != "StartTransaction" or answer is None:
+            return
+        provisional = provisional_transaction_id(message.payload)
+        real = int(answer["transactionId"])
+
+        def rewrite(queued: QueuedMessage) -> dict[str, Any]:
+            payload = dict(queued.payload)
+            payload["transactionId"] = real
+            return payload
+
+        assert self.runner.queue is not None
+        await self.runner.queue.rewrite(
+            lambda q: q.payload.get("transactionId") == provisional, rewrite
+        )
+        tx = self.station.find_transaction(provisional)
+        if tx is not None:
+            tx.transaction_id = real
+        if answer.get("idTagInfo"):
+            self.runner.learn(message.payload["idTag"], id_tag_info(answer["idTagInfo"]))
 
     # -- CSMS -> station ----------------------------------------------------------------------
 

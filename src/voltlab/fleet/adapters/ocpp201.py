@@ -197,7 +197,16 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
             **extra,
         }
         tx.seq_no += 1
-        return await self._call("TransactionEvent", payload)
+        answer = await self.runner.transaction_message(
+            "TransactionEvent", payload, offline_variant=lambda p: {**p, "offline": True}
+        )
+        return {} if answer is None else answer  # queued: answered later, nothing to learn now
+
+    async def queued_result(
+        self, message: Any, answer: dict[str, Any] | None, error: Exception | None
+    ) -> None:
+        """2.x transaction ids are the station's own: nothing to rewrite once delivered."""
+        return None
 
     async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo | None:
         tx.transaction_id = str(uuid.uuid4())
