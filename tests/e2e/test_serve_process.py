@@ -184,3 +184,53 @@ async def test_killed_during_a_session_closes_it_with_power_loss(
     assert stop["meterStop"] > start["meterStart"]
     await peer16.sync()
     assert peer16.strict_failures == []
+
+
+async def test_queue_survives_kill_9_while_the_csms_is_away(
+    serve: ServeProcess, tmp_path: Path
+) -> None:
+    """The CSMS goes away mid-session, the station queues its meter values, then `voltlab serve`
+    itself is killed -9; after both come back, the CSMS gets every queued message once, in
+    order, then the session's PowerLoss stop."""
+    from peers.ocpp_rpc_peer import OcppRpcPeer
+
+    first = OcppRpcPeer(protocols=("ocpp1.6",), strict=True)
+    await first.start()
+    port = first.port
+    serve.start()
+    await serve.wait_healthy()
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=10) as http:
+        created = await http.post(
+            "/ocpp/chargers",
+            json={"identity": "CP-Q-1", "csms_url": first.url, "model": "ac-7kw-1c"},
+        )
+        charger_id = created.json()["charger_id"]
+        await wait_until(lambda: len(first.calls("CP-Q-1", "StatusNotification")) >= 2, timeout=15)
+        await http.post(
+            "/ocpp/commands/start-session",
+            json={
+                "target": {"charger_id": charger_id},
+                "event": {"id_tag": "Q-TAG", "connector_id": 1},
+            },
+        )
+        await wait_until(lambda: len(first.calls("CP-Q-1", "MeterValues")) >= 2, timeout=15)
+        await first.sync()
+        before = list(first.calls("CP-Q-1", "MeterValues"))
+        await first.stop()
+        await asyncio.sleep(3.0)  # ~5 samples queued (100x clock, 60 s interval)
+    serve.kill()
+    async with OcppRpcPeer(protocols=("ocpp1.6",), strict=True, port=port) as second:
+        serve.start()
+        await serve.wait_healthy()
+        stop = await second.wait_for_call("CP-Q-1", "StopTransaction", timeout=30)
+        await second.sync()
+        after = second.calls("CP-Q-1", "MeterValues")
+        assert len(after) >= 3, "the queued meter values did not survive the kill"
+        stamps = [mv["meterValue"][0]["timestamp"] for mv in before + after]
+        assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+        assert stop["reason"] == "PowerLoss" and stop["transactionId"] == before[0]["transactionId"]
+        frames = [f for f in second.frames("CP-Q-1", direction="in") if f[0] == 2]
+        order = [f[2] for f in frames if f[2] in ("MeterValues", "StopTransaction")]
+        assert order[-1] == "StopTransaction" and set(order[:-1]) == {"MeterValues"}
+        assert second.strict_failures == []
