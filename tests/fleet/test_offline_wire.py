@@ -83,6 +83,35 @@ async def test_csms_outage_queue_delivered_in_order(runtime, version, outage):
         assert await runner.queue.pending() == 0
         await second.sync()
         assert second.strict_failures == []
-    print(
-        f"{version}: {queued} messages queued during a {outage:.0f} s outage, all delivered"
+    print(f"{version}: {queued} messages queued during a {outage:.0f} s outage, all delivered")
+
+
+async def test_offline_start_gets_its_real_id_after_reconnect(runtime):
+    """1.6, AllowOfflineTxForUnknownId: a session starts while the CSMS is away; its queued
+    StartTransaction is answered after reconnect and the queued MeterValues/StopTransaction go
+    out under the id the CSMS gave, not the provisional one."""
+    identity = "OFF-START"
+    first = OcppRpcPeer(protocols=("ocpp1.6",), strict=True)
+    await first.start()
+    port = first.port
+    await runtime.start_charger(
+        ChargerSpec("dep-os", "org", identity, first.url, "ocpp1.6", "ac-7kw-1c")
     )
+    runner = runtime.runner("dep-os")
+    await wait_until(lambda: runner.link.online)
+    await COMMANDS["configuration"](runner, {"key": "AllowOfflineTxForUnknownId", "value": "true"})
+    await first.stop()
+    await wait_until(lambda: not runner.link.online)
+    result = await COMMANDS["start_session"](runner, {"connector_id": 1, "id_tag": "UNKNOWN-1"})
+    assert result["authorized_by"] == "offline" and result["transaction_id"] < 0
+    await asyncio.sleep(2.0)  # a few queued samples
+    await COMMANDS["stop_session"](runner, {"connector_id": 1})
+    async with OcppRpcPeer(protocols=("ocpp1.6",), strict=True, port=port) as second:
+        stop = await second.wait_for_call(identity, "StopTransaction", timeout=30)
+        await second.sync()
+        start = second.calls(identity, "StartTransaction")[0]
+        tx_ids = {c["transactionId"] for c in second.calls(identity, "MeterValues")}
+        real = stop["transactionId"]
+        assert real > 0 and tx_ids == {real}
+        assert stop["meterStop"] > start["meterStart"]
+        assert second.strict_failures == []
