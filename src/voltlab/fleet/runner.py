@@ -18,6 +18,7 @@ from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
 from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.offline_queue import OfflineQueue
+from voltlab.fleet.runner_offline import OfflineMessages
 from voltlab.fleet.smart_charging import ChargingProfile
 from voltlab.fleet.station import MeterReading, Reservation, Station, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 TRANSPORT_ERRORS = (NotConnected, ConnectionLost, CallTimeout, CallErrorReceived, OcppError)
 
 
-class StationRunner:
+class StationRunner(OfflineMessages):
     def __init__(
         self,
         *,
@@ -198,24 +199,6 @@ class StationRunner:
                     log.debug("%s: status not sent: %s", self.identity, exc)
                     self.station.forget_reported_status()
                     return
-
-    def may_start_offline(self, id_tag: str) -> bool:
-        config = self.station.config
-        if config.get_bool("AllowOfflineTxForUnknownId"):
-            return True
-        if not config.get_bool("LocalAuthorizeOffline"):
-            return False
-        listed = (
-            self.station.local_list.lookup(id_tag)
-            if config.get_bool("LocalAuthListEnabled")
-            else None
-        )
-        cached = (
-            self.station.auth_cache.lookup(id_tag)
-            if config.get_bool("AuthorizationCacheEnabled")
-            else None
-        )
-        return any(info is not None and info.is_valid_at(self.now()) for info in (listed, cached))
 
     def require_online(self) -> None:
         if not self.link.online:
@@ -558,65 +541,6 @@ class StationRunner:
         result = self.station.change_availability(connector_id, operative, self.now())
         await self.publish_status()
         return result
-
-    # -- transaction messages: delivered in order, queued while offline ------------------------
-
-    async def transaction_message(
-        self,
-        action: str,
-        payload: dict[str, Any],
-        offline_variant: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> dict[str, Any] | None:
-        """Send a transaction message, or queue it (persistently) when the CSMS is not
-        reachable or older messages are still waiting: None means queued."""
-        if self.queue is None:
-            return await self.link.call(action, payload)
-        backlog = self._draining is not None and not self._draining.done()
-        if self.link.online and not backlog and await self.queue.pending() == 0:
-            try:
-                return await self.link.call(action, payload)
-            except (NotConnected, ConnectionLost, CallTimeout):
-                pass  # not known to be delivered: queue it (at least once)
-        queued = offline_variant(payload) if offline_variant is not None else payload
-        await self.queue.enqueue(action, queued)
-        return None
-
-    async def drain_queue(self) -> None:
-        if self.queue is None or await self.queue.pending() == 0:
-            return
-        config = self.station.config
-        rate = float(config.get("VoltlabQueueDrainPerSecond") or 5)
-
-        async def drain() -> None:
-            assert self.queue is not None
-            await self.queue.drain(
-                self.link.call,
-                max_per_second=rate,
-                attempts=max(1, config.get_int("TransactionMessageAttempts")),
-                retry_interval=float(config.get_int("TransactionMessageRetryInterval")),
-                clock_sleep=self.clock.sleep,
-                clock_now=self.clock.now,
-                on_result=self.adapter.queued_result,
-            )
-
-        self._draining = self.spawn(drain())
-        await self._draining
-
-    def charging_limits_changed(self) -> None:
-        """A profile was set or cleared: apply the new limit now and at its next change."""
-        self.spawn(self._apply_limits())
-
-    async def _apply_limits(self) -> None:
-        now = self.now()
-        self.station.advance(now)
-        for tx in self.station.transactions():
-            self._schedule_limit(tx)
-        await self.publish_status()
-        change = self.station.next_limit_change(now)
-        if change is None:
-            self._cancel_timer("profiles")
-        else:
-            self._set_timer("profiles", max(0.0, change - now) + 0.001, self._apply_limits)
 
     def install_local_list(
         self, version: int, update_type: str, entries: list[tuple[str, IdTagInfo | None]]

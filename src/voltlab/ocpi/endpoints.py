@@ -17,6 +17,7 @@ CPO_ENDPOINTS_221: tuple[tuple[str, str], ...] = (
     ("cdrs", "SENDER"),
     ("tokens", "RECEIVER"),
     ("commands", "RECEIVER"),
+    ("chargingprofiles", "RECEIVER"),
 )
 CPO_MODULES_211: tuple[str, ...] = (
     "credentials",

@@ -20,6 +20,10 @@ from sqlalchemy.orm import Session
 from voltlab.ocpi import repo
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.authorization import TokenAuthorization, authorize
+from voltlab.ocpi.chargingprofiles_module import (
+    ChargingProfileHandler,
+    add_chargingprofiles_routes,
+)
 from voltlab.ocpi.commands_module import CommandHandler, add_commands_routes
 from voltlab.ocpi.core import OcpiCore, check_version
 from voltlab.ocpi.credentials_module import add_configuration_routes
@@ -35,7 +39,7 @@ from voltlab.store.db import Database
 from voltlab.store.models import utcnow
 from voltlab.store.ocpi_models import OcpiCredentials
 
-__all__ = ["CommandHandler", "OcpiService", "TokenAuthorization"]
+__all__ = ["ChargingProfileHandler", "CommandHandler", "OcpiService", "TokenAuthorization"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,7 @@ class OcpiService:
             self._core, max_attempts=push_max_attempts, retry_base_delay=push_retry_base_delay
         )
         self._command_handler: CommandHandler | None = None
+        self._charging_profile_handler: ChargingProfileHandler | None = None
         # Serialises read-modify-write of one location (two EVSEs changing at once).
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -93,10 +98,14 @@ class OcpiService:
             add_sender_routes(router, self._core, version)
             add_tokens_routes(router, self._core, version)
             add_commands_routes(router, self._core, version, lambda: self._command_handler)
+        add_chargingprofiles_routes(router, self._core, lambda: self._charging_profile_handler)
         return router
 
     def set_command_handler(self, handler: CommandHandler) -> None:
         self._command_handler = handler
+
+    def set_charging_profile_handler(self, handler: ChargingProfileHandler) -> None:
+        self._charging_profile_handler = handler
 
     def versions_url(self, ocpi_version: str) -> str:
         return self._core.versions_url(ocpi_version)
@@ -336,6 +345,21 @@ class OcpiService:
                 module="commands",
                 object_key=f"command:{response_url}",
                 request=PushRequest("POST", "", body),
+                absolute_url=response_url,
+            )
+        )
+
+    async def send_result(
+        self, cpo_id: str, response_url: str, body: dict[str, Any], module: str = "chargingprofiles"
+    ) -> None:
+        """POST an asynchronous result object (e.g. a ChargingProfileResult) to the eMSP's
+        response_url with Token B, retried and ordered like every push."""
+        self._push.submit(
+            PushJob(
+                cpo_id=cpo_id,
+                module=module,
+                object_key=f"result:{response_url}",
+                request=PushRequest("POST", "", dict(body)),
                 absolute_url=response_url,
             )
         )

@@ -1,0 +1,93 @@
+"""The parts of a running station that deal with time away from the CSMS and with timed
+limits: transaction messages queued while offline and drained in order, the offline start rule,
+and re-applying smart-charging limits when they change. `StationRunner` mixes this in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.link import NotConnected
+from voltlab.ocpp.errors import CallTimeout, ConnectionLost
+
+if TYPE_CHECKING:
+    from voltlab.fleet.runner import StationRunner
+
+
+class OfflineMessages:
+    def may_start_offline(self: StationRunner, id_tag: str) -> bool:
+        config = self.station.config
+        if config.get_bool("AllowOfflineTxForUnknownId"):
+            return True
+        if not config.get_bool("LocalAuthorizeOffline"):
+            return False
+        listed = (
+            self.station.local_list.lookup(id_tag)
+            if config.get_bool("LocalAuthListEnabled")
+            else None
+        )
+        cached = (
+            self.station.auth_cache.lookup(id_tag)
+            if config.get_bool("AuthorizationCacheEnabled")
+            else None
+        )
+        return any(info is not None and info.is_valid_at(self.now()) for info in (listed, cached))
+
+    # -- transaction messages: delivered in order, queued while offline ------------------------
+
+    async def transaction_message(
+        self: StationRunner,
+        action: str,
+        payload: dict[str, Any],
+        offline_variant: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, Any] | None:
+        """Send a transaction message, or queue it (persistently) when the CSMS is not
+        reachable or older messages are still waiting: None means queued."""
+        if self.queue is None:
+            return await self.link.call(action, payload)
+        backlog = self._draining is not None and not self._draining.done()
+        if self.link.online and not backlog and await self.queue.pending() == 0:
+            try:
+                return await self.link.call(action, payload)
+            except (NotConnected, ConnectionLost, CallTimeout):
+                pass  # not known to be delivered: queue it (at least once)
+        queued = offline_variant(payload) if offline_variant is not None else payload
+        await self.queue.enqueue(action, queued)
+        return None
+
+    async def drain_queue(self: StationRunner) -> None:
+        if self.queue is None or await self.queue.pending() == 0:
+            return
+        config = self.station.config
+        rate = float(config.get("VoltlabQueueDrainPerSecond") or 5)
+
+        async def drain() -> None:
+            assert self.queue is not None
+            await self.queue.drain(
+                self.link.call,
+                max_per_second=rate,
+                attempts=max(1, config.get_int("TransactionMessageAttempts")),
+                retry_interval=float(config.get_int("TransactionMessageRetryInterval")),
+                clock_sleep=self.clock.sleep,
+                clock_now=self.clock.now,
+                on_result=self.adapter.queued_result,
+            )
+
+        self._draining = self.spawn(drain())
+        await self._draining
+
+    def charging_limits_changed(self: StationRunner) -> None:
+        """A profile was set or cleared: apply the new limit now and at its next change."""
+        self.spawn(self._apply_limits())
+
+    async def _apply_limits(self: StationRunner) -> None:
+        now = self.now()
+        self.station.advance(now)
+        for tx in self.station.transactions():
+            self._schedule_limit(tx)
+        await self.publish_status()
+        change = self.station.next_limit_change(now)
+        if change is None:
+            self._cancel_timer("profiles")
+        else:
+            self._set_timer("profiles", max(0.0, change - now) + 0.001, self._apply_limits)
