@@ -73,20 +73,24 @@ class CpoServices:
     provisioner: Any = None  # voltlab.cpo.provisioner.Provisioner
     roaming: Any = None  # voltlab.cpo.roaming.RoamingBridge: the CSMS listener
     commander: Any = None  # voltlab.cpo.commander.CommandBridge: the OCPI command handler
+    smart_charging: Any = None  # voltlab.cpo.smart_charging_bridge.SmartChargingBridge
     _reaper: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         from voltlab.cpo.commander import CommandBridge
         from voltlab.cpo.provisioner import Provisioner
         from voltlab.cpo.roaming import RoamingBridge
+        from voltlab.cpo.smart_charging_bridge import SmartChargingBridge
 
         self.provisioner = Provisioner(self)
         self.roaming = RoamingBridge(self)
         self.commander = CommandBridge(self)
+        self.smart_charging = SmartChargingBridge(self)
 
     async def start(self) -> None:
         """Start the durable engine (recovering unfinished workflows) and the TTL reaper."""
         self.ocpi.set_command_handler(self.commander)
+        self.ocpi.set_charging_profile_handler(self.smart_charging)
         # On the loop's own thread: DBOS resumes unfinished async workflows on the running loop,
         # where the fleet and the CSMS they act on live.
         self.engine.start(self)
@@ -94,6 +98,7 @@ class CpoServices:
 
     async def stop(self) -> None:
         await self.commander.drain()
+        await self.smart_charging.drain()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 VERSION = "2.2.1"
 MODULE = "chargingprofiles"
-RESPONSE_TYPES = frozenset({"ACCEPTED", "NOT_SUPPORTED", "REJECTED", "TOO_OFTEN", "UNKNOWN_SESSION"})
+RESPONSE_TYPES = frozenset(
+    {"ACCEPTED", "NOT_SUPPORTED", "REJECTED", "TOO_OFTEN", "UNKNOWN_SESSION"}
+)
 RESULT_TYPES = frozenset({"ACCEPTED", "REJECTED", "UNKNOWN"})
 RATE_UNITS = frozenset({"W", "A"})
 DEFAULT_TIMEOUT = 30
@@ -192,7 +194,10 @@ def add_chargingprofiles_routes(
         async def read() -> dict[str, Any]:
             body = await read_json_object(request)
             validate_set(body)
-            return {"charging_profile": body["charging_profile"], "response_url": body["response_url"]}
+            return {
+                "charging_profile": body["charging_profile"],
+                "response_url": body["response_url"],
+            }
 
         return await dispatch(request, session_id, "SET", read)
 
