@@ -323,3 +323,96 @@ async def test_dc_hub_cpo_on_ocpp201_chargers(serve: ServeProcess) -> None:
         assert delta_kwh > 0.5
         assert cdr["total_energy"] == pytest.approx(delta_kwh, abs=0.002)
         assert cdr["total_cost"]["excl_vat"] > 0
+
+
+async def test_emsp_charging_profile_limits_the_charger(serve: ServeProcess) -> None:
+    """OCPI chargingprofiles: the eMSP's 3.7 kW limit on a session becomes an OCPP TxProfile;
+    the charger's power follows it and the Session pushes show it."""
+    serve.start()
+    await serve.wait_healthy()
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with (
+        httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=15) as http,
+        OcpiEmspPeer(country_code="NL", party_id="EXP") as emsp,
+    ):
+        created = (
+            await http.post(
+                "/ocpi/cpos",
+                json={
+                    "template": "small-urban-ac",
+                    "country_code": "FR",
+                    "party_id": "LIM",
+                    "name_prefix": "lim",
+                    "seed": 8,
+                    "overrides": {"locations": 1, "chargers_per_location": 1},
+                },
+            )
+        ).json()
+        registration = await emsp.register(created["ocpi_peer_url"], created["token_a"])
+        assert (await wait_ready(http, created["status_url"]))["status"] == "READY"
+        location = (await emsp.get("locations"))[0]["body"]["data"][0]
+        evse = location["evses"][0]  # small-urban-ac: AC EVSEs
+        token = {
+            "country_code": "NL",
+            "party_id": "EXP",
+            "uid": "EXP-LIM-1",
+            "type": "RFID",
+            "contract_id": "NL-EXP-C00000003-X",
+            "issuer": "Expo eMSP",
+            "valid": True,
+            "whitelist": "ALLOWED",
+            "last_updated": "2026-01-01T00:00:00Z",
+        }
+        await emsp.command(
+            "START_SESSION",
+            {"token": token, "location_id": location["id"], "evse_uid": evse["uid"]},
+            command_id="lim-start",
+        )
+        assert (await emsp.wait_for_command_result("lim-start", timeout=20))["body"][
+            "result"
+        ] == "ACCEPTED"
+        put = await emsp.wait_for_received("/ocpi/emsp/2.2.1/sessions", "PUT", timeout=20)
+        session_id = put["body"]["id"]
+        endpoint = next(
+            e["url"] for e in registration["endpoints"] if e["identifier"] == "chargingprofiles"
+        )
+        status, body = await emsp.raw(
+            "PUT",
+            f"{endpoint}/{session_id}",
+            registration["token_c"],
+            {
+                "charging_profile": {
+                    "charging_rate_unit": "W",
+                    "charging_profile_period": [{"start_period": 0, "limit": 3700}],
+                },
+                "response_url": emsp.response_url_for("cp-1"),
+            },
+        )
+        assert status == 200 and body["data"]["result"] == "ACCEPTED", body
+        result = await emsp.wait_for_command_result("cp-1", timeout=20)
+        assert result["body"]["result"] == "ACCEPTED", result
+        cpo = (await http.get(f"/ocpi/cpos/{created['cpo_id']}")).json()
+        charger_id = cpo["charger_ids"][0]
+
+        async def connector_power() -> float:
+            state = (await http.get(f"/ocpp/chargers/{charger_id}")).json()
+            return max(c["power_w"] for c in state["connectors"])
+
+        deadline = time.monotonic() + 10
+        while await connector_power() > 3700.5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert 0 < await connector_power() <= 3700.5
+        # the next Session PATCH carries the limited power
+        since = len(emsp.events)
+        patch = await emsp.wait_for(
+            lambda e: (
+                e.get("event") == "received"
+                and e.get("method") == "PATCH"
+                and "/sessions/" in e.get("path", "")
+            ),
+            timeout=20,
+            since=since,
+        )
+        periods = patch["body"]["charging_periods"]
+        powers = [d["volume"] for d in periods[-1]["dimensions"] if d["type"] == "MAX_POWER"]
+        assert powers and powers[0] <= 3.7
