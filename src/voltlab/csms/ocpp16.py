@@ -20,11 +20,11 @@ from voltlab.csms.notify import (
     ConnectorStatusChanged,
     MeterValuesReceived,
     Notification,
-    StationRegistered,
     TransactionStarted,
     TransactionStopped,
 )
 from voltlab.csms.registry import ConnectorState, Registry
+from voltlab.csms.session_core import SessionCore
 from voltlab.csms.timestamps import format_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def id_tag_info(status: IdTagStatus) -> dict[str, Any]:
     return body
 
 
-class Ocpp16Session:
+class Ocpp16Session(SessionCore):
     def __init__(
         self,
         *,
@@ -113,19 +113,6 @@ class Ocpp16Session:
         return await self._handlers[action](payload)
 
     # -- core ---------------------------------------------------------------------------------
-
-    async def _on_boot_notification(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.record.boot = dict(payload)
-        self.record.registered = True
-        self._emit(StationRegistered(dict(payload)))
-        return {
-            "status": "Accepted",
-            "currentTime": format_timestamp(self._now()),
-            "interval": self.heartbeat_interval,
-        }
-
-    async def _on_heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"currentTime": format_timestamp(self._now())}
 
     async def _on_status_notification(self, payload: dict[str, Any]) -> dict[str, Any]:
         connector_id = int(payload["connectorId"])

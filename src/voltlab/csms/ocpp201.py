@@ -22,11 +22,12 @@ from typing import Any
 
 from voltlab.csms.events import CsmsTransaction, IdTagStatus
 from voltlab.csms.metering import parse_meter_values
-from voltlab.csms.notify import ConnectorStatusChanged, Notification, StationRegistered
+from voltlab.csms.notify import ConnectorStatusChanged, Notification
 from voltlab.csms.ocpp201_payloads import id_token_info
 from voltlab.csms.ocpp201_state import CONNECTOR_STATUSES, legacy_status
 from voltlab.csms.ocpp201_tx import NO_AUTHORIZATION, TransactionEvents
 from voltlab.csms.registry import ConnectorState, Registry
+from voltlab.csms.session_core import SessionCore
 from voltlab.csms.timestamps import format_timestamp, parse_timestamp
 from voltlab.ocpp.versions import OCPP21
 
@@ -96,7 +97,7 @@ def charging_station_actions(version: str) -> frozenset[str]:
     return CHARGING_STATION_ACTIONS_21 if version == OCPP21 else CHARGING_STATION_ACTIONS_201
 
 
-class Ocpp201Session(TransactionEvents):
+class Ocpp201Session(TransactionEvents, SessionCore):
     def __init__(
         self,
         *,
@@ -146,19 +147,6 @@ class Ocpp201Session(TransactionEvents):
         return dict(self._fixed[action])
 
     # -- provisioning and availability --------------------------------------------------------
-
-    async def _on_boot_notification(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.record.boot = dict(payload)
-        self.record.registered = True
-        self._emit(StationRegistered(dict(payload)))
-        return {
-            "status": "Accepted",
-            "currentTime": format_timestamp(self._now()),
-            "interval": self.heartbeat_interval,
-        }
-
-    async def _on_heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"currentTime": format_timestamp(self._now())}
 
     async def _on_status_notification(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._connector_status(

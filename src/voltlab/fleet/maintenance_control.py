@@ -125,6 +125,25 @@ class StationMaintenance:
         csr = self.certificates.new_csr(self.runner.station.identity, "Voltlab", cert_type)
         await self.runner.adapter.sign_certificate(csr, cert_type)
 
+    def install_certificate(self, cert_type: str, pem: str) -> str:
+        status = self.certificates.install(cert_type, pem)
+        self.runner.changed()
+        return status
+
+    def delete_certificate(self, hash_data: dict[str, Any]) -> str:
+        status = self.certificates.delete(hash_data)
+        self.runner.changed()
+        return status
+
+    def certificate_signed(self, chain_pem: str, cert_type: str) -> str:
+        """CertificateSigned: Accepted when the chain fits the key of our CSR, else Rejected
+        (and a security event says so)."""
+        accepted = self.certificates.certificate_signed(chain_pem, cert_type=cert_type)
+        self.runner.changed()
+        if not accepted:
+            self.runner.spawn(self.security_event("InvalidChargePointCertificate"))
+        return "Accepted" if accepted else "Rejected"
+
     def snapshot(self) -> dict[str, Any]:
         return {"certificates": self.certificates.snapshot()}
 

@@ -146,11 +146,12 @@ class Ocpp16Maintenance:
         return Reply({"status": "Accepted"}, after=runner.defer(send))
 
     async def on_InstallCertificate(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        status = self.runner.maintenance.certificates.install(
-            payload["certificateType"], payload["certificate"]
-        )
-        self.runner.changed()
-        return {"status": status}
+        maintenance = self.runner.maintenance
+        return {
+            "status": maintenance.install_certificate(
+                payload["certificateType"], payload["certificate"]
+            )
+        }
 
     async def on_GetInstalledCertificateIds(
         self: Ocpp16Adapter, payload: dict[str, Any]
@@ -164,20 +165,15 @@ class Ocpp16Maintenance:
         }
 
     async def on_DeleteCertificate(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        status = self.runner.maintenance.certificates.delete(payload["certificateHashData"])
-        self.runner.changed()
-        return {"status": status}
+        return {
+            "status": self.runner.maintenance.delete_certificate(payload["certificateHashData"])
+        }
 
     async def on_CertificateSigned(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        accepted = self.runner.maintenance.certificates.certificate_signed(
-            payload["certificateChain"], cert_type="ChargingStationCertificate"
+        status = self.runner.maintenance.certificate_signed(
+            payload["certificateChain"], "ChargingStationCertificate"
         )
-        self.runner.changed()
-        if not accepted:
-            self.runner.spawn(
-                self.runner.maintenance.security_event("InvalidChargePointCertificate")
-            )
-        return {"status": "Accepted" if accepted else "Rejected"}
+        return {"status": status}
 
 
 def _time(text: str | None) -> float | None:

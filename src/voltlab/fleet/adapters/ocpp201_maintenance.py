@@ -80,10 +80,12 @@ class Ocpp201Maintenance:
     async def on_InstallCertificate(
         self: Ocpp201Adapter, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        store = self.runner.maintenance.certificates
-        status = store.install(payload["certificateType"], payload["certificate"])
-        self.runner.changed()
-        return {"status": status}
+        maintenance = self.runner.maintenance
+        return {
+            "status": maintenance.install_certificate(
+                payload["certificateType"], payload["certificate"]
+            )
+        }
 
     async def on_GetInstalledCertificateIds(
         self: Ocpp201Adapter, payload: dict[str, Any]
@@ -94,18 +96,13 @@ class Ocpp201Maintenance:
         return {"status": "Accepted", "certificateHashDataChain": found}
 
     async def on_DeleteCertificate(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        status = self.runner.maintenance.certificates.delete(payload["certificateHashData"])
-        self.runner.changed()
-        return {"status": status}
+        return {
+            "status": self.runner.maintenance.delete_certificate(payload["certificateHashData"])
+        }
 
     async def on_CertificateSigned(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        cert_type = payload.get("certificateType", "ChargingStationCertificate")
-        accepted = self.runner.maintenance.certificates.certificate_signed(
-            payload["certificateChain"], cert_type=cert_type
+        status = self.runner.maintenance.certificate_signed(
+            payload["certificateChain"],
+            payload.get("certificateType", "ChargingStationCertificate"),
         )
-        self.runner.changed()
-        if not accepted:
-            self.runner.spawn(
-                self.runner.maintenance.security_event("InvalidChargePointCertificate")
-            )
-        return {"status": "Accepted" if accepted else "Rejected"}
+        return {"status": status}
