@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from peers.ocpp_rpc_peer import OcppRpcPeer  # noqa: E402
+from support import wait_until  # noqa: E402,F401 - re-exported for older imports
 from voltlab.fleet.clock import Clock  # noqa: E402
 from voltlab.fleet.runtime import FleetRuntime  # noqa: E402
 from voltlab.store.db import Database  # noqa: E402
@@ -42,17 +41,6 @@ async def runtime(database: Database) -> AsyncIterator[FleetRuntime]:
     await fleet.start()
     yield fleet
     await fleet.shutdown()
-
-
-async def wait_until(predicate: Callable[[], object], timeout: float = 10.0, step: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(step)
 
 
 def postgres_url() -> str | None:

@@ -4,7 +4,7 @@ sends exactly the frames a test writes.
 
 The fixtures live here, not in a ``conftest.py``: this folder has no ``__init__.py``, so a
 conftest here would be imported as the top-level module ``conftest`` and shadow
-``tests/conftest.py`` for the test modules that ``from conftest import wait_until``.
+``tests/conftest.py`` for the test modules that ``from support import wait_until``.
 Test modules import the fixture functions (``live_fixture``, ``start_csms_fixture``); the
 fixtures themselves are named ``live`` and ``start_csms``.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import wait_until
+from support import wait_until
 
 from .conftest import Gateway
 

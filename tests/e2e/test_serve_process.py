@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import wait_until
+from support import wait_until
 
 from .serve_support import API_KEY, ServeProcess, free_port
 

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from conftest import wait_until
 from peers.ocpi_emsp_peer import OcpiEmspPeer
+from support import wait_until
 
 from .serve_support import API_KEY, ServeProcess, free_port
 

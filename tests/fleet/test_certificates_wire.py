@@ -9,9 +9,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from conftest import wait_until
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from peers.test_ca import CertAuthority
+from support import wait_until
 from voltlab.fleet.runtime_api import ChargerSpec
 
 

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import wait_until
 from peers.ocpp_rpc_peer import OcppRpcPeer
+from support import wait_until
 from voltlab.fleet.runtime_api import ChargerSpec
 
 

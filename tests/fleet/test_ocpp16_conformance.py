@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import wait_until
 from peers.ocpp_rpc_peer import OcppRpcPeer
+from support import wait_until
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.runtime import FleetRuntime
 from voltlab.fleet.runtime_api import ChargerSpec

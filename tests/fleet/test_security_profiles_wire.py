@@ -8,9 +8,9 @@ import asyncio
 
 import pytest
 
-from conftest import wait_until
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from peers.test_ca import CertAuthority
+from support import wait_until
 from voltlab.fleet.runtime_api import ChargerSpec
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import wait_until
 from peers.ocpp_rpc_peer import OcppRpcPeer
+from support import wait_until
 from voltlab.fleet.auth import parse_timestamp
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.runtime_api import ChargerSpec

@@ -32,7 +32,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voltlab.csms.events import CsmsTransaction, IdTagStatus, MeterSample
 from voltlab.csms.metering import parse_meter_values
@@ -88,13 +88,14 @@ class TransactionEvents:
     _emit: Callable[[Notification], None]
     _now: Callable[[], datetime]
 
-    async def _token_status(
-        self, token: dict[str, Any], known: CsmsTransaction | None
-    ) -> IdTagStatus | None:
-        raise NotImplementedError
+    # Provided by the class this is mixed into (declared for the type checker only).
+    if TYPE_CHECKING:
 
-    def _refresh_evse(self, evse_id: int, timestamp: datetime) -> None:
-        raise NotImplementedError
+        async def _token_status(
+            self, token: dict[str, Any], known: CsmsTransaction | None
+        ) -> IdTagStatus | None: ...
+
+        def _refresh_evse(self, evse_id: int, timestamp: datetime) -> None: ...
 
     async def _on_transaction_event(self, payload: dict[str, Any]) -> dict[str, Any]:
         info = payload["transactionInfo"]

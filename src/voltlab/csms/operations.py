@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voltlab.csms import ocpp201_payloads as v2
 from voltlab.csms.ocpp16 import remote_start_payload, reserve_now_payload
@@ -41,24 +41,25 @@ class StationOperations:
     """Mixin: needs ``call``, ``link_version``, ``station_transaction_id`` and
     ``next_remote_start_id`` (BuiltinCsms provides them)."""
 
-    async def call(
-        self,
-        cpo_id: str,
-        identity: str,
-        action: str,
-        payload: dict[str, Any],
-        timeout: float = 30.0,
-    ) -> dict[str, Any]:
-        raise NotImplementedError
+    # Provided by the class this is mixed into (declared for the type checker only).
+    if TYPE_CHECKING:
 
-    def link_version(self, cpo_id: str, identity: str) -> str | None:
-        raise NotImplementedError
+        async def call(
+            self,
+            cpo_id: str,
+            identity: str,
+            action: str,
+            payload: dict[str, Any],
+            timeout: float = 30.0,
+        ) -> dict[str, Any]: ...
 
-    def station_transaction_id(self, cpo_id: str, identity: str, transaction_id: int) -> str | None:
-        raise NotImplementedError
+        def link_version(self, cpo_id: str, identity: str) -> str | None: ...
 
-    def next_remote_start_id(self) -> int:
-        raise NotImplementedError
+        def station_transaction_id(
+            self, cpo_id: str, identity: str, transaction_id: int
+        ) -> str | None: ...
+
+        def next_remote_start_id(self) -> int: ...
 
     def _speaks_2x(self, cpo_id: str, identity: str) -> bool:
         # Not connected: build the 1.6 request; call() then raises StationNotConnected.

@@ -8,7 +8,7 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.auth import format_timestamp
+from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.maintenance import DiagnosticsUploader, FirmwareUpdater, certificate_problem
 from voltlab.fleet.security import CertificateStore
 
@@ -120,6 +120,20 @@ class StationMaintenance:
         )
         return status, file_name
 
+    def get_log(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """GetLog: the same request in 1.6 (security whitepaper) and 2.x."""
+        log_spec = payload["log"]
+        status, file_name = self.upload_log(
+            "log",
+            log_spec["remoteLocation"],
+            request_id=payload["requestId"],
+            start_time=timestamp_or_none(log_spec.get("oldestTimestamp")),
+            stop_time=timestamp_or_none(log_spec.get("latestTimestamp")),
+            retries=payload.get("retries", 0),
+            retry_interval=payload.get("retryInterval", 30),
+        )
+        return {"status": status, "filename": file_name}
+
     async def request_certificate(self, cert_type: str = "ChargingStationCertificate") -> None:
         """SignCertificate: a CSR for the station's key; CertificateSigned answers it later."""
         csr = self.certificates.new_csr(self.runner.station.identity, "Voltlab", cert_type)
@@ -150,3 +164,7 @@ class StationMaintenance:
     def restore(self, body: dict[str, Any]) -> None:
         if body.get("certificates"):
             self.certificates.restore(body["certificates"])
+
+
+def timestamp_or_none(text: str | None) -> float | None:
+    return None if text is None else parse_timestamp(text)

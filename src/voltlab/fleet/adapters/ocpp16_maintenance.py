@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
+from voltlab.fleet.maintenance_control import timestamp_or_none
 from voltlab.ocpp.connection import Reply
 
 if TYPE_CHECKING:
@@ -106,25 +107,15 @@ class Ocpp16Maintenance:
             "diagnostics",
             payload["location"],
             request_id=None,
-            start_time=_time(payload.get("startTime")),
-            stop_time=_time(payload.get("stopTime")),
+            start_time=timestamp_or_none(payload.get("startTime")),
+            stop_time=timestamp_or_none(payload.get("stopTime")),
             retries=payload.get("retries", 0),
             retry_interval=payload.get("retryInterval", 30),
         )
         return {"fileName": file_name}
 
     async def on_GetLog(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        log = payload["log"]
-        status, file_name = self.runner.maintenance.upload_log(
-            "log",
-            log["remoteLocation"],
-            request_id=payload["requestId"],
-            start_time=_time(log.get("oldestTimestamp")),
-            stop_time=_time(log.get("latestTimestamp")),
-            retries=payload.get("retries", 0),
-            retry_interval=payload.get("retryInterval", 30),
-        )
-        return {"status": status, "filename": file_name}
+        return self.runner.maintenance.get_log(payload)
 
     async def on_ExtendedTriggerMessage(self: Ocpp16Adapter, payload: dict[str, Any]) -> Reply:
         requested = payload["requestedMessage"]
@@ -174,7 +165,3 @@ class Ocpp16Maintenance:
             payload["certificateChain"], "ChargingStationCertificate"
         )
         return {"status": status}
-
-
-def _time(text: str | None) -> float | None:
-    return None if text is None else parse_timestamp(text)

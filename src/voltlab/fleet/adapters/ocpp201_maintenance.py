@@ -24,10 +24,6 @@ MAINTENANCE_ACTIONS_201 = frozenset(
 )
 
 
-def _time(text: str | None) -> float | None:
-    return None if text is None else parse_timestamp(text)
-
-
 class Ocpp201Maintenance:
     async def maintenance_status(self: Ocpp201Adapter, event: str, fields: dict[str, Any]) -> None:
         body: dict[str, Any] = {"status": fields["status"]}
@@ -65,17 +61,7 @@ class Ocpp201Maintenance:
         return {"status": status}
 
     async def on_GetLog(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        log = payload["log"]
-        status, file_name = self.runner.maintenance.upload_log(
-            "log",
-            log["remoteLocation"],
-            request_id=payload["requestId"],
-            start_time=_time(log.get("oldestTimestamp")),
-            stop_time=_time(log.get("latestTimestamp")),
-            retries=payload.get("retries", 0),
-            retry_interval=payload.get("retryInterval", 30),
-        )
-        return {"status": status, "filename": file_name}
+        return self.runner.maintenance.get_log(payload)
 
     async def on_InstallCertificate(
         self: Ocpp201Adapter, payload: dict[str, Any]
