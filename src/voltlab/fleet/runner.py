@@ -72,6 +72,7 @@ class StationRunner(OfflineMessages):
         # Transaction messages that could not be delivered, kept in order across restarts.
         self.queue = queue
         self._draining: asyncio.Task[Any] | None = None
+        self._queue_empty: bool | None = None  # None: not counted yet
         self.maintenance = StationMaintenance(self)
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}

@@ -46,17 +46,26 @@ class OfflineMessages:
         if self.queue is None:
             return await self.link.call(action, payload)
         backlog = self._draining is not None and not self._draining.done()
-        if self.link.online and not backlog and await self.queue.pending() == 0:
+        if self.link.online and not backlog and await self._queue_is_empty():
             try:
                 return await self.link.call(action, payload)
             except (NotConnected, ConnectionLost, CallTimeout):
                 pass  # not known to be delivered: queue it (at least once)
         queued = offline_variant(payload) if offline_variant is not None else payload
+        self._queue_empty = False
         await self.queue.enqueue(action, queued)
         return None
 
+    async def _queue_is_empty(self: StationRunner) -> bool:
+        # Counted in the store once per process, then tracked here: only this process hosts
+        # the station, so every enqueue and drain passes through this runner.
+        if self._queue_empty is None:
+            assert self.queue is not None
+            self._queue_empty = await self.queue.pending() == 0
+        return self._queue_empty
+
     async def drain_queue(self: StationRunner) -> None:
-        if self.queue is None or await self.queue.pending() == 0:
+        if self.queue is None or await self._queue_is_empty():
             return
         config = self.station.config
         rate = float(config.get("VoltlabQueueDrainPerSecond") or 5)
@@ -74,7 +83,10 @@ class OfflineMessages:
             )
 
         self._draining = self.spawn(drain())
-        await self._draining
+        try:
+            await self._draining
+        finally:
+            self._queue_empty = None  # what is left (a transport error stops a drain) is recounted
 
     def charging_limits_changed(self: StationRunner) -> None:
         """A profile was set or cleared: apply the new limit now and at its next change."""
