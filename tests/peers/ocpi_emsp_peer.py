@@ -36,6 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .jsonl_child import JsonLinesChild
+
 PEER_DIR = Path(__file__).resolve().parent / "ocpi_emsp"
 VENV_DIR = PEER_DIR / ".venv"
 REQUIREMENTS = PEER_DIR / "requirements.txt"
@@ -122,7 +124,7 @@ def ensure_venv() -> Path:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-class OcpiEmspPeer:
+class OcpiEmspPeer(JsonLinesChild):
     """Async context manager around ``.venv/bin/python emsp.py``.
 
     Attributes once started: ``port``, ``base_url`` (``http://127.0.0.1:PORT``),
@@ -132,6 +134,9 @@ class OcpiEmspPeer:
     ``token_c`` (the CPO's token, after :meth:`register`), ``events`` (every
     event line, oldest first).
     """
+
+    peer_name = "OCPI eMSP peer"
+    peer_error = PeerError
 
     def __init__(
         self,
@@ -258,53 +263,6 @@ class OcpiEmspPeer:
         return "".join(self._stderr)
 
     # ---------------------------------------------------------- I/O tasks --
-
-    async def _read_stdout(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        assert self._changed is not None
-        stdout = self._proc.stdout
-        try:
-            while True:
-                line = await stdout.readline()
-                if not line:
-                    break
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    msg = {"event": "unparsed_output", "line": line.decode(errors="replace")}
-                if "reply_to" in msg:
-                    fut = self._pending.pop(msg["reply_to"], None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(msg)
-                    continue
-                self.events.append(msg)
-                async with self._changed:
-                    self._changed.notify_all()
-        finally:
-            if self._proc.returncode is None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._proc.wait(), 2.0)
-            self._dead = (
-                f"OCPI eMSP peer exited (code {self._proc.returncode}); stderr:\n"
-                + self.stderr[-4000:]
-            )
-            self._fail_pending(self._dead)
-            async with self._changed:
-                self._changed.notify_all()
-
-    async def _read_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        while True:
-            line = await self._proc.stderr.readline()
-            if not line:
-                return
-            self._stderr.append(line.decode(errors="replace"))
-
-    def _fail_pending(self, reason: str) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(PeerError(reason))
-        self._pending.clear()
 
     async def _request(self, op: str, reply_timeout: float | None = None, **fields: Any) -> dict:
         if self._proc is None or self._proc.stdin is None:

@@ -42,6 +42,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .jsonl_child import JsonLinesChild
+
 NODE_DIR = Path(__file__).resolve().parent / "ocpp_rpc"
 OCPP_RPC_VERSION = "2.2.1"
 
@@ -132,8 +134,11 @@ def _frame_action(frame: Any) -> str | None:
     return None
 
 
-class OcppRpcPeer:
+class OcppRpcPeer(JsonLinesChild):
     """Async context manager around ``node csms.js``."""
+
+    peer_name = "ocpp-rpc peer"
+    peer_error = PeerError
 
     def __init__(
         self,
@@ -267,52 +272,6 @@ class OcppRpcPeer:
         self._fail_pending(f"peer stopped (exit code {proc.returncode})")
 
     # ---------------------------------------------------------- I/O tasks --
-
-    async def _read_stdout(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        stdout = self._proc.stdout
-        try:
-            while True:
-                line = await stdout.readline()
-                if not line:
-                    break
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    msg = {"event": "unparsed_output", "line": line.decode(errors="replace")}
-                if "reply_to" in msg:
-                    fut = self._pending.pop(msg["reply_to"], None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(msg)
-                    continue
-                self.events.append(msg)
-                async with self._changed:
-                    self._changed.notify_all()
-        finally:
-            if self._proc.returncode is None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._proc.wait(), 2.0)
-            self._dead = (
-                f"ocpp-rpc peer exited (code {self._proc.returncode}); stderr:\n"
-                + "".join(self._stderr)[-4000:]
-            )
-            self._fail_pending(self._dead)
-            async with self._changed:
-                self._changed.notify_all()
-
-    async def _read_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        while True:
-            line = await self._proc.stderr.readline()
-            if not line:
-                return
-            self._stderr.append(line.decode(errors="replace"))
-
-    def _fail_pending(self, reason: str) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(PeerError(reason))
-        self._pending.clear()
 
     async def _command(self, op: str, reply_timeout: float = 15.0, **fields: Any) -> dict:
         if self._proc is None or self._proc.stdin is None:
