@@ -303,7 +303,10 @@ class RoamingBridge:
         ref = self.evse(cpo_id, tx.identity, tx.connector_id)
         if ref is None or tx.stopped_at is None:
             return None
-        tariff, price = self._price(cpo_id, ref, tx, session["charging_periods"], tx.stopped_at)
+        # The completed session was priced with the same tariff, periods and end: reuse it.
+        tariff = (
+            self.svc.ocpi.get_object(cpo_id, "tariff", ref.tariff_id) if ref.tariff_id else None
+        )
         location = ref.location
         hours = max(0.0, (tx.stopped_at - tx.started_at).total_seconds() / 3600.0)
         cdr: dict[str, Any] = {
@@ -338,9 +341,7 @@ class RoamingBridge:
                     "dimensions": [{"type": "ENERGY", "volume": session["kwh"]}],
                 }
             ],
-            "total_cost": {"excl_vat": price.excl_vat, "incl_vat": price.incl_vat}
-            if price
-            else {"excl_vat": 0.0},
+            "total_cost": session.get("total_cost", {"excl_vat": 0.0}),
             "total_energy": session["kwh"],
             "total_time": round(hours, 4),
             "last_updated": ocpi_time(tx.stopped_at),
