@@ -153,6 +153,7 @@ class OcppRpcPeer(JsonLinesChild):
         tls_ca: str | os.PathLike[str] | None = None,
         require_client_cert: bool = False,
         basic_auth: str | tuple[str, str] | Mapping[str, str] | None = None,
+        quiet: bool = False,
     ):
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key go together")
@@ -168,6 +169,8 @@ class OcppRpcPeer(JsonLinesChild):
         self.protocols = tuple(protocols)
         self.strict = strict
         self.allow_no_protocol = allow_no_protocol
+        # Benchmarks: the peer counts connections, frames and calls instead of printing them.
+        self.quiet = quiet
         self.start_timeout = start_timeout
         self._requested_port = port
         self.port: int | None = None
@@ -218,6 +221,8 @@ class OcppRpcPeer(JsonLinesChild):
         ]
         if self.allow_no_protocol:
             args.append("--allow-no-protocol")
+        if self.quiet:
+            args.append("--quiet")
         if self.tls_cert is not None and self.tls_key is not None:
             args += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
             if self.tls_ca is not None:
@@ -516,6 +521,11 @@ class OcppRpcPeer(JsonLinesChild):
 
     async def stations(self) -> list[dict]:
         return await self.command("list")
+
+    async def counts(self) -> dict:
+        """What the peer counted: connects, disconnects, frames_in/out, calls per method and
+        stations connected now (the only record of them with ``quiet=True``)."""
+        return await self.command("counts")
 
 
 __all__ = [

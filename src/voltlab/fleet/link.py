@@ -134,6 +134,10 @@ class StationLink:
                     open_timeout=10,
                     ping_interval=None,
                     max_size=2**22,
+                    # OCPP-J frames are small: per-message deflate costs a zlib context per
+                    # station for little gain. Loopback and lab CSMSs are reached directly.
+                    compression=None,
+                    proxy=None,
                     **security,
                 )
             except asyncio.CancelledError:

@@ -37,6 +37,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
 UploadKind = Literal["diagnostics", "log"]
+# Where an upload's lines come from: a list, or a coroutine reading the frame log.
+LineSource = Callable[[], list[str] | Awaitable[list[str]]]
 ResultT = TypeVar("ResultT")
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -406,7 +409,7 @@ class DiagnosticsUploader(_OneAtATime):
         request_id: int | None,
         start_time: float | None,
         stop_time: float | None,
-        log_lines: Callable[[], list[str]],
+        log_lines: LineSource,
         kind: UploadKind,
         file_name: str | None = None,
         retries: int = 0,
@@ -441,7 +444,7 @@ class DiagnosticsUploader(_OneAtATime):
         request_id: int | None,
         start_time: float | None,
         stop_time: float | None,
-        log_lines: Callable[[], list[str]],
+        log_lines: LineSource,
         kind: UploadKind,
         retries: int,
         retry_interval: float,
@@ -462,7 +465,8 @@ class DiagnosticsUploader(_OneAtATime):
             return
         await report("Uploading")
         try:
-            lines = list(log_lines())
+            lines = log_lines()
+            lines = list(await lines if inspect.isawaitable(lines) else lines)
         except Exception as exc:  # the caller's line source must not escape as an exception
             log.exception("collecting %s lines failed", kind)
             await report("UploadFailed", f"collecting the log failed: {exc}")

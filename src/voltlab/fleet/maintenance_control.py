@@ -23,7 +23,11 @@ RECENT_LINES = 500  # frame log lines a diagnostics upload carries
 class StationMaintenance:
     def __init__(self, runner: StationRunner) -> None:
         self.runner = runner
-        self.recent: deque[str] = deque(maxlen=RECENT_LINES)
+        # Only a station without a store keeps its recent frames in memory; with one, the
+        # upload reads the frame log, so 10 000 stations do not each hold 500 lines.
+        self.recent: deque[tuple[float, str, str]] | None = (
+            deque(maxlen=RECENT_LINES) if runner.frame_log is None else None
+        )
         self.firmware = FirmwareUpdater(
             clock=runner.clock,
             notify=self._notify,
@@ -36,7 +40,17 @@ class StationMaintenance:
         self.certificates = CertificateStore()
 
     def frame(self, direction: str, text: str) -> None:
-        self.recent.append(f"{format_timestamp(self.runner.now())} {direction} {text}")
+        if self.recent is not None:
+            self.recent.append((self.runner.now(), direction, text))
+
+    async def log_lines(self) -> list[str]:
+        """The station's last frames, oldest first, one timestamped line each."""
+        if self.recent is not None:
+            frames = list(self.recent)
+        else:
+            assert self.runner.frame_log is not None
+            frames = await self.runner.frame_log(self.runner.charger_id, RECENT_LINES)
+        return [f"{format_timestamp(ts)} {direction} {text}" for ts, direction, text in frames]
 
     async def _notify(self, event: str, fields: dict[str, Any]) -> None:
         if not self.runner.link.online:
@@ -111,7 +125,7 @@ class StationMaintenance:
                 request_id=request_id,
                 start_time=start_time,
                 stop_time=stop_time,
-                log_lines=lambda: list(self.recent),
+                log_lines=self.log_lines,
                 kind=kind,  # type: ignore[arg-type]
                 file_name=file_name,
                 retries=retries,

@@ -106,6 +106,10 @@ class _Outcome:
     error: Exception | None = None
 
 
+def _chargers_with_rows(session: Session) -> set[str]:
+    return set(session.scalars(select(QueuedMessageRecord.charger_id).distinct()))
+
+
 class QueueStore:
     """The database side of every offline queue of a fleet: one per `Database`. Writes go
     through one group-commit writer; reads go straight to a worker thread."""
@@ -117,6 +121,11 @@ class QueueStore:
         # Last seq handed out per charger. Only the writer thread touches it (one batch at a
         # time), so it needs no lock; it is cleared whenever a batch rolls back.
         self._last_seq: dict[str, int] = {}
+        # Chargers that may have queued rows: those with rows when first asked, plus every
+        # charger that enqueued since. A fleet's boot then costs one query, not one per station.
+        self._had_rows: set[str] | None = None
+        self._backlog_read: asyncio.Task[set[str]] | None = None
+        self._enqueued: set[str] = set()
 
     def queue(self, charger_id: str) -> OfflineQueue:
         return OfflineQueue(self, charger_id)
@@ -129,6 +138,19 @@ class QueueStore:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending(), name="offline-queue-writer")
         return await future
+
+    async def may_have_backlog(self, charger_id: str) -> bool:
+        """False when the charger certainly has no queued message."""
+        if charger_id in self._enqueued:
+            return True
+        if self._had_rows is None:
+            if self._backlog_read is None:
+                self._backlog_read = asyncio.create_task(self.read(_chargers_with_rows))
+            self._had_rows = await asyncio.shield(self._backlog_read)
+        return charger_id in self._had_rows or charger_id in self._enqueued
+
+    def noted_enqueue(self, charger_id: str) -> None:
+        self._enqueued.add(charger_id)
 
     async def read(self, operation: Callable[[Session], ResultT]) -> ResultT:
         return await asyncio.to_thread(self._run_read, operation)
@@ -249,6 +271,7 @@ class OfflineQueue:
             )
             return seq
 
+        self.store.noted_enqueue(charger_id)
         return await self.store.write(insert_row)
 
     async def peek(self) -> QueuedMessage | None:
@@ -279,6 +302,9 @@ class OfflineQueue:
             return [_snapshot(record) for record in records]
 
         return await self.store.read(all_rows)
+
+    async def may_have_backlog(self) -> bool:
+        return await self.store.may_have_backlog(self.charger_id)
 
     async def pending(self) -> int:
         charger_id = self.charger_id

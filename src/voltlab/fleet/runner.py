@@ -25,6 +25,8 @@ from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, 
 
 log = logging.getLogger(__name__)
 
+FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]]]
+
 TRANSPORT_ERRORS = (NotConnected, ConnectionLost, CallTimeout, CallErrorReceived, OcppError)
 
 
@@ -43,6 +45,7 @@ class StationRunner(OfflineMessages):
         on_change: Callable[[str], None],
         snapshot: dict[str, Any] | None = None,
         queue: OfflineQueue | None = None,
+        frame_log: FrameLog | None = None,
     ) -> None:
         from voltlab.fleet.adapters import adapter_for  # adapters import this module's types
 
@@ -69,6 +72,8 @@ class StationRunner(OfflineMessages):
             set_heartbeat_interval=self._set_heartbeat_interval,
         )
         self._on_frame = on_frame
+        # The stored frame log (newest `limit` frames, oldest first), for diagnostics uploads.
+        self.frame_log = frame_log
         # Transaction messages that could not be delivered, kept in order across restarts.
         self.queue = queue
         self._draining: asyncio.Task[Any] | None = None

@@ -61,7 +61,8 @@ class OfflineMessages:
         # the station, so every enqueue and drain passes through this runner.
         if self._queue_empty is None:
             assert self.queue is not None
-            self._queue_empty = await self.queue.pending() == 0
+            queue = self.queue
+            self._queue_empty = not await queue.may_have_backlog() or await queue.pending() == 0
         return self._queue_empty
 
     async def drain_queue(self: StationRunner) -> None:

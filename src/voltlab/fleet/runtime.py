@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,11 +19,16 @@ from voltlab.fleet.persistence import FleetWriter
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.runtime_api import ChargerSpec, spec_from_row
 from voltlab.store.db import Database
-from voltlab.store.models import Charger
+from voltlab.store.models import Charger, Frame
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.5  # real seconds between batched writes
+
+
+def _posix(ts: datetime) -> float:
+    # SQLite hands back naive datetimes; the store writes UTC.
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
 
 
 class FleetRuntime:
@@ -82,6 +88,7 @@ class FleetRuntime:
                 on_change=self.writer.mark_dirty,
                 snapshot=(spec.state or {}).get("station"),
                 queue=self.queues.queue(spec.charger_id),
+                frame_log=self.recent_frames,
             )
             self.runners[spec.charger_id] = runner
         runner.start()
@@ -111,6 +118,21 @@ class FleetRuntime:
 
     def runner(self, charger_id: str) -> StationRunner | None:
         return self.runners.get(charger_id)
+
+    async def recent_frames(self, charger_id: str, limit: int) -> list[tuple[float, str, str]]:
+        """The charger's last `limit` frames from the store, oldest first: (ts, dir, text)."""
+        await self.writer.flush()  # frames still buffered belong to the log too
+        return await asyncio.to_thread(self._read_frames, charger_id, limit)
+
+    def _read_frames(self, charger_id: str, limit: int) -> list[tuple[float, str, str]]:
+        with self.database.session() as session:
+            rows = session.execute(
+                select(Frame.ts, Frame.direction, Frame.frame)
+                .where(Frame.charger_id == charger_id)
+                .order_by(Frame.id.desc())
+                .limit(limit)
+            ).all()
+        return [(_posix(ts), direction, text) for ts, direction, text in reversed(rows)]
 
     def _frame(self, charger_id: str, direction: str, text: str) -> None:
         self.writer.frame(charger_id, self.clock.now(), direction, text)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import logging
-import uuid
+import random
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -75,8 +76,13 @@ SendHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 FrameObserver = Callable[[str, str], None]
 
 
-def _uuid_message_id() -> str:
-    return str(uuid.uuid4())
+def _message_ids() -> Callable[[], str]:
+    """Unique ids for one connection: a random prefix (so ids from an earlier connection of
+    the same station never come back) and a counter. Cheaper than a uuid4 per CALL, which
+    reads the OS's random source every time."""
+    prefix = f"{random.getrandbits(48):012x}-"
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter)}"
 
 
 def _expire(future: asyncio.Future[dict[str, Any]], action: str, timeout: float) -> None:
@@ -112,7 +118,7 @@ class RpcConnection:
         self._supported: frozenset[str] | None = (
             frozenset(supported_actions) if supported_actions is not None else None
         )
-        self._new_message_id = message_ids or _uuid_message_id
+        self._new_message_id = message_ids or _message_ids()
         self._call_lock = asyncio.Lock()  # FIFO: waiters are woken in arrival order
         self._pending_id: str | None = None
         self._pending_future: asyncio.Future[dict[str, Any]] | None = None

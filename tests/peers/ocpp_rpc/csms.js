@@ -9,7 +9,11 @@
  *   node csms.js [--port N] [--host 127.0.0.1] [--protocols ocpp1.6,ocpp2.0.1]
  *                [--no-strict] [--allow-no-protocol]
  *                [--tls-cert PATH --tls-key PATH [--tls-ca PATH [--tls-require-client-cert]]]
- *                [--basic-auth IDENTITY:PASSWORD]...
+ *                [--basic-auth IDENTITY:PASSWORD]... [--quiet]
+ *
+ * --quiet (for benchmarks): no per-connection, per-frame or per-call events on
+ * stdout; the peer only counts them (command `counts`). Strict failures, bad
+ * messages and command replies are still printed.
  *
  * OCPP security profiles:
  *   --tls-cert/--tls-key   serve wss:// (node https server, TLS >= 1.2) instead of ws://.
@@ -64,6 +68,7 @@ function parseArgs(argv) {
         tlsCa: null,
         tlsRequireClientCert: false,
         basicAuth: new Map(),        // identity ('*' = any) -> password
+        quiet: false,
     };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
@@ -80,6 +85,7 @@ function parseArgs(argv) {
             case '--strict': opts.strict = true; break;
             case '--no-strict': opts.strict = false; break;
             case '--allow-no-protocol': opts.allowNoProtocol = true; break;
+            case '--quiet': opts.quiet = true; break;
             case '--tls-cert': opts.tlsCert = value(); break;
             case '--tls-key': opts.tlsKey = value(); break;
             case '--tls-ca': opts.tlsCa = value(); break;
@@ -163,7 +169,14 @@ const state = {
     authDefault: 'Accepted',
     overrides: new Map(),            // `${identity||'*'}|${method}` -> {result}|{error}
     nextTransactionId: 1,
+    quiet: false,
+    // what --quiet counts instead of printing
+    counts: { connects: 0, disconnects: 0, frames_in: 0, frames_out: 0, calls: {} },
 };
+
+function countCall(method) {
+    state.counts.calls[method] = (state.counts.calls[method] ?? 0) + 1;
+}
 
 const OCPP16_AUTH = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
 const OCPP2_AUTH = new Set([
@@ -353,9 +366,15 @@ function attachClient(client) {
     };
     const tls = tlsInfo(request);
     if (tls) connected.tls = tls;
-    emit(connected);
+    state.counts.connects++;
+    if (!state.quiet) emit(connected);
 
     client.on('message', ({ message, outbound }) => {
+        if (state.quiet) {
+            if (outbound) state.counts.frames_out++;
+            else state.counts.frames_in++;
+            return;
+        }
         const text = Buffer.isBuffer(message) ? message.toString('utf8') : String(message);
         const frame = parseFrame(text);
         const ev = {
@@ -419,7 +438,8 @@ function attachClient(client) {
 
     client.once('close', ({ code, reason }) => {
         if (state.clients.get(identity) === client) state.clients.delete(identity);
-        emit({
+        state.counts.disconnects++;
+        if (!state.quiet) emit({
             event: 'disconnected',
             identity,
             code: code ?? null,
@@ -431,7 +451,8 @@ function attachClient(client) {
     for (const [method, fn] of Object.entries(table)) {
         client.handle(method, async ({ params, messageId }) => {
             // strict validation of the request has already passed when we get here
-            emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
+            if (state.quiet) countCall(method);
+            else emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
             const override = findOverride(identity, method);
             if (override) {
                 if (override.error) {
@@ -580,6 +601,9 @@ async function handleCommand(cmd) {
         case 'ping':
             return 'pong';
 
+        case 'counts':
+            return { ...state.counts, calls: { ...state.counts.calls }, connected: state.clients.size };
+
         default:
             throw new CommandError('BadCommand', `unknown op: ${cmd.op}`);
     }
@@ -596,6 +620,7 @@ async function main() {
         process.exit(2);
     }
 
+    state.quiet = opts.quiet;
     const strictModeValidators = [];
     if (opts.protocols.includes('ocpp2.1')) strictModeValidators.push(buildOcpp21Validator());
 
