@@ -5,6 +5,8 @@ bounded waits. Every loop here is bounded in count and time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import platform
 import signal
@@ -206,3 +208,31 @@ async def create_fleet(
 
 def calls_of(counts: dict[str, Any], method: str) -> int:
     return int(counts.get("calls", {}).get(method, 0))
+
+
+async def python_child(code: str, *args: str) -> asyncio.subprocess.Process:
+    """`python -c CODE ARGS...` in a process of its own (a bare baseline), stdout piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, *args, stdout=asyncio.subprocess.PIPE
+    )
+
+
+async def child_json(proc: asyncio.subprocess.Process, timeout: float = DEADLINE) -> Any:
+    """The next stdout line of a child started by python_child, parsed as JSON."""
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+    if not line:
+        raise RuntimeError(f"child {proc.pid} exited ({await proc.wait()}) without a result")
+    return json.loads(line)
+
+
+async def stop_child(proc: asyncio.subprocess.Process) -> None:
+    """Terminate a child started by python_child (this PID only) and reap it."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()

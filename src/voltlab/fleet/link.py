@@ -13,13 +13,12 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from websockets.asyncio.client import connect
-
 from voltlab.fleet.adapter import ProtocolAdapter
 from voltlab.fleet.clock import Clock, TimerHandle
 from voltlab.fleet.security import connect_kwargs, describe_connect_error
 from voltlab.ocpp.connection import RpcConnection
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+from voltlab.ocpp.station_socket import open_station_socket
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +128,13 @@ class StationLink:
             try:
                 # Security profile 1: Basic auth; 2: TLS + Basic; 3: mutual TLS.
                 security = connect_kwargs(self.security, self.identity, self.url)
-                websocket = await connect(
+                websocket = await open_station_socket(
                     self.url,
-                    subprotocols=[self.version],  # type: ignore[list-item]
+                    self.version,
+                    headers=security.get("additional_headers"),
+                    ssl_context=security.get("ssl"),
                     open_timeout=10,
-                    ping_interval=None,
                     max_size=2**22,
-                    # OCPP-J frames are small: per-message deflate costs a zlib context per
-                    # station for little gain. Loopback and lab CSMSs are reached directly.
-                    compression=None,
-                    proxy=None,
-                    **security,
                 )
             except asyncio.CancelledError:
                 raise

@@ -93,7 +93,7 @@ def basic_auth_header(identity: str, password: str | bytes) -> dict[str, str]:
 
 
 def connect_kwargs(security: dict | None, identity: str, url: str) -> dict:
-    """Keyword arguments for `websockets.connect(url, ...)` under the station's security profile.
+    """Connection options under the station's security profile: `additional_headers`, `ssl`.
 
     profile 0: nothing (ws://); 1: Basic auth header; 2: TLS (wss:// required) validating the
     CSMS certificate and host name against `ca_pem` (system CAs when absent) plus Basic auth;

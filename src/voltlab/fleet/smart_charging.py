@@ -456,6 +456,8 @@ class ChargingProfiles:
         None when no profile applies. `phases` is the connector's AC phase count, 0 for DC (A
         then converts with `voltage` alone). Without a transaction a Relative schedule is
         evaluated as if one started now."""
+        if not self._installed:
+            return None  # the common case, asked on every power recomputation
         relative_start = now if tx_started_at is None else tx_started_at
         limit = self._limit_at(connector_id, now, relative_start, phases, voltage)
         return None if limit is None else limit.watts
