@@ -123,7 +123,7 @@ async def command_statuses(server: VoltlabServer, location_ids: list[str]) -> di
     return statuses
 
 
-async def command(server: VoltlabServer, slug: str, ids: list[str], event: dict) -> int:
+async def command(server: VoltlabServer, slug: str, ids: list[str], event: dict[str, Any]) -> int:
     """The command on every location; returns the failed_count summed."""
     bodies = [await server.post(f"/ocpp/commands/{slug}",
                                 {"target": {"location_id": i}, "event": event}) for i in ids]

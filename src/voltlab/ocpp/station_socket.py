@@ -41,6 +41,7 @@ from websockets.http11 import Response
 __all__ = ["StationSocket", "open_station_socket"]
 
 NORMAL_CLOSURES = (1000, 1001)
+READ_BUFFER_BYTES = 2048
 
 
 class StationSocket(WSListener):
@@ -173,6 +174,9 @@ async def open_station_socket(
                 max_frame_size=max_size,
                 max_redirects=0,
                 enable_auto_pong=True,
+                # picows' default 16 KiB read buffer per connection would be most of a
+                # station's memory; OCPP-J frames are small and the buffer grows when needed.
+                read_buffer_init_size=READ_BUFFER_BYTES,
             )
     except WSInvalidStatusError as exc:
         raise _invalid_status(exc) from exc
