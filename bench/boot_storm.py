@@ -16,6 +16,8 @@ import asyncio
 import json
 import time
 
+from websockets.asyncio.client import connect
+
 from support import (
     DEADLINE,
     OcppRpcPeer,
@@ -25,7 +27,6 @@ from support import (
     machine,
     wait_until,
 )
-from websockets.asyncio.client import connect
 
 CONNECTORS = {"ac-7kw-1c": 1, "ac-22kw-2c": 2}
 

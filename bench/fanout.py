@@ -52,16 +52,19 @@ async def voltlab_run(args: argparse.Namespace, peer: OcppRpcPeer) -> dict[str, 
 
         async def booted() -> bool:
             counts = await peer.counts()
-            return (calls_of(counts, "BootNotification") >= n
-                    and calls_of(counts, "StatusNotification") >= 2 * n)
+            return (
+                calls_of(counts, "BootNotification") >= n
+                and calls_of(counts, "StatusNotification") >= 2 * n
+            )
 
         await wait_until(booted, "all chargers booted")
         await asyncio.sleep(2.0)  # the boot's state writes settle
         cpu0 = server.cpu_seconds()
         event = {"id_tag": ID_TAG, "connector_id": 1, "duration_seconds": 3600}
         started = time.perf_counter()
-        body = await server.post("/ocpp/commands/start-session",
-                                 {"target": {"location_id": location_id}, "event": event})
+        body = await server.post(
+            "/ocpp/commands/start-session", {"target": {"location_id": location_id}, "event": event}
+        )
         answered = time.perf_counter()
         done = await started_by(peer, n - body["failed_count"])
         return {
@@ -85,22 +88,42 @@ async def baseline_run(args: argparse.Namespace, peer: OcppRpcPeer) -> float:
     opened: list[ClientConnection] = []
 
     async def station(i: int) -> None:
-        ws = await connect(f"{peer.url}/BARE-{i:05d}", subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-                           open_timeout=60, compression=None)
+        ws = await connect(
+            f"{peer.url}/BARE-{i:05d}",
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            open_timeout=60,
+            compression=None,
+        )
         opened.append(ws)
-        await call(ws, f"b{i}", "BootNotification",
-                   {"chargePointVendor": "Bare", "chargePointModel": "Client"})
+        await call(
+            ws,
+            f"b{i}",
+            "BootNotification",
+            {"chargePointVendor": "Bare", "chargePointModel": "Client"},
+        )
         for c in (0, 1):
-            await call(ws, f"s{i}-{c}", "StatusNotification",
-                       {"connectorId": c, "errorCode": "NoError", "status": "Available"})
+            await call(
+                ws,
+                f"s{i}-{c}",
+                "StatusNotification",
+                {"connectorId": c, "errorCode": "NoError", "status": "Available"},
+            )
 
     async def session(i: int, ws: ClientConnection) -> None:
-        await call(ws, f"p{i}", "StatusNotification",
-                   {"connectorId": 1, "errorCode": "NoError", "status": "Preparing"})
+        await call(
+            ws,
+            f"p{i}",
+            "StatusNotification",
+            {"connectorId": 1, "errorCode": "NoError", "status": "Preparing"},
+        )
         answer = await call(ws, f"a{i}", "Authorize", {"idTag": ID_TAG})
         assert answer[2]["idTagInfo"]["status"] == "Accepted", answer
-        start = {"connectorId": 1, "idTag": ID_TAG, "meterStart": 0,
-                 "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        start = {
+            "connectorId": 1,
+            "idTag": ID_TAG,
+            "meterStart": 0,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         answer = await call(ws, f"t{i}", "StartTransaction", start)
         assert "transactionId" in answer[2], answer
 
@@ -119,8 +142,12 @@ async def baseline_run(args: argparse.Namespace, peer: OcppRpcPeer) -> float:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chargers", type=int, default=PER_LOCATION,
-                        help=f"chargers in the one location (at most {PER_LOCATION})")
+    parser.add_argument(
+        "--chargers",
+        type=int,
+        default=PER_LOCATION,
+        help=f"chargers in the one location (at most {PER_LOCATION})",
+    )
     parser.add_argument("--no-strict", action="store_true", help="ocpp-rpc strict mode off")
     args = parser.parse_args()
     if not 1 <= args.chargers <= PER_LOCATION:
@@ -131,16 +158,24 @@ async def main() -> None:
     async with OcppRpcPeer(protocols=("ocpp1.6",), strict=strict, quiet=True) as peer:
         figures = await voltlab_run(args, peer)
         strict_failures = len(peer.strict_failures)
-    print(f"fan-out: start-session on a location of {args.chargers} chargers, model ac-7kw-1c, "
-          f"ocpp-rpc strict={strict}")
+    print(
+        f"fan-out: start-session on a location of {args.chargers} chargers, model ac-7kw-1c, "
+        f"ocpp-rpc strict={strict}"
+    )
     print(f"  machine: {machine()}")
-    print(f"  voltlab: 202 in {1000 * figures['api_seconds']:.0f} ms (targeted "
-          f"{figures['targeted']}, queued {figures['queued']}, failed_count {figures['failed']})")
-    print(f"  voltlab: every StartTransaction on the wire {figures['wire_seconds']:.2f} s after "
-          f"the POST (polled every {1000 * FAST_POLL:.0f} ms), CPU {figures['cpu_seconds']:.2f} s, "
-          f"strict failures {strict_failures}")
-    print(f"  baseline (bare websockets clients, same kind of peer, StatusNotification + "
-          f"Authorize + StartTransaction each): {baseline:.2f} s")
+    print(
+        f"  voltlab: 202 in {1000 * figures['api_seconds']:.0f} ms (targeted "
+        f"{figures['targeted']}, queued {figures['queued']}, failed_count {figures['failed']})"
+    )
+    print(
+        f"  voltlab: every StartTransaction on the wire {figures['wire_seconds']:.2f} s after "
+        f"the POST (polled every {1000 * FAST_POLL:.0f} ms), CPU {figures['cpu_seconds']:.2f} s, "
+        f"strict failures {strict_failures}"
+    )
+    print(
+        f"  baseline (bare websockets clients, same kind of peer, StatusNotification + "
+        f"Authorize + StartTransaction each): {baseline:.2f} s"
+    )
     print(f"  ratio voltlab / baseline: {figures['wire_seconds'] / baseline:.2f}")
 
 

@@ -87,8 +87,14 @@ asyncio.run(run())
 
 
 async def baseline_run(args: argparse.Namespace, peer: OcppRpcPeer) -> dict[str, Any]:
-    child = await python_child(BARE_STATIONS, f"{peer.url}", str(args.stations),
-                               str(args.heartbeat), str(SETTLE), str(args.seconds))
+    child = await python_child(
+        BARE_STATIONS,
+        f"{peer.url}",
+        str(args.stations),
+        str(args.heartbeat),
+        str(SETTLE),
+        str(args.seconds),
+    )
     try:
         return await child_json(child, timeout=DEADLINE + SETTLE + args.seconds)
     finally:
@@ -105,8 +111,10 @@ async def voltlab_run(args: argparse.Namespace, peer: OcppRpcPeer) -> dict[str, 
 
         async def booted() -> bool:
             counts = await peer.counts()
-            return (calls_of(counts, "BootNotification") >= n
-                    and calls_of(counts, "StatusNotification") >= 2 * n)
+            return (
+                calls_of(counts, "BootNotification") >= n
+                and calls_of(counts, "StatusNotification") >= 2 * n
+            )
 
         await wait_until(booted, "all stations booted")
         await asyncio.sleep(SETTLE)
@@ -146,22 +154,32 @@ async def main() -> None:
     beats = figures["heartbeats"] / figures["seconds"]
     theirs = 100 * baseline["cpu_seconds"] / baseline["seconds"]
     expected = args.stations / args.heartbeat
-    print(f"idle: {args.stations} stations, HeartbeatInterval {args.heartbeat} s, window "
-          f"{args.seconds:g} s, ocpp-rpc strict={strict}")
+    print(
+        f"idle: {args.stations} stations, HeartbeatInterval {args.heartbeat} s, window "
+        f"{args.seconds:g} s, ocpp-rpc strict={strict}"
+    )
     print(f"  machine: {machine()}")
-    print(f"  voltlab: CPU {ours:.2f} % of one core, {beats:.1f} heartbeats/s "
-          f"(expected {expected:.1f}), other calls {figures['other_calls']}, "
-          f"connected {figures['connected']}, disconnects {figures['disconnects']}, "
-          f"strict failures {strict_failures}")
+    print(
+        f"  voltlab: CPU {ours:.2f} % of one core, {beats:.1f} heartbeats/s "
+        f"(expected {expected:.1f}), other calls {figures['other_calls']}, "
+        f"connected {figures['connected']}, disconnects {figures['disconnects']}, "
+        f"strict failures {strict_failures}"
+    )
     if args.seconds % args.heartbeat:
-        print("  note: the window is not a multiple of the interval; voltlab's stations booted "
-              "together and beat nearly in phase, so their heartbeats/s is skewed")
-    print(f"  voltlab: with no stations CPU {figures['base_cpu_percent']:.2f} % of one core, "
-          f"RSS {figures['base_rss_mib']:.1f} MiB; "
-          f"{figures['rss_kib_each']:.1f} KiB per connected station")
-    print(f"  baseline (bare websockets clients in one process, same kind of peer): CPU "
-          f"{theirs:.2f} % of one core, {baseline['heartbeats'] / baseline['seconds']:.1f} "
-          f"heartbeats/s, {baseline['rss_kib_each']:.1f} KiB per connection")
+        print(
+            "  note: the window is not a multiple of the interval; voltlab's stations booted "
+            "together and beat nearly in phase, so their heartbeats/s is skewed"
+        )
+    print(
+        f"  voltlab: with no stations CPU {figures['base_cpu_percent']:.2f} % of one core, "
+        f"RSS {figures['base_rss_mib']:.1f} MiB; "
+        f"{figures['rss_kib_each']:.1f} KiB per connected station"
+    )
+    print(
+        f"  baseline (bare websockets clients in one process, same kind of peer): CPU "
+        f"{theirs:.2f} % of one core, {baseline['heartbeats'] / baseline['seconds']:.1f} "
+        f"heartbeats/s, {baseline['rss_kib_each']:.1f} KiB per connection"
+    )
     print(f"  ratio voltlab / baseline (CPU %): {ours / max(theirs, 1e-9):.2f}")
 
 

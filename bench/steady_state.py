@@ -33,15 +33,22 @@ from support import (
 SETTLE = 3.0  # real seconds after the last StartTransaction before the window opens
 # One MeterValues CALL as voltlab sends it for ac-7kw-1c (the four default sampled measurands).
 SAMPLE = {"context": "Sample.Periodic", "format": "Raw", "location": "Outlet"}
-READINGS = [("123.3", "Energy.Active.Import.Register", "Wh"),
-            ("7400.0", "Power.Active.Import", "W"), ("32.2", "Current.Import", "A"),
-            ("230.0", "Voltage", "V")]
+READINGS = [
+    ("123.3", "Energy.Active.Import.Register", "Wh"),
+    ("7400.0", "Power.Active.Import", "W"),
+    ("32.2", "Current.Import", "A"),
+    ("230.0", "Voltage", "V"),
+]
 METER_VALUES: dict[str, Any] = {
     "connectorId": 1,
-    "meterValue": [{
-        "timestamp": "2026-01-01T00:00:00.000Z",
-        "sampledValue": [{"value": v, **SAMPLE, "measurand": m, "unit": u} for v, m, u in READINGS],
-    }],
+    "meterValue": [
+        {
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "sampledValue": [
+                {"value": v, **SAMPLE, "measurand": m, "unit": u} for v, m, u in READINGS
+            ],
+        }
+    ],
     "transactionId": 1,
 }
 
@@ -93,8 +100,14 @@ async def baseline_run(args: argparse.Namespace, period: float) -> dict[str, Any
     server = await python_child(ECHO_SERVER, str(DEADLINE))
     try:
         port = await child_json(server, timeout=60)
-        clients = await python_child(ECHO_CLIENTS, f"ws://127.0.0.1:{port}", str(args.stations),
-                                     str(args.seconds), str(period), json.dumps(METER_VALUES))
+        clients = await python_child(
+            ECHO_CLIENTS,
+            f"ws://127.0.0.1:{port}",
+            str(args.stations),
+            str(args.seconds),
+            str(period),
+            json.dumps(METER_VALUES),
+        )
         try:
             return await child_json(clients)
         finally:
@@ -125,8 +138,10 @@ async def command_statuses(server: VoltlabServer, location_ids: list[str]) -> di
 
 async def command(server: VoltlabServer, slug: str, ids: list[str], event: dict[str, Any]) -> int:
     """The command on every location; returns the failed_count summed."""
-    bodies = [await server.post(f"/ocpp/commands/{slug}",
-                                {"target": {"location_id": i}, "event": event}) for i in ids]
+    bodies = [
+        await server.post(f"/ocpp/commands/{slug}", {"target": {"location_id": i}, "event": event})
+        for i in ids
+    ]
     return sum(body["failed_count"] for body in bodies)
 
 
@@ -137,8 +152,10 @@ async def voltlab_run(args: argparse.Namespace, peer: OcppRpcPeer) -> dict[str, 
 
         async def booted() -> bool:
             counts = await peer.counts()
-            return (calls_of(counts, "BootNotification") >= n
-                    and calls_of(counts, "StatusNotification") >= 2 * n)
+            return (
+                calls_of(counts, "BootNotification") >= n
+                and calls_of(counts, "StatusNotification") >= 2 * n
+            )
 
         async def configured() -> bool:
             statuses = await command_statuses(server, ids)
@@ -162,9 +179,16 @@ async def voltlab_run(args: argparse.Namespace, peer: OcppRpcPeer) -> dict[str, 
         after, cpu1, end = await peer.counts(), server.cpu_seconds(), loop.time()
         calls = {m: calls_of(after, m) - calls_of(before, m) for m in after["calls"]}
         frames = sum(after[k] - before[k] for k in ("frames_in", "frames_out"))
-        return {"seconds": end - start, "cpu_seconds": cpu1 - cpu0, "failed": failed,
-                "meter_values": calls.get("MeterValues", 0), "round_trips": sum(calls.values()),
-                "frames": frames, "config": config, "rss_mib": server.rss_kib() / 1024}
+        return {
+            "seconds": end - start,
+            "cpu_seconds": cpu1 - cpu0,
+            "failed": failed,
+            "meter_values": calls.get("MeterValues", 0),
+            "round_trips": sum(calls.values()),
+            "frames": frames,
+            "config": config,
+            "rss_mib": server.rss_kib() / 1024,
+        }
 
 
 async def main() -> None:
@@ -172,8 +196,12 @@ async def main() -> None:
     parser.add_argument("--stations", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     parser.add_argument("--time-scale", type=float, default=60.0)
-    parser.add_argument("--sample-interval", type=int, default=60,
-                        help="MeterValueSampleInterval, simulated seconds (its default is 60)")
+    parser.add_argument(
+        "--sample-interval",
+        type=int,
+        default=60,
+        help="MeterValueSampleInterval, simulated seconds (its default is 60)",
+    )
     parser.add_argument("--no-strict", action="store_true", help="ocpp-rpc strict mode off")
     args = parser.parse_args()
     strict = not args.no_strict
@@ -185,24 +213,34 @@ async def main() -> None:
         strict_failures = len(peer.strict_failures)
     ours, seconds = per_cpu_second(figures), figures["seconds"]
     frame_bytes = len(json.dumps([2, "0123456789ab-99", "MeterValues", METER_VALUES]))
-    print(f"steady state: {args.stations} stations charging, time scale {args.time_scale:g}, "
-          f"MeterValueSampleInterval {args.sample_interval} s, ocpp-rpc strict={strict}")
+    print(
+        f"steady state: {args.stations} stations charging, time scale {args.time_scale:g}, "
+        f"MeterValueSampleInterval {args.sample_interval} s, ocpp-rpc strict={strict}"
+    )
     print(f"  machine: {machine()}")
-    print(f"  voltlab: configuration commands {figures['config']}, commands failed at submit "
-          f"{figures['failed']}, strict failures {strict_failures}")
-    print(f"  voltlab: {figures['meter_values'] / seconds:.1f} MeterValues/s (expected "
-          f"{args.stations / period:.1f}), {figures['round_trips']} round trips and "
-          f"{figures['frames']} frames in {seconds:.1f} s, CPU "
-          f"{100 * figures['cpu_seconds'] / seconds:.1f} % of one core, "
-          f"RSS {figures['rss_mib']:.1f} MiB")
+    print(
+        f"  voltlab: configuration commands {figures['config']}, commands failed at submit "
+        f"{figures['failed']}, strict failures {strict_failures}"
+    )
+    print(
+        f"  voltlab: {figures['meter_values'] / seconds:.1f} MeterValues/s (expected "
+        f"{args.stations / period:.1f}), {figures['round_trips']} round trips and "
+        f"{figures['frames']} frames in {seconds:.1f} s, CPU "
+        f"{100 * figures['cpu_seconds'] / seconds:.1f} % of one core, "
+        f"RSS {figures['rss_mib']:.1f} MiB"
+    )
     print(f"  voltlab: {ours:.0f} round trips per CPU-second")
     for name, base in (("as fast as possible", flat_out), (f"paced, one per {period:g} s", paced)):
-        print(f"  baseline ({args.stations} bare websockets clients, {frame_bytes}-byte frame to "
-              f"an echo server, {name}): {base['round_trips']} round trips in "
-              f"{base['seconds']:.1f} s, CPU {base['cpu_seconds']:.2f} s, "
-              f"{per_cpu_second(base):.0f} round trips per CPU-second")
-    print(f"  ratio voltlab / baseline as fast as possible (round trips per CPU-second): "
-          f"{ours / per_cpu_second(flat_out):.2f}")
+        print(
+            f"  baseline ({args.stations} bare websockets clients, {frame_bytes}-byte frame to "
+            f"an echo server, {name}): {base['round_trips']} round trips in "
+            f"{base['seconds']:.1f} s, CPU {base['cpu_seconds']:.2f} s, "
+            f"{per_cpu_second(base):.0f} round trips per CPU-second"
+        )
+    print(
+        f"  ratio voltlab / baseline as fast as possible (round trips per CPU-second): "
+        f"{ours / per_cpu_second(flat_out):.2f}"
+    )
     print(f"  ratio voltlab / baseline paced at the same rate: {ours / per_cpu_second(paced):.2f}")
 
 

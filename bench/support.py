@@ -140,8 +140,18 @@ class VoltlabServer:
         profile = os.environ.get("BENCH_PROFILE")
         if profile:
             self.profiler = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(self.pid), "--format", "raw",
-                 "--rate", "200", "--output", profile],
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(self.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--output",
+                    profile,
+                ],
                 stdout=subprocess.DEVNULL,
             )
         return self
