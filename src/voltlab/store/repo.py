@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from voltlab.store.models import ApiKey, Charger, Command, Location, Org
 
@@ -122,14 +122,24 @@ def get_command(session: Session, org_id: str, command_id: str) -> Command | Non
     ).first()
 
 
-def chargers_of_location(session: Session, org_id: str, location_id: str) -> list[Charger]:
-    return list(
-        session.scalars(
-            select(Charger)
-            .where(Charger.org_id == org_id, Charger.location_id == location_id)
-            .order_by(Charger.identity)
+def chargers_of_location(
+    session: Session, org_id: str, location_id: str, *, addressing_only: bool = False
+) -> list[Charger]:
+    """The location's chargers by identity. `addressing_only` loads just what a command needs
+    (ids, identity, version, model), not each charger's stored state."""
+    query = select(Charger).where(Charger.org_id == org_id, Charger.location_id == location_id)
+    if addressing_only:
+        query = query.options(
+            load_only(
+                Charger.id,
+                Charger.identity,
+                Charger.location_id,
+                Charger.ocpp_version,
+                Charger.model,
+                raiseload=True,
+            )
         )
-    )
+    return list(session.scalars(query.order_by(Charger.identity)))
 
 
 def count_chargers_by_location(session: Session, location_ids: Sequence[str]) -> dict[str, int]:
