@@ -27,6 +27,7 @@ from support import (
     machine,
     python_child,
     stop_child,
+    thread_cpu_seconds,
     wait_until,
 )
 
@@ -175,13 +176,17 @@ async def voltlab_run(args: argparse.Namespace, peer: OcppRpcPeer) -> dict[str, 
         await asyncio.sleep(SETTLE)
         loop = asyncio.get_running_loop()
         before, cpu0, start = await peer.counts(), server.cpu_seconds(), loop.time()
+        threads0 = thread_cpu_seconds(server.pid)
         await asyncio.sleep(args.seconds)
         after, cpu1, end = await peer.counts(), server.cpu_seconds(), loop.time()
+        threads1 = thread_cpu_seconds(server.pid)
         calls = {m: calls_of(after, m) - calls_of(before, m) for m in after["calls"]}
         frames = sum(after[k] - before[k] for k in ("frames_in", "frames_out"))
         return {
             "seconds": end - start,
             "cpu_seconds": cpu1 - cpu0,
+            "main_thread_cpu": threads1[0] - threads0[0],
+            "other_threads_cpu": threads1[1] - threads0[1],
             "failed": failed,
             "meter_values": calls.get("MeterValues", 0),
             "round_trips": sum(calls.values()),
@@ -230,6 +235,12 @@ async def main() -> None:
         f"RSS {figures['rss_mib']:.1f} MiB"
     )
     print(f"  voltlab: {ours:.0f} round trips per CPU-second")
+    per_trip = 1e6 / max(figures["round_trips"], 1)
+    print(
+        f"  voltlab: per round trip {per_trip * figures['main_thread_cpu']:.0f} us CPU on the "
+        f"event loop, {per_trip * figures['other_threads_cpu']:.0f} us in other threads "
+        "(frame log and state writes, library threads)"
+    )
     for name, base in (("as fast as possible", flat_out), (f"paced, one per {period:g} s", paced)):
         print(
             f"  baseline ({args.stations} bare websockets clients, {frame_bytes}-byte frame to "

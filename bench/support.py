@@ -66,6 +66,24 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(main thread, all other threads) CPU seconds of a process: the event loop versus the
+    database writers and library threads."""
+    main = others = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if task.name == str(pid):
+            main += used
+        else:
+            others += used
+    return main, others
+
+
 def machine() -> str:
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -148,7 +166,8 @@ class VoltlabServer:
                     "--format",
                     "raw",
                     "--rate",
-                    "200",
+                    "100",
+                    "--nonblocking",  # sample without pausing the server
                     "--output",
                     profile,
                 ],
