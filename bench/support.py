@@ -167,7 +167,7 @@ class VoltlabServer:
                     "raw",
                     "--rate",
                     "100",
-                    "--nonblocking",  # sample without pausing the server
+                    *(["--nonblocking"] if os.environ.get("BENCH_PROFILE_NONBLOCKING") else []),
                     "--output",
                     profile,
                 ],

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from voltlab.fleet.catalog import get_model
 from voltlab.fleet.clock import Clock
 from voltlab.fleet.dispatcher import CommandDispatcher
+from voltlab.fleet.heap import HeapKeeper
 from voltlab.fleet.offline_queue import QueueStore
 from voltlab.fleet.persistence import FleetWriter
 from voltlab.fleet.runner import StationRunner
@@ -39,12 +40,14 @@ class FleetRuntime:
         self.writer = FleetWriter(database, self._snapshot_of)
         self.dispatcher = CommandDispatcher(database, self.runners.get)
         self.queues = QueueStore(database)
+        self.heap = HeapKeeper()
         self._flusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start the flusher and reconnect every charger that was running."""
+        self.heap.tune()
         self._flusher = asyncio.create_task(self._flush_loop(), name="fleet-flush")
         specs = await asyncio.to_thread(self._running_specs)
         for spec in specs:
@@ -57,6 +60,7 @@ class FleetRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self.writer.flush()
+        self.heap.close()
 
     def _running_specs(self) -> list[ChargerSpec]:
         with self.database.session() as session:
@@ -91,6 +95,7 @@ class FleetRuntime:
                 frame_log=self.recent_frames,
             )
             self.runners[spec.charger_id] = runner
+            self.heap.stations_added()
         runner.start()
 
     async def stop_charger(self, charger_id: str) -> None:
@@ -102,6 +107,7 @@ class FleetRuntime:
         runner = self.runners.pop(charger_id, None)
         if runner is not None:
             await runner.stop()
+            self.heap.stations_removed()
         self.writer.forget(charger_id)
 
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
