@@ -105,6 +105,12 @@ async def wait_until(
     return time.perf_counter()
 
 
+def _profiled() -> list[str]:
+    """BENCH_CPROFILE=FILE: run the server under cProfile (exact call counts, slower)."""
+    target = os.environ.get("BENCH_CPROFILE")
+    return ["-m", "cProfile", "-o", target] if target else []
+
+
 class VoltlabServer:
     """`python -m voltlab serve` on a free loopback port, with an API client.
 
@@ -133,7 +139,7 @@ class VoltlabServer:
     async def __aenter__(self) -> VoltlabServer:
         self._log = open(self.workdir / "serve.log", "wb")  # noqa: SIM115 - closed in __aexit__
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voltlab", "serve", "--port", str(self.port)],
+            [sys.executable, *_profiled(), "-m", "voltlab", "serve", "--port", str(self.port)],
             cwd=self.workdir,
             env=self.env,
             stdout=self._log,
@@ -182,7 +188,10 @@ class VoltlabServer:
         if self.http is not None:
             await self.http.aclose()
         if self.proc is not None:
-            self.proc.terminate()  # this PID only
+            if os.environ.get("BENCH_CPROFILE"):
+                self.proc.send_signal(signal.SIGINT)  # cProfile writes its file on ^C
+            else:
+                self.proc.terminate()  # this PID only
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:

@@ -5,6 +5,7 @@ idTokenInfo."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,9 +56,24 @@ def parse_timestamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+_last_second: tuple[float, str] = (-1.0, "")  # a fleet stamps many frames within one second
+
+
 def format_timestamp(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """RFC 3339 UTC with milliseconds: 2026-01-01T12:00:00.123Z (as datetime would round)."""
+    global _last_second
+    fraction, second = math.modf(epoch)
+    micros = round(fraction * 1e6)  # datetime.fromtimestamp's rounding, then truncation
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    elif micros < 0:
+        second, micros = second - 1, micros + 1_000_000
+    cached_second, prefix = _last_second
+    if second != cached_second:
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_second = (second, prefix)
+    millis = micros // 1000
+    return f"{prefix}.{millis:03d}Z"
 
 
 class LocalListError(ValueError):

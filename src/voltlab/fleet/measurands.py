@@ -4,8 +4,7 @@ format them (1.6: strings with `unit`; 2.x: numbers with `unitOfMeasure`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from voltlab.fleet.auth import format_timestamp
 from voltlab.fleet.station import MeterReading, Station
@@ -23,8 +22,7 @@ UNITS = {
 }
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):  # a tuple: built several times per MeterValues of every station
     measurand: str
     value: float
     unit: str

@@ -28,27 +28,21 @@ class FleetWriter:
     ) -> None:
         self.database = database
         self._snapshot_of = snapshot_of
-        self._frames: list[dict[str, Any]] = []
+        self._frames: list[tuple[str, float, str, str]] = []
         self._dirty: set[str] = set()
         self._since_prune: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
     def frame(self, charger_id: str, ts: float, direction: str, text: str) -> None:
-        self._frames.append(
-            {
-                "charger_id": charger_id,
-                "ts": datetime.fromtimestamp(ts, UTC),
-                "direction": direction,
-                "frame": text,
-            }
-        )
+        # A tuple now, the row later in the writer thread: the event loop pays only the append.
+        self._frames.append((charger_id, ts, direction, text))
 
     def mark_dirty(self, charger_id: str) -> None:
         self._dirty.add(charger_id)
 
     def forget(self, charger_id: str) -> None:
         self._dirty.discard(charger_id)
-        self._frames = [f for f in self._frames if f["charger_id"] != charger_id]
+        self._frames = [f for f in self._frames if f[0] != charger_id]
 
     async def flush(self) -> None:
         async with self._lock:
@@ -58,9 +52,8 @@ class FleetWriter:
             if not frames and not snapshots:
                 return
             to_prune = []
-            for row in frames:
-                count = self._since_prune.get(row["charger_id"], 0) + 1
-                self._since_prune[row["charger_id"]] = count
+            for charger_id, *_ in frames:
+                self._since_prune[charger_id] = self._since_prune.get(charger_id, 0) + 1
             for charger_id, count in list(self._since_prune.items()):
                 if count >= PRUNE_EVERY:
                     to_prune.append(charger_id)
@@ -74,7 +67,7 @@ class FleetWriter:
 
     def _write(
         self,
-        frames: list[dict[str, Any]],
+        frames: list[tuple[str, float, str, str]],
         snapshots: dict[str, dict[str, Any]],
         to_prune: list[str],
     ) -> None:
@@ -82,7 +75,16 @@ class FleetWriter:
         with self.database.session() as session:
             if frames:
                 # Core insert on the table: the ORM's bulk path costs more than the write.
-                session.connection().execute(insert(Frame.__table__), frames)
+                rows = [
+                    {
+                        "charger_id": charger_id,
+                        "ts": datetime.fromtimestamp(ts, UTC),
+                        "direction": direction,
+                        "frame": text,
+                    }
+                    for charger_id, ts, direction, text in frames
+                ]
+                session.connection().execute(insert(Frame.__table__), rows)
             if snapshots:
                 # One executemany for every dirty station, not a statement each.
                 chargers = Charger.__table__

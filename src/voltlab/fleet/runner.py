@@ -81,6 +81,7 @@ class StationRunner(OfflineMessages):
         self.maintenance = StationMaintenance(self)
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}
+        self._limit_deadlines: dict[str, float] = {}  # simulated instants the limit timers fire
         self._tasks: set[asyncio.Task[Any]] = set()
         self._begin_readings: dict[int, MeterReading] = {}
         # connector -> (id_tag, parent, remote_start_id) waiting for a cable after RemoteStart
@@ -409,7 +410,13 @@ class StationRunner(OfflineMessages):
         if not waits:
             self._cancel_timer(name)
             return
-        self._set_timer(name, max(0.0, min(waits)), lambda: self._limit_due(tx))
+        wait = max(0.0, min(waits))
+        # Re-checked after every sample: keep the armed timer when the instant has not moved.
+        deadline = now + wait
+        if name in self._timers and abs(self._limit_deadlines.get(name, -1.0) - deadline) < 1e-3:
+            return
+        self._limit_deadlines[name] = deadline
+        self._set_timer(name, wait, lambda: self._limit_due(tx))
 
     async def _limit_due(self, tx: Transaction) -> None:
         conn = self.station.connector(tx.connector_id)

@@ -119,7 +119,10 @@ class Station(ReservationBook):
             return 0.0
         if not conn.ev_wants_energy or not conn.operative or not self.station_operative:
             return 0.0
-        if any(f is not None and f.blocks_charging for f in (conn.fault, self.station_fault)):
+        fault, station_fault = conn.fault, self.station_fault
+        if (fault is not None and fault.blocks_charging) or (
+            station_fault is not None and station_fault.blocks_charging
+        ):
             return 0.0
         demand = min(conn.ev.acceptance_w(conn.dc), float(conn.spec.max_power_w))
         if conn.ev_power_cap_w is not None:
@@ -138,7 +141,7 @@ class Station(ReservationBook):
 
     def charging_limit_w(self, connector_id: int) -> float | None:
         """The composite smart-charging limit in force now (None: no profile applies)."""
-        if self._now is None:
+        if self._now is None or not self.profiles.any_installed:
             return None
         tx = self.connectors[connector_id].transaction if connector_id else None
         return self.profiles.limit_w(
