@@ -180,10 +180,9 @@ class StationLink:
         self._accepted = False
         self.registration = None
         self._set_connection("connected")
-        reader = asyncio.create_task(rpc.run(), name=f"rpc:{self.identity}")
         booter = asyncio.create_task(self._boot(), name=f"boot:{self.identity}")
         try:
-            await reader
+            await rpc.run()  # read in this task: one task fewer per station
         finally:
             booter.cancel()
             self._cancel_heartbeat()

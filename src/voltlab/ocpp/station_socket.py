@@ -41,7 +41,7 @@ from websockets.http11 import Response
 __all__ = ["StationSocket", "open_station_socket"]
 
 NORMAL_CLOSURES = (1000, 1001)
-READ_BUFFER_BYTES = 2048
+READ_BUFFER_BYTES = 1024
 
 
 class StationSocket(WSListener):
