@@ -27,6 +27,7 @@ from support import (
     machine,
     wait_until,
 )
+from voltlab.fleet.runtime import MAX_CONNECTING
 
 CONNECTORS = {"ac-7kw-1c": 1, "ac-22kw-2c": 2}
 
@@ -68,8 +69,18 @@ async def baseline_run(args: argparse.Namespace, peer: OcppRpcPeer) -> float:
     boot = {"chargePointVendor": "Bare", "chargePointModel": "Client"}
     opened: list = []
 
+    # As many handshakes in flight as voltlab allows itself (fleet/runtime.py MAX_CONNECTING):
+    # more overflow the peer's accept queue and cost a one-second SYN retry.
+    gate = asyncio.Semaphore(MAX_CONNECTING)
+
     async def station(i: int) -> None:
-        ws = await connect(f"{peer.url}/BARE-{i:05d}", subprotocols=["ocpp1.6"], open_timeout=60)  # type: ignore[list-item]
+        async with gate:
+            ws = await connect(
+                f"{peer.url}/BARE-{i:05d}",
+                subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                open_timeout=60,
+                compression=None,
+            )
         opened.append(ws)  # stays connected, as a booted station does
         await ws.send(json.dumps([2, f"b{i}", "BootNotification", boot]))
         await ws.recv()

@@ -46,6 +46,7 @@ class StationLink:
         heartbeat_interval: Callable[[], int],
         set_heartbeat_interval: Callable[[int], None],
         call_timeout: float = 30.0,
+        connect_gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.identity = identity
         self.url = csms_url.rstrip("/") + "/" + identity
@@ -59,6 +60,8 @@ class StationLink:
         self._heartbeat_interval = heartbeat_interval
         self._set_heartbeat_interval = set_heartbeat_interval
         self.call_timeout = call_timeout
+        # Shared by a fleet: how many opening handshakes may be in flight at once.
+        self._connect_gate = connect_gate
         self.connection = "stopped"  # connecting | connected | disconnected | stopped
         self.registration: str | None = None
         self.last_error: str | None = None
@@ -128,14 +131,15 @@ class StationLink:
             try:
                 # Security profile 1: Basic auth; 2: TLS + Basic; 3: mutual TLS.
                 security = connect_kwargs(self.security, self.identity, self.url)
-                websocket = await open_station_socket(
-                    self.url,
-                    self.version,
-                    headers=security.get("additional_headers"),
-                    ssl_context=security.get("ssl"),
-                    open_timeout=10,
-                    max_size=2**22,
-                )
+                async with self._connect_gate or contextlib.nullcontext():
+                    websocket = await open_station_socket(
+                        self.url,
+                        self.version,
+                        headers=security.get("additional_headers"),
+                        ssl_context=security.get("ssl"),
+                        open_timeout=10,
+                        max_size=2**22,
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure to connect is reported and retried

@@ -46,6 +46,7 @@ class StationRunner(OfflineMessages):
         snapshot: dict[str, Any] | None = None,
         queue: OfflineQueue | None = None,
         frame_log: FrameLog | None = None,
+        connect_gate: asyncio.Semaphore | None = None,
     ) -> None:
         from voltlab.fleet.adapters import adapter_for  # adapters import this module's types
 
@@ -70,6 +71,7 @@ class StationRunner(OfflineMessages):
             on_state=self.changed,
             heartbeat_interval=lambda: self.station.config.get_int("HeartbeatInterval"),
             set_heartbeat_interval=self._set_heartbeat_interval,
+            connect_gate=connect_gate,
         )
         self._on_frame = on_frame
         # The stored frame log (newest `limit` frames, oldest first), for diagnostics uploads.

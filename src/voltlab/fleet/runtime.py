@@ -25,6 +25,10 @@ from voltlab.store.models import Charger, Frame
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.5  # real seconds between batched writes
+# Opening handshakes in flight at once. A thousand stations connecting in the same millisecond
+# overflow a CSMS's accept queue (Node's default backlog is 511): the kernel drops the SYNs and
+# the stations wait a full second to retry. Fewer at a time is faster.
+MAX_CONNECTING = 128
 
 
 def _posix(ts: datetime) -> float:
@@ -41,6 +45,7 @@ class FleetRuntime:
         self.dispatcher = CommandDispatcher(database, self.runners.get)
         self.queues = QueueStore(database)
         self.heap = HeapKeeper()
+        self.connect_gate = asyncio.Semaphore(MAX_CONNECTING)
         self._flusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -93,6 +98,7 @@ class FleetRuntime:
                 snapshot=(spec.state or {}).get("station"),
                 queue=self.queues.queue(spec.charger_id),
                 frame_log=self.recent_frames,
+                connect_gate=self.connect_gate,
             )
             self.runners[spec.charger_id] = runner
             self.heap.stations_added()
