@@ -191,6 +191,22 @@ async def test_queues_of_different_chargers_are_separate(store: QueueStore) -> N
     assert await one.pending() == 0 and await two.pending() == 2
 
 
+async def test_backlog_known_from_one_read_and_every_later_enqueue(
+    database: Database,
+) -> None:
+    """A fleet's boot asks once which chargers have queued rows; an enqueue after that read
+    still counts, and a charger that never queued anything is known empty without a query."""
+    await QueueStore(database).queue("dep-with-rows").enqueue("MeterValues", {"n": 0})
+    store = QueueStore(database)  # a restarted process: nothing known yet
+    assert await store.queue("dep-with-rows").may_have_backlog() is True
+    assert await store.queue("dep-empty").may_have_backlog() is False
+    later = store.queue("dep-later")
+    assert await later.may_have_backlog() is False
+    await later.enqueue("StopTransaction", {"n": 1})
+    assert await later.may_have_backlog() is True
+    assert await later.pending() == 1
+
+
 async def test_fail_counts_attempts_and_unknown_seq_raises(queue: OfflineQueue) -> None:
     seq = await queue.enqueue("StopTransaction", {"transactionId": 5})
     assert await queue.fail(seq, "CALLERROR InternalError") == 1
