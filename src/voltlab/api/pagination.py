@@ -9,12 +9,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
 
 from voltlab.api.context import invalid
+from voltlab.store.times import as_utc
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -31,12 +32,8 @@ class CursorKey:
     tiebreak: str
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def encode_cursor(created_at: datetime, tiebreak: str) -> str:
-    raw = json.dumps([_as_utc(created_at).isoformat(), tiebreak], separators=(",", ":"))
+    raw = json.dumps([as_utc(created_at).isoformat(), tiebreak], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -48,7 +45,7 @@ def decode_cursor(cursor: str | None) -> CursorKey | None:
         moment, tiebreak = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(tiebreak, str):
             raise ValueError("tie-breaker is not a string")
-        return CursorKey(_as_utc(datetime.fromisoformat(moment)), tiebreak)
+        return CursorKey(as_utc(datetime.fromisoformat(moment)), tiebreak)
     except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
         raise invalid(("query", "cursor"), "invalid cursor", cursor) from exc
 

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from voltlab.fleet.catalog import get_model
 from voltlab.fleet.runtime_api import ChargerSpec, Fleet, spec_from_row
 from voltlab.store.models import Charger, Command, Frame, Location
+from voltlab.store.times import as_utc
 
 
 def rfc3339(moment: datetime | None) -> str | None:
     """UTC with a `Z`, millisecond precision. SQLite hands back naive datetimes; they are UTC."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def public_security(security: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from voltlab.cpo.network_index import EvseRef, NetworkIndex
 from voltlab.cpo.pricing import price_session
 from voltlab.csms.events import CsmsTransaction, IdTagStatus, MeterSample
 from voltlab.store.models import Cpo
+from voltlab.store.times import as_utc
 
 if TYPE_CHECKING:
     from voltlab.cpo.service import CpoServices
@@ -41,8 +42,7 @@ OCPP_AUTH_STATUS = {
 
 
 def ocpi_time(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def session_id_for(cpo_id: str, identity: str, transaction_id: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.runtime_api import ChargerSpec, spec_from_row
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
+from voltlab.store.times import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,6 @@ FLUSH_INTERVAL = 0.5  # real seconds between batched writes
 # overflow a CSMS's accept queue (Node's default backlog is 511): the kernel drops the SYNs and
 # the stations wait a full second to retry. Fewer at a time is faster.
 MAX_CONNECTING = 128
-
-
-def _posix(ts: datetime) -> float:
-    # SQLite hands back naive datetimes; the store writes UTC.
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
 
 
 class FleetRuntime:
@@ -144,7 +139,7 @@ class FleetRuntime:
                 .order_by(Frame.id.desc())
                 .limit(limit)
             ).all()
-        return [(_posix(ts), direction, text) for ts, direction, text in reversed(rows)]
+        return [(as_utc(ts).timestamp(), direction, text) for ts, direction, text in reversed(rows)]
 
     def _frame(self, charger_id: str, direction: str, text: str) -> None:
         self.writer.frame(charger_id, self.clock.now(), direction, text)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
+from voltlab.store.times import as_utc
+
 SUPPORTED_VERSIONS: tuple[str, ...] = ("2.2.1", "2.1.1")
 
 
@@ -101,10 +103,3 @@ def parse_datetime(value: object) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands DateTime columns back naive; they were written as UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
