@@ -443,10 +443,6 @@ class ChargingProfiles:
 
     # -- the composite limit ------------------------------------------------------------------
 
-    @property
-    def any_installed(self) -> bool:
-        return bool(self._installed)
-
     def limit_w(
         self,
         connector_id: int,

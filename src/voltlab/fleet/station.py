@@ -141,7 +141,7 @@ class Station(ReservationBook):
 
     def charging_limit_w(self, connector_id: int) -> float | None:
         """The composite smart-charging limit in force now (None: no profile applies)."""
-        if self._now is None or not self.profiles.any_installed:
+        if self._now is None:
             return None
         tx = self.connectors[connector_id].transaction if connector_id else None
         return self.profiles.limit_w(
