@@ -62,7 +62,12 @@ def cpu_seconds(pid: int | None = None) -> float:
     if pid is None:
         times = os.times()
         return times.user + times.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
+
+
+def _stat_cpu_seconds(stat: Path) -> float:
+    """utime + stime of a /proc/.../stat file (a process or one of its threads)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -70,13 +75,11 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
     """(main thread, all other threads) CPU seconds of a process: the event loop versus the
     database writers and library threads."""
     main = others = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            used = _stat_cpu_seconds(task / "stat")
         except OSError:
             continue  # the thread ended meanwhile
-        used = (int(fields[11]) + int(fields[12])) / tick
         if task.name == str(pid):
             main += used
         else:
