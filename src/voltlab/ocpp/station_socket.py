@@ -54,6 +54,7 @@ class StationSocket(WSListener):
         self._messages: list[str | bytes] = []
         self._waiter: asyncio.Future[None] | None = None
         self._fragments: list[bytes] = []
+        self._fragment_bytes = 0
         self._fragment_type: WSMsgType | None = None
         self._close: Close | None = None  # the peer's close frame, if it sent one
         self._closed = False
@@ -71,9 +72,12 @@ class StationSocket(WSListener):
             else:
                 self._fragment_type = kind
                 self._fragments = [frame.get_payload_as_bytes()]
+                self._fragment_bytes = len(self._fragments[0])
         elif kind == WSMsgType.CONTINUATION and self._fragment_type is not None:
-            self._fragments.append(frame.get_payload_as_bytes())
-            if sum(len(part) for part in self._fragments) > self.max_size:
+            part = frame.get_payload_as_bytes()
+            self._fragments.append(part)
+            self._fragment_bytes += len(part)
+            if self._fragment_bytes > self.max_size:
                 self._fail(WSCloseCode.MESSAGE_TOO_BIG, "message too big")
                 return
             if frame.fin:
