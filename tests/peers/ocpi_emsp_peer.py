@@ -137,6 +137,7 @@ class OcpiEmspPeer(JsonLinesChild):
 
     peer_name = "OCPI eMSP peer"
     peer_error = PeerError
+    script: Path = SCRIPT  # the peer program; a subclass may run another (emsp_211.py)
 
     def __init__(
         self,
@@ -190,7 +191,7 @@ class OcpiEmspPeer(JsonLinesChild):
         python = await asyncio.to_thread(ensure_venv)
         args = [
             str(python),
-            str(SCRIPT),
+            str(self.script),
             "--port",
             "0",
             "--country-code",
