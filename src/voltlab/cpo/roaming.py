@@ -205,7 +205,8 @@ class RoamingBridge:
             "party_id": token.get("party_id", cpo.party_id),
             "uid": token["uid"],
             "type": token.get("type", "RFID"),
-            "contract_id": token.get("contract_id", token["uid"]),
+            # 2.1.1 Tokens name it auth_id (mod_tokens.md 3.2); sessions/CDRs refer to it
+            "contract_id": token.get("contract_id") or token.get("auth_id") or token["uid"],
         }
         return cdr_token, auth_method
 
