@@ -1,6 +1,6 @@
 """The built-in CSMS on the wire, driven frame by frame by a raw OCPP-J client: handshake
 rules, answers to every charge-point action, CALLERRORs for bad frames, listener failures,
-connection replacement, and CSMS -> station calls."""
+refusal of a second connection, and CSMS -> station calls."""
 
 from __future__ import annotations
 
@@ -331,19 +331,25 @@ async def test_a_slow_listener_does_not_delay_answers_and_keeps_order(start_csms
 # -- connections -----------------------------------------------------------------------------
 
 
-async def test_a_second_connection_replaces_the_first(live):
+async def test_a_second_connection_is_refused_while_the_first_lives(live):
     first = await RawStation.connect(live, "CP-TWIN")
     await first.boot()
-    second = await RawStation.connect(live, "CP-TWIN")
-    with pytest.raises(ConnectionClosed):
-        await asyncio.wait_for(first.websocket.recv(), 5)
-    assert first.websocket.close_code == 1000
-    assert (await second.boot())["status"] == "Accepted"
-    await asyncio.sleep(0.1)
+    with pytest.raises(InvalidStatus) as refused:
+        await RawStation.connect(live, "CP-TWIN")
+    assert refused.value.response.status_code == 409
+    assert b"already connected" in refused.value.response.body
+    # The first connection is untouched: it still talks to the CSMS.
+    await first.send([2, "hb-1", "Heartbeat", {}])
+    answer = await asyncio.wait_for(first.recv(), 5)
+    assert answer[:2] == [3, "hb-1"] and "currentTime" in answer[2]
     assert live.csms.is_connected(CPO, "CP-TWIN")
-    assert live.csms.station(CPO, "CP-TWIN").connected
     await live.csms.idle()
-    assert live.listener.of("station_disconnected") == []  # a replacement is no disconnect
+    assert live.listener.of("station_disconnected") == []
+    # Once the first has closed, the identity may connect again at once.
+    await first.close()
+    second = await RawStation.connect(live, "CP-TWIN")
+    assert (await second.boot())["status"] == "Accepted"
+    assert live.csms.is_connected(CPO, "CP-TWIN")
     await second.close()
     await wait_until(lambda: live.listener.of("station_disconnected", "CP-TWIN"))
 

@@ -63,6 +63,17 @@ class MeterSample:
     context: str | None = None  # Sample.Periodic, Transaction.Begin, Trigger, ...
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedReading:
+    """An energy register reading the CSMS refused to bill (see `csms.plausibility`)."""
+
+    source: str  # MeterValues, StopTransaction, TransactionEvent, StartTransaction (superseding)
+    timestamp: datetime  # as the station sent it
+    energy_wh: float  # the register the station claimed
+    reason: str  # "backwards" or "exceeds_max_power"
+    kept_wh: float  # the last plausible register, kept instead
+
+
 @dataclass(slots=True)
 class CsmsTransaction:
     """A charging transaction as the CSMS knows it.
@@ -76,6 +87,9 @@ class CsmsTransaction:
     OCPP 2.x stations choose their own (string) transaction ids; the CSMS gives each one an
     integer ``transaction_id`` like any 1.6 transaction and keeps the station's id in
     ``station_transaction_id`` (None for 1.6). ``connector_id`` is then the EVSE id.
+
+    ``last_meter_wh`` / ``last_meter_at`` are the last register reading the CSMS found
+    plausible; readings it refused are in ``rejected_readings`` and count nowhere else.
     """
 
     transaction_id: int
@@ -89,6 +103,7 @@ class CsmsTransaction:
     parent_id_tag: str | None = None
     reservation_id: int | None = None
     last_meter_wh: float | None = None
+    last_meter_at: datetime | None = None
     last_power_w: float | None = None
     last_soc_percent: float | None = None
     samples: list[MeterSample] = field(default_factory=list)
@@ -99,6 +114,7 @@ class CsmsTransaction:
     recovered: bool = False
     inferred_stop: bool = False
     station_transaction_id: str | None = None
+    rejected_readings: list[RejectedReading] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -114,7 +130,9 @@ class CsmsTransaction:
 
     def snapshot(self) -> CsmsTransaction:
         """An independent copy: the CSMS keeps mutating the original as frames arrive."""
-        return replace(self, samples=list(self.samples))
+        return replace(
+            self, samples=list(self.samples), rejected_readings=list(self.rejected_readings)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,8 +184,9 @@ class Ocpp16Session(SessionCore):
                 )
                 return {}
             self._emit(TransactionStarted(tx.snapshot()))
-        self.registry.record_samples(tx, samples)
-        self._emit(MeterValuesReceived(tx.snapshot(), samples))
+        recorded = self.registry.record_samples(tx, samples)
+        if recorded:  # implausible readings are not billing truth: the listener never sees them
+            self._emit(MeterValuesReceived(tx.snapshot(), recorded))
         return {}
 
     async def _on_stop_transaction(self, payload: dict[str, Any]) -> dict[str, Any]:

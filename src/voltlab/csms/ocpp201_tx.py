@@ -194,7 +194,7 @@ class TransactionEvents:
         )
         self.record.ocpp2.remember(event.station_transaction_id, state)
         self.record.ocpp2.finishing.discard(evse_id)
-        self.registry.record_samples(tx, event.samples)
+        self.registry.record_samples(tx, event.samples, "TransactionEvent")
         if _identifies(tx, event):
             state.reported = True
             self._emit(TransactionStarted(tx.snapshot()))
@@ -205,13 +205,13 @@ class TransactionEvents:
         if event.charging_state is not None:
             state.charging_state = event.charging_state
         _settle_start(tx, state, event.samples)
-        self.registry.record_samples(tx, event.samples)
+        recorded = self.registry.record_samples(tx, event.samples, "TransactionEvent")
         if not state.reported:
             if _identifies(tx, event) or state.charging_state == "Charging":
                 state.reported = True
                 self._emit(TransactionStarted(tx.snapshot()))
-        elif event.samples:
-            self._emit(MeterValuesReceived(tx.snapshot(), event.samples))
+        elif recorded:  # implausible readings never reach the listener
+            self._emit(MeterValuesReceived(tx.snapshot(), recorded))
         self._refresh(tx, event)
 
     def _end(self, tx: CsmsTransaction, state: StationTx, event: _Event) -> None:

@@ -10,10 +10,11 @@ bookkeeping on top (station transaction ids, chargingState) is `StationRecord.oc
 
 from __future__ import annotations
 
+import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,16 +23,21 @@ from voltlab.csms.events import (
     CsmsTransaction,
     IdTagStatus,
     MeterSample,
+    RejectedReading,
     StationView,
 )
 from voltlab.csms.ocpp201_state import Ocpp2Station
+from voltlab.csms.plausibility import MeterGuard, Verdict
 from voltlab.csms.timestamps import Now
+
+log = logging.getLogger(__name__)
 
 # Seconds since this instant seed the transaction id counter: ids stay below 2**31 (what
 # many CSMS and station implementations store them in) until the 2090s.
 TRANSACTION_ID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 MAX_CLOSED_TRANSACTIONS = 10_000  # kept for lookups after the stop; oldest forgotten first
 MAX_SAMPLES_PER_TRANSACTION = 10_000  # a 60 s interval fills this in about a week
+MAX_REJECTIONS_PER_TRANSACTION = 100  # kept on the record; the per-CPO counter counts all
 
 
 class TransactionIds:
@@ -95,8 +101,13 @@ StationKey = tuple[str, str]  # (cpo_id, identity)
 
 
 class Registry:
-    def __init__(self, next_transaction_id: Callable[[], int]) -> None:
+    def __init__(
+        self, next_transaction_id: Callable[[], int], guard: MeterGuard | None = None
+    ) -> None:
         self._next_transaction_id = next_transaction_id
+        # Decides which energy readings are billing truth (see `csms.plausibility`).
+        self.guard = guard or MeterGuard()
+        self.rejections: Counter[str] = Counter()  # implausible readings per CPO
         self._stations: dict[StationKey, StationRecord] = {}
         # Transaction ids are unique per CSMS (this registry allocates them); the cpo id is
         # checked on lookup so one CPO can never see or close another CPO's transaction.
@@ -121,6 +132,7 @@ class Registry:
         return [r for (cpo, _), r in self._stations.items() if cpo == cpo_id]
 
     def forget_cpo(self, cpo_id: str) -> None:
+        self.rejections.pop(cpo_id, None)
         for key in [k for k in self._stations if k[0] == cpo_id]:
             del self._stations[key]
         for table in (self._open, self._closed):
@@ -198,9 +210,10 @@ class Registry:
         for stale in self.open_transactions(cpo_id, identity):
             if connector_id == 0 or stale.connector_id != connector_id:
                 continue
-            stop_wh = meter_start_wh if meter_start_wh >= stale.meter_start_wh else None
-            if stop_wh is None:  # meter replaced or reset: fall back to what we last saw
-                stop_wh = stale.last_meter_wh or stale.meter_start_wh
+            stop_wh = meter_start_wh
+            if not self._plausible(stale, "StartTransaction", meter_start_wh, started_at):
+                # meter replaced or reset, or a forged start: fall back to what we last saw
+                stop_wh = _last_register(stale)
             self._close(stale, stop_wh, started_at, "Other", None)
             stale.inferred_stop = True
             superseded.append(stale)
@@ -216,6 +229,7 @@ class Registry:
             parent_id_tag=authorization.parent_id_tag,
             reservation_id=reservation_id,
             last_meter_wh=meter_start_wh,
+            last_meter_at=started_at,
             station_transaction_id=station_transaction_id,
         )
         self._open[tx.transaction_id] = tx
@@ -249,25 +263,80 @@ class Registry:
             meter_start_wh=start_wh,
             started_at=started_at,
             last_meter_wh=start_wh,
+            last_meter_at=started_at,
             recovered=True,
         )
         self._open[transaction_id] = tx
         return tx
 
-    def record_samples(self, tx: CsmsTransaction, samples: list[MeterSample]) -> None:
-        if not samples:
-            return
-        tx.samples.extend(samples)
-        overflow = len(tx.samples) - MAX_SAMPLES_PER_TRANSACTION
-        if overflow > 0:
-            del tx.samples[1 : 1 + overflow]  # keep the first sample: it anchors the start
+    def record_samples(
+        self, tx: CsmsTransaction, samples: list[MeterSample], source: str = "MeterValues"
+    ) -> list[MeterSample]:
+        """Add samples to a transaction; return them as recorded, the listener's truth.
+
+        An implausible energy reading is recorded as a `RejectedReading` and removed from its
+        sample (an implausible power reading likewise); a sample left with nothing is dropped.
+        """
+        accepted: list[MeterSample] = []
         for sample in samples:
             if sample.energy_wh is not None:
-                tx.last_meter_wh = sample.energy_wh
+                if self._plausible(tx, source, sample.energy_wh, sample.timestamp):
+                    if tx.last_meter_at is None or sample.timestamp >= tx.last_meter_at:
+                        tx.last_meter_wh = sample.energy_wh
+                        tx.last_meter_at = sample.timestamp
+                else:
+                    sample = replace(sample, energy_wh=None)
+            if sample.power_w is not None and not self.guard.power_plausible(tx, sample.power_w):
+                log.warning(
+                    "%s/%s: transaction %d: power %g W above the connector's maximum ignored",
+                    tx.cpo_id,
+                    tx.identity,
+                    tx.transaction_id,
+                    sample.power_w,
+                )
+                sample = replace(sample, power_w=None)
+            if _carries_nothing(sample):
+                continue
             if sample.power_w is not None:
                 tx.last_power_w = sample.power_w
             if sample.soc_percent is not None:
                 tx.last_soc_percent = sample.soc_percent
+            accepted.append(sample)
+        tx.samples.extend(accepted)
+        overflow = len(tx.samples) - MAX_SAMPLES_PER_TRANSACTION
+        if overflow > 0:
+            del tx.samples[1 : 1 + overflow]  # keep the first sample: it anchors the start
+        return accepted
+
+    def _plausible(self, tx: CsmsTransaction, source: str, energy_wh: float, at: datetime) -> bool:
+        """Judge one register reading; an implausible one is logged and recorded."""
+        verdict = self.guard.judge(tx, energy_wh, at)
+        if verdict is None:
+            return True
+        self._reject(tx, source, energy_wh, at, verdict)
+        return False
+
+    def _reject(
+        self, tx: CsmsTransaction, source: str, energy_wh: float, at: datetime, verdict: Verdict
+    ) -> None:
+        kept = _last_register(tx)
+        previous = tx.rejected_readings[-1] if tx.rejected_readings else None
+        if previous is not None and (previous.timestamp, previous.energy_wh) == (at, energy_wh):
+            return  # the same reading twice (a 2.x Ended's sample and its stop reading)
+        log.warning(
+            "%s/%s: transaction %d: %s reading rejected (%s); billing keeps %g Wh",
+            tx.cpo_id,
+            tx.identity,
+            tx.transaction_id,
+            source,
+            verdict.detail,
+            kept,
+        )
+        self.rejections[tx.cpo_id] += 1
+        if len(tx.rejected_readings) < MAX_REJECTIONS_PER_TRANSACTION:
+            tx.rejected_readings.append(
+                RejectedReading(source, at, energy_wh, verdict.reason, kept)
+            )
 
     def stop_transaction(
         self,
@@ -297,7 +366,12 @@ class Registry:
             )
         elif tx.recovered:
             _correct_recovered_start(tx, samples, meter_stop_wh)
-        self.record_samples(tx, samples)
+        source = "StopTransaction" if tx.station_transaction_id is None else "TransactionEvent"
+        self.record_samples(tx, samples, source)
+        # The stop is the transaction's last reading whatever time it claims.
+        judged_at = max(stopped_at, tx.last_meter_at or stopped_at)
+        if not self._plausible(tx, source, meter_stop_wh, judged_at):
+            meter_stop_wh = _last_register(tx)
         self._close(tx, meter_stop_wh, stopped_at, reason, id_tag)
         return tx, True
 
@@ -329,6 +403,7 @@ class Registry:
             meter_start_wh=start_wh,
             started_at=started_at,
             last_meter_wh=start_wh,
+            last_meter_at=started_at,
             recovered=True,
         )
 
@@ -361,6 +436,23 @@ class Registry:
             candidate = self._next_transaction_id()
             if candidate not in self._open and candidate not in self._closed:
                 return candidate
+
+
+def _last_register(tx: CsmsTransaction) -> float:
+    return tx.last_meter_wh if tx.last_meter_wh is not None else tx.meter_start_wh
+
+
+def _carries_nothing(sample: MeterSample) -> bool:
+    return all(
+        value is None
+        for value in (
+            sample.energy_wh,
+            sample.power_w,
+            sample.current_a,
+            sample.voltage_v,
+            sample.soc_percent,
+        )
+    )
 
 
 def _first_with_energy(samples: list[MeterSample]) -> MeterSample | None:

@@ -7,6 +7,12 @@ through `call` and the helpers. State is in memory (see `registry`).
 Stations speak OCPP 1.6, 2.0.1 or 2.1 on the same endpoint; the negotiated subprotocol picks
 the session class (`Ocpp16Session`, `Ocpp201Session`), and the listener hears the same
 events whichever it is.
+
+With ``station_password_hash`` (what the virtual CPOs use) every station authenticates with
+OCPP security profile 1 before its WebSocket is accepted; anything else gets one and the same
+HTTP 401, whether the identity exists or not. An identity that is connected keeps its
+connection: a second one is refused with HTTP 409 (see `_claim`). Energy readings pass the
+plausibility rule of `csms.plausibility` before they reach the listener.
 """
 
 from __future__ import annotations
@@ -29,7 +35,14 @@ from voltlab.csms.notify import StationDisconnected, StationNotifier
 from voltlab.csms.ocpp16 import CHARGE_POINT_ACTIONS, Ocpp16Session
 from voltlab.csms.ocpp201 import Ocpp201Session, charging_station_actions
 from voltlab.csms.operations import StationNotConnected, StationOperations
+from voltlab.csms.plausibility import MaxPowerLookup, MeterGuard
 from voltlab.csms.registry import Registry, StationKey, TransactionIds
+from voltlab.csms.station_auth import (
+    UNAUTHORIZED_BODY,
+    WWW_AUTHENTICATE,
+    PasswordHashLookup,
+    StationAuthenticator,
+)
 from voltlab.csms.timestamps import Now, from_epoch
 from voltlab.ocpp.connection import Handler, RpcConnection
 from voltlab.ocpp.errors import ConnectionLost
@@ -45,6 +58,10 @@ POLICY_VIOLATION = 1008
 PROTOCOL_ERROR = 1002
 GOING_AWAY = 1001
 CLOSE_TIMEOUT = 5.0  # seconds to hand our close frame to the server
+# How long a second connection waits for the identity's current one to finish closing (a
+# station that closed its socket and reconnected at once) before it is refused.
+DUPLICATE_GRACE = 1.0
+DUPLICATE_BODY = "this charging station is already connected"
 
 FrameObserver = Callable[[str, str, str, str], None]  # cpo_id, identity, direction, text
 
@@ -82,12 +99,21 @@ class BuiltinCsms(StationOperations):
         authorize_timeout: float = 20.0,
         notify_timeout: float = 60.0,
         on_frame: FrameObserver | None = None,
+        station_password_hash: PasswordHashLookup | None = None,
+        max_power_w: MaxPowerLookup | None = None,
+        station_clock: Now | None = None,
     ) -> None:
         """
         ``now`` is the time put on CSMS timestamps (default: the wall clock; pass the fleet
         clock's ``now`` to share its simulated time). ``authorize_timeout`` bounds the
         listener's authorize(); past it the tag is answered Invalid, well inside a station's
         own call timeout. ``notify_timeout`` bounds each notification.
+
+        ``station_password_hash(cpo_id, identity)`` returns the sha256 of a station's profile-1
+        password (None: no such station); when given, it replaces ``is_known_station`` and
+        every connection must authenticate. ``max_power_w(cpo_id, identity, connector_id)``
+        bounds the energy a connector may report; ``station_clock`` is the stations' clock,
+        capping the timestamps they claim (see `csms.plausibility`).
         """
         self.listener = listener
         self.heartbeat_interval = heartbeat_interval
@@ -95,30 +121,40 @@ class BuiltinCsms(StationOperations):
         self.authorize_timeout = authorize_timeout
         self.notify_timeout = notify_timeout
         self._is_known_station = is_known_station
+        self._authenticator = (
+            StationAuthenticator(station_password_hash)
+            if station_password_hash is not None
+            else None
+        )
         self._now: Now = now or time.time
         self._on_frame = on_frame
-        self.registry = Registry(next_transaction_id or TransactionIds())
+        self.registry = Registry(
+            next_transaction_id or TransactionIds(), MeterGuard(max_power_w, station_clock)
+        )
         # 2.x RequestStartTransaction ids: unique across restarts like transaction ids, so
         # a station's late TransactionEvent never matches a request of a previous run.
         self._remote_start_ids = TransactionIds()
         self._links: dict[StationKey, _Link] = {}
+        self._claims: set[StationKey] = set()  # identities between claim and registered link
         self._notifiers: dict[StationKey, StationNotifier] = {}
 
     # -- WebSocket endpoint -------------------------------------------------------------------
 
     async def serve(self, websocket: WebSocket, cpo_id: str, identity: str) -> None:
         """Run one station connection until it closes (mount on /csms/{cpo_id}/{identity})."""
+        key = (cpo_id, identity)
         try:
             version = await self._handshake(websocket, cpo_id, identity)
         except (WebSocketDisconnect, OSError, RuntimeError):
             log.info("%s/%s left during the handshake", cpo_id, identity)
+            self._claims.discard(key)
             return
         if version is None:
             return
-        key = (cpo_id, identity)
         link = self._open_link(key, websocket, version)
-        previous = self._links.get(key)
+        previous = self._links.get(key)  # only ever a link that has already closed
         self._links[key] = link
+        self._claims.discard(key)
         record = self.registry.station(cpo_id, identity)
         record.connected = True
         record.registered = False  # until this connection's BootNotification
@@ -130,9 +166,8 @@ class BuiltinCsms(StationOperations):
         link.reader = reader
         try:
             if previous is not None:
-                # After the new reader started: closing a dead peer may take a while.
-                log.info("%s/%s reconnected; closing its previous connection", cpo_id, identity)
-                await previous.close(1000, "replaced by a newer connection")
+                # A closed link whose serve() has not finished yet: make sure it stops.
+                await previous.close(1000, "")
             # wait() rather than await: a reader cancelled by a replacing connection must
             # end this coroutine normally, not as if serve() itself had been cancelled.
             await asyncio.wait({reader})
@@ -148,20 +183,65 @@ class BuiltinCsms(StationOperations):
                     await link.socket.close(1000, "")
 
     async def _handshake(self, websocket: WebSocket, cpo_id: str, identity: str) -> str | None:
-        """Accept with the negotiated subprotocol; None when the station was turned away."""
-        if not await self._known(cpo_id, identity):
-            await _reject_unknown(websocket)
+        """Accept with the negotiated subprotocol; None when the station was turned away.
+
+        On a non-None return the identity is claimed (`_claims`) until serve() registers the
+        link. Nothing the station sends is read before it is authenticated and claimed.
+        """
+        if self._authenticator is not None:
+            authorization = websocket.headers.get("authorization")
+            if not await self._authenticator.verify(cpo_id, identity, authorization):
+                log.warning("%s/%s refused: not authenticated", cpo_id, identity)
+                challenge = {"WWW-Authenticate": WWW_AUTHENTICATE}
+                await _deny(websocket, 401, UNAUTHORIZED_BODY, challenge)
+                return None
+        elif not await self._known(cpo_id, identity):
+            await _deny(websocket, 404, "unknown charging station")
             return None
-        offered = websocket.scope.get("subprotocols") or []
-        version = choose_version(offered)
-        if version is None:
-            # OCPP-J: complete the handshake without a subprotocol, then close at once.
-            await websocket.accept()
-            await websocket.close(PROTOCOL_ERROR, "no supported OCPP subprotocol offered")
-            log.info("%s/%s offered no served subprotocol: %s", cpo_id, identity, offered)
+        key = (cpo_id, identity)
+        if not await self._claim(key):
+            log.warning(
+                "%s/%s refused: a second connection while the station is connected",
+                cpo_id,
+                identity,
+            )
+            await _deny(websocket, 409, DUPLICATE_BODY)
             return None
-        await websocket.accept(subprotocol=version)
+        try:
+            offered = websocket.scope.get("subprotocols") or []
+            version = choose_version(offered)
+            if version is None:
+                # OCPP-J: complete the handshake without a subprotocol, then close at once.
+                await websocket.accept()
+                await websocket.close(PROTOCOL_ERROR, "no supported OCPP subprotocol offered")
+                log.info("%s/%s offered no served subprotocol: %s", cpo_id, identity, offered)
+                self._claims.discard(key)
+                return None
+            await websocket.accept(subprotocol=version)
+        except BaseException:
+            self._claims.discard(key)
+            raise
         return version
+
+    async def _claim(self, key: StationKey) -> bool:
+        """Reserve an identity for a new connection; False while another one holds it.
+
+        A live connection is never replaced: an intruder with stolen credentials must not be
+        able to push the real station off. A half-open old connection is not a dead end: the
+        ASGI server pings every WebSocket (uvicorn: every 20 s, 20 s to answer) and closes one
+        that stops answering, after which the station's next attempt is accepted. The ASGI
+        interface gives the application no ping of its own to probe the old link sooner.
+        A link that is closing already (the station closed it and reconnected at once) gets
+        `DUPLICATE_GRACE` seconds to finish.
+        """
+        link = self._links.get(key)
+        if link is not None and not link.rpc.closed and link.reader is not None:
+            await asyncio.wait({link.reader}, timeout=DUPLICATE_GRACE)
+        link = self._links.get(key)
+        if key in self._claims or (link is not None and not link.rpc.closed):
+            return False
+        self._claims.add(key)
+        return True
 
     def _open_link(self, key: StationKey, websocket: WebSocket, version: str) -> _Link:
         cpo_id, identity = key
@@ -321,6 +401,10 @@ class BuiltinCsms(StationOperations):
     def open_transactions(self, cpo_id: str, identity: str) -> list[CsmsTransaction]:
         return [tx.snapshot() for tx in self.registry.open_transactions(cpo_id, identity)]
 
+    def implausible_readings(self, cpo_id: str) -> int:
+        """Energy readings of this CPO's stations refused as billing truth since start."""
+        return self.registry.rejections[cpo_id]
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def disconnect(
@@ -367,13 +451,19 @@ def choose_version(offered: Sequence[str]) -> str | None:
     return None
 
 
-async def _reject_unknown(websocket: WebSocket) -> None:
-    # OCPP-J 1.6 section 3.1.1: an unknown identity gets HTTP 404 and no WebSocket. Servers
-    # without the ASGI denial-response extension get a close before accept instead (which
-    # they turn into HTTP 403), with the policy-violation code for those that report it.
+async def _deny(
+    websocket: WebSocket, status: int, body: str, headers: dict[str, str] | None = None
+) -> None:
+    """Refuse the WebSocket with an HTTP response, before accepting it.
+
+    401 for a station that did not authenticate, 404 for an unknown identity when the CSMS
+    runs without authentication (OCPP-J 1.6 section 3.1.1), 409 for a second connection.
+    Servers without the ASGI denial-response extension get a close before accept instead
+    (which they turn into HTTP 403), with the policy-violation code for those that report it.
+    """
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(
-            PlainTextResponse("unknown charging station", status_code=404)
+            PlainTextResponse(body, status_code=status, headers=headers)
         )
     else:
-        await websocket.close(POLICY_VIOLATION, "unknown charging station")
+        await websocket.close(POLICY_VIOLATION, body)

@@ -45,7 +45,7 @@ class Database:
 
     def create_all(self) -> None:
         # Tables declared in their own modules join the metadata when imported.
-        from voltlab.store import ocpi_models, queue_models  # noqa: F401
+        from voltlab.store import csms_models, ocpi_models, queue_models  # noqa: F401
 
         Base.metadata.create_all(self.engine)
 
