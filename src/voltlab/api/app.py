@@ -13,8 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from voltlab import __version__
+from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
-from voltlab.api.errors import install_error_handlers
+from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.routes import catalog, chargers, commands, cpos, locations
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store.db import Database, database_url_from_env
@@ -72,9 +73,11 @@ def create_app(
             yield
         finally:
             app.state.ready = False
+            # The fleet first: its last frames and snapshots are written while the thread
+            # executor is alive (the durable engine's stop shuts down the one it installed).
+            await _call_if_present(runtime, "shutdown")
             if cpo_stack is not None:
                 await cpo_stack.stop()
-            await _call_if_present(runtime, "shutdown")
             if owns_database:
                 db.dispose()
 
@@ -83,7 +86,10 @@ def create_app(
         version=__version__,
         description="Virtual OCPP charging stations and virtual OCPI CPOs behind one REST API.",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
+    # Size, depth and text checks on every JSON body, OCPI's included, before any route runs.
+    app.add_middleware(BodyLimitMiddleware)
     app.state.database = db
     app.state.fleet = fleet
     app.state.ready = False

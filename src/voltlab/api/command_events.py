@@ -12,6 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from voltlab.fleet.command_limits import (
+    INT32_MAX,
+    MAX_DURATION_SECONDS,
+    MAX_POWER_KW,
+    MAX_TARGET_ENERGY_KWH,
+)
 from voltlab.fleet.ev import EV_PROFILES
 from voltlab.fleet.records import FAULT_TYPES
 
@@ -43,11 +49,29 @@ StopReason = Literal[
 ]
 AuthStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
 
-ConnectorId = Annotated[int, Field(ge=1, description="1-based connector number")]
-StationOrConnectorId = Annotated[int, Field(ge=0, description="0 = the whole station")]
+# CiString / IdToken text: printable, no control characters (NUL above all).
+NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+ConnectorId = Annotated[int, Field(ge=1, le=INT32_MAX, description="1-based connector number")]
+StationOrConnectorId = Annotated[
+    int, Field(ge=0, le=INT32_MAX, description="0 = the whole station")
+]
 # 1.6 allows 20 characters (CiString20), 2.x IdToken 36.
-IdTag = Annotated[str, Field(min_length=1, max_length=36, examples=["EV-USER-1234"])]
-PowerKw = Annotated[float, Field(ge=0)]
+IdTag = Annotated[
+    str,
+    Field(min_length=1, max_length=36, pattern=NO_CONTROL_PATTERN, examples=["EV-USER-1234"]),
+]
+PowerKw = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=MAX_POWER_KW,
+        description=f"kW the EV draws at most; above 0, at most the connector's rating "
+        f"({MAX_POWER_KW:g} kW for the fastest model)",
+    ),
+]
+# The CALL frame must fit a CSMS's message limit (1 MiB is a common default).
+MAX_PROXY_PAYLOAD_BYTES = 256 * 1024
 
 
 class EventModel(BaseModel):
@@ -67,15 +91,22 @@ class ProxyMessageEvent(EventModel):
     @classmethod
     def _plain_json(cls, value: dict[str, Any]) -> dict[str, Any]:
         try:
-            json.dumps(value, allow_nan=False)
+            text = json.dumps(value, allow_nan=False, separators=(",", ":"))
         except ValueError as exc:
             raise ValueError("payload must be plain JSON (no NaN or Infinity)") from exc
+        if len(text.encode()) > MAX_PROXY_PAYLOAD_BYTES:
+            raise ValueError(f"payload is larger than {MAX_PROXY_PAYLOAD_BYTES} bytes as JSON")
         return value
 
 
 class ConfigurationEvent(EventModel):
-    key: str = Field(min_length=1, max_length=100, description="1.6 key or Component.Variable")
-    value: str = Field(max_length=1000)
+    key: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NO_CONTROL_PATTERN,
+        description="1.6 key or Component.Variable",
+    )
+    value: str = Field(max_length=1000, pattern=NO_CONTROL_PATTERN)
 
 
 class AuthListEntry(EventModel):
@@ -86,7 +117,7 @@ class AuthListEntry(EventModel):
 
 
 class LocalAuthListEvent(EventModel):
-    list_version: int = Field(ge=0)
+    list_version: int = Field(ge=0, le=INT32_MAX, description="OCPP integer (int32)")
     update_type: Literal["Full", "Differential"]
     entries: list[AuthListEntry] = Field(max_length=10_000)
 
@@ -94,8 +125,10 @@ class LocalAuthListEvent(EventModel):
 class InjectFaultEvent(EventModel):
     connector_id: StationOrConnectorId
     fault_type: FaultType
-    vendor_error_code: str | None = Field(default=None, min_length=1, max_length=50)
-    info: str | None = Field(default=None, max_length=50)
+    vendor_error_code: str | None = Field(
+        default=None, min_length=1, max_length=50, pattern=NO_CONTROL_PATTERN
+    )
+    info: str | None = Field(default=None, max_length=50, pattern=NO_CONTROL_PATTERN)
 
 
 class ClearFaultEvent(EventModel):
@@ -131,8 +164,16 @@ class StopTransactionEvent(EventModel):
 class StartSessionEvent(EventModel):
     id_tag: IdTag
     connector_id: ConnectorId
-    duration_seconds: int | None = Field(default=None, gt=0, description="auto-stop after")
-    target_energy_kwh: float | None = Field(default=None, gt=0, description="auto-stop at")
+    duration_seconds: int | None = Field(
+        default=None, gt=0, le=MAX_DURATION_SECONDS, description="auto-stop after (up to 7 days)"
+    )
+    target_energy_kwh: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TARGET_ENERGY_KWH,
+        description=f"auto-stop at; at most {MAX_TARGET_ENERGY_KWH:g} kWh, the largest EV "
+        "battery simulated",
+    )
 
 
 class StopSessionEvent(EventModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from typing import Any
@@ -15,22 +16,58 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 log = logging.getLogger(__name__)
 
 
+class SafeJSONResponse(JSONResponse):
+    """Starlette's JSON response, except that text which cannot be encoded as UTF-8 (a lone
+    surrogate stored before input was checked) is sent \\u-escaped instead of failing the whole
+    response: one bad record must not make an org's list unreadable."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(
+                content, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+            ).encode("ascii")
+
+
 def _json_safe(value: Any) -> Any:
     """Python's JSON reader accepts NaN/Infinity but a strict JSON response cannot carry them;
-    echo them back as strings inside the 422 instead of failing the error response itself."""
+    echo them back as strings inside the 422 instead of failing the error response itself.
+    Strings are made encodable (a lone surrogate is shown escaped, never echoed raw)."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value
 
 
+def _error_entry(error: dict[str, Any]) -> dict[str, Any]:
+    entry = {key: error[key] for key in ("type", "loc", "msg", "input", "ctx") if key in error}
+    return _json_safe(jsonable_encoder(entry))
+
+
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    detail = _json_safe(jsonable_encoder(exc.errors()))
-    return JSONResponse({"detail": detail}, status_code=422)
+    detail: list[dict[str, Any]] = []
+    for error in exc.errors():
+        try:
+            detail.append(_error_entry(error))
+        except Exception:  # noqa: BLE001 - the error answer itself must never become a 500
+            loc = [str(part) for part in error.get("loc", ())]
+            detail.append(
+                {"type": str(error.get("type")), "loc": _json_safe(loc), "msg": str(error["msg"])}
+            )
+    try:
+        return JSONResponse({"detail": detail}, status_code=422)
+    except (TypeError, ValueError):
+        # Something in an echoed input still cannot be written as JSON: drop the echoes.
+        kept = ("type", "loc", "msg")
+        plain = [{key: entry[key] for key in kept if key in entry} for entry in detail]
+        return JSONResponse({"detail": plain}, status_code=422)
 
 
 async def conflict(_request: Request, exc: Exception) -> JSONResponse:

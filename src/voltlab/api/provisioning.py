@@ -43,18 +43,39 @@ def _refuse_taken_identities(session: Session, org_id: str, identities: Sequence
         raise HTTPException(status_code=409, detail=f"identity already used in this org: {shown}")
 
 
+def _identities(prefix: str, count: int) -> list[str]:
+    return [identity_for(prefix, index) for index in range(1, count + 1)]
+
+
+def _location_prefix(
+    session: Session, org_id: str, body: LocationCreate, location_id: str
+) -> tuple[str, list[str]]:
+    """The identity prefix and identities of a new location. A prefix the client gave is used
+    as given (a collision is its 409 to resolve); a derived one that is already taken - two
+    depots named alike, or names of symbols only, which all derive 'CP-' - gets a short suffix
+    from the location id instead of failing."""
+    if body.identity_prefix is not None:
+        identities = _identities(body.identity_prefix, body.chargers)
+        _refuse_taken_identities(session, org_id, identities)
+        return body.identity_prefix, identities
+    prefix = prefix_from_name(body.name)
+    identities = _identities(prefix, body.chargers)
+    if repo.existing_identities(session, org_id, identities):
+        prefix = prefix_from_name(body.name, suffix=location_id.removeprefix("loc-")[-6:])
+        identities = _identities(prefix, body.chargers)
+        _refuse_taken_identities(session, org_id, identities)
+    return prefix, identities
+
+
 def insert_location(
     session: Session, org_id: str, body: LocationCreate
 ) -> tuple[Location, list[Charger]]:
-    prefix = (
-        body.identity_prefix if body.identity_prefix is not None else (prefix_from_name(body.name))
-    )
-    identities = [identity_for(prefix, index) for index in range(1, body.chargers + 1)]
-    _refuse_taken_identities(session, org_id, identities)
+    location_id = repo.new_id("loc-")
+    prefix, identities = _location_prefix(session, org_id, body, location_id)
     now = utcnow()
     security = _security_dict(body.security)
     location = Location(
-        id=repo.new_id("loc-"),
+        id=location_id,
         org_id=org_id,
         name=body.name,
         csms_url=body.csms_url,

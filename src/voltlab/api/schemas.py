@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -90,12 +91,68 @@ class SecurityIn(StrictModel):
         return value
 
 
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+def _check_host(host: str) -> None:
+    """DNS name (labels 1..63 characters, 253 in all), IPv4 literal, or IPv6 in brackets."""
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError("csms_url: an IPv6 address goes in brackets, e.g. ws://[::1]:9000/")
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"csms_url: {host} is not a valid IPv6 address") from None
+        return
+    if ":" in host:
+        raise ValueError("csms_url: an IPv6 address goes in brackets, e.g. ws://[::1]:9000/")
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253:
+        raise ValueError("csms_url: the host name must be 1 to 253 characters")
+    labels = name.split(".")
+    if all(label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            raise ValueError(f"csms_url: {name} is not a valid IPv4 address") from None
+        return
+    for label in labels:
+        if not _HOST_LABEL.match(label):
+            raise ValueError(
+                f"csms_url: host label {label[:70]!r} is not valid (1 to 63 letters, digits, "
+                "'-' or '_', not starting or ending with '-')"
+            )
+
+
 def _check_csms_url(value: str) -> str:
     if re.search(r"[\x00-\x20\x7f]", value):
         raise ValueError("csms_url must not contain spaces or control characters")
     parts = urlsplit(value)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError("csms_url must be a ws:// or wss:// URL")
+    netloc = parts.netloc
+    if "@" in netloc:
+        raise ValueError(
+            "csms_url must not carry credentials (user:password@); set security.profile and "
+            "security.password instead"
+        )
+    if parts.fragment or value.endswith("#"):
+        raise ValueError("csms_url must not have a #fragment (it is never sent to the CSMS)")
+    host, port_text = netloc, None
+    if netloc.startswith("["):
+        end = netloc.find("]")
+        host, rest = netloc[: end + 1], netloc[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError("csms_url: unexpected text after the IPv6 address")
+            port_text = rest[1:]
+    elif ":" in netloc:
+        host, port_text = netloc.rsplit(":", 1)
+    if not host:
         raise ValueError("csms_url must be a ws:// or wss:// URL with a host")
+    _check_host(host)
+    if port_text is not None and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        raise ValueError(f"csms_url: port {port_text[:10]!r} is not a number from 1 to 65535")
     # The charger appends "/<identity>"; a trailing slash would double it.
     return value.rstrip("/")
 
@@ -142,10 +199,15 @@ class ChargerCreate(StrictModel):
     auto_start: bool = True
 
 
-def prefix_from_name(name: str) -> str:
-    """'Depot North' -> 'DEPOT-NORTH-': a readable, URL-safe identity prefix."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").upper()[:40]
-    return f"{slug}-" if slug else "CP-"
+def prefix_from_name(name: str, suffix: str | None = None) -> str:
+    """'Depot North' -> 'DEPOT-NORTH-': a readable, URL-safe identity prefix. With `suffix`
+    (a short piece of the location id) the prefix is told apart from another location's that
+    derives the same one: 'DEPOT-NORTH-3F9A2C-'."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").upper() or "CP"
+    if suffix is None:
+        return f"{slug[:40]}-"
+    # 44 characters at most, so the identity with its index ("1000") stays within 48.
+    return f"{slug[: 43 - len(suffix) - 1]}-{suffix.upper()}-"
 
 
 def identity_for(prefix: str, index: int) -> str:

@@ -7,6 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.command_limits import (
+    INT32_MAX,
+    MAX_DURATION_SECONDS,
+    MAX_TARGET_ENERGY_KWH,
+    bounded_int,
+    bounded_number,
+    connector_rating_kw,
+)
 from voltlab.fleet.config import ConfigError
 from voltlab.fleet.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.link import NotConnected
@@ -124,9 +132,8 @@ async def local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Res
         )
         entries.append((entry["id_tag"], info))
     local_list = runner.station.local_list
-    status = runner.install_local_list(
-        int(payload["list_version"]), payload["update_type"], entries
-    )
+    list_version = bounded_int(payload["list_version"], "list_version", 0, INT32_MAX)
+    status = runner.install_local_list(list_version, payload["update_type"], entries)
     if status != "Accepted":
         raise StationError(
             status, f"the station answered {status} (current list version {local_list.version})"
@@ -238,6 +245,13 @@ async def stop_transaction(runner: StationRunner, payload: dict[str, Any]) -> Re
 async def start_session(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload)
     id_tag = _id_tag(runner, payload["id_tag"])
+    # Checked before anything changes on the station.
+    duration = payload.get("duration_seconds")
+    if duration is not None:
+        duration = bounded_int(duration, "duration_seconds", 1, MAX_DURATION_SECONDS)
+    energy_kwh = payload.get("target_energy_kwh")
+    if energy_kwh is not None:
+        energy_kwh = bounded_number(energy_kwh, "target_energy_kwh", MAX_TARGET_ENERGY_KWH)
     if not runner.link.online and not runner.may_start_offline(id_tag):
         runner.require_online()
     station = runner.station
@@ -257,8 +271,6 @@ async def start_session(runner: StationRunner, payload: dict[str, Any]) -> Resul
         raise StationError(
             "not_authorized", f"{id_tag} answered {decision.info.status} by {decision.source}"
         )
-    duration = payload.get("duration_seconds")
-    energy_kwh = payload.get("target_energy_kwh")
     tx = await runner.start_transaction(
         connector_id,
         id_tag,
@@ -312,13 +324,18 @@ async def _ev_demand(runner: StationRunner, payload: dict[str, Any], **changes: 
     }
 
 
-def _watts(payload: dict[str, Any]) -> float | None:
+def _watts(runner: StationRunner, payload: dict[str, Any]) -> float | None:
+    """The EV's power cap, at most the connector's rating (the charger's physics)."""
     power_kw = payload.get("power_kw")
-    return None if power_kw is None else float(power_kw) * 1000.0
+    if power_kw is None:
+        return None
+    connector_id = _connector(runner, payload)
+    rating = connector_rating_kw(runner.station.model, connector_id) or 0.0
+    return bounded_number(power_kw, "power_kw", rating) * 1000.0
 
 
 async def ev_requests_energy(runner: StationRunner, payload: dict[str, Any]) -> Result:
-    return await _ev_demand(runner, payload, wants_energy=True, power_cap_w=_watts(payload))
+    return await _ev_demand(runner, payload, wants_energy=True, power_cap_w=_watts(runner, payload))
 
 
 async def ev_stops_energy(runner: StationRunner, payload: dict[str, Any]) -> Result:
@@ -330,7 +347,7 @@ async def power_update(runner: StationRunner, payload: dict[str, Any]) -> Result
     return await _ev_demand(
         runner,
         payload,
-        power_cap_w=_watts(payload),
+        power_cap_w=_watts(runner, payload),
         soc_percent=None if soc is None else float(soc),
     )
 

@@ -101,6 +101,7 @@ STANDARD_KEYS: dict[str, KeySpec] = {
 
 # AuthorizationKey is write-only: GetConfiguration must not reveal it (1.6 security whitepaper).
 WRITE_ONLY_KEYS = frozenset({"AuthorizationKey"})
+INT32_MAX = 2**31 - 1
 
 
 class ConfigError(ValueError):
@@ -120,6 +121,8 @@ def validate_value(spec: KeySpec, value: str) -> str:
             raise ConfigError(f"{spec.key} takes an integer, got {value!r}") from None
         if number < spec.minimum:
             raise ConfigError(f"{spec.key} must be >= {spec.minimum}, got {number}")
+        if number > INT32_MAX:  # OCPP integer keys (intervals, counts) are 32-bit
+            raise ConfigError(f"{spec.key} must be <= {INT32_MAX}, got {value.strip()[:20]}")
         return str(number)
     if spec.kind == CSL and spec.key.startswith(("MeterValues", "StopTxn")):
         items = [item.strip() for item in value.split(",") if item.strip()]

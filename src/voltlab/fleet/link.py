@@ -82,11 +82,13 @@ class StationLink:
         self.connection = "connecting"
         self._task = asyncio.create_task(self._run(), name=f"link:{self.identity}")
 
-    async def stop(self) -> None:
+    async def stop(self, close_code: int = 1000) -> None:
+        """Close the connection (1000; 1001 "going away" when the server shuts down)."""
         self._wanted = False
         self._cancel_heartbeat()
         if self._rpc is not None:
-            await self._rpc.close(1000, "station stopped")
+            reason = "server shutting down" if close_code == 1001 else "station stopped"
+            await self._rpc.close(close_code, reason)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -143,7 +145,7 @@ class StationLink:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure to connect is reported and retried
-                self.last_error = describe_connect_error(exc)
+                self.last_error = describe_connect_error(exc, self.url)
                 self._set_connection("disconnected")
                 await self._backoff(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)

@@ -293,9 +293,17 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def describe_connect_error(exc: Exception) -> str:
-    """One sentence for a failed connection attempt, for the charger state."""
+def _reason(exc: BaseException) -> str:
+    """An exception's own words, or its type when it has none (a bare ConnectionResetError)."""
+    text = str(getattr(exc, "strerror", None) or exc or "").strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def describe_connect_error(exc: Exception, url: str | None = None) -> str:
+    """One sentence for a failed connection attempt, for the charger state. It always names a
+    cause: an exception without a message is named by its type."""
     chain = _causes(exc)
+    over_tls = url is not None and url.lower().startswith("wss:")
 
     def first(kind: type[BaseException]) -> Any:
         return next((c for c in chain if isinstance(c, kind)), None)
@@ -331,9 +339,17 @@ def describe_connect_error(exc: Exception) -> str:
                 "security profile 3)"
             )
         return f"invalid WebSocket handshake from the CSMS: {first(InvalidHandshake)}"
+    lost = first(ConnectionResetError) or first(EOFError) or first(ConnectionAbortedError)
+    if lost is not None and over_tls:
+        return (
+            "TLS handshake failed: the CSMS closed the connection during the TLS handshake "
+            f"({_reason(lost)}); does that port speak TLS (wss://), or is it a ws:// endpoint?"
+        )
+    if lost is not None:
+        return f"cannot reach CSMS: the connection was closed while connecting ({_reason(lost)})"
     if (oserr := first(OSError)) is not None:
-        return f"cannot reach CSMS: {oserr.strerror or oserr}"
-    return f"{type(exc).__name__}: {exc}"
+        return f"cannot reach CSMS: {oserr.strerror or _reason(oserr)}"
+    return _reason(exc)
 
 
 def _describe_verify(err: BaseException) -> str:

@@ -29,6 +29,7 @@ from voltlab.api.pagination import (
 )
 from voltlab.api.serialize import command_json, command_summary
 from voltlab.fleet.catalog import get_model
+from voltlab.fleet.command_limits import connector_rating_kw
 from voltlab.store import repo
 from voltlab.store.models import Charger, Command, utcnow
 
@@ -154,6 +155,18 @@ def _connector_fits(charger: Charger, connector_id: int) -> bool:
     return model is None or connector_id <= len(model.connectors)
 
 
+def _power_problem(charger: Charger, connector_id: int, power_kw: float) -> str | None:
+    """`power_kw` above the targeted connector's rating: the charger's physics, per model."""
+    model = get_model(charger.model)
+    rating_kw = None if model is None else connector_rating_kw(model, connector_id)
+    if model is None or rating_kw is None or power_kw <= rating_kw:
+        return None
+    return (
+        f"power_kw {power_kw:g} is above connector {connector_id}'s rating of {rating_kw:g} kW "
+        f"on charger {charger.identity!r} ({model.slug})"
+    )
+
+
 def _queue(
     session: Session,
     org_id: str,
@@ -163,6 +176,7 @@ def _queue(
 ) -> tuple[Resolution, list[QueuedCommand]]:
     resolution = _resolve(session, org_id, target)
     connector_id = payload.get("connector_id") if kind.connector_field else None
+    power_kw = payload.get("power_kw")
     now = utcnow()
     commands: list[Command] = []
     for charger in resolution.targets:
@@ -174,6 +188,11 @@ def _queue(
                 f"charger {charger.identity!r} has no connector {connector_id}",
             )
             continue
+        if isinstance(connector_id, int) and isinstance(power_kw, int | float):
+            problem = _power_problem(charger, connector_id, float(power_kw))
+            if problem is not None:
+                resolution.fail(charger.id, charger.identity, "power_above_rating", problem)
+                continue
         commands.append(
             QueuedCommand(
                 id=repo.new_id(),
