@@ -9,10 +9,9 @@ import os
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
-from sqlalchemy import select
 
+from voltlab.store.csms_models import station_password_hash
 from voltlab.store.db import Database
-from voltlab.store.models import Charger, Location
 
 
 def csms_url_for(port: int | None) -> str:
@@ -45,16 +44,12 @@ class VirtualCpoStack:
                 return
             await self.csms.serve(websocket, cpo_id, identity)
 
-    async def _known_station(self, cpo_id: str, identity: str) -> bool:
-        def lookup() -> bool:
+    async def _station_password_hash(self, cpo_id: str, identity: str) -> str | None:
+        """The CSMS's credential for a station: the hash of its profile-1 password."""
+
+        def lookup() -> str | None:
             with self.database.session() as session:
-                location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
-                found = session.scalar(
-                    select(Charger.id).where(
-                        Charger.location_id.in_(location_ids), Charger.identity == identity
-                    )
-                )
-                return found is not None
+                return station_password_hash(session, cpo_id, identity)
 
         return await asyncio.to_thread(lookup)
 
@@ -70,7 +65,16 @@ class VirtualCpoStack:
             public_url=self.public_url,
             engine=self.engine,
         )
-        self.csms = self._csms_factory(services.roaming, is_known_station=self._known_station)
+        # Before the CSMS exists (the endpoint answers 1013 until then): chargers of CPOs
+        # created before station authentication get their credentials first.
+        await services.provisioner.issue_missing_credentials()
+        clock = getattr(fleet, "clock", None)
+        self.csms = self._csms_factory(
+            services.roaming,
+            station_password_hash=self._station_password_hash,
+            max_power_w=services.provisioner.connector_max_power_w,
+            station_clock=clock.now if clock is not None else None,
+        )
         services.csms = self.csms
         await services.start()
         self.services = services

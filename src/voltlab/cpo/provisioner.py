@@ -1,5 +1,14 @@
 """The work behind each provisioning and destroy step. Every method is idempotent: ids are
-derived from the CPO and the generated network, rows are inserted only when missing."""
+derived from the CPO and the generated network, rows are inserted only when missing.
+
+Station credentials: each charger of a virtual CPO authenticates to the built-in CSMS with
+OCPP security profile 1 and a password of its own. The charger row keeps the plaintext (its
+``security``, what the station sends; the API never shows it) and the CSMS's table keeps only
+its hash; both are written in the one transaction that creates the charger, so a retried step
+neither duplicates nor loses them. Chargers of CPOs created before station authentication
+have no credential: `issue_missing_credentials` gives them one when the server starts, before
+the CSMS accepts any connection, and restarts those already running so they use it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +22,14 @@ from sqlalchemy import delete, select
 
 from voltlab.cpo.generator import Network, generate_network, network_fingerprint
 from voltlab.cpo.templates import TEMPLATES
+from voltlab.csms.station_auth import hash_station_password, new_station_password
+from voltlab.fleet.catalog import get_model
 from voltlab.fleet.runtime_api import spec_from_row
+from voltlab.store.csms_models import (
+    add_station_credential,
+    delete_station_credentials,
+    identities_with_credentials,
+)
 from voltlab.store.models import Charger, Cpo, Frame, Location
 
 if TYPE_CHECKING:
@@ -39,11 +55,19 @@ def derived_id(prefix: str, *parts: str) -> str:
     return f"{prefix}-{digest}"
 
 
+def _issue_credential(session: Any, cpo_id: str, charger: Charger) -> None:
+    """A fresh profile-1 password: plaintext on the station's side, its hash for the CSMS."""
+    password = new_station_password()
+    charger.security = {"profile": 1, "password": password}
+    add_station_credential(session, cpo_id, charger.identity, hash_station_password(password))
+
+
 class Provisioner:
     def __init__(self, services: CpoServices) -> None:
         self.svc = services
         # Generation is deterministic, so a CPO's network is computed once per process.
         self._networks: dict[str, Network] = {}
+        self._models: dict[str, dict[str, str]] = {}  # cpo id -> identity -> model slug
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -132,28 +156,99 @@ class Provisioner:
         network = self.network(cpo)
         created = total = 0
         with self.svc.database.session() as session:
+            credentialed = identities_with_credentials(session, cpo_id)
             for generated in network.locations:
                 location_id = derived_id("loc", cpo_id, generated.location["id"])
                 for charger in generated.chargers:
                     total += 1
                     charger_id = derived_id("dep", cpo_id, charger.identity)
-                    if session.get(Charger, charger_id) is not None:
+                    row = session.get(Charger, charger_id)
+                    if row is not None:
+                        if row.identity not in credentialed:  # created before station auth
+                            _issue_credential(session, cpo_id, row)
                         continue
-                    session.add(
-                        Charger(
-                            id=charger_id,
-                            org_id=cpo.org_id,
-                            location_id=location_id,
-                            identity=charger.identity,
-                            csms_url=self.csms_url(cpo_id),
-                            ocpp_version=ocpp_version_for(cpo.template),
-                            model=charger.model_slug,
-                            security=None,
-                            desired_running=False,
-                        )
+                    row = Charger(
+                        id=charger_id,
+                        org_id=cpo.org_id,
+                        location_id=location_id,
+                        identity=charger.identity,
+                        csms_url=self.csms_url(cpo_id),
+                        ocpp_version=ocpp_version_for(cpo.template),
+                        model=charger.model_slug,
+                        desired_running=False,
                     )
+                    _issue_credential(session, cpo_id, row)
+                    session.add(row)
                     created += 1
         return {"created": created, "chargers": total}
+
+    async def issue_missing_credentials(self) -> dict[str, Any]:
+        """Give every virtual-CPO charger without a CSMS credential one (CPOs created before
+        station authentication); restart those the fleet runs so they connect with it."""
+        issued = await asyncio.to_thread(self._issue_missing_credentials)
+        restarted = 0
+        fleet = self.svc.fleet
+        for charger_id in issued:
+            if fleet.live_state(charger_id) is None:
+                continue  # not running here: it starts with its new security when started
+            # The runner holds the security it was started with: stop it, write its state,
+            # and start it again from the row, which now carries the password.
+            await fleet.stop_charger(charger_id)
+            await fleet.flush()
+            await fleet.remove_charger(charger_id)
+            row = await asyncio.to_thread(self._charger_row, charger_id)
+            if row is not None:
+                await fleet.start_charger(spec_from_row(row))
+                restarted += 1
+        return {"issued": len(issued), "restarted": restarted}
+
+    def _issue_missing_credentials(self) -> list[str]:
+        issued: list[str] = []
+        with self.svc.database.session() as session:
+            rows = session.execute(
+                select(Charger, Location.cpo_id)
+                .join(Location, Location.id == Charger.location_id)
+                .where(Location.cpo_id.is_not(None))
+            ).all()
+            credentialed: dict[str, set[str]] = {}
+            for charger, cpo_id in rows:
+                known = credentialed.get(cpo_id)
+                if known is None:
+                    known = credentialed[cpo_id] = identities_with_credentials(session, cpo_id)
+                if charger.identity not in known:
+                    _issue_credential(session, cpo_id, charger)
+                    issued.append(charger.id)
+        return issued
+
+    def _charger_row(self, charger_id: str) -> Charger | None:
+        with self.svc.database.session() as session:
+            row = session.get(Charger, charger_id)
+            if row is not None:
+                session.expunge(row)
+            return row
+
+    def connector_max_power_w(self, cpo_id: str, identity: str, connector_id: int) -> float | None:
+        """The most a charger's connector can deliver (W), from its catalog model; connector 0
+        is the whole station. None for a charger this CPO does not have."""
+        models = self._models.get(cpo_id)
+        if models is None:
+            try:
+                network = self.network(self._cpo(cpo_id))
+            except LookupError:
+                return None
+            models = {
+                charger.identity: charger.model_slug
+                for generated in network.locations
+                for charger in generated.chargers
+            }
+            self._models[cpo_id] = models
+        slug = models.get(identity)
+        model = get_model(slug) if slug is not None else None
+        if model is None:
+            return None
+        if 1 <= connector_id <= len(model.connectors):
+            return float(model.connectors[connector_id - 1].max_power_w)
+        return float(model.max_station_power_w)
 
     def _chargers(self, cpo_id: str) -> list[Charger]:
         with self.svc.database.session() as session:
@@ -217,6 +312,8 @@ class Provisioner:
                 session.execute(delete(Frame).where(Frame.charger_id.in_(charger_ids)))
                 session.execute(delete(Charger).where(Charger.id.in_(charger_ids)))
             session.execute(delete(Location).where(Location.cpo_id == cpo_id))
+            delete_station_credentials(session, cpo_id)
+        self._models.pop(cpo_id, None)
 
     async def revoke_tokens(self, cpo_id: str) -> dict[str, Any]:
         def revoke() -> None:
