@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -44,7 +46,14 @@ def serve(
             "[bold]Created an admin API key for org 'default'. It is shown only once:[/bold]"
         )
         console.print(created, markup=False, highlight=False, soft_wrap=True)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again so the default
+    # action ends the process (exit status -15). A graceful stop is a success: exit 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(create_app(database, port=port), host=host, port=port)
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @keys_app.command("create")

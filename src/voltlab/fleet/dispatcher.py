@@ -1,20 +1,27 @@
 """The one path of a gateway command: a queued command record is picked up, run against the
 station that hosts the charger, and its outcome recorded (succeeded, failed, timed_out).
 
-Commands submitted together are claimed together and their outcomes written together (one
+Commands submitted together are claimed together and their transitions written together (one
 transaction per batch, not two per command), so a start-session on a 1 000-charger location
 reaches the wire at once. Commands to one charger run one after another, in the order they
-were accepted: a plug-connector followed by a start-session charges the EV that was plugged."""
+were accepted: a plug-connector followed by a start-session charges the EV that was plugged.
+
+A claimed command stays `queued` in the store while it waits for the charger's earlier ones;
+it becomes `running` when it starts (the write is batched with the other transitions, and
+comes before its outcome). After a crash, `recover` runs the commands left `queued` and ends
+the ones left `running` as failed with code `interrupted`: their effects on the wire (a
+StartTransaction, a configuration change) may or may not have happened, so repeating them is
+not safe for any command."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.runner import StationRunner
@@ -25,9 +32,18 @@ from voltlab.store.models import Command
 log = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT = 120.0  # real seconds a command may run before it is recorded timed_out
+RECORD_RETRY = 1.0  # real seconds between attempts to store transitions the database refused
+SHUTDOWN_RECORD_WAIT = 10.0  # real seconds a shutdown waits for the outcomes to be stored
 
 Claimed = tuple[str, str, str, dict[str, Any]]  # command id, charger id, event type, payload
-Outcome = tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]
+# command id, status, result, error; status "running" marks the start, the others the outcome
+Transition = tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]
+ReadyGate = Callable[[str], Awaitable[None]]
+
+INTERRUPTED_MESSAGE = (
+    "the server stopped while the command was running; its effect on the station is unknown "
+    "and it was not repeated"
+)
 
 
 class CommandDispatcher:
@@ -37,15 +53,18 @@ class CommandDispatcher:
         self.database = database
         self._runner_for = runner_for
         self.timeout = COMMAND_TIMEOUT
-        self._to_claim: list[str] = []
-        self._outcomes: list[Outcome] = []
+        self._to_claim: list[tuple[str, ReadyGate | None]] = []
+        self._claimed: set[str] = set()  # in this process, from claim to recorded outcome
+        self._running: set[str] = set()  # started and not finished
+        self._transitions: list[Transition] = []
         self._claimer: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_of_charger: dict[str, asyncio.Task[None]] = {}
 
-    def submit(self, command_id: str) -> None:
-        self._to_claim.append(command_id)
+    def submit(self, command_id: str, ready: ReadyGate | None = None) -> None:
+        """Run a queued command; `ready`, if given, is awaited (per charger) before it starts."""
+        self._to_claim.append((command_id, ready))
         if self._claimer is None or self._claimer.done():
             self._claimer = asyncio.create_task(self._claim_pending(), name="command-claimer")
 
@@ -58,44 +77,88 @@ class CommandDispatcher:
                 return
             await asyncio.gather(*pending, return_exceptions=True)
 
+    async def shutdown(self) -> None:
+        """Stop: commands still waiting stay `queued` (the next start runs them); the ones
+        running end failed `interrupted` now, as they would after a crash."""
+        if self._claimer is not None:
+            self._claimer.cancel()
+        running = set(self._running)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        error = {"code": "interrupted", "message": INTERRUPTED_MESSAGE}
+        for command_id in running:
+            self._note((command_id, "failed", None, error))
+        if self._recorder is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._recorder), SHUTDOWN_RECORD_WAIT)
+            except TimeoutError:
+                log.error("command outcomes not stored at shutdown: %d", len(self._transitions))
+                self._recorder.cancel()
+
+    # -- recovery after a restart ---------------------------------------------------------------
+
+    async def recover(self, ready: ReadyGate) -> tuple[int, int]:
+        """End the commands a dead process left `running` (failed, `interrupted`) and run the
+        ones it left `queued`, in their order, each once its charger is `ready`. Returns
+        (interrupted, resubmitted)."""
+        interrupted, queued = await asyncio.to_thread(self._recover_rows)
+        for command_id in queued:
+            self.submit(command_id, ready)
+        return interrupted, len(queued)
+
+    def _recover_rows(self) -> tuple[int, list[str]]:
+        now = datetime.now(UTC)
+        error = {"code": "interrupted", "message": INTERRUPTED_MESSAGE}
+        with self.database.session() as session:
+            result = session.execute(
+                update(Command)
+                .where(Command.status == "running")
+                .values(status="failed", error=error, result=None, updated_at=now)
+            )
+            queued = session.scalars(
+                select(Command.id)
+                .where(Command.status == "queued")
+                .order_by(Command.created_at, Command.id)
+            ).all()
+        return int(result.rowcount or 0), list(queued)
+
     # -- claiming -------------------------------------------------------------------------------
 
     async def _claim_pending(self) -> None:
         while self._to_claim:
             batch, self._to_claim = self._to_claim, []
+            fresh = [(cid, gate) for cid, gate in batch if cid not in self._claimed]
+            gates = dict(fresh)
             try:
-                claimed = await asyncio.to_thread(self._claim, batch)
+                claimed = await asyncio.to_thread(self._claim, [cid for cid, _ in fresh])
             except Exception:  # the rows stay queued; nothing ran
                 log.exception("claiming %d commands failed", len(batch))
                 continue
             for command in claimed:
-                self._start(command)
+                self._claimed.add(command[0])
+                self._start(command, gates.get(command[0]))
 
     def _claim(self, command_ids: list[str]) -> list[Claimed]:
-        """Mark the still-queued ones running; returns them in submission order."""
-        now = datetime.now(UTC)
+        """The still-queued ones, in submission order. Their status stays `queued` until each
+        starts: only this process dispatches them (`_claimed` keeps a second submit out)."""
         claimed: dict[str, Claimed] = {}
         with self.database.session() as session:
             for start in range(0, len(command_ids), 500):
                 chunk = command_ids[start : start + 500]
-                rows = session.scalars(
-                    select(Command).where(Command.id.in_(chunk), Command.status == "queued")
+                rows = session.execute(
+                    select(
+                        Command.id, Command.charger_id, Command.event_type, Command.payload
+                    ).where(Command.id.in_(chunk), Command.status == "queued")
                 )
-                for command in rows:
-                    command.status = "running"
-                    command.updated_at = now
-                    claimed[command.id] = (
-                        command.id,
-                        command.charger_id,
-                        command.event_type,
-                        dict(command.payload or {}),
-                    )
+                for command_id, charger_id, event_type, payload in rows:
+                    claimed[command_id] = (command_id, charger_id, event_type, dict(payload or {}))
         return [claimed[cid] for cid in command_ids if cid in claimed]
 
-    def _start(self, command: Claimed) -> None:
+    def _start(self, command: Claimed, ready: ReadyGate | None) -> None:
         command_id, charger_id = command[0], command[1]
         before = self._last_of_charger.get(charger_id)
-        task = asyncio.create_task(self._run(command, before), name=f"command:{command_id}")
+        task = asyncio.create_task(self._run(command, before, ready), name=f"command:{command_id}")
         self._last_of_charger[charger_id] = task
         self._tasks.add(task)
 
@@ -108,10 +171,14 @@ class CommandDispatcher:
 
     # -- running --------------------------------------------------------------------------------
 
-    async def _run(self, command: Claimed, before: asyncio.Task[None] | None) -> None:
+    async def _run(
+        self, command: Claimed, before: asyncio.Task[None] | None, ready: ReadyGate | None
+    ) -> None:
         command_id, charger_id, event_type, payload = command
         if before is not None:
             await asyncio.wait([before])  # the charger's earlier command first, whatever it did
+        if ready is not None:
+            await ready(charger_id)
         runner = self._runner_for(charger_id)
         execute = COMMANDS.get(event_type)
         status, result, error = "failed", None, None
@@ -123,34 +190,79 @@ class CommandDispatcher:
                 "message": "the charger is stopped; start it first",
             }
         else:
-            try:
-                result = await asyncio.wait_for(execute(runner, payload), timeout=self.timeout)
-                status = "succeeded"
-            except StationError as exc:
-                error = {"code": exc.code, "message": exc.message}
-            except TimeoutError:
-                status = "timed_out"
-                error = {"code": "timed_out", "message": f"no outcome within {self.timeout:g} s"}
-            except Exception as exc:  # noqa: BLE001 - a command must never take the process down
-                log.exception("command %s failed", command_id)
-                error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
-        self._outcomes.append((command_id, status, result, error))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_pending(), name="command-recorder")
+            self._running.add(command_id)
+            self._note((command_id, "running", None, None))
+            status, result, error = await self._execute(command_id, execute, runner, payload)
+            self._running.discard(command_id)
+        self._note((command_id, status, result, error))
+
+    async def _execute(
+        self,
+        command_id: str,
+        execute: Callable[[StationRunner, dict[str, Any]], Awaitable[dict[str, Any] | None]],
+        runner: StationRunner,
+        payload: dict[str, Any],
+    ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
+        # asyncio.wait, not wait_for: the outcome is recorded at the timeout even if the
+        # command's code is slow to unwind from its cancellation.
+        task = asyncio.ensure_future(execute(runner, payload))
+        try:
+            done, _ = await asyncio.wait([task], timeout=self.timeout)
+        except asyncio.CancelledError:  # shutdown: the command goes with it
+            task.cancel()
+            task.add_done_callback(_consume)
+            raise
+        if not done:
+            task.cancel()
+            task.add_done_callback(_consume)
+            return (
+                "timed_out",
+                None,
+                {
+                    "code": "timed_out",
+                    "message": f"no outcome within {self.timeout:g} s",
+                },
+            )
+        try:
+            return "succeeded", task.result(), None
+        except StationError as exc:
+            return "failed", None, {"code": exc.code, "message": exc.message}
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a command must never take the process down
+            log.exception("command %s failed", command_id)
+            return (
+                "failed",
+                None,
+                {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
+            )
 
     # -- recording ------------------------------------------------------------------------------
 
+    def _note(self, transition: Transition) -> None:
+        self._transitions.append(transition)
+        if transition[1] != "running":
+            self._claimed.discard(transition[0])
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_pending(), name="command-recorder")
+
     async def _record_pending(self) -> None:
-        while self._outcomes:
-            batch, self._outcomes = self._outcomes, []
+        while self._transitions:
+            batch, self._transitions = self._transitions, []
             try:
                 await asyncio.to_thread(self._record, batch)
             except Exception:
-                log.exception("recording %d command outcomes failed", len(batch))
+                # Kept and retried: a command must not stay `running` in the store after it
+                # ended here.
+                log.exception("recording %d command transitions failed", len(batch))
+                self._transitions = batch + self._transitions
+                await asyncio.sleep(RECORD_RETRY)
 
-    def _record(self, outcomes: list[Outcome]) -> None:
+    def _record(self, transitions: list[Transition]) -> None:
         now = datetime.now(UTC)
-        by_id = {outcome[0]: outcome for outcome in outcomes}
+        by_id: dict[str, Transition] = {}
+        for transition in transitions:  # the latest transition of a command wins
+            by_id[transition[0]] = transition
         with self.database.session() as session:
             ids = list(by_id)
             for start in range(0, len(ids), 500):
@@ -158,7 +270,17 @@ class CommandDispatcher:
                 rows = session.scalars(select(Command).where(Command.id.in_(chunk)))
                 for command in rows:
                     _, status, result, error = by_id[command.id]
+                    if command.status in TERMINAL:
+                        continue  # an outcome is final (a late "running" cannot undo it)
                     command.status = status
                     command.result = result
                     command.error = error
                     command.updated_at = now
+
+
+TERMINAL = frozenset({"succeeded", "failed", "timed_out"})
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a command that failed after its timeout logs nothing

@@ -1,7 +1,14 @@
 """Batched writes from the fleet to the store: the OCPP frame log and station snapshots.
 
-Stations never wait for the database: frames and dirty markers are buffered in memory and
-written in one transaction per flush."""
+Stations mostly never wait for the database: frames and dirty markers are buffered in memory and
+written in one transaction per flush (write-behind). Two things wait for a write (write-ahead):
+the start and the end of a transaction (`persist`, which flushes now) and a transaction's meter
+value (`settled`, which waits for the next regular flush, so a register the CSMS saw is never
+above the stored one). Concurrent waiters share one flush (group commit).
+
+One frame that cannot be written (a lone surrogate cannot be encoded as UTF-8) never costs the
+batch: it is stored with the offending characters escaped, and a failing batch is retried row
+by row so the other chargers' frames and snapshots still land."""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
@@ -32,6 +40,8 @@ class FleetWriter:
         self._dirty: set[str] = set()
         self._since_prune: dict[str, int] = {}
         self._lock = asyncio.Lock()
+        # Futures of `settled` callers, resolved by the end of the next flush.
+        self._waiters: list[asyncio.Future[None]] = []
 
     def frame(self, charger_id: str, ts: float, direction: str, text: str) -> None:
         # A tuple now, the row later in the writer thread: the event loop pays only the append.
@@ -44,65 +54,140 @@ class FleetWriter:
         self._dirty.discard(charger_id)
         self._frames = [f for f in self._frames if f[0] != charger_id]
 
+    async def persist(self, charger_id: str) -> None:
+        """Write this charger's snapshot now (with whatever else is buffered) and return once
+        it is committed. A flush that started earlier took its snapshot before the caller's
+        change, so this waits for its own: the lock orders them."""
+        self._dirty.add(charger_id)
+        await self.flush()
+
+    async def settled(self, charger_id: str) -> None:
+        """Return once a flush that started after this call has written the charger's
+        snapshot; costs no write of its own (the regular flush does it)."""
+        self._dirty.add(charger_id)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
     async def flush(self) -> None:
         async with self._lock:
-            frames, self._frames = self._frames, []
-            dirty, self._dirty = self._dirty, set()
-            snapshots = {cid: snap for cid in dirty if (snap := self._snapshot_of(cid)) is not None}
-            if not frames and not snapshots:
-                return
-            to_prune = []
-            for charger_id, *_ in frames:
-                self._since_prune[charger_id] = self._since_prune.get(charger_id, 0) + 1
-            for charger_id, count in list(self._since_prune.items()):
-                if count >= PRUNE_EVERY:
-                    to_prune.append(charger_id)
-                    self._since_prune[charger_id] = 0
+            waiters, self._waiters = self._waiters, []
             try:
-                await asyncio.to_thread(self._write, frames, snapshots, to_prune)
-            except Exception:
-                # Keep the process up; the snapshots are retried on the next flush.
-                log.exception("fleet flush failed")
-                self._dirty |= set(snapshots)
+                await self._flush_locked()
+            finally:
+                # Also after a failed write: a station must not stall on a broken database
+                # (the failure is logged and the snapshots retried).
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    async def _flush_locked(self) -> None:
+        frames, self._frames = self._frames, []
+        dirty, self._dirty = self._dirty, set()
+        snapshots = {cid: snap for cid in dirty if (snap := self._snapshot_of(cid)) is not None}
+        if not frames and not snapshots:
+            return
+        to_prune = []
+        for charger_id, *_ in frames:
+            self._since_prune[charger_id] = self._since_prune.get(charger_id, 0) + 1
+        for charger_id, count in list(self._since_prune.items()):
+            if count >= PRUNE_EVERY:
+                to_prune.append(charger_id)
+                self._since_prune[charger_id] = 0
+        try:
+            failed = await asyncio.to_thread(self._write, frames, snapshots, to_prune)
+        except Exception:
+            # Keep the process up; the snapshots are retried on the next flush.
+            log.exception("fleet flush failed")
+            self._dirty |= set(snapshots)
+            return
+        self._dirty |= failed
 
     def _write(
         self,
         frames: list[tuple[str, float, str, str]],
         snapshots: dict[str, dict[str, Any]],
         to_prune: list[str],
-    ) -> None:
+    ) -> set[str]:
+        """Write the batch in one transaction; if that fails, row by row, so one bad row costs
+        only itself. Returns the chargers whose snapshot could not be written."""
         now = datetime.now(UTC)
-        with self.database.session() as session:
-            if frames:
-                # Core insert on the table: the ORM's bulk path costs more than the write.
-                rows = [
-                    {
-                        "charger_id": charger_id,
-                        "ts": datetime.fromtimestamp(ts, UTC),
-                        "direction": direction,
-                        "frame": text,
-                    }
-                    for charger_id, ts, direction, text in frames
-                ]
-                session.connection().execute(insert(Frame.__table__), rows)
-            if snapshots:
-                # One executemany for every dirty station, not a statement each.
-                chargers = Charger.__table__
-                session.connection().execute(
-                    update(chargers)
-                    .where(chargers.c.id == bindparam("charger_id"))
-                    .values(state=bindparam("state"), updated_at=now),
-                    [{"charger_id": cid, "state": snap} for cid, snap in snapshots.items()],
+        rows = [_frame_row(*frame) for frame in frames]
+        try:
+            with self.database.session() as session:
+                self._insert_frames(session, rows)
+                self._update_snapshots(session, snapshots, now)
+                self._prune(session, to_prune)
+            return set()
+        except Exception:
+            log.exception("fleet flush batch failed; writing its %d rows one by one", len(rows))
+        for row in rows:
+            try:
+                with self.database.session() as session:
+                    self._insert_frames(session, [row])
+            except Exception:
+                log.exception("frame of %s not written: %.200r", row["charger_id"], row["frame"])
+        failed: set[str] = set()
+        for charger_id, snapshot in snapshots.items():
+            try:
+                with self.database.session() as session:
+                    self._update_snapshots(session, {charger_id: snapshot}, now)
+            except Exception:
+                log.exception("snapshot of %s not written", charger_id)
+                failed.add(charger_id)
+        return failed
+
+    @staticmethod
+    def _insert_frames(session: Session, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            # Core insert on the table: the ORM's bulk path costs more than the write.
+            session.connection().execute(insert(Frame.__table__), rows)
+
+    @staticmethod
+    def _update_snapshots(
+        session: Session, snapshots: dict[str, dict[str, Any]], now: datetime
+    ) -> None:
+        if snapshots:
+            # One executemany for every dirty station, not a statement each.
+            chargers = Charger.__table__
+            session.connection().execute(
+                update(chargers)
+                .where(chargers.c.id == bindparam("charger_id"))
+                .values(state=bindparam("state"), updated_at=now),
+                [{"charger_id": cid, "state": snap} for cid, snap in snapshots.items()],
+            )
+
+    @staticmethod
+    def _prune(session: Session, to_prune: list[str]) -> None:
+        for charger_id in to_prune:
+            cutoff = session.scalar(
+                select(Frame.id)
+                .where(Frame.charger_id == charger_id)
+                .order_by(Frame.id.desc())
+                .offset(FRAMES_KEPT_PER_CHARGER)
+                .limit(1)
+            )
+            if cutoff is not None:
+                session.execute(
+                    delete(Frame).where(Frame.charger_id == charger_id, Frame.id <= cutoff)
                 )
-            for charger_id in to_prune:
-                cutoff = session.scalar(
-                    select(Frame.id)
-                    .where(Frame.charger_id == charger_id)
-                    .order_by(Frame.id.desc())
-                    .offset(FRAMES_KEPT_PER_CHARGER)
-                    .limit(1)
-                )
-                if cutoff is not None:
-                    session.execute(
-                        delete(Frame).where(Frame.charger_id == charger_id, Frame.id <= cutoff)
-                    )
+
+
+def _frame_row(charger_id: str, ts: float, direction: str, text: str) -> dict[str, Any]:
+    return {
+        "charger_id": charger_id,
+        "ts": datetime.fromtimestamp(ts, UTC),
+        "direction": direction,
+        "frame": text if text.isascii() else encodable(text, charger_id),
+    }
+
+
+def encodable(text: str, charger_id: str = "?") -> str:
+    """`text` if it encodes as UTF-8; otherwise with the characters that cannot (lone
+    surrogates) escaped as \\udXXX, and a log line, so the frame log stays readable."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        log.warning("frame of %s has characters UTF-8 cannot encode; stored escaped", charger_id)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voltlab.fleet.auth import AuthDecision, IdTagInfo, LocalListError
@@ -26,6 +26,8 @@ from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, 
 log = logging.getLogger(__name__)
 
 FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]]]
+# Awaitable writes of one charger's snapshot: now (`persist`) or with the next flush (`settled`).
+SnapshotWrite = Callable[[str], Awaitable[None]]
 
 TRANSPORT_ERRORS = (NotConnected, ConnectionLost, CallTimeout, CallErrorReceived, OcppError)
 
@@ -47,6 +49,8 @@ class StationRunner(OfflineMessages):
         queue: OfflineQueue | None = None,
         frame_log: FrameLog | None = None,
         connect_gate: asyncio.Semaphore | None = None,
+        persist: SnapshotWrite | None = None,
+        settled: SnapshotWrite | None = None,
     ) -> None:
         from voltlab.fleet.adapters import adapter_for  # adapters import this module's types
 
@@ -54,6 +58,8 @@ class StationRunner(OfflineMessages):
         self.clock = clock
         self.version = version
         self._on_change = on_change
+        self._persist = persist
+        self._settled = settled
         config = (snapshot or {}).get("config")
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
         if snapshot:
@@ -107,6 +113,23 @@ class StationRunner(OfflineMessages):
     def changed(self) -> None:
         self._on_change(self.charger_id)
 
+    async def write_ahead(self) -> None:
+        """Store the station's state now, before a frame that announces a transaction's start
+        or end is sent: after a crash the station neither repeats nor invents one."""
+        if self._persist is not None:
+            await self._persist(self.charger_id)
+        else:
+            self.changed()
+
+    async def meter_settled(self) -> None:
+        """Wait until the stored meter register is at least the one about to be sent (the next
+        regular flush; no write of its own), so a restart never closes a transaction below a
+        meter value the CSMS saw."""
+        if self._settled is not None:
+            await self._settled(self.charger_id)
+        else:
+            self.changed()
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -134,13 +157,13 @@ class StationRunner(OfflineMessages):
     def start(self) -> None:
         self.link.start()
 
-    async def stop(self) -> None:
+    async def stop(self, close_code: int = 1000) -> None:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         for task in list(self._tasks):
             task.cancel()
-        await self.link.stop()
+        await self.link.stop(close_code)
         self.station.registration = None
         self.changed()
 
@@ -156,18 +179,35 @@ class StationRunner(OfflineMessages):
             self._schedule_limit(tx)
 
     async def _close_interrupted(self) -> None:
+        """Close the transactions a crash or restart left open with PowerLoss at the stored
+        register (never below a meter value sent: see `meter_settled`). A StartTransaction
+        whose answer was not stored (1.6 learns the id from it) is announced again first, as
+        a transaction message is delivered at least once."""
         while self.station.interrupted:
             tx = self.station.interrupted[0]
+            if tx.transaction_id is None:
+                begin = self.station.reading(tx.connector_id, tx.started_at)
+                begin.timestamp, begin.register_wh = tx.started_at, tx.meter_start_wh
+                try:
+                    await self.adapter.start_transaction(tx, begin)
+                except TRANSPORT_ERRORS as exc:
+                    log.warning("%s: interrupted transaction not announced: %s", self.identity, exc)
+                    return
             now = self.now()
             tx.stopped_at, tx.stop_reason = now, "PowerLoss"
             reading = self.station.reading(tx.connector_id, now)
             tx.meter_stop_wh = reading.register_wh
+            # Off the list before the stop is written ahead and sent: sent once, never again.
+            self.station.interrupted.pop(0)
             try:
                 await self.adapter.stop_transaction(tx, reading, None)
-            except TRANSPORT_ERRORS as exc:
+            except NotConnected as exc:  # certainly not sent: keep it for the next connection
+                self.station.interrupted.insert(0, tx)
+                self.changed()
                 log.warning("%s: interrupted transaction not closed yet: %s", self.identity, exc)
                 return
-            self.station.interrupted.pop(0)
+            except TRANSPORT_ERRORS as exc:
+                log.warning("%s: PowerLoss stop not delivered: %s", self.identity, exc)
             self.changed()
 
     def _set_heartbeat_interval(self, seconds: int) -> None:
@@ -303,6 +343,7 @@ class StationRunner(OfflineMessages):
         except TRANSPORT_ERRORS as exc:
             station.connector(tx.connector_id).transaction = None
             station.recompute_power()
+            self.changed()
             await self.publish_status()
             raise StationError("csms_error", f"starting the transaction failed: {exc}") from exc
 
@@ -385,6 +426,9 @@ class StationRunner(OfflineMessages):
         now = self.now()
         self.station.advance(now)
         reading = self.station.reading(connector_id, now)
+        await self.meter_settled()
+        if conn.transaction is not tx:
+            return  # stopped meanwhile: its StopTransaction carries a later register
         try:
             # Offline, the transaction's meter values are queued with its other messages.
             await self.adapter.meter_values(connector_id, tx, reading, "Sample.Periodic")
@@ -397,6 +441,10 @@ class StationRunner(OfflineMessages):
         self.station.advance(self.now())
         reading = self.station.reading(connector_id, self.now())
         tx = self.station.connector(connector_id).transaction
+        if tx is not None:
+            await self.meter_settled()
+            if self.station.connector(connector_id).transaction is not tx:
+                return
         await self.adapter.meter_values(connector_id, tx, reading, context)
 
     def _schedule_limit(self, tx: Transaction) -> None:

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
 
 
+def announces_start_or_end(action: str, payload: dict[str, Any]) -> bool:
+    if action in ("StartTransaction", "StopTransaction"):
+        return True
+    return action == "TransactionEvent" and payload.get("eventType") in ("Started", "Ended")
+
+
 class OfflineMessages:
     def may_start_offline(self: StationRunner, id_tag: str) -> bool:
         config = self.station.config
@@ -42,7 +48,10 @@ class OfflineMessages:
         offline_variant: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> dict[str, Any] | None:
         """Send a transaction message, or queue it (persistently) when the CSMS is not
-        reachable or older messages are still waiting: None means queued."""
+        reachable or older messages are still waiting: None means queued. The state behind a
+        transaction's start or end is stored before the message leaves (write-ahead)."""
+        if announces_start_or_end(action, payload):
+            await self.write_ahead()
         if self.queue is None:
             return await self.link.call(action, payload)
         backlog = self._draining is not None and not self._draining.done()

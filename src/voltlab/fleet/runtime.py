@@ -29,6 +29,8 @@ FLUSH_INTERVAL = 0.5  # real seconds between batched writes
 # overflow a CSMS's accept queue (Node's default backlog is 511): the kernel drops the SYNs and
 # the stations wait a full second to retry. Fewer at a time is faster.
 MAX_CONNECTING = 128
+GOING_AWAY = 1001  # WebSocket close code when the server shuts down
+RECOVERED_COMMAND_WAIT = 30.0  # real seconds a recovered command waits for its charger
 
 
 class FleetRuntime:
@@ -46,21 +48,39 @@ class FleetRuntime:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the flusher and reconnect every charger that was running."""
+        """Start the flusher, reconnect every charger that was running, and settle the
+        commands a previous process left behind (see `CommandDispatcher.recover`)."""
         self.heap.tune()
         self._flusher = asyncio.create_task(self._flush_loop(), name="fleet-flush")
         specs = await asyncio.to_thread(self._running_specs)
         for spec in specs:
             await self.start_charger(spec)
+        interrupted, queued = await self.dispatcher.recover(self._wait_online)
+        if interrupted or queued:
+            log.info("commands after restart: %d interrupted, %d queued run", interrupted, queued)
 
     async def shutdown(self) -> None:
-        await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
+        """Stop the stations (close code 1001, going away), end the commands, and write the
+        last frames and snapshots. Runs before the event loop's executor goes away."""
+        await self.dispatcher.shutdown()
+        await asyncio.gather(
+            *(r.stop(GOING_AWAY) for r in self.runners.values()), return_exceptions=True
+        )
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self.writer.flush()
         self.heap.close()
+
+    async def _wait_online(self, charger_id: str) -> None:
+        """A command recovered after a restart waits (bounded) for its charger to be back."""
+        runner = self.runners.get(charger_id)
+        deadline = asyncio.get_running_loop().time() + RECOVERED_COMMAND_WAIT
+        while runner is not None and not runner.link.online:
+            if asyncio.get_running_loop().time() >= deadline:
+                return  # run anyway: it fails with not_connected, which is the truth
+            await asyncio.sleep(0.1)
 
     def _running_specs(self) -> list[ChargerSpec]:
         with self.database.session() as session:
@@ -90,6 +110,8 @@ class FleetRuntime:
                 clock=self.clock,
                 on_frame=self._frame,
                 on_change=self.writer.mark_dirty,
+                persist=self.writer.persist,
+                settled=self.writer.settled,
                 snapshot=(spec.state or {}).get("station"),
                 queue=self.queues.queue(spec.charger_id),
                 frame_log=self.recent_frames,

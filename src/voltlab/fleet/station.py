@@ -512,9 +512,10 @@ class Station(ReservationBook):
                     "started_at": tx.started_at,
                     "meter_start_wh": tx.meter_start_wh,
                     "transaction_id": tx.transaction_id,
+                    "seq_no": tx.seq_no,
                 }
+                # Also one without an id yet: its StartTransaction may have reached the CSMS.
                 for tx in [*self.transactions(), *self.interrupted]
-                if tx.transaction_id is not None
             ],
         }
 

@@ -86,7 +86,9 @@ class StationSocket(WSListener):
                 self._deliver(self._payload(kind, data))
         elif kind == WSMsgType.CLOSE:
             code = frame.get_close_code()
-            self._close = Close(int(code), frame.get_close_message().decode(errors="replace"))
+            # A close frame without a reason has no message (None), not an empty one.
+            message = frame.get_close_message() or b""
+            self._close = Close(int(code), message.decode(errors="replace"))
             transport.send_close(code)  # answer the closing handshake, then hang up
             transport.disconnect()
         # PING is answered by picows itself (enable_auto_pong); PONG needs nothing.

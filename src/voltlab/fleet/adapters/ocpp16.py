@@ -190,8 +190,10 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         if answer is None:
             # Queued: a provisional id the queue rewrites once the CSMS gives the real one.
             tx.transaction_id = provisional_transaction_id(payload)
+            await self.runner.write_ahead()  # the id is stored before energy flows
             return IdTagInfo("Accepted")
         tx.transaction_id = int(answer["transactionId"])
+        await self.runner.write_ahead()
         info = id_tag_info(answer.get("idTagInfo"))
         tx.parent_id_tag = info.parent_id_tag or tx.parent_id_tag
         return info
