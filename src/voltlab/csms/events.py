@@ -69,8 +69,8 @@ class RejectedReading:
 
     source: str  # MeterValues, StopTransaction, TransactionEvent, StartTransaction (superseding)
     timestamp: datetime  # as the station sent it
-    energy_wh: float  # the register the station claimed
-    reason: str  # "backwards" or "exceeds_max_power"
+    energy_wh: float | None  # the register the station claimed (None: a sample without one)
+    reason: str  # "backwards", "exceeds_max_power" or "future_timestamp"
     kept_wh: float  # the last plausible register, kept instead
 
 

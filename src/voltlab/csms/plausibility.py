@@ -10,10 +10,12 @@ at first). It is implausible when it
   ROUNDING_WH``. The margin covers meter and power-limit tolerances, the granularity covers
   timestamps truncated to the second at both ends, the rounding covers integer Wh registers.
 
-A reading's timestamp is the station's claim; when the CSMS knows the stations' clock it caps
-that claim at ``now + FUTURE_SKEW_S``, so a forged timestamp far in the future cannot stretch
-the time allowed. The connector's maximum power comes from the layer that knows the network
-(`MaxPowerLookup`); without it only the backwards rule applies.
+A reading's timestamp is the station's claim; when the CSMS knows the stations' clock, a
+timestamp later than ``now + FUTURE_SKEW_S`` is implausible too (`MeterGuard.from_future`):
+such a sample is dropped and such a stop time is replaced by ``now``, so a forged timestamp can
+neither stretch the energy allowed nor bill a year of parking time. The connector's maximum
+power comes from the layer that knows the network (`MaxPowerLookup`); without it only the
+backwards rule applies.
 
 An implausible reading never becomes billing truth: the CSMS keeps the last plausible register,
 answers the station normally (a StopTransaction.conf cannot refuse), logs a warning and records
@@ -39,6 +41,7 @@ BACKWARDS_TOLERANCE_WH = 0.001  # float noise of unit conversions (kWh with 3 de
 
 BACKWARDS = "backwards"
 TOO_FAST = "exceeds_max_power"
+FUTURE = "future_timestamp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,19 @@ class MeterGuard:
                 f"the most a {max_power / 1000:g} kW connector can deliver",
             )
         return None
+
+    def from_future(self, at: datetime) -> Verdict | None:
+        """A verdict when ``at`` lies beyond the stations' clock (plus the skew allowed)."""
+        if self.now is None:
+            return None
+        latest = from_epoch(self.now() + FUTURE_SKEW_S)
+        if at <= latest:
+            return None
+        return Verdict(FUTURE, f"timestamp {at.isoformat()} is after {latest.isoformat()}")
+
+    def current_time(self) -> datetime | None:
+        """The stations' clock now, None when the CSMS does not know it."""
+        return None if self.now is None else from_epoch(self.now())
 
     def power_plausible(self, tx: CsmsTransaction, power_w: float) -> bool:
         max_power = self._max_power(tx)

@@ -279,6 +279,10 @@ class Registry:
         """
         accepted: list[MeterSample] = []
         for sample in samples:
+            future = self.guard.from_future(sample.timestamp)
+            if future is not None:  # its time would bill as charging or parking time
+                self._reject(tx, source, sample.energy_wh, sample.timestamp, future)
+                continue
             if sample.energy_wh is not None:
                 if self._plausible(tx, source, sample.energy_wh, sample.timestamp):
                     if tx.last_meter_at is None or sample.timestamp >= tx.last_meter_at:
@@ -317,11 +321,20 @@ class Registry:
         return False
 
     def _reject(
-        self, tx: CsmsTransaction, source: str, energy_wh: float, at: datetime, verdict: Verdict
+        self,
+        tx: CsmsTransaction,
+        source: str,
+        energy_wh: float | None,
+        at: datetime,
+        verdict: Verdict,
     ) -> None:
         kept = _last_register(tx)
         previous = tx.rejected_readings[-1] if tx.rejected_readings else None
-        if previous is not None and (previous.timestamp, previous.energy_wh) == (at, energy_wh):
+        same = (at, energy_wh, verdict.reason)
+        if (
+            previous is not None
+            and (previous.timestamp, previous.energy_wh, previous.reason) == same
+        ):
             return  # the same reading twice (a 2.x Ended's sample and its stop reading)
         log.warning(
             "%s/%s: transaction %d: %s reading rejected (%s); billing keeps %g Wh",
@@ -368,9 +381,14 @@ class Registry:
             _correct_recovered_start(tx, samples, meter_stop_wh)
         source = "StopTransaction" if tx.station_transaction_id is None else "TransactionEvent"
         self.record_samples(tx, samples, source)
+        future = self.guard.from_future(stopped_at)
+        now = self.guard.current_time()
+        if future is not None and now is not None:
+            self._reject(tx, source, meter_stop_wh, stopped_at, future)
+            stopped_at = now
         # The stop is the transaction's last reading whatever time it claims.
-        judged_at = max(stopped_at, tx.last_meter_at or stopped_at)
-        if not self._plausible(tx, source, meter_stop_wh, judged_at):
+        stopped_at = max(stopped_at, tx.last_meter_at or stopped_at)
+        if not self._plausible(tx, source, meter_stop_wh, stopped_at):
             meter_stop_wh = _last_register(tx)
         self._close(tx, meter_stop_wh, stopped_at, reason, id_tag)
         return tx, True
