@@ -5,7 +5,9 @@
  * `ocpp-rpc` in strict mode: every CALL it sends and every CALLRESULT it receives, and every
  * request the CSMS sends it, is validated against the OCA schemas bundled with ocpp-rpc.
  *
- *   node ocpp_rpc_station.js <endpoint> <identity> [protocol]
+ *   node ocpp_rpc_station.js <endpoint> <identity> [protocol] [password]
+ *
+ * With a password the station authenticates with OCPP security profile 1 (HTTP Basic).
  *
  * stdin, one JSON object per line:  {"id": N, "method": "...", "params": {...}}
  * stdout, one JSON object per line:
@@ -20,7 +22,7 @@ const path = require('path');
 const readline = require('readline');
 const { RPCClient } = require(path.join(__dirname, '..', 'peers', 'ocpp_rpc', 'node_modules', 'ocpp-rpc'));
 
-const [endpoint, identity, protocol = 'ocpp2.0.1'] = process.argv.slice(2);
+const [endpoint, identity, protocol = 'ocpp2.0.1', password = null] = process.argv.slice(2);
 
 // What the station answers to each CSMS request (all valid 2.0.1 responses).
 const ANSWERS = {
@@ -43,6 +45,7 @@ async function main() {
         endpoint,
         identity,
         protocols: [protocol],
+        password,
         strictMode: true,
         reconnect: false,
         callTimeoutMs: 10000,

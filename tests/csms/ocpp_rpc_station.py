@@ -26,9 +26,14 @@ class StationCallFailed(RuntimeError):
 
 
 class OcppRpcStation:
-    def __init__(self, url: str, identity: str, protocol: str = "ocpp2.0.1") -> None:
-        # ocpp-rpc appends the identity to the endpoint itself.
+    def __init__(
+        self, url: str, identity: str, protocol: str = "ocpp2.0.1", password: str | None = None
+    ) -> None:
+        # ocpp-rpc appends the identity to the endpoint itself; with a password it sends
+        # HTTP Basic credentials (OCPP security profile 1).
         self.args = [shutil.which("node") or "node", str(SCRIPT), url, identity, protocol]
+        if password is not None:
+            self.args.append(password)
         self.events: list[dict[str, Any]] = []
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
