@@ -147,9 +147,12 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         payload = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nested deeper than the parser can go (the gateway refuses such
+        # bodies before routing; this router may also run without that guard).
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise OcpiError(
-            OcpiStatus.INVALID_PARAMETERS, f"Body is not valid JSON: {exc}", http_status=400
+            OcpiStatus.INVALID_PARAMETERS, f"Body is not valid JSON: {reason}", http_status=400
         ) from exc
     if not isinstance(payload, dict):
         raise OcpiError(OcpiStatus.INVALID_PARAMETERS, "Body must be a JSON object")

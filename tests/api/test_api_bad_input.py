@@ -1,0 +1,604 @@
+"""Bad input of every kind issue 10 found (lone surrogates, NUL and control characters, nesting,
+size, numbers past their OCPP type or the charger's physics, malformed CSMS URLs, colliding
+identity prefixes) is a 4xx whose body names the field; nothing is stored or sent, and the
+org's command records stay readable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, insert, select
+
+from voltlab.api.body_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from voltlab.api.command_events import MAX_PROXY_PAYLOAD_BYTES
+from voltlab.store import repo
+from voltlab.store.db import Database
+from voltlab.store.models import Charger, Command, Location, utcnow
+
+from .conftest import FakeFleet, Headers, LocationMaker, collect_pages
+
+CSMS = "ws://127.0.0.1:9000/ocpp"
+INT32_MAX = 2**31 - 1
+
+
+async def post_raw(
+    client: httpx.AsyncClient, path: str, text: str, headers: Headers
+) -> httpx.Response:
+    """Send JSON text as written: `json.dumps` keeps "\\ud800" as an escape, which is how a
+    client puts a lone surrogate on the wire (httpx's json= could not encode it)."""
+    content = text.encode("ascii")
+    return await client.post(
+        path, content=content, headers={**headers, "Content-Type": "application/json"}
+    )
+
+
+def assert_names(response: httpx.Response, loc: list[Any], status: int = 422) -> str:
+    """The answer is `status`, valid UTF-8 JSON, and one of its errors sits at `loc`; returns
+    that error's message."""
+    assert response.status_code == status, response.text
+    body = json.loads(response.content.decode("utf-8"))
+    locs = [error["loc"] for error in body["detail"]]
+    assert loc in locs, locs
+    return str(body["detail"][locs.index(loc)]["msg"])
+
+
+@pytest.fixture
+async def charger_id(make_location: LocationMaker) -> str:
+    location = await make_location(identity_prefix="BAD-", chargers=2)
+    return str(location["chargers"][0]["charger_id"])
+
+
+def command(charger_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {"target": {"charger_id": charger_id}, "event": event}
+
+
+async def count_rows(database: Database, model: Any) -> int:
+    with database.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- lone surrogates and NUL: any JSON string of any body ---------------------------------------
+
+TEXT_CASES = [
+    # (path, body builder given a bad string, loc of the bad string)
+    ("/ocpp/locations", lambda s: {"name": s, "csms_url": CSMS}, ["body", "name"]),
+    (
+        "/ocpp/locations",
+        lambda s: {"name": "n", "csms_url": CSMS, "identity_prefix": s},
+        ["body", "identity_prefix"],
+    ),
+    (
+        "/ocpp/locations",
+        lambda s: {"name": "n", "csms_url": CSMS, "security": {"profile": 1, "password": s}},
+        ["body", "security", "password"],
+    ),
+    ("/ocpp/chargers", lambda s: {"identity": s, "csms_url": CSMS}, ["body", "identity"]),
+    ("/ocpp/chargers", lambda s: {"identity": "X", "csms_url": "ws://" + s}, ["body", "csms_url"]),
+]
+COMMAND_TEXT_CASES = [
+    (
+        "proxy-message",
+        lambda s: {"action": "DataTransfer", "payload": {"vendorId": "v", "data": s}},
+        ["body", "event", "payload", "data"],
+    ),
+    (
+        "proxy-message",
+        lambda s: {"action": "DataTransfer", "payload": {"vendorId": "v", "nested": [{"x": s}]}},
+        ["body", "event", "payload", "nested", 0, "x"],
+    ),
+    ("configuration", lambda s: {"key": s, "value": "1"}, ["body", "event", "key"]),
+    ("configuration", lambda s: {"key": "K", "value": s}, ["body", "event", "value"]),
+    (
+        "start-session",
+        lambda s: {"id_tag": s, "connector_id": 1},
+        ["body", "event", "id_tag"],
+    ),
+    (
+        "authorize-id-tag",
+        lambda s: {"id_tag": s},
+        ["body", "event", "id_tag"],
+    ),
+    (
+        "local-auth-list",
+        lambda s: {
+            "list_version": 1,
+            "update_type": "Full",
+            "entries": [{"id_tag": "OK", "status": "Accepted"}, {"id_tag": s, "status": "Blocked"}],
+        },
+        ["body", "event", "entries", 1, "id_tag"],
+    ),
+    (
+        "inject-fault",
+        lambda s: {"connector_id": 1, "fault_type": "GroundFault", "info": s},
+        ["body", "event", "info"],
+    ),
+]
+BAD_STRINGS = {"surrogate": "A\ud800B", "nul": "A\u0000B", "low-surrogate": "\udfff"}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_STRINGS))
+@pytest.mark.parametrize(("path", "build", "loc"), TEXT_CASES)
+async def test_bad_text_in_location_and_charger_bodies(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    database: Database,
+    fleet: FakeFleet,
+    path: str,
+    build: Any,
+    loc: list[Any],
+    bad: str,
+) -> None:
+    response = await post_raw(client, path, json.dumps(build(BAD_STRINGS[bad])), admin)
+    message = assert_names(response, loc)
+    assert ("NUL" if bad == "nul" else "surrogate") in message
+    assert await count_rows(database, Location) == 0
+    assert await count_rows(database, Charger) == 0
+    assert fleet.started == []
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_STRINGS))
+@pytest.mark.parametrize(("slug", "build", "loc"), COMMAND_TEXT_CASES)
+async def test_bad_text_in_command_events(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    database: Database,
+    fleet: FakeFleet,
+    charger_id: str,
+    slug: str,
+    build: Any,
+    loc: list[Any],
+    bad: str,
+) -> None:
+    text = json.dumps(command(charger_id, build(BAD_STRINGS[bad])))
+    response = await post_raw(client, f"/ocpp/commands/{slug}", text, admin)
+    assert_names(response, loc)
+    assert await count_rows(database, Command) == 0
+    assert fleet.submitted == []
+
+
+async def test_a_bad_field_name_is_named_escaped(
+    client: httpx.AsyncClient, admin: Headers, charger_id: str
+) -> None:
+    event = {"action": "DataTransfer", "payload": {"vendorId": "v", "k\ud800": 1}}
+    response = await post_raw(
+        client, "/ocpp/commands/proxy-message", json.dumps(command(charger_id, event)), admin
+    )
+    # The key cannot be echoed as it is: it comes back escaped, as text.
+    message = assert_names(response, ["body", "event", "payload", "k\\ud800"])
+    assert "field name" in message
+
+
+@pytest.mark.parametrize("char", ["\u0001", "\u001f", "\u007f", "\n"])
+@pytest.mark.parametrize(
+    ("slug", "event", "field"),
+    [
+        ("configuration", {"key": "K{c}", "value": "1"}, "key"),
+        ("configuration", {"key": "K", "value": "1{c}"}, "value"),
+        ("start-transaction", {"connector_id": 1, "id_tag": "T{c}"}, "id_tag"),
+        ("stop-transaction", {"connector_id": 1, "id_tag": "T{c}"}, "id_tag"),
+        (
+            "inject-fault",
+            {"connector_id": 1, "fault_type": "Other", "vendor_error_code": "{c}"},
+            "vendor_error_code",
+        ),
+    ],
+)
+async def test_control_characters_in_cistring_fields(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    fleet: FakeFleet,
+    charger_id: str,
+    slug: str,
+    event: dict[str, Any],
+    field: str,
+    char: str,
+) -> None:
+    filled = {k: v.replace("{c}", char) if isinstance(v, str) else v for k, v in event.items()}
+    response = await client.post(
+        f"/ocpp/commands/{slug}", json=command(charger_id, filled), headers=admin
+    )
+    assert_names(response, ["body", "event", field])
+    assert fleet.submitted == []
+
+
+# --- nesting and size ----------------------------------------------------------------------------
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+def deep_proxy(charger_id: str, depth: int) -> str:
+    """A proxy-message body whose payload's `data` is `depth` nested lists."""
+    event = {"action": "DataTransfer", "payload": {"vendorId": "v", "data": "@DEEP@"}}
+    return json.dumps(command(charger_id, event)).replace('"@DEEP@"', nested(depth))
+
+
+async def test_deep_proxy_payload_is_422_naming_the_path(
+    client: httpx.AsyncClient, admin: Headers, database: Database, charger_id: str
+) -> None:
+    for depth in (255, 300, 5000):
+        text = deep_proxy(charger_id, depth)
+        response = await post_raw(client, "/ocpp/commands/proxy-message", text, admin)
+        assert response.status_code == 422, response.text
+        error = response.json()["detail"][0]
+        assert error["type"] == "json_too_deep"
+        assert error["loc"][:5] == ["body", "event", "payload", "data", 0]
+        assert str(MAX_JSON_DEPTH) in error["msg"]
+    # Exactly at the limit passes the reader (and is then just a normal, shallow enough body).
+    inner = MAX_JSON_DEPTH - 4  # body, event, payload and data's own list levels
+    text = deep_proxy(charger_id, inner)
+    response = await post_raw(client, "/ocpp/commands/proxy-message", text, admin)
+    assert response.status_code == 202, response.text
+    assert await count_rows(database, Command) == 1
+
+
+async def test_brackets_inside_strings_do_not_count_as_depth(
+    client: httpx.AsyncClient, admin: Headers, charger_id: str
+) -> None:
+    event = {"action": "DataTransfer", "payload": {"vendorId": "v", "data": "[{" * 5000 + '\\"'}}
+    response = await client.post(
+        "/ocpp/commands/proxy-message", json=command(charger_id, event), headers=admin
+    )
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/ocpp/commands/proxy-message", "/ocpp/locations", "/ocpp/chargers"]
+)
+async def test_100k_brackets_is_a_4xx(client: httpx.AsyncClient, admin: Headers, path: str) -> None:
+    response = await post_raw(client, path, "[" * 100_000, admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][0] == "body"
+
+
+async def test_body_over_the_size_limit_is_413(
+    client: httpx.AsyncClient, admin: Headers, database: Database, charger_id: str
+) -> None:
+    # A 10 MB proxy payload: refused before it is parsed, stored or sent as an OCPP frame.
+    event = {"action": "DataTransfer", "payload": {"vendorId": "v", "data": "x" * 10_000_000}}
+    response = await client.post(
+        "/ocpp/commands/proxy-message", json=command(charger_id, event), headers=admin
+    )
+    assert response.status_code == 413
+    assert str(MAX_BODY_BYTES) in response.json()["detail"]
+
+    # Without a Content-Length (chunked), the reader stops at the limit just the same.
+    async def chunks() -> Any:
+        yield b'{"target": {"charger_id": "%s"}, "event": {"action": "DataTransfer", ' % (
+            charger_id.encode()
+        )
+        for _ in range(20):
+            yield b" " * 100_000
+        yield b'"payload": {}}}'
+
+    response = await client.post(
+        "/ocpp/commands/proxy-message",
+        content=chunks(),
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert await count_rows(database, Command) == 0
+
+
+async def test_proxy_payload_must_fit_an_ocpp_frame(
+    client: httpx.AsyncClient, admin: Headers, database: Database, charger_id: str
+) -> None:
+    data = "x" * MAX_PROXY_PAYLOAD_BYTES  # under the body limit, over the payload limit
+    event = {"action": "DataTransfer", "payload": {"vendorId": "v", "data": data}}
+    response = await client.post(
+        "/ocpp/commands/proxy-message", json=command(charger_id, event), headers=admin
+    )
+    assert "larger than" in assert_names(response, ["body", "event", "payload"])
+    assert await count_rows(database, Command) == 0
+
+
+async def test_ocpi_paths_answer_in_the_ocpi_envelope(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    url = "/ocpi/2.2.1/tokens/NL/EMS/RFID1"
+    deep = await client.put(url, content=b"[" * 100_000)
+    assert deep.status_code == 400
+    assert deep.json()["status_code"] == 2001 and "nested" in deep.json()["status_message"]
+    large = await client.put(url, content=b" " * (MAX_BODY_BYTES + 1))
+    assert large.status_code == 413
+    assert large.json()["status_code"] == 2001
+    text = await client.put(
+        url,
+        content=json.dumps({"uid": "\ud800"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert text.status_code == 400
+    assert text.json()["status_code"] == 2001 and "uid" in text.json()["status_message"]
+
+
+# --- numbers: OCPP types and the charger's physics -----------------------------------------------
+
+NUMBER_CASES = [
+    (
+        "local-auth-list",
+        {"list_version": 10**30, "update_type": "Full", "entries": []},
+        "list_version",
+    ),
+    (
+        "local-auth-list",
+        {"list_version": INT32_MAX + 1, "update_type": "Full", "entries": []},
+        "list_version",
+    ),
+    (
+        "start-session",
+        {"id_tag": "T", "connector_id": 1, "duration_seconds": 10**30},
+        "duration_seconds",
+    ),
+    (
+        "start-session",
+        {"id_tag": "T", "connector_id": 1, "duration_seconds": 7 * 86400 + 1},
+        "duration_seconds",
+    ),
+    (
+        "start-session",
+        {"id_tag": "T", "connector_id": 1, "target_energy_kwh": 1e300},
+        "target_energy_kwh",
+    ),
+    (
+        "start-session",
+        {"id_tag": "T", "connector_id": 1, "target_energy_kwh": 95.01},
+        "target_energy_kwh",
+    ),
+    ("start-session", {"id_tag": "T", "connector_id": INT32_MAX + 1}, "connector_id"),
+    ("ev-requests-energy", {"connector_id": 1, "power_kw": 1e300}, "power_kw"),
+    ("ev-requests-energy", {"connector_id": 1, "power_kw": 0}, "power_kw"),
+    ("power-update", {"connector_id": 1, "power_kw": 150.5}, "power_kw"),
+    ("power-update", {"connector_id": 1, "soc_percent": 1e300}, "soc_percent"),
+    ("plug-connector", {"connector_id": 1, "soc_percent": 100.01}, "soc_percent"),
+    ("inject-fault", {"connector_id": 10**30, "fault_type": "Other"}, "connector_id"),
+]
+
+
+@pytest.mark.parametrize(("slug", "event", "field"), NUMBER_CASES)
+async def test_numbers_past_their_bounds_are_422(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    database: Database,
+    charger_id: str,
+    slug: str,
+    event: dict[str, Any],
+    field: str,
+) -> None:
+    response = await client.post(
+        f"/ocpp/commands/{slug}", json=command(charger_id, event), headers=admin
+    )
+    assert_names(response, ["body", "event", field])
+    assert await count_rows(database, Command) == 0
+
+
+async def test_numbers_at_their_bounds_are_accepted(
+    client: httpx.AsyncClient, admin: Headers, charger_id: str
+) -> None:
+    for slug, event in [
+        ("local-auth-list", {"list_version": INT32_MAX, "update_type": "Full", "entries": []}),
+        ("start-session", {"id_tag": "T", "connector_id": 1, "duration_seconds": 7 * 86400}),
+        ("start-session", {"id_tag": "T", "connector_id": 1, "target_energy_kwh": 95}),
+        ("power-update", {"connector_id": 1, "power_kw": 22}),  # ac-22kw-2c's rating
+    ]:
+        response = await client.post(
+            f"/ocpp/commands/{slug}", json=command(charger_id, event), headers=admin
+        )
+        assert response.status_code == 202, (slug, response.text)
+        assert response.json()["failed"] == []
+
+
+async def test_power_above_a_connector_rating_fails_that_charger(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    make_location: LocationMaker,
+    fleet: FakeFleet,
+) -> None:
+    location = await make_location(identity_prefix="MIX-", chargers=2)  # ac-22kw-2c: 22 kW
+    small = await client.post(
+        "/ocpp/chargers",
+        json={"identity": "MIX-HOME", "location_id": location["location_id"], "model": "ac-7kw-1c"},
+        headers=admin,
+    )
+    assert small.status_code == 201, small.text
+    event = {"connector_id": 1, "power_kw": 11}
+    response = await client.post(
+        "/ocpp/commands/ev-requests-energy",
+        json={"target": {"location_id": location["location_id"]}, "event": event},
+        headers=admin,
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["queued_count"], body["failed_count"]) == (2, 1)
+    failure = body["failed"][0]
+    assert failure["identity"] == "MIX-HOME"
+    assert failure["error"]["code"] == "power_above_rating"
+    assert "power_kw" in failure["error"]["message"] and "7.4 kW" in failure["error"]["message"]
+    assert len(fleet.submitted) == 2
+
+
+# --- csms_url ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("ws://127.0.0.1:99999/ocpp", "port"),
+        ("ws://127.0.0.1:0/ocpp", "port"),
+        ("ws://127.0.0.1:-1/ocpp", "port"),
+        ("ws://127.0.0.1:/ocpp", "port"),
+        ("ws://" + "a" * 64 + ".example/ocpp", "label"),
+        ("ws://" + ".".join(["a" * 60] * 5) + "/ocpp", "253"),
+        ("ws://-bad-.example/ocpp", "label"),
+        ("ws://300.1.2.3/ocpp", "IPv4"),
+        ("ws://::1/ocpp", "brackets"),
+        ("ws://[::g]:9000/ocpp", "IPv6"),
+        ("wss://user:secret@csms.example/ocpp", "security.password"),
+        ("ws://user@csms.example/ocpp", "security.password"),
+        ("ws://csms.example/ocpp#frag", "fragment"),
+        ("http://csms.example/ocpp", "ws://"),
+    ],
+)
+async def test_bad_csms_urls_are_422(
+    client: httpx.AsyncClient, admin: Headers, database: Database, url: str, words: str
+) -> None:
+    for path, body in (
+        ("/ocpp/locations", {"name": "n", "csms_url": url}),
+        ("/ocpp/chargers", {"identity": "U-1", "csms_url": url}),
+    ):
+        response = await client.post(path, json=body, headers=admin)
+        assert words in assert_names(response, ["body", "csms_url"])
+    assert await count_rows(database, Location) == 0
+    assert await count_rows(database, Charger) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ws://127.0.0.1:1/ocpp",
+        "wss://csms.example:65535/ocpp/v16",
+        "ws://[::1]:9000/ocpp",
+        "ws://csms_backend:9000/ocpp",
+        "ws://" + "a" * 63 + ".example/ocpp",
+        "ws://localhost/ocpp?tenant=1",
+    ],
+)
+async def test_good_csms_urls_are_accepted(
+    client: httpx.AsyncClient, admin: Headers, url: str
+) -> None:
+    response = await client.post(
+        "/ocpp/chargers", json={"identity": "G-1", "csms_url": url}, headers=admin
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["csms_url"] == url
+
+
+# --- identity prefixes ---------------------------------------------------------------------------
+
+
+async def test_derived_prefixes_never_collide(
+    client: httpx.AsyncClient, admin: Headers, database: Database
+) -> None:
+    made = []
+    for name in ("!!!", "???", "€€€", "Depot", "depot", "DEPOT!"):
+        response = await client.post(
+            "/ocpp/locations", json={"name": name, "csms_url": CSMS, "chargers": 2}, headers=admin
+        )
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    prefixes = [location["identity_prefix"] for location in made]
+    assert prefixes[0] == "CP-" and prefixes[3] == "DEPOT-"
+    assert len(set(prefixes)) == len(prefixes)
+    for location in made[1:3]:
+        suffix = location["location_id"].removeprefix("loc-")[-6:].upper()
+        assert location["identity_prefix"] == f"CP-{suffix}-"
+    with database.session() as session:
+        identities = list(session.scalars(select(Charger.identity)))
+    assert len(identities) == len(set(identities)) == 12
+
+
+async def test_a_long_derived_prefix_with_suffix_still_fits(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    name = "Very Long Depot Name " * 5
+    for _ in range(2):
+        response = await client.post(
+            "/ocpp/locations",
+            json={"name": name, "csms_url": CSMS, "chargers": 1000, "auto_start": False},
+            headers=admin,
+        )
+        assert response.status_code == 201, response.text
+        identities = [c["identity"] for c in response.json()["chargers"]]
+        assert max(len(identity) for identity in identities) <= 48
+
+
+async def test_an_explicit_colliding_prefix_is_still_409(
+    client: httpx.AsyncClient, admin: Headers, make_location: LocationMaker
+) -> None:
+    await make_location(identity_prefix="CP-", chargers=1)
+    body = {"name": "x", "csms_url": CSMS, "identity_prefix": "CP-", "chargers": 1}
+    response = await client.post("/ocpp/locations", json=body, headers=admin)
+    assert response.status_code == 409
+    assert "CP-001" in response.json()["detail"]
+
+
+# --- the org's records stay readable -----------------------------------------------------------
+
+
+async def test_after_every_bad_input_the_command_records_are_complete(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    database: Database,
+    fleet: FakeFleet,
+    charger_id: str,
+) -> None:
+    good = [
+        ("proxy-message", {"action": "DataTransfer", "payload": {"vendorId": "v", "data": "ok"}}),
+        ("configuration", {"key": "HeartbeatInterval", "value": "30"}),
+        ("start-session", {"id_tag": "T", "connector_id": 1, "duration_seconds": 60}),
+    ]
+    bad_texts = [
+        json.dumps(command(charger_id, {"action": "DataTransfer", "payload": {"d": "\ud800"}})),
+        json.dumps(command(charger_id, {"key": "a\u0000b", "value": "1"})),
+        deep_proxy(charger_id, 300),
+        "[" * 100_000,
+        json.dumps(command(charger_id, {"id_tag": "T\u0000", "connector_id": 1})),
+    ]
+    queued: list[str] = []
+    for index, (slug, event) in enumerate(good):
+        response = await client.post(
+            f"/ocpp/commands/{slug}", json=command(charger_id, event), headers=admin
+        )
+        assert response.status_code == 202, response.text
+        queued.append(response.json()["results"][0]["command"]["id"])
+        bad = bad_texts[index % len(bad_texts)]
+        for text in (bad, *bad_texts):
+            for slug_bad in ("proxy-message", "configuration", "start-session"):
+                refused = await post_raw(client, f"/ocpp/commands/{slug_bad}", text, admin)
+                assert 400 <= refused.status_code < 500, refused.text
+    items, _ = await collect_pages(client, "/ocpp/commands", admin, limit=2)
+    assert sorted(item["id"] for item in items) == sorted(queued)
+    for command_id in queued:
+        one = await client.get(f"/ocpp/commands/{command_id}", headers=admin)
+        assert one.status_code == 200, one.text
+    assert fleet.submitted == queued
+    assert await count_rows(database, Command) == len(queued)
+    assert (await client.get("/health")).status_code == 200
+
+
+async def test_a_stored_lone_surrogate_does_not_break_the_list(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    database: Database,
+    keys: dict[str, Headers],
+    charger_id: str,
+) -> None:
+    """A record written before input was checked (the JSON columns of SQLite and PostgreSQL
+    both keep "\\ud800" as an escape) is served escaped instead of a 500 for the org."""
+    now = utcnow()
+    with database.session() as session:
+        org = repo.get_or_create_org(session, "acme")
+        session.execute(
+            insert(Command).values(
+                id="legacy000001",
+                org_id=org.id,
+                charger_id=charger_id,
+                identity="BAD-001",
+                location_id=None,
+                event_type="proxy_message",
+                ocpp_version="ocpp1.6",
+                payload={"action": "DataTransfer", "payload": {"data": "\ud800"}},
+                status="queued",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    listed = await client.get("/ocpp/commands", headers=admin)
+    assert listed.status_code == 200
+    assert listed.json()["items"][0]["payload"]["payload"]["data"] == "\ud800"
+    one = await client.get("/ocpp/commands/legacy000001", headers=admin)
+    assert one.status_code == 200
+    listed.content.decode("ascii")  # escaped, so plain ASCII on the wire
