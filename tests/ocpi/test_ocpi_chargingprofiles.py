@@ -271,6 +271,10 @@ class FakeOcpi:
     async def send_result(self, cpo_id: str, response_url: str, body: dict[str, Any]) -> None:
         self.results.append((cpo_id, response_url, body))
 
+    def now(self) -> datetime:
+        """The OCPI layer's one clock (OcpiService.now)."""
+        return datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
 
 def _bridge(version: str, answer: dict[str, Any]) -> tuple[SmartChargingBridge, Any, str]:
     session_id = session_id_for("cpo-1", "CP1", 7)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
@@ -69,11 +70,16 @@ class VirtualCpoStack:
         # created before station authentication get their credentials first.
         await services.provisioner.issue_missing_credentials()
         clock = getattr(fleet, "clock", None)
+        # One clock for the chargers, the CSMS and every OCPI timestamp: the fleet's, whose
+        # simulated time (VOLTLAB_TIME_SCALE) the chargers stamp sessions and statuses with.
+        if clock is not None:
+            self.ocpi.use_clock(lambda: datetime.fromtimestamp(clock.now(), UTC))
         self.csms = self._csms_factory(
             services.roaming,
             station_password_hash=self._station_password_hash,
             max_power_w=services.provisioner.connector_max_power_w,
             station_clock=clock.now if clock is not None else None,
+            now=clock.now if clock is not None else None,
         )
         services.csms = self.csms
         await services.start()

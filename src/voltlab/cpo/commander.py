@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from voltlab.ocpi.authorizations import GivenAuthorization
 from voltlab.store import repo
 from voltlab.store.models import Charger, Command, Location
 
@@ -94,7 +95,7 @@ class CommandBridge:
         if not self._online(cpo_id, identity):
             return "REJECTED", COMMAND_TIMEOUT, "the charger is offline"
         token = body["token"]
-        self.svc.roaming.command_tokens[(cpo_id, token["uid"])] = token
+        await self.svc.roaming.remember(cpo_id, command_authorization(body))
         self._spawn(
             self._run_start(cpo_id, body["response_url"], identity, connector_id, token["uid"])
         )
@@ -122,6 +123,9 @@ class CommandBridge:
                 )
         except Exception as exc:  # noqa: BLE001 - reported to the eMSP as FAILED
             message = f"{type(exc).__name__}: {exc}"
+        if result != "ACCEPTED":
+            # No session will carry it: a later session of this token must not either.
+            await self.svc.roaming.forget(cpo_id, uid)
         await self.svc.ocpi.send_command_result(cpo_id, response_url, result, message)
 
     async def _stop_session(self, cpo_id: str, body: dict[str, Any]) -> tuple[str, int, str | None]:
@@ -151,7 +155,7 @@ class CommandBridge:
             return "REJECTED", COMMAND_TIMEOUT, "unknown location/EVSE"
         identity, connector_id = station
         token = body["token"]
-        self.svc.roaming.command_tokens[(cpo_id, token["uid"])] = token
+        await self.svc.roaming.remember(cpo_id, command_authorization(body))
         expiry = body["expiry_date"]
         self._spawn(
             self._call_and_report(
@@ -297,6 +301,16 @@ class CommandBridge:
             if command is not None:
                 session.expunge(command)
             return command
+
+
+def command_authorization(body: dict[str, Any]) -> GivenAuthorization:
+    """START_SESSION and RESERVE_NOW: the eMSP's Token and the authorization_reference the
+    Session and CDR SHALL carry."""
+    token = body["token"]
+    reference = body.get("authorization_reference")
+    return GivenAuthorization(
+        str(token["uid"]), "COMMAND", dict(token), str(reference) if reference else None
+    )
 
 
 def reservation_number(reservation_id: str | int) -> int:

@@ -1,18 +1,29 @@
 """The virtual CPO's business side of the built-in CSMS: id tags are authorized against the
 eMSP's tokens, OCPP status changes become OCPI EVSE status pushes, transactions become OCPI
-Sessions (PUT, then PATCH per meter sample) and, at the end, a priced CDR."""
+Sessions (PUT, then PATCH per meter sample) and, at the end, a priced CDR.
+
+Rules from the OCPI 2.2.1 sessions and CDRs modules this follows:
+- a PATCH's charging_periods are ADDED to the eMSP's Session, so each PATCH carries only the
+  periods the eMSP does not have yet (a PUT, which replaces, carries all of them);
+- the authorization_reference the eMSP gave (START_SESSION, RESERVE_NOW or real-time
+  authorization, the last one given) is carried by the Session and the CDR;
+- every last_updated comes from the one clock (`OcpiService.now`, the fleet's clock), the
+  clock the chargers stamp their sessions with, so date_from pulls see every change.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from voltlab.cpo.network_index import EvseRef, NetworkIndex
 from voltlab.cpo.pricing import price_session
 from voltlab.csms.events import CsmsTransaction, IdTagStatus, MeterSample
+from voltlab.ocpi.authorizations import GivenAuthorization
+from voltlab.ocpi.envelope import format_datetime
 from voltlab.store.models import Cpo
 from voltlab.store.times import as_utc
 
@@ -45,6 +56,12 @@ def ocpi_time(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def stamp(moment: datetime) -> str:
+    """A last_updated: milliseconds kept, so a change made in the second an eMSP last pulled
+    (its date_from, the envelope timestamp) is not stamped before it."""
+    return format_datetime(as_utc(moment))
+
+
 def session_id_for(cpo_id: str, identity: str, transaction_id: int) -> str:
     return "S" + hashlib.sha256(f"{cpo_id}|{identity}|{transaction_id}".encode()).hexdigest()[:23]
 
@@ -56,8 +73,12 @@ class RoamingBridge:
         self.svc = services
         self._indexes: dict[str, NetworkIndex] = {}
         self._cpos: dict[str, Cpo] = {}
-        # id tags an eMSP started a session for (START_SESSION): token object per (cpo, uid)
-        self.command_tokens: dict[tuple[str, str], dict[str, Any]] = {}
+        # How the eMSP authorized each (cpo, uid): a cache of the ocpi_authorizations rows
+        # (None cached too: a uid the eMSP gave nothing for).
+        self._given: dict[tuple[str, str], GivenAuthorization | None] = {}
+        # Per session id, how many charging periods the eMSP holds: a PATCH sends the rest.
+        # Unknown (e.g. after a restart) means a PUT with all of them.
+        self._periods_sent: dict[str, int] = {}
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
 
     # -- lookup -------------------------------------------------------------------------------
@@ -90,11 +111,33 @@ class RoamingBridge:
     def _lock(self, cpo_id: str, transaction_id: int) -> asyncio.Lock:
         return self._locks.setdefault((cpo_id, transaction_id), asyncio.Lock())
 
+    def now(self) -> datetime:
+        """The one clock every OCPI timestamp comes from."""
+        return as_utc(self.svc.ocpi.now())
+
+    # -- how the eMSP authorized a token --------------------------------------------------------
+
+    async def remember(self, cpo_id: str, given: GivenAuthorization) -> None:
+        """Keep what the eMSP gave for a token uid (stored, so a restart keeps it)."""
+        await self.svc.ocpi.remember_authorization(cpo_id, given)
+        self._given[(cpo_id, given.uid)] = given
+
+    async def forget(self, cpo_id: str, uid: str) -> None:
+        self._given[(cpo_id, uid)] = None
+        await self.svc.ocpi.forget_authorization(cpo_id, uid)
+
+    def given(self, cpo_id: str, uid: str) -> GivenAuthorization | None:
+        key = (cpo_id, uid)
+        if key not in self._given:
+            self._given[key] = self.svc.ocpi.given_authorization(cpo_id, uid)
+        return self._given[key]
+
     # -- CsmsListener -------------------------------------------------------------------------
 
     async def authorize(self, cpo_id: str, identity: str, id_tag: str) -> IdTagStatus:
-        if (cpo_id, id_tag) in self.command_tokens:
-            return IdTagStatus.accept()
+        given = self.given(cpo_id, id_tag)
+        if given is not None and given.auth_method == "COMMAND":
+            return IdTagStatus.accept()  # the eMSP itself asked for this session
         index = self.index(cpo_id)
         location_id = None
         evse_uids = None
@@ -106,6 +149,13 @@ class RoamingBridge:
         verdict = await self.svc.ocpi.authorize_token(
             cpo_id, id_tag, "RFID", location_id=location_id, evse_uids=evse_uids
         )
+        if verdict.source == "realtime" and verdict.allowed == "ALLOWED":
+            await self.remember(
+                cpo_id,
+                GivenAuthorization(
+                    id_tag, "AUTH_REQUEST", verdict.token, verdict.authorization_reference
+                ),
+            )
         return IdTagStatus(OCPP_AUTH_STATUS.get(verdict.allowed, "Invalid"))
 
     async def station_registered(self, cpo_id: str, identity: str, boot: dict[str, Any]) -> None:
@@ -115,7 +165,7 @@ class RoamingBridge:
         index = self.index(cpo_id)
         if index is None:
             return
-        now = ocpi_time(datetime.now(UTC))
+        now = stamp(self.now())
         for (ident, _connector), ref in index.by_station.items():
             if ident == identity:
                 await self.svc.ocpi.evse_status_changed(
@@ -137,52 +187,67 @@ class RoamingBridge:
         if ref is None:
             return
         ocpi_status = OCPI_EVSE_STATUS.get(status, "UNKNOWN")
+        # Stamped when the EVSE changes here (the station's own timestamp may be late, e.g.
+        # replayed from its offline queue): a date_from pull then never misses the change.
         await self.svc.ocpi.evse_status_changed(
-            cpo_id, ref.location_id, ref.evse_uid, ocpi_status, ocpi_time(timestamp)
+            cpo_id, ref.location_id, ref.evse_uid, ocpi_status, stamp(self.now())
         )
 
     async def transaction_started(self, cpo_id: str, tx: CsmsTransaction) -> None:
         async with self._lock(cpo_id, tx.transaction_id):
             body = self._session_body(cpo_id, tx, status="ACTIVE")
             if body is not None:
-                await self.svc.ocpi.session_changed(cpo_id, body)
+                await self._push_session(cpo_id, body, ())
 
     async def meter_values(
         self, cpo_id: str, tx: CsmsTransaction, samples: list[MeterSample]
     ) -> None:
         async with self._lock(cpo_id, tx.transaction_id):
             body = self._session_body(cpo_id, tx, status="ACTIVE")
-            if body is None:
-                return
-            patch = {
-                "kwh": body["kwh"],
-                "charging_periods": body["charging_periods"],
-                "last_updated": body["last_updated"],
-            }
-            if "total_cost" in body:
-                patch["total_cost"] = body["total_cost"]
-            await self.svc.ocpi.session_changed(cpo_id, body, patch)
+            if body is not None:
+                await self._push_session(cpo_id, body, ("kwh", "total_cost", "last_updated"))
 
     async def transaction_stopped(self, cpo_id: str, tx: CsmsTransaction) -> None:
         async with self._lock(cpo_id, tx.transaction_id):
             body = self._session_body(cpo_id, tx, status="COMPLETED")
             if body is None:
                 return
-            await self.svc.ocpi.session_changed(cpo_id, body)
+            await self._push_session(
+                cpo_id,
+                body,
+                ("kwh", "total_cost", "status", "end_date_time", "last_updated"),
+            )
+            self._periods_sent.pop(body["id"], None)
             cdr = self._cdr_body(cpo_id, tx, body)
             if cdr is not None:
                 await self.svc.ocpi.cdr_created(cpo_id, cdr)
-        self.command_tokens.pop((cpo_id, tx.id_tag), None)
+            await self.forget(cpo_id, tx.id_tag)
         self._locks.pop((cpo_id, tx.transaction_id), None)
         # The driver unplugs and leaves, so the EVSE is free for the next session.
         if self.svc.commander is not None and tx.connector_id:
             self.svc.commander.later_unplug(cpo_id, tx.identity, tx.connector_id)
 
+    async def _push_session(
+        self, cpo_id: str, body: dict[str, Any], patch_fields: tuple[str, ...]
+    ) -> None:
+        """PUT the Session the first time (and whenever we do not know what the eMSP holds),
+        else PATCH `patch_fields` plus only the charging periods it does not have yet."""
+        periods = body["charging_periods"]
+        sent = self._periods_sent.get(body["id"])
+        patch: dict[str, Any] | None = None
+        if patch_fields and sent is not None and sent <= len(periods):
+            patch = {field: body[field] for field in patch_fields if field in body}
+            if len(periods) > sent:
+                patch["charging_periods"] = periods[sent:]
+        self._periods_sent[body["id"]] = len(periods)
+        await self.svc.ocpi.session_changed(cpo_id, body, patch)
+
     # -- OCPI objects -------------------------------------------------------------------------
 
     def _cdr_token(self, cpo: Cpo, id_tag: str) -> tuple[dict[str, Any], str]:
-        token = self.command_tokens.get((cpo.id, id_tag))
-        auth_method = "COMMAND"
+        given = self.given(cpo.id, id_tag)
+        token = given.token if given is not None else None
+        auth_method = given.auth_method if given is not None else "COMMAND"
         if token is None:
             token = (
                 self.svc.ocpi.find_token(cpo.id, id_tag)
@@ -237,6 +302,23 @@ class RoamingBridge:
                 period["tariff_id"] = tariff_id
             periods.append(period)
             previous_time, previous_wh = sample.timestamp, sample.energy_wh
+        stopped_at, meter_stop = tx.stopped_at, tx.meter_stop_wh
+        if stopped_at is not None and meter_stop is not None and stopped_at > previous_time:
+            # From the last sample to the stop: the periods then add up to the session's energy.
+            hours = (stopped_at - previous_time).total_seconds() / 3600.0
+            closing: dict[str, Any] = {
+                "start_date_time": ocpi_time(previous_time),
+                "dimensions": [
+                    {
+                        "type": "ENERGY",
+                        "volume": round(max(0.0, meter_stop - previous_wh) / 1000.0, 4),
+                    },
+                    {"type": "TIME", "volume": round(hours, 4)},
+                ],
+            }
+            if tariff_id:
+                closing["tariff_id"] = tariff_id
+            periods.append(closing)
         return periods
 
     def _price(
@@ -273,6 +355,7 @@ class RoamingBridge:
             log.warning("no EVSE for %s connector %s of %s", tx.identity, tx.connector_id, cpo_id)
             return None
         cdr_token, auth_method = self._cdr_token(cpo, tx.id_tag)
+        given = self.given(cpo_id, tx.id_tag)
         periods = self._periods(tx, ref.tariff_id)
         end = tx.stopped_at or (tx.samples[-1].timestamp if tx.samples else tx.started_at)
         tariff, price = self._price(cpo_id, ref, tx, periods, end)
@@ -290,8 +373,12 @@ class RoamingBridge:
             "currency": (tariff or {}).get("currency", "EUR"),
             "charging_periods": periods,
             "status": status,
-            "last_updated": ocpi_time(end if status == "COMPLETED" else datetime.now(UTC)),
+            # Never before the newest moment the body reports on (one clock, but a station of
+            # another process may run a little ahead).
+            "last_updated": stamp(max(self.now(), as_utc(end))),
         }
+        if given is not None and given.authorization_reference:
+            body["authorization_reference"] = given.authorization_reference
         if tx.stopped_at is not None:
             body["end_date_time"] = ocpi_time(tx.stopped_at)
         if price is not None:
@@ -345,8 +432,10 @@ class RoamingBridge:
             "total_cost": session.get("total_cost", {"excl_vat": 0.0}),
             "total_energy": session["kwh"],
             "total_time": round(hours, 4),
-            "last_updated": ocpi_time(tx.stopped_at),
+            "last_updated": stamp(max(self.now(), as_utc(tx.stopped_at))),
         }
+        if session.get("authorization_reference"):
+            cdr["authorization_reference"] = session["authorization_reference"]
         if tariff is not None:
             cdr["tariffs"] = [tariff]
         if location.get("postal_code") is None:

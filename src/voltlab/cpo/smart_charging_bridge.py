@@ -15,7 +15,7 @@ import logging
 import zlib
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from voltlab.cpo.roaming import ocpi_time, session_id_for
@@ -226,7 +226,7 @@ class SmartChargingBridge:
             answer = await self._call(
                 cpo_id, target, "GetCompositeSchedule", composite_payload(target, duration)
             )
-            body = active_profile_result(answer, datetime.now(UTC))
+            body = active_profile_result(answer, self.svc.ocpi.now())
         except Exception as exc:  # noqa: BLE001 - reported to the eMSP as REJECTED
             log.warning("GetCompositeSchedule on %s failed: %s", target.identity, exc)
             body = {"result": "REJECTED"}

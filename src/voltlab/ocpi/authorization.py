@@ -17,6 +17,7 @@ from voltlab.ocpi.core import OcpiCore, ocpi_status_of
 from voltlab.ocpi.credentials_tokens import authorization_header
 from voltlab.ocpi.envelope import OcpiStatus
 from voltlab.ocpi.peer import CpoLink
+from voltlab.ocpi.peer_address import PeerAddressRefused, PeerUnreachable
 from voltlab.ocpi.web import routing_headers
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,15 @@ async def _realtime(
         if evse_uids:
             body["evse_uids"] = list(evse_uids)
     try:
+        await core.peer_policy.check_url(url)
         response = await core.http.post(
-            url, params={"type": token_type}, json=body, headers=headers
+            url, params={"type": token_type}, json=body, headers=headers, follow_redirects=False
         )
-    except httpx.HTTPError as exc:
+        core.peer_policy.check_connected(response)
+    except PeerAddressRefused as exc:
+        log.info("real-time authorization of %s not asked: %s", uid, exc.reason)
+        return None
+    except (httpx.HTTPError, PeerUnreachable) as exc:
         log.info("real-time authorization of %s at the eMSP failed: %s", uid, exc)
         await core.count(link.cpo_id, "out", "tokens", None, None)
         return None

@@ -4,6 +4,7 @@ HTTP client and traffic counting. One instance per OcpiService; modules receive 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
@@ -11,7 +12,8 @@ import httpx
 from sqlalchemy.orm import Session
 
 from voltlab.ocpi import traffic as traffic_repo
-from voltlab.ocpi.envelope import SUPPORTED_VERSIONS
+from voltlab.ocpi.envelope import SUPPORTED_VERSIONS, utcnow
+from voltlab.ocpi.peer_address import PeerAddressPolicy, env_refuses_private_peers
 from voltlab.store.db import Database
 
 P = ParamSpec("P")
@@ -22,11 +24,25 @@ DEFAULT_TIMEOUT = httpx.Timeout(8.0, connect=3.0)
 
 
 class OcpiCore:
-    def __init__(self, database: Database, public_url: str, http: httpx.AsyncClient | None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        public_url: str,
+        http: httpx.AsyncClient | None,
+        *,
+        refuse_private_peers: bool | None = None,
+    ) -> None:
         self.database = database
         self.public_url = public_url.rstrip("/")
         self._http = http
         self._owns_http = http is None
+        # Where eMSP-given URLs may lead (VOLTLAB_OCPI_REFUSE_PRIVATE_PEERS unless told).
+        self.peer_policy = PeerAddressPolicy(
+            env_refuses_private_peers() if refuse_private_peers is None else refuse_private_peers
+        )
+        # The clock every OCPI timestamp is read from: the fleet's (simulated) clock once the
+        # virtual CPO stack wires it in (OcpiService.use_clock), the wall clock until then.
+        self.now: Callable[[], datetime] = utcnow
 
     # --- database -------------------------------------------------------------------------
 

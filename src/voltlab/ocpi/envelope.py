@@ -72,15 +72,20 @@ class OcpiReply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def envelope(data: Any, status_code: int, message: str | None) -> dict[str, Any]:
+def envelope(
+    data: Any, status_code: int, message: str | None, timestamp: datetime | None = None
+) -> dict[str, Any]:
+    """`timestamp` comes from the OCPI layer's clock (the one its objects are stamped with),
+    so an eMSP may use it as its next `date_from`."""
     body: dict[str, Any] = {"data": data, "status_code": int(status_code)}
     if message:
         body["status_message"] = message
-    body["timestamp"] = format_datetime(utcnow())
+    body["timestamp"] = format_datetime(timestamp if timestamp is not None else utcnow())
     return body
 
 
 def utcnow() -> datetime:
+    """The wall clock: the OCPI layer's default clock until one is wired in."""
     return datetime.now(UTC)
 
 

@@ -13,6 +13,7 @@ import httpx
 from voltlab.ocpi.core import OcpiCore, ocpi_status_of
 from voltlab.ocpi.credentials_tokens import authorization_header
 from voltlab.ocpi.envelope import OcpiError, OcpiStatus
+from voltlab.ocpi.peer_address import UNREACHABLE, PeerAddressRefused, PeerUnreachable
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,16 @@ async def _get(
         "Accept": "application/json",
     }
     try:
-        response = await core.http.get(url, headers=headers)
-    except httpx.HTTPError as exc:
+        await core.peer_policy.check_url(url)
+        # Never follow a redirect: it could lead anywhere, past the address policy too.
+        response = await core.http.get(url, headers=headers, follow_redirects=False)
+        core.peer_policy.check_connected(response)
+    except PeerAddressRefused as exc:
+        raise _client_api_error(f"GET {url} refused: {exc.reason}") from exc
+    except (httpx.HTTPError, PeerUnreachable) as exc:
         await core.count(cpo_id, "out", module, None, None)
-        raise _client_api_error(f"GET {url} failed: {type(exc).__name__}: {exc}") from exc
+        # One text for refused, timed out, unresolvable, not HTTP: no port-state oracle.
+        raise _client_api_error(f"GET {url} failed: {UNREACHABLE}") from exc
     try:
         payload: Any = response.json()
     except ValueError:

@@ -26,6 +26,7 @@ from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.core import OcpiCore, ocpi_status_of
 from voltlab.ocpi.credentials_tokens import authorization_header
 from voltlab.ocpi.peer import CpoLink
+from voltlab.ocpi.peer_address import UNREACHABLE, PeerAddressRefused, PeerUnreachable
 from voltlab.ocpi.web import routing_headers
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class AttemptResult:
     http_status: int | None = None
     ocpi_status: int | None = None
     error: str | None = None
+    refused: bool = False  # the address policy forbids the URL: retrying cannot help
 
     @property
     def ok(self) -> bool:
@@ -67,6 +69,8 @@ class AttemptResult:
 
     @property
     def retryable(self) -> bool:
+        if self.refused:
+            return False
         if self.http_status is None:  # transport error or timeout
             return True
         if self.http_status >= 500 or self.http_status in (408, 429):
@@ -193,12 +197,19 @@ class PushQueue:
         }
         if link.version == "2.2.1":
             headers.update(routing_headers(link))
+        policy = self._core.peer_policy
         try:
+            await policy.check_url(url)
+            # Never follow a redirect: it could lead anywhere, past the address policy too.
             response = await self._core.http.request(
-                request.method, url, json=request.body, headers=headers
+                request.method, url, json=request.body, headers=headers, follow_redirects=False
             )
-        except httpx.HTTPError as exc:
-            return AttemptResult(error=f"{type(exc).__name__}: {exc}")
+            policy.check_connected(response)
+        except PeerAddressRefused as exc:
+            return AttemptResult(error=f"refused: {exc.reason}", refused=True)
+        except (httpx.HTTPError, PeerUnreachable):
+            # The same text whatever failed: the push log is no port scanner (item 8).
+            return AttemptResult(error=UNREACHABLE)
         try:
             payload: Any = response.json()
         except ValueError:

@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from voltlab.ocpi.peer import CpoLink
 from voltlab.store.models import utcnow
-from voltlab.store.ocpi_models import OcpiCredentials, OcpiObject, OcpiReceivedToken
+from voltlab.store.ocpi_models import (
+    OcpiAuthorization,
+    OcpiCredentials,
+    OcpiObject,
+    OcpiReceivedToken,
+)
 
 OBJECT_KINDS: tuple[str, ...] = ("location", "tariff", "session", "cdr")
 
@@ -207,7 +212,7 @@ def list_objects(
 
 
 def delete_cpo_data(session: Session, cpo_id: str) -> None:
-    for model in (OcpiObject, OcpiReceivedToken):
+    for model in (OcpiObject, OcpiReceivedToken, OcpiAuthorization):
         session.execute(model.__table__.delete().where(model.cpo_id == cpo_id))  # type: ignore[attr-defined]
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,9 +19,10 @@ import httpx
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from voltlab.ocpi import repo
+from voltlab.ocpi import authorizations, repo
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.authorization import TokenAuthorization, authorize
+from voltlab.ocpi.authorizations import GivenAuthorization
 from voltlab.ocpi.chargingprofiles_module import (
     ChargingProfileHandler,
     add_chargingprofiles_routes,
@@ -79,8 +82,10 @@ class OcpiService:
         http: httpx.AsyncClient | None = None,
         push_max_attempts: int = 5,
         push_retry_base_delay: float = 0.5,
+        refuse_private_peers: bool | None = None,
     ) -> None:
-        self._core = OcpiCore(database, public_url, http)
+        """`refuse_private_peers` None reads VOLTLAB_OCPI_REFUSE_PRIVATE_PEERS."""
+        self._core = OcpiCore(database, public_url, http, refuse_private_peers=refuse_private_peers)
         self._push = PushQueue(
             self._core, max_attempts=push_max_attempts, retry_base_delay=push_retry_base_delay
         )
@@ -109,6 +114,14 @@ class OcpiService:
 
     def versions_url(self, ocpi_version: str) -> str:
         return self._core.versions_url(ocpi_version)
+
+    def use_clock(self, now: Callable[[], datetime]) -> None:
+        """Read every OCPI timestamp (response envelopes included) from `now`: the fleet's
+        clock, whose simulated time the chargers stamp their sessions and statuses with."""
+        self._core.now = now
+
+    def now(self) -> datetime:
+        return self._core.now()
 
     async def drain(self) -> None:
         await self._push.drain()
@@ -288,6 +301,10 @@ class OcpiService:
             patch_body = dict(patch)
             patch_body.setdefault("last_updated", presented.get("last_updated"))
             if link.version == "2.1.1":
+                # 2.1.1 has no "PATCH adds periods" rule: a field sent replaces the field, so
+                # charging_periods go whole (2.2.1 PATCHes carry only the new ones).
+                if "charging_periods" in patch_body:
+                    patch_body["charging_periods"] = session_body.get("charging_periods") or []
                 patch_body = session_patch_to_211(patch_body)
             request = PushRequest("PATCH", path, patch_body)
         self._push.submit(
@@ -363,6 +380,16 @@ class OcpiService:
                 absolute_url=response_url,
             )
         )
+
+    async def remember_authorization(self, cpo_id: str, given: GivenAuthorization) -> None:
+        """Keep how the eMSP authorized a token uid (the last value given wins)."""
+        await self._core.db(authorizations.save, cpo_id, given, self._core.now())
+
+    def given_authorization(self, cpo_id: str, uid: str) -> GivenAuthorization | None:
+        return self._core.db_sync(authorizations.load, cpo_id, uid)
+
+    async def forget_authorization(self, cpo_id: str, uid: str) -> None:
+        await self._core.db(authorizations.forget, cpo_id, uid)
 
     async def authorize_token(
         self,

@@ -121,7 +121,7 @@ async def run_endpoint(
     if caller is not None:
         await core.count(caller.cpo_id, "in", module, reply.http_status, reply.status_code)
     return JSONResponse(
-        envelope(reply.data, reply.status_code, reply.message),
+        envelope(reply.data, reply.status_code, reply.message, core.now()),
         status_code=reply.http_status,
         headers=headers,
     )

@@ -134,3 +134,22 @@ class OcpiPush(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OcpiAuthorization(Base):
+    """How the eMSP authorized a Token at this CPO, kept until the session it leads to ends:
+    the Token of a START_SESSION or RESERVE_NOW (auth_method COMMAND) or of a real-time
+    authorization (AUTH_REQUEST), and the `authorization_reference` the eMSP gave, which the
+    Session and the CDR SHALL carry (sessions and CDRs modules). In the database, so a restart
+    between the command and the session's end loses none of it. One row per token uid: the
+    last value given wins, as the modules ask."""
+
+    __tablename__ = "ocpi_authorizations"
+    __table_args__ = (UniqueConstraint("cpo_id", "uid", name="uq_ocpi_authorization"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cpo_id: Mapped[str] = mapped_column(String(40))
+    uid: Mapped[str] = mapped_column(String(36))
+    auth_method: Mapped[str] = mapped_column(String(16))  # COMMAND | AUTH_REQUEST
+    token: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    authorization_reference: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

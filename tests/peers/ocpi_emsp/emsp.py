@@ -215,6 +215,12 @@ class State:
         self.authorization: dict[str, str] = {}  # uid lower -> AllowedType
         self.command_results: dict[str, list[dict]] = {}
         self.auth_refs = 0
+        # Sessions as an eMSP following the sessions module merges them (merge_session_push):
+        # key "cc/pid/id" lower case -> Session. py_ocpi's own store replaces charging_periods
+        # on PATCH; this one appends them, as the PATCH rule says.
+        self.merged_sessions: dict[str, dict] = {}
+        # After each merged push: {"key", "method", "periods", "period_kwh", "kwh"}
+        self.merge_steps: list[dict] = []
 
     def our_credentials(self) -> dict:
         return {
@@ -245,6 +251,8 @@ class State:
             "cdrs": self.objects["cdrs"],
             "tokens": self.tokens,
             "command_results": self.command_results,
+            "merged_sessions": self.merged_sessions,
+            "merge_steps": self.merge_steps,
         }
 
 
@@ -451,11 +459,14 @@ OCPI_APP = get_application(
 class Recorder:
     """ASGI wrapper: records every request and the answer py_ocpi gave.
 
-    It also smooths two transport details py_ocpi gets in the way of:
+    It also smooths three transport details py_ocpi gets in the way of:
     - collection routes are declared with a trailing slash (``/cdrs/``,
       ``/tokens/``, ``/credentials/``); a request without it would get a 307
       redirect. The path is rewritten before routing (the event keeps the
       original path).
+    - py_ocpi answers POST tokens/{uid}/authorize with a one-element list as
+      ``data``; the spec's answer is the AuthorizationInfo object itself, so the
+      list is unwrapped (``_authorization_object``).
     - py_ocpi builds the tokens ``Link`` header as ``https://HOST/ocpi/cpo/...``
       with ``date_from=None`` in it, and the CDR ``Location`` header with
       https; on Python 3.11 both also read ``VersionNumber.v_2_2_1`` and
@@ -510,6 +521,8 @@ class Recorder:
 
         status = {"code": None, "headers": []}
         out_chunks = []
+        authorize = scope["method"] == "POST" and original_path.rstrip("/").endswith("/authorize")
+        held_start = []
 
         async def capture(message):
             if message["type"] == "http.response.start":
@@ -517,7 +530,23 @@ class Recorder:
                 message = dict(message, headers=headers)
                 status["code"] = message["status"]
                 status["headers"] = headers
+                if authorize:
+                    held_start.append(message)  # sent with the rewritten body
+                    return
                 await send(message)
+                return
+            if authorize and message["type"] == "http.response.body":
+                out_chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                body = _authorization_object(b"".join(out_chunks))
+                start = held_start.pop()
+                headers = [(n, v) for n, v in start["headers"] if n.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                status["headers"] = headers
+                self._emit(scope, original_path, raw_body, status, body)
+                await send(dict(start, headers=headers))
+                await send({"type": "http.response.body", "body": body, "more_body": False})
                 return
             if message["type"] == "http.response.body":
                 out_chunks.append(message.get("body", b""))
@@ -532,6 +561,8 @@ class Recorder:
         headers = header_dict(scope.get("headers", []))
         response = parse_body(raw_response)
         ocpi_status = response.get("status_code") if isinstance(response, dict) else None
+        if status["code"] == 200 and ocpi_status == 1000:
+            merge_session_push(scope["method"], path, parse_body(raw_body))
         errors = None
         if status["code"] == 422 and isinstance(response, dict):
             errors = response.get("detail")
@@ -552,6 +583,59 @@ class Recorder:
                 "auth": describe_auth(headers.get("authorization")),
             }
         )
+
+
+def _authorization_object(raw: bytes) -> bytes:
+    """py_ocpi answers real-time authorization with ``data: [AuthorizationInfo]``; the tokens
+    module's POST {uid}/authorize answers ``data: AuthorizationInfo`` (one object)."""
+    body = parse_body(raw)
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
+        body["data"] = data[0]
+        return json.dumps(body, default=_json_default).encode()
+    return raw
+
+
+SESSIONS_PATH = f"/ocpi/emsp/{VERSION}/sessions/"
+
+
+def merge_session_push(method: str, path: str, body) -> None:
+    """Keep STATE.merged_sessions the way the OCPI 2.2.1 sessions module (Receiver PUT/PATCH)
+    says: PUT replaces the Session (its charging_periods too); a PATCH overwrites the fields it
+    carries, except charging_periods, which it SHALL add to the existing list (an omitted or
+    empty list changes nothing)."""
+    if method not in ("PUT", "PATCH") or not path.startswith(SESSIONS_PATH):
+        return
+    if not isinstance(body, dict):
+        return
+    key = _key(*path[len(SESSIONS_PATH) :].strip("/").split("/"))
+    if method == "PUT":
+        merged = dict(body)
+    else:
+        merged = dict(STATE.merged_sessions.get(key) or {})
+        for field, value in body.items():
+            if field == "charging_periods":
+                merged["charging_periods"] = list(merged.get("charging_periods") or []) + list(
+                    value or []
+                )
+            else:
+                merged[field] = value
+    STATE.merged_sessions[key] = merged
+    periods = merged.get("charging_periods") or []
+    STATE.merge_steps.append(
+        {
+            "key": key,
+            "method": method,
+            "periods": len(periods),
+            "period_kwh": sum(
+                d.get("volume") or 0
+                for p in periods
+                for d in p.get("dimensions") or []
+                if d.get("type") == "ENERGY"
+            ),
+            "kwh": merged.get("kwh"),
+        }
+    )
 
 
 def _fix_header(name: bytes, value: bytes):
