@@ -266,3 +266,65 @@ async def test_hijack_is_refused_and_a_forged_meter_stop_is_not_billed(
         assert [c["total_energy"] for c in served] == [cdr["total_energy"]]
         assert all(c["total_energy"] < 100 for c in served)
         assert "StopTransaction reading rejected" in serve.read_log()
+
+
+async def test_chargers_of_a_cpo_from_before_station_auth_get_credentials_at_start(
+    serve: ServeProcess, tmp_path: Path
+) -> None:
+    """A database written before station authentication: CPO chargers without `security`
+    and no credential rows. At the next start the server issues each one its credential
+    before the CSMS accepts connections, and the chargers boot with it."""
+    serve.start()
+    await serve.wait_healthy()
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=15) as http:
+        created = (
+            await http.post(
+                "/ocpi/cpos",
+                json={
+                    "template": "small-urban-ac",
+                    "country_code": "FR",
+                    "party_id": "OLD",
+                    "name_prefix": "old",
+                    "seed": 4,
+                    "overrides": {"locations": 1, "chargers_per_location": 2},
+                },
+            )
+        ).json()
+        assert (await wait_ready(http, created["status_url"]))["status"] == "READY"
+    serve.stop()
+    db_path = tmp_path / "voltlab.db"
+    with sqlite3.connect(db_path) as db:  # what an older voltlab left behind
+        db.execute("DELETE FROM csms_station_credentials")
+        db.execute("UPDATE chargers SET security = NULL")
+    serve.start()
+    await serve.wait_healthy()
+    async with httpx.AsyncClient(base_url=serve.base, headers=headers, timeout=15) as http:
+        cpo = (await http.get(f"/ocpi/cpos/{created['cpo_id']}")).json()
+        assert len(cpo["charger_ids"]) == 2
+
+        async def booted() -> list[dict]:
+            return [
+                (await http.get(f"/ocpp/chargers/{charger_id}")).json()
+                for charger_id in cpo["charger_ids"]
+            ]
+
+        deadline = time.monotonic() + 30
+        chargers = await booted()
+        while not all(c["registration"] == "Accepted" for c in chargers):
+            assert time.monotonic() < deadline, chargers
+            await asyncio.sleep(0.3)
+            chargers = await booted()
+        assert all(c["security"]["profile"] == 1 for c in chargers)
+    with sqlite3.connect(db_path) as db:
+        rows = dict(
+            db.execute("SELECT identity, password_hash FROM csms_station_credentials").fetchall()
+        )
+        securities = {
+            identity: json.loads(security)
+            for identity, security in db.execute("SELECT identity, security FROM chargers")
+        }
+    assert set(rows) == {c["identity"] for c in chargers}
+    for identity, password_hash in rows.items():
+        password = securities[identity]["password"]
+        assert hashlib.sha256(password.encode()).hexdigest() == password_hash
