@@ -162,11 +162,12 @@ async def test_ocpi211_cpo_against_extrawest_211_emsp(serve: ServeProcess) -> No
         assert_embeds_one_connector(session, location["id"], evse["uid"])
         assert session["location"]["evses"][0]["connectors"][0]["id"] == connector["id"]
 
-        # Meter samples become PATCHes. 2.1.1 PATCH replaces the fields it carries
-        # (transport_and_format.md "PATCH"); py_ocpi applies it so, and answers the merged
-        # Session: its periods must add up to its kWh after every PATCH.
+        # Meter samples become PATCHes. A 2.1.1 PATCH replaces the fields it carries
+        # (transport_and_format.md "PATCH"; 2.1.1 has no 2.2.1-style "periods are added" rule).
+        # py_ocpi applies it so and answers with the Session it now holds: after every push
+        # that Session's periods must add up to its kWh.
         def session_patches() -> list[dict]:
-            return [ev for ev in emsp.received(f"{EMSP}/sessions/", "PATCH")]
+            return emsp.received(f"{EMSP}/sessions/", "PATCH")
 
         deadline = time.monotonic() + 20
         while len(session_patches()) < 3 and time.monotonic() < deadline:
@@ -180,22 +181,31 @@ async def test_ocpi211_cpo_against_extrawest_211_emsp(serve: ServeProcess) -> No
         cdr_post = await emsp.wait_for_received(f"{EMSP}/cdrs", "POST", timeout=20)
         assert ok(cdr_post), cdr_post
         cdr = cdr_post["body"]
+        # The session's COMPLETED push (PUT or PATCH) travels apart from the CDR's.
+        await emsp.wait_for(
+            lambda e: (
+                e.get("event") == "received"
+                and e.get("path", "").startswith(f"{EMSP}/sessions/")
+                and (e.get("body") or {}).get("status") == "COMPLETED"
+            ),
+            timeout=20,
+        )
         await emsp.sync()
 
-        patches = session_patches()
-        kwh_seen = []
-        for patch in patches:
-            assert ok(patch), patch
-            assert not NOT_211_SESSION & set(patch["body"]), patch["body"]
-            merged = patch["response"]["data"][0]
-            assert merged["id"] == session_id
-            assert energy(merged["charging_periods"]) == pytest.approx(merged["kwh"], abs=0.002)
-            kwh_seen.append(merged["kwh"])
-        assert kwh_seen == sorted(kwh_seen) and kwh_seen[-1] > 0
-
-        final = emsp.received(f"{EMSP}/sessions/", "PUT")[-1]
-        assert ok(final) and final["body"]["status"] == "COMPLETED", final
-        assert final["body"]["end_datetime"] >= final["body"]["start_datetime"]
+        pushes = emsp.received(f"{EMSP}/sessions/")
+        held = []  # the Session the eMSP holds after each push
+        for push in pushes:
+            assert ok(push), push
+            assert push["path"] == f"{EMSP}/sessions/FR/OLD/{session_id}"
+            assert not NOT_211_SESSION & set(push["body"]), push["body"]
+            view = push["response"]["data"][0]
+            assert view["id"] == session_id
+            assert energy(view["charging_periods"]) == pytest.approx(view["kwh"], abs=0.002)
+            held.append(view)
+        assert [v["kwh"] for v in held] == sorted(v["kwh"] for v in held)
+        final = held[-1]
+        assert final["status"] == "COMPLETED", pushes[-1]
+        assert final["end_datetime"] >= final["start_datetime"]
 
         # The CDR: 2.1.1 names, the Token's auth_id, the location embedded, energy = the
         # charger's own meter delta = the final Session's kWh, cost a plain number (excl. VAT).
@@ -203,10 +213,10 @@ async def test_ocpi211_cpo_against_extrawest_211_emsp(serve: ServeProcess) -> No
         assert cdr["auth_id"] == TOKEN_211["auth_id"]
         assert_embeds_one_connector(cdr, location["id"], evse["uid"])
         assert cdr["stop_date_time"] >= cdr["start_date_time"] == session["start_datetime"]
-        assert cdr["total_energy"] == pytest.approx(final["body"]["kwh"], abs=0.0005)
+        assert cdr["total_energy"] == pytest.approx(final["kwh"], abs=0.0005)
         assert energy(cdr["charging_periods"]) == pytest.approx(cdr["total_energy"], abs=0.002)
         assert isinstance(cdr["total_cost"], float | int) and cdr["total_cost"] > 0
-        assert cdr["total_cost"] == pytest.approx(final["body"]["total_cost"], abs=0.0001)
+        assert cdr["total_cost"] == pytest.approx(final["total_cost"], abs=0.0001)
         assert cdr["total_time"] > 0
         assert [t["id"] for t in cdr["tariffs"]] == [connector["tariff_id"]]
 
@@ -231,7 +241,7 @@ async def test_ocpi211_cpo_against_extrawest_211_emsp(serve: ServeProcess) -> No
         ) / 1000
         print(
             f"2.1.1 CDR {cdr['total_energy']} kWh (meter delta {delta_kwh} kWh), "
-            f"total_cost {cdr['total_cost']}, {len(patches)} session PATCHes"
+            f"total_cost {cdr['total_cost']}, {len(pushes)} session pushes"
         )
         assert delta_kwh > 0.1
         assert cdr["total_energy"] == pytest.approx(delta_kwh, abs=0.001)

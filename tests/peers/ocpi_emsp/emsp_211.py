@@ -73,7 +73,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from py_ocpi import get_application  # noqa: E402
 from py_ocpi.core.authentication.authenticator import Authenticator  # noqa: E402
-from py_ocpi.core.data_types import DateTime  # noqa: E402
+from py_ocpi.core.data_types import DateTime, String  # noqa: E402
 from py_ocpi.core.enums import ModuleID, RoleEnum  # noqa: E402
 from py_ocpi.modules.cdrs.v_2_1_1.schemas import Cdr  # noqa: E402
 from py_ocpi.modules.commands.v_2_1_1.schemas import (  # noqa: E402
@@ -84,7 +84,7 @@ from py_ocpi.modules.commands.v_2_1_1.schemas import (  # noqa: E402
     UnlockConnector,
 )
 from py_ocpi.modules.credentials.v_2_1_1.schemas import Credentials  # noqa: E402
-from py_ocpi.modules.locations.v_2_1_1.schemas import Location  # noqa: E402
+from py_ocpi.modules.locations.v_2_1_1.schemas import Connector, Location  # noqa: E402
 from py_ocpi.modules.sessions.v_2_1_1.schemas import Session  # noqa: E402
 from py_ocpi.modules.tariffs.v_2_1_1.schemas import Tariff  # noqa: E402
 from py_ocpi.modules.tokens.v_2_1_1.schemas import AuthorizationInfo, Token  # noqa: E402
@@ -121,6 +121,10 @@ def _replace_field(model, old: str | None, new: str, annotation, required: bool)
 # mod_cdrs.md 3.1 "CDR Object": the end of the session is `stop_date_time` (DateTime, card. 1);
 # py_ocpi names it `end_date_time` (the 2.2.1 name), so it rejects every spec-correct 2.1.1 CDR.
 _replace_field(Cdr, "end_date_time", "stop_date_time", DateTime, required=True)
+
+# mod_locations.md 3.3 "Connector Object": tariff_id is String(36), card. "?" (optional);
+# py_ocpi requires it, so it rejects a Location with a connector that has no tariff.
+_replace_field(Connector, "tariff_id", "tariff_id", String(36), required=False)
 
 # transport_and_format.md "Request format": 2.1.1 sends `Authorization: Token <token>`, the
 # token as is. py_ocpi's version-less GET /ocpi/versions Base64-decodes every token first and
