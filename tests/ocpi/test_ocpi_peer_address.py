@@ -178,3 +178,40 @@ async def test_a_redirect_is_not_followed(harness: Any, emsp: Any) -> None:
 )
 def test_refusal_reason_per_address(address: str, reason: str | None) -> None:
     assert refusal_reason(ipaddress.ip_address(address)) == reason
+
+
+def point_sessions_endpoint(harness: Any, url: str) -> None:
+    """The eMSP listed `url` as its sessions endpoint (its version details are its to write)."""
+    from voltlab.store.ocpi_models import OcpiCredentials
+
+    with harness.database.session() as session:
+        row = session.get(OcpiCredentials, "cpo-1")
+        row.peer_endpoints = [e for e in row.peer_endpoints if e["identifier"] != "sessions"] + [
+            {"identifier": "sessions", "role": "RECEIVER", "url": url}
+        ]
+
+
+async def test_push_failures_read_the_same_in_the_push_log(
+    harness: Any, emsp: Any, unreachable_versions_url: str
+) -> None:
+    """The push log (shown to the org) is no port scanner either: the eMSP chooses its module
+    URLs, so a closed port and an open non-HTTP one must leave the same error text."""
+    await harness.registered_cpo(emsp)
+    closed = unreachable_versions_url.rsplit("/", 2)[0]
+    async with tcp_server(speak_another_protocol) as other:
+        for name, base in (("closed", closed), ("other", f"http://127.0.0.1:{other}")):
+            point_sessions_endpoint(harness, f"{base}/sessions")
+            await harness.service.session_changed(
+                "cpo-1", {"id": f"S-{name}", "last_updated": "2026-01-01T00:00:00Z"}
+            )
+            await harness.service.drain()
+    errors = {
+        entry["object"]: entry["error"]
+        for entry in harness.service.push_log("cpo-1")
+        if entry["module"] == "sessions"
+    }
+    print(errors)
+    assert set(errors) == {"session:S-closed", "session:S-other"}, errors
+    assert len(set(errors.values())) == 1, errors
+    for leak in ("Connect", "Refused", "refused", "Protocol", "Errno"):
+        assert leak not in errors["session:S-closed"], errors

@@ -76,6 +76,10 @@ class RoamingBridge:
         # How the eMSP authorized each (cpo, uid): a cache of the ocpi_authorizations rows
         # (None cached too: a uid the eMSP gave nothing for).
         self._given: dict[tuple[str, str], GivenAuthorization | None] = {}
+        # Per session id, the authorization it started with (a second session of the same
+        # token, or its stop, must not change it); read back from the stored Session after a
+        # restart.
+        self._bound: dict[str, GivenAuthorization | None] = {}
         # Per session id, how many charging periods the eMSP holds: a PATCH sends the rest.
         # Unknown (e.g. after a restart) means a PUT with all of them.
         self._periods_sent: dict[str, int] = {}
@@ -131,6 +135,24 @@ class RoamingBridge:
         if key not in self._given:
             self._given[key] = self.svc.ocpi.given_authorization(cpo_id, uid)
         return self._given[key]
+
+    def _given_for_session(
+        self, cpo_id: str, session_id: str, uid: str
+    ) -> GivenAuthorization | None:
+        if session_id in self._bound:
+            return self._bound[session_id]
+        stored = self.svc.ocpi.get_object(cpo_id, "session", session_id)
+        if stored is not None:  # pushed before a restart: it says what it started with
+            given: GivenAuthorization | None = GivenAuthorization(
+                uid,
+                str(stored.get("auth_method") or "AUTH_REQUEST"),
+                stored.get("cdr_token"),
+                stored.get("authorization_reference"),
+            )
+        else:
+            given = self.given(cpo_id, uid)
+        self._bound[session_id] = given
+        return given
 
     # -- CsmsListener -------------------------------------------------------------------------
 
@@ -218,6 +240,7 @@ class RoamingBridge:
                 ("kwh", "total_cost", "status", "end_date_time", "last_updated"),
             )
             self._periods_sent.pop(body["id"], None)
+            self._bound.pop(body["id"], None)
             cdr = self._cdr_body(cpo_id, tx, body)
             if cdr is not None:
                 await self.svc.ocpi.cdr_created(cpo_id, cdr)
@@ -244,8 +267,9 @@ class RoamingBridge:
 
     # -- OCPI objects -------------------------------------------------------------------------
 
-    def _cdr_token(self, cpo: Cpo, id_tag: str) -> tuple[dict[str, Any], str]:
-        given = self.given(cpo.id, id_tag)
+    def _cdr_token(
+        self, cpo: Cpo, id_tag: str, given: GivenAuthorization | None
+    ) -> tuple[dict[str, Any], str]:
         token = given.token if given is not None else None
         auth_method = given.auth_method if given is not None else "COMMAND"
         if token is None:
@@ -354,15 +378,16 @@ class RoamingBridge:
         if cpo is None or ref is None:
             log.warning("no EVSE for %s connector %s of %s", tx.identity, tx.connector_id, cpo_id)
             return None
-        cdr_token, auth_method = self._cdr_token(cpo, tx.id_tag)
-        given = self.given(cpo_id, tx.id_tag)
+        session_id = session_id_for(cpo_id, tx.identity, tx.transaction_id)
+        given = self._given_for_session(cpo_id, session_id, tx.id_tag)
+        cdr_token, auth_method = self._cdr_token(cpo, tx.id_tag, given)
         periods = self._periods(tx, ref.tariff_id)
         end = tx.stopped_at or (tx.samples[-1].timestamp if tx.samples else tx.started_at)
         tariff, price = self._price(cpo_id, ref, tx, periods, end)
         body: dict[str, Any] = {
             "country_code": cpo.country_code,
             "party_id": cpo.party_id,
-            "id": session_id_for(cpo_id, tx.identity, tx.transaction_id),
+            "id": session_id,
             "start_date_time": ocpi_time(tx.started_at),
             "kwh": round(tx.energy_wh / 1000.0, 4),
             "cdr_token": cdr_token,
