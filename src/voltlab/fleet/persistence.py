@@ -42,6 +42,8 @@ class FleetWriter:
         self._lock = asyncio.Lock()
         # Futures of `settled` callers, resolved by the end of the next flush.
         self._waiters: list[asyncio.Future[None]] = []
+        self._urgent = False  # a `persist` caller waits: flush again at once
+        self._urgent_task: asyncio.Task[None] | None = None
 
     def frame(self, charger_id: str, ts: float, direction: str, text: str) -> None:
         # A tuple now, the row later in the writer thread: the event loop pays only the append.
@@ -56,10 +58,13 @@ class FleetWriter:
 
     async def persist(self, charger_id: str) -> None:
         """Write this charger's snapshot now (with whatever else is buffered) and return once
-        it is committed. A flush that started earlier took its snapshot before the caller's
-        change, so this waits for its own: the lock orders them."""
-        self._dirty.add(charger_id)
-        await self.flush()
+        it is committed. Callers share flushes: every flush that snapshots the charger after
+        this call releases it, at its commit, so the frame this guards leaves right after the
+        state behind it became durable (never a flush later)."""
+        self._urgent = True
+        if self._urgent_task is None or self._urgent_task.done():
+            self._urgent_task = asyncio.create_task(self._flush_urgent(), name="fleet-persist")
+        await self.settled(charger_id)
 
     async def settled(self, charger_id: str) -> None:
         """Return once a flush that started after this call has written the charger's
@@ -68,6 +73,11 @@ class FleetWriter:
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         await waiter
+
+    async def _flush_urgent(self) -> None:
+        while self._urgent:
+            self._urgent = False
+            await self.flush()
 
     async def flush(self) -> None:
         async with self._lock:

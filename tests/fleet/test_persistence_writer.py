@@ -1,0 +1,108 @@
+"""FleetWriter: one frame or snapshot that cannot be written costs only itself, never the
+batch of every charger; `persist` and `settled` return once the snapshot is in the store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from voltlab.fleet.persistence import FleetWriter
+from voltlab.store import repo
+from voltlab.store.db import Database
+from voltlab.store.models import Charger, Frame
+
+T0 = 1_780_000_000.0
+
+
+def _chargers(database: Database, count: int) -> list[str]:
+    with database.session() as session:
+        org = repo.get_or_create_org(session, "writer")
+        ids = [f"dep-w{n}" for n in range(count)]
+        for charger_id in ids:
+            session.add(
+                Charger(
+                    id=charger_id,
+                    org_id=org.id,
+                    identity=f"CP-W-{charger_id}",
+                    csms_url="ws://127.0.0.1:9/ocpp",
+                    ocpp_version="ocpp1.6",
+                    model="ac-7kw-1c",
+                )
+            )
+    return ids
+
+
+def _frames(database: Database) -> list[tuple[str, str]]:
+    with database.session() as session:
+        rows = session.execute(select(Frame.charger_id, Frame.frame).order_by(Frame.id)).all()
+    return [(charger_id, text) for charger_id, text in rows]
+
+
+def _states(database: Database) -> dict[str, Any]:
+    with database.session() as session:
+        return dict(session.execute(select(Charger.id, Charger.state)).all())
+
+
+async def test_a_lone_surrogate_is_stored_escaped_and_the_batch_is_written(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b, c = _chargers(database, 3)
+    snapshots = {a: {"n": 1}, b: {"n": 2}, c: {"n": 3}}
+    writer = FleetWriter(database, snapshots.get)
+    writer.frame(a, T0, "out", '[2,"1","Heartbeat",{}]')
+    writer.frame(b, T0, "in", '[3,"1",{"text":"bad \ud800 here"}]')
+    writer.frame(c, T0, "out", '[2,"2","DataTransfer",{"vendorId":"voltlab","data":"é"}]')
+    for charger_id in (a, b, c):
+        writer.mark_dirty(charger_id)
+    with caplog.at_level(logging.WARNING, logger="voltlab.fleet.persistence"):
+        await writer.flush()
+    frames = _frames(database)
+    assert frames == [
+        (a, '[2,"1","Heartbeat",{}]'),
+        (b, '[3,"1",{"text":"bad \\ud800 here"}]'),
+        (c, '[2,"2","DataTransfer",{"vendorId":"voltlab","data":"é"}]'),
+    ]
+    assert _states(database) == {a: {"n": 1}, b: {"n": 2}, c: {"n": 3}}
+    assert any("cannot encode" in r.getMessage() and b in r.getMessage() for r in caplog.records)
+
+
+async def test_a_row_the_database_refuses_costs_only_itself(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b, c = _chargers(database, 3)
+    # b's snapshot cannot be serialized to JSON: the batch fails and is retried row by row.
+    snapshots: dict[str, Any] = {a: {"n": 1}, b: {"bad": object()}, c: {"n": 3}}
+    writer = FleetWriter(database, snapshots.get)
+    for n, charger_id in enumerate((a, b, c)):
+        writer.frame(charger_id, T0 + n, "out", f'[2,"{n}","Heartbeat",{{}}]')
+        writer.mark_dirty(charger_id)
+    with caplog.at_level(logging.ERROR, logger="voltlab.fleet.persistence"):
+        await writer.flush()
+    assert [charger_id for charger_id, _ in _frames(database)] == [a, b, c]
+    states = _states(database)
+    assert states[a] == {"n": 1} and states[c] == {"n": 3} and states[b] is None
+    assert any(f"snapshot of {b} not written" in r.getMessage() for r in caplog.records)
+    # b stays dirty and is written once it can be
+    snapshots[b] = {"n": 2}
+    await writer.flush()
+    assert _states(database)[b] == {"n": 2}
+
+
+async def test_persist_and_settled_return_with_the_snapshot_stored(database: Database) -> None:
+    (a,) = _chargers(database, 1)
+    snapshot = {"tx": "open"}
+    writer = FleetWriter(database, lambda cid: dict(snapshot))
+    await asyncio.wait_for(writer.persist(a), 5)
+    assert _states(database)[a] == {"tx": "open"}
+    snapshot["tx"] = "closed"
+    settled = asyncio.create_task(writer.settled(a))
+    await asyncio.sleep(0.05)
+    assert not settled.done(), "settled writes nothing of its own: it waits for a flush"
+    assert _states(database)[a] == {"tx": "open"}
+    await writer.flush()
+    await asyncio.wait_for(settled, 5)
+    assert _states(database)[a] == {"tx": "closed"}
