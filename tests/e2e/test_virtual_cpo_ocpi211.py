@@ -280,3 +280,20 @@ async def test_ocpi211_cpo_against_extrawest_211_emsp(serve: ServeProcess) -> No
         stored = state["sessions"][f"fr/old/{session_id.lower()}"]
         assert stored["status"] == "COMPLETED" and stored["kwh"] == cdr["total_energy"]
         assert len(state["cdrs"]) == 1
+
+        # Pulled as well (the CPO's GET, its 2.1.1 presentation of the stored objects): py_ocpi's
+        # 2.1.1 models accept them and they say what the pushes said.
+        since = {"date_from": "2000-01-01T00:00:00Z"}
+        pulled_sessions = await emsp.get("sessions", params=since, follow=True)
+        pulled_cdrs = await emsp.get("cdrs", params=since, follow=True)
+        for pages_ in (pulled_sessions, pulled_cdrs):
+            assert all(p["status"] == 200 and p["validation"] == [] for p in pages_), pages_
+        [got_session] = [s for p in pulled_sessions for s in p["body"]["data"]]
+        [got_cdr] = [c for p in pulled_cdrs for c in p["body"]["data"]]
+        assert got_session["id"] == session_id and got_session["status"] == "COMPLETED"
+        assert got_session["auth_id"] == got_cdr["auth_id"] == TOKEN_211["auth_id"]
+        assert not NOT_211_SESSION & set(got_session) and not NOT_211_CDR & set(got_cdr)
+        assert_embeds_one_connector(got_session, location["id"], evse["uid"])
+        assert_embeds_one_connector(got_cdr, location["id"], evse["uid"])
+        for key in ("id", "total_energy", "total_cost", "start_date_time", "stop_date_time"):
+            assert got_cdr[key] == cdr[key], key
