@@ -19,6 +19,7 @@ from csms_support import (  # noqa: F401 - the *_fixture names register fixtures
     CPO,
     LiveCsms,
     RawStation,
+    RecordingListener,
     live_fixture,
     start_csms_fixture,
     wait_until,
@@ -27,6 +28,7 @@ from ocpp_rpc_station import OcppRpcStation
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from voltlab.csms import BuiltinCsms
 from voltlab.csms.station_auth import (
     UNAUTHORIZED_BODY,
     StationAuthenticator,
@@ -194,3 +196,41 @@ async def test_an_independent_station_authenticates_with_profile_1(secured: Live
     async with OcppRpcStation(secured.url, "CS-RPC", "ocpp2.0.1", password + "x") as intruder:
         fatal = [e for e in intruder.events if e.get("event") == "fatal"]
         assert fatal and "Unauthorized" in fatal[0]["error"], intruder.events
+
+
+async def test_a_half_open_connection_gives_way_once_the_keepalive_drops_it():
+    """A station whose old TCP connection went half-open is not locked out: the server's
+    keepalive ping goes unanswered, the server drops that link, and the station's next
+    attempt is accepted. Until then a second connection is refused."""
+    listener = RecordingListener()
+    live = LiveCsms(BuiltinCsms(listener, station_password_hash=stored_hash), listener)
+    # uvicorn pings every 20 s by default; 2 s here, still longer than the CSMS's 1 s grace.
+    live.server.config.ws_ping_interval = 2.0
+    live.server.config.ws_ping_timeout = 2.0
+    await live.start()
+    try:
+        password = PASSWORDS[(CPO, "CP-REAL")]
+        url = f"{live.url}/CP-REAL"
+        auth = basic_auth_header("CP-REAL", password)
+        old = RawStation(await connect(url, subprotocols=["ocpp1.6"], additional_headers=auth))  # type: ignore[list-item]
+        await old.boot()
+        old.websocket.transport.pause_reading()  # the peer is gone: no pong will ever come
+        status, _, _ = await refusal(url, basic("CP-REAL", password))
+        assert status == 409
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            try:
+                new = RawStation(
+                    await connect(url, subprotocols=["ocpp1.6"], additional_headers=auth)  # type: ignore[list-item]
+                )
+                break
+            except InvalidStatus as exc:
+                assert exc.response.status_code == 409
+                assert asyncio.get_running_loop().time() < deadline, "the dead link never closed"
+                await asyncio.sleep(0.1)
+        assert (await new.boot())["status"] == "Accepted"
+        assert live.csms.is_connected(CPO, "CP-REAL")
+        await new.close()
+        old.websocket.transport.abort()
+    finally:
+        await live.stop()
