@@ -237,8 +237,20 @@ async def test_211_models_as_the_spec_defines_them(registered: OcpiEmsp211Peer, 
         await push("POST", f"{commands}/start-2", token_b, {"result": "FAILED"})
     ).status_code == 422
 
+    # Fields a 2.1.1 object lacks pass py_ocpi (pydantic ignores them); the peer names them.
+    mixed = cdr_211("CDR-MIXED") | {"cdr_token": {"uid": "X"}}
+    mixed["location"]["evses"][0]["connectors"][0]["max_voltage"] = 230
+    r = await push("POST", cdrs, token_b, mixed)
+    assert r.status_code == 200, r.text
+    await registered.sync()
+    posted = registered.received(cdrs, method="POST")
+    assert [e["unknown_fields"] for e in posted if e["status"] == 200] == [
+        [],
+        ["location.evses[0].connectors[0].max_voltage", "cdr_token"],
+    ]
+
     state = await registered.state()
-    assert set(state["cdrs"]) == {"cdr-211"}
+    assert set(state["cdrs"]) == {"cdr-211", "cdr-mixed"}
     assert set(state["locations"]) == {"nl/vlt/loc2"}
     assert state["locations"]["nl/vlt/loc2"]["evses"][0]["status"] == "CHARGING"
     assert state["command_results"] == {"start-1": [{"result": "ACCEPTED"}]}

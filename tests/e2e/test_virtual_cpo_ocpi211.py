@@ -269,6 +269,9 @@ async def test_ocpi211_cpo_against_extrawest_211_emsp(serve: ServeProcess) -> No
         # Every push py_ocpi received parsed (no 422). Location PATCHes after our pull find
         # the pulled locations: 200 / OCPI 1000, and the charging EVSE's status arrived.
         assert [ev for ev in emsp.received(EMSP) if ev["status"] == 422] == []
+        # ... and carried only fields the 2.1.1 objects define (py_ocpi ignores the others).
+        extra = [(ev["method"], ev["path"], ev["unknown_fields"]) for ev in emsp.received(EMSP)]
+        assert [e for e in extra if e[2]] == []
         after_pull = [
             ev for ev in emsp.events[pulled_at:] if ev.get("path", "").startswith(f"{EMSP}/loc")
         ]

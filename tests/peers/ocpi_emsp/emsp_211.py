@@ -84,15 +84,22 @@ from py_ocpi.modules.commands.v_2_1_1.schemas import (  # noqa: E402
     UnlockConnector,
 )
 from py_ocpi.modules.credentials.v_2_1_1.schemas import Credentials  # noqa: E402
-from py_ocpi.modules.locations.v_2_1_1.schemas import Connector, Location  # noqa: E402
-from py_ocpi.modules.sessions.v_2_1_1.schemas import Session  # noqa: E402
-from py_ocpi.modules.tariffs.v_2_1_1.schemas import Tariff  # noqa: E402
+from py_ocpi.modules.locations.v_2_1_1.schemas import (  # noqa: E402
+    EVSE,
+    Connector,
+    ConnectorPartialUpdate,
+    EVSEPartialUpdate,
+    Location,
+    LocationPartialUpdate,
+)
+from py_ocpi.modules.sessions.v_2_1_1.schemas import Session, SessionPartialUpdate  # noqa: E402
+from py_ocpi.modules.tariffs.v_2_1_1.schemas import Tariff, TariffPartialUpdate  # noqa: E402
 from py_ocpi.modules.tokens.v_2_1_1.schemas import AuthorizationInfo, Token  # noqa: E402
 from py_ocpi.modules.versions import main as versions_main  # noqa: E402
 from py_ocpi.modules.versions.enums import VersionNumber  # noqa: E402
 from py_ocpi.modules.versions.schemas import Version  # noqa: E402
 from py_ocpi.modules.versions.v_2_1_1.schemas import VersionDetail  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
+from pydantic import BaseModel, ValidationError  # noqa: E402
 from pydantic.fields import ModelField  # noqa: E402
 from starlette.routing import Match  # noqa: E402
 
@@ -193,11 +200,57 @@ def header_dict(pairs) -> dict:
 
 
 def validate(model, data) -> list:
+    """py_ocpi's errors for ``data``, plus one for every field the 2.1.1 object does not define
+    (pydantic ignores unknown fields; a 2.2.1 name in a 2.1.1 object is still a mistake)."""
     try:
         model.parse_obj(data)
     except ValidationError as exc:
         return json.loads(json.dumps(exc.errors(), default=str))
-    return []
+    return [
+        {"loc": where, "msg": "not a field of this 2.1.1 object"} for where in unknown(model, data)
+    ]
+
+
+def unknown(model, data, where: str = "") -> list[str]:
+    """Paths of the fields in ``data`` that ``model`` (and the models nested in it) lack."""
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for key, value in data.items():
+        field = model.__fields__.get(key)
+        if field is None:
+            found.append(where + key)
+        elif isinstance(field.type_, type) and issubclass(field.type_, BaseModel):
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                at = f"{where}{key}[{index}]." if isinstance(value, list) else f"{where}{key}."
+                found += unknown(field.type_, item, at)
+    return found
+
+
+def push_model(method: str, path: str):
+    """The 2.1.1 model of what the CPO pushes to ``path`` (one of our eMSP URLs), or None."""
+    prefix = MODULE_BASE[len(BASE_URL) :]
+    if not path.startswith(prefix + "/"):
+        return None
+    module, *ids = path[len(prefix) :].strip("/").split("/")
+    patch = method == "PATCH"
+    if module == "sessions" and len(ids) == 3:
+        return SessionPartialUpdate if patch else Session
+    if module == "cdrs" and not ids and method == "POST":
+        return Cdr
+    if module == "tariffs" and len(ids) == 3:
+        return TariffPartialUpdate if patch else Tariff
+    if module == "locations" and len(ids) in (3, 4, 5):
+        full, partial = {
+            3: (Location, LocationPartialUpdate),
+            4: (EVSE, EVSEPartialUpdate),
+            5: (Connector, ConnectorPartialUpdate),
+        }[len(ids)]
+        return partial if patch else full
+    if module == "commands" and len(ids) == 1 and method == "POST":
+        return CommandResponse
+    return None
 
 
 class OpError(Exception):
@@ -468,6 +521,8 @@ class Recorder:
         self.seq += 1
         headers = header_dict(scope.get("headers", []))
         response = parse_body(raw_response)
+        body = parse_body(raw_body)
+        model = push_model(scope["method"], path)
         emit(
             {
                 "event": "received",
@@ -476,7 +531,9 @@ class Recorder:
                 "path": path,
                 "query": scope.get("query_string", b"").decode("latin-1"),
                 "headers": headers,
-                "body": parse_body(raw_body),
+                "body": body,
+                # fields py_ocpi ignored because its 2.1.1 object has no such field
+                "unknown_fields": unknown(model, body) if model is not None else [],
                 "status": status["code"],
                 "response_headers": header_dict(status["headers"]),
                 "response": response,
