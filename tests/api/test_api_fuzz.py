@@ -58,13 +58,21 @@ scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=60),
+    # Lone surrogates ("\ud800" on the wire), NUL and other control characters (issue 10).
+    st.text(alphabet=st.characters(codec=None, categories=["Cs", "Cc", "Ll"]), max_size=12),
     st.sampled_from(["ws://127.0.0.1:1/x", "GroundFault", "Full", "ocpp1.6", "2030-01-01T00Z"]),
 )
 json_values = st.recursive(
     scalars,
     lambda inner: (
         st.lists(inner, max_size=4)
-        | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), inner, max_size=6)
+        | st.dictionaries(
+            st.sampled_from(FIELD_NAMES)
+            | st.text(max_size=10)
+            | st.text(alphabet=st.characters(codec=None, categories=["Cs", "Cc"]), max_size=3),
+            inner,
+            max_size=6,
+        )
     ),
     max_leaves=20,
 )
