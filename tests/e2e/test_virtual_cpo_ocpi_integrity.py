@@ -34,7 +34,9 @@ START_REFERENCE = "REF-START-0001"
 
 @pytest.fixture
 def serve(tmp_path: Path):
-    server = ServeProcess(tmp_path, free_port())  # VOLTLAB_TIME_SCALE=100
+    # Simulated time runs 100x: station timestamps far ahead of the wall clock, so any OCPI
+    # timestamp read from another clock shows.
+    server = ServeProcess(tmp_path, free_port(), VOLTLAB_TIME_SCALE="100")
     yield server
     server.stop()
 
@@ -254,6 +256,11 @@ async def test_session_and_cdr_integrity_against_a_merging_emsp(serve: ServeProc
                 f"GET sessions?date_from={put['body']['start_date_time']} (the session's own "
                 f"start) misses the active session: got {[s['id'] for s in pulled]}"
             )
+        elif (
+            next(s for s in pulled if s["id"] == session_id).get("authorization_reference")
+            != START_REFERENCE
+        ):
+            failures.append("GET sessions: the pulled Session lacks the authorization_reference")
         changed = [
             loc
             for page in await emsp.get("locations", params={"date_from": synced_at}, follow=True)
