@@ -299,6 +299,12 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _text(exc: BaseException) -> str:
+    """An exception's message, or its type name when the message is empty."""
+    text = str(exc).strip()
+    return text if text and text != "()" else type(exc).__name__
+
+
 def describe_connect_error(exc: Exception, url: str | None = None) -> str:
     """One sentence for a failed connection attempt, for the charger state. It always names a
     cause: an exception without a message is named by its type."""
@@ -309,7 +315,7 @@ def describe_connect_error(exc: Exception, url: str | None = None) -> str:
         return next((c for c in chain if isinstance(c, kind)), None)
 
     if (config := first(SecurityConfigError)) is not None:
-        return f"security configuration: {config}"
+        return f"security configuration: {_text(config)}"
     if (verify := first(ssl.SSLCertVerificationError)) is not None:
         return _describe_verify(verify)
     if (status := first(InvalidStatus)) is not None:
@@ -321,11 +327,12 @@ def describe_connect_error(exc: Exception, url: str | None = None) -> str:
         for reasons, text in _TLS_ALERTS:
             if reason in reasons:
                 return f"{text} [{reason}]"
-        return f"TLS handshake failure: {reason or tls}"
-    if first(InvalidURI) is not None:
-        return f"invalid CSMS URL: {first(InvalidURI)}"
+        return f"TLS handshake failure: {reason or _text(tls)}"
+    if (invalid := first(InvalidURI)) is not None:
+        reason = invalid.msg or "not a valid ws:// or wss:// URI"
+        return f"invalid CSMS URL {invalid.uri!r}: {reason}"
     if (gai := first(socket.gaierror)) is not None:
-        return f"cannot resolve the CSMS host name: {gai.strerror or gai}"
+        return f"cannot resolve the CSMS host name: {gai.strerror or _text(gai)}"
     if first(ConnectionRefusedError) is not None:
         return "cannot reach CSMS: connection refused (nothing listens on that host and port)"
     if first(TimeoutError) is not None:
@@ -338,7 +345,7 @@ def describe_connect_error(exc: Exception, url: str | None = None) -> str:
                 "usually means it requires a client certificate or rejected ours: "
                 "security profile 3)"
             )
-        return f"invalid WebSocket handshake from the CSMS: {first(InvalidHandshake)}"
+        return f"invalid WebSocket handshake from the CSMS: {_text(first(InvalidHandshake))}"
     lost = first(ConnectionResetError) or first(EOFError) or first(ConnectionAbortedError)
     if lost is not None and over_tls:
         return (
