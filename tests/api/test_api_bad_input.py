@@ -10,10 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, insert, select
 
 from voltlab.api.body_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from voltlab.api.command_events import MAX_PROXY_PAYLOAD_BYTES
+from voltlab.api.errors import validation_error
 from voltlab.store import repo
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Command, Location, utcnow
@@ -602,3 +605,25 @@ async def test_a_stored_lone_surrogate_does_not_break_the_list(
     one = await client.get("/ocpp/commands/legacy000001", headers=admin)
     assert one.status_code == 200
     listed.content.decode("ascii")  # escaped, so plain ASCII on the wire
+
+
+async def test_the_422_handler_never_fails_whatever_it_is_given() -> None:
+    """Input the body reader lets through can still not break the error answer: strings that
+    cannot be encoded are escaped, values JSON cannot carry are dropped or spelled out."""
+    errors = [
+        {
+            "type": "value_error",
+            "loc": ("body", "k\ud800", 3),
+            "msg": "bad \udfff",
+            "input": {"\ud800": ["\udfff", float("nan"), float("inf")], "set": {1, 2}},
+            "ctx": {"error": ValueError("\ud800")},
+        },
+        {"type": "missing", "loc": ("body",), "msg": "Field required", "input": object()},
+    ]
+    response = await validation_error(Request({"type": "http"}), RequestValidationError(errors))
+    assert response.status_code == 422
+    detail = json.loads(bytes(response.body).decode("utf-8"))["detail"]
+    assert detail[0]["loc"] == ["body", "k\\ud800", 3]
+    assert detail[0]["msg"] == "bad \\udfff"
+    assert detail[0]["input"]["\\ud800"][:3] == ["\\udfff", "NaN", "Infinity"]
+    assert detail[1]["loc"] == ["body"]
