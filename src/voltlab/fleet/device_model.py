@@ -11,6 +11,7 @@ connector, so connector n of the station is EVSE n, connectorId 1."""
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -125,6 +126,10 @@ def _check_type(spec: VariableSpec, value: str) -> str:
         except ValueError:
             kind = "an integer" if spec.data_type == INTEGER else "a decimal"
             raise DeviceModelError("InvalidValue", f"{name} takes {kind}, got {value!r}") from None
+        if not math.isfinite(number):
+            raise DeviceModelError("InvalidValue", f"{name} takes a finite number, got {value!r}")
+        if spec.data_type == INTEGER and abs(number) > 2**31 - 1:  # OCPP integer: int32
+            raise DeviceModelError("ValueTooHigh", f"{name} must fit a 32-bit integer")
         _check_limits(spec, number, name)
         return str(number)
     if spec.data_type == STRING:
