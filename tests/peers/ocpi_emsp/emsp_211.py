@@ -15,6 +15,9 @@ protocol as ``emsp.py`` (its header), for OCPI 2.1.1:
 
 Pulled locations are kept, so the CPO's later EVSE/connector PATCHes find them, as in a real
 eMSP that pulls and then follows pushes. ops: ping, state, register, get, command, raw.
+Each received event also has ``unknown_fields``: what the body carries that its 2.1.1 object
+does not define. Siblings: emsp211_models.py (py_ocpi's 2.1.1 models, corrected where they
+disagree with the spec text) and emsp211_wire.py (output, request recorder).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import secrets
 import socket
 import sys
 import traceback
-from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 VERSION = "2.1.1"
@@ -71,186 +73,33 @@ os.environ.update(
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
+from emsp211_models import (  # noqa: E402
+    COMMAND_MODELS,
+    MODULE_MODELS,
+    V211,
+    Cdr,
+    CommandResponse,
+    Location,
+    Session,
+    Tariff,
+    Token,
+    push_model,
+    unknown,
+    validate,
+)
+from emsp211_wire import Recorder, emit, header_dict, parse_body, plain  # noqa: E402
 from py_ocpi import get_application  # noqa: E402
 from py_ocpi.core.authentication.authenticator import Authenticator  # noqa: E402
-from py_ocpi.core.data_types import DateTime, String  # noqa: E402
 from py_ocpi.core.enums import ModuleID, RoleEnum  # noqa: E402
-from py_ocpi.modules.cdrs.v_2_1_1.schemas import Cdr  # noqa: E402
-from py_ocpi.modules.commands.v_2_1_1.schemas import (  # noqa: E402
-    CommandResponse,
-    ReserveNow,
-    StartSession,
-    StopSession,
-    UnlockConnector,
-)
 from py_ocpi.modules.credentials.v_2_1_1.schemas import Credentials  # noqa: E402
-from py_ocpi.modules.locations.v_2_1_1.schemas import (  # noqa: E402
-    EVSE,
-    Connector,
-    ConnectorPartialUpdate,
-    EVSEPartialUpdate,
-    Location,
-    LocationPartialUpdate,
-)
-from py_ocpi.modules.sessions.v_2_1_1.schemas import Session, SessionPartialUpdate  # noqa: E402
-from py_ocpi.modules.tariffs.v_2_1_1.schemas import Tariff, TariffPartialUpdate  # noqa: E402
-from py_ocpi.modules.tokens.v_2_1_1.schemas import AuthorizationInfo, Token  # noqa: E402
-from py_ocpi.modules.versions import main as versions_main  # noqa: E402
-from py_ocpi.modules.versions.enums import VersionNumber  # noqa: E402
+from py_ocpi.modules.tokens.v_2_1_1.schemas import AuthorizationInfo  # noqa: E402
 from py_ocpi.modules.versions.schemas import Version  # noqa: E402
 from py_ocpi.modules.versions.v_2_1_1.schemas import VersionDetail  # noqa: E402
-from pydantic import BaseModel, ValidationError  # noqa: E402
-from pydantic.fields import ModelField  # noqa: E402
-from starlette.routing import Match  # noqa: E402
 
-V211 = VersionNumber.v_2_1_1
-
-# --------------------------------------------------------------------------- py_ocpi fixes
-#
-# Each fix below corrects a py_ocpi 2.1.1 model that disagrees with the OCPI 2.1.1 text
-# (github.com/ocpi/ocpi, tag 2.1.1 and branch release-2.1.1-bugfixes, same table rows). The
-# fix is the field the spec defines, nothing looser.
-
-
-def _replace_field(model, old: str | None, new: str, annotation, required: bool) -> None:
-    """Swap one pydantic-1 field in place: FastAPI's routes hold the class, not a copy."""
-    if old is not None:
-        model.__fields__.pop(old)
-    model.__fields__[new] = ModelField.infer(
-        name=new,
-        value=... if required else None,
-        annotation=annotation,
-        class_validators=None,
-        config=model.__config__,
-    )
-
-
-# mod_cdrs.md 3.1 "CDR Object": the end of the session is `stop_date_time` (DateTime, card. 1);
-# py_ocpi names it `end_date_time` (the 2.2.1 name), so it rejects every spec-correct 2.1.1 CDR.
-_replace_field(Cdr, "end_date_time", "stop_date_time", DateTime, required=True)
-
-# mod_locations.md 3.3 "Connector Object": tariff_id is String(36), card. "?" (optional);
-# py_ocpi requires it, so it rejects a Location with a connector that has no tariff.
-_replace_field(Connector, "tariff_id", "tariff_id", String(36), required=False)
-
-# transport_and_format.md "Request format": 2.1.1 sends `Authorization: Token <token>`, the
-# token as is. py_ocpi's version-less GET /ocpi/versions Base64-decodes every token first and
-# answers OCPI 3000 when it is no Base64 (binascii.Error escapes its UnicodeDecodeError guard).
-# This peer speaks 2.1.1 only, so that endpoint reads tokens the 2.1.1 way.
-versions_main.cred_dependency.version = V211
-
-MODULE_MODELS = {
-    "locations": Location,
-    "sessions": Session,
-    "cdrs": Cdr,
-    "tariffs": Tariff,
-    "tokens": Token,
-}
-COMMAND_MODELS = {
-    "START_SESSION": StartSession,
-    "STOP_SESSION": StopSession,
-    "RESERVE_NOW": ReserveNow,
-    "UNLOCK_CONNECTOR": UnlockConnector,
-}
 OCPI_BASE = f"{BASE_URL}/ocpi"
 VERSIONS_URL = f"{OCPI_BASE}/versions"
 DETAILS_URL = f"{OCPI_BASE}/{VERSION}/details"
 MODULE_BASE = f"{OCPI_BASE}/emsp/{VERSION}"
-
-
-# --------------------------------------------------------------------------- output
-
-
-def emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
-    sys.stdout.flush()
-
-
-def _json_default(o):
-    if isinstance(o, (bytes, bytearray)):
-        return o.decode("utf-8", errors="replace")
-    if isinstance(o, datetime):
-        return o.isoformat()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    return str(o)
-
-
-def _plain(data):
-    """py_ocpi model dicts hold str/float subclasses and enums: make plain JSON."""
-    return json.loads(json.dumps(data, default=_json_default))
-
-
-def parse_body(raw: bytes):
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", errors="replace")
-
-
-def header_dict(pairs) -> dict:
-    out: dict[str, str] = {}
-    for name, value in pairs:
-        name = name.decode("latin-1").lower() if isinstance(name, bytes) else name.lower()
-        value = value.decode("latin-1") if isinstance(value, bytes) else value
-        out[name] = f"{out[name]}, {value}" if name in out else value
-    return out
-
-
-def validate(model, data) -> list:
-    """py_ocpi's errors for ``data``, plus one for every field the 2.1.1 object does not define
-    (pydantic ignores unknown fields; a 2.2.1 name in a 2.1.1 object is still a mistake)."""
-    try:
-        model.parse_obj(data)
-    except ValidationError as exc:
-        return json.loads(json.dumps(exc.errors(), default=str))
-    return [
-        {"loc": where, "msg": "not a field of this 2.1.1 object"} for where in unknown(model, data)
-    ]
-
-
-def unknown(model, data, where: str = "") -> list[str]:
-    """Paths of the fields in ``data`` that ``model`` (and the models nested in it) lack."""
-    if not isinstance(data, dict):
-        return []
-    found = []
-    for key, value in data.items():
-        field = model.__fields__.get(key)
-        if field is None:
-            found.append(where + key)
-        elif isinstance(field.type_, type) and issubclass(field.type_, BaseModel):
-            items = value if isinstance(value, list) else [value]
-            for index, item in enumerate(items):
-                at = f"{where}{key}[{index}]." if isinstance(value, list) else f"{where}{key}."
-                found += unknown(field.type_, item, at)
-    return found
-
-
-def push_model(method: str, path: str):
-    """The 2.1.1 model of what the CPO pushes to ``path`` (one of our eMSP URLs), or None."""
-    prefix = MODULE_BASE[len(BASE_URL) :]
-    if not path.startswith(prefix + "/"):
-        return None
-    module, *ids = path[len(prefix) :].strip("/").split("/")
-    patch = method == "PATCH"
-    if module == "sessions" and len(ids) == 3:
-        return SessionPartialUpdate if patch else Session
-    if module == "cdrs" and not ids and method == "POST":
-        return Cdr
-    if module == "tariffs" and len(ids) == 3:
-        return TariffPartialUpdate if patch else Tariff
-    if module == "locations" and len(ids) in (3, 4, 5):
-        full, partial = {
-            3: (Location, LocationPartialUpdate),
-            4: (EVSE, EVSEPartialUpdate),
-            5: (Connector, ConnectorPartialUpdate),
-        }[len(ids)]
-        return partial if patch else full
-    if module == "commands" and len(ids) == 1 and method == "POST":
-        return CommandResponse
-    return None
 
 
 class OpError(Exception):
@@ -357,7 +206,7 @@ class PeerCrud:
 
     @staticmethod
     async def create(module, role, data, *args, **kwargs):
-        data = _plain(data)
+        data = plain(data)
         if module in (ModuleID.locations, ModuleID.sessions, ModuleID.tariffs):
             key = _key(kwargs.get("country_code"), kwargs.get("party_id"), data["id"])
             STATE.objects[module.value][key] = data
@@ -369,7 +218,7 @@ class PeerCrud:
 
     @staticmethod
     async def update(module, role, data, id, *args, **kwargs):
-        data = _plain(data)
+        data = plain(data)
         if module in (ModuleID.locations, ModuleID.sessions, ModuleID.tariffs):
             STATE.objects[module.value][
                 _key(kwargs.get("country_code"), kwargs.get("party_id"), id)
@@ -452,102 +301,6 @@ OCPI_APP = get_application(
 # --------------------------------------------------------------------------- recorder
 
 
-class Recorder:
-    """ASGI wrapper: records every request and py_ocpi's answer (see emsp.py's Recorder).
-
-    py_ocpi declares collection routes with a trailing slash (``/cdrs/``): a request without
-    it is routed as if it had one (the event keeps the original path). The CDR ``Location``
-    header py_ocpi writes (https, enum reprs) is rewritten to our real URL.
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-        self.seq = 0
-
-    def _route_path(self, scope) -> str:
-        path = scope["path"]
-        if path.endswith("/"):
-            return path
-        if any(r.matches(dict(scope))[0] == Match.FULL for r in self.app.router.routes):
-            return path
-        probe = dict(scope, path=path + "/")
-        if any(r.matches(probe)[0] == Match.FULL for r in self.app.router.routes):
-            return path + "/"
-        return path
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        original_path = scope["path"]
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        raw_body = b"".join(chunks)
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": raw_body, "more_body": False}
-            return await receive()
-
-        route_path = self._route_path(scope)
-        if route_path != original_path:
-            scope = dict(scope, path=route_path, raw_path=route_path.encode())
-        status = {"code": None, "headers": []}
-        out_chunks = []
-
-        async def capture(message):
-            if message["type"] == "http.response.start":
-                headers = [_fix_header(n, v) for n, v in message.get("headers", [])]
-                message = dict(message, headers=headers)
-                status["code"], status["headers"] = message["status"], headers
-            elif message["type"] == "http.response.body":
-                out_chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    self._emit(scope, original_path, raw_body, status, b"".join(out_chunks))
-            await send(message)
-
-        await self.app(scope, replay, capture)
-
-    def _emit(self, scope, path, raw_body, status, raw_response) -> None:
-        self.seq += 1
-        headers = header_dict(scope.get("headers", []))
-        response = parse_body(raw_response)
-        body = parse_body(raw_body)
-        model = push_model(scope["method"], path)
-        emit(
-            {
-                "event": "received",
-                "seq": self.seq,
-                "method": scope["method"],
-                "path": path,
-                "query": scope.get("query_string", b"").decode("latin-1"),
-                "headers": headers,
-                "body": body,
-                # fields py_ocpi ignored because its 2.1.1 object has no such field
-                "unknown_fields": unknown(model, body) if model is not None else [],
-                "status": status["code"],
-                "response_headers": header_dict(status["headers"]),
-                "response": response,
-                "ocpi_status": response.get("status_code") if isinstance(response, dict) else None,
-                "validation_errors": (
-                    response.get("detail")
-                    if status["code"] == 422 and isinstance(response, dict)
-                    else None
-                ),
-                "auth": describe_auth(headers.get("authorization")),
-            }
-        )
-
-
 def _fix_header(name: bytes, value: bytes):
     if name.lower() not in (b"link", b"location"):
         return name, value
@@ -584,7 +337,16 @@ def describe_auth(header: str | None) -> dict | None:
     return {"scheme": parts[0] if parts else "", "token": raw, "matches": matches}
 
 
-APP = Recorder(OCPI_APP)
+def annotate(method: str, path: str, headers: dict, body) -> dict:
+    model = push_model(method, path, MODULE_BASE[len(BASE_URL) :])
+    return {
+        "auth": describe_auth(headers.get("authorization")),
+        # fields py_ocpi ignored because its 2.1.1 object has no such field
+        "unknown_fields": unknown(model, body) if model is not None else [],
+    }
+
+
+APP = Recorder(OCPI_APP, _fix_header, annotate)
 
 
 # --------------------------------------------------------------------------- client side
