@@ -627,3 +627,23 @@ async def test_the_422_handler_never_fails_whatever_it_is_given() -> None:
     assert detail[0]["msg"] == "bad \\udfff"
     assert detail[0]["input"]["\\ud800"][:3] == ["\\udfff", "NaN", "Infinity"]
     assert detail[1]["loc"] == ["body"]
+
+
+async def test_large_bodies_are_checked_whole(client: httpx.AsyncClient, admin: Headers) -> None:
+    """Near the size limit: a shallow body passes the reader (the route then judges it), and a
+    deep part hidden behind ~900 KB of shallow data is still found (reported at `body`)."""
+    shallow = ",".join(["[]"] * 300_000)
+    body = '{"name": "n", "csms_url": "%s", "junk": [%s]}'
+    passed = await post_raw(client, "/ocpp/locations", body % (CSMS, shallow), admin)
+    assert ["body", "junk"] in [error["loc"] for error in passed.json()["detail"]]
+    hidden = await post_raw(
+        client, "/ocpp/locations", body % (CSMS, shallow + "," + nested(300)), admin
+    )
+    assert hidden.status_code == 422
+    assert hidden.json()["detail"] == [
+        {
+            "type": "json_too_deep",
+            "loc": ["body"],
+            "msg": f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
+        }
+    ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voltlab.ocpi.envelope import OcpiStatus, envelope
@@ -22,11 +23,16 @@ MAX_BODY_BYTES = 1024 * 1024
 # OCPP and OCPI objects nest a handful of levels; 64 leaves room for any real payload while
 # staying far below Python's recursion limit (~1000) and pydantic's serializer limit (255).
 MAX_JSON_DEPTH = 64
+# Where the path to a too-deep value is looked for, and above which size a body is checked
+# on a worker thread instead of the event loop that also drives the virtual chargers.
+PATH_SCAN_BYTES = 16 * 1024
+THREAD_CHECK_BYTES = 64 * 1024
 OCPI_PREFIX = "/ocpi/"
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Strings are matched whole so brackets inside them do not count.
 _STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_STRING_RE = re.compile(_STRING, re.DOTALL)
 _DEPTH_TOKENS = re.compile(_STRING + rb"|[\[\]{}]", re.DOTALL)
 _PATH_TOKENS = re.compile(_STRING + rb"|[\[\]{},:]", re.DOTALL)
 
@@ -48,10 +54,29 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+_BRACKETS_ONLY = bytes(range(256)).translate(None, b"[]{}")
+_OPENERS = re.compile(rb"[\[{]+")
+
+
+def _deeper_than(body: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit`, at C speed: strings are
+    blanked, everything but brackets dropped, then innermost pairs removed level by level."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _STRING_RE.sub(b"", body).translate(None, _BRACKETS_ONLY)
+    for _ in range(limit):
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            # What is left does not pair up (not JSON); a parser would still descend into a
+            # long run of openers before noticing.
+            runs = _OPENERS.findall(brackets)
+            return max(map(len, runs), default=0) > limit
+        brackets = shorter
+    return bool(brackets)
+
+
 def _too_deep_at(body: bytes, limit: int) -> int | None:
     """Offset of the first bracket that opens level `limit + 1`, or None. No recursion."""
-    if body.count(b"[") + body.count(b"{") <= limit:
-        return None
     depth = 0
     for match in _DEPTH_TOKENS.finditer(body):
         token = match.group()
@@ -105,35 +130,63 @@ def _bad_character(text: str) -> str | None:
 
 
 def _find_bad_text(document: Any) -> tuple[Loc, str] | None:
-    """The first string (key or value) with a NUL or a lone surrogate, depth-first, iterative."""
-    pending: list[tuple[Any, Loc]] = [(document, [])]
+    """The first string (key or value) with a NUL or a lone surrogate, depth-first, iterative.
+    Paths are kept as parent links and spelled out only for the string found."""
+    links: list[tuple[int, str | int]] = []  # (parent link, key or index)
+
+    def path_of(link: int) -> Loc:
+        path: Loc = []
+        while link >= 0:
+            link, key = links[link]
+            path.append(key)
+        return path[::-1]
+
+    pending: list[tuple[Any, int]] = [(document, -1)]
     while pending:
-        value, path = pending.pop()
+        value, link = pending.pop()
         if isinstance(value, str):
             problem = _bad_character(value)
             if problem is not None:
-                return path, f"string {problem}"
+                return path_of(link), f"string {problem}"
         elif isinstance(value, dict):
             for key, item in value.items():
                 problem = _bad_character(key)
                 if problem is not None:
-                    return [*path, _printable(key)], f"field name {problem}"
-                pending.append((item, [*path, key]))
+                    return [*path_of(link), _printable(key)], f"field name {problem}"
+                links.append((link, key))
+                pending.append((item, len(links) - 1))
         elif isinstance(value, list):
-            pending.extend((item, [*path, index]) for index, item in enumerate(value))
+            for index, item in enumerate(value):
+                if isinstance(item, str) and _bad_character(item) is None:
+                    continue  # the common case, without a link
+                links.append((link, index))
+                pending.append((item, len(links) - 1))
     return None
+
+
+# A NUL or a lone surrogate can only reach a string as an escape ("\\u0000", "\\ud800") or, for
+# surrogates, as raw bytes (`json.loads` decodes bytes with "surrogatepass"). Bodies without
+# these (nearly all) skip the walk. A NUL byte anywhere means UTF-16/32 text: walk it too.
+_SUSPECT_TEXT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\xed[\xa0-\xbf]|\x00")
+
+
+def _too_deep(body: bytes) -> BodyProblem:
+    # The path is looked for in the first bytes only: a token-by-token scan is slow in Python,
+    # and a body that hides its deep part behind a megabyte of shallow data gets loc ["body"].
+    window = body[:PATH_SCAN_BYTES]
+    offset = _too_deep_at(window, MAX_JSON_DEPTH)
+    path = [] if offset is None else _path_before(window, offset)
+    return BodyProblem(
+        422, "json_too_deep", ["body", *path], f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    )
 
 
 def check_json_body(body: bytes) -> BodyProblem | None:
     """Depth first (before anything recursive parses it), then the text of every string."""
-    deep_at = _too_deep_at(body, MAX_JSON_DEPTH)
-    if deep_at is not None:
-        return BodyProblem(
-            422,
-            "json_too_deep",
-            ["body", *_path_before(body, deep_at)],
-            f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
-        )
+    if _deeper_than(body, MAX_JSON_DEPTH):
+        return _too_deep(body)
+    if not _SUSPECT_TEXT.search(body):
+        return None
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -210,11 +263,14 @@ class BodyLimitMiddleware:
             more = bool(message.get("more_body"))
         body = b"".join(chunks)
         # Every body this app accepts is JSON (OCPI reads it whatever the content type says).
-        if body:
+        problem = None
+        if len(body) > THREAD_CHECK_BYTES:
+            problem = await anyio.to_thread.run_sync(check_json_body, body)
+        elif body:
             problem = check_json_body(body)
-            if problem is not None:
-                await _refuse(scope, send, problem)
-                return
+        if problem is not None:
+            await _refuse(scope, send, problem)
+            return
         await self.app(scope, _replay(body, receive), send)
 
 
