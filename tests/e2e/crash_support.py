@@ -98,6 +98,16 @@ class BurstOutcome:
     log: str = ""
 
 
+def command_statuses(database: Path, location_id: str) -> dict[str, int]:
+    """Status counts of the location's commands as the store holds them (read after a kill)."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT status, count(*) FROM commands WHERE location_id = ? GROUP BY status",
+            (location_id,),
+        ).fetchall()
+    return {status: count for status, count in rows}
+
+
 def _count(commands: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for command in commands:
@@ -137,19 +147,22 @@ async def burst_killed(
                 ("plug-connector", {"connector_id": 1}),
                 ("start-session", {"id_tag": "BURST-5", "connector_id": 1}),
             ]
-            accepted = 0
             t0 = time.monotonic()
-            # In order (a charger's commands run in the order accepted), as fast as possible.
-            for slug, event in bodies:
+
+            async def post(slug: str, event: dict[str, Any] | None) -> int:
                 body: dict[str, Any] = {"target": target}
                 if event is not None:
                     body["event"] = event
                 response = await http.post(f"/ocpp/commands/{slug}", json=body)
                 assert response.status_code == 202, response.text
-                accepted += response.json()["queued_count"]
+                return int(response.json()["queued_count"])
+
+            # All at once, as a client in a hurry would; the kill comes 0.4 s after the first.
+            counts = await asyncio.gather(*(post(slug, event) for slug, event in bodies))
+            accepted = sum(counts)
             await asyncio.sleep(max(0.0, 0.4 - (time.monotonic() - t0)))
-            before = _count(await all_commands(http, location_id))
         serve.kill()
+        before = command_statuses(workdir / "voltlab.db", location_id)
         serve.start()
         await serve.wait_healthy()
         async with httpx.AsyncClient(base_url=serve.base, headers=HEADERS, timeout=20) as http:
@@ -187,6 +200,7 @@ class StopOutcome:
     stops_per_transaction: dict[str, int]
     below_sent_meter: list[str] = field(default_factory=list)
     zero_after_energy: list[str] = field(default_factory=list)
+    repeated_seq_no: list[str] = field(default_factory=list)  # 2.x: a seqNo used twice
     stopped_before_kill: int = 0
     power_loss_after: int = 0
     strict_failures: int = 0
@@ -240,8 +254,10 @@ def transactions_201(peer: OcppRpcPeer, identity: str) -> dict[str, dict[str, An
             continue
         payload = frame[3]
         tx = txs.setdefault(
-            payload["transactionInfo"]["transactionId"], {"sent": [], "stops": [], "start": 0.0}
+            payload["transactionInfo"]["transactionId"],
+            {"sent": [], "stops": [], "start": 0.0, "seq": []},
         )
+        tx["seq"].append(payload["seqNo"])
         registers = [
             v for mv in payload.get("meterValue", []) for v in _energy_values(mv["sampledValue"])
         ]
@@ -319,6 +335,9 @@ async def stop_then_killed(workdir: Path, peer: OcppRpcPeer, version: str) -> St
         for tx_id, tx in read(peer, identity).items():
             outcome.transactions += 1
             outcome.stops_per_transaction[f"{identity}/{tx_id}"] = len(tx["stops"])
+            seq = tx.get("seq", [])
+            if len(seq) != len(set(seq)):
+                outcome.repeated_seq_no.append(f"{identity}/{tx_id}: {seq}")
             for meter_stop, reason in tx["stops"]:
                 if reason == "PowerLoss":
                     outcome.power_loss_after += 1

@@ -40,6 +40,7 @@ async def test_stop_that_reached_the_csms_is_never_repeated(tmp_path: Path, vers
     assert set(outcome.stops_per_transaction.values()) == {1}, outcome.stops_per_transaction
     assert outcome.below_sent_meter == []
     assert outcome.zero_after_energy == []
+    assert outcome.repeated_seq_no == []
     # the ones still charging at the kill were closed with PowerLoss after the restart
     assert outcome.power_loss_after >= 6 - 3
     assert outcome.strict_failures == 0

@@ -7,8 +7,8 @@ reaches the wire at once. Commands to one charger run one after another, in the 
 were accepted: a plug-connector followed by a start-session charges the EV that was plugged.
 
 A claimed command stays `queued` in the store while it waits for the charger's earlier ones;
-it becomes `running` when it starts (the write is batched with the other transitions, and
-comes before its outcome). After a crash, `recover` runs the commands left `queued` and ends
+it becomes `running` when it starts, stored before it acts (the commands starting together
+share one commit). After a crash, `recover` runs the commands left `queued` and ends
 the ones left `running` as failed with code `interrupted`: their effects on the wire (a
 StartTransaction, a configuration change) may or may not have happened, so repeating them is
 not safe for any command."""
@@ -57,6 +57,7 @@ class CommandDispatcher:
         self._claimed: set[str] = set()  # in this process, from claim to recorded outcome
         self._running: set[str] = set()  # started and not finished
         self._transitions: list[Transition] = []
+        self._stored: list[asyncio.Future[None]] = []  # one per transition, same order
         self._claimer: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -191,7 +192,9 @@ class CommandDispatcher:
             }
         else:
             self._running.add(command_id)
-            self._note((command_id, "running", None, None))
+            # Stored before it acts (one commit for the commands starting together): after a
+            # crash a command that may have acted is `running`, never `queued` to run again.
+            await self._note((command_id, "running", None, None))
             status, result, error = await self._execute(command_id, execute, runner, payload)
             self._running.discard(command_id)
         self._note((command_id, status, result, error))
@@ -239,16 +242,21 @@ class CommandDispatcher:
 
     # -- recording ------------------------------------------------------------------------------
 
-    def _note(self, transition: Transition) -> None:
+    def _note(self, transition: Transition) -> asyncio.Future[None]:
+        """Queue a transition for the recorder; the future resolves once it is stored."""
+        stored = asyncio.get_running_loop().create_future()
         self._transitions.append(transition)
+        self._stored.append(stored)
         if transition[1] != "running":
             self._claimed.discard(transition[0])
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_pending(), name="command-recorder")
+        return stored
 
     async def _record_pending(self) -> None:
         while self._transitions:
             batch, self._transitions = self._transitions, []
+            stored, self._stored = self._stored, []
             try:
                 await asyncio.to_thread(self._record, batch)
             except Exception:
@@ -256,7 +264,12 @@ class CommandDispatcher:
                 # ended here.
                 log.exception("recording %d command transitions failed", len(batch))
                 self._transitions = batch + self._transitions
+                self._stored = stored + self._stored
                 await asyncio.sleep(RECORD_RETRY)
+                continue
+            for future in stored:
+                if not future.done():
+                    future.set_result(None)
 
     def _record(self, transitions: list[Transition]) -> None:
         now = datetime.now(UTC)

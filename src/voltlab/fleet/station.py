@@ -536,6 +536,10 @@ class Station(ReservationBook):
             reservation = Reservation(**item)
             self.reservations[reservation.reservation_id] = reservation
         self.interrupted = [Transaction(**item) for item in body.get("open_transactions", [])]
+        for tx in self.interrupted:
+            # 2.x: a meter value leaves right after the flush that stored its state, before its
+            # seqNo is counted; the next number may be taken. A gap is allowed, a repeat is not.
+            tx.seq_no += 1
         self.firmware_version = str(body.get("firmware_version") or self.firmware_version)
         if body.get("charging_profiles"):
             self.profiles.restore(body["charging_profiles"])
