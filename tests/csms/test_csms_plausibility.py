@@ -82,6 +82,15 @@ def test_a_register_going_backwards_is_implausible():
     assert unbounded.judge(tx, 1099.0, T0 + timedelta(minutes=6)).reason == BACKWARDS  # type: ignore[union-attr]
 
 
+def test_a_whole_wh_meter_stop_after_decimal_samples_is_rounding_not_backwards():
+    guard = MeterGuard(max_power)
+    tx = transaction(meter_start_wh=0.0)
+    tx.last_meter_wh, tx.last_meter_at = 405.3, T0 + timedelta(minutes=5)
+    assert guard.judge(tx, 405.0, T0 + timedelta(minutes=5, seconds=1)) is None
+    assert guard.judge(tx, 404.9, T0 + timedelta(minutes=5, seconds=1)) is None
+    assert guard.judge(tx, 404.3, T0 + timedelta(minutes=5, seconds=1)).reason == BACKWARDS  # type: ignore[union-attr]
+
+
 def test_an_earlier_reading_must_lie_between_start_and_last():
     guard = MeterGuard(max_power)
     tx = transaction()

@@ -37,7 +37,6 @@ POWER_MARGIN = 1.1
 CLOCK_GRANULARITY_S = 2.0
 ROUNDING_WH = 1.0
 FUTURE_SKEW_S = 60.0
-BACKWARDS_TOLERANCE_WH = 0.001  # float noise of unit conversions (kWh with 3 decimals)
 
 BACKWARDS = "backwards"
 TOO_FAST = "exceeds_max_power"
@@ -69,18 +68,14 @@ class MeterGuard:
         if at < reference_at:
             # An earlier instant (a stop's transaction data, a late sample): it must lie
             # between the meter start and the last accepted reading.
-            if not (
-                tx.meter_start_wh - BACKWARDS_TOLERANCE_WH
-                <= energy_wh
-                <= reference_wh + BACKWARDS_TOLERANCE_WH
-            ):
+            if _below(energy_wh, tx.meter_start_wh) or _below(reference_wh, energy_wh):
                 return Verdict(
                     BACKWARDS,
                     f"register {energy_wh:g} Wh at an earlier time is outside "
                     f"{tx.meter_start_wh:g}..{reference_wh:g} Wh",
                 )
             return None
-        if energy_wh < reference_wh - BACKWARDS_TOLERANCE_WH:
+        if _below(energy_wh, reference_wh):
             return Verdict(
                 BACKWARDS, f"register {energy_wh:g} Wh is below the last one, {reference_wh:g} Wh"
             )
@@ -125,3 +120,10 @@ class MeterGuard:
             return None
         value = self.max_power_w(tx.cpo_id, tx.identity, tx.connector_id)
         return None if value is None or value <= 0 else float(value)
+
+
+def _below(value_wh: float, floor_wh: float) -> bool:
+    """``value_wh`` is below ``floor_wh`` by a whole Wh or more. Less is rounding, not a meter
+    going backwards: a 1.6 ``meterStop`` is whole Wh after samples with decimals (405 after
+    405.3), and kWh values carry three decimals."""
+    return floor_wh - value_wh >= ROUNDING_WH - 1e-9
