@@ -13,6 +13,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, select
+
+from voltlab.store import repo
+from voltlab.store.db import Database
+from voltlab.store.models import Charger, Command, utcnow
 
 from .conftest import Gateway
 
@@ -196,3 +201,57 @@ async def test_wss_to_a_plain_port_names_the_cause(gateway: Gateway, plain_tcp_p
     assert cause.strip(), error
     assert "TLS" in error
     assert not error.rstrip().endswith(":")
+
+
+async def test_commands_that_bypass_the_api_are_bounded_at_execution(
+    gateway: Gateway, database: Database
+) -> None:
+    """A command row written without the API's checks (queued before the bounds existed, or by
+    another writer) fails with a clear code and leaves the station as it was."""
+    gw = gateway
+    location = await gw.location(chargers=1, prefix="CP-RAW-", model="ac-7kw-1c")
+    charger = location["chargers"][0]
+    await gw.command("plug-connector", {"charger_id": charger["charger_id"]}, {"connector_id": 1})
+    rows = [
+        ("local_auth_list", {"list_version": 10**30, "update_type": "Full", "entries": []}),
+        ("start_session", {"id_tag": "T", "connector_id": 1, "duration_seconds": 10**30}),
+        ("start_session", {"id_tag": "T", "connector_id": 1, "target_energy_kwh": 1e300}),
+        ("power_update", {"connector_id": 1, "power_kw": 1e300}),
+        ("ev_requests_energy", {"connector_id": 1, "power_kw": 7.5}),  # rated 7.4 kW
+    ]
+    now = utcnow()
+    with database.session() as session:
+        org_id = session.scalar(select(Charger.org_id).where(Charger.id == charger["charger_id"]))
+        ids = []
+        for event_type, payload in rows:
+            command_id = repo.new_id()
+            session.execute(
+                insert(Command).values(
+                    id=command_id,
+                    org_id=org_id,
+                    charger_id=charger["charger_id"],
+                    identity=charger["identity"],
+                    location_id=location["location_id"],
+                    event_type=event_type,
+                    ocpp_version="ocpp1.6",
+                    payload=payload,
+                    status="queued",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            ids.append(command_id)
+    for command_id in ids:
+        gw.fleet.submit_command(command_id)
+    codes = [(await gw.wait_command(command_id))["error"]["code"] for command_id in ids]
+    assert codes == [
+        "invalid_list_version",
+        "invalid_duration_seconds",
+        "invalid_target_energy_kwh",
+        "invalid_power_kw",
+        "invalid_power_kw",
+    ]
+    assert gw.peer.calls(charger["identity"], "StartTransaction") == []
+    assert gw.peer.calls(charger["identity"], "Authorize") == []
+    state = await gw.charger(charger["charger_id"])
+    assert state["connectors"][0]["transaction_id"] is None
