@@ -647,3 +647,14 @@ async def test_large_bodies_are_checked_whole(client: httpx.AsyncClient, admin: 
             "msg": f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
         }
     ]
+
+
+async def test_the_virtual_cpo_route_is_gateway_api_not_ocpi(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    """`/ocpi/cpos` is a Gateway API route: its refusals are FastAPI-shaped, not enveloped."""
+    deep = await post_raw(client, "/ocpi/cpos", "[" * 100_000, admin)
+    assert deep.status_code == 422
+    assert deep.json()["detail"][0]["type"] == "json_too_deep"
+    text = await post_raw(client, "/ocpi/cpos", json.dumps({"name": "\ud800"}), admin)
+    assert_names(text, ["body", "name"])

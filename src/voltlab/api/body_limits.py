@@ -27,7 +27,8 @@ MAX_JSON_DEPTH = 64
 # on a worker thread instead of the event loop that also drives the virtual chargers.
 PATH_SCAN_BYTES = 16 * 1024
 THREAD_CHECK_BYTES = 64 * 1024
-OCPI_PREFIX = "/ocpi/"
+# OCPI's own endpoints (`/ocpi/2.2.1/...`); `/ocpi/cpos` is the Gateway API's.
+OCPI_PROTOCOL_PATH = re.compile(r"^/ocpi/\d+(?:\.\d+)+(?:/|$)")
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Strings are matched whole so brackets inside them do not count.
@@ -218,7 +219,7 @@ def _too_large() -> BodyProblem:
 
 
 def _render(path: str, problem: BodyProblem) -> tuple[int, bytes]:
-    if path.startswith(OCPI_PREFIX):
+    if OCPI_PROTOCOL_PATH.match(path):
         # A transport-level refusal (the object never reached the OCPI layer): HTTP 413 / 400.
         status = 413 if problem.status == 413 else 400
         where = ".".join(str(part) for part in problem.loc[1:])
