@@ -658,3 +658,20 @@ async def test_the_virtual_cpo_route_is_gateway_api_not_ocpi(
     assert deep.json()["detail"][0]["type"] == "json_too_deep"
     text = await post_raw(client, "/ocpi/cpos", json.dumps({"name": "\ud800"}), admin)
     assert_names(text, ["body", "name"])
+
+
+async def test_credentials_stored_before_the_check_are_never_shown(
+    client: httpx.AsyncClient, admin: Headers, keys: dict[str, Headers], database: Database
+) -> None:
+    created = await client.post(
+        "/ocpp/chargers", json={"identity": "OLD-1", "csms_url": CSMS}, headers=admin
+    )
+    charger_id = created.json()["charger_id"]
+    with database.session() as session:  # as an older version stored it
+        row = session.get(Charger, charger_id)
+        assert row is not None
+        row.csms_url = "wss://user:secret@csms.example:9000/ocpp"
+    for role in ("admin", "viewer"):
+        shown = await client.get(f"/ocpp/chargers/{charger_id}", headers=keys[role])
+        assert shown.json()["csms_url"] == "wss://***@csms.example:9000/ocpp"
+        assert "secret" not in shown.text

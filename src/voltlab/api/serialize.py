@@ -31,6 +31,16 @@ def public_security(security: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def public_url(url: str) -> str:
+    """A stored CSMS URL without credentials: rows written before `user:pass@` was refused
+    must not show the password to every viewer of the org."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{tail}"
+
+
 def charger_spec(charger: Charger) -> ChargerSpec:
     return spec_from_row(charger)
 
@@ -66,7 +76,7 @@ def charger_json(charger: Charger, fleet: Fleet) -> dict[str, Any]:
         "charger_id": charger.id,
         "identity": charger.identity,
         "location_id": charger.location_id,
-        "csms_url": charger.csms_url,
+        "csms_url": public_url(charger.csms_url),
         "ocpp_version": charger.ocpp_version,
         "model": charger.model,
         "vendor": model.vendor if model else None,
@@ -96,7 +106,7 @@ def location_json(
     body: dict[str, Any] = {
         "location_id": location.id,
         "name": location.name,
-        "csms_url": location.csms_url,
+        "csms_url": public_url(location.csms_url),
         "ocpp_version": location.ocpp_version,
         "model": location.model,
         "identity_prefix": location.identity_prefix,
