@@ -108,11 +108,19 @@ class StationLink:
     def online(self) -> bool:
         return self._rpc is not None and not self._rpc.closed and self._accepted
 
-    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send a CALL once registered (BootNotification goes through `_boot` only)."""
+    async def call(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Send a CALL once registered (BootNotification goes through `_boot` only);
+        `before_send`: see `RpcConnection.call`."""
         if not self.online or self._rpc is None:
             raise NotConnected(f"{self.identity} is not connected to its CSMS")
-        return await self._rpc.call(action, payload, timeout=self.call_timeout)
+        return await self._rpc.call(
+            action, payload, timeout=self.call_timeout, before_send=before_send
+        )
 
     async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send any CALL on the open socket, registered or not (proxy-message, TriggerMessage)."""

@@ -50,16 +50,19 @@ class OfflineMessages:
         """Send a transaction message, or queue it (persistently) when the CSMS is not
         reachable or older messages are still waiting: None means queued. The state behind a
         transaction's start or end is stored before the message leaves (write-ahead)."""
-        if announces_start_or_end(action, payload):
-            await self.write_ahead()
+        # The write-ahead runs when the CALL has its turn on the connection, right before
+        # its frame: not a round trip of another CALL earlier.
+        ahead = self.write_ahead if announces_start_or_end(action, payload) else None
         if self.queue is None:
-            return await self.link.call(action, payload)
+            return await self.link.call(action, payload, ahead)
         backlog = self._draining is not None and not self._draining.done()
         if self.link.online and not backlog and await self._queue_is_empty():
             try:
-                return await self.link.call(action, payload)
+                return await self.link.call(action, payload, ahead)
             except (NotConnected, ConnectionLost, CallTimeout):
                 pass  # not known to be delivered: queue it (at least once)
+        if ahead is not None:
+            await ahead()  # stored before the queued message (the queue is durable too)
         queued = offline_variant(payload) if offline_variant is not None else payload
         self._queue_empty = False
         await self.queue.enqueue(action, queued)

@@ -134,9 +134,16 @@ class RpcConnection:
     # -- outgoing --------------------------------------------------------------------------
 
     async def call(
-        self, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
-        """Send a CALL and return the CALLRESULT payload.
+        """Send a CALL and return the CALLRESULT payload. `before_send` is awaited once the
+        call has its turn (one CALL at a time), right before the frame is written: a write
+        that must precede the frame then precedes it by no other call's round trip.
 
         Raises OcppError (invalid request, nothing sent; or invalid/malformed response),
         CallErrorReceived, CallTimeout or ConnectionLost.
@@ -149,6 +156,10 @@ class RpcConnection:
         async with self._call_lock:
             if self._closed:
                 raise ConnectionLost("connection closed while the call was queued")
+            if before_send is not None:
+                await before_send()
+                if self._closed:
+                    raise ConnectionLost("connection closed while the call was queued")
             message_id = self._new_message_id()
             loop = asyncio.get_running_loop()
             future: asyncio.Future[dict[str, Any]] = loop.create_future()
