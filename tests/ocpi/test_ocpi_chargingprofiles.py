@@ -284,7 +284,8 @@ def _bridge(version: str, answer: dict[str, Any]) -> tuple[SmartChargingBridge, 
         roaming=SimpleNamespace(index=lambda cpo_id: index),
         csms=FakeCsms(version, FakeTx(7, "tx-abc" if version != "ocpp1.6" else None), answer),
     )
-    return SmartChargingBridge(services), services, session_id  # type: ignore[arg-type]
+    bridge = SmartChargingBridge(services.ocpi, services.csms, services.roaming)  # type: ignore[arg-type]
+    return bridge, services, session_id
 
 
 async def test_bridge_sets_16_tx_profile_and_reports() -> None:

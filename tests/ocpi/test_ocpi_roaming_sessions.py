@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from voltlab.cpo.network_index import EvseRef
+from voltlab.cpo.networks import CpoNetworks
 from voltlab.cpo.roaming import RoamingBridge
 from voltlab.csms.events import CsmsTransaction, MeterSample
 from voltlab.ocpi.authorizations import GivenAuthorization
@@ -38,12 +39,20 @@ TOKEN = {
 }
 
 
+class Unplugs:
+    """The virtual driver's part: the unplugs the bridge asks for (no fleet here)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, int]] = []
+
+    def later_unplug(self, cpo_id: str, identity: str, connector_id: int) -> None:
+        self.asked.append((cpo_id, identity, connector_id))
+
+
 def bridge_for(harness: Any, clock: list[datetime]) -> RoamingBridge:
     """A RoamingBridge over the harness's OcpiService; network lookups stubbed to one EVSE."""
-    services = SimpleNamespace(
-        ocpi=harness.service, database=harness.database, provisioner=None, commander=None
-    )
-    bridge = RoamingBridge(services)  # type: ignore[arg-type]
+    networks = CpoNetworks(harness.database)
+    bridge = RoamingBridge(harness.database, harness.service, networks, Unplugs())
     cpo = SimpleNamespace(id="cpo-1", country_code="FR", party_id="ABC")
     ref = EvseRef("L1", "FRABC-E1", "FR*ABC*E1", {"id": "1", "standard": "IEC_62196_T2"}, LOCATION)
     bridge.cpo = lambda cpo_id: cpo  # type: ignore[method-assign]

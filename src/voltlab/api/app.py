@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +17,8 @@ from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.routes import catalog, chargers, commands, cpos, locations
+from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
+from voltlab.fleet.clock import Clock
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store.db import Database, database_url_from_env
 
@@ -43,6 +45,12 @@ def _build_runtime(database: Database) -> Fleet:
     return runtime
 
 
+def _fleet_clock(fleet: Fleet) -> Callable[[], float] | None:
+    """The fleet's simulated clock (the runtime's `Clock`); a fake fleet has none."""
+    clock = getattr(fleet, "clock", None)
+    return clock.now if isinstance(clock, Clock) else None
+
+
 def create_app(
     database: Database | None = None,
     fleet: Fleet | None = None,
@@ -67,7 +75,7 @@ def create_app(
         # The real runtime restores the chargers that were running before the restart.
         await _call_if_present(runtime, "start")
         if cpo_stack is not None:
-            app.state.cpo_services = await cpo_stack.start(runtime)
+            app.state.cpo_service = await cpo_stack.start(runtime, _fleet_clock(runtime))
         app.state.ready = True
         try:
             yield
@@ -93,7 +101,7 @@ def create_app(
     app.state.database = db
     app.state.fleet = fleet
     app.state.ready = False
-    app.state.cpo_services = None
+    app.state.cpo_service = None
     app.state.public_url = os.environ.get("VOLTLAB_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 
     @app.get("/health", tags=["health"], summary="Liveness and readiness (no auth)")
@@ -109,9 +117,7 @@ def create_app(
     install_error_handlers(app)
     for module in (catalog, locations, chargers, commands, cpos):
         app.include_router(module.router)
-    cpo_stack = None
+    cpo_stack: VirtualCpos | None = None
     if with_cpos:
-        from voltlab.api.virtual_cpos import VirtualCpoStack, csms_url_for
-
-        cpo_stack = VirtualCpoStack(app, db, app.state.public_url, csms_url_for(port))
+        cpo_stack = build_virtual_cpos(app, db, app.state.public_url, csms_url_for(port))
     return app

@@ -1,18 +1,38 @@
-"""Wiring of the virtual-CPO stack into the app: the OCPI interface, the built-in CSMS
-WebSocket endpoint and the durable engine. Kept apart from app.py so the gateway can run
-without it (tests with a fake fleet)."""
+"""The composition root of the virtual-CPO stack: the one place that builds the OCPI interface,
+the built-in CSMS, the CPO services and the durable engine, and hands each exactly the typed
+collaborators it uses. Kept apart from app.py so the gateway can run without it (tests with a
+fake fleet).
+
+Two steps, because the app's routes exist before its lifespan runs and the fleet only then:
+`build_virtual_cpos` (at app creation) makes the OCPI interface and mounts its routes and the
+CSMS endpoint; `VirtualCpos.start(fleet, clock)` (in the lifespan) builds the rest around the
+fleet and opens the CSMS endpoint."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import FastAPI, WebSocket
 
+from voltlab.cpo.commander import CommandBridge
+from voltlab.cpo.driver import VirtualDriver
+from voltlab.cpo.durable import DurableEngine
+from voltlab.cpo.networks import CpoNetworks
+from voltlab.cpo.provisioner import Provisioner
+from voltlab.cpo.roaming import RoamingBridge
+from voltlab.cpo.service import CpoService
+from voltlab.cpo.smart_charging_bridge import SmartChargingBridge
+from voltlab.cpo.workflow_services import WorkflowServices
+from voltlab.csms.server import BuiltinCsms
+from voltlab.fleet.runtime_api import Fleet
+from voltlab.ocpi.service import OcpiService
 from voltlab.store.csms_models import station_password_hash
 from voltlab.store.db import Database
+from voltlab.store.models import utcnow
 
 
 def csms_url_for(port: int | None) -> str:
@@ -22,28 +42,26 @@ def csms_url_for(port: int | None) -> str:
     return f"ws://127.0.0.1:{port or 8000}/csms"
 
 
-class VirtualCpoStack:
-    def __init__(self, app: FastAPI, database: Database, public_url: str, csms_url: str) -> None:
-        from voltlab.cpo.durable import DurableEngine
-        from voltlab.csms.server import BuiltinCsms
-        from voltlab.ocpi.service import OcpiService
+@dataclass(frozen=True)
+class CpoRuntime:
+    """The virtual-CPO objects that need the fleet, wired together."""
 
+    service: CpoService
+    csms: BuiltinCsms
+    provisioner: Provisioner
+    commander: CommandBridge
+    smart_charging: SmartChargingBridge
+    driver: VirtualDriver
+
+
+class VirtualCpos:
+    def __init__(self, database: Database, ocpi: OcpiService, csms_url: str) -> None:
         self.database = database
-        self.ocpi = OcpiService(database, public_url)
-        self.engine = DurableEngine(database.url)
+        self.ocpi = ocpi
         self.csms_url = csms_url
-        self.public_url = public_url
-        self.services: Any = None
-        self._csms_factory = BuiltinCsms
-        self.csms: Any = None
-        app.include_router(self.ocpi.router())
-
-        @app.websocket("/csms/{cpo_id}/{identity}")
-        async def csms_endpoint(websocket: WebSocket, cpo_id: str, identity: str) -> None:
-            if self.csms is None:
-                await websocket.close(code=1013)  # try again later: the engine is starting
-                return
-            await self.csms.serve(websocket, cpo_id, identity)
+        self.engine = DurableEngine(database.url)
+        # Set once the stack runs: until then the CSMS endpoint answers 1013 (try again later).
+        self.running: CpoRuntime | None = None
 
     async def _station_password_hash(self, cpo_id: str, identity: str) -> str | None:
         """The CSMS's credential for a station: the hash of its profile-1 password."""
@@ -54,40 +72,73 @@ class VirtualCpoStack:
 
         return await asyncio.to_thread(lookup)
 
-    async def start(self, fleet: Any) -> Any:
-        from voltlab.cpo.service import CpoServices
-
-        services = CpoServices(
-            database=self.database,
-            fleet=fleet,
-            ocpi=self.ocpi,
-            csms=None,
-            csms_url=self.csms_url,
-            public_url=self.public_url,
-            engine=self.engine,
-        )
-        # Before the CSMS exists (the endpoint answers 1013 until then): chargers of CPOs
-        # created before station authentication get their credentials first.
-        await services.provisioner.issue_missing_credentials()
-        clock = getattr(fleet, "clock", None)
-        # One clock for the chargers, the CSMS and every OCPI timestamp: the fleet's, whose
-        # simulated time (VOLTLAB_TIME_SCALE) the chargers stamp sessions and statuses with.
-        if clock is not None:
-            self.ocpi.use_clock(lambda: datetime.fromtimestamp(clock.now(), UTC))
-        self.csms = self._csms_factory(
-            services.roaming,
+    def _wire(self, fleet: Fleet, clock: Callable[[], float] | None) -> CpoRuntime:
+        database, ocpi = self.database, self.ocpi
+        networks = CpoNetworks(database)
+        driver = VirtualDriver(database, fleet)
+        roaming = RoamingBridge(database, ocpi, networks, driver)
+        csms = BuiltinCsms(
+            roaming,
             station_password_hash=self._station_password_hash,
-            max_power_w=services.provisioner.connector_max_power_w,
-            station_clock=clock.now if clock is not None else None,
-            now=clock.now if clock is not None else None,
+            max_power_w=networks.connector_max_power_w,
+            station_clock=clock,
+            now=clock,
         )
-        services.csms = self.csms
-        await services.start()
-        self.services = services
-        return services
+        provisioner = Provisioner(database, ocpi, fleet, networks, csms, self.csms_url)
+        return CpoRuntime(
+            service=CpoService(database, ocpi, networks, now=utcnow),
+            csms=csms,
+            provisioner=provisioner,
+            commander=CommandBridge(ocpi, csms, roaming, driver),
+            smart_charging=SmartChargingBridge(ocpi, csms, roaming),
+            driver=driver,
+        )
+
+    async def start(self, fleet: Fleet, clock: Callable[[], float] | None) -> CpoService:
+        """`clock` is the fleet's (simulated POSIX seconds, VOLTLAB_TIME_SCALE): the chargers,
+        the CSMS and every OCPI timestamp share it. None: the wall clock."""
+        wired = self._wire(fleet, clock)
+        # Before the CSMS endpoint opens: chargers of CPOs created before station
+        # authentication get their credentials first.
+        await wired.provisioner.issue_missing_credentials()
+        if clock is not None:
+            self.ocpi.use_clock(lambda: datetime.fromtimestamp(clock(), UTC))
+        self.ocpi.set_command_handler(wired.commander)
+        self.ocpi.set_charging_profile_handler(wired.smart_charging)
+        self.running = wired
+        # On the loop's own thread: DBOS resumes unfinished async workflows on the running loop,
+        # where the fleet and the CSMS they act on live.
+        self.engine.start(WorkflowServices(database=self.database, provisioner=wired.provisioner))
+        wired.service.start_reaper()
+        return wired.service
 
     async def stop(self) -> None:
-        if self.services is not None:
-            await self.services.stop()
+        wired = self.running
+        if wired is not None:
+            await wired.commander.drain()
+            await wired.smart_charging.drain()
+            await wired.driver.drain()
+            await wired.service.stop_reaper()
+            await asyncio.to_thread(self.engine.stop)
         await self.ocpi.drain()
         await self.ocpi.aclose()
+
+
+def build_virtual_cpos(
+    app: FastAPI, database: Database, public_url: str, csms_url: str
+) -> VirtualCpos:
+    """Mount the OCPI interface and the built-in CSMS endpoint on `app`; the stack behind them
+    starts with `VirtualCpos.start` once the fleet runs."""
+    ocpi = OcpiService(database, public_url)
+    stack = VirtualCpos(database, ocpi, csms_url)
+    app.include_router(ocpi.router())
+
+    @app.websocket("/csms/{cpo_id}/{identity}")
+    async def csms_endpoint(websocket: WebSocket, cpo_id: str, identity: str) -> None:
+        running = stack.running
+        if running is None:
+            await websocket.close(code=1013)  # try again later: the engine is starting
+            return
+        await running.csms.serve(websocket, cpo_id, identity)
+
+    return stack

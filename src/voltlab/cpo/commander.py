@@ -9,30 +9,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Coroutine
+from typing import Any
 
-from sqlalchemy import select
-
+from voltlab.cpo.driver import VirtualDriver
+from voltlab.cpo.roaming import RoamingBridge
+from voltlab.csms.server import BuiltinCsms
 from voltlab.ocpi.authorizations import GivenAuthorization
-from voltlab.store import repo
-from voltlab.store.models import Charger, Command, Location
-
-if TYPE_CHECKING:
-    from voltlab.cpo.service import CpoServices
+from voltlab.ocpi.service import OcpiService
 
 log = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT = 30  # seconds the eMSP is told to wait for the CommandResult
-TERMINAL = ("succeeded", "failed", "timed_out")
 
 
 class CommandBridge:
-    def __init__(self, services: CpoServices) -> None:
-        self.svc = services
+    """The cpo layer's `voltlab.ocpi.service.CommandHandler`."""
+
+    def __init__(
+        self,
+        ocpi: OcpiService,
+        csms: BuiltinCsms,
+        roaming: RoamingBridge,
+        driver: VirtualDriver,
+    ) -> None:
+        self.ocpi = ocpi
+        self.csms = csms
+        self.roaming = roaming
+        self.driver = driver
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -60,7 +67,7 @@ class CommandBridge:
     def _station(
         self, cpo_id: str, location_id: str | None, evse_uid: str | None
     ) -> tuple[str, int] | None:
-        index = self.svc.roaming.index(cpo_id)
+        index = self.roaming.index(cpo_id)
         if index is None or location_id is None:
             return None
         if evse_uid:
@@ -72,7 +79,7 @@ class CommandBridge:
         return None
 
     def _connector_status(self, cpo_id: str, identity: str, connector_id: int) -> str | None:
-        for station in self.svc.csms.stations(cpo_id):
+        for station in self.csms.stations(cpo_id):
             if station.identity == identity:
                 for view in station.connectors:
                     if view.connector_id == connector_id:
@@ -82,7 +89,7 @@ class CommandBridge:
     def _online(self, cpo_id: str, identity: str) -> bool:
         return any(
             s.identity == identity and s.connected and s.registered
-            for s in self.svc.csms.stations(cpo_id)
+            for s in self.csms.stations(cpo_id)
         )
 
     async def _start_session(
@@ -95,7 +102,7 @@ class CommandBridge:
         if not self._online(cpo_id, identity):
             return "REJECTED", COMMAND_TIMEOUT, "the charger is offline"
         token = body["token"]
-        await self.svc.roaming.remember(cpo_id, command_authorization(body))
+        await self.roaming.remember(cpo_id, command_authorization(body))
         self._spawn(
             self._run_start(cpo_id, body["response_url"], identity, connector_id, token["uid"])
         )
@@ -106,7 +113,7 @@ class CommandBridge:
     ) -> None:
         result, message = "FAILED", None
         try:
-            plug = await self.station_command(
+            plug = await self.driver.station_command(
                 cpo_id, identity, "plug_connector", {"connector_id": connector_id}
             )
             if (
@@ -116,7 +123,7 @@ class CommandBridge:
             ):
                 message = f"the EV could not plug in: {(plug.error or {}).get('message')}"
             else:
-                status = await self.svc.csms.remote_start(cpo_id, identity, connector_id, uid)
+                status = await self.csms.remote_start(cpo_id, identity, connector_id, uid)
                 result = "ACCEPTED" if status == "Accepted" else "REJECTED"
                 message = (
                     None if result == "ACCEPTED" else f"RemoteStartTransaction answered {status}"
@@ -125,26 +132,26 @@ class CommandBridge:
             message = f"{type(exc).__name__}: {exc}"
         if result != "ACCEPTED":
             # No session will carry it: a later session of this token must not either.
-            await self.svc.roaming.forget(cpo_id, uid)
-        await self.svc.ocpi.send_command_result(cpo_id, response_url, result, message)
+            await self.roaming.forget(cpo_id, uid)
+        await self.ocpi.send_command_result(cpo_id, response_url, result, message)
 
     async def _stop_session(self, cpo_id: str, body: dict[str, Any]) -> tuple[str, int, str | None]:
-        session = self.svc.ocpi.get_object(cpo_id, "session", body.get("session_id", ""))
+        session = self.ocpi.get_object(cpo_id, "session", body.get("session_id", ""))
         if session is None or session.get("status") != "ACTIVE":
             return "UNKNOWN_SESSION", COMMAND_TIMEOUT, "no active session with that id"
-        index = self.svc.roaming.index(cpo_id)
+        index = self.roaming.index(cpo_id)
         station = index.station(session["location_id"], session["evse_uid"]) if index else None
         if station is None:
             return "UNKNOWN_SESSION", COMMAND_TIMEOUT, "the session's EVSE is gone"
         identity, connector_id = station
-        transaction = self.svc.csms.find_transaction_by_connector(cpo_id, identity, connector_id)
+        transaction = self.csms.find_transaction_by_connector(cpo_id, identity, connector_id)
         if transaction is None:
             return "UNKNOWN_SESSION", COMMAND_TIMEOUT, "the charger has no transaction for it"
         self._spawn(
             self._call_and_report(
                 cpo_id,
                 body["response_url"],
-                self.svc.csms.remote_stop(cpo_id, identity, transaction.transaction_id),
+                self.csms.remote_stop(cpo_id, identity, transaction.transaction_id),
             )
         )
         return "ACCEPTED", COMMAND_TIMEOUT, None
@@ -155,13 +162,13 @@ class CommandBridge:
             return "REJECTED", COMMAND_TIMEOUT, "unknown location/EVSE"
         identity, connector_id = station
         token = body["token"]
-        await self.svc.roaming.remember(cpo_id, command_authorization(body))
+        await self.roaming.remember(cpo_id, command_authorization(body))
         expiry = body["expiry_date"]
         self._spawn(
             self._call_and_report(
                 cpo_id,
                 body["response_url"],
-                self.svc.csms.reserve_now(
+                self.csms.reserve_now(
                     cpo_id,
                     identity,
                     connector_id,
@@ -178,7 +185,7 @@ class CommandBridge:
     ) -> tuple[str, int, str | None]:
         number = reservation_number(body["reservation_id"])
         identity = None
-        for station in self.svc.csms.stations(cpo_id):
+        for station in self.csms.stations(cpo_id):
             if station.connected:
                 identity = identity or station.identity
         if identity is None:
@@ -188,19 +195,19 @@ class CommandBridge:
 
     async def _cancel_everywhere(self, cpo_id: str, response_url: str, number: int) -> None:
         result = "UNKNOWN_RESERVATION"
-        for station in self.svc.csms.stations(cpo_id):
+        for station in self.csms.stations(cpo_id):
             if not station.connected:
                 continue
             try:
                 if (
-                    await self.svc.csms.cancel_reservation(cpo_id, station.identity, number)
+                    await self.csms.cancel_reservation(cpo_id, station.identity, number)
                     == "Accepted"
                 ):
                     result = "ACCEPTED"
                     break
             except Exception:  # noqa: BLE001 - try the next charger
                 continue
-        await self.svc.ocpi.send_command_result(cpo_id, response_url, result, None)
+        await self.ocpi.send_command_result(cpo_id, response_url, result, None)
 
     async def _unlock_connector(
         self, cpo_id: str, body: dict[str, Any]
@@ -213,14 +220,18 @@ class CommandBridge:
             self._call_and_report(
                 cpo_id,
                 body["response_url"],
-                self.svc.csms.unlock_connector(cpo_id, identity, connector_id),
+                self.csms.unlock_connector(cpo_id, identity, connector_id),
                 accepted=("Unlocked",),
             )
         )
         return "ACCEPTED", COMMAND_TIMEOUT, None
 
     async def _call_and_report(
-        self, cpo_id: str, response_url: str, call: Any, accepted: tuple[str, ...] = ("Accepted",)
+        self,
+        cpo_id: str,
+        response_url: str,
+        call: Awaitable[str],
+        accepted: tuple[str, ...] = ("Accepted",),
     ) -> None:
         try:
             status = await call
@@ -232,75 +243,7 @@ class CommandBridge:
             message = None if result == "ACCEPTED" else f"the charger answered {status}"
         except Exception as exc:  # noqa: BLE001 - reported to the eMSP
             result, message = "FAILED", f"{type(exc).__name__}: {exc}"
-        await self.svc.ocpi.send_command_result(cpo_id, response_url, result, message)
-
-    # -- the virtual driver, through the gateway command path -------------------------------
-
-    def later_unplug(self, cpo_id: str, identity: str, connector_id: int) -> None:
-        self._spawn(
-            self.station_command(
-                cpo_id, identity, "unplug_connector", {"connector_id": connector_id}
-            )
-        )
-
-    async def station_command(
-        self,
-        cpo_id: str,
-        identity: str,
-        event_type: str,
-        payload: dict[str, Any],
-        timeout: float = 30.0,
-    ) -> Command | None:
-        command_id = await asyncio.to_thread(
-            self._insert_command, cpo_id, identity, event_type, payload
-        )
-        if command_id is None:
-            return None
-        self.svc.fleet.submit_command(command_id)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            command = await asyncio.to_thread(self._load_command, command_id)
-            if command is None or command.status in TERMINAL:
-                return command
-            if asyncio.get_running_loop().time() > deadline:
-                return command
-            await asyncio.sleep(0.05)
-
-    def _insert_command(
-        self, cpo_id: str, identity: str, event_type: str, payload: dict[str, Any]
-    ) -> str | None:
-        with self.svc.database.session() as session:
-            location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
-            charger = session.scalar(
-                select(Charger).where(
-                    Charger.location_id.in_(location_ids), Charger.identity == identity
-                )
-            )
-            if charger is None:
-                return None
-            now = datetime.now(UTC)
-            command = Command(
-                id=repo.new_id(),
-                org_id=charger.org_id,
-                charger_id=charger.id,
-                identity=identity,
-                location_id=charger.location_id,
-                event_type=event_type,
-                ocpp_version=charger.ocpp_version,
-                payload=payload,
-                status="queued",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(command)
-            return command.id
-
-    def _load_command(self, command_id: str) -> Command | None:
-        with self.svc.database.session() as session:
-            command = session.get(Command, command_id)
-            if command is not None:
-                session.expunge(command)
-            return command
+        await self.ocpi.send_command_result(cpo_id, response_url, result, message)
 
 
 def command_authorization(body: dict[str, Any]) -> GivenAuthorization:

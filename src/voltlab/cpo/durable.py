@@ -1,29 +1,22 @@
 """The durable workflow engine (DBOS) as voltlab uses it: one engine per process, its system
 database beside voltlab's (a SQLite file by default, the same PostgreSQL server otherwise).
 
-DBOS workflows are module-level functions, so the services they act on are bound here when the
-engine starts: that is what `services()` returns inside a workflow step."""
+DBOS workflows are module-level functions, so what they act on is bound when the engine starts
+(`voltlab.cpo.workflow_services`)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dbos import DBOS, DBOSConfig
 
-if TYPE_CHECKING:
-    from voltlab.cpo.service import CpoServices
+# Imported for its decorators: they register the workflows with DBOS before launch().
+from voltlab.cpo import workflows  # noqa: F401
+from voltlab.cpo.workflow_services import WorkflowServices, bind
 
 log = logging.getLogger(__name__)
-
-_bound: CpoServices | None = None
-
-
-def services() -> CpoServices:
-    if _bound is None:
-        raise RuntimeError("the durable engine is not running")
-    return _bound
 
 
 def system_database_url(database_url: str) -> str:
@@ -43,16 +36,11 @@ class DurableEngine:
         self.system_url = system_database_url(database_url)
         self.running = False
 
-    def start(self, bound: CpoServices) -> None:
-        global _bound
-        # Registers the workflows (decorators run at import) before launch.
-        from voltlab.cpo import workflows  # noqa: F401
-
-        _bound = bound
+    def start(self, services: WorkflowServices) -> None:
+        bind(services)
         config: DBOSConfig = {
             "name": "voltlab",
             "system_database_url": self.system_url,
-            "run_admin_server": False,
             "log_level": "WARNING",
         }
         DBOS(config=config)
@@ -61,11 +49,10 @@ class DurableEngine:
         self.running = True
 
     def stop(self) -> None:
-        global _bound
         if self.running:
             DBOS.destroy(workflow_completion_timeout_sec=0)
             self.running = False
-        _bound = None
+        bind(None)
 
     @staticmethod
     async def workflow_status(workflow_id: str) -> Any:

@@ -15,25 +15,32 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from voltlab.cpo.generator import Network, generate_network, network_fingerprint
-from voltlab.cpo.templates import TEMPLATES
+from voltlab.cpo.generator import Network
+from voltlab.cpo.networks import CpoNetworks
+from voltlab.csms.events import StationView
 from voltlab.csms.station_auth import hash_station_password, new_station_password
-from voltlab.fleet.catalog import get_model
-from voltlab.fleet.runtime_api import spec_from_row
+from voltlab.fleet.runtime_api import Fleet, spec_from_row
+from voltlab.ocpi.service import OcpiService
 from voltlab.store.csms_models import (
     add_station_credential,
     delete_station_credentials,
     identities_with_credentials,
 )
+from voltlab.store.db import Database
 from voltlab.store.models import Charger, Cpo, Frame, Location
 
-if TYPE_CHECKING:
-    from voltlab.cpo.service import CpoServices
+
+class StationDirectory(Protocol):
+    """What the provisioner reads from the built-in CSMS: the stations connected for a CPO."""
+
+    def stations(self, cpo_id: str) -> Iterable[StationView]: ...
+
 
 # The OCPP version a template's chargers speak to the built-in CSMS: modern DC hubs run 2.0.1,
 # the rest 1.6 — so a virtual CPO exercises both sides of the CSMS.
@@ -45,17 +52,12 @@ def ocpp_version_for(template: str) -> str:
     return CPO_OCPP_VERSIONS.get(template, DEFAULT_CPO_OCPP_VERSION)
 
 
-# The generated objects' last_updated: fixed, not the creation time, so that the same template,
-# seed and party give byte-identical Locations and Tariffs whenever they are created.
-NETWORK_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
 def derived_id(prefix: str, *parts: str) -> str:
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
     return f"{prefix}-{digest}"
 
 
-def _issue_credential(session: Any, cpo_id: str, charger: Charger) -> None:
+def _issue_credential(session: Session, cpo_id: str, charger: Charger) -> None:
     """A fresh profile-1 password: plaintext on the station's side, its hash for the CSMS."""
     password = new_station_password()
     charger.security = {"profile": 1, "password": password}
@@ -63,44 +65,34 @@ def _issue_credential(session: Any, cpo_id: str, charger: Charger) -> None:
 
 
 class Provisioner:
-    def __init__(self, services: CpoServices) -> None:
-        self.svc = services
-        # Generation is deterministic, so a CPO's network is computed once per process.
-        self._networks: dict[str, Network] = {}
-        self._models: dict[str, dict[str, str]] = {}  # cpo id -> identity -> model slug
+    def __init__(
+        self,
+        database: Database,
+        ocpi: OcpiService,
+        fleet: Fleet,
+        networks: CpoNetworks,
+        stations: StationDirectory,
+        csms_url: str,
+    ) -> None:
+        """`csms_url` is the built-in CSMS's ws://host:port/csms: chargers connect to
+        {csms_url}/{cpo_id}/{identity}."""
+        self.database = database
+        self.ocpi = ocpi
+        self.fleet = fleet
+        self.networks = networks
+        self.stations = stations
+        self.base_csms_url = csms_url
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _cpo(self, cpo_id: str) -> Cpo:
-        with self.svc.database.session() as session:
-            cpo = session.get(Cpo, cpo_id)
-            if cpo is None:
-                raise LookupError(f"CPO {cpo_id} does not exist")
-            session.expunge(cpo)
-            return cpo
+        return self.networks.cpo(cpo_id)
 
     def network(self, cpo: Cpo) -> Network:
-        cached = self._networks.get(cpo.id)
-        if cached is not None:
-            return cached
-        network = generate_network(
-            TEMPLATES[cpo.template],
-            seed=cpo.seed,
-            country_code=cpo.country_code,
-            party_id=cpo.party_id,
-            name_prefix=cpo.name_prefix,
-            overrides=dict(cpo.overrides or {}),
-            created_at=NETWORK_EPOCH,
-        )
-        self._networks[cpo.id] = network
-        return network
-
-    def fingerprint(self, cpo: Cpo) -> str:
-        """sha256 of the generated Locations and Tariffs (as generated, before live status)."""
-        return network_fingerprint(self.network(cpo))
+        return self.networks.network(cpo)
 
     def csms_url(self, cpo_id: str) -> str:
-        return f"{self.svc.csms_url.rstrip('/')}/{cpo_id}"
+        return f"{self.base_csms_url.rstrip('/')}/{cpo_id}"
 
     # -- provisioning -------------------------------------------------------------------------
 
@@ -111,12 +103,12 @@ class Provisioner:
     def _publish(self, cpo_id: str) -> dict[str, Any]:
         cpo = self._cpo(cpo_id)
         network = self.network(cpo)
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             for tariff in network.tariffs:
-                self.svc.ocpi.publish(session, cpo_id, "tariff", tariff["id"], tariff)
+                self.ocpi.publish(session, cpo_id, "tariff", tariff["id"], tariff)
             for generated in network.locations:
                 location = generated.location
-                self.svc.ocpi.publish(session, cpo_id, "location", location["id"], location)
+                self.ocpi.publish(session, cpo_id, "location", location["id"], location)
         return {"locations": len(network.locations), "tariffs": len(network.tariffs)}
 
     async def create_locations(self, cpo_id: str) -> dict[str, Any]:
@@ -126,7 +118,7 @@ class Provisioner:
         cpo = self._cpo(cpo_id)
         network = self.network(cpo)
         created = 0
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             for generated in network.locations:
                 location_id = derived_id("loc", cpo_id, generated.location["id"])
                 if session.get(Location, location_id) is not None:
@@ -155,7 +147,7 @@ class Provisioner:
         cpo = self._cpo(cpo_id)
         network = self.network(cpo)
         created = total = 0
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             credentialed = identities_with_credentials(session, cpo_id)
             for generated in network.locations:
                 location_id = derived_id("loc", cpo_id, generated.location["id"])
@@ -187,7 +179,7 @@ class Provisioner:
         station authentication); restart those the fleet runs so they connect with it."""
         issued = await asyncio.to_thread(self._issue_missing_credentials)
         restarted = 0
-        fleet = self.svc.fleet
+        fleet = self.fleet
         for charger_id in issued:
             if fleet.live_state(charger_id) is None:
                 continue  # not running here: it starts with its new security when started
@@ -204,7 +196,7 @@ class Provisioner:
 
     def _issue_missing_credentials(self) -> list[str]:
         issued: list[str] = []
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             rows = session.execute(
                 select(Charger, Location.cpo_id)
                 .join(Location, Location.id == Charger.location_id)
@@ -212,6 +204,8 @@ class Provisioner:
             ).all()
             credentialed: dict[str, set[str]] = {}
             for charger, cpo_id in rows:
+                if cpo_id is None:  # excluded by the query; narrows the type
+                    continue
                 known = credentialed.get(cpo_id)
                 if known is None:
                     known = credentialed[cpo_id] = identities_with_credentials(session, cpo_id)
@@ -221,37 +215,14 @@ class Provisioner:
         return issued
 
     def _charger_row(self, charger_id: str) -> Charger | None:
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             row = session.get(Charger, charger_id)
             if row is not None:
                 session.expunge(row)
             return row
 
-    def connector_max_power_w(self, cpo_id: str, identity: str, connector_id: int) -> float | None:
-        """The most a charger's connector can deliver (W), from its catalog model; connector 0
-        is the whole station. None for a charger this CPO does not have."""
-        models = self._models.get(cpo_id)
-        if models is None:
-            try:
-                network = self.network(self._cpo(cpo_id))
-            except LookupError:
-                return None
-            models = {
-                charger.identity: charger.model_slug
-                for generated in network.locations
-                for charger in generated.chargers
-            }
-            self._models[cpo_id] = models
-        slug = models.get(identity)
-        model = get_model(slug) if slug is not None else None
-        if model is None:
-            return None
-        if 1 <= connector_id <= len(model.connectors):
-            return float(model.connectors[connector_id - 1].max_power_w)
-        return float(model.max_station_power_w)
-
     def _chargers(self, cpo_id: str) -> list[Charger]:
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
             rows = session.scalars(
                 select(Charger).where(Charger.location_id.in_(location_ids))
@@ -263,11 +234,11 @@ class Provisioner:
     async def start_chargers(self, cpo_id: str) -> dict[str, Any]:
         chargers = await asyncio.to_thread(self._mark_running, cpo_id)
         for charger in chargers:
-            await self.svc.fleet.start_charger(spec_from_row(charger))
+            await self.fleet.start_charger(spec_from_row(charger))
         return {"started": len(chargers)}
 
     def _mark_running(self, cpo_id: str) -> list[Charger]:
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             location_ids = select(Location.id).where(Location.cpo_id == cpo_id)
             rows = session.scalars(
                 select(Charger).where(Charger.location_id.in_(location_ids))
@@ -285,7 +256,7 @@ class Provisioner:
         deadline = time.monotonic() + timeout
         while True:
             registered = {
-                station.identity for station in self.svc.csms.stations(cpo_id) if station.registered
+                station.identity for station in self.stations.stations(cpo_id) if station.registered
             }
             missing = identities - registered
             if not missing:
@@ -302,23 +273,23 @@ class Provisioner:
     async def remove_chargers(self, cpo_id: str) -> dict[str, Any]:
         chargers = await asyncio.to_thread(self._chargers, cpo_id)
         for charger in chargers:
-            await self.svc.fleet.remove_charger(charger.id)
+            await self.fleet.remove_charger(charger.id)
         await asyncio.to_thread(self._delete_rows, cpo_id, [c.id for c in chargers])
         return {"removed": len(chargers)}
 
     def _delete_rows(self, cpo_id: str, charger_ids: list[str]) -> None:
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             if charger_ids:
                 session.execute(delete(Frame).where(Frame.charger_id.in_(charger_ids)))
                 session.execute(delete(Charger).where(Charger.id.in_(charger_ids)))
             session.execute(delete(Location).where(Location.cpo_id == cpo_id))
             delete_station_credentials(session, cpo_id)
-        self._models.pop(cpo_id, None)
+        self.networks.forget_models(cpo_id)
 
     async def revoke_tokens(self, cpo_id: str) -> dict[str, Any]:
         def revoke() -> None:
-            with self.svc.database.session() as session:
-                self.svc.ocpi.revoke_cpo(session, cpo_id)
+            with self.database.session() as session:
+                self.ocpi.revoke_cpo(session, cpo_id)
 
         await asyncio.to_thread(revoke)
         return {"revoked": True}

@@ -17,18 +17,18 @@ import asyncio
 import hashlib
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from voltlab.cpo.network_index import EvseRef, NetworkIndex
+from voltlab.cpo.networks import CpoNetworks
 from voltlab.cpo.pricing import price_session
 from voltlab.csms.events import CsmsTransaction, IdTagStatus, MeterSample
 from voltlab.ocpi.authorizations import GivenAuthorization
 from voltlab.ocpi.envelope import format_datetime
+from voltlab.ocpi.service import OcpiService
+from voltlab.store.db import Database
 from voltlab.store.models import Cpo
 from voltlab.store.times import as_utc
-
-if TYPE_CHECKING:
-    from voltlab.cpo.service import CpoServices
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,22 @@ def session_id_for(cpo_id: str, identity: str, transaction_id: int) -> str:
     return "S" + hashlib.sha256(f"{cpo_id}|{identity}|{transaction_id}".encode()).hexdigest()[:23]
 
 
+class Unplugger(Protocol):
+    """The virtual driver's part in a finished session (`voltlab.cpo.driver.VirtualDriver`)."""
+
+    def later_unplug(self, cpo_id: str, identity: str, connector_id: int) -> None: ...
+
+
 class RoamingBridge:
     """Implements `voltlab.csms.events.CsmsListener` for every virtual CPO."""
 
-    def __init__(self, services: CpoServices) -> None:
-        self.svc = services
+    def __init__(
+        self, database: Database, ocpi: OcpiService, networks: CpoNetworks, driver: Unplugger
+    ) -> None:
+        self.database = database
+        self.ocpi = ocpi
+        self.networks = networks
+        self.driver = driver
         self._indexes: dict[str, NetworkIndex] = {}
         self._cpos: dict[str, Cpo] = {}
         # How the eMSP authorized each (cpo, uid): a cache of the ocpi_authorizations rows
@@ -91,7 +102,7 @@ class RoamingBridge:
         cached = self._cpos.get(cpo_id)
         if cached is not None:
             return cached
-        with self.svc.database.session() as session:
+        with self.database.session() as session:
             cpo = session.get(Cpo, cpo_id)
             if cpo is not None:
                 session.expunge(cpo)
@@ -102,9 +113,9 @@ class RoamingBridge:
         index = self._indexes.get(cpo_id)
         if index is None:
             cpo = self.cpo(cpo_id)
-            if cpo is None or self.svc.provisioner is None:
+            if cpo is None:
                 return None
-            index = NetworkIndex(self.svc.provisioner.network(cpo))
+            index = NetworkIndex(self.networks.network(cpo))
             self._indexes[cpo_id] = index
         return index
 
@@ -117,23 +128,23 @@ class RoamingBridge:
 
     def now(self) -> datetime:
         """The one clock every OCPI timestamp comes from."""
-        return as_utc(self.svc.ocpi.now())
+        return as_utc(self.ocpi.now())
 
     # -- how the eMSP authorized a token --------------------------------------------------------
 
     async def remember(self, cpo_id: str, given: GivenAuthorization) -> None:
         """Keep what the eMSP gave for a token uid (stored, so a restart keeps it)."""
-        await self.svc.ocpi.remember_authorization(cpo_id, given)
+        await self.ocpi.remember_authorization(cpo_id, given)
         self._given[(cpo_id, given.uid)] = given
 
     async def forget(self, cpo_id: str, uid: str) -> None:
         self._given[(cpo_id, uid)] = None
-        await self.svc.ocpi.forget_authorization(cpo_id, uid)
+        await self.ocpi.forget_authorization(cpo_id, uid)
 
     def given(self, cpo_id: str, uid: str) -> GivenAuthorization | None:
         key = (cpo_id, uid)
         if key not in self._given:
-            self._given[key] = self.svc.ocpi.given_authorization(cpo_id, uid)
+            self._given[key] = self.ocpi.given_authorization(cpo_id, uid)
         return self._given[key]
 
     def _given_for_session(
@@ -141,7 +152,7 @@ class RoamingBridge:
     ) -> GivenAuthorization | None:
         if session_id in self._bound:
             return self._bound[session_id]
-        stored = self.svc.ocpi.get_object(cpo_id, "session", session_id)
+        stored = self.ocpi.get_object(cpo_id, "session", session_id)
         if stored is not None:  # pushed before a restart: it says what it started with
             given: GivenAuthorization | None = GivenAuthorization(
                 uid,
@@ -168,7 +179,7 @@ class RoamingBridge:
             if refs:
                 location_id = refs[0].location_id
                 evse_uids = [ref.evse_uid for ref in refs]
-        verdict = await self.svc.ocpi.authorize_token(
+        verdict = await self.ocpi.authorize_token(
             cpo_id, id_tag, "RFID", location_id=location_id, evse_uids=evse_uids
         )
         if verdict.source == "realtime" and verdict.allowed == "ALLOWED":
@@ -190,7 +201,7 @@ class RoamingBridge:
         now = stamp(self.now())
         for (ident, _connector), ref in index.by_station.items():
             if ident == identity:
-                await self.svc.ocpi.evse_status_changed(
+                await self.ocpi.evse_status_changed(
                     cpo_id, ref.location_id, ref.evse_uid, "UNKNOWN", now
                 )
 
@@ -211,7 +222,7 @@ class RoamingBridge:
         ocpi_status = OCPI_EVSE_STATUS.get(status, "UNKNOWN")
         # Stamped when the EVSE changes here (the station's own timestamp may be late, e.g.
         # replayed from its offline queue): a date_from pull then never misses the change.
-        await self.svc.ocpi.evse_status_changed(
+        await self.ocpi.evse_status_changed(
             cpo_id, ref.location_id, ref.evse_uid, ocpi_status, stamp(self.now())
         )
 
@@ -243,12 +254,12 @@ class RoamingBridge:
             self._bound.pop(body["id"], None)
             cdr = self._cdr_body(cpo_id, tx, body)
             if cdr is not None:
-                await self.svc.ocpi.cdr_created(cpo_id, cdr)
+                await self.ocpi.cdr_created(cpo_id, cdr)
             await self.forget(cpo_id, tx.id_tag)
         self._locks.pop((cpo_id, tx.transaction_id), None)
         # The driver unplugs and leaves, so the EVSE is free for the next session.
-        if self.svc.commander is not None and tx.connector_id:
-            self.svc.commander.later_unplug(cpo_id, tx.identity, tx.connector_id)
+        if tx.connector_id:
+            self.driver.later_unplug(cpo_id, tx.identity, tx.connector_id)
 
     async def _push_session(
         self, cpo_id: str, body: dict[str, Any], patch_fields: tuple[str, ...]
@@ -263,7 +274,7 @@ class RoamingBridge:
             if len(periods) > sent:
                 patch["charging_periods"] = periods[sent:]
         self._periods_sent[body["id"]] = len(periods)
-        await self.svc.ocpi.session_changed(cpo_id, body, patch)
+        await self.ocpi.session_changed(cpo_id, body, patch)
 
     # -- OCPI objects -------------------------------------------------------------------------
 
@@ -274,9 +285,7 @@ class RoamingBridge:
         auth_method = given.auth_method if given is not None else "COMMAND"
         if token is None:
             token = (
-                self.svc.ocpi.find_token(cpo.id, id_tag)
-                if hasattr(self.svc.ocpi, "find_token")
-                else None
+                self.ocpi.find_token(cpo.id, id_tag) if hasattr(self.ocpi, "find_token") else None
             )
             auth_method = (
                 "WHITELIST" if token and token.get("whitelist") == "ALWAYS" else "AUTH_REQUEST"
@@ -353,9 +362,7 @@ class RoamingBridge:
         periods: list[dict[str, Any]],
         end: datetime,
     ) -> tuple[dict[str, Any] | None, Any]:
-        tariff = (
-            self.svc.ocpi.get_object(cpo_id, "tariff", ref.tariff_id) if ref.tariff_id else None
-        )
+        tariff = self.ocpi.get_object(cpo_id, "tariff", ref.tariff_id) if ref.tariff_id else None
         if tariff is None:
             return None, None
         max_power = max((s.power_w or 0.0 for s in tx.samples), default=0.0) / 1000.0
@@ -417,9 +424,7 @@ class RoamingBridge:
         if ref is None or tx.stopped_at is None:
             return None
         # The completed session was priced with the same tariff, periods and end: reuse it.
-        tariff = (
-            self.svc.ocpi.get_object(cpo_id, "tariff", ref.tariff_id) if ref.tariff_id else None
-        )
+        tariff = self.ocpi.get_object(cpo_id, "tariff", ref.tariff_id) if ref.tariff_id else None
         location = ref.location
         hours = max(0.0, (tx.stopped_at - tx.started_at).total_seconds() / 3600.0)
         cdr: dict[str, Any] = {

@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from voltlab.cpo import steps as cpo_steps
 from voltlab.cpo import workflows
-from voltlab.cpo.durable import DurableEngine
+from voltlab.cpo.generator import OverrideError, check_overrides, is_supported_country
+from voltlab.cpo.networks import CpoNetworks
 from voltlab.cpo.templates import TEMPLATES
+from voltlab.ocpi.service import OcpiService
 from voltlab.store.db import Database
 from voltlab.store.models import Cpo, CpoStep
 
@@ -59,57 +62,40 @@ class CpoRequest:
     overrides: dict[str, int | None] = field(default_factory=dict)
 
 
-@dataclass
-class CpoServices:
-    """What the CPO layer acts on; bound into the durable engine for workflow steps."""
+class CpoService:
+    """Create, destroy and expire virtual CPOs. `now` is the wall clock the CPO rows and the
+    TTL are read on (a TTL counts real seconds, not the fleet's simulated time)."""
 
-    database: Database
-    fleet: Any  # voltlab.fleet.runtime_api.Fleet
-    ocpi: Any  # voltlab.ocpi.service.OcpiService
-    csms: Any  # voltlab.csms.server.BuiltinCsms
-    csms_url: str  # ws://host:port/csms — chargers connect to {csms_url}/{cpo_id}/{identity}
-    public_url: str
-    engine: DurableEngine
-    provisioner: Any = None  # voltlab.cpo.provisioner.Provisioner
-    roaming: Any = None  # voltlab.cpo.roaming.RoamingBridge: the CSMS listener
-    commander: Any = None  # voltlab.cpo.commander.CommandBridge: the OCPI command handler
-    smart_charging: Any = None  # voltlab.cpo.smart_charging_bridge.SmartChargingBridge
-    _reaper: asyncio.Task[None] | None = None
+    def __init__(
+        self,
+        database: Database,
+        ocpi: OcpiService,
+        networks: CpoNetworks,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.database = database
+        self.ocpi = ocpi
+        self.networks = networks
+        self.now = now
+        self._reaper: asyncio.Task[None] | None = None
 
-    def __post_init__(self) -> None:
-        from voltlab.cpo.commander import CommandBridge
-        from voltlab.cpo.provisioner import Provisioner
-        from voltlab.cpo.roaming import RoamingBridge
-        from voltlab.cpo.smart_charging_bridge import SmartChargingBridge
-
-        self.provisioner = Provisioner(self)
-        self.roaming = RoamingBridge(self)
-        self.commander = CommandBridge(self)
-        self.smart_charging = SmartChargingBridge(self)
-
-    async def start(self) -> None:
-        """Start the durable engine (recovering unfinished workflows) and the TTL reaper."""
-        self.ocpi.set_command_handler(self.commander)
-        self.ocpi.set_charging_profile_handler(self.smart_charging)
-        # On the loop's own thread: DBOS resumes unfinished async workflows on the running loop,
-        # where the fleet and the CSMS they act on live.
-        self.engine.start(self)
+    def start_reaper(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="cpo-ttl-reaper")
 
-    async def stop(self) -> None:
-        await self.commander.drain()
-        await self.smart_charging.drain()
+    async def stop_reaper(self) -> None:
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        await asyncio.to_thread(self.engine.stop)
+            self._reaper = None
+
+    def fingerprint(self, cpo: Cpo) -> str:
+        """sha256 of the CPO's generated Locations and Tariffs."""
+        return self.networks.fingerprint(cpo)
 
     # -- create -------------------------------------------------------------------------------
 
     def validate(self, request: CpoRequest) -> None:
-        from voltlab.cpo.generator import OverrideError, check_overrides, is_supported_country
-
         template = TEMPLATES.get(request.template)
         if template is None:
             raise CpoInputError(
@@ -134,7 +120,7 @@ class CpoServices:
 
     def _insert(self, org_id: str, request: CpoRequest) -> dict[str, Any]:
         template = TEMPLATES[request.template]
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = self.now().replace(microsecond=0)
         cpo_id = "cpo-" + secrets.token_hex(5)
         with self.database.session() as session:
             live = session.scalar(
@@ -258,7 +244,7 @@ class CpoServices:
             cpo_steps.create_steps(session, cpo_id, missing, offset=len(existing))
 
     def _expired(self) -> list[str]:
-        now = datetime.now(UTC)
+        now = self.now()
         with self.database.session() as session:
             rows = session.scalars(
                 select(Cpo.id).where(Cpo.status.in_(LIVE_STATUSES), Cpo.expires_at.is_not(None))

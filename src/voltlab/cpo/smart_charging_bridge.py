@@ -16,15 +16,14 @@ import zlib
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from voltlab.cpo.roaming import ocpi_time, session_id_for
+from voltlab.cpo.roaming import RoamingBridge, ocpi_time, session_id_for
+from voltlab.csms.server import BuiltinCsms
 from voltlab.ocpi.chargingprofiles_module import ProfileAction
 from voltlab.ocpi.envelope import parse_datetime
+from voltlab.ocpi.service import OcpiService
 from voltlab.ocpp.versions import is_ocpp2
-
-if TYPE_CHECKING:
-    from voltlab.cpo.service import CpoServices
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +142,10 @@ def active_profile_result(answer: dict[str, Any], now: datetime) -> dict[str, An
 class SmartChargingBridge:
     """The cpo layer's `voltlab.ocpi.chargingprofiles_module.ChargingProfileHandler`."""
 
-    def __init__(self, services: CpoServices) -> None:
-        self.svc = services
+    def __init__(self, ocpi: OcpiService, csms: BuiltinCsms, roaming: RoamingBridge) -> None:
+        self.ocpi = ocpi
+        self.csms = csms
+        self.roaming = roaming
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -182,22 +183,23 @@ class SmartChargingBridge:
 
     def target(self, cpo_id: str, session_id: str) -> SessionTarget | None:
         """The connected charger and open transaction behind an ACTIVE OCPI session."""
-        session = self.svc.ocpi.get_object(cpo_id, "session", session_id)
+        session = self.ocpi.get_object(cpo_id, "session", session_id)
         if session is None or session.get("status") != "ACTIVE":
             return None
-        index = self.svc.roaming.index(cpo_id)
+        index = self.roaming.index(cpo_id)
+        location_id, evse_uid = session.get("location_id"), session.get("evse_uid")
         station = (
-            index.station(session.get("location_id"), session.get("evse_uid"))
-            if index is not None
+            index.station(location_id, evse_uid)
+            if index is not None and isinstance(location_id, str) and isinstance(evse_uid, str)
             else None
         )
         if station is None:
             return None
         identity, connector_id = station
-        tx = self.svc.csms.find_transaction_by_connector(cpo_id, identity, connector_id)
+        tx = self.csms.find_transaction_by_connector(cpo_id, identity, connector_id)
         if tx is None or session_id_for(cpo_id, identity, tx.transaction_id) != session_id:
             return None
-        version = self.svc.csms.link_version(cpo_id, identity)
+        version = self.csms.link_version(cpo_id, identity)
         if version is None:  # not connected: the station cannot be asked
             return None
         return SessionTarget(
@@ -214,7 +216,7 @@ class SmartChargingBridge:
         self, cpo_id: str, target: SessionTarget, action: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         return dict(
-            await self.svc.csms.call(
+            await self.csms.call(
                 cpo_id, target.identity, action, payload, timeout=STATION_CALL_TIMEOUT
             )
         )
@@ -226,11 +228,11 @@ class SmartChargingBridge:
             answer = await self._call(
                 cpo_id, target, "GetCompositeSchedule", composite_payload(target, duration)
             )
-            body = active_profile_result(answer, self.svc.ocpi.now())
+            body = active_profile_result(answer, self.ocpi.now())
         except Exception as exc:  # noqa: BLE001 - reported to the eMSP as REJECTED
             log.warning("GetCompositeSchedule on %s failed: %s", target.identity, exc)
             body = {"result": "REJECTED"}
-        await self.svc.ocpi.send_result(cpo_id, response_url, body)
+        await self.ocpi.send_result(cpo_id, response_url, body)
 
     async def _set(
         self,
@@ -247,7 +249,7 @@ class SmartChargingBridge:
         except Exception as exc:  # noqa: BLE001 - reported to the eMSP as REJECTED
             log.warning("SetChargingProfile on %s failed: %s", target.identity, exc)
             result = "REJECTED"
-        await self.svc.ocpi.send_result(cpo_id, response_url, {"result": result})
+        await self.ocpi.send_result(cpo_id, response_url, {"result": result})
 
     async def _clear(
         self, cpo_id: str, session_id: str, target: SessionTarget, response_url: str
@@ -260,4 +262,4 @@ class SmartChargingBridge:
         except Exception as exc:  # noqa: BLE001 - reported to the eMSP as REJECTED
             log.warning("ClearChargingProfile on %s failed: %s", target.identity, exc)
             result = "REJECTED"
-        await self.svc.ocpi.send_result(cpo_id, response_url, {"result": result})
+        await self.ocpi.send_result(cpo_id, response_url, {"result": result})

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from voltlab.store.db import Database
 from voltlab.store.models import Cpo, CpoStep
@@ -15,12 +16,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_steps(session: Any, cpo_id: str, names: tuple[str, ...], offset: int = 0) -> None:
+def create_steps(session: Session, cpo_id: str, names: tuple[str, ...], offset: int = 0) -> None:
     for position, name in enumerate(names, start=offset):
         session.add(CpoStep(cpo_id=cpo_id, position=position, name=name, state="pending"))
 
 
-def _step(session: Any, cpo_id: str, name: str) -> CpoStep:
+def _step(session: Session, cpo_id: str, name: str) -> CpoStep:
     step = session.scalar(select(CpoStep).where(CpoStep.cpo_id == cpo_id, CpoStep.name == name))
     if step is None:
         count = len(session.scalars(select(CpoStep.id).where(CpoStep.cpo_id == cpo_id)).all())

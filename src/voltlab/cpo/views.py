@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voltlab.fleet.runtime_api import Fleet
+from voltlab.ocpi.service import OcpiService
 from voltlab.store.models import Charger, Cpo, CpoStep, Location
 
 
@@ -28,7 +30,7 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def cpo_json(
-    session: Session, cpo: Cpo, ocpi: Any, fingerprint: str | None = None
+    session: Session, cpo: Cpo, ocpi: OcpiService, fingerprint: str | None = None
 ) -> dict[str, Any]:
     """GET /ocpi/cpos/{id}: never shows Token A."""
     locations = session.scalars(
@@ -99,7 +101,9 @@ def status_json(session: Session, cpo: Cpo) -> dict[str, Any]:
     }
 
 
-def report_json(session: Session, cpo: Cpo, ocpi: Any, fleet: Any) -> dict[str, Any]:
+def report_json(
+    session: Session, cpo: Cpo, ocpi: OcpiService, fleet: Fleet | None
+) -> dict[str, Any]:
     locations = session.scalars(select(Location).where(Location.cpo_id == cpo.id)).all()
     location_ids = [loc.id for loc in locations]
     chargers = (

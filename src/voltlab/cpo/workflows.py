@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from dbos import DBOS
 
 from voltlab.cpo import steps as cpo_steps
-from voltlab.cpo.durable import services
+from voltlab.cpo.workflow_services import bound
 
 T = TypeVar("T")
 
@@ -32,61 +32,55 @@ BOOT_WAIT_SECONDS = 120.0
 
 
 async def _tracked(cpo_id: str, name: str, work: Callable[[], Awaitable[T]]) -> T:
-    await asyncio.to_thread(cpo_steps.begin, services().database, cpo_id, name)
+    await asyncio.to_thread(cpo_steps.begin, bound().database, cpo_id, name)
     try:
         result = await work()
     except Exception as exc:
         await asyncio.to_thread(
-            cpo_steps.fail, services().database, cpo_id, name, f"{type(exc).__name__}: {exc}"
+            cpo_steps.fail, bound().database, cpo_id, name, f"{type(exc).__name__}: {exc}"
         )
         raise
-    await asyncio.to_thread(cpo_steps.finish, services().database, cpo_id, name, None)
+    await asyncio.to_thread(cpo_steps.finish, bound().database, cpo_id, name, None)
     return result
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.5, backoff_rate=2.0)
 async def generate_network_step(cpo_id: str) -> dict[str, Any]:
-    svc = services()
-    return await _tracked(
-        cpo_id, "generate_network", lambda: svc.provisioner.generate_network(cpo_id)
-    )
+    provisioner = bound().provisioner
+    return await _tracked(cpo_id, "generate_network", lambda: provisioner.generate_network(cpo_id))
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.5, backoff_rate=2.0)
 async def create_locations_step(cpo_id: str) -> dict[str, Any]:
-    svc = services()
-    return await _tracked(
-        cpo_id, "create_locations", lambda: svc.provisioner.create_locations(cpo_id)
-    )
+    provisioner = bound().provisioner
+    return await _tracked(cpo_id, "create_locations", lambda: provisioner.create_locations(cpo_id))
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.5, backoff_rate=2.0)
 async def create_chargers_step(cpo_id: str) -> dict[str, Any]:
-    svc = services()
-    return await _tracked(
-        cpo_id, "create_chargers", lambda: svc.provisioner.create_chargers(cpo_id)
-    )
+    provisioner = bound().provisioner
+    return await _tracked(cpo_id, "create_chargers", lambda: provisioner.create_chargers(cpo_id))
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.5, backoff_rate=2.0)
 async def start_chargers_step(cpo_id: str) -> dict[str, Any]:
-    svc = services()
-    return await _tracked(cpo_id, "start_chargers", lambda: svc.provisioner.start_chargers(cpo_id))
+    provisioner = bound().provisioner
+    return await _tracked(cpo_id, "start_chargers", lambda: provisioner.start_chargers(cpo_id))
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0, backoff_rate=2.0)
 async def wait_until_booted_step(cpo_id: str) -> dict[str, Any]:
-    svc = services()
+    provisioner = bound().provisioner
     return await _tracked(
         cpo_id,
         "wait_until_booted",
-        lambda: svc.provisioner.wait_until_booted(cpo_id, BOOT_WAIT_SECONDS),
+        lambda: provisioner.wait_until_booted(cpo_id, BOOT_WAIT_SECONDS),
     )
 
 
 @DBOS.step()
 async def set_status_step(cpo_id: str, status: str, error: str | None = None) -> None:
-    await asyncio.to_thread(cpo_steps.set_status, services().database, cpo_id, status, error)
+    await asyncio.to_thread(cpo_steps.set_status, bound().database, cpo_id, status, error)
 
 
 @DBOS.workflow()
@@ -107,14 +101,14 @@ async def provision_cpo(cpo_id: str) -> str:
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.5, backoff_rate=2.0)
 async def stop_chargers_step(cpo_id: str) -> dict[str, Any]:
-    svc = services()
-    return await _tracked(cpo_id, "stop_chargers", lambda: svc.provisioner.remove_chargers(cpo_id))
+    provisioner = bound().provisioner
+    return await _tracked(cpo_id, "stop_chargers", lambda: provisioner.remove_chargers(cpo_id))
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.5, backoff_rate=2.0)
 async def revoke_tokens_step(cpo_id: str) -> dict[str, Any]:
-    svc = services()
-    return await _tracked(cpo_id, "revoke_tokens", lambda: svc.provisioner.revoke_tokens(cpo_id))
+    provisioner = bound().provisioner
+    return await _tracked(cpo_id, "revoke_tokens", lambda: provisioner.revoke_tokens(cpo_id))
 
 
 @DBOS.workflow()

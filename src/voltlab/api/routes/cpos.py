@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
-from voltlab.api.context import get_database, in_session, invalid, not_found
+from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
 from voltlab.api.cpo_schemas import CpoCreate
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -20,7 +20,7 @@ from voltlab.api.pagination import (
     encode_cursor,
     page_body,
 )
-from voltlab.cpo.service import CpoInputError, CpoLimitReached, CpoRequest, CpoServices
+from voltlab.cpo.service import CpoInputError, CpoLimitReached, CpoRequest, CpoService
 from voltlab.cpo.templates import gallery_json
 from voltlab.cpo.views import cpo_json, report_json, status_json
 from voltlab.store.models import Cpo
@@ -28,8 +28,8 @@ from voltlab.store.models import Cpo
 router = APIRouter(prefix="/ocpi/cpos", tags=["virtual CPOs"], route_class=AuthenticatedRoute)
 
 
-def _services(request: Request) -> CpoServices:
-    services: CpoServices | None = getattr(request.app.state, "cpo_services", None)
+def _services(request: Request) -> CpoService:
+    services: CpoService | None = getattr(request.app.state, "cpo_service", None)
     if services is None:
         raise HTTPException(status_code=503, detail="the virtual CPO engine is not running")
     return services
@@ -42,8 +42,8 @@ def _own_cpo(session: Session, org_id: str, cpo_id: str) -> Cpo:
     return cpo
 
 
-def _cpo_body(session: Session, services: CpoServices, cpo: Cpo) -> dict[str, Any]:
-    return cpo_json(session, cpo, services.ocpi, services.provisioner.fingerprint(cpo))
+def _cpo_body(session: Session, services: CpoService, cpo: Cpo) -> dict[str, Any]:
+    return cpo_json(session, cpo, services.ocpi, services.fingerprint(cpo))
 
 
 @router.get("/templates", summary="The template gallery")
@@ -100,10 +100,7 @@ async def list_cpos(
         ).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [
-            cpo_json(session, cpo, services.ocpi, services.provisioner.fingerprint(cpo))
-            for cpo in rows
-        ]
+        items = [cpo_json(session, cpo, services.ocpi, services.fingerprint(cpo)) for cpo in rows]
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
         return page_body(items, next_cursor)
 
@@ -132,7 +129,7 @@ async def get_report(cpo_id: str, principal: CurrentPrincipal, request: Request)
     return await in_session(
         get_database(request),
         lambda s: report_json(
-            s, _own_cpo(s, principal.org_id, cpo_id), services.ocpi, services.fleet
+            s, _own_cpo(s, principal.org_id, cpo_id), services.ocpi, get_fleet(request)
         ),
     )
 
