@@ -25,7 +25,8 @@ import uvicorn
 from fastapi import FastAPI, WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 
-from voltlab.csms import BuiltinCsms, CsmsTransaction, IdTagStatus, MeterSample
+from voltlab.csms.events import CsmsTransaction, IdTagStatus, MeterSample
+from voltlab.csms.server import BuiltinCsms
 
 CPO = "cpo-1"
 

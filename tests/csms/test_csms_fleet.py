@@ -11,7 +11,7 @@ from csms_support import (  # noqa: F401 - the *_fixture names register fixtures
     wait_until,
 )
 
-from voltlab.csms import IdTagStatus
+from voltlab.csms.events import IdTagStatus
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.runtime import FleetRuntime

@@ -20,7 +20,7 @@ from csms_support import (  # noqa: F401 - the *_fixture names register fixtures
 from ocpp201_support import T0, V21, V201, booted, event, meter, rfid, status
 from schema_payloads import instance, load_request_schema
 
-from voltlab.csms import IdTagStatus
+from voltlab.csms.events import IdTagStatus
 from voltlab.csms.ocpp201 import charging_station_actions
 
 # -- authorization -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from voltlab.csms import IdTagStatus
+from voltlab.csms.events import IdTagStatus
 from voltlab.csms.metering import parse_meter_value
 from voltlab.csms.ocpp201 import CHARGING_STATION_ACTIONS_21, CHARGING_STATION_ACTIONS_201
 from voltlab.csms.ocpp201_payloads import (
@@ -22,7 +22,8 @@ from voltlab.csms.ocpp201_payloads import (
     unlock_connector_payload,
 )
 from voltlab.csms.ocpp201_state import Ocpp2Station, legacy_status
-from voltlab.ocpp import OcppError, schema_set
+from voltlab.ocpp.errors import OcppError
+from voltlab.ocpp.schemas import schema_set
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 

@@ -28,7 +28,7 @@ from ocpp_rpc_station import OcppRpcStation
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from voltlab.csms import BuiltinCsms
+from voltlab.csms.server import BuiltinCsms
 from voltlab.csms.station_auth import (
     UNAUTHORIZED_BODY,
     StationAuthenticator,

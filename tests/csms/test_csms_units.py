@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from csms_support import RecordingListener
 
-from voltlab.csms import IdTagStatus, TransactionIds
+from voltlab.csms.events import IdTagStatus
 from voltlab.csms.metering import parse_meter_value, parse_meter_values
 from voltlab.csms.notify import ConnectorStatusChanged, StationNotifier, StationRegistered
 from voltlab.csms.ocpp16 import id_tag_info
-from voltlab.csms.registry import TRANSACTION_ID_EPOCH, Registry
+from voltlab.csms.registry import TRANSACTION_ID_EPOCH, Registry, TransactionIds
 from voltlab.csms.server import choose_version
 from voltlab.csms.timestamps import format_timestamp, parse_timestamp
 

@@ -22,8 +22,9 @@ from csms_support import (  # noqa: F401 - the *_fixture names register fixtures
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from voltlab.csms import IdTagStatus, StationNotConnected
-from voltlab.ocpp import CallTimeout, OcppError
+from voltlab.csms.events import IdTagStatus
+from voltlab.csms.operations import StationNotConnected
+from voltlab.ocpp.errors import CallTimeout, OcppError
 
 NOW = "2025-03-01T12:00:00.000Z"
 

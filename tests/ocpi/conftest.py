@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from voltlab.ocpi import OcpiService
+from voltlab.ocpi.service import OcpiService
 from voltlab.store.db import Database
 
 PUBLIC_URL = "http://voltlab.test"
