@@ -103,7 +103,7 @@ class StationOperations:
     ) -> str:
         """Stop a transaction by the CSMS's id of it; Accepted / Rejected."""
         if not self._speaks_2x(cpo_id, identity):
-            payload = {"transactionId": transaction_id}
+            payload: dict[str, Any] = {"transactionId": transaction_id}
             return await self._status_call(
                 cpo_id, identity, "RemoteStopTransaction", payload, timeout
             )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from enum import Enum
+from typing import Any, Literal, Protocol, TypeGuard
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
@@ -92,7 +93,7 @@ def validate_charging_profile(checker: FieldChecker) -> None:
             profile.errors.append(f"{where}.limit: must be a non-negative number")
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -155,7 +156,7 @@ def add_chargingprofiles_routes(
     handler_getter: Callable[[], ChargingProfileHandler | None],
 ) -> None:
     """Routes under /ocpi/2.2.1/chargingprofiles/{session_id} (the module is 2.2.1-only)."""
-    tags = [f"OCPI {VERSION}"]
+    tags: list[str | Enum] = [f"OCPI {VERSION}"]  # FastAPI\'s type
     path = f"/ocpi/{VERSION}/{MODULE}/{{session_id}}"
 
     async def dispatch(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request, Response
@@ -130,7 +131,7 @@ def add_commands_routes(
     version: str,
     handler_getter: Callable[[], CommandHandler | None],
 ) -> None:
-    tags = [f"OCPI {version}"]
+    tags: list[str | Enum] = [f"OCPI {version}"]  # FastAPI\'s type
 
     @router.post(f"/ocpi/{version}/commands/{{command}}", tags=tags, summary="Send a command")
     async def post_command(request: Request, command: str) -> Response:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -134,7 +135,7 @@ async def _register(core: OcpiCore, request: Request, caller: Caller, *, update:
 
 def add_configuration_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
     base = f"/ocpi/{version}"
-    tags = [f"OCPI {version}"]
+    tags: list[str | Enum] = [f"OCPI {version}"]  # FastAPI\'s type
 
     @router.get(f"{base}/versions", tags=tags, summary="OCPI versions (Token A or C)")
     async def get_versions(request: Request) -> Response:

@@ -3,6 +3,7 @@ single-object GETs of the locations module."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -76,7 +77,7 @@ def _location_part(
 
 def add_sender_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
     base = f"/ocpi/{version}"
-    tags = [f"OCPI {version}"]
+    tags: list[str | Enum] = [f"OCPI {version}"]  # FastAPI\'s type
 
     for module, kind in KIND_OF_MODULE.items():
         _add_list_route(router, core, version, module, kind, tags)
@@ -114,7 +115,7 @@ def add_sender_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
 
 
 def _add_list_route(
-    router: APIRouter, core: OcpiCore, version: str, module: str, kind: str, tags: list[str]
+    router: APIRouter, core: OcpiCore, version: str, module: str, kind: str, tags: list[str | Enum]
 ) -> None:
     # A function per module so each route closes over its own module/kind.
     async def list_objects(request: Request) -> Response:

@@ -293,7 +293,7 @@ def _location_from_cdr_location(cdr_location: dict[str, Any], last_updated: Any)
         "connectors": [connector],
         "last_updated": last_updated,
     }
-    location = {
+    location: dict[str, Any] = {
         key: cdr_location[key]
         for key in ("id", "name", "address", "city", "postal_code", "country", "coordinates")
         if key in cdr_location

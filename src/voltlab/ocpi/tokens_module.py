@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -136,7 +137,7 @@ def _patch(
 
 def add_tokens_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
     path = f"/ocpi/{version}/tokens/{{country_code}}/{{party_id}}/{{token_uid}}"
-    tags = [f"OCPI {version}"]
+    tags: list[str | Enum] = [f"OCPI {version}"]  # FastAPI\'s type
 
     async def serve(request: Request, handler: Any) -> Response:
         return await run_endpoint(core, request, version=version, module="tokens", handler=handler)

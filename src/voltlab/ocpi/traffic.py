@@ -25,14 +25,15 @@ def count_request(
 ) -> None:
     """Add one to a counter. An upsert, so concurrent requests never lose a count or collide
     on the unique key (both SQLite and PostgreSQL speak ON CONFLICT)."""
-    values = {
+    now = utcnow()
+    values: dict[str, Any] = {
         "cpo_id": cpo_id,
         "direction": direction,
         "module": module,
         "http_status": http_status or 0,
         "ocpi_status": ocpi_status or 0,
         "count": 1,
-        "last_at": utcnow(),
+        "last_at": now,
     }
     keys = ["cpo_id", "direction", "module", "http_status", "ocpi_status"]
     dialect = session.get_bind().dialect.name
@@ -52,7 +53,7 @@ def count_request(
         session.add(OcpiTraffic(**values))
     else:
         row.count += 1
-        row.last_at = values["last_at"]
+        row.last_at = now
 
 
 def traffic_summary(session: Session, cpo_id: str) -> dict[str, Any]:

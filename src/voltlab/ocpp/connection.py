@@ -257,22 +257,22 @@ class RpcConnection:
         except FrameError as exc:
             await self._reject_frame(exc)
             return
-        kind = type(frame)
-        if kind is Call:
+        # Exact types (`type(...) is`, not isinstance): one check each, and mypy narrows them.
+        if type(frame) is Call:
             self._spawn(self._answer_call(frame))
-        elif kind is CallResult:
+        elif type(frame) is CallResult:
             self._resolve(frame.message_id, frame.payload, None)
-        elif kind is CallError:
+        elif type(frame) is CallError:
             error = CallErrorReceived(
                 frame.error_code, frame.error_description, frame.error_details
             )
             self._resolve(frame.message_id, None, error)
-        elif kind is Send:
+        elif type(frame) is Send:
             if self._on_send is None:
                 log.debug("dropping SEND %s: no on_send handler", frame.action)
             else:
                 self._spawn(self._receive_send(frame))
-        else:  # CallResultError: the peer could not process one of our CALLRESULTs
+        elif type(frame) is CallResultError:  # the peer could not process one of our CALLRESULTs
             log.warning(
                 "peer rejected our CALLRESULT %s: %s %s",
                 frame.message_id,

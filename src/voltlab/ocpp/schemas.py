@@ -182,9 +182,9 @@ class SchemaSet:
         return OcppError(code, f"{action} {kind}: {field} {detail}")
 
 
-def _field_path(name: str) -> str:
+def _field_path(name: str | None) -> str:
     """fastjsonschema names the root ``data``; report paths relative to the payload."""
-    if name == "data":
+    if name is None or name == "data":
         return "payload"
     if name.startswith("data."):
         return name[len("data.") :]
@@ -197,9 +197,9 @@ def _join(field: str, key: str) -> str:
 
 def _message_tail(exc: fastjsonschema.JsonSchemaValueException) -> str:
     # fastjsonschema messages read "<name> must ..."; keep only the "must ..." part.
-    message = exc.message
-    if message.startswith(exc.name):
-        return message[len(exc.name) :].strip()
+    message, name = exc.message, exc.name
+    if name is not None and message.startswith(name):
+        return message[len(name) :].strip()
     return message
 
 

@@ -88,7 +88,7 @@ class StationSocket(WSListener):
             code = frame.get_close_code()
             # A close frame without a reason has no message (None), not an empty one.
             message = frame.get_close_message() or b""
-            self._close = Close(int(code), message.decode(errors="replace"))
+            self._close = Close(code.value, message.decode(errors="replace"))
             transport.send_close(code)  # answer the closing handshake, then hang up
             transport.disconnect()
         # PING is answered by picows itself (enable_auto_pong); PONG needs nothing.
