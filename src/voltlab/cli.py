@@ -35,6 +35,8 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
     """Run the Gateway API, the fleet runtime and everything else in one process."""
+    # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, DBOS) is only for
+    # `serve`; the `keys` commands start without it.
     import uvicorn
 
     from voltlab.api.app import bootstrap_keys, create_app

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# Tables declared in their own modules join Base.metadata when imported, before create_all.
+from voltlab.store import csms_models, ocpi_models, queue_models  # noqa: F401
 from voltlab.store.models import Base
 
 DEFAULT_DATABASE_URL = "sqlite:///voltlab.db"
@@ -45,9 +47,6 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        # Tables declared in their own modules join the metadata when imported.
-        from voltlab.store import csms_models, ocpi_models, queue_models  # noqa: F401
-
         Base.metadata.create_all(self.engine)
 
     def drop_all(self) -> None:
