@@ -21,11 +21,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.runner import StationRunner
-from voltlab.fleet.station import StationError
+from voltlab.fleet.records import StationError
 from voltlab.store.db import Database
 from voltlab.store.models import Command
 
@@ -112,7 +112,7 @@ class CommandDispatcher:
         now = datetime.now(UTC)
         error = {"code": "interrupted", "message": INTERRUPTED_MESSAGE}
         with self.database.session() as session:
-            result = session.execute(
+            result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(Command)
                 .where(Command.status == "running")
                 .values(status="failed", error=error, result=None, updated_at=now)
