@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 
 from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.records import StationError
+from voltlab.fleet.runner import StationRunner
 from voltlab.store.db import Database
 from voltlab.store.models import Command
 
