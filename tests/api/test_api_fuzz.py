@@ -1,4 +1,5 @@
-"""Random bodies and ids never produce a 5xx: bad input is a 4xx (API.md: no 500 for bad input)."""
+"""Random bodies and ids never produce a 5xx: bad input is a 4xx (docs/api.md: no 500 for bad
+input)."""
 
 from __future__ import annotations
 

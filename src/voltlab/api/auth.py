@@ -5,9 +5,9 @@ only read. The checks run before FastAPI parses the body (see `AuthenticatedRout
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, Response
@@ -102,7 +102,7 @@ class AuthenticatedRoute(APIRoute):
     nothing (not even that its JSON is malformed) and a viewer's write is a 403, not a 422.
     Routes still declare `CurrentPrincipal`, which then reads the cached result."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:

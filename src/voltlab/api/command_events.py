@@ -1,4 +1,4 @@
-"""The `event` body of each `/ocpp/commands/{slug}` endpoint (API.md's command table) and the
+"""The `event` body of each `/ocpp/commands/{slug}` endpoint (docs/api.md's command table) and the
 `target` every command shares.
 
 Bounds are checked here; whether a value suits the charger's OCPP version (an id_tag longer than

@@ -47,7 +47,8 @@ def _json_safe(value: Any) -> Any:
 
 def _error_entry(error: dict[str, Any]) -> dict[str, Any]:
     entry = {key: error[key] for key in ("type", "loc", "msg", "input", "ctx") if key in error}
-    return _json_safe(jsonable_encoder(entry))
+    safe: dict[str, Any] = _json_safe(jsonable_encoder(entry))
+    return safe
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:

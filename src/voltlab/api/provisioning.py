@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from fastapi import HTTPException
@@ -197,12 +198,8 @@ async def _bounded(calls: Iterable[Callable[[], Awaitable[None]]], what: str) ->
 
 async def start_chargers(fleet: Fleet, chargers: Sequence[Charger]) -> None:
     specs = [charger_spec(charger) for charger in chargers]
-    await _bounded(
-        ((lambda spec=spec: fleet.start_charger(spec)) for spec in specs), "start_charger"
-    )
+    await _bounded((partial(fleet.start_charger, spec) for spec in specs), "start_charger")
 
 
 async def remove_chargers(fleet: Fleet, charger_ids: Sequence[str]) -> None:
-    await _bounded(
-        ((lambda cid=cid: fleet.remove_charger(cid)) for cid in charger_ids), "remove_charger"
-    )
+    await _bounded((partial(fleet.remove_charger, cid) for cid in charger_ids), "remove_charger")

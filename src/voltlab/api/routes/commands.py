@@ -1,7 +1,7 @@
 """/ocpp/commands: the 18 command endpoints and the command records they create.
 
-One path for every command (DESIGN.md): validate -> one `commands` row per targeted charger ->
-commit -> `fleet.submit_command(id)`. The dispatcher reports the outcome on the row."""
+One path for every command (docs/architecture.md): validate -> one `commands` row per targeted
+charger -> commit -> `fleet.submit_command(id)`. The dispatcher reports the outcome on the row."""
 
 # No `from __future__ import annotations` here: the per-slug endpoints are built in a closure and
 # FastAPI must see their body annotation as a class, not as a string it cannot resolve.
@@ -178,7 +178,7 @@ def _queue(
     connector_id = payload.get("connector_id") if kind.connector_field else None
     power_kw = payload.get("power_kw")
     now = utcnow()
-    commands: list[Command] = []
+    commands: list[QueuedCommand] = []
     for charger in resolution.targets:
         if isinstance(connector_id, int) and not _connector_fits(charger, connector_id):
             resolution.fail(
@@ -210,7 +210,8 @@ def _queue(
         )
     if commands:
         # One Core executemany: a 1 000-charger location answers in well under 200 ms.
-        session.connection().execute(insert(Command.__table__), [vars(c) for c in commands])
+        table = Command.metadata.tables[Command.__tablename__]
+        session.connection().execute(insert(table), [vars(c) for c in commands])
     return resolution, commands
 
 
@@ -220,6 +221,7 @@ def _queue(
 class _CommandBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target: CommandTarget
+    event: EventModel  # each command's body narrows it to its own event model (_body_model)
 
 
 def _body_model(kind: CommandKind) -> type[_CommandBody]:
@@ -242,13 +244,14 @@ def _add_command_route(kind: CommandKind) -> None:
         principal: CurrentPrincipal,
         request: Request,
     ) -> dict[str, Any]:
-        check_target_shape(body.target)
-        event: EventModel = body.event
+        command_body: _CommandBody = body
+        check_target_shape(command_body.target)
+        event = command_body.event
         # "As given": only the fields the client sent, so the record shows its request.
         payload = event.model_dump(mode="json", exclude_unset=True)
         resolution, commands = await in_session(
             get_database(request),
-            lambda s: _queue(s, principal.org_id, kind, body.target, payload),
+            lambda s: _queue(s, principal.org_id, kind, command_body.target, payload),
         )
         fleet = get_fleet(request)
         for command in commands:
