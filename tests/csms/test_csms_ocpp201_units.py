@@ -21,9 +21,10 @@ from voltlab.csms.ocpp201_payloads import (
     trigger_message_payload,
     unlock_connector_payload,
 )
-from voltlab.csms.ocpp201_state import Ocpp2Station, legacy_status
+from voltlab.csms.ocpp201_state import Ocpp2Station
 from voltlab.ocpp.errors import OcppError
 from voltlab.ocpp.schemas import schema_set
+from voltlab.ocpp.vocabulary.connector_status import connector_status_16
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -99,8 +100,8 @@ def test_2x_signed_values_count_and_junk_is_skipped():
         ("Occupied", "SuspendedEVSE", True, True, ("SuspendedEVSE", "NoError")),
     ],
 )
-def test_legacy_status(evse_status, charging_state, has_tx, finishing, expected):
-    assert legacy_status(evse_status, charging_state, has_tx, finishing) == expected
+def test_connector_status_16(evse_status, charging_state, has_tx, finishing, expected):
+    assert connector_status_16(evse_status, charging_state, has_tx, finishing) == expected
 
 
 def test_evse_status_aggregates_its_connectors_and_clears_finishing():

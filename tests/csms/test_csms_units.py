@@ -15,7 +15,7 @@ from voltlab.csms.notify import ConnectorStatusChanged, StationNotifier, Station
 from voltlab.csms.ocpp16 import id_tag_info
 from voltlab.csms.registry import TRANSACTION_ID_EPOCH, Registry, TransactionIds
 from voltlab.csms.server import choose_version
-from voltlab.csms.timestamps import format_timestamp, parse_timestamp
+from voltlab.ocpp.vocabulary.timestamps import format_datetime, parse_datetime_or
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -181,7 +181,7 @@ def test_stop_is_idempotent_and_samples_are_capped(monkeypatch):
     samples = [
         parse_meter_value(
             {
-                "timestamp": format_timestamp(T0 + timedelta(minutes=i)),
+                "timestamp": format_datetime(T0 + timedelta(minutes=i)),
                 "sampledValue": [sv(str(1000 + i))],
             },
             T0,
@@ -235,13 +235,13 @@ async def test_notifier_delivers_in_order_and_survives_failures_and_hangs():
 
 def test_timestamps_round_trip_and_fall_back():
     moment = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    assert format_timestamp(moment) == "2025-03-01T12:00:00.123Z"
-    assert parse_timestamp("2025-03-01T14:00:00+02:00", T0) == T0
-    assert parse_timestamp("2025-03-01T12:00:00", T0) == T0  # naive means UTC
-    assert parse_timestamp("2025-03-01T12:00:00.1234567Z", T0).microsecond == 123456
+    assert format_datetime(moment) == "2025-03-01T12:00:00.123Z"
+    assert parse_datetime_or("2025-03-01T14:00:00+02:00", T0) == T0
+    assert parse_datetime_or("2025-03-01T12:00:00", T0) == T0  # naive means UTC
+    assert parse_datetime_or("2025-03-01T12:00:00.1234567Z", T0).microsecond == 123456
     fallback = datetime(2000, 1, 1, tzinfo=UTC)
-    assert parse_timestamp("yesterday", fallback) is fallback
-    assert parse_timestamp(None, fallback) is fallback
+    assert parse_datetime_or("yesterday", fallback) is fallback
+    assert parse_datetime_or(None, fallback) is fallback
 
 
 def test_id_tag_info_drops_a_parent_too_long_for_ocpp16():

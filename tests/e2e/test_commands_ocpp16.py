@@ -128,7 +128,7 @@ async def test_all_18_commands(gateway: Gateway, mode: str) -> None:
         start = [s for s in sent(gw, identity, "StartTransaction") if s["idTag"] == "TAG-B"][0]
         assert stop["reason"] == "Local"
         await wait_until(lambda identity=identity: statuses(gw, identity, 2)[-1] == "Available")
-        from voltlab.fleet.auth import parse_timestamp
+        from voltlab.ocpp.vocabulary.timestamps import parse_timestamp
 
         assert parse_timestamp(stop["timestamp"]) - parse_timestamp(
             start["timestamp"]

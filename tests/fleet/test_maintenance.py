@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from voltlab.fleet.auth import format_timestamp
 from voltlab.fleet.clock import Clock
 from voltlab.fleet.maintenance import (
     DiagnosticsUploader,
@@ -26,6 +25,7 @@ from voltlab.fleet.maintenance import (
     firmware_version_from,
     location_problem,
 )
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 FIRMWARE_IMAGE = b"VOLTLAB-FIRMWARE\x00" + bytes(range(256)) * 64
 

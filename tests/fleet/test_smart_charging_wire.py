@@ -8,9 +8,9 @@ import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from support import wait_until
-from voltlab.fleet.auth import parse_timestamp
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.ocpp.vocabulary.timestamps import parse_timestamp
 
 LIMIT_W = 3700.0
 

@@ -19,35 +19,9 @@ from voltlab.fleet.command_limits import (
     MAX_TARGET_ENERGY_KWH,
 )
 from voltlab.fleet.ev import EV_PROFILES
-from voltlab.fleet.records import FAULT_TYPES
-
-FaultType = Literal[FAULT_TYPES]  # type: ignore[valid-type]
-# Union of OCPP 1.6 `Reason` and 2.0.1 `ReasonEnumType`; the runtime maps or rejects per version.
-StopReason = Literal[
-    "DeAuthorized",
-    "EmergencyStop",
-    "EnergyLimitReached",
-    "EVDisconnected",
-    "GroundFault",
-    "HardReset",
-    "ImmediateReset",
-    "Local",
-    "LocalOutOfCredit",
-    "MasterPass",
-    "Other",
-    "OvercurrentFault",
-    "PowerLoss",
-    "PowerQuality",
-    "Reboot",
-    "Remote",
-    "SOCLimitReached",
-    "SoftReset",
-    "StoppedByEV",
-    "TimeLimitReached",
-    "Timeout",
-    "UnlockCommand",
-]
-AuthStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
+from voltlab.ocpp.vocabulary.authorization import AuthorizationStatus16
+from voltlab.ocpp.vocabulary.connector_status import FaultType
+from voltlab.ocpp.vocabulary.stop_reasons import StopReason  # the runtime maps it per version
 
 # CiString / IdToken text: printable, no control characters (NUL above all).
 NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f]*$"
@@ -111,7 +85,7 @@ class ConfigurationEvent(EventModel):
 
 class AuthListEntry(EventModel):
     id_tag: IdTag
-    status: AuthStatus
+    status: AuthorizationStatus16
     expiry_date: AwareDatetime | None = None
     parent_id_tag: IdTag | None = None
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-# OCPP 1.6 AuthorizationStatus values: the listener's vocabulary whatever the station speaks
-# (every one of them exists in 2.x too; see `ocpp201_payloads.id_token_info`).
-ID_TAG_STATUSES: frozenset[str] = frozenset(
-    {"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"}
-)
+from voltlab.ocpp.vocabulary.authorization import AUTHORIZATION_STATUSES_16
+from voltlab.ocpp.vocabulary.stop_reasons import StopReason
+
+# The listener's vocabulary whatever the station speaks is 1.6 AuthorizationStatus (every
+# word of it exists in 2.x too; see `ocpp.vocabulary.authorization`).
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +29,10 @@ class IdTagStatus:
     parent_id_tag: str | None = None
 
     def __post_init__(self) -> None:
-        if self.status not in ID_TAG_STATUSES:
+        if self.status not in AUTHORIZATION_STATUSES_16:
             raise ValueError(
-                f"unknown id tag status {self.status!r}; expected one of {sorted(ID_TAG_STATUSES)}"
+                f"unknown id tag status {self.status!r}; "
+                f"expected one of {sorted(AUTHORIZATION_STATUSES_16)}"
             )
 
     @property
@@ -109,7 +110,7 @@ class CsmsTransaction:
     samples: list[MeterSample] = field(default_factory=list)
     meter_stop_wh: float | None = None
     stopped_at: datetime | None = None
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     stop_id_tag: str | None = None
     recovered: bool = False
     inferred_stop: bool = False

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from voltlab.csms.events import MeterSample
-from voltlab.csms.timestamps import parse_timestamp
+from voltlab.ocpp.vocabulary.timestamps import parse_datetime_or
 
 ENERGY = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
@@ -90,7 +90,7 @@ def parse_meter_value(
     if not readings:
         return None
     sample = MeterSample(
-        timestamp=parse_timestamp(meter_value.get("timestamp"), fallback),
+        timestamp=parse_datetime_or(meter_value.get("timestamp"), fallback),
         energy_wh=_summed(readings, ENERGY),
         power_w=_summed(readings, POWER),
         current_a=_largest(readings, CURRENT),

@@ -25,7 +25,9 @@ from voltlab.csms.notify import (
 )
 from voltlab.csms.registry import ConnectorState, Registry
 from voltlab.csms.session_core import SessionCore
-from voltlab.csms.timestamps import format_timestamp, parse_timestamp
+from voltlab.ocpp.vocabulary.authorization import ID_TAG_MAX_LENGTH_16, IdTagInfo16, id_tag_info_16
+from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_from_16
+from voltlab.ocpp.vocabulary.timestamps import format_datetime, parse_datetime_or
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +52,19 @@ CHARGE_POINT_ACTIONS: frozenset[str] = frozenset(
     }
 )
 
-ID_TAG_MAX_LENGTH = 20  # 1.6 IdToken is CiString20Type
-
 Authorizer = Callable[[str], Awaitable[IdTagStatus]]
 Emit = Callable[[Notification], None]
 Clock = Callable[[], datetime]
 
 
-def id_tag_info(status: IdTagStatus) -> dict[str, Any]:
-    body: dict[str, Any] = {"status": status.status}
-    if status.expiry is not None:
-        body["expiryDate"] = format_timestamp(status.expiry)
+def id_tag_info(status: IdTagStatus) -> IdTagInfo16:
+    expiry = None if status.expiry is None else format_datetime(status.expiry)
     parent = status.parent_id_tag
-    if parent:
-        if len(parent) <= ID_TAG_MAX_LENGTH:
-            body["parentIdTag"] = parent
-        else:  # sending it would make the whole answer schema-invalid
-            log.warning("dropping parent id tag %r: longer than 20 characters", parent)
-    return body
+    if parent and len(parent) > ID_TAG_MAX_LENGTH_16:
+        # sending it would make the whole answer schema-invalid
+        log.warning("dropping parent id tag %r: longer than 20 characters", parent)
+        parent = None
+    return id_tag_info_16(status.status, expiry, parent)
 
 
 class Ocpp16Session(SessionCore):
@@ -116,7 +113,7 @@ class Ocpp16Session(SessionCore):
 
     async def _on_status_notification(self, payload: dict[str, Any]) -> dict[str, Any]:
         connector_id = int(payload["connectorId"])
-        timestamp = parse_timestamp(payload.get("timestamp"), self._now())
+        timestamp = parse_datetime_or(payload.get("timestamp"), self._now())
         state = self.record.connectors.get(connector_id)
         if state is None:
             state = ConnectorState(connector_id, payload["status"], payload["errorCode"], timestamp)
@@ -143,7 +140,7 @@ class Ocpp16Session(SessionCore):
             connector_id=int(payload["connectorId"]),
             id_tag=payload["idTag"],
             meter_start_wh=float(payload["meterStart"]),
-            started_at=parse_timestamp(payload.get("timestamp"), self._now()),
+            started_at=parse_datetime_or(payload.get("timestamp"), self._now()),
             authorization=status,
             reservation_id=payload.get("reservationId"),
         )
@@ -202,9 +199,8 @@ class Ocpp16Session(SessionCore):
             self.identity,
             transaction_id,
             meter_stop_wh=float(payload["meterStop"]),
-            stopped_at=parse_timestamp(payload.get("timestamp"), now),
-            # 1.6: "reason ... may be omitted when the reason is Local"
-            reason=payload.get("reason") or "Local",
+            stopped_at=parse_datetime_or(payload.get("timestamp"), now),
+            reason=stop_reason_from_16(payload.get("reason")),
             id_tag=id_tag,
             samples=parse_meter_values(payload.get("transactionData") or [], now),
         )
@@ -263,7 +259,7 @@ def reserve_now_payload(
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "connectorId": connector_id,
-        "expiryDate": format_timestamp(expiry),
+        "expiryDate": format_datetime(expiry),
         "idTag": id_tag,
         "reservationId": reservation_id,
     }

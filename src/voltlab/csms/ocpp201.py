@@ -24,12 +24,12 @@ from voltlab.csms.events import CsmsTransaction, IdTagStatus
 from voltlab.csms.metering import parse_meter_values
 from voltlab.csms.notify import ConnectorStatusChanged, Notification
 from voltlab.csms.ocpp201_payloads import id_token_info
-from voltlab.csms.ocpp201_state import CONNECTOR_STATUSES, legacy_status
 from voltlab.csms.ocpp201_tx import NO_AUTHORIZATION, TransactionEvents
 from voltlab.csms.registry import ConnectorState, Registry
 from voltlab.csms.session_core import SessionCore
-from voltlab.csms.timestamps import format_timestamp, parse_timestamp
 from voltlab.ocpp.versions import OCPP21
+from voltlab.ocpp.vocabulary.connector_status import CONNECTOR_STATUSES_2X, connector_status_16
+from voltlab.ocpp.vocabulary.timestamps import format_datetime, parse_datetime_or
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class Ocpp201Session(TransactionEvents, SessionCore):
             int(payload["evseId"]),
             int(payload["connectorId"]),
             payload["connectorStatus"],
-            parse_timestamp(payload.get("timestamp"), self._now()),
+            parse_datetime_or(payload.get("timestamp"), self._now()),
         )
         return {}
 
@@ -167,13 +167,13 @@ class Ocpp201Session(TransactionEvents, SessionCore):
                 component["name"] == "Connector"
                 and event["variable"]["name"] == "AvailabilityState"
                 and evse is not None
-                and event["actualValue"] in CONNECTOR_STATUSES
+                and event["actualValue"] in CONNECTOR_STATUSES_2X
             ):
                 self._connector_status(
                     int(evse["id"]),
                     int(evse.get("connectorId") or 1),
                     event["actualValue"],
-                    parse_timestamp(event.get("timestamp"), self._now()),
+                    parse_datetime_or(event.get("timestamp"), self._now()),
                 )
         return {}
 
@@ -190,7 +190,7 @@ class Ocpp201Session(TransactionEvents, SessionCore):
         if evse_status is None:
             return  # never reported: a transaction alone does not say what the EVSE is
         tx = self.registry.open_on_connector(self.cpo_id, self.identity, evse_id)
-        status, error_code = legacy_status(
+        status, error_code = connector_status_16(
             evse_status,
             self._charging_state(tx),
             tx is not None,
@@ -278,7 +278,7 @@ class Ocpp201Session(TransactionEvents, SessionCore):
 
     async def _on_certificate_chain_status(self, payload: dict[str, Any]) -> dict[str, Any]:
         # No revocation source to ask: every certificate's status is Failed (2.1).
-        now = format_timestamp(self._now())
+        now = format_datetime(self._now())
         return {
             "certificateStatus": [
                 {

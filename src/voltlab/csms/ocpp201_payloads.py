@@ -22,8 +22,14 @@ from datetime import datetime
 from typing import Any
 
 from voltlab.csms.events import IdTagStatus
-from voltlab.csms.timestamps import format_timestamp
-from voltlab.ocpp.versions import OCPP21
+from voltlab.ocpp.vocabulary.authorization import (
+    IdToken2x,
+    IdTokenInfo2x,
+    id_token_2x,
+    id_token_info_2x,
+    id_token_max_length,
+)
+from voltlab.ocpp.vocabulary.timestamps import format_datetime
 
 log = logging.getLogger(__name__)
 
@@ -33,32 +39,25 @@ _ISO14443_UID = re.compile(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{20}")
 _TRIGGER_NAMES: dict[str, str] = {"DiagnosticsStatusNotification": "LogStatusNotification"}
 
 
-def id_token_max_length(version: str) -> int:
-    return 255 if version == OCPP21 else 36  # IdTokenType.idToken
-
-
 def id_token_type_for(value: str) -> str:
     return "ISO14443" if _ISO14443_UID.fullmatch(value) else "Central"
 
 
-def id_token(value: str, token_type: str | None = None) -> dict[str, Any]:
-    return {"idToken": value, "type": token_type or id_token_type_for(value)}
+def id_token(value: str, token_type: str | None = None) -> IdToken2x:
+    return id_token_2x(value, token_type or id_token_type_for(value))
 
 
-def id_token_info(status: IdTagStatus | None, version: str) -> dict[str, Any]:
+def id_token_info(status: IdTagStatus | None, version: str) -> IdTokenInfo2x:
     """The idTokenInfo for the listener's decision; None (no decision) is Unknown."""
     if status is None:
-        return {"status": "Unknown"}
-    body: dict[str, Any] = {"status": status.status}
-    if status.expiry is not None:
-        body["cacheExpiryDateTime"] = format_timestamp(status.expiry)
+        return id_token_info_2x("Unknown")
+    expiry = None if status.expiry is None else format_datetime(status.expiry)
     group = status.parent_id_tag
-    if group:
-        if len(group) <= id_token_max_length(version):
-            body["groupIdToken"] = id_token(group, "Central")
-        else:  # sending it would make the whole answer schema-invalid
-            log.warning("dropping group id token %r: too long for %s", group, version)
-    return body
+    if group and len(group) > id_token_max_length(version):
+        # sending it would make the whole answer schema-invalid
+        log.warning("dropping group id token %r: too long for %s", group, version)
+        group = None
+    return id_token_info_2x(status.status, expiry, group)
 
 
 # -- CSMS -> station payloads -------------------------------------------------------------------
@@ -93,7 +92,7 @@ def reserve_now_payload(
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "id": reservation_id,
-        "expiryDateTime": format_timestamp(expiry),
+        "expiryDateTime": format_datetime(expiry),
         "idToken": id_token(id_tag, token_type),
     }
     if evse_id:  # 1.6 connector 0 = "any connector": a 2.x reservation without an EVSE

@@ -1,25 +1,12 @@
-"""Sans-I/O OCPP 2.x state of one station, and its connector statuses in 1.6 words.
+"""Sans-I/O OCPP 2.x state of one station: raw connector statuses and transaction ids.
 
-The listener speaks the 1.6 connector vocabulary (Available, Preparing, Charging, ...). A 2.x
-station reports far less: ``connectorStatus`` Available / Occupied / Reserved / Unavailable /
-Faulted per connector, while what happens on an occupied connector travels in the
-``chargingState`` of its TransactionEvents. This module folds both back together.
-
-Connector id for the listener = EVSE id: voltlab's 2.x stations have one connector per EVSE,
-and an OCPI EVSE is what the layer above maps a "connector" to anyway. An EVSE with several
-connectors reports its most telling one (`EVSE_STATUS_PRIORITY`).
-
-Occupied becomes, by the state of the EVSE's open transaction:
-
-    chargingState Charging                  -> Charging
-    chargingState SuspendedEV / SuspendedEVSE -> SuspendedEV / SuspendedEVSE (same words)
-    EVConnected, Idle, not reported yet     -> Preparing
-    no open transaction                     -> Preparing, or Finishing once a transaction
-                                               ended on the EVSE and the EV is still there
-
-Faulted carries the 1.6 error code OtherError (2.x reports the cause via NotifyEvent, not
-here); every other status NoError. The state lives in the `StationRecord`, not the session,
-because a transaction outlives the WebSocket it started on.
+The listener speaks the 1.6 connector vocabulary; `ocpp.vocabulary.connector_status`
+unfolds a 2.x connectorStatus plus the chargingState of the EVSE's open transaction into
+it. Connector id for the listener = EVSE id: voltlab's 2.x stations have one connector per
+EVSE, and an OCPI EVSE is what the layer above maps a "connector" to anyway. An EVSE with
+several connectors reports its most telling one (`EVSE_STATUS_PRIORITY`). The state lives
+in the `StationRecord`, not the session, because a transaction outlives the WebSocket it
+started on.
 """
 
 from __future__ import annotations
@@ -27,25 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-# 2.x ConnectorStatusEnumType, most telling first: a session on any connector makes the EVSE
-# busy; one working connector keeps it usable; a fault says more than a plain Unavailable.
-EVSE_STATUS_PRIORITY: tuple[str, ...] = (
-    "Occupied",
-    "Reserved",
-    "Available",
-    "Faulted",
-    "Unavailable",
-)
-CONNECTOR_STATUSES: frozenset[str] = frozenset(EVSE_STATUS_PRIORITY)
-
-# chargingState of the EVSE's open transaction -> the 1.6 status of an Occupied connector.
-_OCCUPIED_BY_CHARGING_STATE: dict[str, str] = {
-    "Charging": "Charging",
-    "SuspendedEV": "SuspendedEV",
-    "SuspendedEVSE": "SuspendedEVSE",
-    "EVConnected": "Preparing",
-    "Idle": "Preparing",
-}
+from voltlab.ocpp.vocabulary.connector_status import EVSE_STATUS_PRIORITY
 
 # Closed transactions remembered per station, so a resent Ended is recognised as such.
 MAX_REMEMBERED_TRANSACTIONS = 1_000
@@ -87,16 +56,3 @@ class Ocpp2Station:
         self.transactions[station_transaction_id] = state
         while len(self.transactions) > MAX_REMEMBERED_TRANSACTIONS:
             self.transactions.popitem(last=False)
-
-
-def legacy_status(
-    evse_status: str, charging_state: str | None, has_transaction: bool, finishing: bool
-) -> tuple[str, str]:
-    """(1.6 status, 1.6 error code) of an EVSE; see the module docstring for the mapping."""
-    if evse_status == "Occupied":
-        if has_transaction:
-            return _OCCUPIED_BY_CHARGING_STATE.get(charging_state or "", "Preparing"), "NoError"
-        return ("Finishing" if finishing else "Preparing"), "NoError"
-    if evse_status == "Faulted":
-        return "Faulted", "OtherError"
-    return evse_status, "NoError"

@@ -13,7 +13,7 @@ What the listener hears, and when:
   transaction opened at plug-in thus reaches the layer above with its id tag, as a 1.6
   StartTransaction does, and an EV plugged in and out without authorizing still shows up.
 * ``meter_values`` for the samples of each later event; ``transaction_stopped`` at Ended
-  (``stoppedReason`` as the station spelt it; absent means Local, per the spec).
+  (``stoppedReason`` read by `stop_reason_from_2x`; absent means Local, per the spec).
 
 Meter start is the first energy register reading (Transaction.Begin preferred); a Started
 event without one leaves it pending until the first reading arrives. An event whose seqNo
@@ -45,7 +45,8 @@ from voltlab.csms.notify import (
 from voltlab.csms.ocpp201_payloads import id_token_info
 from voltlab.csms.ocpp201_state import StationTx
 from voltlab.csms.registry import Registry, StationRecord
-from voltlab.csms.timestamps import parse_timestamp
+from voltlab.ocpp.vocabulary.stop_reasons import StopReason, stop_reason_from_2x
+from voltlab.ocpp.vocabulary.timestamps import parse_datetime_or
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class _Event:
     token: dict[str, Any] | None
     status: IdTagStatus | None  # the decision on ``token``; None: none could be had
     charging_state: str | None
-    stopped_reason: str | None
+    stopped_reason: StopReason
     reservation_id: int | None
     offline: bool
 
@@ -105,7 +106,7 @@ class TransactionEvents:
         if token is not None:
             state = self.record.ocpp2.transactions.get(station_tx_id)
             status = await self._token_status(token, self._transaction_of(state))
-        timestamp = parse_timestamp(payload.get("timestamp"), self._now())
+        timestamp = parse_datetime_or(payload.get("timestamp"), self._now())
         evse = payload.get("evse")
         event = _Event(
             kind=payload["eventType"],
@@ -117,7 +118,7 @@ class TransactionEvents:
             token=token,
             status=status,
             charging_state=info.get("chargingState"),
-            stopped_reason=info.get("stoppedReason"),
+            stopped_reason=stop_reason_from_2x(info.get("stoppedReason")),
             reservation_id=payload.get("reservationId"),
             offline=bool(payload.get("offline")),
         )
@@ -226,7 +227,7 @@ class TransactionEvents:
             tx.transaction_id,
             meter_stop_wh=_stop_reading(event.samples, tx),
             stopped_at=event.timestamp,
-            reason=event.stopped_reason or "Local",
+            reason=event.stopped_reason,
             id_tag=event.id_tag,
             samples=event.samples,
         )
@@ -244,7 +245,7 @@ class TransactionEvents:
             transaction_id,
             meter_stop_wh=_stop_reading(event.samples, None),
             stopped_at=event.timestamp,
-            reason=event.stopped_reason or "Local",
+            reason=event.stopped_reason,
             id_tag=event.id_tag,
             samples=event.samples,
         )

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from voltlab.csms.events import CsmsTransaction
-from voltlab.csms.timestamps import Now, from_epoch
+from voltlab.csms.timestamps import Now
+from voltlab.ocpp.vocabulary.timestamps import from_epoch
 
 MaxPowerLookup = Callable[[str, str, int], float | None]  # cpo, identity, connector -> W
 

@@ -29,6 +29,7 @@ from voltlab.csms.events import (
 from voltlab.csms.ocpp201_state import Ocpp2Station
 from voltlab.csms.plausibility import MeterGuard, Verdict
 from voltlab.csms.timestamps import Now
+from voltlab.ocpp.vocabulary.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +360,7 @@ class Registry:
         *,
         meter_stop_wh: float,
         stopped_at: datetime,
-        reason: str,
+        reason: StopReason,
         id_tag: str | None,
         samples: list[MeterSample],
     ) -> tuple[CsmsTransaction, bool]:
@@ -430,7 +431,7 @@ class Registry:
         tx: CsmsTransaction,
         meter_stop_wh: float,
         stopped_at: datetime,
-        reason: str,
+        reason: StopReason,
         id_tag: str | None,
     ) -> None:
         tx.meter_stop_wh = meter_stop_wh

@@ -43,10 +43,11 @@ from voltlab.csms.station_auth import (
     PasswordHashLookup,
     StationAuthenticator,
 )
-from voltlab.csms.timestamps import Now, from_epoch
+from voltlab.csms.timestamps import Now
 from voltlab.ocpp.connection import Handler, RpcConnection
 from voltlab.ocpp.errors import ConnectionLost
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
+from voltlab.ocpp.vocabulary.timestamps import from_epoch
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from voltlab.csms.notify import Notification, StationRegistered
 from voltlab.csms.registry import StationRecord
-from voltlab.csms.timestamps import format_timestamp
+from voltlab.ocpp.vocabulary.timestamps import format_datetime
 
 
 class SessionCore:
@@ -24,9 +24,9 @@ class SessionCore:
         self._emit(StationRegistered(dict(payload)))
         return {
             "status": "Accepted",
-            "currentTime": format_timestamp(self._now()),
+            "currentTime": format_datetime(self._now()),
             "interval": self.heartbeat_interval,
         }
 
     async def _on_heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"currentTime": format_timestamp(self._now())}
+        return {"currentTime": format_datetime(self._now())}

@@ -5,10 +5,10 @@ idTokenInfo."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from voltlab.ocpp.vocabulary.timestamps import parse_timestamp
 
 ACCEPTED = "Accepted"
 
@@ -50,30 +50,6 @@ class AuthDecision:
     @property
     def accepted(self) -> bool:
         return self.info.status == ACCEPTED
-
-
-def parse_timestamp(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-_last_second: tuple[float, str] = (-1.0, "")  # a fleet stamps many frames within one second
-
-
-def format_timestamp(epoch: float) -> str:
-    """RFC 3339 UTC with milliseconds: 2026-01-01T12:00:00.123Z (as datetime would round)."""
-    global _last_second
-    fraction, second = math.modf(epoch)
-    micros = round(fraction * 1e6)  # datetime.fromtimestamp's rounding, then truncation
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    elif micros < 0:
-        second, micros = second - 1, micros + 1_000_000
-    cached_second, prefix = _last_second
-    if second != cached_second:
-        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        _last_second = (second, prefix)
-    millis = micros // 1000
-    return f"{prefix}.{millis:03d}Z"
 
 
 class LocalListError(ValueError):

@@ -18,10 +18,11 @@ from voltlab.fleet.command_limits import (
 from voltlab.fleet.config import ConfigError
 from voltlab.fleet.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.link import NotConnected
-from voltlab.fleet.records import STOP_REASONS
 from voltlab.fleet.runner import StationRunner
-from voltlab.fleet.station import FAULT_TYPES, Fault, StationError, Transaction
+from voltlab.fleet.station import Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+from voltlab.ocpp.vocabulary.connector_status import FAULT_TYPES
+from voltlab.ocpp.vocabulary.stop_reasons import STOP_REASONS
 
 EMERGENCY_FAULTS = frozenset({"GroundFault", "OverCurrent", "OverVoltage"})
 

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.auth import format_timestamp
 from voltlab.fleet.config import MEASURANDS, STANDARD_KEYS
+from voltlab.ocpp.vocabulary.connector_status import CONNECTOR_STATUS_2X
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.station import Station
@@ -59,19 +60,6 @@ CONNECTOR_TYPES_201 = {
     "CHAdeMO": "cG105",
     "IEC62196Type1": "cType1",
     "IEC62196Type1Combo": "cCCS1",
-}
-
-# 1.6 connector statuses folded into the 2.x ConnectorStatusEnumType.
-AVAILABILITY_201 = {
-    "Available": "Available",
-    "Preparing": "Occupied",
-    "Charging": "Occupied",
-    "SuspendedEV": "Occupied",
-    "SuspendedEVSE": "Occupied",
-    "Finishing": "Occupied",
-    "Reserved": "Reserved",
-    "Unavailable": "Unavailable",
-    "Faulted": "Faulted",
 }
 
 # Message limits the station declares in DeviceDataCtrlr; the adapter pages by them.
@@ -161,11 +149,11 @@ def _station_phases(station: Station, target: Target, now: float) -> str:
 
 
 def _station_state(station: Station, target: Target, now: float) -> str:
-    return AVAILABILITY_201[station.connector_status(0).status]
+    return CONNECTOR_STATUS_2X[station.connector_status(0).status]
 
 
 def _connector_state(station: Station, target: Target, now: float) -> str:
-    return AVAILABILITY_201[station.connector_status(target.evse_id or 0).status]
+    return CONNECTOR_STATUS_2X[station.connector_status(target.evse_id or 0).status]
 
 
 def _station_power(station: Station, target: Target, now: float) -> str:

@@ -46,8 +46,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.clock import Clock
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)
 

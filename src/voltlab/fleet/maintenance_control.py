@@ -8,9 +8,9 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.maintenance import DiagnosticsUploader, FirmwareUpdater, certificate_problem
 from voltlab.fleet.security import CertificateStore
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from voltlab.fleet.auth import format_timestamp
 from voltlab.fleet.station import MeterReading, Station
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 UNITS = {
     "Energy.Active.Import.Register": "Wh",

@@ -8,48 +8,6 @@ from dataclasses import dataclass, field
 from voltlab.fleet.catalog import ConnectorSpec
 from voltlab.fleet.ev import ElectricVehicle
 
-FAULT_TYPES = (
-    "GroundFault",
-    "OverCurrent",
-    "OverVoltage",
-    "UnderVoltage",
-    "OverTemperature",
-    "InternalError",
-    "ConnectorLockFailure",
-    "EVCommunicationError",
-    "PowerMeterFailure",
-    "WeakSignal",
-)
-# Why a transaction ends: the model speaks OCPP 1.6's reasons plus the 2.x ones; each adapter
-# says them in its own version's words.
-OCPP16_STOP_REASONS = (
-    "EmergencyStop",
-    "EVDisconnected",
-    "HardReset",
-    "Local",
-    "Other",
-    "PowerLoss",
-    "Reboot",
-    "Remote",
-    "SoftReset",
-    "UnlockCommand",
-    "DeAuthorized",
-)
-OCPP2X_ONLY_STOP_REASONS = (
-    "EnergyLimitReached",
-    "GroundFault",
-    "ImmediateReset",
-    "LocalOutOfCredit",
-    "MasterPass",
-    "OvercurrentFault",
-    "PowerQuality",
-    "SOCLimitReached",
-    "StoppedByEV",
-    "TimeLimitReached",
-    "Timeout",
-)
-STOP_REASONS = frozenset(OCPP16_STOP_REASONS + OCPP2X_ONLY_STOP_REASONS)
-
 # Faults that are warnings: reported with the error code, but the connector keeps working.
 WARNING_FAULTS = frozenset({"WeakSignal"})
 
@@ -101,7 +59,7 @@ class Transaction:
     confirmed: bool = False
     seq_no: int = 0  # 2.x TransactionEvent sequence
     stopped_at: float | None = None
-    stop_reason: str | None = None
+    stop_reason: str | None = None  # a StopReason (ocpp.vocabulary.stop_reasons)
     meter_stop_wh: float | None = None
 
     def energy_wh(self, register_wh: float) -> float:
@@ -149,6 +107,6 @@ class Connector:
 class StatusChange:
     connector_id: int
     status: str
-    error_code: str | None  # a FAULT_TYPES value, None for no error
+    error_code: str | None  # a FAULT_TYPES value (ocpp.vocabulary), None for no error
     info: str | None = None
     vendor_error_code: str | None = None

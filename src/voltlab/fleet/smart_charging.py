@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.ocpp.versions import OCPP16, OCPP201, is_ocpp2
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 CHARGE_POINT_MAX = "ChargePointMaxProfile"
 TX_DEFAULT = "TxDefaultProfile"

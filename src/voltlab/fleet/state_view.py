@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.auth import format_timestamp
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner

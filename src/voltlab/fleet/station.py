@@ -15,7 +15,6 @@ from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.config import StationConfig
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.records import (  # noqa: F401 - re-exported: the model's vocabulary
-    FAULT_TYPES,
     WARNING_FAULTS,
     Connector,
     Fault,

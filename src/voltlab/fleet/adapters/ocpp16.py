@@ -12,40 +12,22 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
     MAINTENANCE_ACTIONS_16,
     Ocpp16Maintenance,
 )
-from voltlab.fleet.auth import IdTagInfo, format_timestamp, parse_timestamp
+from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.offline_queue import QueuedMessage
-from voltlab.fleet.records import OCPP16_STOP_REASONS
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.fleet.station import MeterReading, Reservation, StationError, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16
+from voltlab.ocpp.vocabulary.authorization import authorization_from_16
+from voltlab.ocpp.vocabulary.connector_status import error_code_16
+from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_16
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
-
-ERROR_CODES_16 = {
-    "GroundFault": "GroundFailure",
-    "OverCurrent": "OverCurrentFailure",
-    "OverVoltage": "OverVoltage",
-    "UnderVoltage": "UnderVoltage",
-    "OverTemperature": "HighTemperature",
-    "InternalError": "InternalError",
-    "ConnectorLockFailure": "ConnectorLockFailure",
-    "EVCommunicationError": "EVCommunicationError",
-    "PowerMeterFailure": "PowerMeterFailure",
-    "WeakSignal": "WeakSignal",
-}
-
-
-# The model's stop reasons in 1.6 words: 2.x-only ones become Local (limits) or Other.
-STOP_REASONS_16 = {
-    **{reason: reason for reason in OCPP16_STOP_REASONS},
-    "EnergyLimitReached": "Local",
-    "TimeLimitReached": "Local",
-}
 
 TRIGGERS = frozenset(
     {
@@ -67,17 +49,7 @@ def provisional_transaction_id(start_payload: dict[str, Any]) -> int:
 
 
 def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
-    body = body or {"status": "Invalid"}
-    return IdTagInfo(body["status"], body.get("expiryDate"), body.get("parentIdTag"))
-
-
-def id_tag_info_json(info: IdTagInfo) -> dict[str, Any]:
-    body: dict[str, Any] = {"status": info.status}
-    if info.expiry_date:
-        body["expiryDate"] = info.expiry_date
-    if info.parent_id_tag:
-        body["parentIdTag"] = info.parent_id_tag
-    return body
+    return IdTagInfo(*authorization_from_16(body))
 
 
 def _sampled_value(sample: Sample, context: str) -> dict[str, Any]:
@@ -162,7 +134,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     async def send_status(self, change: StatusChange) -> None:
         payload: dict[str, Any] = {
             "connectorId": change.connector_id,
-            "errorCode": ERROR_CODES_16.get(change.error_code or "", "NoError"),
+            "errorCode": error_code_16(change.error_code),
             "status": change.status,
             "timestamp": format_timestamp(self.runner.now()),
         }
@@ -228,7 +200,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             "idTag": tx.id_tag,
             "meterStop": round(reading.register_wh),
             "timestamp": format_timestamp(reading.timestamp),
-            "reason": STOP_REASONS_16.get(tx.stop_reason or "Local", "Other"),
+            "reason": stop_reason_to_16(tx.stop_reason),
         }
         if measurands:
             data = []

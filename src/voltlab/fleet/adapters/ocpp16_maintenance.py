@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
 from voltlab.fleet.maintenance_control import timestamp_or_none
 from voltlab.ocpp.connection import Reply
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp16 import Ocpp16Adapter

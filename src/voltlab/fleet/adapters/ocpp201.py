@@ -12,72 +12,29 @@ from typing import TYPE_CHECKING, Any
 from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
-from voltlab.fleet.auth import IdTagInfo, format_timestamp
+from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.device_model import DeviceModel
-from voltlab.fleet.device_model_catalog import AVAILABILITY_201
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.station import MeterReading, Reservation, StatusChange, Transaction
 from voltlab.ocpp.versions import OCPP201
+from voltlab.ocpp.vocabulary.authorization import IdToken2x, authorization_from_2x, id_token_2x
+from voltlab.ocpp.vocabulary.connector_status import charging_state_2x, connector_status_2x
+from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_2x
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
 
-CHARGING_STATE = {
-    "Charging": "Charging",
-    "SuspendedEV": "SuspendedEV",
-    "SuspendedEVSE": "SuspendedEVSE",
-    "Preparing": "EVConnected",
-    "Finishing": "EVConnected",
-}
-# Neutral stop reason -> (2.x stoppedReason, triggerReason of the Ended event)
-STOP_REASONS = {
-    "Local": ("Local", "StopAuthorized"),
-    "Remote": ("Remote", "RemoteStop"),
-    "EVDisconnected": ("EVDisconnected", "EVCommunicationLost"),
-    "HardReset": ("ImmediateReset", "ResetCommand"),
-    "SoftReset": ("ImmediateReset", "ResetCommand"),
-    "ImmediateReset": ("ImmediateReset", "ResetCommand"),
-    "Reboot": ("Reboot", "ResetCommand"),
-    "DeAuthorized": ("DeAuthorized", "Deauthorized"),
-    "EmergencyStop": ("EmergencyStop", "AbnormalCondition"),
-    "GroundFault": ("GroundFault", "AbnormalCondition"),
-    "OvercurrentFault": ("OvercurrentFault", "AbnormalCondition"),
-    "PowerLoss": ("PowerLoss", "AbnormalCondition"),
-    "UnlockCommand": ("Other", "UnlockCommand"),
-    "EnergyLimitReached": ("EnergyLimitReached", "EnergyLimitReached"),
-    "TimeLimitReached": ("TimeLimitReached", "TimeLimitReached"),
-    "StoppedByEV": ("StoppedByEV", "ChargingStateChanged"),
-    "SOCLimitReached": ("SOCLimitReached", "ChargingStateChanged"),
-    "Other": ("Other", "AbnormalCondition"),
-}
-AUTH_STATUS = {
-    "Unknown": "Invalid",
-    "NoCredit": "Invalid",
-    "NotAllowedTypeEVSE": "Invalid",
-    "NotAtThisLocation": "Invalid",
-    "NotAtThisTime": "Invalid",
-}
 CONNECTOR_TYPES = {"IEC62196Type2": "cType2", "IEC62196Type2Combo": "cCCS2", "CHAdeMO": "cCHAdeMO"}
 
 
-def id_token(value: str, token_type: str = "ISO14443") -> dict[str, Any]:
-    return {"idToken": value, "type": token_type}
+def id_token(value: str) -> IdToken2x:
+    """The station's own tokens are the UIDs its RFID reader reports."""
+    return id_token_2x(value, "ISO14443")
 
 
 def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
-    body = body or {"status": "Invalid"}
-    status = AUTH_STATUS.get(body["status"], body["status"])
-    group = (body.get("groupIdToken") or {}).get("idToken")
-    return IdTagInfo(status, body.get("cacheExpiryDateTime"), group)
-
-
-def id_token_info_json(info: IdTagInfo) -> dict[str, Any]:
-    body: dict[str, Any] = {"status": info.status}
-    if info.expiry_date:
-        body["cacheExpiryDateTime"] = info.expiry_date
-    if info.parent_id_tag:
-        body["groupIdToken"] = id_token(info.parent_id_tag, "Central")
-    return body
+    return IdTagInfo(*authorization_from_2x(body))
 
 
 def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
@@ -144,7 +101,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         if change.connector_id == 0:
             return  # 2.x reports per EVSE/connector; the station as a whole has no status
         conn = self.station.connectors[change.connector_id]
-        status = AVAILABILITY_201.get(change.status, "Unavailable")
+        status: str = connector_status_2x(change.status)
         if status == "Occupied" and not conn.plugged and conn.transaction is None:
             status = "Available"  # waiting for a cable after a remote start: nothing there yet
         if self._connector_status.get(change.connector_id) != status:
@@ -160,7 +117,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
             )
         tx = conn.transaction
         if tx is not None and tx.transaction_id is not None:
-            state = CHARGING_STATE.get(change.status)
+            state = charging_state_2x(change.status)
             if state is not None and self._charging_state.get(tx.local_id) not in (None, state):
                 self._charging_state[tx.local_id] = state
                 await self._event("Updated", "ChargingStateChanged", tx, {"chargingState": state})
@@ -264,9 +221,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     ) -> IdTagInfo | None:
         if tx.transaction_id is None:
             return None
-        stopped, trigger = STOP_REASONS.get(
-            tx.stop_reason or "Local", ("Other", "AbnormalCondition")
-        )
+        stopped, trigger = stop_reason_to_2x(tx.stop_reason)
         measurands = self.station.config.get_list("StopTxnSampledData") or [
             "Energy.Active.Import.Register"
         ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.auth import format_timestamp, parse_timestamp
 from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
 from voltlab.fleet.security import security_event_type
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter

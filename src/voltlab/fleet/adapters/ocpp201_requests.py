@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapters.common import data_transfer_answer
-from voltlab.fleet.auth import format_timestamp, parse_timestamp
+from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import (
     clear_profiles,
     composite_schedule,
@@ -17,6 +17,8 @@ from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.fleet.station import Reservation
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
+from voltlab.ocpp.vocabulary.authorization import authorization_from_2x
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
@@ -34,12 +36,6 @@ TRIGGERS_201 = frozenset(
         "SignChargingStationCertificate",
     }
 )  # reportData items per NotifyReport
-
-
-def _id_tag_info(body: dict[str, Any] | None) -> Any:
-    from voltlab.fleet.adapters.ocpp201 import id_tag_info
-
-    return id_tag_info(body)
 
 
 class Ocpp201Requests:
@@ -350,7 +346,9 @@ class Ocpp201Requests:
         entries = [
             (
                 e["idToken"]["idToken"],
-                _id_tag_info(e["idTokenInfo"]) if e.get("idTokenInfo") else None,
+                IdTagInfo(*authorization_from_2x(e["idTokenInfo"]))
+                if e.get("idTokenInfo")
+                else None,
             )
             for e in payload.get("localAuthorizationList") or []
         ]

@@ -1,0 +1,73 @@
+"""RFC 3339 timestamps as OCPP carries them: UTC, millisecond precision, a ``Z``.
+
+Two entry points over one format: POSIX seconds (the station model's clock) and aware
+datetimes (the CSMS's records). Parsing reads any RFC 3339 offset and fraction; a time
+without an offset is read as UTC, which is what OCPP requires it to be."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Final
+
+_SECONDS_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
+
+# A fleet stamps many frames within one second: the formatted second is kept.
+_last_second: tuple[float, str] = (-1.0, "")
+
+
+def _stamp(seconds_text: str, micros: int) -> str:
+    return f"{seconds_text}.{micros // 1000:03d}Z"
+
+
+def format_timestamp(epoch: float) -> str:
+    """POSIX seconds as 2026-01-01T12:00:00.123Z (rounded to the microsecond as datetime
+    rounds, then truncated to the millisecond)."""
+    global _last_second
+    fraction, second = math.modf(epoch)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    elif micros < 0:
+        second, micros = second - 1, micros + 1_000_000
+    cached_second, seconds_text = _last_second
+    if second != cached_second:
+        seconds_text = datetime.fromtimestamp(second, UTC).strftime(_SECONDS_FORMAT)
+        _last_second = (second, seconds_text)
+    return _stamp(seconds_text, micros)
+
+
+def format_datetime(moment: datetime) -> str:
+    """An aware datetime in the same format as `format_timestamp`."""
+    moment = moment.astimezone(UTC)
+    return _stamp(moment.strftime(_SECONDS_FORMAT), moment.microsecond)
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def parse_datetime(text: str) -> datetime:
+    """An RFC 3339 timestamp as an aware UTC datetime; ValueError when it is not one."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:  # OCPP requires UTC; a naive time is read as UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_timestamp(text: str) -> float:
+    """An RFC 3339 timestamp as POSIX seconds; ValueError when it is not one."""
+    return parse_datetime(text).timestamp()
+
+
+def parse_datetime_or(text: str | None, fallback: datetime) -> datetime:
+    """`parse_datetime`, or ``fallback`` when the text is absent or unreadable.
+
+    The schema check already enforced the date-time format, but a timestamp Python cannot
+    read must still not fail the station's request: the receipt time stands in for it."""
+    if not text:
+        return fallback
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        return fallback
