@@ -10,71 +10,41 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-StopReason = Literal[
+# Each word is written once: the words both versions have, then each version's own.
+_ReasonBoth = Literal[
     "DeAuthorized",
     "EmergencyStop",
-    "EnergyLimitReached",
     "EVDisconnected",
-    "GroundFault",
-    "HardReset",
-    "ImmediateReset",
     "Local",
-    "LocalOutOfCredit",
-    "MasterPass",
     "Other",
-    "OvercurrentFault",
     "PowerLoss",
-    "PowerQuality",
     "Reboot",
     "Remote",
+]
+_Reason16Only = Literal["HardReset", "SoftReset", "UnlockCommand"]
+_Reason201Only = Literal[
+    "EnergyLimitReached",
+    "GroundFault",
+    "ImmediateReset",
+    "LocalOutOfCredit",
+    "MasterPass",
+    "OvercurrentFault",
+    "PowerQuality",
     "SOCLimitReached",
-    "SoftReset",
     "StoppedByEV",
     "TimeLimitReached",
     "Timeout",
-    "UnlockCommand",
 ]
+
+StopReason = Literal[_ReasonBoth, _Reason16Only, _Reason201Only]
 STOP_REASONS: Final[tuple[StopReason, ...]] = get_args(StopReason)
 
 # OCPP 1.6 StopTransaction.req `reason`.
-Reason16 = Literal[
-    "DeAuthorized",
-    "EmergencyStop",
-    "EVDisconnected",
-    "HardReset",
-    "Local",
-    "Other",
-    "PowerLoss",
-    "Reboot",
-    "Remote",
-    "SoftReset",
-    "UnlockCommand",
-]
+Reason16 = Literal[_ReasonBoth, _Reason16Only]
 REASONS_16: Final[tuple[Reason16, ...]] = get_args(Reason16)
 
 # OCPP 2.x TransactionEvent `stoppedReason` (ReasonEnumType; the last word is 2.1's).
-Reason2x = Literal[
-    "DeAuthorized",
-    "EmergencyStop",
-    "EnergyLimitReached",
-    "EVDisconnected",
-    "GroundFault",
-    "ImmediateReset",
-    "Local",
-    "LocalOutOfCredit",
-    "MasterPass",
-    "Other",
-    "OvercurrentFault",
-    "PowerLoss",
-    "PowerQuality",
-    "Reboot",
-    "Remote",
-    "SOCLimitReached",
-    "StoppedByEV",
-    "TimeLimitReached",
-    "Timeout",
-    "ReqEnergyTransferRejected",
-]
+Reason2x = Literal[_ReasonBoth, _Reason201Only, "ReqEnergyTransferRejected"]
 REASONS_2X: Final[tuple[Reason2x, ...]] = get_args(Reason2x)
 
 # The 2.x triggerReason values an Ended TransactionEvent carries here.
