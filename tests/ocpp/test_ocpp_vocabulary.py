@@ -336,16 +336,22 @@ def test_epoch_and_datetime_entry_points_agree(epoch):
 # -- one vocabulary, both sides of the wire ---------------------------------------------------
 
 
-def test_fleet_and_csms_share_the_same_objects():
-    assert fleet16.stop_reason_to_16 is stop_reasons.stop_reason_to_16
-    assert csms16.stop_reason_from_16 is stop_reasons.stop_reason_from_16
-    assert fleet201.stop_reason_to_2x is stop_reasons.stop_reason_to_2x
-    assert ocpp201_tx.stop_reason_from_2x is stop_reasons.stop_reason_from_2x
-    assert fleet16.authorization_from_16 is authorization.authorization_from_16
-    assert csms16.id_tag_info_16 is authorization.id_tag_info_16
-    assert fleet201.authorization_from_2x is authorization.authorization_from_2x
-    assert ocpp201_payloads.id_token_info_2x is authorization.id_token_info_2x
-    assert fleet201.connector_status_2x is connector_status.connector_status_2x
-    assert csms201.connector_status_16 is connector_status.connector_status_16
-    assert fleet16.format_timestamp is timestamps.format_timestamp
-    assert csms16.format_datetime is timestamps.format_datetime
+@pytest.mark.parametrize(
+    ("user", "name", "vocabulary"),
+    [
+        (fleet16, "stop_reason_to_16", stop_reasons),
+        (csms16, "stop_reason_from_16", stop_reasons),
+        (fleet201, "stop_reason_to_2x", stop_reasons),
+        (ocpp201_tx, "stop_reason_from_2x", stop_reasons),
+        (fleet16, "authorization_from_16", authorization),
+        (csms16, "id_tag_info_16", authorization),
+        (fleet201, "authorization_from_2x", authorization),
+        (ocpp201_payloads, "id_token_info_2x", authorization),
+        (fleet201, "connector_status_2x", connector_status),
+        (csms201, "connector_status_16", connector_status),
+        (fleet16, "format_timestamp", timestamps),
+        (csms16, "format_datetime", timestamps),
+    ],
+)
+def test_fleet_and_csms_share_the_same_objects(user, name, vocabulary):
+    assert getattr(user, name) is getattr(vocabulary, name)
