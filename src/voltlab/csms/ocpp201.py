@@ -3,8 +3,9 @@ station may send, reported to the listener in the same terms as 1.6.
 
 An `Ocpp201Session` serves one WebSocket of one 2.x station, like `Ocpp16Session` for 1.6:
 requests become registry updates and `Notification`s; the only awaited decision is
-authorization. TransactionEvent lives in `ocpp201_tx`; connector status folding in
-`ocpp201_state`; idTokenInfo and the CSMS's own requests in `ocpp201_payloads`.
+authorization. TransactionEvent lives in `ocpp201_tx`; the station's 2.x state in
+`ocpp201_state` (its statuses unfold to 1.6 words by `ocpp.vocabulary.connector_status`);
+idTokenInfo and the CSMS's own requests in `ocpp201_payloads`.
 
 2.1 is served by the same handlers: every 2.0.1 action's 2.1 schema accepts what they answer
 (checked by validating each answer on the way out), and the few station actions 2.1 adds get

@@ -15,7 +15,7 @@ ACCEPTED = "Accepted"
 
 @dataclass(frozen=True)
 class IdTagInfo:
-    status: str  # Accepted | Blocked | Expired | Invalid | ConcurrentTx (| Unknown on 2.x)
+    status: str  # an AuthorizationStatus16 word (ocpp.vocabulary.authorization)
     expiry_date: str | None = None  # RFC 3339
     parent_id_tag: str | None = None
 
