@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from typing import Any
 
 import pytest
@@ -146,14 +145,14 @@ async def test_evse_status_patch(harness: Any, emsp: Any) -> None:
 async def test_session_put_then_patch_in_order_without_blocking(harness: Any, emsp: Any) -> None:
     await _registered(harness, emsp)
     emsp.put_delay = 0.4
-    started = time.monotonic()
     await harness.service.session_changed("cpo-1", session(0.0, "2024-05-01T11:00:00Z"))
     await harness.service.session_changed(
         "cpo-1",
         session(2.5, "2024-05-01T11:10:00Z"),
         patch={"kwh": 2.5, "last_updated": "2024-05-01T11:10:00Z"},
     )
-    assert time.monotonic() - started < 0.3  # the slow eMSP did not hold the caller
+    # The slow eMSP did not hold the caller: both calls returned before the PUT was answered.
+    assert emsp.completed == []
     await harness.service.drain()
     assert emsp.completed == [
         "PUT /emsp/2.2.1/sessions/FR/ABC/S1",
@@ -335,3 +334,23 @@ async def test_publish_rejects_bodies_it_cannot_page(harness: Any) -> None:
     stored = harness.service.get_object("cpo-1", "location", "L9")
     assert stored["last_updated"] == "2024-05-01T10:00:00Z"
     assert (stored["country_code"], stored["party_id"], stored["publish"]) == ("FR", "ABC", True)
+
+
+async def test_shutdown_grace_drops_pushes_to_an_emsp_that_stopped_answering(
+    harness: Any, emsp: Any
+) -> None:
+    """A bounded drain (the server's SIGTERM path) cancels a push still retrying and logs it
+    as dropped, instead of waiting out its retries or leaving it pending for ever."""
+    await _registered(harness, emsp)
+    emsp.put_delay = 3.0  # the eMSP holds the Session PUT without answering
+    await harness.service.session_changed("cpo-1", session(0.0, "2024-05-01T11:00:00Z"))
+    await asyncio.sleep(0.05)  # the PUT is in flight
+    started = time.monotonic()
+    dropped = await harness.service.drain(timeout=0.3)
+    elapsed = time.monotonic() - started
+    assert dropped == 1
+    assert elapsed < 5.0  # not the whole retry schedule; a generous bound for a busy machine
+    [entry] = harness.service.push_log("cpo-1")
+    assert entry["outcome"] == "dropped"
+    assert "shut down" in entry["error"]
+    assert await harness.service.drain(timeout=0.3) == 0  # nothing left
