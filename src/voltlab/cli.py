@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from voltlab.api.serialize import rfc3339
+from voltlab.clock import wall_now
 from voltlab.store import repo
 from voltlab.store.db import Database, database_url_from_env
-from voltlab.store.models import utcnow
 
 app = typer.Typer(help="voltlab: virtual OCPP chargers and OCPI CPOs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -110,7 +110,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id from `keys li
             if key is None:
                 raise typer.BadParameter(f"no key {key_id!r}", param_hint="KEY_ID")
             if key.revoked_at is None:
-                key.revoked_at = utcnow()
+                key.revoked_at = wall_now()
     finally:
         database.dispose()
     typer.echo(f"revoked {key_id}")

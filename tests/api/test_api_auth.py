@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from voltlab.api.app import bootstrap_keys, create_app
 from voltlab.api.command_events import COMMAND_KINDS
+from voltlab.clock import wall_now
 from voltlab.store import repo
 from voltlab.store.db import Database
-from voltlab.store.models import ApiKey, Org, utcnow
+from voltlab.store.models import ApiKey, Org
 
 from .conftest import FakeFleet, Headers
 
@@ -76,7 +77,7 @@ async def test_revoked_key_is_401(
     assert (await client.get("/ocpp/chargers", headers=keys["operator"])).status_code == 200
     with database.session() as session:
         for key in session.scalars(select(ApiKey).where(ApiKey.role == "operator")):
-            key.revoked_at = utcnow()
+            key.revoked_at = wall_now()
     response = await client.get("/ocpp/chargers", headers=keys["operator"])
     assert response.status_code == 401
 

@@ -16,9 +16,10 @@ from sqlalchemy import insert
 from voltlab.api.body_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from voltlab.api.command_events import MAX_PROXY_PAYLOAD_BYTES
 from voltlab.api.errors import validation_error
+from voltlab.clock import wall_now
 from voltlab.store import repo
 from voltlab.store.db import Database
-from voltlab.store.models import Charger, Command, Location, utcnow
+from voltlab.store.models import Charger, Command, Location
 
 from .bad_input_helpers import (
     CSMS,
@@ -344,7 +345,7 @@ async def test_a_stored_lone_surrogate_does_not_break_the_list(
 ) -> None:
     """A record written before input was checked (the JSON columns of SQLite and PostgreSQL
     both keep "\\ud800" as an escape) is served escaped instead of a 500 for the org."""
-    now = utcnow()
+    now = wall_now()
     with database.session() as session:
         org = repo.get_or_create_org(session, "acme")
         session.execute(

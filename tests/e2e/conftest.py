@@ -13,7 +13,7 @@ import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from voltlab.api.app import create_app
-from voltlab.fleet.clock import Clock
+from voltlab.clock import Clock
 from voltlab.fleet.runtime import FleetRuntime
 from voltlab.store import repo
 from voltlab.store.db import Database

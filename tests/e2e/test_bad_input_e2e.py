@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from voltlab.clock import wall_now
 from voltlab.store import repo
 from voltlab.store.db import Database
-from voltlab.store.models import Charger, Command, utcnow
+from voltlab.store.models import Charger, Command
 
 from .conftest import Gateway
 
@@ -219,7 +220,7 @@ async def test_commands_that_bypass_the_api_are_bounded_at_execution(
         ("power_update", {"connector_id": 1, "power_kw": 1e300}),
         ("ev_requests_energy", {"connector_id": 1, "power_kw": 7.5}),  # rated 7.4 kW
     ]
-    now = utcnow()
+    now = wall_now()
     with database.session() as session:
         org_id = session.scalar(select(Charger.org_id).where(Charger.id == charger["charger_id"]))
         ids = []

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from voltlab.fleet.clock import Clock
+from voltlab.clock import Clock
 from voltlab.fleet.maintenance import (
     DiagnosticsUploader,
     FirmwareUpdater,

@@ -18,7 +18,7 @@ from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.routes import catalog, chargers, commands, cpos, locations
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
-from voltlab.fleet.clock import Clock
+from voltlab.clock import Clock
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store.db import Database, database_url_from_env
 

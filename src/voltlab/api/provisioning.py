@@ -22,10 +22,11 @@ from voltlab.api.schemas import (
     prefix_from_name,
 )
 from voltlab.api.serialize import charger_spec
+from voltlab.clock import wall_now
 from voltlab.fleet.catalog import DEFAULT_MODEL
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store import repo
-from voltlab.store.models import Charger, Frame, Location, utcnow
+from voltlab.store.models import Charger, Frame, Location
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def insert_location(
 ) -> tuple[Location, list[Charger]]:
     location_id = repo.new_id("loc-")
     prefix, identities = _location_prefix(session, org_id, body, location_id)
-    now = utcnow()
+    now = wall_now()
     security = _security_dict(body.security)
     location = Location(
         id=location_id,
@@ -126,7 +127,7 @@ def insert_charger(session: Session, org_id: str, body: ChargerCreate) -> Charge
         security = _security_dict(body.security)
     else:
         security = location.security if location else None
-    now = utcnow()
+    now = wall_now()
     charger = Charger(
         id=repo.new_id("dep-"),
         org_id=org_id,
@@ -151,7 +152,7 @@ def set_desired_running(session: Session, org_id: str, charger_id: str, running:
     if charger is None:
         raise not_found("charger", charger_id)
     charger.desired_running = running
-    charger.updated_at = utcnow()
+    charger.updated_at = wall_now()
     return charger
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI, WebSocket
 
+from voltlab.clock import wall_now
 from voltlab.cpo.commander import CommandBridge
 from voltlab.cpo.driver import VirtualDriver
 from voltlab.cpo.durable import DurableEngine
@@ -32,7 +33,6 @@ from voltlab.fleet.runtime_api import Fleet
 from voltlab.ocpi.service import OcpiService
 from voltlab.store.csms_models import station_password_hash
 from voltlab.store.db import Database
-from voltlab.store.models import utcnow
 
 
 def csms_url_for(port: int | None) -> str:
@@ -86,7 +86,7 @@ class VirtualCpos:
         )
         provisioner = Provisioner(database, ocpi, fleet, networks, csms, self.csms_url)
         return CpoRuntime(
-            service=CpoService(database, ocpi, networks, now=utcnow),
+            service=CpoService(database, ocpi, networks, now=wall_now),
             csms=csms,
             provisioner=provisioner,
             commander=CommandBridge(ocpi, csms, roaming, driver),

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from voltlab.clock import monotonic, wall_now
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store import repo
 from voltlab.store.db import Database
@@ -55,12 +55,12 @@ class VirtualDriver:
         if command_id is None:
             return None
         self.fleet.submit_command(command_id)
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = monotonic() + timeout
         while True:
             command = await asyncio.to_thread(self._load_command, command_id)
             if command is None or command.status in TERMINAL:
                 return command
-            if asyncio.get_running_loop().time() > deadline:
+            if monotonic() > deadline:
                 return command
             await asyncio.sleep(0.05)
 
@@ -76,7 +76,7 @@ class VirtualDriver:
             )
             if charger is None:
                 return None
-            now = datetime.now(UTC)
+            now = wall_now()
             command = Command(
                 id=repo.new_id(),
                 org_id=charger.org_id,

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from voltlab.clock import monotonic
 from voltlab.cpo.generator import Network
 from voltlab.cpo.networks import CpoNetworks
 from voltlab.csms.events import StationView
@@ -253,7 +253,7 @@ class Provisioner:
     async def wait_until_booted(self, cpo_id: str, timeout: float) -> dict[str, Any]:
         """Every charger connected to the built-in CSMS and accepted by it."""
         identities = {c.identity for c in await asyncio.to_thread(self._chargers, cpo_id)}
-        deadline = time.monotonic() + timeout
+        deadline = monotonic() + timeout
         while True:
             registered = {
                 station.identity for station in self.stations.stations(cpo_id) if station.registered
@@ -261,7 +261,7 @@ class Provisioner:
             missing = identities - registered
             if not missing:
                 return {"booted": len(identities)}
-            if time.monotonic() > deadline:
+            if monotonic() > deadline:
                 sample = ", ".join(sorted(missing)[:5])
                 raise TimeoutError(
                     f"{len(missing)} chargers not booted after {timeout:g} s: {sample}"

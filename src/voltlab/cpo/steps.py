@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voltlab.clock import wall_now
 from voltlab.store.db import Database
 from voltlab.store.models import Cpo, CpoStep
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_steps(session: Session, cpo_id: str, names: tuple[str, ...], offset: int = 0) -> None:
@@ -35,7 +31,7 @@ def begin(database: Database, cpo_id: str, name: str) -> None:
         step = _step(session, cpo_id, name)
         step.state = "running"
         step.attempts = (step.attempts or 0) + 1
-        step.started_at = step.started_at or _now()
+        step.started_at = step.started_at or wall_now()
         step.finished_at = None
 
 
@@ -43,7 +39,7 @@ def finish(database: Database, cpo_id: str, name: str, detail: dict[str, Any] | 
     with database.session() as session:
         step = _step(session, cpo_id, name)
         step.state = "done"
-        step.finished_at = _now()
+        step.finished_at = wall_now()
         if detail is not None:
             step.detail = detail
 
@@ -53,7 +49,7 @@ def fail(database: Database, cpo_id: str, name: str, error: str) -> None:
         step = _step(session, cpo_id, name)
         step.state = "failed"
         step.last_error = error[:2000]
-        step.finished_at = _now()
+        step.finished_at = wall_now()
 
 
 def set_status(database: Database, cpo_id: str, status: str, error: str | None = None) -> None:
@@ -72,6 +68,6 @@ def set_status(database: Database, cpo_id: str, status: str, error: str | None =
         if error is not None:
             cpo.error = error[:2000]
         if status == "READY":
-            cpo.ready_at = _now()
+            cpo.ready_at = wall_now()
         if status == "DESTROYED":
-            cpo.destroyed_at = _now()
+            cpo.destroyed_at = wall_now()

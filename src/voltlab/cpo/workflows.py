@@ -8,9 +8,7 @@ endpoint."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from dbos import DBOS
@@ -126,7 +124,3 @@ def provision_workflow_id(cpo_id: str) -> str:
 
 def destroy_workflow_id(cpo_id: str) -> str:
     return f"wfr_destroy_{cpo_id}"
-
-
-def now_utc() -> datetime:
-    return datetime.fromtimestamp(time.time(), UTC)

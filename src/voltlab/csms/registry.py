@@ -11,13 +11,13 @@ bookkeeping on top (station transaction ids, chargingState) is `StationRecord.oc
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from voltlab.clock import wall_time
 from voltlab.csms.events import (
     ConnectorView,
     CsmsTransaction,
@@ -51,7 +51,7 @@ class TransactionIds:
     the database) as ``BuiltinCsms(next_transaction_id=...)``.
     """
 
-    def __init__(self, wall_clock: Now = time.time) -> None:
+    def __init__(self, wall_clock: Now = wall_time) -> None:
         self._wall_clock = wall_clock
         self._last = 0
 

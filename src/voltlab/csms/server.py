@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from typing import Any
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from voltlab.clock import wall_time
 from voltlab.csms.asgi_socket import StarletteSocket
 from voltlab.csms.events import CsmsListener, CsmsTransaction, IdTagStatus, StationView
 from voltlab.csms.notify import StationDisconnected, StationNotifier
@@ -127,7 +127,7 @@ class BuiltinCsms(StationOperations):
             if station_password_hash is not None
             else None
         )
-        self._now: Now = now or time.time
+        self._now: Now = now or wall_time
         self._on_frame = on_frame
         self.registry = Registry(
             next_transaction_id or TransactionIds(), MeterGuard(max_power_w, station_clock)

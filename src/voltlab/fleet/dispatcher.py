@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, select, update
 
+from voltlab.clock import wall_now
 from voltlab.fleet.commands import COMMANDS
 from voltlab.fleet.records import StationError
 from voltlab.fleet.runner import StationRunner
@@ -109,7 +109,7 @@ class CommandDispatcher:
         return interrupted, len(queued)
 
     def _recover_rows(self) -> tuple[int, list[str]]:
-        now = datetime.now(UTC)
+        now = wall_now()
         error = {"code": "interrupted", "message": INTERRUPTED_MESSAGE}
         with self.database.session() as session:
             result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
@@ -272,7 +272,7 @@ class CommandDispatcher:
                     future.set_result(None)
 
     def _record(self, transitions: list[Transition]) -> None:
-        now = datetime.now(UTC)
+        now = wall_now()
         by_id: dict[str, Transition] = {}
         for transition in transitions:  # the latest transition of a command wins
             by_id[transition[0]] = transition

@@ -13,8 +13,8 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from voltlab.clock import Clock, TimerHandle
 from voltlab.fleet.adapter import ProtocolAdapter
-from voltlab.fleet.clock import Clock, TimerHandle
 from voltlab.fleet.security import connect_kwargs, describe_connect_error
 from voltlab.ocpp.connection import RpcConnection
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError

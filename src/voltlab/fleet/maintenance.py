@@ -46,7 +46,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from voltlab.fleet.clock import Clock
+from voltlab.clock import Clock
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from voltlab.clock import wall_now
 from voltlab.fleet.link import NotConnected
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltlab.store.db import Database
@@ -265,7 +266,7 @@ class OfflineQueue:
                     seq=seq,
                     action=action,
                     payload=row_payload,
-                    created_at=datetime.now(UTC),
+                    created_at=wall_now(),
                     attempts=0,
                 )
             )

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from voltlab.clock import wall_now
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
 
@@ -121,7 +122,7 @@ class FleetWriter:
     ) -> set[str]:
         """Write the batch in one transaction; if that fails, row by row, so one bad row costs
         only itself. Returns the chargers whose snapshot could not be written."""
-        now = datetime.now(UTC)
+        now = wall_now()
         rows = [_frame_row(*frame) for frame in frames]
         try:
             with self.database.session() as session:

@@ -10,10 +10,10 @@ import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from voltlab.clock import Clock, TimerHandle
 from voltlab.fleet.auth import AuthDecision, IdTagInfo, LocalListError
 from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.charging_control import install_profile
-from voltlab.fleet.clock import Clock, TimerHandle
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
 from voltlab.fleet.maintenance_control import StationMaintenance

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from voltlab.clock import Clock, monotonic
 from voltlab.fleet.catalog import get_model
-from voltlab.fleet.clock import Clock
 from voltlab.fleet.dispatcher import CommandDispatcher
 from voltlab.fleet.heap import HeapKeeper
 from voltlab.fleet.offline_queue import QueueStore
@@ -76,9 +76,9 @@ class FleetRuntime:
     async def _wait_online(self, charger_id: str) -> None:
         """A command recovered after a restart waits (bounded) for its charger to be back."""
         runner = self.runners.get(charger_id)
-        deadline = asyncio.get_running_loop().time() + RECOVERED_COMMAND_WAIT
+        deadline = monotonic() + RECOVERED_COMMAND_WAIT
         while runner is not None and not runner.link.online:
-            if asyncio.get_running_loop().time() >= deadline:
+            if monotonic() >= deadline:
                 return  # run anyway: it fails with not_connected, which is the truth
             await asyncio.sleep(0.1)
 

@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
+from voltlab.clock import wall_now
+
 __all__ = [
     "CA_CERTIFICATE_TYPES",
     "CERTIFICATE_TYPES_16",
@@ -483,12 +485,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _currently_valid(cert: x509.Certificate, now: dt.datetime | None = None) -> bool:
-    now = now or _now()
+    now = now or wall_now()
     return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
@@ -526,7 +524,7 @@ def accept_signed_certificate(chain_pem: str, key_pem: str) -> bool:
         return False
     if _spki(chain[0].public_key()) != _spki(key.public_key()):
         return False
-    now = _now()
+    now = wall_now()
     if not all(_currently_valid(cert, now) for cert in chain):
         return False
     return all(_issued_by(cert, issuer) for cert, issuer in zip(chain, chain[1:], strict=False))

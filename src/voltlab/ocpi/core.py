@@ -11,8 +11,9 @@ import anyio.to_thread
 import httpx
 from sqlalchemy.orm import Session
 
+from voltlab.clock import wall_now
 from voltlab.ocpi import traffic as traffic_repo
-from voltlab.ocpi.envelope import SUPPORTED_VERSIONS, utcnow
+from voltlab.ocpi.envelope import SUPPORTED_VERSIONS
 from voltlab.ocpi.peer_address import PeerAddressPolicy, env_refuses_private_peers
 from voltlab.store.db import Database
 
@@ -42,7 +43,7 @@ class OcpiCore:
         )
         # The clock every OCPI timestamp is read from: the fleet's (simulated) clock once the
         # virtual CPO stack wires it in (OcpiService.use_clock), the wall clock until then.
-        self.now: Callable[[], datetime] = utcnow
+        self.now: Callable[[], datetime] = wall_now
 
     # --- database -------------------------------------------------------------------------
 

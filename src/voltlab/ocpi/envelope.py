@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
+from voltlab.clock import wall_now
 from voltlab.store.times import as_utc
 
 SUPPORTED_VERSIONS: tuple[str, ...] = ("2.2.1", "2.1.1")
@@ -80,13 +81,8 @@ def envelope(
     body: dict[str, Any] = {"data": data, "status_code": int(status_code)}
     if message:
         body["status_message"] = message
-    body["timestamp"] = format_datetime(timestamp if timestamp is not None else utcnow())
+    body["timestamp"] = format_datetime(timestamp if timestamp is not None else wall_now())
     return body
-
-
-def utcnow() -> datetime:
-    """The wall clock: the OCPI layer's default clock until one is wired in."""
-    return datetime.now(UTC)
 
 
 def format_datetime(value: datetime) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from voltlab.clock import wall_now
 from voltlab.ocpi.peer import CpoLink
-from voltlab.store.models import utcnow
 from voltlab.store.ocpi_models import (
     OcpiAuthorization,
     OcpiCredentials,
@@ -75,7 +75,7 @@ def complete_registration(
         if expected_token_c_hash is None
         else OcpiCredentials.token_c_hash == expected_token_c_hash
     )
-    now = utcnow()
+    now = wall_now()
     values: dict[str, Any] = {
         "token_c_hash": new_token_c_hash,
         "token_b": token_b,
@@ -109,8 +109,8 @@ def unregister(session: Session, cpo_id: str) -> None:
     row.peer_endpoints = None
     row.peer_roles = None
     row.registered_at = None
-    row.unregistered_at = utcnow()
-    row.updated_at = utcnow()
+    row.unregistered_at = wall_now()
+    row.updated_at = wall_now()
 
 
 # --- objects ------------------------------------------------------------------------------------

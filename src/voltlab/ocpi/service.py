@@ -19,6 +19,7 @@ import httpx
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from voltlab.clock import wall_now
 from voltlab.ocpi import authorizations, repo
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.authorization import TokenAuthorization, authorize
@@ -39,7 +40,6 @@ from voltlab.ocpi.sender_modules import add_sender_routes
 from voltlab.ocpi.shapes_211 import command_result_to_211, session_patch_to_211
 from voltlab.ocpi.tokens_module import add_tokens_routes
 from voltlab.store.db import Database
-from voltlab.store.models import utcnow
 from voltlab.store.ocpi_models import OcpiCredentials
 
 __all__ = ["ChargingProfileHandler", "CommandHandler", "OcpiService", "TokenAuthorization"]
@@ -160,7 +160,7 @@ class OcpiService:
         row.business_name = business_name[:100]
         row.token_a_hash = hash_token(token_a)
         row.revoked = False
-        row.updated_at = utcnow()
+        row.updated_at = wall_now()
         return token_a
 
     def reissue_token_a(self, session: Session, cpo_id: str) -> str:
@@ -171,7 +171,7 @@ class OcpiService:
             raise KeyError(cpo_id)
         token_a = mint_token(TOKEN_A_PREFIX)
         row.token_a_hash = hash_token(token_a)
-        row.updated_at = utcnow()
+        row.updated_at = wall_now()
         return token_a
 
     def revoke_cpo(self, session: Session, cpo_id: str) -> None:
@@ -180,7 +180,7 @@ class OcpiService:
             return
         row.revoked = True
         row.token_b = None  # no more calls to the eMSP on this CPO's behalf
-        row.updated_at = utcnow()
+        row.updated_at = wall_now()
 
     def purge_cpo(self, session: Session, cpo_id: str) -> None:
         """Delete the CPO's OCPI objects and received tokens (credentials row stays, revoked)."""

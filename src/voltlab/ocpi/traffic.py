@@ -8,8 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from voltlab.clock import wall_now
 from voltlab.ocpi.envelope import format_datetime
-from voltlab.store.models import utcnow
 from voltlab.store.ocpi_models import OcpiPush, OcpiTraffic
 
 PUSH_LOG_KEEP = 200  # newest push rows kept per CPO
@@ -25,7 +25,7 @@ def count_request(
 ) -> None:
     """Add one to a counter. An upsert, so concurrent requests never lose a count or collide
     on the unique key (both SQLite and PostgreSQL speak ON CONFLICT)."""
-    now = utcnow()
+    now = wall_now()
     values: dict[str, Any] = {
         "cpo_id": cpo_id,
         "direction": direction,
@@ -104,7 +104,7 @@ def finish_push(
     row.http_status = http_status
     row.ocpi_status = ocpi_status
     row.error = error[:2000] if error else None
-    row.finished_at = utcnow() if outcome != "pending" else None
+    row.finished_at = wall_now() if outcome != "pending" else None
 
 
 def recent_pushes(session: Session, cpo_id: str, limit: int = 50) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from voltlab.store.models import Base, utcnow
+from voltlab.clock import wall_now
+from voltlab.store.models import Base
 
 
 class CsmsStationCredential(Base):
@@ -21,7 +22,7 @@ class CsmsStationCredential(Base):
     cpo_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     identity: Mapped[str] = mapped_column(String(128), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the password
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
 
 
 def add_station_credential(

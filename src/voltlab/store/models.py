@@ -3,7 +3,7 @@ and the per-charger OCPP frame log. One schema for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,9 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from voltlab.clock import wall_now
 
 
 class Base(DeclarativeBase):
@@ -32,7 +30,7 @@ class Org(Base):
     __tablename__ = "orgs"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
 
 
 class ApiKey(Base):
@@ -42,7 +40,7 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))  # admin | operator | viewer
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the key
     prefix: Mapped[str] = mapped_column(String(16))  # first characters, to recognise a key in lists
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -57,7 +55,7 @@ class Location(Base):
     identity_prefix: Mapped[str] = mapped_column(String(64))
     security: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     cpo_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
 
 
 class Charger(Base):
@@ -78,8 +76,8 @@ class Charger(Base):
     # Station snapshot written by the fleet runtime: configuration, auth cache, local list,
     # connector states, meter registers. Restored on restart.
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
 
 
 class Command(Base):
@@ -96,8 +94,8 @@ class Command(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
 
 
 class Frame(Base):
@@ -135,7 +133,7 @@ class Cpo(Base):
     status: Mapped[str] = mapped_column(String(16), default="PENDING")
     workflow_run_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

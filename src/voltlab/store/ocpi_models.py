@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voltlab.store.models import Base, utcnow
+from voltlab.clock import wall_now
+from voltlab.store.models import Base
 
 
 class OcpiCredentials(Base):
@@ -53,8 +54,8 @@ class OcpiCredentials(Base):
     registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     unregistered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
 
 
 class OcpiObject(Base):
@@ -112,7 +113,7 @@ class OcpiTraffic(Base):
     http_status: Mapped[int] = mapped_column(Integer)
     ocpi_status: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(Integer, default=0)
-    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
 
 
 class OcpiPush(Base):
@@ -132,7 +133,7 @@ class OcpiPush(Base):
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ocpi_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -152,4 +153,4 @@ class OcpiAuthorization(Base):
     auth_method: Mapped[str] = mapped_column(String(16))  # COMMAND | AUTH_REQUEST
     token: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     authorization_reference: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voltlab.store.models import Base, utcnow
+from voltlab.clock import wall_now
+from voltlab.store.models import Base
 
 
 class QueuedMessageRecord(Base):
@@ -34,7 +35,7 @@ class QueuedMessageRecord(Base):
     seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
     # CALLERROR answers (or invalid exchanges) so far; transport failures do not count.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -28,10 +28,11 @@ from voltlab.api.pagination import (
     page_body,
 )
 from voltlab.api.serialize import command_json, command_summary
+from voltlab.clock import wall_now
 from voltlab.fleet.catalog import get_model
 from voltlab.fleet.command_limits import connector_rating_kw
 from voltlab.store import repo
-from voltlab.store.models import Charger, Command, utcnow
+from voltlab.store.models import Charger, Command
 
 router = APIRouter(prefix="/ocpp/commands", tags=["commands"], route_class=AuthenticatedRoute)
 
@@ -177,7 +178,7 @@ def _queue(
     resolution = _resolve(session, org_id, target)
     connector_id = payload.get("connector_id") if kind.connector_field else None
     power_kw = payload.get("power_kw")
-    now = utcnow()
+    now = wall_now()
     commands: list[QueuedCommand] = []
     for charger in resolution.targets:
         if isinstance(connector_id, int) and not _connector_fits(charger, connector_id):
