@@ -13,6 +13,10 @@ from pathlib import Path
 
 import httpx
 
+# Seconds `voltlab serve` may take to exit after SIGTERM (its own grace for work in flight is
+# 3 s; the rest is headroom for a loaded machine).
+STOP_TIMEOUT = 15.0
+
 API_KEY = "vl_test_" + "k" * 32
 
 
@@ -82,13 +86,23 @@ class ServeProcess:
         self.proc = None
 
     def stop(self) -> None:
+        """SIGTERM, as an operator stops the server: it must exit 0 within `STOP_TIMEOUT`
+        seconds (work in flight gets a bounded grace); otherwise it is killed and the test
+        fails with its log."""
         if self.proc is None:
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout=15)
+            code = self.proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+            code = None
         self.log.close()
         self.proc = None
+        if code != 0:
+            outcome = "was killed" if code is None else f"exited {code}"
+            raise AssertionError(
+                f"voltlab serve {outcome} after SIGTERM (expected exit 0 within "
+                f"{STOP_TIMEOUT:g} s):\n" + self.read_log()
+            )

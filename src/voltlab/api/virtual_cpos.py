@@ -34,6 +34,10 @@ from voltlab.ocpi.service import OcpiService
 from voltlab.store.csms_models import station_password_hash
 from voltlab.store.db import Database
 
+# Seconds the virtual-CPO stack gets at shutdown to finish OCPI commands and pushes in flight
+# (a push to an eMSP that no longer answers retries for about 8 s).
+SHUTDOWN_GRACE = 3.0
+
 
 def csms_url_for(port: int | None) -> str:
     configured = os.environ.get("VOLTLAB_CSMS_URL")
@@ -112,15 +116,22 @@ class VirtualCpos:
         wired.service.start_reaper()
         return wired.service
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Let the work in flight finish for at most `grace` seconds in all, then cancel it: an
+        eMSP that stopped answering must not hold the shutdown through its push retries."""
+        deadline = asyncio.get_running_loop().time() + grace
+
+        def left() -> float:
+            return max(0.0, deadline - asyncio.get_running_loop().time())
+
         wired = self.running
         if wired is not None:
-            await wired.commander.drain()
-            await wired.smart_charging.drain()
-            await wired.driver.drain()
+            await wired.commander.drain(left())
+            await wired.smart_charging.drain(left())
+            await wired.driver.drain(left())
             await wired.service.stop_reaper()
             await asyncio.to_thread(self.engine.stop)
-        await self.ocpi.drain()
+        await self.ocpi.drain(left())
         await self.ocpi.aclose()
 
 

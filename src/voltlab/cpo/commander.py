@@ -6,12 +6,12 @@ session) go through the ordinary gateway command path, so they show up in /ocpp/
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import zlib
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
+from voltlab.cpo.background import BackgroundTasks
 from voltlab.cpo.driver import VirtualDriver
 from voltlab.cpo.roaming import RoamingBridge
 from voltlab.csms.server import BuiltinCsms
@@ -37,16 +37,14 @@ class CommandBridge:
         self.csms = csms
         self.roaming = roaming
         self.driver = driver
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks("OCPI commands")
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._background.spawn(coro)
 
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, timeout: float | None = None) -> int:
+        """Wait for the work started in the background; see `BackgroundTasks.drain`."""
+        return await self._background.drain(timeout)
 
     # -- the OCPI CommandHandler ---------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from voltlab.clock import monotonic, wall_now
+from voltlab.cpo.background import BackgroundTasks
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store import repo
 from voltlab.store.db import Database
@@ -23,16 +24,14 @@ class VirtualDriver:
     def __init__(self, database: Database, fleet: Fleet) -> None:
         self.database = database
         self.fleet = fleet
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks("virtual EV driver")
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(coro)
 
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, timeout: float | None = None) -> int:
+        """Wait for the work started in the background; see `BackgroundTasks.drain`."""
+        return await self._background.drain(timeout)
 
     def later_unplug(self, cpo_id: str, identity: str, connector_id: int) -> None:
         self._spawn(

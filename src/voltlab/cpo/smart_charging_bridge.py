@@ -10,7 +10,6 @@ session id so that a later DELETE clears exactly it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import zlib
 from collections.abc import Coroutine
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from voltlab.cpo.background import BackgroundTasks
 from voltlab.cpo.roaming import RoamingBridge, ocpi_time, session_id_for
 from voltlab.csms.server import BuiltinCsms
 from voltlab.ocpi.chargingprofiles_module import ProfileAction
@@ -146,16 +146,14 @@ class SmartChargingBridge:
         self.ocpi = ocpi
         self.csms = csms
         self.roaming = roaming
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = BackgroundTasks("OCPI charging profiles")
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._background.spawn(coro)
 
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, timeout: float | None = None) -> int:
+        """Wait for the work started in the background; see `BackgroundTasks.drain`."""
+        return await self._background.drain(timeout)
 
     # -- the OCPI ChargingProfileHandler -------------------------------------------------------
 

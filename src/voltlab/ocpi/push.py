@@ -6,8 +6,9 @@ predecessor failed, or the eMSP answers a PATCH with a client error (it lacks th
 job sends its full-object fallback (a PUT) instead, which is what the transport chapter asks a
 client to do after a failed PATCH.
 
-Jobs live in memory: a crash loses the pushes in flight. The eMSP can always catch up by
-pulling (OCPI requires pull for exactly this reason).
+Jobs live in memory: a crash loses the pushes in flight, and a shutdown gives them a bounded
+grace, then logs the rest as ``dropped``. The eMSP can always catch up by pulling (OCPI
+requires pull for exactly this reason).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from voltlab.ocpi.peer_address import UNREACHABLE, PeerAddressRefused, PeerUnrea
 from voltlab.ocpi.web import routing_headers
 
 log = logging.getLogger(__name__)
+
+DROPPED = "the server shut down before the push was delivered"
 
 
 @dataclass(frozen=True)
@@ -108,15 +111,28 @@ class PushQueue:
         if self._tails.get(key) is task:
             del self._tails[key]
 
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, timeout: float | None = None) -> int:
+        """Wait until every push ended (retries included). With a `timeout` (seconds), cancel
+        the pushes still pending then, logged as lost; returns how many were cancelled."""
+        try:
+            async with asyncio.timeout(timeout):
+                while self._tasks:
+                    # wait(), not gather(): a timeout must leave the pushes to cancel_all,
+                    # which counts and logs them (every push handles its own errors).
+                    await asyncio.wait(list(self._tasks))
+        except TimeoutError:
+            return await self.cancel_all()
+        return 0
 
-    async def cancel_all(self) -> None:
-        for task in list(self._tasks):
+    async def cancel_all(self) -> int:
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            log.warning("%d OCPI push(es) still pending were dropped at shutdown", len(tasks))
+        return len(tasks)
 
     async def _run(self, job: PushJob, previous: asyncio.Task[str] | None) -> str:
         previous_failed = False
@@ -147,7 +163,20 @@ class PushQueue:
         push_id = await self._core.db(
             traffic_repo.start_push, job.cpo_id, job.module, request.method, url, job.object_key
         )
-        attempts, result = await self._attempts(link, job, request, url)
+        try:
+            attempts, result = await self._attempts(link, job, request, url)
+        except asyncio.CancelledError:
+            # Shutdown dropped it: the log says so instead of showing it pending for ever.
+            await self._core.db(
+                traffic_repo.finish_push,
+                push_id,
+                outcome="dropped",
+                attempts=0,
+                http_status=None,
+                ocpi_status=None,
+                error=DROPPED,
+            )
+            raise
         if (
             not result.ok
             and request is job.request

@@ -123,8 +123,9 @@ class OcpiService:
     def now(self) -> datetime:
         return self._core.now()
 
-    async def drain(self) -> None:
-        await self._push.drain()
+    async def drain(self, timeout: float | None = None) -> int:
+        """Wait for pending pushes; see `PushQueue.drain`."""
+        return await self._push.drain(timeout)
 
     async def aclose(self) -> None:
         """Shutdown: drop pending pushes, close the HTTP client we created."""
