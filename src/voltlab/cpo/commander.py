@@ -11,12 +11,12 @@ import zlib
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
-from voltlab.cpo.background import BackgroundTasks
 from voltlab.cpo.driver import VirtualDriver
 from voltlab.cpo.roaming import RoamingBridge
 from voltlab.csms.server import BuiltinCsms
 from voltlab.ocpi.authorizations import GivenAuthorization
 from voltlab.ocpi.service import OcpiService
+from voltlab.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 

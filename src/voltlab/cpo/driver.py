@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from voltlab.clock import monotonic, wall_now
-from voltlab.cpo.background import BackgroundTasks
 from voltlab.fleet.runtime_api import Fleet
 from voltlab.store import repo
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Command, Location
+from voltlab.tasks import BackgroundTasks
 
 TERMINAL = ("succeeded", "failed", "timed_out")
 

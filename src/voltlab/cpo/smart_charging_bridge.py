@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from voltlab.cpo.background import BackgroundTasks
 from voltlab.cpo.roaming import RoamingBridge, ocpi_time, session_id_for
 from voltlab.csms.server import BuiltinCsms
 from voltlab.ocpi.chargingprofiles_module import ProfileAction
 from voltlab.ocpi.envelope import parse_datetime
 from voltlab.ocpi.service import OcpiService
 from voltlab.ocpp.versions import is_ocpp2
+from voltlab.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 

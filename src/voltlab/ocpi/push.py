@@ -14,7 +14,6 @@ requires pull for exactly this reason).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from voltlab.ocpi.credentials_tokens import authorization_header
 from voltlab.ocpi.peer import CpoLink
 from voltlab.ocpi.peer_address import UNREACHABLE, PeerAddressRefused, PeerUnreachable
 from voltlab.ocpi.web import routing_headers
+from voltlab.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -95,44 +95,27 @@ class PushQueue:
         self._base_delay = retry_base_delay
         self._max_delay = retry_max_delay
         self._tails: dict[str, asyncio.Task[str]] = {}
-        self._tasks: set[asyncio.Task[str]] = set()
+        self._tasks = BackgroundTasks("OCPI pushes")
 
     def submit(self, job: PushJob) -> None:
         """Schedule a push and return at once."""
         key = f"{job.cpo_id}|{job.object_key}"
         previous = self._tails.get(key)
-        task = asyncio.get_running_loop().create_task(self._run(job, previous))
+        task = self._tasks.spawn(self._run(job, previous))
         self._tails[key] = task
-        self._tasks.add(task)
         task.add_done_callback(lambda done: self._forget(key, done))
 
     def _forget(self, key: str, task: asyncio.Task[str]) -> None:
-        self._tasks.discard(task)
         if self._tails.get(key) is task:
             del self._tails[key]
 
     async def drain(self, timeout: float | None = None) -> int:
         """Wait until every push ended (retries included). With a `timeout` (seconds), cancel
-        the pushes still pending then, logged as lost; returns how many were cancelled."""
-        try:
-            async with asyncio.timeout(timeout):
-                while self._tasks:
-                    # wait(), not gather(): a timeout must leave the pushes to cancel_all,
-                    # which counts and logs them (every push handles its own errors).
-                    await asyncio.wait(list(self._tasks))
-        except TimeoutError:
-            return await self.cancel_all()
-        return 0
+        the pushes still pending then (each logs itself ``dropped``); returns how many."""
+        return await self._tasks.drain(timeout)
 
     async def cancel_all(self) -> int:
-        tasks = [task for task in self._tasks if not task.done()]
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if tasks:
-            log.warning("%d OCPI push(es) still pending were dropped at shutdown", len(tasks))
-        return len(tasks)
+        return await self._tasks.cancel()
 
     async def _run(self, job: PushJob, previous: asyncio.Task[str] | None) -> str:
         previous_failed = False

@@ -1,6 +1,7 @@
-"""`BackgroundTasks`: the work a CPO bridge starts and does not await (a command's result sent
-to the eMSP later, an unplug after a stop), kept referenced so it is not collected, and drained
-at shutdown within a bound: a peer that no longer answers must not hold the process."""
+"""`BackgroundTasks`: work started and not awaited (an OCPI push and its retries, a command's
+result sent to the eMSP later, an unplug after a stop), kept referenced so it is not collected,
+its failures logged, and drained at shutdown within a bound: a peer that no longer answers
+must not hold the process. Imports nothing of voltlab: every layer may use it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class BackgroundTasks:
@@ -18,10 +21,11 @@ class BackgroundTasks:
         self.name = name
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

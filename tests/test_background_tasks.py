@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from voltlab.cpo.background import BackgroundTasks
+from voltlab.tasks import BackgroundTasks
 
 
 async def test_drain_waits_for_tasks_started_while_draining() -> None:
@@ -58,8 +58,8 @@ async def test_a_failing_task_is_logged(caplog: pytest.LogCaptureFixture) -> Non
         raise RuntimeError("peer went away")
 
     tasks.spawn(boom())
-    with caplog.at_level(logging.ERROR, logger="voltlab.cpo.background"):
+    with caplog.at_level(logging.ERROR, logger="voltlab.tasks"):
         assert await tasks.drain() == 0
-    [record] = [r for r in caplog.records if r.name == "voltlab.cpo.background"]
+    [record] = [r for r in caplog.records if r.name == "voltlab.tasks"]
     assert "bridge: background task failed" in record.getMessage()
     assert record.exc_info is not None and "peer went away" in str(record.exc_info[1])
