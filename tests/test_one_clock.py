@@ -12,6 +12,12 @@ from pathlib import Path
 import pytest
 
 from voltlab.clock import Clock, ClockReading, resumed_origin, wall_time
+from voltlab.fleet.persistence import FleetWriter
+from voltlab.fleet.runtime import FleetRuntime
+from voltlab.store import repo
+from voltlab.store.clock_state import load_clock_reading, save_clock_reading
+from voltlab.store.db import Database
+from voltlab.store.models import Charger
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "voltlab"
@@ -146,3 +152,70 @@ def test_clock_resume_moves_now_and_readings_forward() -> None:
 def test_time_scale_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Clock(0)
+
+
+# -- the stored reading: the fleet resumes from it and keeps it current ---------------------
+
+
+def _stored(database: Database) -> ClockReading | None:
+    with database.session() as session:
+        return load_clock_reading(session)
+
+
+async def test_the_fleet_resumes_from_the_stored_reading_and_stores_its_own(
+    database: Database,
+) -> None:
+    wall = wall_time()
+    with database.session() as session:
+        save_clock_reading(session, ClockReading(wall + 3600.0, wall, 100.0))
+    fleet = FleetRuntime(database, Clock(100.0))
+    await fleet.start()
+    try:
+        resumed = fleet.clock.now()
+        assert resumed >= wall + 3600.0  # an hour ahead of the wall clock, as it was left
+        started = _stored(database)
+        assert started is not None and started.simulated >= wall + 3600.0
+    finally:
+        await fleet.shutdown()
+    stopped = _stored(database)
+    assert stopped is not None and stopped.simulated >= resumed
+    assert stopped.time_scale == 100.0
+
+
+async def test_at_scale_one_the_fleet_runs_on_the_wall_clock(database: Database) -> None:
+    wall = wall_time()
+    with database.session() as session:
+        save_clock_reading(session, ClockReading(wall + 3600.0, wall, 100.0))
+    fleet = FleetRuntime(database, Clock(1.0))
+    await fleet.start()
+    try:
+        assert abs(fleet.clock.now() - wall_time()) < 60
+    finally:
+        await fleet.shutdown()
+    stopped = _stored(database)
+    assert stopped is not None and stopped.time_scale == 1.0
+    assert abs(stopped.simulated - stopped.wall) < 60
+
+
+async def test_a_flush_with_frames_stores_the_clock_reading(database: Database) -> None:
+    with database.session() as session:
+        save_clock_reading(session, ClockReading(1.0, 1.0, 100.0))
+    reading = ClockReading(simulated=2_000_000_000.0, wall=1_900_000_000.0, time_scale=100.0)
+    writer = FleetWriter(database, lambda charger_id: None, lambda: reading)
+    await writer.flush()  # nothing buffered: no write
+    assert _stored(database) == ClockReading(1.0, 1.0, 100.0)
+    with database.session() as session:
+        org = repo.get_or_create_org(session, "clock")
+        session.add(
+            Charger(
+                id="ch_clock",
+                org_id=org.id,
+                identity="CP-CLOCK",
+                csms_url="ws://127.0.0.1:9/ocpp",
+                ocpp_version="ocpp1.6",
+                model="ac-7kw-1c",
+            )
+        )
+    writer.frame("ch_clock", reading.simulated, "out", '[2,"1","Heartbeat",{}]')
+    await writer.flush()
+    assert _stored(database) == reading

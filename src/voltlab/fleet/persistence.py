@@ -8,7 +8,10 @@ above the stored one). Concurrent waiters share one flush (group commit).
 
 One frame that cannot be written (a lone surrogate cannot be encoded as UTF-8) never costs the
 batch: it is stored with the offending characters escaped, and a failing batch is retried row
-by row so the other chargers' frames and snapshots still land."""
+by row so the other chargers' frames and snapshots still land.
+
+Each batch also stores the simulated clock's reading (one UPDATE), so that a restarted process
+continues simulated time after every timestamp this one wrote (`voltlab.clock`)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from voltlab.clock import wall_now
+from voltlab.clock import ClockReading, wall_now
+from voltlab.store.clock_state import update_clock_reading
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
 
@@ -33,10 +37,14 @@ PRUNE_EVERY = 200  # frames written for a charger between two prunes of its log
 
 class FleetWriter:
     def __init__(
-        self, database: Database, snapshot_of: Callable[[str], dict[str, Any] | None]
+        self,
+        database: Database,
+        snapshot_of: Callable[[str], dict[str, Any] | None],
+        clock_reading: Callable[[], ClockReading] | None = None,
     ) -> None:
         self.database = database
         self._snapshot_of = snapshot_of
+        self._clock_reading = clock_reading
         self._frames: list[tuple[str, float, str, str]] = []
         self._dirty: set[str] = set()
         self._since_prune: dict[str, int] = {}
@@ -105,8 +113,10 @@ class FleetWriter:
             if count >= PRUNE_EVERY:
                 to_prune.append(charger_id)
                 self._since_prune[charger_id] = 0
+        # Read after every frame of the batch was stamped: the stored time is never behind them.
+        reading = self._clock_reading() if self._clock_reading is not None else None
         try:
-            failed = await asyncio.to_thread(self._write, frames, snapshots, to_prune)
+            failed = await asyncio.to_thread(self._write, frames, snapshots, to_prune, reading)
         except Exception:
             # Keep the process up; the snapshots are retried on the next flush.
             log.exception("fleet flush failed")
@@ -119,6 +129,7 @@ class FleetWriter:
         frames: list[tuple[str, float, str, str]],
         snapshots: dict[str, dict[str, Any]],
         to_prune: list[str],
+        reading: ClockReading | None = None,
     ) -> set[str]:
         """Write the batch in one transaction; if that fails, row by row, so one bad row costs
         only itself. Returns the chargers whose snapshot could not be written."""
@@ -129,6 +140,8 @@ class FleetWriter:
                 self._insert_frames(session, rows)
                 self._update_snapshots(session, snapshots, now)
                 self._prune(session, to_prune)
+                if reading is not None:
+                    update_clock_reading(session, reading)
             return set()
         except Exception:
             log.exception("fleet flush batch failed; writing its %d rows one by one", len(rows))
@@ -146,6 +159,12 @@ class FleetWriter:
             except Exception:
                 log.exception("snapshot of %s not written", charger_id)
                 failed.add(charger_id)
+        if reading is not None:
+            try:
+                with self.database.session() as session:
+                    update_clock_reading(session, reading)
+            except Exception:
+                log.exception("clock reading not written")
         return failed
 
     @staticmethod

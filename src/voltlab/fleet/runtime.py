@@ -18,6 +18,7 @@ from voltlab.fleet.offline_queue import QueueStore
 from voltlab.fleet.persistence import FleetWriter
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.runtime_api import ChargerSpec, spec_from_row
+from voltlab.store.clock_state import load_clock_reading, save_clock_reading
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
 from voltlab.store.times import as_utc
@@ -38,7 +39,7 @@ class FleetRuntime:
         self.database = database
         self.clock = clock or Clock.from_env()
         self.runners: dict[str, StationRunner] = {}
-        self.writer = FleetWriter(database, self._snapshot_of)
+        self.writer = FleetWriter(database, self._snapshot_of, self.clock.reading)
         self.dispatcher = CommandDispatcher(database, self.runners.get)
         self.queues = QueueStore(database)
         self.heap = HeapKeeper()
@@ -51,6 +52,7 @@ class FleetRuntime:
         """Start the flusher, reconnect every charger that was running, and settle the
         commands a previous process left behind (see `CommandDispatcher.recover`)."""
         self.heap.tune()
+        await asyncio.to_thread(self._resume_clock)
         self._flusher = asyncio.create_task(self._flush_loop(), name="fleet-flush")
         specs = await asyncio.to_thread(self._running_specs)
         for spec in specs:
@@ -71,7 +73,24 @@ class FleetRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self.writer.flush()
+        await asyncio.to_thread(self._save_clock)
         self.heap.close()
+
+    def _resume_clock(self) -> None:
+        """Continue simulated time where the previous process left it (never backwards: a
+        transaction that spans the restart has no reading from the future), before anything
+        reads the clock; store the new anchor at once."""
+        with self.database.session() as session:
+            self.clock.resume(load_clock_reading(session))
+            save_clock_reading(session, self.clock.reading())
+
+    def _save_clock(self) -> None:
+        try:
+            with self.database.session() as session:
+                save_clock_reading(session, self.clock.reading())
+        except Exception:
+            # The last flush's reading stands; the next process continues from it.
+            log.exception("clock reading not written at shutdown")
 
     async def _wait_online(self, charger_id: str) -> None:
         """A command recovered after a restart waits (bounded) for its charger to be back."""
