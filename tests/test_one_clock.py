@@ -89,18 +89,13 @@ def _loop_clock_reads(path: Path) -> list[int]:
     return lines
 
 
-# api/virtual_cpos.py's shutdown grace period still reads the loop's clock (it is being
-# reworked for the bounded shutdown drain); it moves to voltlab.clock.monotonic with it.
-LOOP_CLOCK_ALLOWED = {"api/virtual_cpos.py"}
-
-
 def test_no_event_loop_clock_reads_outside_the_clock_module() -> None:
     found = {
         str(path.relative_to(SRC)): lines
         for path in SRC.rglob("*.py")
         if path.name != "clock.py" and (lines := _loop_clock_reads(path))
     }
-    assert set(found) <= LOOP_CLOCK_ALLOWED, found
+    assert found == {}
 
 
 def test_the_loop_clock_check_finds_a_read(tmp_path: Path) -> None:

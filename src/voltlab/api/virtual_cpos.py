@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI, WebSocket
 
-from voltlab.clock import wall_now
+from voltlab.clock import monotonic, wall_now
 from voltlab.cpo.commander import CommandBridge
 from voltlab.cpo.driver import VirtualDriver
 from voltlab.cpo.durable import DurableEngine
@@ -119,10 +119,10 @@ class VirtualCpos:
     async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Let the work in flight finish for at most `grace` seconds in all, then cancel it: an
         eMSP that stopped answering must not hold the shutdown through its push retries."""
-        deadline = asyncio.get_running_loop().time() + grace
+        deadline = monotonic() + grace
 
         def left() -> float:
-            return max(0.0, deadline - asyncio.get_running_loop().time())
+            return max(0.0, deadline - monotonic())
 
         wired = self.running
         if wired is not None:
