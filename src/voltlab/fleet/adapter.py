@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.station import MeterReading, Reservation, StatusChange, Transaction
+from voltlab.fleet.machine.messages import StationMessage
+from voltlab.fleet.station import MeterReading, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 
 
@@ -45,7 +46,12 @@ class ProtocolAdapter(Protocol):
 
     def stops_transaction_on_unplug(self) -> bool: ...
 
-    async def reservation_expired(self, reservation: Reservation) -> None: ...
+    # Does the version tell the CSMS that a reservation ended (2.x ReservationStatusUpdate)?
+    reports_reservation_ends: bool
+
+    def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
+        """A machine's message to the CSMS as this version's action and payload."""
+        ...
 
     async def queued_result(
         self, message: Any, answer: dict[str, Any] | None, error: Exception | None

@@ -16,12 +16,13 @@ from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
+from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.offline_queue import OfflineQueue
+from voltlab.fleet.runner_effects import TRANSPORT_ERRORS, MachineDriver
 from voltlab.fleet.runner_offline import OfflineMessages
 from voltlab.fleet.smart_charging import ChargingProfile
-from voltlab.fleet.station import MeterReading, Reservation, Station, StationError, Transaction
-from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+from voltlab.fleet.station import MeterReading, Station, StationError, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,8 @@ FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]
 # Awaitable writes of one charger's snapshot: now (`persist`) or with the next flush (`settled`).
 SnapshotWrite = Callable[[str], Awaitable[None]]
 
-TRANSPORT_ERRORS = (NotConnected, ConnectionLost, CallTimeout, CallErrorReceived, OcppError)
 
-
-class StationRunner(OfflineMessages):
+class StationRunner(OfflineMessages, MachineDriver):
     def __init__(
         self,
         *,
@@ -65,6 +64,11 @@ class StationRunner(OfflineMessages):
         if snapshot:
             self.station.restore(snapshot)
         self.adapter = adapter_for(version, self)
+        # The station's behaviour as events in, effects out (so far: reservations).
+        self.machine = StationMachine(
+            self.station,
+            MachineSettings(reports_reservation_ends=self.adapter.reports_reservation_ends),
+        )
         self.link = StationLink(
             identity=identity,
             csms_url=csms_url,
@@ -617,32 +621,6 @@ class StationRunner(OfflineMessages):
             return exc.status
         self.changed()
         return "Accepted"
-
-    def reserve(self, reservation: Reservation) -> str:
-        """ReserveNow, whatever the version; the expiry is timed here."""
-        status = self.station.reserve(reservation, self.now())
-        if status == "Accepted":
-            self.reservation_expired_later(reservation.reservation_id, reservation.expires_at)
-            self.changed()
-        return status
-
-    def cancel_reservation(self, reservation_id: int) -> bool:
-        if not self.station.cancel_reservation(reservation_id):
-            return False
-        self.reservation_ended(reservation_id)
-        self.changed()
-        return True
-
-    def reservation_expired_later(self, reservation_id: int, expires_at: float) -> None:
-        async def expire() -> None:
-            for reservation in self.station.expire_reservations(self.now()):
-                await self.adapter.reservation_expired(reservation)
-            await self.publish_status()
-
-        self._set_timer(f"reservation:{reservation_id}", expires_at - self.now(), expire)
-
-    def reservation_ended(self, reservation_id: int) -> None:
-        self._cancel_timer(f"reservation:{reservation_id}")
 
     # -- live state ---------------------------------------------------------------------------
 

@@ -14,17 +14,20 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
 )
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
+from voltlab.fleet.codecs import ocpp16_reservations as reservations16
+from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
+from voltlab.fleet.machine.messages import StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
-from voltlab.fleet.station import MeterReading, Reservation, StationError, StatusChange, Transaction
+from voltlab.fleet.station import MeterReading, StationError, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16
 from voltlab.ocpp.vocabulary.authorization import authorization_from_16
 from voltlab.ocpp.vocabulary.connector_status import error_code_16
 from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_16
-from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
@@ -91,6 +94,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         | MAINTENANCE_ACTIONS_16
     )
 
+    reports_reservation_ends = False
+
     def __init__(self, runner: StationRunner) -> None:
         self.runner = runner
         self.station = runner.station
@@ -125,8 +130,9 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     def forget_statuses(self) -> None:
         return None  # the model's reported-status memory is all 1.6 needs
 
-    async def reservation_expired(self, reservation: Reservation) -> None:
-        return None  # 1.6 has no message for it: the status change says it
+    def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
+        # 1.6 has no message for a reservation that ended: its StatusNotification says it.
+        raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})
@@ -357,22 +363,11 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return {"status": status}
 
     async def on_ReserveNow(self, payload: dict[str, Any]) -> Reply:
-        reservation = Reservation(
-            reservation_id=payload["reservationId"],
-            connector_id=payload["connectorId"],
-            id_tag=payload["idTag"],
-            parent_id_tag=payload.get("parentIdTag"),
-            expires_at=parse_timestamp(payload["expiryDate"]),
-        )
-        status = self.runner.reserve(reservation)
-        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
+        return self.runner.answer_request(reservations16.decode_reserve_now(payload), encode_answer)
 
     async def on_CancelReservation(self, payload: dict[str, Any]) -> Reply:
-        cancelled = self.runner.cancel_reservation(payload["reservationId"])
-        return Reply(
-            {"status": "Accepted" if cancelled else "Rejected"},
-            after=self.runner.defer(self.runner.publish_status),
-        )
+        request = reservations16.decode_cancel_reservation(payload)
+        return self.runner.answer_request(request, encode_answer)
 
     async def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
         return data_transfer_answer(payload)

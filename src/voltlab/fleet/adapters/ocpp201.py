@@ -13,9 +13,11 @@ from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.device_model import DeviceModel
+from voltlab.fleet.machine.messages import StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
-from voltlab.fleet.station import MeterReading, Reservation, StatusChange, Transaction
+from voltlab.fleet.station import MeterReading, StatusChange, Transaction
 from voltlab.ocpp.versions import OCPP201
 from voltlab.ocpp.vocabulary.authorization import IdToken2x, authorization_from_2x, id_token_2x
 from voltlab.ocpp.vocabulary.connector_status import charging_state_2x, connector_status_2x
@@ -24,8 +26,6 @@ from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
-
-CONNECTOR_TYPES = {"IEC62196Type2": "cType2", "IEC62196Type2Combo": "cCCS2", "CHAdeMO": "cCHAdeMO"}
 
 
 def id_token(value: str) -> IdToken2x:
@@ -53,6 +53,8 @@ def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
 class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     version = OCPP201
     supported_actions = Ocpp201Requests.supported_actions | MAINTENANCE_ACTIONS_201
+
+    reports_reservation_ends = True
 
     def __init__(self, runner: StationRunner) -> None:
         self.runner = runner
@@ -246,8 +248,5 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         info_body = answer.get("idTokenInfo")
         return id_tag_info(info_body) if info_body else None
 
-    async def reservation_expired(self, reservation: Reservation) -> None:
-        await self._call(
-            "ReservationStatusUpdate",
-            {"reservationId": reservation.reservation_id, "reservationUpdateStatus": "Expired"},
-        )
+    def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
+        return encode_reservation_ended(message)

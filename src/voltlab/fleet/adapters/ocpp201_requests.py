@@ -12,13 +12,14 @@ from voltlab.fleet.charging_control import (
     install_profile,
     installed,
 )
+from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
+from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
 from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
-from voltlab.fleet.station import Reservation
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
 from voltlab.ocpp.vocabulary.authorization import authorization_from_2x
-from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
@@ -360,34 +361,11 @@ class Ocpp201Requests:
     # -- reservations -------------------------------------------------------------------------
 
     async def on_ReserveNow(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        group = (payload.get("groupIdToken") or {}).get("idToken")
-        reservation = Reservation(
-            reservation_id=payload["id"],
-            connector_id=payload.get("evseId") or 0,
-            id_tag=payload["idToken"]["idToken"],
-            parent_id_tag=group,
-            expires_at=parse_timestamp(payload["expiryDateTime"]),
-        )
-        wanted_type = payload.get("connectorType")
-        if wanted_type and reservation.connector_id:
-            from voltlab.fleet.adapters.ocpp201 import CONNECTOR_TYPES
-
-            spec = (
-                self.station.connectors[reservation.connector_id].spec
-                if reservation.connector_id in self.station.connectors
-                else None
-            )
-            if spec is not None and CONNECTOR_TYPES.get(spec.connector_type) != wanted_type:
-                return Reply({"status": "Rejected"})
-        status = self.runner.reserve(reservation)
-        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
+        return self.runner.answer_request(reservations2x.decode_reserve_now(payload), encode_answer)
 
     async def on_CancelReservation(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        cancelled = self.runner.cancel_reservation(payload["reservationId"])
-        return Reply(
-            {"status": "Accepted" if cancelled else "Rejected"},
-            after=self.runner.defer(self.runner.publish_status),
-        )
+        request = reservations2x.decode_cancel_reservation(payload)
+        return self.runner.answer_request(request, encode_answer)
 
     async def on_DataTransfer(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
         return data_transfer_answer(payload)

@@ -1,0 +1,1 @@
+"""Pure codecs per OCPP version: neutral machine messages <-> OCPP payloads."""

@@ -1,0 +1,1 @@
+"""The station machine: events in, effects out, no I/O (docs/station-machine.md)."""

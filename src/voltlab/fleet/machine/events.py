@@ -1,0 +1,24 @@
+"""What comes into the station machine. Every event is handled at a `now` the driver passes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voltlab.fleet.machine.messages import CsmsRequestMessage
+
+
+@dataclass(frozen=True)
+class CsmsRequest:
+    """A CSMS request, decoded by the version's codec; its answer is an `Answer` effect."""
+
+    message: CsmsRequestMessage
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """A timer the machine set (`SetTimer`) reached its instant."""
+
+    name: str
+
+
+Event = CsmsRequest | TimerFired

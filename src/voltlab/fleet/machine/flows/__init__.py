@@ -1,0 +1,1 @@
+"""One module per flow family of the station machine."""
