@@ -48,6 +48,10 @@ class ProtocolAdapter(Protocol):
 
     # Does the version tell the CSMS that a reservation ended (2.x ReservationStatusUpdate)?
     reports_reservation_ends: bool
+    # Does GetLocalListVersion answer -1 while the list is disabled (1.6)?
+    hides_disabled_local_list: bool
+    # Is ClearCache rejected while the cache is disabled (2.x)?
+    clear_cache_needs_enabled_cache: bool
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
         """A machine's message to the CSMS as this version's action and payload."""

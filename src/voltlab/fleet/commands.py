@@ -18,6 +18,14 @@ from voltlab.fleet.command_limits import (
 from voltlab.fleet.config import ConfigError
 from voltlab.fleet.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.link import NotConnected
+from voltlab.fleet.machine.messages import (
+    ClearCache,
+    ClearCacheAnswer,
+    ClearLocalList,
+    ClearLocalListAnswer,
+    SendLocalList,
+    SendLocalListAnswer,
+)
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.station import Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
@@ -115,10 +123,9 @@ async def configuration(runner: StationRunner, payload: dict[str, Any]) -> Resul
 
 
 async def cache_reset(runner: StationRunner, payload: dict[str, Any]) -> Result:
-    cleared = len(runner.station.auth_cache.entries)
-    runner.station.auth_cache.clear()
-    runner.changed()
-    return {"cleared_entries": cleared}
+    answer = await runner.run_command(ClearCache())
+    assert isinstance(answer, ClearCacheAnswer)
+    return {"cleared_entries": answer.cleared_entries}
 
 
 async def local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Result:
@@ -132,21 +139,23 @@ async def local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Res
             else IdTagInfo(status, entry.get("expiry_date"), entry.get("parent_id_tag"))
         )
         entries.append((entry["id_tag"], info))
-    local_list = runner.station.local_list
     list_version = bounded_int(payload["list_version"], "list_version", 0, INT32_MAX)
-    status = runner.install_local_list(list_version, payload["update_type"], entries)
-    if status != "Accepted":
+    answer = await runner.run_command(
+        SendLocalList(list_version, payload["update_type"], tuple(entries))
+    )
+    assert isinstance(answer, SendLocalListAnswer)
+    if answer.status != "Accepted":
         raise StationError(
-            status, f"the station answered {status} (current list version {local_list.version})"
+            answer.status,
+            f"the station answered {answer.status} (current list version {answer.version})",
         )
-    return {"list_version": local_list.version, "entries": len(local_list.entries)}
+    return {"list_version": answer.version, "entries": answer.size}
 
 
 async def clear_local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Result:
-    removed = len(runner.station.local_list.entries)
-    runner.station.local_list.clear()
-    runner.changed()
-    return {"removed_entries": removed, "list_version": 0}
+    answer = await runner.run_command(ClearLocalList())
+    assert isinstance(answer, ClearLocalListAnswer)
+    return {"removed_entries": answer.removed_entries, "list_version": 0}
 
 
 async def inject_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:

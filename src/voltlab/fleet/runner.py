@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voltlab.clock import Clock, TimerHandle
-from voltlab.fleet.auth import AuthDecision, IdTagInfo, LocalListError
+from voltlab.fleet.auth import AuthDecision, IdTagInfo
 from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.ev import ElectricVehicle
@@ -64,10 +64,15 @@ class StationRunner(OfflineMessages, MachineDriver):
         if snapshot:
             self.station.restore(snapshot)
         self.adapter = adapter_for(version, self)
-        # The station's behaviour as events in, effects out (so far: reservations).
+        # The station's behaviour as events in, effects out (so far: reservations, the local
+        # list, the authorization cache, DataTransfer).
         self.machine = StationMachine(
             self.station,
-            MachineSettings(reports_reservation_ends=self.adapter.reports_reservation_ends),
+            MachineSettings(
+                reports_reservation_ends=self.adapter.reports_reservation_ends,
+                hides_disabled_local_list=self.adapter.hides_disabled_local_list,
+                clear_cache_needs_enabled_cache=self.adapter.clear_cache_needs_enabled_cache,
+            ),
         )
         self.link = StationLink(
             identity=identity,
@@ -608,19 +613,6 @@ class StationRunner(OfflineMessages, MachineDriver):
         result = self.station.change_availability(connector_id, operative, self.now())
         await self.publish_status()
         return result
-
-    def install_local_list(
-        self, version: int, update_type: str, entries: list[tuple[str, IdTagInfo | None]]
-    ) -> str:
-        """SendLocalList, whatever the version: Accepted, Failed or VersionMismatch."""
-        if len(entries) > self.station.config.get_int("SendLocalListMaxLength"):
-            return "Failed"
-        try:
-            self.station.local_list.update(version, update_type, entries)
-        except LocalListError as exc:
-            return exc.status
-        self.changed()
-        return "Accepted"
 
     # -- live state ---------------------------------------------------------------------------
 

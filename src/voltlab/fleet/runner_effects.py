@@ -1,6 +1,6 @@
 """The runner as the station machine's driver: it feeds events to `StationMachine` and
 executes the effects it returns with the runner's clock, link and writes. `StationRunner`
-mixes this in (docs/station-machine.md, migration step 1: reservations)."""
+mixes this in (docs/station-machine.md, migration steps 1 and 2)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,12 @@ from voltlab.fleet.machine.effects import (
     SendCall,
     SetTimer,
 )
-from voltlab.fleet.machine.events import CsmsRequest, TimerFired
-from voltlab.fleet.machine.messages import CsmsAnswerMessage, CsmsRequestMessage
+from voltlab.fleet.machine.events import CsmsRequest, GatewayCommand, TimerFired
+from voltlab.fleet.machine.messages import (
+    CsmsAnswerMessage,
+    CsmsRequestMessage,
+    GatewayCommandMessage,
+)
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
@@ -49,6 +53,20 @@ class MachineDriver:
                 return Reply(encode(effect.message), after=after)
             self._execute_at_once(effect)
         raise RuntimeError(f"the station machine did not answer {request!r}")
+
+    async def run_command(self: StationRunner, command: GatewayCommandMessage) -> CsmsAnswerMessage:
+        """A gateway command the machine decides on: its effects run in order and its answer
+        is the command's result."""
+        effects = self.machine.handle(GatewayCommand(command), self.now())
+        answer: CsmsAnswerMessage | None = None
+        for effect in effects:
+            if isinstance(effect, Answer):
+                answer = effect.message
+            else:
+                await self.execute([effect])
+        if answer is None:
+            raise RuntimeError(f"the station machine did not answer {command!r}")
+        return answer
 
     async def execute(self: StationRunner, effects: Sequence[Effect]) -> None:
         """Execute effects in order; those that talk to the CSMS are awaited one by one."""

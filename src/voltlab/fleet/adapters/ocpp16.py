@@ -6,7 +6,6 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
-from voltlab.fleet.adapters.common import VENDOR_ID, data_transfer_answer
 from voltlab.fleet.adapters.ocpp16_maintenance import (
     FIRMWARE_16,
     MAINTENANCE_ACTIONS_16,
@@ -14,8 +13,11 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
 )
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
+from voltlab.fleet.codecs import ocpp16_local_list as local_list16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
+from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
+from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
 from voltlab.fleet.machine.messages import StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.offline_queue import QueuedMessage
@@ -95,6 +97,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     )
 
     reports_reservation_ends = False
+    hides_disabled_local_list = True
+    clear_cache_needs_enabled_cache = False
 
     def __init__(self, runner: StationRunner) -> None:
         self.runner = runner
@@ -336,10 +340,9 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             body["unknownKey"] = unknown
         return body
 
-    async def on_ClearCache(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.station.auth_cache.clear()
-        self.runner.changed()
-        return {"status": "Accepted"}
+    async def on_ClearCache(self, payload: dict[str, Any]) -> Reply:
+        request = shared.decode_clear_cache(payload)
+        return self.runner.answer_request(request, shared.encode_clear_cache_answer)
 
     async def on_UnlockConnector(self, payload: dict[str, Any]) -> dict[str, Any]:
         connector_id = payload["connectorId"]
@@ -347,20 +350,13 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             return {"status": "NotSupported"}
         return {"status": await self.runner.unlock(connector_id)}
 
-    async def on_GetLocalListVersion(self, payload: dict[str, Any]) -> dict[str, Any]:
-        if not self.station.config.get_bool("LocalAuthListEnabled"):
-            return {"listVersion": -1}
-        return {"listVersion": self.station.local_list.version}
+    async def on_GetLocalListVersion(self, payload: dict[str, Any]) -> Reply:
+        request = local_list16.decode_get_local_list_version(payload)
+        return self.runner.answer_request(request, local_list16.encode_local_list_version_answer)
 
-    async def on_SendLocalList(self, payload: dict[str, Any]) -> dict[str, Any]:
-        entries = [
-            (e["idTag"], id_tag_info(e["idTagInfo"]) if e.get("idTagInfo") else None)
-            for e in payload.get("localAuthorizationList") or []
-        ]
-        status = self.runner.install_local_list(
-            payload["listVersion"], payload["updateType"], entries
-        )
-        return {"status": status}
+    async def on_SendLocalList(self, payload: dict[str, Any]) -> Reply:
+        request = local_list16.decode_send_local_list(payload)
+        return self.runner.answer_request(request, local_list16.encode_send_local_list_answer)
 
     async def on_ReserveNow(self, payload: dict[str, Any]) -> Reply:
         return self.runner.answer_request(reservations16.decode_reserve_now(payload), encode_answer)
@@ -369,8 +365,9 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         request = reservations16.decode_cancel_reservation(payload)
         return self.runner.answer_request(request, encode_answer)
 
-    async def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return data_transfer_answer(payload)
+    async def on_DataTransfer(self, payload: dict[str, Any]) -> Reply:
+        request = shared.decode_data_transfer(payload)
+        return self.runner.answer_request(request, shared.encode_data_transfer_answer)
 
     async def on_TriggerMessage(self, payload: dict[str, Any]) -> Reply:
         requested = payload["requestedMessage"]

@@ -55,6 +55,8 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     supported_actions = Ocpp201Requests.supported_actions | MAINTENANCE_ACTIONS_201
 
     reports_reservation_ends = True
+    hides_disabled_local_list = False
+    clear_cache_needs_enabled_cache = True
 
     def __init__(self, runner: StationRunner) -> None:
         self.runner = runner

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.adapters.common import data_transfer_answer
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import (
     clear_profiles,
     composite_schedule,
     install_profile,
     installed,
 )
+from voltlab.fleet.codecs import ocpp201_local_list as local_list2x
 from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
+from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
 from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
-from voltlab.ocpp.vocabulary.authorization import authorization_from_2x
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -331,32 +330,17 @@ class Ocpp201Requests:
 
     # -- authorization lists ------------------------------------------------------------------
 
-    async def on_ClearCache(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        if not self.station.config.get_bool("AuthorizationCacheEnabled"):
-            return {"status": "Rejected"}
-        self.station.auth_cache.clear()
-        self.runner.changed()
-        return {"status": "Accepted"}
+    async def on_ClearCache(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        request = shared.decode_clear_cache(payload)
+        return self.runner.answer_request(request, shared.encode_clear_cache_answer)
 
-    async def on_GetLocalListVersion(
-        self: Ocpp201Adapter, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        return {"versionNumber": self.station.local_list.version}
+    async def on_GetLocalListVersion(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        request = local_list2x.decode_get_local_list_version(payload)
+        return self.runner.answer_request(request, local_list2x.encode_local_list_version_answer)
 
-    async def on_SendLocalList(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        entries = [
-            (
-                e["idToken"]["idToken"],
-                IdTagInfo(*authorization_from_2x(e["idTokenInfo"]))
-                if e.get("idTokenInfo")
-                else None,
-            )
-            for e in payload.get("localAuthorizationList") or []
-        ]
-        status = self.runner.install_local_list(
-            payload["versionNumber"], payload["updateType"], entries
-        )
-        return {"status": status}
+    async def on_SendLocalList(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        request = local_list2x.decode_send_local_list(payload)
+        return self.runner.answer_request(request, local_list2x.encode_send_local_list_answer)
 
     # -- reservations -------------------------------------------------------------------------
 
@@ -367,5 +351,6 @@ class Ocpp201Requests:
         request = reservations2x.decode_cancel_reservation(payload)
         return self.runner.answer_request(request, encode_answer)
 
-    async def on_DataTransfer(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        return data_transfer_answer(payload)
+    async def on_DataTransfer(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        request = shared.decode_data_transfer(payload)
+        return self.runner.answer_request(request, shared.encode_data_transfer_answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voltlab.fleet.machine.messages import CsmsRequestMessage
+from voltlab.fleet.machine.messages import CsmsRequestMessage, GatewayCommandMessage
 
 
 @dataclass(frozen=True)
@@ -21,4 +21,11 @@ class TimerFired:
     name: str
 
 
-Event = CsmsRequest | TimerFired
+@dataclass(frozen=True)
+class GatewayCommand:
+    """A command from the Gateway API the machine decides on; its `Answer` is the result."""
+
+    message: GatewayCommandMessage
+
+
+Event = CsmsRequest | TimerFired | GatewayCommand

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from voltlab.fleet.auth import IdTagInfo
+
 # ReserveNow's answer words are the same in 1.6 and 2.x.
 ReserveStatus = Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]
 CancelStatus = Literal["Accepted", "Rejected"]
@@ -52,6 +54,93 @@ class ReservationEnded:
     reason: ReservationEndReason
 
 
-CsmsRequestMessage = ReserveNow | CancelReservation
-CsmsAnswerMessage = ReserveNowAnswer | CancelReservationAnswer
+# SendLocalList's words are the same in 1.6 and 2.x.
+LocalListUpdate = Literal["Full", "Differential"]
+LocalListStatus = Literal["Accepted", "Failed", "NotSupported", "VersionMismatch"]
+ClearCacheStatus = Literal["Accepted", "Rejected"]
+DataTransferStatus = Literal["Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"]
+
+
+@dataclass(frozen=True)
+class SendLocalList:
+    """Install (Full) or change (Differential) the local authorization list; an entry without
+    info removes its id tag (Differential)."""
+
+    version: int
+    update_type: LocalListUpdate
+    entries: tuple[tuple[str, IdTagInfo | None], ...]
+
+
+@dataclass(frozen=True)
+class SendLocalListAnswer:
+    status: LocalListStatus
+    # The list's version and size after the request (the gateway command reports them).
+    version: int
+    size: int
+
+
+@dataclass(frozen=True)
+class GetLocalListVersion:
+    pass
+
+
+@dataclass(frozen=True)
+class LocalListVersionAnswer:
+    """The list's version; -1 when the list is disabled (1.6 only)."""
+
+    version: int
+
+
+@dataclass(frozen=True)
+class ClearLocalList:
+    """Gateway command: empty the local list and set its version back to 0."""
+
+
+@dataclass(frozen=True)
+class ClearLocalListAnswer:
+    removed_entries: int
+
+
+@dataclass(frozen=True)
+class ClearCache:
+    pass
+
+
+@dataclass(frozen=True)
+class ClearCacheAnswer:
+    status: ClearCacheStatus
+    cleared_entries: int
+
+
+@dataclass(frozen=True)
+class DataTransfer:
+    vendor_id: str
+    message_id: str | None
+    # Any JSON value the CSMS sent (1.6: a string; 2.x: anything); absent is None with
+    # has_data False, so that an explicit null is echoed too.
+    data: object = None
+    has_data: bool = False
+
+
+@dataclass(frozen=True)
+class DataTransferAnswer:
+    status: DataTransferStatus
+    data: object = None
+    has_data: bool = False
+
+
+CsmsRequestMessage = (
+    ReserveNow | CancelReservation | SendLocalList | GetLocalListVersion | ClearCache | DataTransfer
+)
+CsmsAnswerMessage = (
+    ReserveNowAnswer
+    | CancelReservationAnswer
+    | SendLocalListAnswer
+    | LocalListVersionAnswer
+    | ClearLocalListAnswer
+    | ClearCacheAnswer
+    | DataTransferAnswer
+)
+# Gateway commands the machine decides on; their answer is the command's result.
+GatewayCommandMessage = SendLocalList | ClearLocalList | ClearCache
 StationMessage = ReservationEnded
