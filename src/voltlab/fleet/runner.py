@@ -609,11 +609,6 @@ class StationRunner(OfflineMessages, MachineDriver):
         self.changed()
         return "Unlocked"
 
-    async def change_availability(self, connector_id: int, operative: bool) -> str:
-        result = self.station.change_availability(connector_id, operative, self.now())
-        await self.publish_status()
-        return result
-
     # -- live state ---------------------------------------------------------------------------
 
     def live_state(self) -> dict[str, Any]:

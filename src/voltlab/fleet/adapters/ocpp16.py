@@ -13,6 +13,7 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
 )
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
+from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
@@ -316,13 +317,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         )
 
     async def on_ChangeAvailability(self, payload: dict[str, Any]) -> Reply:
-        connector_id = payload["connectorId"]
-        if connector_id != 0 and connector_id not in self.station.connectors:
-            return Reply({"status": "Rejected"})
-        status = self.station.change_availability(
-            connector_id, payload["type"] == "Operative", self.runner.now()
-        )
-        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
+        request = availability16.decode_change_availability(payload)
+        return self.runner.answer_request(request, availability16.encode_change_availability_answer)
 
     async def on_ChangeConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
         key, value = payload["key"], payload["value"]

@@ -10,6 +10,7 @@ from voltlab.fleet.charging_control import (
     install_profile,
     installed,
 )
+from voltlab.fleet.codecs import ocpp201_availability as availability2x
 from voltlab.fleet.codecs import ocpp201_local_list as local_list2x
 from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
 from voltlab.fleet.codecs import shared_requests as shared
@@ -207,13 +208,8 @@ class Ocpp201Requests:
         return Reply({"status": "Accepted"}, after=runner.defer(lambda: runner.reset(True)))
 
     async def on_ChangeAvailability(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        evse = payload.get("evse") or {}
-        evse_id = evse.get("id", 0)
-        if evse_id != 0 and evse_id not in self.station.connectors:
-            return Reply({"status": "Rejected"})
-        operative = payload["operationalStatus"] == "Operative"
-        status = self.station.change_availability(evse_id, operative, self.runner.now())
-        return Reply({"status": status}, after=self.runner.defer(self.runner.publish_status))
+        request = availability2x.decode_change_availability(payload)
+        return self.runner.answer_request(request, availability2x.encode_change_availability_answer)
 
     async def on_UnlockConnector(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
         evse_id = payload["evseId"]

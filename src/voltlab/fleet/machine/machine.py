@@ -2,7 +2,8 @@
 
 `handle(event, now)` returns the effects to execute, in order; the machine never reads a
 clock, awaits or touches a socket. Migration steps 1 and 2 so far: reservations, the local
-list, the authorization cache and DataTransfer; the other flows still live in the runner."""
+list, the authorization cache, DataTransfer and ChangeAvailability; the other flows still live
+in the runner."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from dataclasses import dataclass
 
 from voltlab.fleet.machine.effects import Effect
 from voltlab.fleet.machine.events import CsmsRequest, Event, GatewayCommand, TimerFired
-from voltlab.fleet.machine.flows import auth_cache, data_transfer, local_list, reservations
+from voltlab.fleet.machine.flows import (
+    auth_cache,
+    availability,
+    data_transfer,
+    local_list,
+    reservations,
+)
 from voltlab.fleet.machine.messages import (
     CancelReservation,
+    ChangeAvailability,
     ClearCache,
     ClearLocalList,
     CsmsRequestMessage,
@@ -69,6 +77,8 @@ class StationMachine:
             return local_list.get_local_list_version(
                 self.station, message, hides_disabled_list=self.settings.hides_disabled_local_list
             )
+        if isinstance(message, ChangeAvailability):
+            return availability.change_availability(self.station, message, now)
         if isinstance(message, DataTransfer):
             return data_transfer.data_transfer(message)
         if isinstance(message, SendLocalList | ClearCache):

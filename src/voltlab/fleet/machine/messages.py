@@ -129,11 +129,35 @@ class DataTransferAnswer:
     has_data: bool = False
 
 
+# ChangeAvailability's answer words are the same in 1.6 and 2.x.
+AvailabilityStatus = Literal["Accepted", "Rejected", "Scheduled"]
+
+
+@dataclass(frozen=True)
+class ChangeAvailability:
+    """Make a connector (0: the whole station; 2.x: an EVSE) operative or inoperative."""
+
+    connector_id: int
+    operative: bool
+
+
+@dataclass(frozen=True)
+class ChangeAvailabilityAnswer:
+    status: AvailabilityStatus
+
+
 CsmsRequestMessage = (
-    ReserveNow | CancelReservation | SendLocalList | GetLocalListVersion | ClearCache | DataTransfer
+    ReserveNow
+    | CancelReservation
+    | SendLocalList
+    | GetLocalListVersion
+    | ClearCache
+    | DataTransfer
+    | ChangeAvailability
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
+    | ChangeAvailabilityAnswer
     | CancelReservationAnswer
     | SendLocalListAnswer
     | LocalListVersionAnswer

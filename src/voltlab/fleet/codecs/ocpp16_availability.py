@@ -1,0 +1,15 @@
+"""OCPP 1.6 codec for ChangeAvailability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voltlab.fleet.machine.messages import ChangeAvailability, ChangeAvailabilityAnswer
+
+
+def decode_change_availability(payload: dict[str, Any]) -> ChangeAvailability:
+    return ChangeAvailability(payload["connectorId"], payload["type"] == "Operative")
+
+
+def encode_change_availability_answer(answer: ChangeAvailabilityAnswer) -> dict[str, Any]:
+    return {"status": answer.status}

@@ -1,0 +1,16 @@
+"""OCPP 2.0.1 / 2.1 codec for ChangeAvailability: an EVSE (no evse: the whole station)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voltlab.fleet.machine.messages import ChangeAvailability, ChangeAvailabilityAnswer
+
+
+def decode_change_availability(payload: dict[str, Any]) -> ChangeAvailability:
+    evse_id = (payload.get("evse") or {}).get("id", 0)
+    return ChangeAvailability(evse_id, payload["operationalStatus"] == "Operative")
+
+
+def encode_change_availability_answer(answer: ChangeAvailabilityAnswer) -> dict[str, Any]:
+    return {"status": answer.status}
