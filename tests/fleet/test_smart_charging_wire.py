@@ -114,9 +114,15 @@ async def test_tx_profile_caps_meter_values(runtime, version):
                 },
             )
         assert answer["status"] == "Accepted"
-        before = len(read())
-        await wait_until(lambda: len(read()) >= before + 4, timeout=15)
-        limited = read()[before:]
+        # Samples stamped after the answer (simulated time): under load a sample read before
+        # the limit can reach the peer's record after the answer, and it rightly shows 22 kW.
+        applied_at = runner.now()
+
+        def after_limit() -> list[tuple[float, float, float]]:
+            return [sample for sample in read() if sample[0] > applied_at]
+
+        await wait_until(lambda: len(after_limit()) >= 4, timeout=30)
+        limited = after_limit()
         assert all(power <= LIMIT_W + 0.5 for _, power, _ in limited)
         for (t0, _, e0), (t1, _, e1) in zip(limited, limited[1:], strict=False):
             slope_w = (e1 - e0) * 3600 / (t1 - t0)
