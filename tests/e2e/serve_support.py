@@ -106,3 +106,15 @@ class ServeProcess:
                 f"voltlab serve {outcome} after SIGTERM (expected exit 0 within "
                 f"{STOP_TIMEOUT:g} s):\n" + self.read_log()
             )
+
+
+async def wait_ready(http: httpx.AsyncClient, status_url: str, timeout: float = 60.0) -> dict:
+    """Poll a virtual CPO's status until READY or FAILED (bounded); returns the last status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = (await http.get(status_url)).json()
+        if status["status"] in ("READY", "FAILED"):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"CPO not READY: {status}")
+        await asyncio.sleep(0.2)

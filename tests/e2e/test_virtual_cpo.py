@@ -16,7 +16,7 @@ import pytest
 from peers.ocpi_emsp_peer import OcpiEmspPeer
 from support import wait_until
 
-from .serve_support import API_KEY, ServeProcess, free_port
+from .serve_support import API_KEY, ServeProcess, free_port, wait_ready
 
 SEED_FIELDS = {
     "cpo_id",
@@ -51,17 +51,6 @@ def serve(tmp_path: Path):
     server = ServeProcess(tmp_path, free_port())
     yield server
     server.stop()
-
-
-async def wait_ready(http: httpx.AsyncClient, status_url: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = (await http.get(status_url)).json()
-        if status["status"] in ("READY", "FAILED"):
-            return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f"CPO not READY: {status}")
-        await asyncio.sleep(0.2)
 
 
 def charger_frames(frames: list[dict], action: str) -> list[dict]:

@@ -18,7 +18,7 @@ import pytest
 
 from peers.ocpi_emsp211_peer import OcpiEmsp211Peer
 
-from .serve_support import API_KEY, ServeProcess, free_port
+from .serve_support import API_KEY, ServeProcess, free_port, wait_ready
 
 EMSP = "/ocpi/emsp/2.1.1"
 # A 2.1.1 Token (mod_tokens.md 3.2): auth_id is the contract id Sessions and CDRs refer to.
@@ -41,17 +41,6 @@ def serve(tmp_path: Path):
     server = ServeProcess(tmp_path, free_port(), VOLTLAB_TIME_SCALE="200")
     yield server
     server.stop()
-
-
-async def wait_ready(http: httpx.AsyncClient, status_url: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = (await http.get(status_url)).json()
-        if status["status"] in ("READY", "FAILED"):
-            return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f"CPO not READY: {status}")
-        await asyncio.sleep(0.2)
 
 
 def ok(event: dict) -> bool:

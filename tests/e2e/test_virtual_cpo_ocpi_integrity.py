@@ -26,7 +26,7 @@ import pytest
 
 from peers.ocpi_emsp_peer import OcpiEmspPeer
 
-from .serve_support import API_KEY, ServeProcess, free_port
+from .serve_support import API_KEY, ServeProcess, free_port, wait_ready
 
 SESSIONS = "/ocpi/emsp/2.2.1/sessions/"
 START_REFERENCE = "REF-START-0001"
@@ -47,17 +47,6 @@ def when(text: str) -> datetime:
 
 def energy(periods: list[dict[str, Any]]) -> float:
     return sum(d["volume"] for p in periods for d in p["dimensions"] if d["type"] == "ENERGY")
-
-
-async def wait_ready(http: httpx.AsyncClient, status_url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = (await http.get(status_url)).json()
-        if status["status"] == "READY":
-            return
-        assert status["status"] != "FAILED", status
-        await asyncio.sleep(0.2)
-    raise AssertionError("CPO not READY")
 
 
 async def all_evses_available(emsp: OcpiEmspPeer, timeout: float = 30.0) -> dict[str, Any]:
@@ -179,7 +168,7 @@ async def test_session_and_cdr_integrity_against_a_merging_emsp(serve: ServeProc
             )
         ).json()
         await emsp.register(created["ocpi_peer_url"], created["token_a"])
-        await wait_ready(http, created["status_url"])
+        assert (await wait_ready(http, created["status_url"]))["status"] == "READY"
 
         # -- Locations: booted chargers changed their EVSEs; the Location follows (4) -------
         last_page = await all_evses_available(emsp)

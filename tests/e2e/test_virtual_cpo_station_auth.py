@@ -28,8 +28,7 @@ from websockets.exceptions import InvalidStatus
 from peers.ocpi_emsp_peer import OcpiEmspPeer
 from voltlab.fleet.security import basic_auth_header
 
-from .serve_support import API_KEY, ServeProcess, free_port
-from .test_virtual_cpo import wait_ready
+from .serve_support import API_KEY, ServeProcess, free_port, wait_ready
 
 FORGED_METER_STOP_WH = 500_000_000
 TOKEN = {
