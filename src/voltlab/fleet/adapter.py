@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.machine.messages import StationMessage
+from voltlab.fleet.machine.messages import StationAnswerMessage, StationMessage
 from voltlab.fleet.station import MeterReading, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 
@@ -28,8 +28,6 @@ class ProtocolAdapter(Protocol):
     async def heartbeat(self) -> None: ...
 
     async def send_status(self, change: StatusChange) -> None: ...
-
-    async def authorize(self, id_tag: str) -> IdTagInfo: ...
 
     async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo | None:
         """Announce the transaction; sets tx.transaction_id; returns the CSMS's view of the tag
@@ -55,6 +53,12 @@ class ProtocolAdapter(Protocol):
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
         """A machine's message to the CSMS as this version's action and payload."""
+        ...
+
+    def decode_answer(
+        self, message: StationMessage, payload: dict[str, Any]
+    ) -> StationAnswerMessage:
+        """The CSMS's answer to `message`, for the flow that waits for it."""
         ...
 
     async def queued_result(

@@ -39,19 +39,6 @@ class IdTagInfo:
         return cls(body["status"], body.get("expiry_date"), body.get("parent_id_tag"))
 
 
-@dataclass(frozen=True)
-class AuthDecision:
-    """Who answered an authorization question, and what they said."""
-
-    id_tag: str
-    info: IdTagInfo
-    source: str  # local_list | cache | csms
-
-    @property
-    def accepted(self) -> bool:
-        return self.info.status == ACCEPTED
-
-
 class LocalListError(ValueError):
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)

@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voltlab.clock import Clock, TimerHandle
-from voltlab.fleet.auth import AuthDecision, IdTagInfo
+from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import NotConnected, StationLink
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
 from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.offline_queue import OfflineQueue
 from voltlab.fleet.runner_effects import TRANSPORT_ERRORS, MachineDriver
@@ -268,29 +269,11 @@ class StationRunner(OfflineMessages, MachineDriver):
 
     # -- authorization ------------------------------------------------------------------------
 
-    async def authorize(self, id_tag: str) -> AuthDecision:
+    async def authorize(self, id_tag: str) -> AuthorizationDecision:
         """Local list, then cache, then Authorize at the CSMS, as the configuration allows."""
-        config = self.station.config
-        now = self.now()
-        pre_authorize = config.get_bool("LocalPreAuthorize")
-        offline_ok = not self.link.online and config.get_bool("LocalAuthorizeOffline")
-        if config.get_bool("LocalAuthListEnabled"):
-            listed = self.station.local_list.lookup(id_tag)
-            if listed is not None and (pre_authorize or offline_ok):
-                return AuthDecision(id_tag, _effective(listed, now), "local_list")
-        if config.get_bool("AuthorizationCacheEnabled"):
-            cached = self.station.auth_cache.lookup(id_tag)
-            if cached is not None and cached.is_valid_at(now) and (pre_authorize or offline_ok):
-                return AuthDecision(id_tag, cached, "cache")
-        if not self.link.online and config.get_bool("AllowOfflineTxForUnknownId"):
-            return AuthDecision(id_tag, IdTagInfo("Accepted"), "offline")
-        self.require_online()
-        try:
-            info = await self.adapter.authorize(id_tag)
-        except TRANSPORT_ERRORS as exc:
-            raise StationError("csms_error", f"Authorize failed: {exc}") from exc
-        self.learn(id_tag, info)
-        return AuthDecision(id_tag, info, "csms")
+        decision = await self.run_command(AuthorizeIdTag(id_tag))
+        assert isinstance(decision, AuthorizationDecision)
+        return decision
 
     def learn(self, id_tag: str, info: IdTagInfo) -> None:
         if self.station.config.get_bool("AuthorizationCacheEnabled"):
@@ -615,10 +598,3 @@ class StationRunner(OfflineMessages, MachineDriver):
         from voltlab.fleet.state_view import live_state
 
         return live_state(self)
-
-
-def _effective(info: IdTagInfo, now: float) -> IdTagInfo:
-    """A local list entry past its expiry date answers Expired."""
-    if info.status == "Accepted" and not info.is_valid_at(now):
-        return IdTagInfo("Expired", info.expiry_date, info.parent_id_tag)
-    return info

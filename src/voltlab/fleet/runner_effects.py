@@ -19,7 +19,15 @@ from voltlab.fleet.machine.effects import (
     SendCall,
     SetTimer,
 )
-from voltlab.fleet.machine.events import CsmsRequest, GatewayCommand, TimerFired
+from voltlab.fleet.machine.events import (
+    CallAnswered,
+    CallFailed,
+    CsmsRequest,
+    Event,
+    GatewayCommand,
+    LinkChanged,
+    TimerFired,
+)
 from voltlab.fleet.machine.messages import (
     CsmsAnswerMessage,
     CsmsRequestMessage,
@@ -45,7 +53,7 @@ class MachineDriver:
     ) -> Reply:
         """Handle a decoded CSMS request: the effects before the machine's answer run now, the
         answer goes back encoded by the version's codec, the rest once it is on the wire."""
-        effects = self.machine.handle(CsmsRequest(request), self.now())
+        effects = self.feed(CsmsRequest(request))
         for index, effect in enumerate(effects):
             if isinstance(effect, Answer):
                 later = effects[index + 1 :]
@@ -54,35 +62,59 @@ class MachineDriver:
             self._execute_at_once(effect)
         raise RuntimeError(f"the station machine did not answer {request!r}")
 
-    async def run_command(self: StationRunner, command: GatewayCommandMessage) -> CsmsAnswerMessage:
-        """A gateway command the machine decides on: its effects run in order and its answer
-        is the command's result."""
-        effects = self.machine.handle(GatewayCommand(command), self.now())
-        answer: CsmsAnswerMessage | None = None
-        for effect in effects:
-            if isinstance(effect, Answer):
-                answer = effect.message
-            else:
-                await self.execute([effect])
-        if answer is None:
-            raise RuntimeError(f"the station machine did not answer {command!r}")
-        return answer
+    def feed(self: StationRunner, event: Event) -> list[Effect]:
+        """Hand an event to the machine at the clock's now, telling it first whether the link
+        is up (the link still owns registration: migration step 3)."""
+        if self.machine.online != self.link.online:
+            self.machine.handle(LinkChanged(self.link.online), self.now())
+        return self.machine.handle(event, self.now())
 
-    async def execute(self: StationRunner, effects: Sequence[Effect]) -> None:
-        """Execute effects in order; those that talk to the CSMS are awaited one by one."""
+    async def run_command(self: StationRunner, command: GatewayCommandMessage) -> CsmsAnswerMessage:
+        """A gateway command the machine decides on: its effects run in order (with the round
+        trips of a flow that waits for the CSMS) and its answer is the command's result."""
+        answers: list[CsmsAnswerMessage] = []
+        await self.execute(self.feed(GatewayCommand(command)), answers)
+        if not answers:
+            raise RuntimeError(f"the station machine did not answer {command!r}")
+        return answers[0]
+
+    async def execute(
+        self: StationRunner,
+        effects: Sequence[Effect],
+        answers: list[CsmsAnswerMessage] | None = None,
+    ) -> None:
+        """Execute effects in order; those that talk to the CSMS are awaited one by one. The
+        answer to a call a flow waits for goes back to the machine, and what the flow does
+        next is executed here too; `answers` collects a gateway command's answer."""
         for effect in effects:
             if isinstance(effect, SendCall):
-                action, payload = self.adapter.encode_call(effect.message)
-                try:
-                    await self.link.call(action, payload)
-                except TRANSPORT_ERRORS as exc:
-                    log.debug("%s: %s not sent: %s", self.identity, action, exc)
+                await self._send_call(effect, answers)
+            elif isinstance(effect, Answer):
+                if answers is None:
+                    raise RuntimeError(f"{effect!r} without a command waiting for it")
+                answers.append(effect.message)
             elif isinstance(effect, ReportStatus):
                 await self.publish_status()
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self.write_ahead()
             else:
                 self._execute_at_once(effect)
+
+    async def _send_call(
+        self: StationRunner, effect: SendCall, answers: list[CsmsAnswerMessage] | None
+    ) -> None:
+        action, payload = self.adapter.encode_call(effect.message)
+        try:
+            answer = await self.link.call(action, payload)
+        except TRANSPORT_ERRORS as exc:
+            log.debug("%s: %s not answered: %s", self.identity, action, exc)
+            if effect.call_id is not None:
+                failed = CallFailed(effect.call_id, failure_reason(exc), str(exc))
+                await self.execute(self.feed(failed), answers)
+            return
+        if effect.call_id is not None:
+            decoded = self.adapter.decode_answer(effect.message, answer)
+            await self.execute(self.feed(CallAnswered(effect.call_id, decoded)), answers)
 
     def _execute_at_once(self: StationRunner, effect: Effect) -> None:
         if isinstance(effect, SetTimer):
@@ -97,4 +129,15 @@ class MachineDriver:
             raise RuntimeError(f"{effect!r} cannot run before the answer or without a request")
 
     async def _timer_fired(self: StationRunner, name: str) -> None:
-        await self.execute(self.machine.handle(TimerFired(name), self.now()))
+        await self.execute(self.feed(TimerFired(name)))
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A transport error as a `flow.FailureReason`."""
+    if isinstance(exc, NotConnected):
+        return "not_connected"
+    if isinstance(exc, CallTimeout):
+        return "timeout"
+    if isinstance(exc, CallErrorReceived | OcppError):
+        return "call_error"
+    return "connection_lost"

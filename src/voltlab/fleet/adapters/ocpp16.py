@@ -13,13 +13,14 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
 )
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
+from voltlab.fleet.codecs import ocpp16_authorization as authorization16
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
-from voltlab.fleet.machine.messages import StationMessage
+from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
@@ -136,8 +137,17 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return None  # the model's reported-status memory is all 1.6 needs
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
+        if isinstance(message, AuthorizeRequest):
+            return authorization16.encode_authorize(message)
         # 1.6 has no message for a reservation that ended: its StatusNotification says it.
         raise TypeError(f"OCPP 1.6 has no message for {message!r}")
+
+    def decode_answer(
+        self, message: StationMessage, payload: dict[str, Any]
+    ) -> StationAnswerMessage:
+        if isinstance(message, AuthorizeRequest):
+            return authorization16.decode_authorize_answer(payload)
+        raise TypeError(f"no flow waits for the answer to {message!r}")
 
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})
@@ -155,10 +165,6 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             payload["vendorErrorCode"] = change.vendor_error_code[:50]
             payload["vendorId"] = VENDOR_ID
         await self._call("StatusNotification", payload)
-
-    async def authorize(self, id_tag: str) -> IdTagInfo:
-        answer = await self._call("Authorize", {"idTag": id_tag})
-        return id_tag_info(answer.get("idTagInfo"))
 
     async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
         payload: dict[str, Any] = {

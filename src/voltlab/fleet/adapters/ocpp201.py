@@ -13,24 +13,21 @@ from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.codecs import ocpp201_authorization as authorization201
+from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.device_model import DeviceModel
-from voltlab.fleet.machine.messages import StationMessage
+from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.station import MeterReading, StatusChange, Transaction
 from voltlab.ocpp.versions import OCPP201
-from voltlab.ocpp.vocabulary.authorization import IdToken2x, authorization_from_2x, id_token_2x
+from voltlab.ocpp.vocabulary.authorization import authorization_from_2x
 from voltlab.ocpp.vocabulary.connector_status import charging_state_2x, connector_status_2x
 from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_2x
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
-
-
-def id_token(value: str) -> IdToken2x:
-    """The station's own tokens are the UIDs its RFID reader reports."""
-    return id_token_2x(value, "ISO14443")
 
 
 def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
@@ -129,10 +126,6 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     def forget_statuses(self) -> None:
         self._connector_status.clear()
 
-    async def authorize(self, id_tag: str) -> IdTagInfo:
-        answer = await self._call("Authorize", {"idToken": id_token(id_tag)})
-        return id_tag_info(answer.get("idTokenInfo"))
-
     def _meter_value(
         self, connector_id: int, reading: MeterReading, measurands: list[str], context: str
     ) -> dict[str, Any]:
@@ -187,7 +180,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         else:
             trigger = "Authorized" if tx.id_tag is not None else "CablePluggedIn"
         if tx.id_tag is not None:
-            extra["idToken"] = id_token(tx.id_tag)
+            extra["idToken"] = station_id_token(tx.id_tag)
         if tx.reservation_id is not None:
             extra["reservationId"] = tx.reservation_id
         self._charging_state[tx.local_id] = "EVConnected"
@@ -203,7 +196,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         if tx.remote_start_id is not None:
             info["remoteStartId"] = tx.remote_start_id
             trigger = "RemoteStart"
-        extra: dict[str, Any] = {"idToken": id_token(tx.id_tag)}
+        extra: dict[str, Any] = {"idToken": station_id_token(tx.id_tag)}
         if tx.reservation_id is not None:
             extra["reservationId"] = tx.reservation_id
         answer = await self._event("Updated", trigger, tx, info, **extra)
@@ -236,7 +229,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
             ],
         }
         if tx.id_tag is not None and trigger == "StopAuthorized":
-            extra["idToken"] = id_token(tx.id_tag)
+            extra["idToken"] = station_id_token(tx.id_tag)
         info: dict[str, Any] = {
             "stoppedReason": stopped,
             "chargingState": "Idle"
@@ -251,4 +244,13 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         return id_tag_info(info_body) if info_body else None
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
+        if isinstance(message, AuthorizeRequest):
+            return authorization201.encode_authorize(message)
         return encode_reservation_ended(message)
+
+    def decode_answer(
+        self, message: StationMessage, payload: dict[str, Any]
+    ) -> StationAnswerMessage:
+        if isinstance(message, AuthorizeRequest):
+            return authorization201.decode_authorize_answer(payload)
+        raise TypeError(f"no flow waits for the answer to {message!r}")

@@ -17,10 +17,11 @@ class Answer:
 
 @dataclass(frozen=True)
 class SendCall:
-    """Send a message to the CSMS. Its answer carries nothing the machine needs yet, so the
-    driver does not feed it back (flows that wait for an answer come with step 4)."""
+    """Send a message to the CSMS. With a `call_id` a flow waits for the answer: the driver
+    feeds it back as `CallAnswered(call_id, answer)` or `CallFailed(call_id, ...)`."""
 
     message: StationMessage
+    call_id: int | None = None
 
 
 @dataclass(frozen=True)

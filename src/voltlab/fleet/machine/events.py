@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voltlab.fleet.machine.messages import CsmsRequestMessage, GatewayCommandMessage
+from voltlab.fleet.machine.messages import (
+    CsmsRequestMessage,
+    GatewayCommandMessage,
+    StationAnswerMessage,
+)
 
 
 @dataclass(frozen=True)
@@ -28,4 +32,30 @@ class GatewayCommand:
     message: GatewayCommandMessage
 
 
-Event = CsmsRequest | TimerFired | GatewayCommand
+@dataclass(frozen=True)
+class CallAnswered:
+    """The CSMS answered the call a flow waits for (`SendCall.call_id`), decoded by the codec."""
+
+    call_id: int
+    answer: StationAnswerMessage
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    """The call a flow waits for brought no answer (see `flow.FailureReason`)."""
+
+    call_id: int
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LinkChanged:
+    """The station is now (or no longer) connected and accepted by its CSMS. Until
+    registration moves into the machine (migration step 3) the link decides and the driver
+    reports it before every event that may depend on it."""
+
+    online: bool
+
+
+Event = CsmsRequest | TimerFired | GatewayCommand | CallAnswered | CallFailed | LinkChanged

@@ -1,24 +1,38 @@
 """StationMachine: the one entry point of the station's behaviour (docs/station-machine.md).
 
 `handle(event, now)` returns the effects to execute, in order; the machine never reads a
-clock, awaits or touches a socket. Migration steps 1 and 2 so far: reservations, the local
-list, the authorization cache, DataTransfer and ChangeAvailability; the other flows still live
-in the runner."""
+clock, awaits or touches a socket. Flows that wait for the CSMS are generators
+(`machine.flow`): the machine keeps them under a call id until the answer comes back as an
+event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
+ChangeAvailability and authorization; the other flows still live in the runner."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from voltlab.fleet.machine.effects import Effect
-from voltlab.fleet.machine.events import CsmsRequest, Event, GatewayCommand, TimerFired
+from voltlab.fleet.machine.effects import Answer, Effect
+from voltlab.fleet.machine.events import (
+    CallAnswered,
+    CallFailed,
+    CsmsRequest,
+    Event,
+    GatewayCommand,
+    LinkChanged,
+    TimerFired,
+)
+from voltlab.fleet.machine.flow import CallFailure, FailureReason, FlowStepper
 from voltlab.fleet.machine.flows import (
     auth_cache,
+    authorization,
     availability,
     data_transfer,
     local_list,
     reservations,
 )
 from voltlab.fleet.machine.messages import (
+    AuthorizationDecision,
+    AuthorizeIdTag,
     CancelReservation,
     ChangeAvailability,
     ClearCache,
@@ -54,12 +68,23 @@ class StationMachine:
     def __init__(self, station: Station, settings: MachineSettings) -> None:
         self.station = station
         self.settings = settings
+        # Connected and accepted by the CSMS (`LinkChanged`).
+        self.online = False
+        self.flows = FlowStepper()
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         if isinstance(event, CsmsRequest):
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
-            return self._command(event.message, from_csms=False)
+            return self._command(event.message, now, from_csms=False)
+        if isinstance(event, CallAnswered):
+            return self.flows.resume(event.call_id, event.answer)
+        if isinstance(event, CallFailed):
+            reason = cast(FailureReason, event.reason)
+            return self.flows.resume(event.call_id, CallFailure(reason, event.detail))
+        if isinstance(event, LinkChanged):
+            self.online = event.online
+            return []
         if isinstance(event, TimerFired) and reservations.owns_timer(event.name):
             return reservations.timer_fired(
                 self.station, event.name, now, reports_ends=self.settings.reports_reservation_ends
@@ -82,10 +107,12 @@ class StationMachine:
         if isinstance(message, DataTransfer):
             return data_transfer.data_transfer(message)
         if isinstance(message, SendLocalList | ClearCache):
-            return self._command(message, from_csms=True)
+            return self._command(message, now, from_csms=True)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
-    def _command(self, message: GatewayCommandMessage, *, from_csms: bool) -> list[Effect]:
+    def _command(
+        self, message: GatewayCommandMessage, now: float, *, from_csms: bool
+    ) -> list[Effect]:
         """What the CSMS and the gateway may both ask for, decided the same way (except that
         the gateway's cache reset clears a disabled cache too, as it always did)."""
         if isinstance(message, SendLocalList):
@@ -98,4 +125,11 @@ class StationMachine:
                 message,
                 needs_enabled_cache=from_csms and self.settings.clear_cache_needs_enabled_cache,
             )
+        if isinstance(message, AuthorizeIdTag):
+            flow = authorization.authorize(self.station, message.id_tag, now, online=self.online)
+            return self.flows.start(flow, _answer_with)
         raise UnhandledEvent(f"no flow handles {message!r}")
+
+
+def _answer_with(decision: AuthorizationDecision) -> list[Effect]:
+    return [Answer(decision)]

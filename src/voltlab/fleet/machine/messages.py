@@ -146,6 +146,42 @@ class ChangeAvailabilityAnswer:
     status: AvailabilityStatus
 
 
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    """Ask the CSMS whether an id tag may charge (1.6 Authorize idTag, 2.x idToken)."""
+
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class AuthorizeAnswer:
+    info: IdTagInfo
+
+
+AuthorizationSource = Literal["local_list", "cache", "offline", "csms"]
+
+
+@dataclass(frozen=True)
+class AuthorizeIdTag:
+    """Gateway command (and the first step of starting a session): decide whether an id tag
+    may charge: local list, then cache, then the CSMS, as the configuration allows."""
+
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class AuthorizationDecision:
+    """Who answered an authorization question, and what they said."""
+
+    id_tag: str
+    info: IdTagInfo
+    source: AuthorizationSource
+
+    @property
+    def accepted(self) -> bool:
+        return self.info.status == "Accepted"
+
+
 CsmsRequestMessage = (
     ReserveNow
     | CancelReservation
@@ -164,7 +200,10 @@ CsmsAnswerMessage = (
     | ClearLocalListAnswer
     | ClearCacheAnswer
     | DataTransferAnswer
+    | AuthorizationDecision
 )
 # Gateway commands the machine decides on; their answer is the command's result.
-GatewayCommandMessage = SendLocalList | ClearLocalList | ClearCache
-StationMessage = ReservationEnded
+GatewayCommandMessage = SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag
+# What the station sends to the CSMS, and the answers a flow waits for.
+StationMessage = ReservationEnded | AuthorizeRequest
+StationAnswerMessage = AuthorizeAnswer
