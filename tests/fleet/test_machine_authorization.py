@@ -1,7 +1,7 @@
 """Authorization as a machine flow that waits for the CSMS: local list, cache, then Authorize,
 driven event by event with explicit `now` values (no loop, no socket, no sleep); the answer
-comes back as `CallAnswered` and a lost call as `CallFailed`. Plus the 1.6 and 2.x Authorize
-codecs against the OCA schemas."""
+comes back as `CallAnswered`, a lost call as `CallFailed`, a refusal as a `Fail` effect.
+Plus the 1.6 and 2.x Authorize codecs against the OCA schemas."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_authorization as codec16
 from voltlab.fleet.codecs import ocpp201_authorization as codec2x
-from voltlab.fleet.machine.effects import Answer, Persist, SendCall
+from voltlab.fleet.machine.effects import Answer, Fail, Persist, SendCall
 from voltlab.fleet.machine.events import CallAnswered, CallFailed, GatewayCommand, LinkChanged
 from voltlab.fleet.machine.flow import UnknownCall
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
@@ -91,9 +91,9 @@ def test_local_list_answers_first_and_an_expired_entry_says_expired() -> None:
 def test_offline_the_station_decides_alone_or_refuses_with_not_connected() -> None:
     m = online_machine()
     m.handle(LinkChanged(online=False), T0)
-    with pytest.raises(StationError) as refused:
-        m.handle(GatewayCommand(AuthorizeIdTag("ANY")), T0)
-    assert refused.value.code == "not_connected"
+    [refused] = m.handle(GatewayCommand(AuthorizeIdTag("ANY")), T0)
+    assert isinstance(refused, Fail) and isinstance(refused.error, StationError)
+    assert refused.error.code == "not_connected"
     assert m.flows.waiting == 0
     m.station.config.set_local("AllowOfflineTxForUnknownId", "true")
     effects = m.handle(GatewayCommand(AuthorizeIdTag("ANY")), T0)
@@ -105,9 +105,9 @@ def test_a_lost_call_fails_the_flow_with_csms_error_and_leaves_nothing_waiting()
     assert m.handle(GatewayCommand(AuthorizeIdTag("T")), T0) == [
         SendCall(AuthorizeRequest("T"), call_id=1)
     ]
-    with pytest.raises(StationError) as failed:
-        m.handle(CallFailed(1, "timeout", "no answer in 30 s"), T0 + 30)
-    assert failed.value.code == "csms_error" and "no answer in 30 s" in str(failed.value)
+    [failed] = m.handle(CallFailed(1, "timeout", "no answer in 30 s"), T0 + 30)
+    assert isinstance(failed, Fail) and isinstance(failed.error, StationError)
+    assert failed.error.code == "csms_error" and "no answer in 30 s" in str(failed.error)
     assert m.flows.waiting == 0
     with pytest.raises(UnknownCall):
         m.handle(CallAnswered(1, AuthorizeAnswer(OK)), T0 + 31)

@@ -171,7 +171,7 @@ def test_cancel_stops_the_timer_and_an_unknown_id_is_rejected() -> None:
 
 def test_an_event_without_a_flow_is_a_driver_error() -> None:
     with pytest.raises(UnhandledEvent):
-        machine(reports_ends=True).handle(TimerFired("sample:1"), T0)
+        machine(reports_ends=True).handle(TimerFired("nobody:1"), T0)
 
 
 # -- codecs -----------------------------------------------------------------------------------

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.messages import StationAnswerMessage, StationMessage
-from voltlab.fleet.station import MeterReading, StatusChange, Transaction
+from voltlab.fleet.station import StatusChange
 from voltlab.ocpp.connection import Reply
 
 
@@ -29,15 +28,6 @@ class ProtocolAdapter(Protocol):
 
     async def send_status(self, change: StatusChange) -> None: ...
 
-    async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo | None:
-        """Announce the transaction; sets tx.transaction_id; returns the CSMS's view of the tag
-        (None when the transaction has no id tag yet)."""
-        ...
-
-    async def authorize_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
-        """An open transaction got its id tag (2.x); returns the CSMS's view of it."""
-        ...
-
     def opens_transaction_on_plug(self) -> bool:
         """Does plugging in open the transaction (2.x TxStartPoint EVConnected)?"""
         ...
@@ -50,6 +40,10 @@ class ProtocolAdapter(Protocol):
     hides_disabled_local_list: bool
     # Is ClearCache rejected while the cache is disabled (2.x)?
     clear_cache_needs_enabled_cache: bool
+    # Does the station name its transactions (2.x) rather than the CSMS (1.6)?
+    station_names_transactions: bool
+    # What a transaction's start and end carry when StopTxnSampledData is empty.
+    default_transaction_measurands: tuple[str, ...]
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
         """A machine's message to the CSMS as this version's action and payload."""
@@ -61,6 +55,16 @@ class ProtocolAdapter(Protocol):
         """The CSMS's answer to `message`, for the flow that waits for it."""
         ...
 
+    def queued_answer(
+        self, message: StationMessage, payload: dict[str, Any]
+    ) -> StationAnswerMessage:
+        """What the flow goes on with when its transaction message was queued offline."""
+        ...
+
+    def offline_variant(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A transaction message as it is queued offline (2.x marks it `offline`)."""
+        ...
+
     async def queued_result(
         self, message: Any, answer: dict[str, Any] | None, error: Exception | None
     ) -> None:
@@ -70,13 +74,5 @@ class ProtocolAdapter(Protocol):
     def forget_statuses(self) -> None:
         """After a (re)boot every status is reported again."""
         ...
-
-    async def meter_values(
-        self, connector_id: int, tx: Transaction | None, reading: MeterReading, context: str
-    ) -> None: ...
-
-    async def stop_transaction(
-        self, tx: Transaction, reading: MeterReading, begin: MeterReading | None
-    ) -> IdTagInfo | None: ...
 
     async def handle(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | Reply: ...

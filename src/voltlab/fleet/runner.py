@@ -13,17 +13,31 @@ from typing import Any
 from voltlab.clock import Clock, TimerHandle
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import ChargerModel
-from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.ev import ElectricVehicle
-from voltlab.fleet.link import NotConnected, StationLink
+from voltlab.fleet.link import StationLink
+from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
+from voltlab.fleet.machine.session_messages import (
+    CloseInterrupted,
+    EndSession,
+    PlugIn,
+    RecheckLimits,
+    RemoteStart,
+    ResumeSessions,
+    SampleNow,
+    SessionCommand,
+    SessionResult,
+    StartTransaction,
+    StopTransaction,
+    Unplug,
+)
 from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.offline_queue import OfflineQueue
 from voltlab.fleet.runner_effects import TRANSPORT_ERRORS, MachineDriver
 from voltlab.fleet.runner_offline import OfflineMessages
 from voltlab.fleet.smart_charging import ChargingProfile
-from voltlab.fleet.station import MeterReading, Station, StationError, Transaction
+from voltlab.fleet.station import Station, StationError, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +79,17 @@ class StationRunner(OfflineMessages, MachineDriver):
         if snapshot:
             self.station.restore(snapshot)
         self.adapter = adapter_for(version, self)
-        # The station's behaviour as events in, effects out (so far: reservations, the local
-        # list, the authorization cache, DataTransfer).
+        # The station's behaviour as events in, effects out (docs/station-machine.md).
         self.machine = StationMachine(
             self.station,
             MachineSettings(
                 reports_reservation_ends=self.adapter.reports_reservation_ends,
                 hides_disabled_local_list=self.adapter.hides_disabled_local_list,
                 clear_cache_needs_enabled_cache=self.adapter.clear_cache_needs_enabled_cache,
+                station_names_transactions=self.adapter.station_names_transactions,
+                default_transaction_measurands=self.adapter.default_transaction_measurands,
             ),
+            points=self.adapter,
         )
         self.link = StationLink(
             identity=identity,
@@ -99,15 +115,8 @@ class StationRunner(OfflineMessages, MachineDriver):
         self.maintenance = StationMaintenance(self)
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}
-        self._limit_deadlines: dict[str, float] = {}  # simulated instants the limit timers fire
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._begin_readings: dict[int, MeterReading] = {}
-        # connector -> (id_tag, parent, remote_start_id) waiting for a cable after RemoteStart
-        self._awaiting_cable: dict[int, tuple[str, str | None, int | None]] = {}
         self._status_lock = asyncio.Lock()
-        # 2.x Reset OnIdle during a transaction: reset once the last one ends.
-        self.reset_when_idle = False
-        self._pending_profiles: dict[int, ChargingProfile] = {}
 
     def _frame(self, direction: str, text: str) -> None:
         self.maintenance.frame(direction, text)
@@ -182,43 +191,9 @@ class StationRunner(OfflineMessages, MachineDriver):
         self.station.forget_reported_status()
         self.adapter.forget_statuses()
         await self.drain_queue()
-        await self._close_interrupted()
+        await self.run_command(CloseInterrupted())
         await self.publish_status()
-        for tx in self.station.transactions():
-            self._schedule_sampling(tx.connector_id)
-            self._schedule_limit(tx)
-
-    async def _close_interrupted(self) -> None:
-        """Close the transactions a crash or restart left open with PowerLoss at the stored
-        register (never below a meter value sent: see `meter_settled`). A StartTransaction
-        whose answer was not stored (1.6 learns the id from it) is announced again first, as
-        a transaction message is delivered at least once."""
-        while self.station.interrupted:
-            tx = self.station.interrupted[0]
-            if tx.transaction_id is None:
-                begin = self.station.reading(tx.connector_id, tx.started_at)
-                begin.timestamp, begin.register_wh = tx.started_at, tx.meter_start_wh
-                try:
-                    await self.adapter.start_transaction(tx, begin)
-                except TRANSPORT_ERRORS as exc:
-                    log.warning("%s: interrupted transaction not announced: %s", self.identity, exc)
-                    return
-            now = self.now()
-            tx.stopped_at, tx.stop_reason = now, "PowerLoss"
-            reading = self.station.reading(tx.connector_id, now)
-            tx.meter_stop_wh = reading.register_wh
-            # Off the list before the stop is written ahead and sent: sent once, never again.
-            self.station.interrupted.pop(0)
-            try:
-                await self.adapter.stop_transaction(tx, reading, None)
-            except NotConnected as exc:  # certainly not sent: keep it for the next connection
-                self.station.interrupted.insert(0, tx)
-                self.changed()
-                log.warning("%s: interrupted transaction not closed yet: %s", self.identity, exc)
-                return
-            except TRANSPORT_ERRORS as exc:
-                log.warning("%s: PowerLoss stop not delivered: %s", self.identity, exc)
-            self.changed()
+        await self.run_command(ResumeSessions())
 
     def _set_heartbeat_interval(self, seconds: int) -> None:
         self.station.config.set_local("HeartbeatInterval", str(seconds))
@@ -280,7 +255,21 @@ class StationRunner(OfflineMessages, MachineDriver):
             self.station.auth_cache.learn(id_tag, info)
             self.changed()
 
-    # -- transactions -------------------------------------------------------------------------
+    @property
+    def reset_when_idle(self) -> bool:
+        """2.x Reset OnIdle during a transaction: reset once the last one ends."""
+        return self.machine.context.reset_when_idle
+
+    @reset_when_idle.setter
+    def reset_when_idle(self, value: bool) -> None:
+        self.machine.context.reset_when_idle = value
+
+    # -- sessions: machine flows (machine/flows/sessions.py, cable.py, metering.py) ------------
+
+    async def _session(self, command: SessionCommand) -> Transaction | None:
+        result = await self.run_command(command)
+        assert isinstance(result, SessionResult)
+        return result.transaction
 
     async def start_transaction(
         self,
@@ -292,251 +281,44 @@ class StationRunner(OfflineMessages, MachineDriver):
         energy_limit_wh: float | None = None,
         remote_start_id: int | None = None,
     ) -> Transaction:
-        """Start charging for `id_tag`: a new transaction, or (2.x, TxStartPoint EVConnected)
-        the one the cable already opened, which now gets its id tag. Offline, the station
-        starts only for an id tag it may authorize locally; its messages are queued."""
-        if not self.link.online and not self.may_start_offline(id_tag):
-            self.require_online()
-        station = self.station
-        open_tx = station.connector(connector_id).transaction
-        if open_tx is not None and open_tx.id_tag is None:
-            station.authorize_transaction(open_tx, id_tag, parent_id_tag, self.now())
-            open_tx.duration_limit_s = duration_limit_s
-            open_tx.energy_limit_wh = energy_limit_wh
-            open_tx.remote_start_id = remote_start_id
-            reading = station.reading(connector_id, self.now())
-            try:
-                info = await self.adapter.authorize_transaction(open_tx, reading)
-            except TRANSPORT_ERRORS as exc:
-                open_tx.id_tag = None
-                raise StationError(
-                    "csms_error", f"authorizing the transaction failed: {exc}"
-                ) from exc
-            return await self._confirmed(open_tx, info)
-        tx = station.begin_transaction(
+        command = StartTransaction(
             connector_id,
             id_tag,
-            self.now(),
             parent_id_tag=parent_id_tag,
             duration_limit_s=duration_limit_s,
             energy_limit_wh=energy_limit_wh,
             remote_start_id=remote_start_id,
         )
-        info = await self._announce(tx)
-        return await self._confirmed(tx, info)
-
-    async def _announce(self, tx: Transaction) -> IdTagInfo | None:
-        """Tell the CSMS a transaction began; undo it on the station if the CSMS never got it."""
-        station = self.station
-        begin = station.reading(tx.connector_id, tx.started_at)
-        self._begin_readings[tx.local_id] = begin
-        try:
-            return await self.adapter.start_transaction(tx, begin)
-        except TRANSPORT_ERRORS as exc:
-            station.connector(tx.connector_id).transaction = None
-            station.recompute_power()
-            self.changed()
-            await self.publish_status()
-            raise StationError("csms_error", f"starting the transaction failed: {exc}") from exc
-
-    async def _confirmed(self, tx: Transaction, info: IdTagInfo | None) -> Transaction:
-        """The CSMS's view of the id tag decides whether energy flows."""
-        station = self.station
-        if tx.id_tag is not None and info is not None:
-            self.learn(tx.id_tag, info)
-        if info is not None and info.status != "Accepted":
-            if station.config.get_bool("StopTransactionOnInvalidId"):
-                await self.stop_transaction(tx.connector_id, "DeAuthorized")
-                return tx
-            station.deauthorize(tx, self.now())
-        station.confirm(tx, self.now())
-        pending = self._pending_profiles.pop(tx.connector_id, None)
-        if pending is not None:
-            install_profile(self, tx.connector_id, pending)
-        self._schedule_sampling(tx.connector_id)
-        self._schedule_limit(tx)
-        await self.publish_status()
-        return tx
-
-    async def open_on_plug(self, connector_id: int) -> Transaction:
-        """2.x with TxStartPoint EVConnected: the cable opens the transaction; energy waits
-        for authorization."""
-        tx = self.station.begin_transaction(connector_id, None, self.now())
-        await self._announce(tx)
-        self._schedule_sampling(connector_id)
-        await self.publish_status()
+        tx = await self._session(command)
+        assert tx is not None
         return tx
 
     async def stop_transaction(
         self, connector_id: int, reason: str, id_tag: str | None = None
     ) -> Transaction:
-        tx = self.station.end_transaction(connector_id, self.now(), reason)
-        self._cancel_timer(f"sample:{connector_id}")
-        self._cancel_timer(f"limit:{connector_id}")
-        reading = self.station.reading(connector_id, tx.stopped_at or self.now())
-        begin = self._begin_readings.pop(tx.local_id, None)
-        if id_tag is not None:
-            tx.id_tag = id_tag
-        try:
-            info = await self.adapter.stop_transaction(tx, reading, begin)
-        except TRANSPORT_ERRORS as exc:
-            log.warning("%s: StopTransaction not delivered: %s", self.identity, exc)
-            info = None
-        if info is not None and tx.id_tag is not None:
-            self.learn(tx.id_tag, info)
-        await self.publish_status()
-        if self.reset_when_idle and not self.station.transactions():
-            self.reset_when_idle = False
-            self.spawn(self.reset(True))
+        tx = await self._session(StopTransaction(connector_id, reason, id_tag))
+        assert tx is not None
         return tx
 
     async def end_session(self, connector_id: int, reason: str) -> Transaction | None:
         """Stop the transaction (if any) and take the cable out."""
-        conn = self.station.connector(connector_id)
-        tx = None
-        if conn.transaction is not None:
-            tx = await self.stop_transaction(connector_id, reason)
-        if conn.plugged:
-            self.station.unplug(connector_id, self.now())
-        self._awaiting_cable.pop(connector_id, None)
-        await self.publish_status()
-        return tx
-
-    # -- meter sampling and limits ------------------------------------------------------------
-
-    def _schedule_sampling(self, connector_id: int) -> None:
-        interval = self.station.config.get_int("MeterValueSampleInterval")
-        if interval > 0:
-            self._set_timer(f"sample:{connector_id}", interval, lambda: self._sample(connector_id))
-
-    async def _sample(self, connector_id: int) -> None:
-        conn = self.station.connector(connector_id)
-        tx = conn.transaction
-        if tx is None:
-            return
-        self._schedule_sampling(connector_id)
-        now = self.now()
-        self.station.advance(now)
-        reading = self.station.reading(connector_id, now)
-        await self.meter_settled()
-        if conn.transaction is not tx:
-            return  # stopped meanwhile: its StopTransaction carries a later register
-        try:
-            # Offline, the transaction's meter values are queued with its other messages.
-            await self.adapter.meter_values(connector_id, tx, reading, "Sample.Periodic")
-        except TRANSPORT_ERRORS as exc:
-            log.debug("%s: MeterValues not sent: %s", self.identity, exc)
-        self._schedule_limit(tx)
-        await self.publish_status()
-
-    async def send_meter_sample(self, connector_id: int, context: str) -> None:
-        self.station.advance(self.now())
-        reading = self.station.reading(connector_id, self.now())
-        tx = self.station.connector(connector_id).transaction
-        if tx is not None:
-            await self.meter_settled()
-            if self.station.connector(connector_id).transaction is not tx:
-                return
-        await self.adapter.meter_values(connector_id, tx, reading, context)
-
-    def _schedule_limit(self, tx: Transaction) -> None:
-        """Arm one timer at the instant the duration or energy limit is reached."""
-        waits: list[float] = []
-        now = self.now()
-        if tx.duration_limit_s is not None:
-            waits.append(tx.started_at + tx.duration_limit_s - now)
-        to_energy = self.station.seconds_to_energy(tx)
-        if to_energy is not None:
-            waits.append(to_energy)
-        name = f"limit:{tx.connector_id}"
-        if not waits:
-            self._cancel_timer(name)
-            return
-        wait = max(0.0, min(waits))
-        # Re-checked after every sample: keep the armed timer when the instant has not moved.
-        deadline = now + wait
-        if name in self._timers and abs(self._limit_deadlines.get(name, -1.0) - deadline) < 1e-3:
-            return
-        self._limit_deadlines[name] = deadline
-        self._set_timer(name, wait, lambda: self._limit_due(tx))
-
-    async def _limit_due(self, tx: Transaction) -> None:
-        conn = self.station.connector(tx.connector_id)
-        if conn.transaction is not tx:
-            return
-        self.station.advance(self.now())
-        now = self.now()
-        duration_hit = (
-            tx.duration_limit_s is not None and now - tx.started_at >= tx.duration_limit_s - 1e-6
-        )
-        left = self.station.seconds_to_energy(tx)
-        energy_hit = left is not None and left <= 1e-3
-        if not (duration_hit or energy_hit):
-            self._schedule_limit(tx)  # power changed since the timer was armed
-            return
-        # Neutral reasons; the 1.6 adapter says Local, 2.x the precise limit.
-        await self.end_session(
-            tx.connector_id, "EnergyLimitReached" if energy_hit else "TimeLimitReached"
-        )
-
-    def ev_power_changed(self, connector_id: int) -> None:
-        tx = self.station.connector(connector_id).transaction
-        if tx is not None:
-            self._schedule_limit(tx)
-
-    # -- cable --------------------------------------------------------------------------------
+        return await self._session(EndSession(connector_id, reason))
 
     async def plug(self, connector_id: int, ev: ElectricVehicle | None = None) -> None:
-        self.station.plug(connector_id, self.now(), ev=ev)
-        self._cancel_timer(f"cable:{connector_id}")
-        await self.publish_status()
-        if self.link.online and self.adapter.opens_transaction_on_plug():
-            await self.open_on_plug(connector_id)
-        waiting = self._awaiting_cable.pop(connector_id, None)
-        if waiting is not None:
-            id_tag, parent, remote_start_id = waiting
-            self.station.set_preparing(connector_id, False)
-            await self.start_transaction(
-                connector_id, id_tag, parent_id_tag=parent, remote_start_id=remote_start_id
-            )
+        await self._session(PlugIn(connector_id, ev))
 
     async def unplug(self, connector_id: int) -> Transaction | None:
-        conn = self.station.connector(connector_id)
-        if not conn.plugged:
-            raise StationError("not_plugged", f"connector {connector_id} has no cable")
-        tx = None
-        if conn.transaction is not None:
-            if self.adapter.stops_transaction_on_unplug():
-                tx = await self.stop_transaction(connector_id, "EVDisconnected")
-            else:
-                # The transaction stays open without an EV: the EVSE suspends.
-                self.station.set_ev_demand(connector_id, self.now(), wants_energy=False)
-                await self.publish_status()
-                return None
-        self.station.unplug(connector_id, self.now())
-        await self.publish_status()
-        return tx
+        return await self._session(Unplug(connector_id))
 
-    # -- CSMS-initiated flows (called by adapters) --------------------------------------------
+    async def send_meter_sample(self, connector_id: int, context: str) -> None:
+        await self._session(SampleNow(connector_id, context))
+
+    def ev_power_changed(self, connector_id: int) -> None:
+        self.spawn(self._session(RecheckLimits()))
 
     def choose_remote_connector(self, connector_id: int | None, id_tag: str) -> int | None:
         """The connector a RemoteStart would use, or None to reject it."""
-        candidates = (
-            [connector_id]
-            if connector_id
-            else sorted(
-                self.station.connectors, key=lambda c: not self.station.connectors[c].plugged
-            )
-        )
-        for candidate in candidates:
-            try:
-                self.station.check_can_start(candidate, id_tag, None)
-            except StationError:
-                continue
-            if candidate in self._awaiting_cable:
-                continue
-            return candidate
-        return None
+        return choose_remote_connector(self.machine.context, connector_id, id_tag)
 
     async def remote_start(
         self,
@@ -545,40 +327,19 @@ class StationRunner(OfflineMessages, MachineDriver):
         remote_start_id: int | None,
         profile: ChargingProfile | None = None,
     ) -> None:
-        parent = None
-        if self.station.config.get_bool("AuthorizeRemoteTxRequests"):
-            decision = await self.authorize(id_tag)
-            if not decision.accepted:
-                return
-            parent = decision.info.parent_id_tag
-        if profile is not None:
-            # A TxProfile sent with the remote start applies once the transaction exists.
-            self._pending_profiles[connector_id] = profile
-        conn = self.station.connector(connector_id)
-        if conn.plugged:
-            await self.start_transaction(
-                connector_id, id_tag, parent_id_tag=parent, remote_start_id=remote_start_id
-            )
-            return
-        # No cable yet: the connector waits for one for ConnectionTimeOut seconds.
-        self._awaiting_cable[connector_id] = (id_tag, parent, remote_start_id)
-        self.station.set_preparing(connector_id, True)
-        await self.publish_status()
-        timeout = self.station.config.get_int("ConnectionTimeOut")
-        self._set_timer(f"cable:{connector_id}", timeout, lambda: self._cable_timeout(connector_id))
-
-    async def _cable_timeout(self, connector_id: int) -> None:
-        if self._awaiting_cable.pop(connector_id, None) is not None:
-            self.station.set_preparing(connector_id, False)
-            await self.publish_status()
+        await self._session(RemoteStart(connector_id, id_tag, remote_start_id, profile))
 
     async def reset(self, hard: bool) -> None:
         reason = "HardReset" if hard else "SoftReset"
         await self.maintenance.security_event("ResetOrReboot", f"{reason} requested")
         for tx in self.station.transactions():
             await self.stop_transaction(tx.connector_id, reason)
-        for connector_id in list(self._awaiting_cable):
-            await self._cable_timeout(connector_id)
+        context = self.machine.context
+        for connector_id in list(context.awaiting_cable):
+            del context.awaiting_cable[connector_id]
+            self._execute_at_once(context.cancel_timer(f"cable:{connector_id}"))
+            self.station.set_preparing(connector_id, False)
+        await self.publish_status()
         self.station.registration = None
         await self.link.restart("RemoteReset")
 

@@ -9,13 +9,18 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.link import NotConnected
 from voltlab.fleet.machine.effects import (
     Answer,
+    AwaitStoredMeter,
     CancelTimer,
     Effect,
+    Fail,
+    InstallProfile,
     Persist,
     ReportStatus,
+    ResetStation,
     SendCall,
     SetTimer,
 )
@@ -26,6 +31,7 @@ from voltlab.fleet.machine.events import (
     Event,
     GatewayCommand,
     LinkChanged,
+    Resumed,
     TimerFired,
 )
 from voltlab.fleet.machine.messages import (
@@ -33,6 +39,7 @@ from voltlab.fleet.machine.messages import (
     CsmsRequestMessage,
     GatewayCommandMessage,
 )
+from voltlab.fleet.machine.session_messages import is_transaction_message
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
@@ -95,6 +102,13 @@ class MachineDriver:
                 answers.append(effect.message)
             elif isinstance(effect, ReportStatus):
                 await self.publish_status()
+            elif isinstance(effect, AwaitStoredMeter):
+                await self.meter_settled()
+                await self.execute(self.feed(Resumed(effect.call_id)), answers)
+            elif isinstance(effect, InstallProfile):
+                install_profile(self, effect.connector_id, effect.profile)
+            elif isinstance(effect, ResetStation):
+                self.spawn(self.reset(effect.hard))
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self.write_ahead()
             else:
@@ -103,9 +117,15 @@ class MachineDriver:
     async def _send_call(
         self: StationRunner, effect: SendCall, answers: list[CsmsAnswerMessage] | None
     ) -> None:
-        action, payload = self.adapter.encode_call(effect.message)
+        message = effect.message
+        action, payload = self.adapter.encode_call(message)
         try:
-            answer = await self.link.call(action, payload)
+            if is_transaction_message(message):
+                # In order and at least once: queued (None) while the CSMS is not reachable.
+                variant = self.adapter.offline_variant
+                answer = await self.transaction_message(action, payload, variant)
+            else:
+                answer = await self.link.call(action, payload)
         except TRANSPORT_ERRORS as exc:
             log.debug("%s: %s not answered: %s", self.identity, action, exc)
             if effect.call_id is not None:
@@ -113,7 +133,10 @@ class MachineDriver:
                 await self.execute(self.feed(failed), answers)
             return
         if effect.call_id is not None:
-            decoded = self.adapter.decode_answer(effect.message, answer)
+            if answer is None:
+                decoded = self.adapter.queued_answer(message, payload)
+            else:
+                decoded = self.adapter.decode_answer(message, answer)
             await self.execute(self.feed(CallAnswered(effect.call_id, decoded)), answers)
 
     def _execute_at_once(self: StationRunner, effect: Effect) -> None:
@@ -124,6 +147,8 @@ class MachineDriver:
             self._cancel_timer(effect.name)
         elif isinstance(effect, Persist) and not effect.write_ahead:
             self.changed()
+        elif isinstance(effect, Fail):
+            raise effect.error
         else:
             # Sending or awaiting before the answer would hold the CSMS's request open.
             raise RuntimeError(f"{effect!r} cannot run before the answer or without a request")

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.link import NotConnected
+from voltlab.fleet.machine.flows.sessions import may_start_offline
+from voltlab.fleet.machine.session_messages import RecheckLimits
 from voltlab.ocpp.errors import CallTimeout, ConnectionLost
 
 if TYPE_CHECKING:
@@ -22,22 +24,7 @@ def announces_start_or_end(action: str, payload: dict[str, Any]) -> bool:
 
 class OfflineMessages:
     def may_start_offline(self: StationRunner, id_tag: str) -> bool:
-        config = self.station.config
-        if config.get_bool("AllowOfflineTxForUnknownId"):
-            return True
-        if not config.get_bool("LocalAuthorizeOffline"):
-            return False
-        listed = (
-            self.station.local_list.lookup(id_tag)
-            if config.get_bool("LocalAuthListEnabled")
-            else None
-        )
-        cached = (
-            self.station.auth_cache.lookup(id_tag)
-            if config.get_bool("AuthorizationCacheEnabled")
-            else None
-        )
-        return any(info is not None and info.is_valid_at(self.now()) for info in (listed, cached))
+        return may_start_offline(self.machine.context, id_tag)
 
     # -- transaction messages: delivered in order, queued while offline ------------------------
 
@@ -108,8 +95,7 @@ class OfflineMessages:
     async def _apply_limits(self: StationRunner) -> None:
         now = self.now()
         self.station.advance(now)
-        for tx in self.station.transactions():
-            self._schedule_limit(tx)
+        await self.run_command(RecheckLimits())
         await self.publish_status()
         change = self.station.next_limit_change(now)
         if change is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
@@ -11,26 +10,25 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
     MAINTENANCE_ACTIONS_16,
     Ocpp16Maintenance,
 )
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
 from voltlab.fleet.codecs import ocpp16_authorization as authorization16
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
+from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
+from voltlab.fleet.codecs.ocpp16_sessions import id_tag_info, provisional_transaction_id
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
 from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
-from voltlab.fleet.measurands import Sample, meter_value
+from voltlab.fleet.machine.session_messages import SESSION_MESSAGES
 from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
-from voltlab.fleet.station import MeterReading, StationError, StatusChange, Transaction
+from voltlab.fleet.station import StationError, StatusChange
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16
-from voltlab.ocpp.vocabulary.authorization import authorization_from_16
 from voltlab.ocpp.vocabulary.connector_status import error_code_16
-from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_16
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -46,31 +44,6 @@ TRIGGERS = frozenset(
         "StatusNotification",
     }
 )
-
-
-def provisional_transaction_id(start_payload: dict[str, Any]) -> int:
-    """The id a StartTransaction queued offline stands under until the CSMS answers it:
-    negative (no CSMS gives those) and derived from the message, so it survives restarts."""
-    key = f"{start_payload['connectorId']}|{start_payload['timestamp']}|{start_payload['idTag']}"
-    return -(zlib.crc32(key.encode()) & 0x7FFFFFFF) - 1
-
-
-def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
-    return IdTagInfo(*authorization_from_16(body))
-
-
-def _sampled_value(sample: Sample, context: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "value": f"{sample.value:.{sample.decimals}f}",
-        "context": context,
-        "format": "Raw",
-        "measurand": sample.measurand,
-        "location": sample.location,
-        "unit": sample.unit,
-    }
-    if sample.phase:
-        body["phase"] = sample.phase
-    return body
 
 
 class Ocpp16Adapter(Ocpp16Maintenance):
@@ -100,6 +73,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     reports_reservation_ends = False
     hides_disabled_local_list = True
+    station_names_transactions = False
+    default_transaction_measurands: tuple[str, ...] = ()
     clear_cache_needs_enabled_cache = False
 
     def __init__(self, runner: StationRunner) -> None:
@@ -130,15 +105,14 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     def stops_transaction_on_unplug(self) -> bool:
         return self.station.config.get_bool("StopTransactionOnEVSideDisconnect")
 
-    async def authorize_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
-        raise StationError("unsupported", "OCPP 1.6 transactions always start with an id tag")
-
     def forget_statuses(self) -> None:
         return None  # the model's reported-status memory is all 1.6 needs
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
         if isinstance(message, AuthorizeRequest):
             return authorization16.encode_authorize(message)
+        if isinstance(message, SESSION_MESSAGES):
+            return sessions16.encode_session_call(message)
         # 1.6 has no message for a reservation that ended: its StatusNotification says it.
         raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 
@@ -147,7 +121,18 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     ) -> StationAnswerMessage:
         if isinstance(message, AuthorizeRequest):
             return authorization16.decode_authorize_answer(payload)
+        if isinstance(message, SESSION_MESSAGES):
+            return sessions16.decode_session_answer(message, payload)
         raise TypeError(f"no flow waits for the answer to {message!r}")
+
+    def queued_answer(
+        self, message: StationMessage, payload: dict[str, Any]
+    ) -> StationAnswerMessage:
+        assert isinstance(message, SESSION_MESSAGES)
+        return sessions16.queued_session_answer(message, payload)
+
+    def offline_variant(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
 
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})
@@ -165,72 +150,6 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             payload["vendorErrorCode"] = change.vendor_error_code[:50]
             payload["vendorId"] = VENDOR_ID
         await self._call("StatusNotification", payload)
-
-    async def start_transaction(self, tx: Transaction, reading: MeterReading) -> IdTagInfo:
-        payload: dict[str, Any] = {
-            "connectorId": tx.connector_id,
-            "idTag": tx.id_tag,
-            "meterStart": round(reading.register_wh),
-            "timestamp": format_timestamp(tx.started_at),
-        }
-        if tx.reservation_id is not None:
-            payload["reservationId"] = tx.reservation_id
-        answer = await self.runner.transaction_message("StartTransaction", payload)
-        if answer is None:
-            # Queued: a provisional id the queue rewrites once the CSMS gives the real one.
-            tx.transaction_id = provisional_transaction_id(payload)
-            await self.runner.write_ahead()  # the id is stored before energy flows
-            return IdTagInfo("Accepted")
-        tx.transaction_id = int(answer["transactionId"])
-        await self.runner.write_ahead()
-        info = id_tag_info(answer.get("idTagInfo"))
-        tx.parent_id_tag = info.parent_id_tag or tx.parent_id_tag
-        return info
-
-    def _meter_value(
-        self, connector_id: int, reading: MeterReading, measurands: list[str], context: str
-    ) -> dict[str, Any]:
-        return meter_value(self.station, connector_id, reading, measurands, context, _sampled_value)
-
-    async def meter_values(
-        self, connector_id: int, tx: Transaction | None, reading: MeterReading, context: str
-    ) -> None:
-        measurands = self.station.config.get_list("MeterValuesSampledData")
-        payload: dict[str, Any] = {
-            "connectorId": connector_id,
-            "meterValue": [self._meter_value(connector_id, reading, measurands, context)],
-        }
-        if tx is not None and tx.transaction_id is not None:
-            payload["transactionId"] = int(tx.transaction_id)
-            await self.runner.transaction_message("MeterValues", payload)
-            return
-        await self._call("MeterValues", payload)
-
-    async def stop_transaction(
-        self, tx: Transaction, reading: MeterReading, begin: MeterReading | None
-    ) -> IdTagInfo | None:
-        if tx.transaction_id is None:
-            return None
-        measurands = self.station.config.get_list("StopTxnSampledData")
-        payload: dict[str, Any] = {
-            "transactionId": int(tx.transaction_id),
-            "idTag": tx.id_tag,
-            "meterStop": round(reading.register_wh),
-            "timestamp": format_timestamp(reading.timestamp),
-            "reason": stop_reason_to_16(tx.stop_reason),
-        }
-        if measurands:
-            data = []
-            if begin is not None:
-                data.append(
-                    self._meter_value(tx.connector_id, begin, measurands, "Transaction.Begin")
-                )
-            data.append(self._meter_value(tx.connector_id, reading, measurands, "Transaction.End"))
-            payload["transactionData"] = data
-        answer = await self.runner.transaction_message("StopTransaction", payload)
-        if answer is None or not answer.get("idTagInfo"):
-            return None
-        return id_tag_info(answer["idTagInfo"])
 
     async def queued_result(
         self, message: QueuedMessage, answer: dict[str, Any] | None, error: Exception | None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from voltlab.fleet.machine.messages import CsmsAnswerMessage, StationMessage
+
+if TYPE_CHECKING:
+    from voltlab.fleet.smart_charging import ChargingProfile
 
 
 @dataclass(frozen=True)
@@ -50,4 +54,49 @@ class ReportStatus:
     reporting moves into the machine (migration step 3) the driver does it."""
 
 
-Effect = Answer | SendCall | SetTimer | CancelTimer | Persist | ReportStatus
+@dataclass(frozen=True)
+class AwaitStoredMeter:
+    """Wait until the stored meter register has caught up with a reading about to be sent
+    (the next regular flush), then feed `Resumed(call_id)`: after a crash the station never
+    closes a transaction below a meter value the CSMS saw."""
+
+    call_id: int
+
+
+@dataclass(frozen=True)
+class Fail:
+    """The flow ended with an error: raised to whoever started it, once the effects before
+    it have run."""
+
+    error: Exception
+
+
+@dataclass(frozen=True)
+class InstallProfile:
+    """Install a TxProfile that came with a remote start, now that its transaction exists.
+    Until smart charging moves into the machine the driver does it."""
+
+    connector_id: int
+    profile: ChargingProfile
+
+
+@dataclass(frozen=True)
+class ResetStation:
+    """Reset the station (2.x Reset OnIdle, once its last transaction ended). Until reset
+    moves into the machine the driver does it."""
+
+    hard: bool
+
+
+Effect = (
+    Answer
+    | SendCall
+    | SetTimer
+    | CancelTimer
+    | Persist
+    | ReportStatus
+    | AwaitStoredMeter
+    | Fail
+    | InstallProfile
+    | ResetStation
+)

@@ -50,6 +50,13 @@ class CallFailed:
 
 
 @dataclass(frozen=True)
+class Resumed:
+    """What a flow waited for besides a CSMS answer (`AwaitStoredMeter`) is done."""
+
+    call_id: int
+
+
+@dataclass(frozen=True)
 class LinkChanged:
     """The station is now (or no longer) connected and accepted by its CSMS. Until
     registration moves into the machine (migration step 3) the link decides and the driver
@@ -58,4 +65,6 @@ class LinkChanged:
     online: bool
 
 
-Event = CsmsRequest | TimerFired | GatewayCommand | CallAnswered | CallFailed | LinkChanged
+Event = (
+    CsmsRequest | TimerFired | GatewayCommand | CallAnswered | CallFailed | Resumed | LinkChanged
+)

@@ -1,10 +1,12 @@
-"""Flows that wait for the CSMS: generators the machine steps through.
+"""Flows that wait: generators the machine steps through.
 
 A flow yields effects; it yields `Call(message)` where it needs the CSMS's answer and is
-resumed with the decoded neutral answer, or with `CallFailure` when none came. What it
-returns is its result (a gateway command's answer). `FlowStepper` runs a flow up to its next
-call and keeps it under a call id until `CallAnswered` / `CallFailed` brings it back, so a
-whole session can be driven event by event on a virtual clock."""
+resumed with the decoded neutral answer, or with `CallFailure` when none came; it yields
+`WaitForStoredMeter()` to wait for the store (resumed with None). What it returns is its
+result (a command's answer); an exception it raises becomes a `Fail` effect after the effects
+it yielded before. `FlowStepper` runs a flow up to its next wait and keeps it under a call id
+until `CallAnswered` / `CallFailed` / `Resumed` brings it back, so a whole session can be
+driven event by event on a virtual clock."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from voltlab.fleet.machine.effects import Effect, SendCall
+from voltlab.fleet.machine.effects import AwaitStoredMeter, Effect, Fail, SendCall
 from voltlab.fleet.machine.messages import StationAnswerMessage, StationMessage
 
 T = TypeVar("T")
@@ -30,6 +32,11 @@ class Call:
 
 
 @dataclass(frozen=True)
+class WaitForStoredMeter:
+    """Yielded by a flow: resume once the stored meter caught up (`AwaitStoredMeter`)."""
+
+
+@dataclass(frozen=True)
 class CallFailure:
     """What a flow is resumed with when its call brought no answer."""
 
@@ -37,7 +44,7 @@ class CallFailure:
     detail: str = ""
 
 
-Step = Effect | Call
+Step = Effect | Call | WaitForStoredMeter
 Resume = StationAnswerMessage | CallFailure | None
 Flow = Generator[Step, Resume, T]
 # Turns a finished flow's result into the effects that report it (an Answer, say).
@@ -55,13 +62,13 @@ class FlowStepper:
 
     @property
     def waiting(self) -> int:
-        """How many flows wait for an answer."""
+        """How many flows wait."""
         return len(self._waiting)
 
     def start(self, flow: Flow[Any], done: Completion) -> list[Effect]:
         return self._run(flow, done, None)
 
-    def resume(self, call_id: int, value: StationAnswerMessage | CallFailure) -> list[Effect]:
+    def resume(self, call_id: int, value: Resume) -> list[Effect]:
         try:
             flow, done = self._waiting.pop(call_id)
         except KeyError:
@@ -69,9 +76,6 @@ class FlowStepper:
         return self._run(flow, done, value)
 
     def _run(self, flow: Flow[Any], done: Completion, value: Resume) -> list[Effect]:
-        """Step the flow until it waits for an answer or returns; an exception it raises
-        reaches the caller of `handle` with the effects so far lost, as an await chain's
-        would (flows raise before they change anything they cannot take back)."""
         effects: list[Effect] = []
         while True:
             try:
@@ -79,15 +83,17 @@ class FlowStepper:
             except StopIteration as finished:
                 effects.extend(done(finished.value))
                 return effects
-            if isinstance(step, Call):
+            except Exception as error:  # the flow's own refusal (StationError) or a bug
+                effects.append(Fail(error))
+                return effects
+            if isinstance(step, Call | WaitForStoredMeter):
                 call_id = self._next_call_id
                 self._next_call_id += 1
                 self._waiting[call_id] = (flow, done)
-                effects.append(SendCall(step.message, call_id))
+                if isinstance(step, Call):
+                    effects.append(SendCall(step.message, call_id))
+                else:
+                    effects.append(AwaitStoredMeter(call_id))
                 return effects
             effects.append(step)
             value = None
-
-
-def no_result(_: object) -> list[Effect]:
-    return []

@@ -4,13 +4,16 @@
 clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 (`machine.flow`): the machine keeps them under a call id until the answer comes back as an
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
-ChangeAvailability and authorization; the other flows still live in the runner."""
+ChangeAvailability, authorization, sessions (cable, start, stop, remote start), meter
+sampling and limits; the other flows still live in the runner."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
+from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
 from voltlab.fleet.machine.effects import Answer, Effect
 from voltlab.fleet.machine.events import (
     CallAnswered,
@@ -19,19 +22,22 @@ from voltlab.fleet.machine.events import (
     Event,
     GatewayCommand,
     LinkChanged,
+    Resumed,
     TimerFired,
 )
-from voltlab.fleet.machine.flow import CallFailure, FailureReason, FlowStepper
+from voltlab.fleet.machine.flow import CallFailure, FailureReason, Flow, FlowStepper
 from voltlab.fleet.machine.flows import (
     auth_cache,
     authorization,
     availability,
+    cable,
     data_transfer,
     local_list,
+    metering,
     reservations,
+    sessions,
 )
 from voltlab.fleet.machine.messages import (
-    AuthorizationDecision,
     AuthorizeIdTag,
     CancelReservation,
     ChangeAvailability,
@@ -43,6 +49,19 @@ from voltlab.fleet.machine.messages import (
     GetLocalListVersion,
     ReserveNow,
     SendLocalList,
+)
+from voltlab.fleet.machine.session_messages import (
+    CloseInterrupted,
+    EndSession,
+    PlugIn,
+    RecheckLimits,
+    RemoteStart,
+    ResumeSessions,
+    SampleNow,
+    SessionResult,
+    StartTransaction,
+    StopTransaction,
+    Unplug,
 )
 from voltlab.fleet.station import Station
 
@@ -58,21 +77,58 @@ class MachineSettings:
     hides_disabled_local_list: bool = False
     # 2.x rejects ClearCache while the cache is disabled; 1.6 always clears it.
     clear_cache_needs_enabled_cache: bool = False
+    # 2.x: the station names its transactions; 1.6: the CSMS does (StartTransaction.conf).
+    station_names_transactions: bool = False
+    # What a transaction's start and end carry when StopTxnSampledData is empty (2.x: the
+    # register; 1.6: nothing).
+    default_transaction_measurands: tuple[str, ...] = ()
 
 
 class UnhandledEvent(TypeError):
     """An event the machine has no flow for: a driver bug, never a CSMS's fault."""
 
 
+class _CablePoints:
+    """1.6 defaults: the cable never opens a transaction; unplugging stops it when
+    StopTransactionOnEVSideDisconnect says so."""
+
+    def __init__(self, station: Station) -> None:
+        self._station = station
+
+    def opens_transaction_on_plug(self) -> bool:
+        return False
+
+    def stops_transaction_on_unplug(self) -> bool:
+        return self._station.config.get_bool("StopTransactionOnEVSideDisconnect")
+
+
 class StationMachine:
-    def __init__(self, station: Station, settings: MachineSettings) -> None:
+    def __init__(
+        self,
+        station: Station,
+        settings: MachineSettings,
+        *,
+        points: TransactionPoints | None = None,
+        new_transaction_id: Callable[[], str] = random_transaction_id,
+    ) -> None:
         self.station = station
         self.settings = settings
-        # Connected and accepted by the CSMS (`LinkChanged`).
-        self.online = False
+        self.context = FlowContext(
+            station,
+            points if points is not None else _CablePoints(station),
+            station_names_transactions=settings.station_names_transactions,
+            default_transaction_measurands=settings.default_transaction_measurands,
+            new_transaction_id=new_transaction_id,
+        )
         self.flows = FlowStepper()
 
+    @property
+    def online(self) -> bool:
+        """Connected and accepted by the CSMS (`LinkChanged`)."""
+        return self.context.online
+
     def handle(self, event: Event, now: float) -> list[Effect]:
+        self.context.now = now
         if isinstance(event, CsmsRequest):
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
@@ -82,14 +138,41 @@ class StationMachine:
         if isinstance(event, CallFailed):
             reason = cast(FailureReason, event.reason)
             return self.flows.resume(event.call_id, CallFailure(reason, event.detail))
+        if isinstance(event, Resumed):
+            return self.flows.resume(event.call_id, None)
         if isinstance(event, LinkChanged):
-            self.online = event.online
+            self.context.online = event.online
             return []
-        if isinstance(event, TimerFired) and reservations.owns_timer(event.name):
-            return reservations.timer_fired(
-                self.station, event.name, now, reports_ends=self.settings.reports_reservation_ends
-            )
+        if isinstance(event, TimerFired):
+            return self._timer(event.name, now)
         raise UnhandledEvent(f"no flow handles {event!r}")
+
+    def _timer(self, name: str, now: float) -> list[Effect]:
+        self.context.timers.pop(name, None)
+        if reservations.owns_timer(name):
+            return reservations.timer_fired(
+                self.station, name, now, reports_ends=self.settings.reports_reservation_ends
+            )
+        prefix, _, connector = name.partition(":")
+        if prefix == "sample":
+            return self.flows.start(metering.sample_due(self.context, int(connector)), _nothing)
+        if prefix == "limit":
+            return self.flows.start(self._limit_due(int(connector)), _nothing)
+        if prefix == "cable":
+            return self.flows.start(cable.cable_timeout(self.context, int(connector)), _nothing)
+        raise UnhandledEvent(f"no flow owns the timer {name!r}")
+
+    def _limit_due(self, connector_id: int) -> Flow[None]:
+        tx = self.station.connector(connector_id).transaction
+        if tx is None:
+            return
+        self.station.advance(self.context.now)
+        reason = metering.limit_reached(self.context, tx)
+        if reason is None:
+            yield from metering.schedule_limit(self.context, tx)  # power changed meanwhile
+            return
+        # Neutral reasons; the 1.6 codec says Local, 2.x the precise limit.
+        yield from cable.end_session(self.context, connector_id, reason)
 
     def _request(self, message: CsmsRequestMessage, now: float) -> list[Effect]:
         if isinstance(message, ReserveNow):
@@ -127,9 +210,52 @@ class StationMachine:
             )
         if isinstance(message, AuthorizeIdTag):
             flow = authorization.authorize(self.station, message.id_tag, now, online=self.online)
-            return self.flows.start(flow, _answer_with)
+            return self.flows.start(flow, _answer)
+        return self.flows.start(self._session_flow(message), _session_result)
+
+    def _session_flow(self, message: GatewayCommandMessage) -> Flow[Any]:
+        ctx = self.context
+        if isinstance(message, StartTransaction):
+            return sessions.start_transaction(ctx, message)
+        if isinstance(message, StopTransaction):
+            return sessions.stop_transaction(
+                ctx, message.connector_id, message.reason, message.id_tag
+            )
+        if isinstance(message, EndSession):
+            return cable.end_session(ctx, message.connector_id, message.reason)
+        if isinstance(message, PlugIn):
+            return cable.plug_in(ctx, message)
+        if isinstance(message, Unplug):
+            return cable.unplug(ctx, message.connector_id)
+        if isinstance(message, RemoteStart):
+            return cable.remote_start(ctx, message)
+        if isinstance(message, SampleNow):
+            return metering.sample_now(ctx, message.connector_id, message.context)
+        if isinstance(message, RecheckLimits):
+            return self._recheck_limits()
+        if isinstance(message, ResumeSessions):
+            return self._resume_sessions()
+        if isinstance(message, CloseInterrupted):
+            return sessions.close_interrupted(ctx)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
+    def _recheck_limits(self) -> Flow[None]:
+        for tx in self.station.transactions():
+            yield from metering.schedule_limit(self.context, tx)
 
-def _answer_with(decision: AuthorizationDecision) -> list[Effect]:
-    return [Answer(decision)]
+    def _resume_sessions(self) -> Flow[None]:
+        for tx in self.station.transactions():
+            yield from metering.schedule_sampling(self.context, tx.connector_id)
+            yield from metering.schedule_limit(self.context, tx)
+
+
+def _answer(result: Any) -> list[Effect]:
+    return [Answer(result)]
+
+
+def _session_result(result: Any) -> list[Effect]:
+    return [Answer(SessionResult(result))]
+
+
+def _nothing(_: object) -> list[Effect]:
+    return []

@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.machine.session_messages import (
+    SessionAnswer,
+    SessionCommand,
+    SessionMessage,
+    SessionResult,
+)
 
 # ReserveNow's answer words are the same in 1.6 and 2.x.
 ReserveStatus = Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]
@@ -201,9 +207,12 @@ CsmsAnswerMessage = (
     | ClearCacheAnswer
     | DataTransferAnswer
     | AuthorizationDecision
+    | SessionResult
 )
 # Gateway commands the machine decides on; their answer is the command's result.
-GatewayCommandMessage = SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag
+GatewayCommandMessage = (
+    SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand
+)
 # What the station sends to the CSMS, and the answers a flow waits for.
-StationMessage = ReservationEnded | AuthorizeRequest
-StationAnswerMessage = AuthorizeAnswer
+StationMessage = ReservationEnded | AuthorizeRequest | SessionMessage
+StationAnswerMessage = AuthorizeAnswer | SessionAnswer

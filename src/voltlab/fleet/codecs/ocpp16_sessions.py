@@ -1,0 +1,118 @@
+"""OCPP 1.6 codec for a session's messages: StartTransaction, MeterValues, StopTransaction.
+
+1.6 learns a transaction's id from the CSMS; a StartTransaction queued offline stands under a
+provisional id (negative, derived from the message) until the queue delivers it."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.machine.session_messages import (
+    MeterValue,
+    MeterValuesAnswer,
+    MeterValuesReport,
+    SessionAnswer,
+    SessionMessage,
+    TransactionEnded,
+    TransactionEndedAnswer,
+    TransactionStarted,
+    TransactionStartedAnswer,
+)
+from voltlab.fleet.measurands import Sample
+from voltlab.ocpp.vocabulary.authorization import authorization_from_16
+from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_16
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
+
+
+def provisional_transaction_id(start_payload: dict[str, Any]) -> int:
+    """The id a StartTransaction queued offline stands under until the CSMS answers it:
+    negative (no CSMS gives those) and derived from the message, so it survives restarts."""
+    key = f"{start_payload['connectorId']}|{start_payload['timestamp']}|{start_payload['idTag']}"
+    return -(zlib.crc32(key.encode()) & 0x7FFFFFFF) - 1
+
+
+def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
+    return IdTagInfo(*authorization_from_16(body))
+
+
+def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "value": f"{sample.value:.{sample.decimals}f}",
+        "context": context,
+        "format": "Raw",
+        "measurand": sample.measurand,
+        "location": sample.location,
+        "unit": sample.unit,
+    }
+    if sample.phase:
+        body["phase"] = sample.phase
+    return body
+
+
+def encode_meter_value(value: MeterValue) -> dict[str, Any]:
+    return {
+        "timestamp": format_timestamp(value.timestamp),
+        "sampledValue": [sampled_value(sample, value.context) for sample in value.samples],
+    }
+
+
+def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
+    if isinstance(message, TransactionStarted):
+        start: dict[str, Any] = {
+            "connectorId": message.tx.connector_id,
+            "idTag": message.id_tag,
+            "meterStart": round(message.meter_start_wh),
+            "timestamp": format_timestamp(message.started_at),
+        }
+        if message.reservation_id is not None:
+            start["reservationId"] = message.reservation_id
+        return "StartTransaction", start
+    if isinstance(message, MeterValuesReport):
+        body: dict[str, Any] = {
+            "connectorId": message.connector_id,
+            "meterValue": [encode_meter_value(message.value)],
+        }
+        if message.tx is not None:
+            body["transactionId"] = int(message.tx.transaction_id or 0)
+        return "MeterValues", body
+    if isinstance(message, TransactionEnded):
+        return "StopTransaction", _stop_transaction(message)
+    # 1.6 transactions always start with an id tag: nothing authorizes one later.
+    raise TypeError(f"OCPP 1.6 has no message for {message!r}")
+
+
+def _stop_transaction(message: TransactionEnded) -> dict[str, Any]:
+    stop: dict[str, Any] = {
+        "transactionId": int(message.tx.transaction_id or 0),
+        "idTag": message.id_tag,
+        "meterStop": round(message.meter_stop_wh),
+        "timestamp": format_timestamp(message.stopped_at),
+        "reason": stop_reason_to_16(message.reason),
+    }
+    if message.end is not None:
+        values = [message.begin, message.end] if message.begin is not None else [message.end]
+        stop["transactionData"] = [encode_meter_value(value) for value in values]
+    return stop
+
+
+def decode_session_answer(message: SessionMessage, payload: dict[str, Any]) -> SessionAnswer:
+    if isinstance(message, TransactionStarted):
+        return TransactionStartedAnswer(
+            int(payload["transactionId"]), id_tag_info(payload.get("idTagInfo"))
+        )
+    if isinstance(message, TransactionEnded):
+        info = payload.get("idTagInfo")
+        return TransactionEndedAnswer(id_tag_info(info) if info else None)
+    return MeterValuesAnswer()
+
+
+def queued_session_answer(message: SessionMessage, payload: dict[str, Any]) -> SessionAnswer:
+    """What a flow goes on with when its message was queued offline: a provisional id that
+    the queue rewrites once the CSMS gives the real one."""
+    if isinstance(message, TransactionStarted):
+        return TransactionStartedAnswer(provisional_transaction_id(payload), IdTagInfo("Accepted"))
+    if isinstance(message, TransactionEnded):
+        return TransactionEndedAnswer(None)
+    return MeterValuesAnswer()

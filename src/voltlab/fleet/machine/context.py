@@ -1,0 +1,72 @@
+"""What the machine's flows share: the station, the instant of the event being handled, the
+link's state, the timers the machine set, and the session state that is not the station's
+(begin readings, remote starts waiting for a cable, TxProfiles waiting for their
+transaction). One per machine; flows read `now` from it, so a flow resumed later sees the
+instant of the event that resumed it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from voltlab.fleet.machine.effects import CancelTimer, SetTimer
+from voltlab.fleet.records import MeterReading, StationError
+from voltlab.fleet.smart_charging import ChargingProfile
+from voltlab.fleet.station import Station
+
+
+class TransactionPoints(Protocol):
+    """Where a transaction starts and stops (1.6: configuration keys; 2.x: TxStartPoint /
+    TxStopPoint of the device model)."""
+
+    def opens_transaction_on_plug(self) -> bool: ...
+
+    def stops_transaction_on_unplug(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AwaitingCable:
+    """A remote start accepted before the cable: it starts when the cable comes."""
+
+    id_tag: str
+    parent_id_tag: str | None
+    remote_start_id: int | None
+
+
+def random_transaction_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class FlowContext:
+    station: Station
+    points: TransactionPoints
+    # 2.x: the station names its transactions; 1.6: the CSMS does.
+    station_names_transactions: bool
+    # Measurands a transaction's start and end carry when StopTxnSampledData is empty (2.x:
+    # the register; 1.6: none, and no transactionData at all).
+    default_transaction_measurands: tuple[str, ...]
+    new_transaction_id: Callable[[], str] = random_transaction_id
+    now: float = 0.0
+    online: bool = False
+    # 2.x Reset OnIdle during a transaction: reset once the last one ends.
+    reset_when_idle: bool = False
+    timers: dict[str, float] = field(default_factory=dict)
+    begin_readings: dict[int, MeterReading] = field(default_factory=dict)
+    awaiting_cable: dict[int, AwaitingCable] = field(default_factory=dict)
+    pending_profiles: dict[int, ChargingProfile] = field(default_factory=dict)
+
+    def set_timer(self, name: str, at: float) -> SetTimer:
+        self.timers[name] = at
+        return SetTimer(name, at)
+
+    def cancel_timer(self, name: str) -> CancelTimer:
+        self.timers.pop(name, None)
+        return CancelTimer(name)
+
+    def not_connected(self) -> StationError:
+        return StationError(
+            "not_connected", f"{self.station.identity} is not connected and accepted by its CSMS"
+        )
