@@ -1,13 +1,11 @@
-"""Smart charging at the station, whatever the OCPP version: install and clear charging
-profiles, answer composite schedules. Adapters parse their version's JSON into a
-`ChargingProfile` and call these; the limit then caps the EV's power in the model."""
+"""Composite schedules, whatever the OCPP version (installing and clearing profiles is the
+station machine's: machine/flows/profiles.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.smart_charging import (
-    ChargingProfile,
     InstalledProfile,
     to_ocpp16_composite,
     to_ocpp201_composite,
@@ -16,44 +14,6 @@ from voltlab.ocpp.versions import OCPP16
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
-
-
-def install_profile(runner: StationRunner, connector_id: int, profile: ChargingProfile) -> str:
-    station = runner.station
-    if connector_id != 0 and connector_id not in station.connectors:
-        return "Rejected"
-    tx = station.connectors[connector_id].transaction if connector_id else None
-    station.advance(runner.now())
-    status = station.profiles.install(
-        connector_id,
-        profile,
-        runner.now(),
-        transaction_id=None if tx is None else tx.transaction_id,
-        in_transaction=tx is not None,
-        ocpp_version=OCPP16 if runner.version == OCPP16 else runner.version,
-    )
-    if status == "Accepted":
-        runner.changed()
-        runner.charging_limits_changed()
-    return status
-
-
-def clear_profiles(
-    runner: StationRunner,
-    *,
-    profile_id: int | None,
-    connector_id: int | None,
-    purpose: str | None,
-    stack_level: int | None,
-) -> bool:
-    runner.station.advance(runner.now())
-    cleared = runner.station.profiles.clear(
-        id=profile_id, connector_id=connector_id, purpose=purpose, stack_level=stack_level
-    )
-    if cleared:
-        runner.changed()
-        runner.charging_limits_changed()
-    return cleared
 
 
 def composite_schedule(

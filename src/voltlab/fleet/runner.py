@@ -88,6 +88,7 @@ class StationRunner(OfflineMessages, MachineDriver):
                 clear_cache_needs_enabled_cache=self.adapter.clear_cache_needs_enabled_cache,
                 station_names_transactions=self.adapter.station_names_transactions,
                 default_transaction_measurands=self.adapter.default_transaction_measurands,
+                profile_rules=version,
             ),
             points=self.adapter,
         )

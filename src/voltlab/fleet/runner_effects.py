@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.charging_control import install_profile
 from voltlab.fleet.link import NotConnected
 from voltlab.fleet.machine.effects import (
     Answer,
@@ -17,7 +16,6 @@ from voltlab.fleet.machine.effects import (
     CancelTimer,
     Effect,
     Fail,
-    InstallProfile,
     Persist,
     ReportStatus,
     ResetStation,
@@ -105,8 +103,6 @@ class MachineDriver:
             elif isinstance(effect, AwaitStoredMeter):
                 await self.meter_settled()
                 await self.execute(self.feed(Resumed(effect.call_id)), answers)
-            elif isinstance(effect, InstallProfile):
-                install_profile(self, effect.connector_id, effect.profile)
             elif isinstance(effect, ResetStation):
                 self.spawn(self.reset(effect.hard))
             elif isinstance(effect, Persist) and effect.write_ahead:

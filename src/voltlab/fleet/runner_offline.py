@@ -1,6 +1,6 @@
-"""The parts of a running station that deal with time away from the CSMS and with timed
-limits: transaction messages queued while offline and drained in order, the offline start rule,
-and re-applying smart-charging limits when they change. `StationRunner` mixes this in."""
+"""The parts of a running station that deal with time away from the CSMS: transaction
+messages queued while offline and drained in order, and the offline start rule.
+`StationRunner` mixes this in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.link import NotConnected
 from voltlab.fleet.machine.flows.sessions import may_start_offline
-from voltlab.fleet.machine.session_messages import RecheckLimits
 from voltlab.ocpp.errors import CallTimeout, ConnectionLost
 
 if TYPE_CHECKING:
@@ -87,18 +86,3 @@ class OfflineMessages:
             await self._draining
         finally:
             self._queue_empty = None  # what is left (a transport error stops a drain) is recounted
-
-    def charging_limits_changed(self: StationRunner) -> None:
-        """A profile was set or cleared: apply the new limit now and at its next change."""
-        self.spawn(self._apply_limits())
-
-    async def _apply_limits(self: StationRunner) -> None:
-        now = self.now()
-        self.station.advance(now)
-        await self.run_command(RecheckLimits())
-        await self.publish_status()
-        change = self.station.next_limit_change(now)
-        if change is None:
-            self._cancel_timer("profiles")
-        else:
-            self._set_timer("profiles", max(0.0, change - now) + 0.001, self._apply_limits)

@@ -10,9 +10,10 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
     MAINTENANCE_ACTIONS_16,
     Ocpp16Maintenance,
 )
-from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
+from voltlab.fleet.charging_control import composite_schedule
 from voltlab.fleet.codecs import ocpp16_authorization as authorization16
 from voltlab.fleet.codecs import ocpp16_availability as availability16
+from voltlab.fleet.codecs import ocpp16_control as control16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16
@@ -23,7 +24,6 @@ from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
 from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
 from voltlab.fleet.machine.session_messages import SESSION_MESSAGES
 from voltlab.fleet.offline_queue import QueuedMessage
-from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.fleet.station import StationError, StatusChange
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
@@ -185,55 +185,24 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return await handler(payload)
 
     async def on_RemoteStartTransaction(self, payload: dict[str, Any]) -> Reply:
-        id_tag = payload["idTag"]
-        connector_id = self.runner.choose_remote_connector(payload.get("connectorId"), id_tag)
-        if connector_id is None:
-            return Reply({"status": "Rejected"})
-        profile = None
-        if payload.get("chargingProfile"):
-            try:
-                profile = ChargingProfile.from_ocpp16(payload["chargingProfile"])
-            except ProfileError:
-                return Reply({"status": "Rejected"})
-            if profile.purpose != "TxProfile":
-                return Reply({"status": "Rejected"})
-        return Reply(
-            {"status": "Accepted"},
-            after=self.runner.defer(
-                lambda: self.runner.remote_start(connector_id, id_tag, None, profile)
-            ),
-        )
+        request = control16.decode_remote_start(payload)
+        return self.runner.answer_request(request, control16.encode_control_answer)
 
-    async def on_SetChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
-        try:
-            profile = ChargingProfile.from_ocpp16(payload["csChargingProfiles"])
-        except ProfileError:
-            return {"status": "Rejected"}
-        return {"status": install_profile(self.runner, payload["connectorId"], profile)}
+    async def on_SetChargingProfile(self, payload: dict[str, Any]) -> Reply:
+        request = control16.decode_set_charging_profile(payload)
+        return self.runner.answer_request(request, control16.encode_control_answer)
 
-    async def on_ClearChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
-        cleared = clear_profiles(
-            self.runner,
-            profile_id=payload.get("id"),
-            connector_id=payload.get("connectorId"),
-            purpose=payload.get("chargingProfilePurpose"),
-            stack_level=payload.get("stackLevel"),
-        )
-        return {"status": "Accepted" if cleared else "Unknown"}
+    async def on_ClearChargingProfile(self, payload: dict[str, Any]) -> Reply:
+        request = control16.decode_clear_charging_profile(payload)
+        return self.runner.answer_request(request, control16.encode_control_answer)
 
     async def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
         unit = payload.get("chargingRateUnit")
         return composite_schedule(self.runner, payload["connectorId"], payload["duration"], unit)
 
     async def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> Reply:
-        tx = self.station.find_transaction(payload["transactionId"])
-        if tx is None:
-            return Reply({"status": "Rejected"})
-        connector_id = tx.connector_id
-        return Reply(
-            {"status": "Accepted"},
-            after=self.runner.defer(lambda: self.runner.stop_transaction(connector_id, "Remote")),
-        )
+        request = control16.decode_remote_stop(payload)
+        return self.runner.answer_request(request, control16.encode_control_answer)
 
     async def on_Reset(self, payload: dict[str, Any]) -> Reply:
         hard = payload["type"] == "Hard"

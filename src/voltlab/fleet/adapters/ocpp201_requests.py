@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.charging_control import (
-    clear_profiles,
     composite_schedule,
-    install_profile,
     installed,
 )
 from voltlab.fleet.codecs import ocpp201_availability as availability2x
+from voltlab.fleet.codecs import ocpp201_control as control201
 from voltlab.fleet.codecs import ocpp201_local_list as local_list2x
 from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
 from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
-from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
@@ -77,42 +75,12 @@ class Ocpp201Requests:
     # -- transactions -------------------------------------------------------------------------
 
     async def on_RequestStartTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        token = payload["idToken"]["idToken"]
-        evse_id = payload.get("evseId")
-        runner = self.runner
-        connector_id = runner.choose_remote_connector(evse_id, token)
-        if connector_id is None:
-            return Reply({"status": "Rejected"})
-        body: dict[str, Any] = {"status": "Accepted"}
-        open_tx = self.station.connectors[connector_id].transaction
-        if open_tx is not None and open_tx.transaction_id is not None:
-            body["transactionId"] = str(open_tx.transaction_id)
-        remote_id = payload["remoteStartId"]
-        profile = None
-        if payload.get("chargingProfile"):
-            try:
-                profile = ChargingProfile.from_ocpp201(payload["chargingProfile"])
-            except ProfileError:
-                return Reply({"status": "Rejected"})
-            if profile.purpose != "TxProfile":
-                return Reply({"status": "Rejected"})
-        return Reply(
-            body,
-            after=runner.defer(
-                lambda: runner.remote_start(connector_id, token, remote_id, profile)
-            ),
-        )
+        request = control201.decode_request_start(payload)
+        return self.runner.answer_request(request, control201.encode_control_answer)
 
     async def on_RequestStopTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        tx = self.station.find_transaction(payload["transactionId"])
-        if tx is None:
-            return Reply({"status": "Rejected"})
-        connector_id = tx.connector_id
-        runner = self.runner
-        return Reply(
-            {"status": "Accepted"},
-            after=runner.defer(lambda: runner.stop_transaction(connector_id, "Remote")),
-        )
+        request = control201.decode_request_stop(payload)
+        return self.runner.answer_request(request, control201.encode_control_answer)
 
     async def on_GetTransactionStatus(
         self: Ocpp201Adapter, payload: dict[str, Any]
@@ -126,30 +94,13 @@ class Ocpp201Requests:
 
     # -- smart charging -----------------------------------------------------------------------
 
-    async def on_SetChargingProfile(
-        self: Ocpp201Adapter, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        try:
-            profile = ChargingProfile.from_ocpp201(payload["chargingProfile"])
-        except ProfileError as exc:
-            return {
-                "status": "Rejected",
-                "statusInfo": {"reasonCode": getattr(exc, "reason", "InvalidProfile")[:20]},
-            }
-        return {"status": install_profile(self.runner, payload["evseId"], profile)}
+    async def on_SetChargingProfile(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        request = control201.decode_set_charging_profile(payload)
+        return self.runner.answer_request(request, control201.encode_control_answer)
 
-    async def on_ClearChargingProfile(
-        self: Ocpp201Adapter, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        criteria = payload.get("chargingProfileCriteria") or {}
-        cleared = clear_profiles(
-            self.runner,
-            profile_id=payload.get("chargingProfileId"),
-            connector_id=criteria.get("evseId"),
-            purpose=criteria.get("chargingProfilePurpose"),
-            stack_level=criteria.get("stackLevel"),
-        )
-        return {"status": "Accepted" if cleared else "Unknown"}
+    async def on_ClearChargingProfile(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        request = control201.decode_clear_charging_profile(payload)
+        return self.runner.answer_request(request, control201.encode_control_answer)
 
     async def on_GetCompositeSchedule(
         self: Ocpp201Adapter, payload: dict[str, Any]

@@ -48,6 +48,8 @@ class FlowContext:
     # Measurands a transaction's start and end carry when StopTxnSampledData is empty (2.x:
     # the register; 1.6: none, and no transactionData at all).
     default_transaction_measurands: tuple[str, ...]
+    # The OCPP version whose charging-profile rules apply (2.x refuses more than 1.6).
+    profile_rules: str
     new_transaction_id: Callable[[], str] = random_transaction_id
     now: float = 0.0
     online: bool = False

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from voltlab.fleet.machine.messages import CsmsAnswerMessage, StationMessage
-
-if TYPE_CHECKING:
-    from voltlab.fleet.smart_charging import ChargingProfile
 
 
 @dataclass(frozen=True)
@@ -72,15 +68,6 @@ class Fail:
 
 
 @dataclass(frozen=True)
-class InstallProfile:
-    """Install a TxProfile that came with a remote start, now that its transaction exists.
-    Until smart charging moves into the machine the driver does it."""
-
-    connector_id: int
-    profile: ChargingProfile
-
-
-@dataclass(frozen=True)
 class ResetStation:
     """Reset the station (2.x Reset OnIdle, once its last transaction ended). Until reset
     moves into the machine the driver does it."""
@@ -97,6 +84,5 @@ Effect = (
     | ReportStatus
     | AwaitStoredMeter
     | Fail
-    | InstallProfile
     | ResetStation
 )

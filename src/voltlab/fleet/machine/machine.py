@@ -4,8 +4,8 @@
 clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 (`machine.flow`): the machine keeps them under a call id until the answer comes back as an
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
-ChangeAvailability, authorization, sessions (cable, start, stop, remote start), meter
-sampling and limits; the other flows still live in the runner."""
+ChangeAvailability, authorization, sessions (cable, start, stop, remote start and stop),
+meter sampling and limits, charging profiles; the other flows still live in the runner."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
+from voltlab.fleet.machine.control_messages import (
+    ClearChargingProfile,
+    RemoteStartRequest,
+    RemoteStopRequest,
+    SetChargingProfile,
+)
 from voltlab.fleet.machine.effects import Answer, Effect
 from voltlab.fleet.machine.events import (
     CallAnswered,
@@ -34,6 +40,8 @@ from voltlab.fleet.machine.flows import (
     data_transfer,
     local_list,
     metering,
+    profiles,
+    remote,
     reservations,
     sessions,
 )
@@ -64,6 +72,7 @@ from voltlab.fleet.machine.session_messages import (
     Unplug,
 )
 from voltlab.fleet.station import Station
+from voltlab.ocpp.versions import OCPP16
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,8 @@ class MachineSettings:
     # What a transaction's start and end carry when StopTxnSampledData is empty (2.x: the
     # register; 1.6: nothing).
     default_transaction_measurands: tuple[str, ...] = ()
+    # The OCPP version whose charging-profile rules apply (2.x refuses more than 1.6).
+    profile_rules: str = OCPP16
 
 
 class UnhandledEvent(TypeError):
@@ -118,6 +129,7 @@ class StationMachine:
             points if points is not None else _CablePoints(station),
             station_names_transactions=settings.station_names_transactions,
             default_transaction_measurands=settings.default_transaction_measurands,
+            profile_rules=settings.profile_rules,
             new_transaction_id=new_transaction_id,
         )
         self.flows = FlowStepper()
@@ -158,6 +170,8 @@ class StationMachine:
             return self.flows.start(metering.sample_due(self.context, int(connector)), _nothing)
         if prefix == "limit":
             return self.flows.start(self._limit_due(int(connector)), _nothing)
+        if name == profiles.PROFILES_TIMER:
+            return profiles.limits_changed(self.context)
         if prefix == "cable":
             return self.flows.start(cable.cable_timeout(self.context, int(connector)), _nothing)
         raise UnhandledEvent(f"no flow owns the timer {name!r}")
@@ -191,6 +205,15 @@ class StationMachine:
             return data_transfer.data_transfer(message)
         if isinstance(message, SendLocalList | ClearCache):
             return self._command(message, now, from_csms=True)
+        if isinstance(message, RemoteStartRequest):
+            return remote.remote_start_request(self.context, self.flows, message)
+        if isinstance(message, RemoteStopRequest):
+            return remote.remote_stop_request(self.context, self.flows, message)
+        if isinstance(message, SetChargingProfile):
+            rules = self.settings.profile_rules
+            return profiles.set_charging_profile(self.context, message, profile_rules=rules)
+        if isinstance(message, ClearChargingProfile):
+            return profiles.clear_charging_profile(self.context, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
     def _command(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.machine.control_messages import ControlAnswer, ControlRequest
 from voltlab.fleet.machine.session_messages import (
     SessionAnswer,
     SessionCommand,
@@ -196,6 +197,7 @@ CsmsRequestMessage = (
     | ClearCache
     | DataTransfer
     | ChangeAvailability
+    | ControlRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -208,6 +210,7 @@ CsmsAnswerMessage = (
     | DataTransferAnswer
     | AuthorizationDecision
     | SessionResult
+    | ControlAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.context import FlowContext
-from voltlab.fleet.machine.effects import InstallProfile, Persist, ReportStatus, ResetStation
+from voltlab.fleet.machine.effects import Persist, ReportStatus, ResetStation
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.flows.authorization import learn
 from voltlab.fleet.machine.flows.metering import (
@@ -17,6 +17,7 @@ from voltlab.fleet.machine.flows.metering import (
     schedule_sampling,
     transaction_ref,
 )
+from voltlab.fleet.machine.flows.profiles import install_pending
 from voltlab.fleet.machine.session_messages import (
     StartTransaction,
     TransactionAuthorized,
@@ -143,9 +144,7 @@ def _confirmed(ctx: FlowContext, tx: Transaction, info: IdTagInfo | None) -> Flo
             return tx
         station.deauthorize(tx, ctx.now)
     station.confirm(tx, ctx.now)
-    profile = ctx.pending_profiles.pop(tx.connector_id, None)
-    if profile is not None:
-        yield InstallProfile(tx.connector_id, profile)
+    yield from install_pending(ctx, tx.connector_id, profile_rules=ctx.profile_rules)
     yield from schedule_sampling(ctx, tx.connector_id)
     yield from schedule_limit(ctx, tx)
     yield ReportStatus()

@@ -1,0 +1,71 @@
+"""OCPP 2.0.1 / 2.1 codec for the requests that control charging: RequestStartTransaction,
+RequestStopTransaction, SetChargingProfile, ClearChargingProfile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voltlab.fleet.machine.control_messages import (
+    ClearChargingProfile,
+    ClearChargingProfileAnswer,
+    RemoteStartAnswer,
+    RemoteStartRequest,
+    RemoteStopAnswer,
+    RemoteStopRequest,
+    SetChargingProfile,
+    SetChargingProfileAnswer,
+)
+from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
+
+REASON_CODE_LENGTH = 20  # StatusInfoType.reasonCode is a string(20)
+
+
+def _profile(body: dict[str, Any] | None) -> tuple[ChargingProfile | None, str | None]:
+    if not body:
+        return None, None
+    try:
+        return ChargingProfile.from_ocpp201(body), None
+    except ProfileError as exc:
+        return None, exc.reason
+
+
+def decode_request_start(payload: dict[str, Any]) -> RemoteStartRequest:
+    profile, problem = _profile(payload.get("chargingProfile"))
+    token = payload["idToken"]["idToken"]
+    start_id = payload["remoteStartId"]
+    return RemoteStartRequest(payload.get("evseId"), token, start_id, profile, problem is not None)
+
+
+def decode_request_stop(payload: dict[str, Any]) -> RemoteStopRequest:
+    return RemoteStopRequest(payload["transactionId"])
+
+
+def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
+    profile, problem = _profile(payload["chargingProfile"])
+    return SetChargingProfile(payload["evseId"], profile, problem)
+
+
+def decode_clear_charging_profile(payload: dict[str, Any]) -> ClearChargingProfile:
+    criteria = payload.get("chargingProfileCriteria") or {}
+    return ClearChargingProfile(
+        payload.get("chargingProfileId"),
+        criteria.get("evseId"),
+        criteria.get("chargingProfilePurpose"),
+        criteria.get("stackLevel"),
+    )
+
+
+def encode_control_answer(
+    answer: RemoteStartAnswer
+    | RemoteStopAnswer
+    | SetChargingProfileAnswer
+    | ClearChargingProfileAnswer,
+) -> dict[str, Any]:
+    if isinstance(answer, ClearChargingProfileAnswer):
+        return {"status": "Accepted" if answer.cleared else "Unknown"}
+    body: dict[str, Any] = {"status": answer.status}
+    if isinstance(answer, RemoteStartAnswer) and answer.transaction_id is not None:
+        body["transactionId"] = answer.transaction_id
+    if isinstance(answer, SetChargingProfileAnswer) and answer.reason is not None:
+        body["statusInfo"] = {"reasonCode": answer.reason[:REASON_CODE_LENGTH]}
+    return body

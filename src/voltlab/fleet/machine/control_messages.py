@@ -1,0 +1,72 @@
+"""Neutral CSMS requests that control charging: remote start and stop, and charging profiles
+(1.6 RemoteStart/RemoteStopTransaction, 2.x RequestStart/RequestStopTransaction,
+Set/ClearChargingProfile in both)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from voltlab.fleet.smart_charging import ChargingProfile
+
+RemoteStartStatus = Literal["Accepted", "Rejected"]
+ChargingProfileStatus = Literal["Accepted", "Rejected"]
+
+
+@dataclass(frozen=True)
+class RemoteStartRequest:
+    connector_id: int | None  # None: the station chooses
+    id_tag: str
+    remote_start_id: int | None  # 2.x remoteStartId
+    profile: ChargingProfile | None
+    # The request carried a profile the codec could not read.
+    profile_unreadable: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteStartAnswer:
+    status: RemoteStartStatus
+    # 2.x: the transaction the cable already opened on the chosen connector.
+    transaction_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteStopRequest:
+    transaction_id: str | int
+
+
+@dataclass(frozen=True)
+class RemoteStopAnswer:
+    status: RemoteStartStatus
+
+
+@dataclass(frozen=True)
+class SetChargingProfile:
+    connector_id: int  # 0: the whole station
+    profile: ChargingProfile | None  # None: the codec could not read it
+    refusal: str | None = None  # why it could not (a 2.x reasonCode)
+
+
+@dataclass(frozen=True)
+class SetChargingProfileAnswer:
+    status: str  # Accepted | Rejected (| NotSupported in 1.6)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ClearChargingProfile:
+    profile_id: int | None
+    connector_id: int | None
+    purpose: str | None
+    stack_level: int | None
+
+
+@dataclass(frozen=True)
+class ClearChargingProfileAnswer:
+    cleared: bool
+
+
+ControlRequest = RemoteStartRequest | RemoteStopRequest | SetChargingProfile | ClearChargingProfile
+ControlAnswer = (
+    RemoteStartAnswer | RemoteStopAnswer | SetChargingProfileAnswer | ClearChargingProfileAnswer
+)

@@ -1,0 +1,90 @@
+"""Charging profiles: install and clear them on the station model, whose limits cap the EV's
+power (and move the duration/energy limit timers). A profile's limit changes at its
+schedule's period boundaries: the `profiles` timer re-applies it then."""
+
+from __future__ import annotations
+
+from voltlab.fleet.machine.context import FlowContext
+from voltlab.fleet.machine.control_messages import (
+    ClearChargingProfile,
+    ClearChargingProfileAnswer,
+    SetChargingProfile,
+    SetChargingProfileAnswer,
+)
+from voltlab.fleet.machine.effects import Answer, Effect, Persist, ReportStatus
+from voltlab.fleet.machine.flow import Flow
+from voltlab.fleet.machine.flows.metering import schedule_limit
+from voltlab.fleet.smart_charging import ChargingProfile
+
+PROFILES_TIMER = "profiles"
+
+
+def set_charging_profile(
+    ctx: FlowContext, request: SetChargingProfile, *, profile_rules: str
+) -> list[Effect]:
+    if request.profile is None:
+        return [Answer(SetChargingProfileAnswer("Rejected", request.refusal))]
+    status = install(ctx, request.connector_id, request.profile, profile_rules=profile_rules)
+    if status != "Accepted":
+        return [Answer(SetChargingProfileAnswer(status))]
+    return [Persist(), Answer(SetChargingProfileAnswer(status)), *limits_changed(ctx)]
+
+
+def install(
+    ctx: FlowContext, connector_id: int, profile: ChargingProfile, *, profile_rules: str
+) -> str:
+    """Install a profile on the station model: Accepted or Rejected."""
+    station = ctx.station
+    if connector_id != 0 and connector_id not in station.connectors:
+        return "Rejected"
+    tx = station.connectors[connector_id].transaction if connector_id else None
+    station.advance(ctx.now)
+    return station.profiles.install(
+        connector_id,
+        profile,
+        ctx.now,
+        transaction_id=None if tx is None else tx.transaction_id,
+        in_transaction=tx is not None,
+        ocpp_version=profile_rules,
+    )
+
+
+def install_pending(ctx: FlowContext, connector_id: int, *, profile_rules: str) -> Flow[None]:
+    """A TxProfile that came with a remote start applies once its transaction exists."""
+    profile = ctx.pending_profiles.pop(connector_id, None)
+    if profile is None:
+        return
+    if install(ctx, connector_id, profile, profile_rules=profile_rules) == "Accepted":
+        yield Persist()
+        yield from limits_changed(ctx)
+
+
+def clear_charging_profile(ctx: FlowContext, request: ClearChargingProfile) -> list[Effect]:
+    ctx.station.advance(ctx.now)
+    cleared = ctx.station.profiles.clear(
+        id=request.profile_id,
+        connector_id=request.connector_id,
+        purpose=request.purpose,
+        stack_level=request.stack_level,
+    )
+    if not cleared:
+        return [Answer(ClearChargingProfileAnswer(False))]
+    return [Persist(), Answer(ClearChargingProfileAnswer(True)), *limits_changed(ctx)]
+
+
+def limits_changed(ctx: FlowContext) -> list[Effect]:
+    """Apply the limits that hold now: the EV's power follows, so do the limit timers and
+    the statuses; then wait for the next period boundary of any profile."""
+    station = ctx.station
+    station.advance(ctx.now)
+    effects: list[Effect] = []
+    for tx in station.transactions():
+        effects.extend(schedule_limit(ctx, tx))
+    effects.append(ReportStatus())
+    change = station.next_limit_change(ctx.now)
+    if change is None:
+        if PROFILES_TIMER in ctx.timers:
+            effects.append(ctx.cancel_timer(PROFILES_TIMER))
+    else:
+        effects.append(ctx.set_timer(PROFILES_TIMER, max(ctx.now, change) + 0.001))
+    return effects
