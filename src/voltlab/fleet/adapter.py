@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from voltlab.fleet.machine.messages import StationAnswerMessage, StationMessage
 from voltlab.fleet.station import StatusChange
 from voltlab.ocpp.connection import Reply
 
@@ -44,26 +43,6 @@ class ProtocolAdapter(Protocol):
     station_names_transactions: bool
     # What a transaction's start and end carry when StopTxnSampledData is empty.
     default_transaction_measurands: tuple[str, ...]
-
-    def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
-        """A machine's message to the CSMS as this version's action and payload."""
-        ...
-
-    def decode_answer(
-        self, message: StationMessage, payload: dict[str, Any]
-    ) -> StationAnswerMessage:
-        """The CSMS's answer to `message`, for the flow that waits for it."""
-        ...
-
-    def queued_answer(
-        self, message: StationMessage, payload: dict[str, Any]
-    ) -> StationAnswerMessage:
-        """What the flow goes on with when its transaction message was queued offline."""
-        ...
-
-    def offline_variant(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A transaction message as it is queued offline (2.x marks it `offline`)."""
-        ...
 
     async def queued_result(
         self, message: Any, answer: dict[str, Any] | None, error: Exception | None

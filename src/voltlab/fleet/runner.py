@@ -13,6 +13,7 @@ from typing import Any
 from voltlab.clock import Clock, TimerHandle
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import ChargerModel
+from voltlab.fleet.codecs.station_codec import codec_for
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import StationLink
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
@@ -79,6 +80,7 @@ class StationRunner(OfflineMessages, MachineDriver):
         if snapshot:
             self.station.restore(snapshot)
         self.adapter = adapter_for(version, self)
+        self.codec = codec_for(version)
         # The station's behaviour as events in, effects out (docs/station-machine.md).
         self.machine = StationMachine(
             self.station,

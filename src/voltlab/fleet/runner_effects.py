@@ -114,11 +114,11 @@ class MachineDriver:
         self: StationRunner, effect: SendCall, answers: list[CsmsAnswerMessage] | None
     ) -> None:
         message = effect.message
-        action, payload = self.adapter.encode_call(message)
+        action, payload = self.codec.encode_call(message)
         try:
             if is_transaction_message(message):
                 # In order and at least once: queued (None) while the CSMS is not reachable.
-                variant = self.adapter.offline_variant
+                variant = self.codec.offline_variant
                 answer = await self.transaction_message(action, payload, variant)
             else:
                 answer = await self.link.call(action, payload)
@@ -130,9 +130,9 @@ class MachineDriver:
             return
         if effect.call_id is not None:
             if answer is None:
-                decoded = self.adapter.queued_answer(message, payload)
+                decoded = self.codec.queued_answer(message, payload)
             else:
-                decoded = self.adapter.decode_answer(message, answer)
+                decoded = self.codec.decode_answer(message, answer)
             await self.execute(self.feed(CallAnswered(effect.call_id, decoded)), answers)
 
     def _execute_at_once(self: StationRunner, effect: Effect) -> None:

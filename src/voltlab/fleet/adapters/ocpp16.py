@@ -11,18 +11,14 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
     Ocpp16Maintenance,
 )
 from voltlab.fleet.charging_control import composite_schedule
-from voltlab.fleet.codecs import ocpp16_authorization as authorization16
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_control as control16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
-from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.codecs.ocpp16_sessions import id_tag_info, provisional_transaction_id
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
-from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
-from voltlab.fleet.machine.session_messages import SESSION_MESSAGES
 from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.station import StationError, StatusChange
 from voltlab.ocpp.connection import Reply
@@ -107,32 +103,6 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     def forget_statuses(self) -> None:
         return None  # the model's reported-status memory is all 1.6 needs
-
-    def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
-        if isinstance(message, AuthorizeRequest):
-            return authorization16.encode_authorize(message)
-        if isinstance(message, SESSION_MESSAGES):
-            return sessions16.encode_session_call(message)
-        # 1.6 has no message for a reservation that ended: its StatusNotification says it.
-        raise TypeError(f"OCPP 1.6 has no message for {message!r}")
-
-    def decode_answer(
-        self, message: StationMessage, payload: dict[str, Any]
-    ) -> StationAnswerMessage:
-        if isinstance(message, AuthorizeRequest):
-            return authorization16.decode_authorize_answer(payload)
-        if isinstance(message, SESSION_MESSAGES):
-            return sessions16.decode_session_answer(message, payload)
-        raise TypeError(f"no flow waits for the answer to {message!r}")
-
-    def queued_answer(
-        self, message: StationMessage, payload: dict[str, Any]
-    ) -> StationAnswerMessage:
-        assert isinstance(message, SESSION_MESSAGES)
-        return sessions16.queued_session_answer(message, payload)
-
-    def offline_variant(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return payload
 
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})

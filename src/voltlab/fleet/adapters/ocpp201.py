@@ -11,18 +11,9 @@ from typing import TYPE_CHECKING, Any
 from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
-from voltlab.fleet.codecs import ocpp201_authorization as authorization201
-from voltlab.fleet.codecs import ocpp201_sessions as sessions201
-from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.codecs.ocpp201_sessions import offline_variant, transaction_event
 from voltlab.fleet.device_model import DeviceModel
 from voltlab.fleet.machine.flows.metering import transaction_ref
-from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
-from voltlab.fleet.machine.session_messages import (
-    SESSION_MESSAGES,
-    TransactionEnded,
-    TransactionStarted,
-)
 from voltlab.fleet.station import StatusChange, Transaction
 from voltlab.ocpp.versions import OCPP201
 from voltlab.ocpp.vocabulary.connector_status import charging_state_2x, connector_status_2x
@@ -106,12 +97,18 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         tx = conn.transaction
         if tx is not None and tx.transaction_id is not None:
             state = charging_state_2x(change.status)
-            if state is not None and self._charging_state.get(tx.local_id) not in (None, state):
+            # A transaction announced (seqNo 0 sent) starts out EVConnected.
+            known = self._charging_state.get(tx.local_id, "EVConnected" if tx.seq_no else None)
+            if state is not None and known not in (None, state):
                 self._charging_state[tx.local_id] = state
                 await self._event("ChargingStateChanged", tx, {"chargingState": state})
 
     def forget_statuses(self) -> None:
         self._connector_status.clear()
+        # Only running transactions have a charging state to report.
+        running = {tx.local_id for tx in self.station.transactions()}
+        for local_id in set(self._charging_state) - running:
+            del self._charging_state[local_id]
 
     async def _event(self, trigger: str, tx: Transaction, info: dict[str, Any]) -> None:
         """A TransactionEvent Updated the station's status reporting sends (until status
@@ -126,33 +123,3 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     ) -> None:
         """2.x transaction ids are the station's own: nothing to rewrite once delivered."""
         return None
-
-    def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
-        if isinstance(message, AuthorizeRequest):
-            return authorization201.encode_authorize(message)
-        if isinstance(message, SESSION_MESSAGES):
-            # What the status reporting needs to know of the charging state it reports.
-            if isinstance(message, TransactionStarted):
-                self._charging_state[message.tx.local_id] = "EVConnected"
-            elif isinstance(message, TransactionEnded):
-                self._charging_state.pop(message.tx.local_id, None)
-            return sessions201.encode_session_call(message)
-        return encode_reservation_ended(message)
-
-    def decode_answer(
-        self, message: StationMessage, payload: dict[str, Any]
-    ) -> StationAnswerMessage:
-        if isinstance(message, AuthorizeRequest):
-            return authorization201.decode_authorize_answer(payload)
-        if isinstance(message, SESSION_MESSAGES):
-            return sessions201.decode_session_answer(message, payload)
-        raise TypeError(f"no flow waits for the answer to {message!r}")
-
-    def queued_answer(
-        self, message: StationMessage, payload: dict[str, Any]
-    ) -> StationAnswerMessage:
-        assert isinstance(message, SESSION_MESSAGES)
-        return sessions201.queued_session_answer(message, payload)
-
-    def offline_variant(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return offline_variant(payload)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.common import read_profile
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
     ClearChargingProfileAnswer,
@@ -15,20 +16,11 @@ from voltlab.fleet.machine.control_messages import (
     SetChargingProfile,
     SetChargingProfileAnswer,
 )
-from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
-
-
-def _profile(body: dict[str, Any] | None) -> tuple[ChargingProfile | None, str | None]:
-    if not body:
-        return None, None
-    try:
-        return ChargingProfile.from_ocpp16(body), None
-    except ProfileError as exc:
-        return None, exc.reason
+from voltlab.fleet.smart_charging import ChargingProfile
 
 
 def decode_remote_start(payload: dict[str, Any]) -> RemoteStartRequest:
-    profile, problem = _profile(payload.get("chargingProfile"))
+    profile, problem = read_profile(payload.get("chargingProfile"), ChargingProfile.from_ocpp16)
     return RemoteStartRequest(
         payload.get("connectorId"), payload["idTag"], None, profile, problem is not None
     )
@@ -39,7 +31,7 @@ def decode_remote_stop(payload: dict[str, Any]) -> RemoteStopRequest:
 
 
 def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
-    profile, problem = _profile(payload["csChargingProfiles"])
+    profile, problem = read_profile(payload["csChargingProfiles"], ChargingProfile.from_ocpp16)
     return SetChargingProfile(payload["connectorId"], profile, problem)
 
 

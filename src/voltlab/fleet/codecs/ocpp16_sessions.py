@@ -9,6 +9,7 @@ import zlib
 from typing import Any
 
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.codecs import common
 from voltlab.fleet.machine.session_messages import (
     MeterValue,
     MeterValuesAnswer,
@@ -52,10 +53,8 @@ def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
 
 
 def encode_meter_value(value: MeterValue) -> dict[str, Any]:
-    return {
-        "timestamp": format_timestamp(value.timestamp),
-        "sampledValue": [sampled_value(sample, value.context) for sample in value.samples],
-    }
+    stamp = format_timestamp(value.timestamp)
+    return common.encode_meter_value(stamp, value.context, value.samples, sampled_value)
 
 
 def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
@@ -116,3 +115,7 @@ def queued_session_answer(message: SessionMessage, payload: dict[str, Any]) -> S
     if isinstance(message, TransactionEnded):
         return TransactionEndedAnswer(None)
     return MeterValuesAnswer()
+
+
+def offline_variant(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # 1.6 queues a transaction message as it would have sent it

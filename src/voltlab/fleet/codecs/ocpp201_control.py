@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.common import read_profile
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
     ClearChargingProfileAnswer,
@@ -15,22 +16,13 @@ from voltlab.fleet.machine.control_messages import (
     SetChargingProfile,
     SetChargingProfileAnswer,
 )
-from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
+from voltlab.fleet.smart_charging import ChargingProfile
 
 REASON_CODE_LENGTH = 20  # StatusInfoType.reasonCode is a string(20)
 
 
-def _profile(body: dict[str, Any] | None) -> tuple[ChargingProfile | None, str | None]:
-    if not body:
-        return None, None
-    try:
-        return ChargingProfile.from_ocpp201(body), None
-    except ProfileError as exc:
-        return None, exc.reason
-
-
 def decode_request_start(payload: dict[str, Any]) -> RemoteStartRequest:
-    profile, problem = _profile(payload.get("chargingProfile"))
+    profile, problem = read_profile(payload.get("chargingProfile"), ChargingProfile.from_ocpp201)
     token = payload["idToken"]["idToken"]
     start_id = payload["remoteStartId"]
     return RemoteStartRequest(payload.get("evseId"), token, start_id, profile, problem is not None)
@@ -41,7 +33,7 @@ def decode_request_stop(payload: dict[str, Any]) -> RemoteStopRequest:
 
 
 def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
-    profile, problem = _profile(payload["chargingProfile"])
+    profile, problem = read_profile(payload["chargingProfile"], ChargingProfile.from_ocpp201)
     return SetChargingProfile(payload["evseId"], profile, problem)
 
 

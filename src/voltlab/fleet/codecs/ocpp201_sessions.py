@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.machine.session_messages import (
     MeterValue,
@@ -46,10 +47,8 @@ def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
 
 
 def encode_meter_value(value: MeterValue) -> dict[str, Any]:
-    return {
-        "timestamp": format_timestamp(value.timestamp),
-        "sampledValue": [sampled_value(sample, value.context) for sample in value.samples],
-    }
+    stamp = format_timestamp(value.timestamp)
+    return common.encode_meter_value(stamp, value.context, value.samples, sampled_value)
 
 
 def transaction_event(

@@ -1,0 +1,89 @@
+"""One version's codec for what the station sends, assembled from the version's pure
+functions: the dispatch from a neutral message to them is the same for every version, so it
+lives here once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from voltlab.fleet.codecs import ocpp16_authorization as authorization16
+from voltlab.fleet.codecs import ocpp16_sessions as sessions16
+from voltlab.fleet.codecs import ocpp201_authorization as authorization201
+from voltlab.fleet.codecs import ocpp201_sessions as sessions201
+from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
+from voltlab.fleet.machine.messages import (
+    AuthorizeAnswer,
+    AuthorizeRequest,
+    ReservationEnded,
+    StationAnswerMessage,
+    StationMessage,
+)
+from voltlab.fleet.machine.session_messages import SESSION_MESSAGES, SessionAnswer, SessionMessage
+from voltlab.ocpp.versions import OCPP16
+
+Payload = dict[str, Any]
+
+
+class AuthorizationCodec(Protocol):
+    """What a version's authorization codec module provides."""
+
+    def encode_authorize(self, message: AuthorizeRequest) -> tuple[str, Payload]: ...
+
+    def decode_authorize_answer(self, payload: Payload) -> AuthorizeAnswer: ...
+
+
+class SessionCodec(Protocol):
+    """What a version's session codec module provides."""
+
+    def encode_session_call(self, message: SessionMessage) -> tuple[str, Payload]: ...
+
+    def decode_session_answer(self, message: SessionMessage, payload: Payload) -> SessionAnswer: ...
+
+    def queued_session_answer(self, message: SessionMessage, payload: Payload) -> SessionAnswer:
+        """What a flow goes on with when its transaction message was queued offline."""
+        ...
+
+    def offline_variant(self, payload: Payload) -> Payload:
+        """A transaction message as it is queued offline."""
+        ...
+
+
+@dataclass(frozen=True)
+class StationCodec:
+    version: str
+    authorization: AuthorizationCodec
+    sessions: SessionCodec
+    # None: the version has no message for a reservation that ended (1.6).
+    encode_reservation_ended: Callable[[ReservationEnded], tuple[str, Payload]] | None = None
+
+    def encode_call(self, message: StationMessage) -> tuple[str, Payload]:
+        if isinstance(message, AuthorizeRequest):
+            return self.authorization.encode_authorize(message)
+        if isinstance(message, SESSION_MESSAGES):
+            return self.sessions.encode_session_call(message)
+        if isinstance(message, ReservationEnded) and self.encode_reservation_ended is not None:
+            return self.encode_reservation_ended(message)
+        raise TypeError(f"OCPP {self.version} has no message for {message!r}")
+
+    def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
+        if isinstance(message, AuthorizeRequest):
+            return self.authorization.decode_authorize_answer(payload)
+        if isinstance(message, SESSION_MESSAGES):
+            return self.sessions.decode_session_answer(message, payload)
+        raise TypeError(f"no flow waits for the answer to {message!r}")
+
+    def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
+        if not isinstance(message, SESSION_MESSAGES):
+            raise TypeError(f"{message!r} is not a transaction message")
+        return self.sessions.queued_session_answer(message, payload)
+
+    def offline_variant(self, payload: Payload) -> Payload:
+        return self.sessions.offline_variant(payload)
+
+
+def codec_for(version: str) -> StationCodec:
+    if version == OCPP16:
+        return StationCodec(version, authorization16, sessions16)
+    return StationCodec(version, authorization201, sessions201, encode_reservation_ended)
