@@ -13,11 +13,16 @@ from voltlab.fleet.link import NotConnected
 from voltlab.fleet.machine.effects import (
     Answer,
     CancelTimer,
+    CancelTransfer,
+    Download,
     Effect,
     Persist,
+    ReadFrameLog,
+    Reboot,
     ReportStatus,
     SendCall,
     SetTimer,
+    Upload,
 )
 from voltlab.fleet.machine.events import CsmsRequest, GatewayCommand, TimerFired
 from voltlab.fleet.machine.messages import (
@@ -81,6 +86,12 @@ class MachineDriver:
                 await self.publish_status()
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self.write_ahead()
+            elif isinstance(effect, Download | Upload | ReadFrameLog):
+                self.maintenance.start_transfer(effect)
+            elif isinstance(effect, CancelTransfer):
+                self.maintenance.cancel_transfer(effect.name)
+            elif isinstance(effect, Reboot):
+                await self.reset(True)
             else:
                 self._execute_at_once(effect)
 

@@ -6,19 +6,17 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
-from voltlab.fleet.adapters.ocpp16_maintenance import (
-    FIRMWARE_16,
-    MAINTENANCE_ACTIONS_16,
-    Ocpp16Maintenance,
-)
+from voltlab.fleet.adapters.ocpp16_maintenance import MAINTENANCE_ACTIONS_16, Ocpp16Maintenance
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.charging_control import clear_profiles, composite_schedule, install_profile
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
+from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
+from voltlab.fleet.machine.maintenance_messages import MaintenanceReport
 from voltlab.fleet.machine.messages import StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.offline_queue import QueuedMessage
@@ -136,6 +134,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return None  # the model's reported-status memory is all 1.6 needs
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
+        if isinstance(message, MaintenanceReport):
+            return maintenance16.encode_report(message)
         # 1.6 has no message for a reservation that ended: its StatusNotification says it.
         raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 
@@ -393,13 +393,13 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             for cid in ids:
                 await runner.send_meter_sample(cid, "Trigger")
         elif requested == "DiagnosticsStatusNotification":
-            status = runner.maintenance.uploads.status
+            status = runner.machine.maintenance.logs.status
             await self._call("DiagnosticsStatusNotification", {"status": status})
         elif requested == "FirmwareStatusNotification":
-            status = runner.maintenance.firmware.status
+            status = runner.machine.maintenance.firmware.status
             await self._call(
                 "FirmwareStatusNotification",
-                {"status": status if status in FIRMWARE_16 else "Idle"},
+                {"status": status if status in maintenance16.FIRMWARE_16 else "Idle"},
             )
 
 

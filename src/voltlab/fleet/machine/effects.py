@@ -49,4 +49,59 @@ class ReportStatus:
     reporting moves into the machine (migration step 3) the driver does it."""
 
 
-Effect = Answer | SendCall | SetTimer | CancelTimer | Persist | ReportStatus
+@dataclass(frozen=True)
+class Download:
+    """Fetch `location` (HTTP GET, at most `max_bytes`); the driver feeds `DownloadDone(name)`
+    or `TransferFailed(name)`. Replaces a transfer of that name."""
+
+    name: str
+    location: str
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Send `content` to `location` as the file `file_name` (HTTP POST, multipart form field
+    `file`); the driver feeds `UploadDone(name)` or `TransferFailed(name)`."""
+
+    name: str
+    location: str
+    file_name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ReadFrameLog:
+    """Read the station's last `limit` frames (stored frame log or memory); the driver feeds
+    `FrameLogRead(name)` or `TransferFailed(name)`."""
+
+    name: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class CancelTransfer:
+    """Stop the transfer of that name, if one runs; no event follows."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Reboot:
+    """Reboot the station (hard reset). Until Reset moves into the machine the driver does
+    it with the runner's reset flow."""
+
+
+Effect = (
+    Answer
+    | SendCall
+    | SetTimer
+    | CancelTimer
+    | Persist
+    | ReportStatus
+    | Download
+    | Upload
+    | ReadFrameLog
+    | CancelTransfer
+    | Reboot
+)

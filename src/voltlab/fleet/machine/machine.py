@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voltlab.fleet.machine.effects import Effect
-from voltlab.fleet.machine.events import CsmsRequest, Event, GatewayCommand, TimerFired
+from voltlab.fleet.machine.events import (
+    CsmsRequest,
+    DownloadDone,
+    Event,
+    FrameLogRead,
+    GatewayCommand,
+    TimerFired,
+    TransferFailed,
+    UploadDone,
+)
 from voltlab.fleet.machine.flows import (
     auth_cache,
     availability,
@@ -18,6 +27,9 @@ from voltlab.fleet.machine.flows import (
     local_list,
     reservations,
 )
+from voltlab.fleet.machine.flows.maintenance import Maintenance
+from voltlab.fleet.machine.flows.maintenance_rules import MaintenancePacing
+from voltlab.fleet.machine.maintenance_messages import GetLog, UpdateFirmware
 from voltlab.fleet.machine.messages import (
     CancelReservation,
     ChangeAvailability,
@@ -51,9 +63,16 @@ class UnhandledEvent(TypeError):
 
 
 class StationMachine:
-    def __init__(self, station: Station, settings: MachineSettings) -> None:
+    def __init__(
+        self,
+        station: Station,
+        settings: MachineSettings,
+        *,
+        pacing: MaintenancePacing | None = None,
+    ) -> None:
         self.station = station
         self.settings = settings
+        self.maintenance = Maintenance(station, pacing or MaintenancePacing())
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         if isinstance(event, CsmsRequest):
@@ -64,6 +83,10 @@ class StationMachine:
             return reservations.timer_fired(
                 self.station, event.name, now, reports_ends=self.settings.reports_reservation_ends
             )
+        if isinstance(event, TimerFired) and self.maintenance.owns_timer(event.name):
+            return self.maintenance.timer_fired(event.name, now)
+        if isinstance(event, DownloadDone | UploadDone | FrameLogRead | TransferFailed):
+            return self.maintenance.transfer_outcome(event, now)
         raise UnhandledEvent(f"no flow handles {event!r}")
 
     def _request(self, message: CsmsRequestMessage, now: float) -> list[Effect]:
@@ -83,6 +106,8 @@ class StationMachine:
             return data_transfer.data_transfer(message)
         if isinstance(message, SendLocalList | ClearCache):
             return self._command(message, from_csms=True)
+        if isinstance(message, UpdateFirmware | GetLog):
+            return self.maintenance.request(message, now)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
     def _command(self, message: GatewayCommandMessage, *, from_csms: bool) -> list[Effect]:

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.machine.maintenance_messages import (
+    MaintenanceAnswer,
+    MaintenanceReport,
+    MaintenanceRequest,
+)
 
 # ReserveNow's answer words are the same in 1.6 and 2.x.
 ReserveStatus = Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]
@@ -154,6 +159,7 @@ CsmsRequestMessage = (
     | ClearCache
     | DataTransfer
     | ChangeAvailability
+    | MaintenanceRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -164,7 +170,8 @@ CsmsAnswerMessage = (
     | ClearLocalListAnswer
     | ClearCacheAnswer
     | DataTransferAnswer
+    | MaintenanceAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = SendLocalList | ClearLocalList | ClearCache
-StationMessage = ReservationEnded
+StationMessage = ReservationEnded | MaintenanceReport
