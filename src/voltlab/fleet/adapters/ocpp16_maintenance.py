@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.adapters.shared_maintenance import SharedMaintenanceRequests
+from voltlab.fleet.adapters.shared_maintenance import SharedMaintenanceRequests, machine_request
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import shared_maintenance as shared
 from voltlab.ocpp.connection import Reply
@@ -46,17 +46,15 @@ class Ocpp16Maintenance(SharedMaintenanceRequests):
 
     # -- CSMS -> station ----------------------------------------------------------------------
 
-    async def on_UpdateFirmware(self: Ocpp16Adapter, payload: dict[str, Any]) -> Reply:
-        request = maintenance16.decode_update_firmware(payload)
-        return self.runner.answer_request(request, maintenance16.encode_update_firmware_answer)
-
-    async def on_SignedUpdateFirmware(self: Ocpp16Adapter, payload: dict[str, Any]) -> Reply:
-        request = shared.decode_signed_update_firmware(payload)
-        return self.runner.answer_request(request, shared.encode_update_firmware_answer)
-
-    async def on_GetDiagnostics(self: Ocpp16Adapter, payload: dict[str, Any]) -> Reply:
-        request = maintenance16.decode_get_diagnostics(payload)
-        return self.runner.answer_request(request, maintenance16.encode_get_diagnostics_answer)
+    on_UpdateFirmware = machine_request(
+        maintenance16.decode_update_firmware, maintenance16.encode_update_firmware_answer
+    )
+    on_SignedUpdateFirmware = machine_request(
+        shared.decode_signed_update_firmware, shared.encode_update_firmware_answer
+    )
+    on_GetDiagnostics = machine_request(
+        maintenance16.decode_get_diagnostics, maintenance16.encode_get_diagnostics_answer
+    )
 
     async def on_ExtendedTriggerMessage(self: Ocpp16Adapter, payload: dict[str, Any]) -> Reply:
         requested = payload["requestedMessage"]

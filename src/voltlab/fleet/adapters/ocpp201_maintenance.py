@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.adapters.shared_maintenance import SharedMaintenanceRequests
+from voltlab.fleet.adapters.shared_maintenance import SharedMaintenanceRequests, machine_request
 from voltlab.fleet.codecs import shared_maintenance as shared
-from voltlab.ocpp.connection import Reply
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
@@ -29,9 +28,9 @@ class Ocpp201Maintenance(SharedMaintenanceRequests):
     async def sign_certificate(self: Ocpp201Adapter, csr: str, cert_type: str) -> None:
         await self._call("SignCertificate", {"csr": csr, "certificateType": cert_type})
 
-    async def on_UpdateFirmware(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = shared.decode_signed_update_firmware(payload)
-        return self.runner.answer_request(request, shared.encode_update_firmware_answer)
+    on_UpdateFirmware = machine_request(
+        shared.decode_signed_update_firmware, shared.encode_update_firmware_answer
+    )
 
     async def on_GetInstalledCertificateIds(
         self: Ocpp201Adapter, payload: dict[str, Any]

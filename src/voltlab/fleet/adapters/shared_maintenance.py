@@ -5,6 +5,7 @@ machine)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.codecs import shared_maintenance as shared
@@ -14,12 +15,25 @@ if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
 
 
+Handler = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
+
+
+def machine_request(
+    decode: Callable[[dict[str, Any]], Any], encode: Callable[[Any], Any]
+) -> Handler:
+    """An adapter's `on_<Action>` for a request the station machine answers: decoded and
+    answered by the version's codec."""
+
+    async def handle(adapter: Any, payload: dict[str, Any]) -> Reply:
+        return adapter.runner.answer_request(decode(payload), encode)  # type: ignore[no-any-return]
+
+    return handle
+
+
 class SharedMaintenanceRequests:
     runner: StationRunner
 
-    async def on_GetLog(self, payload: dict[str, Any]) -> Reply:
-        request = shared.decode_get_log(payload)
-        return self.runner.answer_request(request, shared.encode_get_log_answer)
+    on_GetLog = machine_request(shared.decode_get_log, shared.encode_get_log_answer)
 
     async def on_InstallCertificate(self, payload: dict[str, Any]) -> dict[str, Any]:
         maintenance = self.runner.maintenance

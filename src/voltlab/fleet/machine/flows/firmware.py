@@ -1,22 +1,17 @@
-"""Firmware updates: UpdateFirmware (1.6 plain and signed, 2.x), one at a time.
+"""Firmware updates: UpdateFirmware (1.6 plain and signed, 2.x), one at a time (`jobs`).
 
 Steps: wait for the retrieve date, download (the driver's `Download`, retried after
 `retry_interval` while attempts are left), Downloaded after the simulated download time,
 verification of a signed update, install, then the new version, FirmwareUpdated and a reboot.
 Statuses go to the CSMS as `FirmwareStatusReport`s. A location this lab may not reach fails
-at once with a single DownloadFailed. A new request replaces the running one (AcceptedCanceled);
-the replaced job's timer and transfer are cancelled, and an outcome that still arrives for it
-is ignored, because every job has its own name (`firmware:<n>`), used for both."""
+at once with a single DownloadFailed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from voltlab.fleet.machine.effects import (
     Answer,
-    CancelTimer,
-    CancelTransfer,
     Download,
     Effect,
     Persist,
@@ -25,6 +20,7 @@ from voltlab.fleet.machine.effects import (
     SetTimer,
 )
 from voltlab.fleet.machine.events import TransferFailed
+from voltlab.fleet.machine.flows.jobs import Job, OneJobAtATime
 from voltlab.fleet.machine.flows.maintenance_rules import (
     MaintenancePacing,
     certificate_problem,
@@ -38,65 +34,43 @@ from voltlab.fleet.machine.maintenance_messages import (
     SecurityEventReport,
     UpdateFirmware,
     UpdateFirmwareAnswer,
-    UpdateFirmwareStatus,
 )
 from voltlab.fleet.station import Station
 
 TIMER_PREFIX = "firmware:"
-
-# What the job's timer or transfer is waiting for.
-Phase = Literal["retrieve", "download", "retry", "downloaded", "verify", "install"]
+# Phases: retrieve, download (the transfer runs), retry, downloaded, verify, install.
 
 
-@dataclass
-class FirmwareJob:
-    name: str
+@dataclass(kw_only=True)
+class FirmwareJob(Job):
     request: UpdateFirmware
-    phase: Phase
-    attempt: int = 0  # attempts failed so far
     version: str = ""  # of the downloaded image
-    status: str = "Idle"  # the last status reported
 
 
-class FirmwareFlow:
+class FirmwareFlow(OneJobAtATime[FirmwareJob]):
     def __init__(self, pacing: MaintenancePacing) -> None:
+        super().__init__(TIMER_PREFIX)
         self.pacing = pacing
-        self.job: FirmwareJob | None = None
-        self._jobs = 0
-
-    @staticmethod
-    def owns(name: str) -> bool:
-        return name.startswith(TIMER_PREFIX)
-
-    @property
-    def status(self) -> str:
-        """The running job's last status, or Idle (what TriggerMessage reports)."""
-        return self.job.status if self.job is not None else "Idle"
 
     def update_firmware(self, request: UpdateFirmware, now: float) -> list[Effect]:
         if request.signed and certificate_problem(request.signing_certificate) is not None:
             return [Answer(UpdateFirmwareAnswer("InvalidCertificate"))]
-        before: list[Effect] = []
-        after: list[Effect] = []
-        replaced = self.job
-        if replaced is not None:
-            before.append(CancelTimer(replaced.name))
-            after.append(CancelTransfer(replaced.name))
-        self._jobs += 1
-        job = FirmwareJob(f"{TIMER_PREFIX}{self._jobs}", request, "retrieve")
+        start = self.replace()
+        job = FirmwareJob(
+            start.name, "retrieve", request.retries, request.retry_interval, request=request
+        )
         self.job = job
         problem = location_problem(request.location, self.pacing.allowed_hosts)
         if problem is not None:
-            after.append(self._end(job, "DownloadFailed", problem))
+            start.after.append(self._end(job, "DownloadFailed", problem))
         else:
-            before.append(SetTimer(job.name, request.retrieve_at))
-        status: UpdateFirmwareStatus = "AcceptedCanceled" if replaced is not None else "Accepted"
-        return [*before, Answer(UpdateFirmwareAnswer(status)), *after]
+            start.before.append(SetTimer(job.name, request.retrieve_at))
+        return [*start.before, Answer(UpdateFirmwareAnswer(start.status)), *start.after]
 
     def timer_fired(self, station: Station, name: str, now: float) -> list[Effect]:
-        job = self.job
-        if job is None or job.name != name:
-            return []  # a replaced job's timer
+        job = self.current(name)
+        if job is None:
+            return []
         request = job.request
         if job.phase == "retrieve":
             return [self._report(job, "Downloading"), self._download(job)]
@@ -105,7 +79,7 @@ class FirmwareFlow:
         if job.phase == "downloaded":
             report = self._report(job, "Downloaded")
             if request.signed:
-                return [report, self._wait(job, "verify", now + self.pacing.verify_seconds)]
+                return [report, self.wait(job, "verify", now + self.pacing.verify_seconds)]
             return [report, *self._install(job, now)]
         if job.phase == "verify":
             problem = signature_problem(request.signature, request.signing_certificate)
@@ -124,20 +98,18 @@ class FirmwareFlow:
         return []  # "download": the transfer's outcome moves the job on, not a timer
 
     def downloaded(self, name: str, content: bytes, now: float) -> list[Effect]:
-        job = self.job
-        if job is None or job.name != name or job.phase != "download":
+        job = self.current(name, "download")
+        if job is None:
             return []
         job.version = firmware_version_from(job.request.location, content)
-        return [self._wait(job, "downloaded", now + self.pacing.download_seconds)]
+        return [self.wait(job, "downloaded", now + self.pacing.download_seconds)]
 
     def transfer_failed(self, failure: TransferFailed, now: float) -> list[Effect]:
-        job = self.job
-        if job is None or job.name != failure.name or job.phase != "download":
+        job = self.current(failure.name, "download")
+        if job is None:
             return []
-        if failure.retryable and job.attempt < max(0, job.request.retries):
-            job.attempt += 1
-            return [self._wait(job, "retry", now + max(0.0, job.request.retry_interval))]
-        return [self._end(job, "DownloadFailed", failure.reason)]
+        retry = self.retry(job, failure, now, "retry")
+        return [retry] if retry is not None else [self._end(job, "DownloadFailed", failure.reason)]
 
     def _download(self, job: FirmwareJob) -> Download:
         job.phase = "download"
@@ -145,12 +117,7 @@ class FirmwareFlow:
 
     def _install(self, job: FirmwareJob, now: float) -> list[Effect]:
         report = self._report(job, "Installing")
-        return [report, self._wait(job, "install", now + self.pacing.install_seconds)]
-
-    @staticmethod
-    def _wait(job: FirmwareJob, phase: Phase, at: float) -> SetTimer:
-        job.phase = phase
-        return SetTimer(job.name, at)
+        return [report, self.wait(job, "install", now + self.pacing.install_seconds)]
 
     @staticmethod
     def _report(job: FirmwareJob, status: FirmwareStatus, reason: str | None = None) -> SendCall:
@@ -159,5 +126,4 @@ class FirmwareFlow:
         return SendCall(FirmwareStatusReport(status, request.request_id, request.signed, reason))
 
     def _end(self, job: FirmwareJob, status: FirmwareStatus, reason: str | None = None) -> SendCall:
-        self.job = None
-        return self._report(job, status, reason)
+        return self._report(self.finish(job), status, reason)

@@ -4,26 +4,16 @@ Steps: Uploading, read the station's recent frames (the driver's `ReadFrameLog`)
 text file of the lines inside the requested window, upload it after the simulated collect
 time (the driver's `Upload`, retried after `retry_interval` while attempts are left), and
 report Uploaded after the simulated upload time. A location this lab may not reach fails at
-once with a single UploadFailed. A new request replaces the running one (AcceptedCanceled),
-as in the firmware flow; jobs are named `log:<n>`."""
+once with a single UploadFailed. One job at a time (`jobs`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-from voltlab.fleet.machine.effects import (
-    Answer,
-    CancelTimer,
-    CancelTransfer,
-    Effect,
-    ReadFrameLog,
-    SendCall,
-    SetTimer,
-    Upload,
-)
+from voltlab.fleet.machine.effects import Answer, Effect, ReadFrameLog, SendCall, Upload
 from voltlab.fleet.machine.events import TransferFailed
+from voltlab.fleet.machine.flows.jobs import Job, OneJobAtATime
 from voltlab.fleet.machine.flows.maintenance_rules import (
     RECENT_LINES,
     MaintenancePacing,
@@ -32,7 +22,6 @@ from voltlab.fleet.machine.flows.maintenance_rules import (
 from voltlab.fleet.machine.maintenance_messages import (
     GetLog,
     GetLogAnswer,
-    GetLogStatus,
     LogKind,
     LogStatusReport,
     UploadStatus,
@@ -41,69 +30,53 @@ from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 TIMER_PREFIX = "log:"
 _UNSAFE_FILE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
-
-# What the job's timer or transfer is waiting for.
-Phase = Literal["read", "collect", "upload", "retry", "uploaded"]
+# Phases: read (the frame log is read), collect, upload (the transfer runs), retry, uploaded.
 
 
-@dataclass
-class LogJob:
-    name: str
+@dataclass(kw_only=True)
+class LogJob(Job):
     request: GetLog
     file_name: str
-    phase: Phase
     content: bytes = b""
-    attempt: int = 0  # upload attempts failed so far
-    status: str = "Idle"  # the last status reported
 
 
-class LogFlow:
+class LogFlow(OneJobAtATime[LogJob]):
     def __init__(self, identity: str, pacing: MaintenancePacing) -> None:
+        super().__init__(TIMER_PREFIX)
         self.identity = identity
         self.pacing = pacing
-        self.job: LogJob | None = None
-        self._jobs = 0
-
-    @staticmethod
-    def owns(name: str) -> bool:
-        return name.startswith(TIMER_PREFIX)
-
-    @property
-    def status(self) -> str:
-        """The running upload's last status, or Idle (what TriggerMessage reports)."""
-        return self.job.status if self.job is not None else "Idle"
 
     def get_log(self, request: GetLog, now: float) -> list[Effect]:
+        start = self.replace()
         # 1.6 GetDiagnostics answers the file name before the upload starts.
         file_name = upload_file_name(self.identity, request.kind, now)
-        before: list[Effect] = []
-        after: list[Effect] = []
-        replaced = self.job
-        if replaced is not None:
-            before.append(CancelTimer(replaced.name))
-            after.append(CancelTransfer(replaced.name))
-        self._jobs += 1
-        job = LogJob(f"{TIMER_PREFIX}{self._jobs}", request, file_name, "read")
+        job = LogJob(
+            start.name,
+            "read",
+            request.retries,
+            request.retry_interval,
+            request=request,
+            file_name=file_name,
+        )
         self.job = job
         problem = location_problem(request.location, self.pacing.allowed_hosts)
         if problem is not None:
-            after.append(self._end(job, "UploadFailed", problem))
+            start.after.append(self._end(job, "UploadFailed", problem))
         else:
-            after += [self._report(job, "Uploading"), ReadFrameLog(job.name, RECENT_LINES)]
-        status: GetLogStatus = "AcceptedCanceled" if replaced is not None else "Accepted"
-        return [*before, Answer(GetLogAnswer(status, file_name)), *after]
+            start.after += [self._report(job, "Uploading"), ReadFrameLog(job.name, RECENT_LINES)]
+        return [*start.before, Answer(GetLogAnswer(start.status, file_name)), *start.after]
 
     def frame_log_read(self, name: str, lines: tuple[str, ...], now: float) -> list[Effect]:
-        job = self.job
-        if job is None or job.name != name or job.phase != "read":
+        job = self.current(name, "read")
+        if job is None:
             return []
         job.content = self._build_file(job, lines, now)
-        return [self._wait(job, "collect", now + self.pacing.collect_seconds)]
+        return [self.wait(job, "collect", now + self.pacing.collect_seconds)]
 
     def timer_fired(self, name: str, now: float) -> list[Effect]:
-        job = self.job
-        if job is None or job.name != name:
-            return []  # a replaced job's timer
+        job = self.current(name)
+        if job is None:
+            return []
         if job.phase in ("collect", "retry"):
             job.phase = "upload"
             return [Upload(job.name, job.request.location, job.file_name, job.content)]
@@ -112,23 +85,19 @@ class LogFlow:
         return []  # "read", "upload": the transfer's outcome moves the job on
 
     def uploaded(self, name: str, now: float) -> list[Effect]:
-        job = self.job
-        if job is None or job.name != name or job.phase != "upload":
+        job = self.current(name, "upload")
+        if job is None:
             return []
-        return [self._wait(job, "uploaded", now + self.pacing.upload_seconds)]
+        return [self.wait(job, "uploaded", now + self.pacing.upload_seconds)]
 
     def transfer_failed(self, failure: TransferFailed, now: float) -> list[Effect]:
-        job = self.job
-        if job is None or job.name != failure.name:
+        job = self.current(failure.name, "read", "upload")
+        if job is None:
             return []
         if job.phase == "read":
             return [self._end(job, "UploadFailed", f"collecting the log failed: {failure.reason}")]
-        if job.phase != "upload":
-            return []
-        if failure.retryable and job.attempt < max(0, job.request.retries):
-            job.attempt += 1
-            return [self._wait(job, "retry", now + max(0.0, job.request.retry_interval))]
-        return [self._end(job, "UploadFailed", failure.reason)]
+        retry = self.retry(job, failure, now, "retry")
+        return [retry] if retry is not None else [self._end(job, "UploadFailed", failure.reason)]
 
     def _build_file(self, job: LogJob, lines: tuple[str, ...], now: float) -> bytes:
         request = job.request
@@ -145,11 +114,6 @@ class LogFlow:
         return ("\n".join([*header, *kept]) + "\n").encode("utf-8")
 
     @staticmethod
-    def _wait(job: LogJob, phase: Phase, at: float) -> SetTimer:
-        job.phase = phase
-        return SetTimer(job.name, at)
-
-    @staticmethod
     def _report(job: LogJob, status: UploadStatus, reason: str | None = None) -> SendCall:
         job.status = status
         request = job.request
@@ -158,8 +122,7 @@ class LogFlow:
         )
 
     def _end(self, job: LogJob, status: UploadStatus, reason: str | None = None) -> SendCall:
-        self.job = None
-        return self._report(job, status, reason)
+        return self._report(self.finish(job), status, reason)
 
 
 def upload_file_name(identity: str, kind: LogKind, now: float) -> str:
