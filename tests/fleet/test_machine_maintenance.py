@@ -78,11 +78,11 @@ def machine() -> StationMachine:
 
 def update(location: str, retrieve_at: float = T0, **kw: object) -> CsmsRequest:
     fields: dict[str, object] = {"retries": 0, "retry_interval": 30.0, **kw}
-    return CsmsRequest(UpdateFirmware(location, retrieve_at, **fields))  # type: ignore[arg-type]
+    return CsmsRequest(UpdateFirmware(location, retrieve_at, **fields))
 
 
 def firmware(status: str, request_id: int | None = None, signed: bool = False) -> SendCall:
-    return SendCall(FirmwareStatusReport(status, request_id, signed))  # type: ignore[arg-type]
+    return SendCall(FirmwareStatusReport(status, request_id, signed))
 
 
 # -- firmware ----------------------------------------------------------------------------------
@@ -262,13 +262,13 @@ def get_log(location: str, kind: str = "log", **kw: object) -> CsmsRequest:
         "retry_interval": 30.0,
         **kw,
     }
-    return CsmsRequest(GetLog(kind, location, **fields))  # type: ignore[arg-type]
+    return CsmsRequest(GetLog(kind, location, **fields))
 
 
 def log_status(
     status: str, file_name: str, request_id: int | None = 42, kind: str = "log"
 ) -> SendCall:
-    return SendCall(LogStatusReport(kind, status, request_id, file_name))  # type: ignore[arg-type]
+    return SendCall(LogStatusReport(kind, status, request_id, file_name))
 
 
 def test_log_upload_reads_collects_uploads_and_reports() -> None:
@@ -301,7 +301,7 @@ def test_log_upload_reads_collects_uploads_and_reports() -> None:
 def test_a_refused_upload_is_retried_then_reported() -> None:
     m = machine()
     effects = m.handle(get_log(f"{LAB}/refuse", retries=1, retry_interval=10.0), T0)
-    file_name = effects[0].message.file_name  # type: ignore[union-attr]
+    file_name = effects[0].message.file_name
     m.handle(FrameLogRead("log:1", ("line",)), T0)
     m.handle(TimerFired("log:1"), T0 + 2)
     refused = TransferFailed("log:1", "POST answered HTTP 500")
@@ -315,7 +315,7 @@ def test_a_refused_upload_is_retried_then_reported() -> None:
 def test_a_frame_log_that_cannot_be_read_fails_the_upload() -> None:
     m = machine()
     effects = m.handle(get_log(f"{LAB}/upload", kind="diagnostics", request_id=None), T0)
-    file_name = effects[0].message.file_name  # type: ignore[union-attr]
+    file_name = effects[0].message.file_name
     assert file_name.startswith("CP-1_lab-diagnostics-")
     failed = TransferFailed("log:1", "frame log unavailable")
     assert m.handle(failed, T0) == [
@@ -335,7 +335,7 @@ def test_an_upload_outside_the_lab_fails_at_once() -> None:
     m = machine()
     effects = m.handle(get_log("sftp://user@127.0.0.1/upload"), T0)
     [answer, report] = effects
-    assert answer == Answer(GetLogAnswer("Accepted", answer.message.file_name))  # type: ignore[union-attr]
+    assert answer == Answer(GetLogAnswer("Accepted", answer.message.file_name))
     assert isinstance(report, SendCall) and isinstance(report.message, LogStatusReport)
     assert report.message.status == "UploadFailed" and "scheme 'sftp'" in (
         report.message.reason or ""
@@ -348,10 +348,10 @@ def test_a_second_log_request_replaces_the_first() -> None:
     m.handle(FrameLogRead("log:1", ("first",)), T0)
     effects = m.handle(get_log(f"{LAB}/upload", request_id=2), T0 + 1)
     assert effects[0] == CancelTimer("log:1")
-    assert effects[1].message.status == "AcceptedCanceled"  # type: ignore[union-attr]
+    assert effects[1].message.status == "AcceptedCanceled"
     assert effects[2:] == [
         CancelTransfer("log:1"),
-        log_status("Uploading", effects[1].message.file_name, 2),  # type: ignore[union-attr]
+        log_status("Uploading", effects[1].message.file_name, 2),
         ReadFrameLog("log:2", RECENT_LINES),
     ]
     assert m.handle(TimerFired("log:1"), T0 + 2) == []
@@ -436,7 +436,7 @@ def test_2x_codec_decodes_the_requests_and_encodes_per_schema(version: str) -> N
     assert decoded == UpdateFirmware(f"{LAB}/fw.bin", T0, 0, 30, 3)
     assert not decoded.signed
     for status in ("Accepted", "AcceptedCanceled", "InvalidCertificate"):
-        body = shared.encode_update_firmware_answer(UpdateFirmwareAnswer(status))  # type: ignore[arg-type]
+        body = shared.encode_update_firmware_answer(UpdateFirmwareAnswer(status))
         schemas.validate_response("UpdateFirmware", body)
     get = {
         "logType": "DiagnosticsLog",

@@ -305,7 +305,7 @@ async def test_unsigned_update_downloads_installs_and_reboots(lab: LabServer) ->
             f"{lab.base_url}/fw/ac22-fw-1.5.0.bin", T0, retries=2, retry_interval=30, request_id=7
         )
     )
-    assert answer.status == "Accepted"  # type: ignore[union-attr]
+    assert answer.status == "Accepted"
     await driver.run()
     assert driver.firmware_statuses() == ["Downloading", "Downloaded", "Installing", "Installed"]
     assert all(r.request_id == 7 and r.signed is False for r in driver.firmware)
@@ -392,7 +392,7 @@ async def test_bad_signing_certificate_is_refused_before_downloading(
     if certificate is None:  # a signature without a certificate is still a signed update
         assert request.signed
     answer = driver.request(request)
-    assert answer.status == "InvalidCertificate"  # type: ignore[union-attr]
+    assert answer.status == "InvalidCertificate"
     await driver.run()
     assert driver.sent == [] and lab.hits == {}
     assert driver.station.firmware_version == "1.4.2"
@@ -468,7 +468,7 @@ async def test_second_request_cancels_the_first(lab: LabServer) -> None:
     assert driver.firmware_statuses(1) == ["Downloading"]
     assert driver.machine.maintenance.firmware.status == "Downloading"
     answer = driver.request(update(f"{lab.base_url}/fw/fw-1.9.0.bin", request_id=2))
-    assert answer.status == "AcceptedCanceled"  # type: ignore[union-attr]
+    assert answer.status == "AcceptedCanceled"
     await driver.run()
     assert first_download.cancelled()  # the slow GET was stopped, not waited for
     assert driver.firmware_statuses(1) == ["Downloading"]
@@ -503,7 +503,7 @@ async def test_diagnostics_upload_really_arrives(lab: LabServer) -> None:
     ]
     driver = VirtualDriver(lines=lambda: lines)
     answer = driver.request(get_log(f"{lab.base_url}/upload", "diagnostics"))
-    file_name = answer.file_name  # type: ignore[union-attr]
+    file_name = answer.file_name
     assert file_name.startswith("CP-1_lab-diagnostics-") and file_name.endswith(".log")
     await driver.run()
     assert driver.upload_statuses("diagnostics") == ["Uploading", "Uploaded"]
@@ -529,7 +529,7 @@ async def test_log_upload_keeps_the_requested_window(lab: LabServer) -> None:
     await driver.run()
     assert driver.upload_statuses("log", 42) == ["Uploading", "Uploaded"]
     # 1.6 GetDiagnostics answered the file name before the upload.
-    assert lab.uploads[0].file_name == answer.file_name  # type: ignore[union-attr]
+    assert lab.uploads[0].file_name == answer.file_name
     lines = lab.uploads[0].content.decode().splitlines()
     assert inside in lines and undated in lines
     assert early not in lines and late not in lines
@@ -549,7 +549,7 @@ async def test_upload_outside_the_lab_fails_cleanly(
 ) -> None:
     driver = VirtualDriver(lines=lambda: ["line"])
     answer = driver.request(get_log(location, "diagnostics", request_id=11))
-    assert answer.file_name  # type: ignore[union-attr]
+    assert answer.file_name
     await driver.run()
     assert driver.upload_statuses("diagnostics") == ["UploadFailed"]
     assert reason in (driver.uploads[0].reason or "")
@@ -589,7 +589,7 @@ async def test_second_log_request_cancels_the_first(lab: LabServer) -> None:
     driver.transfers.clear()
     assert driver.upload_statuses("log", 1) == ["Uploading"] and name in driver.timers
     answer = driver.request(get_log(f"{lab.base_url}/upload", "log", request_id=2))
-    assert answer.status == "AcceptedCanceled"  # type: ignore[union-attr]
+    assert answer.status == "AcceptedCanceled"
     await driver.run()
     assert driver.upload_statuses("log", 1) == ["Uploading"]
     assert driver.upload_statuses("log", 2) == ["Uploading", "Uploaded"]
