@@ -42,6 +42,7 @@ from voltlab.fleet.machine.maintenance_messages import (
     GetLogAnswer,
     LogStatusReport,
     SecurityEventReport,
+    SignCertificateRequest,
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
@@ -421,9 +422,16 @@ def test_16_codec_decodes_the_requests_and_encodes_per_schema() -> None:
             "SecurityEventNotification",
             {"type": "FirmwareUpdated", "timestamp": STAMP},
         ),
+        (
+            SignCertificateRequest(
+                "-----BEGIN CERTIFICATE REQUEST-----", "ChargingStationCertificate"
+            ),
+            "SignCertificate",
+            {"csr": "-----BEGIN CERTIFICATE REQUEST-----"},
+        ),
     ]
     for message, action, payload in reports:
-        assert codec16.encode_report(message) == (action, payload)
+        assert codec16.encode_call(message) == (action, payload)
         schemas.validate_request(action, payload)
 
 
@@ -469,7 +477,12 @@ def test_2x_codec_decodes_the_requests_and_encodes_per_schema(version: str) -> N
                 "techInfo": "x" * 255,
             },
         ),
+        (
+            SignCertificateRequest("-----BEGIN CERTIFICATE REQUEST-----", "V2GCertificate"),
+            "SignCertificate",
+            {"csr": "-----BEGIN CERTIFICATE REQUEST-----", "certificateType": "V2GCertificate"},
+        ),
     ]
     for message, action, payload in reports:
-        assert codec2x.encode_report(message, version) == (action, payload)
+        assert codec2x.encode_call(message, version) == (action, payload)
         schemas.validate_request(action, payload)

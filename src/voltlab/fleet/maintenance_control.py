@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.machine.effects import SendCall
 from voltlab.fleet.machine.flows.maintenance_rules import RECENT_LINES
-from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
+from voltlab.fleet.machine.maintenance_messages import SecurityEventReport, SignCertificateRequest
 from voltlab.fleet.maintenance import Transfer, run_transfer
 from voltlab.fleet.security import CertificateStore
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
@@ -73,7 +73,7 @@ class StationMaintenance:
     async def request_certificate(self, cert_type: str = "ChargingStationCertificate") -> None:
         """SignCertificate: a CSR for the station's key; CertificateSigned answers it later."""
         csr = self.certificates.new_csr(self.runner.station.identity, "Voltlab", cert_type)
-        await self.runner.adapter.sign_certificate(csr, cert_type)
+        await self.runner.execute([SendCall(SignCertificateRequest(csr, cert_type))])
 
     def install_certificate(self, cert_type: str, pem: str) -> str:
         status = self.certificates.install(cert_type, pem)

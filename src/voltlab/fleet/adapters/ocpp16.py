@@ -16,7 +16,7 @@ from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
-from voltlab.fleet.machine.maintenance_messages import MaintenanceReport
+from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
 from voltlab.fleet.machine.messages import StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.offline_queue import QueuedMessage
@@ -134,8 +134,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return None  # the model's reported-status memory is all 1.6 needs
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
-        if isinstance(message, MaintenanceReport):
-            return maintenance16.encode_report(message)
+        if isinstance(message, MaintenanceCall):
+            return maintenance16.encode_call(message)
         # 1.6 has no message for a reservation that ended: its StatusNotification says it.
         raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 

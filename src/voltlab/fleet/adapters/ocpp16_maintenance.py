@@ -39,11 +39,6 @@ MAINTENANCE_ACTIONS_16 = frozenset(
 
 
 class Ocpp16Maintenance(SharedMaintenanceRequests):
-    # -- station -> CSMS ----------------------------------------------------------------------
-
-    async def sign_certificate(self: Ocpp16Adapter, csr: str, cert_type: str) -> None:
-        await self._call("SignCertificate", {"csr": csr})
-
     # -- CSMS -> station ----------------------------------------------------------------------
 
     on_UpdateFirmware = machine_request(

@@ -16,7 +16,7 @@ from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import ocpp201_maintenance as maintenance2x
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.device_model import DeviceModel
-from voltlab.fleet.machine.maintenance_messages import MaintenanceReport
+from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
 from voltlab.fleet.machine.messages import StationMessage
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.station import MeterReading, StatusChange, Transaction
@@ -253,6 +253,6 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         return id_tag_info(info_body) if info_body else None
 
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
-        if isinstance(message, MaintenanceReport):
-            return maintenance2x.encode_report(message, self.version)
+        if isinstance(message, MaintenanceCall):
+            return maintenance2x.encode_call(message, self.version)
         return encode_reservation_ended(message)

@@ -25,9 +25,6 @@ MAINTENANCE_ACTIONS_201 = frozenset(
 
 
 class Ocpp201Maintenance(SharedMaintenanceRequests):
-    async def sign_certificate(self: Ocpp201Adapter, csr: str, cert_type: str) -> None:
-        await self._call("SignCertificate", {"csr": csr, "certificateType": cert_type})
-
     on_UpdateFirmware = machine_request(
         shared.decode_signed_update_firmware, shared.encode_update_firmware_answer
     )

@@ -19,7 +19,8 @@ from voltlab.fleet.machine.maintenance_messages import (
     GetLog,
     GetLogAnswer,
     LogStatusReport,
-    MaintenanceReport,
+    MaintenanceCall,
+    SignCertificateRequest,
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
@@ -69,7 +70,7 @@ def encode_get_diagnostics_answer(answer: GetLogAnswer) -> dict[str, Any]:
     return {"fileName": answer.file_name}
 
 
-def encode_report(message: MaintenanceReport) -> tuple[str, dict[str, Any]]:
+def encode_call(message: MaintenanceCall) -> tuple[str, dict[str, Any]]:
     if isinstance(message, FirmwareStatusReport):
         if message.signed:
             body = with_request_id({"status": message.status}, message.request_id)
@@ -79,4 +80,7 @@ def encode_report(message: MaintenanceReport) -> tuple[str, dict[str, Any]]:
         if message.kind == "diagnostics":
             return "DiagnosticsStatusNotification", {"status": message.status}
         return encode_log_status(message)
+    if isinstance(message, SignCertificateRequest):
+        # The 1.6 whitepaper signs the ChargePoint certificate only: no type on the wire.
+        return "SignCertificate", {"csr": message.csr}
     return encode_security_event(message, OCPP16)

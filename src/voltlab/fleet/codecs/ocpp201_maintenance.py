@@ -14,14 +14,17 @@ from voltlab.fleet.codecs.shared_maintenance import (
 from voltlab.fleet.machine.maintenance_messages import (
     FirmwareStatusReport,
     LogStatusReport,
-    MaintenanceReport,
+    MaintenanceCall,
+    SignCertificateRequest,
 )
 
 
-def encode_report(message: MaintenanceReport, version: str) -> tuple[str, dict[str, Any]]:
+def encode_call(message: MaintenanceCall, version: str) -> tuple[str, dict[str, Any]]:
     if isinstance(message, FirmwareStatusReport):
         body = with_request_id({"status": message.status}, message.request_id)
         return "FirmwareStatusNotification", body
     if isinstance(message, LogStatusReport):
         return encode_log_status(message)
+    if isinstance(message, SignCertificateRequest):
+        return "SignCertificate", {"csr": message.csr, "certificateType": message.cert_type}
     return encode_security_event(message, version)

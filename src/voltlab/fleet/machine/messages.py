@@ -11,7 +11,7 @@ from typing import Literal
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.maintenance_messages import (
     MaintenanceAnswer,
-    MaintenanceReport,
+    MaintenanceCall,
     MaintenanceRequest,
 )
 
@@ -174,4 +174,4 @@ CsmsAnswerMessage = (
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = SendLocalList | ClearLocalList | ClearCache
-StationMessage = ReservationEnded | MaintenanceReport
+StationMessage = ReservationEnded | MaintenanceCall
