@@ -17,7 +17,7 @@ from voltlab.fleet.machine.effects import (
     Download,
     Persist,
     ReadFrameLog,
-    Reboot,
+    ResetStation,
     SendCall,
     SetTimer,
     Upload,
@@ -114,7 +114,7 @@ def test_unsigned_update_downloads_installs_and_reboots_step_by_step() -> None:
         Persist(),
         firmware("Installed", 7),
         SendCall(SecurityEventReport("FirmwareUpdated", T0 + 76)),
-        Reboot(),
+        ResetStation(hard=True),
     ]
     # The new version is stored before the reboot's BootNotification.
     assert m.station.firmware_version == "1.5.0"

@@ -27,7 +27,7 @@ from voltlab.fleet.machine.effects import (
     Effect,
     Persist,
     ReadFrameLog,
-    Reboot,
+    ResetStation,
     SendCall,
     SetTimer,
     Upload,
@@ -220,7 +220,7 @@ class VirtualDriver:
             task = self.transfers.pop(effect.name, None)
             if task is not None:
                 task.cancel()
-        elif isinstance(effect, Reboot):
+        elif isinstance(effect, ResetStation):
             self.reboots.append(self.station.firmware_version)
         else:
             assert isinstance(effect, Answer | Persist), effect

@@ -18,8 +18,8 @@ from voltlab.fleet.machine.effects import (
     Effect,
     Persist,
     ReadFrameLog,
-    Reboot,
     ReportStatus,
+    ResetStation,
     SendCall,
     SetTimer,
     Upload,
@@ -90,8 +90,8 @@ class MachineDriver:
                 self.maintenance.start_transfer(effect)
             elif isinstance(effect, CancelTransfer):
                 self.maintenance.cancel_transfer(effect.name)
-            elif isinstance(effect, Reboot):
-                await self.reset(True)
+            elif isinstance(effect, ResetStation):
+                self.spawn(self.reset(effect.hard))
             else:
                 self._execute_at_once(effect)
 

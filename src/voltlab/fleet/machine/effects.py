@@ -87,9 +87,11 @@ class CancelTransfer:
 
 
 @dataclass(frozen=True)
-class Reboot:
-    """Reboot the station (hard reset). Until Reset moves into the machine the driver does
-    it with the runner's reset flow."""
+class ResetStation:
+    """Reset the station (hard after a firmware install). Until reset moves into the machine
+    the driver does it."""
+
+    hard: bool
 
 
 Effect = (
@@ -103,5 +105,5 @@ Effect = (
     | Upload
     | ReadFrameLog
     | CancelTransfer
-    | Reboot
+    | ResetStation
 )

@@ -15,7 +15,7 @@ from voltlab.fleet.machine.effects import (
     Download,
     Effect,
     Persist,
-    Reboot,
+    ResetStation,
     SendCall,
     SetTimer,
 )
@@ -93,7 +93,7 @@ class FirmwareFlow(OneJobAtATime[FirmwareJob]):
                 Persist(),
                 self._end(job, "Installed"),
                 SendCall(SecurityEventReport("FirmwareUpdated", now)),
-                Reboot(),
+                ResetStation(hard=True),
             ]
         return []  # "download": the transfer's outcome moves the job on, not a timer
 
