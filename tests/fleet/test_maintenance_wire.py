@@ -4,6 +4,7 @@ CSMS, with a real HTTP server on 127.0.0.1 serving the firmware and receiving th
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,7 +22,16 @@ class FileServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                if self.path.endswith("/fw-2.5.0.bin"):
+                if self.path.endswith("/slow/fw-1.8.0.bin"):
+                    time.sleep(2.0)  # long enough for a second UpdateFirmware to replace it
+                    try:
+                        self.send_response(200)
+                        self.send_header("Content-Length", "9")
+                        self.end_headers()
+                        self.wfile.write(b"\x7fFIRMWARE")
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the station cancelled the download
+                elif self.path.endswith("/fw-2.5.0.bin"):
                     body = b"\x7fFIRMWARE" * 1000
                     self.send_response(200)
                     self.send_header("Content-Length", str(len(body)))
@@ -158,5 +168,53 @@ async def test_firmware_update_and_log_upload(runtime, version):
                     )
                 )
             assert files.uploads and b"BootNotification" in files.uploads[0]
+            await peer.sync()
+            assert peer.strict_failures == []
+
+
+async def test_a_second_update_replaces_a_running_download(runtime):
+    """2.0.1: the station answers AcceptedCanceled, stops the first download (its request
+    reports nothing after Downloading) and installs the second image; TriggerMessage reports
+    the running update's status."""
+    identity = "FW-REPLACE"
+    with FileServer() as files:
+        async with OcppRpcPeer(protocols=("ocpp2.0.1",), strict=True) as peer:
+            await runtime.start_charger(
+                ChargerSpec("dep-fw2", "org", identity, peer.url, "ocpp2.0.1", "ac-7kw-1c")
+            )
+            runner = runtime.runner("dep-fw2")
+            await wait_until(lambda: runner.link.online)
+
+            def statuses(request_id: int | None) -> list[str]:
+                return [
+                    c["status"]
+                    for c in peer.calls(identity, "FirmwareStatusNotification")
+                    if c.get("requestId") == request_id
+                ]
+
+            def update(request_id: int, location: str) -> dict:
+                firmware = {"location": location, "retrieveDateTime": now_text(runner)}
+                return {"requestId": request_id, "firmware": firmware}
+
+            first = await peer.call(
+                identity, "UpdateFirmware", update(1, f"{files.base}/slow/fw-1.8.0.bin")
+            )
+            assert first["status"] == "Accepted"
+            await wait_until(lambda: statuses(1) == ["Downloading"])
+            trigger = {"requestedMessage": "FirmwareStatusNotification"}
+            assert (await peer.call(identity, "TriggerMessage", trigger))["status"] == "Accepted"
+            await wait_until(lambda: statuses(None) == ["Downloading"])
+            second = await peer.call(
+                identity, "UpdateFirmware", update(2, f"{files.base}/fw-2.5.0.bin")
+            )
+            assert second["status"] == "AcceptedCanceled"
+            await wait_until(lambda: len(peer.calls(identity, "BootNotification")) >= 2, timeout=20)
+            assert statuses(2) == ["Downloading", "Downloaded", "Installing", "Installed"]
+            boot = peer.calls(identity, "BootNotification")[-1]
+            assert boot["chargingStation"]["firmwareVersion"] == "2.5.0"
+            await wait_until(lambda: runner.link.online)
+            assert (await peer.call(identity, "TriggerMessage", trigger))["status"] == "Accepted"
+            await wait_until(lambda: statuses(None) == ["Downloading", "Idle"])
+            assert statuses(1) == ["Downloading"]  # the replaced download reported nothing more
             await peer.sync()
             assert peer.strict_failures == []

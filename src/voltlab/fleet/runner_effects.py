@@ -14,13 +14,17 @@ from voltlab.fleet.machine.effects import (
     Answer,
     AwaitStoredMeter,
     CancelTimer,
+    CancelTransfer,
+    Download,
     Effect,
     Fail,
     Persist,
+    ReadFrameLog,
     ReportStatus,
     ResetStation,
     SendCall,
     SetTimer,
+    Upload,
 )
 from voltlab.fleet.machine.events import (
     CallAnswered,
@@ -107,6 +111,10 @@ class MachineDriver:
                 self.spawn(self.reset(effect.hard))
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self.write_ahead()
+            elif isinstance(effect, Download | Upload | ReadFrameLog):
+                self.maintenance.start_transfer(effect)
+            elif isinstance(effect, CancelTransfer):
+                self.maintenance.cancel_transfer(effect.name)
             else:
                 self._execute_at_once(effect)
 

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp16_maintenance import (
-    FIRMWARE_16,
     MAINTENANCE_ACTIONS_16,
     Ocpp16Maintenance,
 )
@@ -14,6 +13,7 @@ from voltlab.fleet.charging_control import composite_schedule
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_control as control16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
+from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
@@ -257,13 +257,13 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             for cid in ids:
                 await runner.send_meter_sample(cid, "Trigger")
         elif requested == "DiagnosticsStatusNotification":
-            status = runner.maintenance.uploads.status
+            status = runner.machine.maintenance.logs.status
             await self._call("DiagnosticsStatusNotification", {"status": status})
         elif requested == "FirmwareStatusNotification":
-            status = runner.maintenance.firmware.status
+            status = runner.machine.maintenance.firmware.status
             await self._call(
                 "FirmwareStatusNotification",
-                {"status": status if status in FIRMWARE_16 else "Idle"},
+                {"status": status if status in maintenance16.FIRMWARE_16 else "Idle"},
             )
 
 

@@ -1,27 +1,19 @@
 """OCPP 1.6 firmware, diagnostics and the security whitepaper messages (mixed into the 1.6
-adapter): translations of `fleet.maintenance_control` into 1.6 frames."""
+adapter): firmware and diagnostics go through the station machine with the 1.6 codec;
+certificates still through `fleet.maintenance_control`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
-from voltlab.fleet.maintenance_control import timestamp_or_none
+from voltlab.fleet.adapters.shared_maintenance import SharedMaintenanceRequests, machine_request
+from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
+from voltlab.fleet.codecs import shared_maintenance as shared
 from voltlab.ocpp.connection import Reply
-from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp16 import Ocpp16Adapter
 
-FIRMWARE_16 = {
-    "Downloading",
-    "Downloaded",
-    "DownloadFailed",
-    "Installing",
-    "Installed",
-    "InstallationFailed",
-    "Idle",
-}
 EXTENDED_TRIGGERS = {
     "BootNotification",
     "LogStatusNotification",
@@ -46,76 +38,18 @@ MAINTENANCE_ACTIONS_16 = frozenset(
 )
 
 
-class Ocpp16Maintenance:
-    # -- station -> CSMS ----------------------------------------------------------------------
-
-    async def maintenance_status(self: Ocpp16Adapter, event: str, fields: dict[str, Any]) -> None:
-        status = fields["status"]
-        if event == "firmware":
-            if fields.get("signed"):
-                body: dict[str, Any] = {"status": status}
-                if fields.get("request_id") is not None:
-                    body["requestId"] = fields["request_id"]
-                await self._call("SignedFirmwareStatusNotification", body)
-            elif status in FIRMWARE_16:
-                await self._call("FirmwareStatusNotification", {"status": status})
-        elif event == "diagnostics":
-            await self._call("DiagnosticsStatusNotification", {"status": status})
-        elif event == "log":
-            body = {"status": LOG_STATUS_ON_WIRE.get(status, status)}
-            if fields.get("request_id") is not None:
-                body["requestId"] = fields["request_id"]
-            await self._call("LogStatusNotification", body)
-
-    async def security_event(self: Ocpp16Adapter, kind: str, tech_info: str | None) -> None:
-        body: dict[str, Any] = {"type": kind, "timestamp": format_timestamp(self.runner.now())}
-        if tech_info:
-            body["techInfo"] = tech_info[:255]
-        await self._call("SecurityEventNotification", body)
-
-    async def sign_certificate(self: Ocpp16Adapter, csr: str, cert_type: str) -> None:
-        await self._call("SignCertificate", {"csr": csr})
-
+class Ocpp16Maintenance(SharedMaintenanceRequests):
     # -- CSMS -> station ----------------------------------------------------------------------
 
-    async def on_UpdateFirmware(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        self.runner.maintenance.update_firmware(
-            payload["location"],
-            parse_timestamp(payload["retrieveDate"]),
-            retries=payload.get("retries", 0),
-            retry_interval=payload.get("retryInterval", 30),
-        )
-        return {}
-
-    async def on_SignedUpdateFirmware(
-        self: Ocpp16Adapter, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        firmware = payload["firmware"]
-        status = self.runner.maintenance.update_firmware(
-            firmware["location"],
-            parse_timestamp(firmware["retrieveDateTime"]),
-            retries=payload.get("retries", 0),
-            retry_interval=payload.get("retryInterval", 30),
-            request_id=payload["requestId"],
-            signature=firmware["signature"],
-            signing_certificate=firmware["signingCertificate"],
-        )
-        return {"status": status}
-
-    async def on_GetDiagnostics(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        _, file_name = self.runner.maintenance.upload_log(
-            "diagnostics",
-            payload["location"],
-            request_id=None,
-            start_time=timestamp_or_none(payload.get("startTime")),
-            stop_time=timestamp_or_none(payload.get("stopTime")),
-            retries=payload.get("retries", 0),
-            retry_interval=payload.get("retryInterval", 30),
-        )
-        return {"fileName": file_name}
-
-    async def on_GetLog(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        return self.runner.maintenance.get_log(payload)
+    on_UpdateFirmware = machine_request(
+        maintenance16.decode_update_firmware, maintenance16.encode_update_firmware_answer
+    )
+    on_SignedUpdateFirmware = machine_request(
+        shared.decode_signed_update_firmware, shared.encode_update_firmware_answer
+    )
+    on_GetDiagnostics = machine_request(
+        maintenance16.decode_get_diagnostics, maintenance16.encode_get_diagnostics_answer
+    )
 
     async def on_ExtendedTriggerMessage(self: Ocpp16Adapter, payload: dict[str, Any]) -> Reply:
         requested = payload["requestedMessage"]
@@ -136,14 +70,6 @@ class Ocpp16Maintenance:
 
         return Reply({"status": "Accepted"}, after=runner.defer(send))
 
-    async def on_InstallCertificate(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        maintenance = self.runner.maintenance
-        return {
-            "status": maintenance.install_certificate(
-                payload["certificateType"], payload["certificate"]
-            )
-        }
-
     async def on_GetInstalledCertificateIds(
         self: Ocpp16Adapter, payload: dict[str, Any]
     ) -> dict[str, Any]:
@@ -153,11 +79,6 @@ class Ocpp16Maintenance:
         return {
             "status": "Accepted",
             "certificateHashData": [f["certificateHashData"] for f in found],
-        }
-
-    async def on_DeleteCertificate(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "status": self.runner.maintenance.delete_certificate(payload["certificateHashData"])
         }
 
     async def on_CertificateSigned(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from voltlab.fleet.codecs import ocpp201_local_list as local_list2x
 from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
-from voltlab.fleet.maintenance import LOG_STATUS_ON_WIRE
+from voltlab.fleet.codecs.shared_maintenance import log_status_word
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
@@ -206,14 +206,11 @@ class Ocpp201Requests:
                 if tx is not None and tx.transaction_id is not None:
                     await self._event("Updated", "Trigger", tx, None)
         elif requested == "FirmwareStatusNotification":
-            await self._call(
-                "FirmwareStatusNotification", {"status": runner.maintenance.firmware.status}
-            )
+            status = runner.machine.maintenance.firmware.status
+            await self._call("FirmwareStatusNotification", {"status": status})
         elif requested == "LogStatusNotification":
-            status = runner.maintenance.uploads.status
-            await self._call(
-                "LogStatusNotification", {"status": LOG_STATUS_ON_WIRE.get(status, status)}
-            )
+            status = runner.machine.maintenance.logs.status
+            await self._call("LogStatusNotification", {"status": log_status_word(status)})
         elif requested == "SignChargingStationCertificate":
             await runner.maintenance.request_certificate("ChargingStationCertificate")
 

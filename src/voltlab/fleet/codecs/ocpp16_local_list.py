@@ -1,37 +1,16 @@
-"""OCPP 1.6 codec for the local authorization list: SendLocalList and GetLocalListVersion."""
+"""OCPP 1.6 codec for the local authorization list: SendLocalList and GetLocalListVersion, in
+1.6 words (`idTag`, `idTagInfo`, `listVersion`) over the shape 2.x shares."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.machine.messages import (
-    GetLocalListVersion,
-    LocalListVersionAnswer,
-    SendLocalList,
-    SendLocalListAnswer,
-)
+from voltlab.fleet.codecs.local_list_shape import LocalListCodec, LocalListWords
 from voltlab.ocpp.vocabulary.authorization import authorization_from_16
 
-
-def decode_send_local_list(payload: dict[str, Any]) -> SendLocalList:
-    entries = tuple(
-        (
-            e["idTag"],
-            IdTagInfo(*authorization_from_16(e["idTagInfo"])) if e.get("idTagInfo") else None,
-        )
-        for e in payload.get("localAuthorizationList") or []
-    )
-    return SendLocalList(payload["listVersion"], payload["updateType"], entries)
-
-
-def encode_send_local_list_answer(answer: SendLocalListAnswer) -> dict[str, Any]:
-    return {"status": answer.status}
-
-
-def decode_get_local_list_version(payload: dict[str, Any]) -> GetLocalListVersion:
-    return GetLocalListVersion()
-
-
-def encode_local_list_version_answer(answer: LocalListVersionAnswer) -> dict[str, Any]:
-    return {"listVersion": answer.version}
+WORDS = LocalListWords(
+    "listVersion", lambda entry: entry["idTag"], "idTagInfo", authorization_from_16
+)
+CODEC = LocalListCodec.speaking(WORDS)
+decode_send_local_list = CODEC.decode_send_local_list
+encode_send_local_list_answer = CODEC.encode_send_local_list_answer
+decode_get_local_list_version = CODEC.decode_get_local_list_version
+encode_local_list_version_answer = CODEC.encode_local_list_version_answer

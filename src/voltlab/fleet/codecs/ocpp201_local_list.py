@@ -1,38 +1,17 @@
 """OCPP 2.0.1 / 2.1 codec for the local authorization list: SendLocalList and
-GetLocalListVersion."""
+GetLocalListVersion, in 2.x words (`idToken.idToken`, `idTokenInfo`, `versionNumber`) over the
+shape 1.6 shares."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.machine.messages import (
-    GetLocalListVersion,
-    LocalListVersionAnswer,
-    SendLocalList,
-    SendLocalListAnswer,
-)
+from voltlab.fleet.codecs.local_list_shape import LocalListCodec, LocalListWords
 from voltlab.ocpp.vocabulary.authorization import authorization_from_2x
 
-
-def decode_send_local_list(payload: dict[str, Any]) -> SendLocalList:
-    entries = tuple(
-        (
-            e["idToken"]["idToken"],
-            IdTagInfo(*authorization_from_2x(e["idTokenInfo"])) if e.get("idTokenInfo") else None,
-        )
-        for e in payload.get("localAuthorizationList") or []
-    )
-    return SendLocalList(payload["versionNumber"], payload["updateType"], entries)
-
-
-def encode_send_local_list_answer(answer: SendLocalListAnswer) -> dict[str, Any]:
-    return {"status": answer.status}
-
-
-def decode_get_local_list_version(payload: dict[str, Any]) -> GetLocalListVersion:
-    return GetLocalListVersion()
-
-
-def encode_local_list_version_answer(answer: LocalListVersionAnswer) -> dict[str, Any]:
-    return {"versionNumber": answer.version}
+WORDS = LocalListWords(
+    "versionNumber", lambda entry: entry["idToken"]["idToken"], "idTokenInfo", authorization_from_2x
+)
+CODEC = LocalListCodec.speaking(WORDS)
+decode_send_local_list = CODEC.decode_send_local_list
+encode_send_local_list_answer = CODEC.encode_send_local_list_answer
+decode_get_local_list_version = CODEC.decode_get_local_list_version
+encode_local_list_version_answer = CODEC.encode_local_list_version_answer

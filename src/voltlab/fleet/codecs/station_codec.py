@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from voltlab.fleet.codecs import ocpp16_authorization as authorization16
+from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import ocpp201_authorization as authorization201
+from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
+from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
 from voltlab.fleet.machine.messages import (
     AuthorizeAnswer,
     AuthorizeRequest,
@@ -55,6 +59,7 @@ class StationCodec:
     version: str
     authorization: AuthorizationCodec
     sessions: SessionCodec
+    encode_maintenance: Callable[[MaintenanceCall], tuple[str, Payload]]
     # None: the version has no message for a reservation that ended (1.6).
     encode_reservation_ended: Callable[[ReservationEnded], tuple[str, Payload]] | None = None
 
@@ -63,6 +68,8 @@ class StationCodec:
             return self.authorization.encode_authorize(message)
         if isinstance(message, SESSION_MESSAGES):
             return self.sessions.encode_session_call(message)
+        if isinstance(message, MaintenanceCall):
+            return self.encode_maintenance(message)
         if isinstance(message, ReservationEnded) and self.encode_reservation_ended is not None:
             return self.encode_reservation_ended(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
@@ -85,5 +92,8 @@ class StationCodec:
 
 def codec_for(version: str) -> StationCodec:
     if version == OCPP16:
-        return StationCodec(version, authorization16, sessions16)
-    return StationCodec(version, authorization201, sessions201, encode_reservation_ended)
+        return StationCodec(version, authorization16, sessions16, maintenance16.encode_call)
+    maintenance = partial(maintenance201.encode_call, version=version)
+    return StationCodec(
+        version, authorization201, sessions201, maintenance, encode_reservation_ended
+    )

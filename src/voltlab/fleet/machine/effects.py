@@ -68,9 +68,46 @@ class Fail:
 
 
 @dataclass(frozen=True)
+class Download:
+    """Fetch `location` (HTTP GET, at most `max_bytes`); the driver feeds `DownloadDone(name)`
+    or `TransferFailed(name)`. Replaces a transfer of that name."""
+
+    name: str
+    location: str
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Send `content` to `location` as the file `file_name` (HTTP POST, multipart form field
+    `file`); the driver feeds `UploadDone(name)` or `TransferFailed(name)`."""
+
+    name: str
+    location: str
+    file_name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ReadFrameLog:
+    """Read the station's last `limit` frames (stored frame log or memory); the driver feeds
+    `FrameLogRead(name)` or `TransferFailed(name)`."""
+
+    name: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class CancelTransfer:
+    """Stop the transfer of that name, if one runs; no event follows."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class ResetStation:
-    """Reset the station (2.x Reset OnIdle, once its last transaction ended). Until reset
-    moves into the machine the driver does it."""
+    """Reset the station (2.x Reset OnIdle once its last transaction ended; hard after a
+    firmware install). Until reset moves into the machine the driver does it."""
 
     hard: bool
 
@@ -84,5 +121,9 @@ Effect = (
     | ReportStatus
     | AwaitStoredMeter
     | Fail
+    | Download
+    | Upload
+    | ReadFrameLog
+    | CancelTransfer
     | ResetStation
 )

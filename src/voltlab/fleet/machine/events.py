@@ -65,6 +65,47 @@ class LinkChanged:
     online: bool
 
 
+@dataclass(frozen=True)
+class DownloadDone:
+    """A `Download` effect fetched its file."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class UploadDone:
+    """An `Upload` effect's file was accepted (HTTP 2xx)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class FrameLogRead:
+    """A `ReadFrameLog` effect's lines, oldest first, each starting with its timestamp."""
+
+    name: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TransferFailed:
+    """A `Download`, `Upload` or `ReadFrameLog` failed; `retryable` is False when trying
+    again cannot help (a file over the size limit)."""
+
+    name: str
+    reason: str
+    retryable: bool = True
+
+
+TransferOutcome = DownloadDone | UploadDone | FrameLogRead | TransferFailed
 Event = (
-    CsmsRequest | TimerFired | GatewayCommand | CallAnswered | CallFailed | Resumed | LinkChanged
+    CsmsRequest
+    | TimerFired
+    | GatewayCommand
+    | CallAnswered
+    | CallFailed
+    | Resumed
+    | LinkChanged
+    | TransferOutcome
 )

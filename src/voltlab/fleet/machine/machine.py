@@ -25,11 +25,15 @@ from voltlab.fleet.machine.events import (
     CallAnswered,
     CallFailed,
     CsmsRequest,
+    DownloadDone,
     Event,
+    FrameLogRead,
     GatewayCommand,
     LinkChanged,
     Resumed,
     TimerFired,
+    TransferFailed,
+    UploadDone,
 )
 from voltlab.fleet.machine.flow import CallFailure, FailureReason, Flow, FlowStepper
 from voltlab.fleet.machine.flows import (
@@ -45,6 +49,9 @@ from voltlab.fleet.machine.flows import (
     reservations,
     sessions,
 )
+from voltlab.fleet.machine.flows.maintenance import Maintenance
+from voltlab.fleet.machine.flows.maintenance_rules import MaintenancePacing
+from voltlab.fleet.machine.maintenance_messages import GetLog, UpdateFirmware
 from voltlab.fleet.machine.messages import (
     AuthorizeIdTag,
     CancelReservation,
@@ -121,9 +128,11 @@ class StationMachine:
         *,
         points: TransactionPoints | None = None,
         new_transaction_id: Callable[[], str] = random_transaction_id,
+        pacing: MaintenancePacing | None = None,
     ) -> None:
         self.station = station
         self.settings = settings
+        self.maintenance = Maintenance(station, pacing or MaintenancePacing())
         self.context = FlowContext(
             station,
             points if points is not None else _CablePoints(station),
@@ -157,6 +166,8 @@ class StationMachine:
             return []
         if isinstance(event, TimerFired):
             return self._timer(event.name, now)
+        if isinstance(event, DownloadDone | UploadDone | FrameLogRead | TransferFailed):
+            return self.maintenance.transfer_outcome(event, now)
         raise UnhandledEvent(f"no flow handles {event!r}")
 
     def _timer(self, name: str, now: float) -> list[Effect]:
@@ -165,6 +176,8 @@ class StationMachine:
             return reservations.timer_fired(
                 self.station, name, now, reports_ends=self.settings.reports_reservation_ends
             )
+        if self.maintenance.owns_timer(name):
+            return self.maintenance.timer_fired(name, now)
         prefix, _, connector = name.partition(":")
         if prefix == "sample":
             return self.flows.start(metering.sample_due(self.context, int(connector)), _nothing)
@@ -214,6 +227,8 @@ class StationMachine:
             return profiles.set_charging_profile(self.context, message, profile_rules=rules)
         if isinstance(message, ClearChargingProfile):
             return profiles.clear_charging_profile(self.context, message)
+        if isinstance(message, UpdateFirmware | GetLog):
+            return self.maintenance.request(message, now)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
     def _command(

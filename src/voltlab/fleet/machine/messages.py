@@ -10,6 +10,11 @@ from typing import Literal
 
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.control_messages import ControlAnswer, ControlRequest
+from voltlab.fleet.machine.maintenance_messages import (
+    MaintenanceAnswer,
+    MaintenanceCall,
+    MaintenanceRequest,
+)
 from voltlab.fleet.machine.session_messages import (
     SessionAnswer,
     SessionCommand,
@@ -198,6 +203,7 @@ CsmsRequestMessage = (
     | DataTransfer
     | ChangeAvailability
     | ControlRequest
+    | MaintenanceRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -211,11 +217,12 @@ CsmsAnswerMessage = (
     | AuthorizationDecision
     | SessionResult
     | ControlAnswer
+    | MaintenanceAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
     SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
-StationMessage = ReservationEnded | AuthorizeRequest | SessionMessage
+StationMessage = ReservationEnded | AuthorizeRequest | SessionMessage | MaintenanceCall
 StationAnswerMessage = AuthorizeAnswer | SessionAnswer

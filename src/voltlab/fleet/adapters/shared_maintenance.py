@@ -1,0 +1,49 @@
+"""The maintenance requests whose shapes are the same in OCPP 1.6 (security whitepaper) and
+2.x, answered once for both adapters: GetLog through the station machine, InstallCertificate
+and DeleteCertificate through the certificate store (until certificates move into the
+machine)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.codecs import shared_maintenance as shared
+from voltlab.ocpp.connection import Reply
+
+if TYPE_CHECKING:
+    from voltlab.fleet.runner import StationRunner
+
+
+Handler = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
+
+
+def machine_request(
+    decode: Callable[[dict[str, Any]], Any], encode: Callable[[Any], Any]
+) -> Handler:
+    """An adapter's `on_<Action>` for a request the station machine answers: decoded and
+    answered by the version's codec."""
+
+    async def handle(adapter: Any, payload: dict[str, Any]) -> Reply:
+        return adapter.runner.answer_request(decode(payload), encode)  # type: ignore[no-any-return]
+
+    return handle
+
+
+class SharedMaintenanceRequests:
+    runner: StationRunner
+
+    on_GetLog = machine_request(shared.decode_get_log, shared.encode_get_log_answer)
+
+    async def on_InstallCertificate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        maintenance = self.runner.maintenance
+        return {
+            "status": maintenance.install_certificate(
+                payload["certificateType"], payload["certificate"]
+            )
+        }
+
+    async def on_DeleteCertificate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "status": self.runner.maintenance.delete_certificate(payload["certificateHashData"])
+        }

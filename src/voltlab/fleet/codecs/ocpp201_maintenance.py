@@ -1,0 +1,30 @@
+"""OCPP 2.0.1 / 2.1 codec for firmware updates and logs: UpdateFirmware and GetLog decode with
+the shapes 1.6's security whitepaper shares (`shared_maintenance`); FirmwareStatusNotification
+carries the request id whether or not the update is signed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voltlab.fleet.codecs.shared_maintenance import (
+    encode_log_status,
+    encode_security_event,
+    with_request_id,
+)
+from voltlab.fleet.machine.maintenance_messages import (
+    FirmwareStatusReport,
+    LogStatusReport,
+    MaintenanceCall,
+    SignCertificateRequest,
+)
+
+
+def encode_call(message: MaintenanceCall, version: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(message, FirmwareStatusReport):
+        body = with_request_id({"status": message.status}, message.request_id)
+        return "FirmwareStatusNotification", body
+    if isinstance(message, LogStatusReport):
+        return encode_log_status(message)
+    if isinstance(message, SignCertificateRequest):
+        return "SignCertificate", {"csr": message.csr, "certificateType": message.cert_type}
+    return encode_security_event(message, version)
