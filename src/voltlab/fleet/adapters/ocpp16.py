@@ -10,6 +10,7 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
     Ocpp16Maintenance,
 )
 from voltlab.fleet.charging_control import composite_schedule
+from voltlab.fleet.codecs import common as common_codec
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_control as control16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
@@ -171,7 +172,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return composite_schedule(self.runner, payload["connectorId"], payload["duration"], unit)
 
     async def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> Reply:
-        request = control16.decode_remote_stop(payload)
+        request = common_codec.decode_remote_stop(payload)
         return self.runner.answer_request(request, control16.encode_control_answer)
 
     async def on_Reset(self, payload: dict[str, Any]) -> Reply:

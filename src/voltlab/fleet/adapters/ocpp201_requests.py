@@ -8,6 +8,7 @@ from voltlab.fleet.charging_control import (
     composite_schedule,
     installed,
 )
+from voltlab.fleet.codecs import common as common_codec
 from voltlab.fleet.codecs import ocpp201_availability as availability2x
 from voltlab.fleet.codecs import ocpp201_control as control201
 from voltlab.fleet.codecs import ocpp201_local_list as local_list2x
@@ -79,7 +80,7 @@ class Ocpp201Requests:
         return self.runner.answer_request(request, control201.encode_control_answer)
 
     async def on_RequestStopTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = control201.decode_request_stop(payload)
+        request = common_codec.decode_remote_stop(payload)
         return self.runner.answer_request(request, control201.encode_control_answer)
 
     async def on_GetTransactionStatus(

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs.common import read_profile
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
     ClearChargingProfileAnswer,
-    RemoteStartAnswer,
+    ControlAnswer,
     RemoteStartRequest,
-    RemoteStopAnswer,
-    RemoteStopRequest,
     SetChargingProfile,
-    SetChargingProfileAnswer,
 )
 from voltlab.fleet.smart_charging import ChargingProfile
 
@@ -26,30 +24,16 @@ def decode_remote_start(payload: dict[str, Any]) -> RemoteStartRequest:
     )
 
 
-def decode_remote_stop(payload: dict[str, Any]) -> RemoteStopRequest:
-    return RemoteStopRequest(payload["transactionId"])
-
-
 def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
     profile, problem = read_profile(payload["csChargingProfiles"], ChargingProfile.from_ocpp16)
     return SetChargingProfile(payload["connectorId"], profile, problem)
 
 
 def decode_clear_charging_profile(payload: dict[str, Any]) -> ClearChargingProfile:
-    return ClearChargingProfile(
-        payload.get("id"),
-        payload.get("connectorId"),
-        payload.get("chargingProfilePurpose"),
-        payload.get("stackLevel"),
-    )
+    return common.clear_criteria(payload, ("id", "connectorId"))
 
 
-def encode_control_answer(
-    answer: RemoteStartAnswer
-    | RemoteStopAnswer
-    | SetChargingProfileAnswer
-    | ClearChargingProfileAnswer,
-) -> dict[str, Any]:
+def encode_control_answer(answer: ControlAnswer) -> dict[str, Any]:
     if isinstance(answer, ClearChargingProfileAnswer):
-        return {"status": "Accepted" if answer.cleared else "Unknown"}
+        return common.encode_clear_charging_profile_answer(answer)
     return {"status": answer.status}  # 1.6 has no status info

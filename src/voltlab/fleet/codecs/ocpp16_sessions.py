@@ -11,7 +11,6 @@ from typing import Any
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.machine.session_messages import (
-    MeterValue,
     MeterValuesAnswer,
     MeterValuesReport,
     SessionAnswer,
@@ -52,11 +51,6 @@ def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
     return body
 
 
-def encode_meter_value(value: MeterValue) -> dict[str, Any]:
-    stamp = format_timestamp(value.timestamp)
-    return common.encode_meter_value(stamp, value.context, value.samples, sampled_value)
-
-
 def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
     if isinstance(message, TransactionStarted):
         start: dict[str, Any] = {
@@ -71,7 +65,7 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
     if isinstance(message, MeterValuesReport):
         body: dict[str, Any] = {
             "connectorId": message.connector_id,
-            "meterValue": [encode_meter_value(message.value)],
+            "meterValue": [common.encode_meter_value(message.value, sampled_value)],
         }
         if message.tx is not None:
             body["transactionId"] = int(message.tx.transaction_id or 0)
@@ -92,7 +86,9 @@ def _stop_transaction(message: TransactionEnded) -> dict[str, Any]:
     }
     if message.end is not None:
         values = [message.begin, message.end] if message.begin is not None else [message.end]
-        stop["transactionData"] = [encode_meter_value(value) for value in values]
+        stop["transactionData"] = [
+            common.encode_meter_value(value, sampled_value) for value in values
+        ]
     return stop
 
 

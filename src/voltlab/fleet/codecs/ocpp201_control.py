@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs.common import read_profile
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
     ClearChargingProfileAnswer,
+    ControlAnswer,
     RemoteStartAnswer,
     RemoteStartRequest,
-    RemoteStopAnswer,
-    RemoteStopRequest,
     SetChargingProfile,
     SetChargingProfileAnswer,
 )
@@ -28,10 +28,6 @@ def decode_request_start(payload: dict[str, Any]) -> RemoteStartRequest:
     return RemoteStartRequest(payload.get("evseId"), token, start_id, profile, problem is not None)
 
 
-def decode_request_stop(payload: dict[str, Any]) -> RemoteStopRequest:
-    return RemoteStopRequest(payload["transactionId"])
-
-
 def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
     profile, problem = read_profile(payload["chargingProfile"], ChargingProfile.from_ocpp201)
     return SetChargingProfile(payload["evseId"], profile, problem)
@@ -39,22 +35,13 @@ def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
 
 def decode_clear_charging_profile(payload: dict[str, Any]) -> ClearChargingProfile:
     criteria = payload.get("chargingProfileCriteria") or {}
-    return ClearChargingProfile(
-        payload.get("chargingProfileId"),
-        criteria.get("evseId"),
-        criteria.get("chargingProfilePurpose"),
-        criteria.get("stackLevel"),
-    )
+    given = {"chargingProfileId": payload.get("chargingProfileId"), **criteria}
+    return common.clear_criteria(given, ("chargingProfileId", "evseId"))
 
 
-def encode_control_answer(
-    answer: RemoteStartAnswer
-    | RemoteStopAnswer
-    | SetChargingProfileAnswer
-    | ClearChargingProfileAnswer,
-) -> dict[str, Any]:
+def encode_control_answer(answer: ControlAnswer) -> dict[str, Any]:
     if isinstance(answer, ClearChargingProfileAnswer):
-        return {"status": "Accepted" if answer.cleared else "Unknown"}
+        return common.encode_clear_charging_profile_answer(answer)
     body: dict[str, Any] = {"status": answer.status}
     if isinstance(answer, RemoteStartAnswer) and answer.transaction_id is not None:
         body["transactionId"] = answer.transaction_id

@@ -10,7 +10,6 @@ from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.machine.session_messages import (
-    MeterValue,
     MeterValuesAnswer,
     MeterValuesReport,
     SessionAnswer,
@@ -44,11 +43,6 @@ def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
     if sample.phase:
         body["phase"] = sample.phase
     return body
-
-
-def encode_meter_value(value: MeterValue) -> dict[str, Any]:
-    stamp = format_timestamp(value.timestamp)
-    return common.encode_meter_value(stamp, value.context, value.samples, sampled_value)
 
 
 def transaction_event(
@@ -90,7 +84,7 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
             "Updated", message.trigger, message.tx, message.sent_at, info, **extra
         )
     if isinstance(message, MeterValuesReport):
-        value = [encode_meter_value(message.value)]
+        value = [common.encode_meter_value(message.value, sampled_value)]
         if message.tx is not None:
             return transaction_event(
                 "Updated", message.trigger, message.tx, message.sent_at, meterValue=value
@@ -102,7 +96,7 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
 def _started(message: TransactionStarted) -> tuple[str, dict[str, Any]]:
     extra: dict[str, Any] = {
         "evse": _evse(message.tx.connector_id),
-        "meterValue": [encode_meter_value(message.begin)],
+        "meterValue": [common.encode_meter_value(message.begin, sampled_value)],
     }
     info: dict[str, Any] = {"chargingState": "EVConnected"}
     if message.remote_start_id is not None:
@@ -118,7 +112,7 @@ def _ended(message: TransactionEnded) -> tuple[str, dict[str, Any]]:
     stopped, trigger = stop_reason_to_2x(message.reason)
     extra: dict[str, Any] = {"evse": _evse(message.tx.connector_id)}
     if message.end is not None:
-        extra["meterValue"] = [encode_meter_value(message.end)]
+        extra["meterValue"] = [common.encode_meter_value(message.end, sampled_value)]
     if message.id_tag is not None and trigger == "StopAuthorized":
         extra["idToken"] = station_id_token(message.id_tag)
     info: dict[str, Any] = {
