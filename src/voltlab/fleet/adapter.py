@@ -39,6 +39,8 @@ class ProtocolAdapter(Protocol):
     hides_disabled_local_list: bool
     # Is ClearCache rejected while the cache is disabled (2.x)?
     clear_cache_needs_enabled_cache: bool
+    # Does UnlockConnector leave an authorized transaction alone (2.0.1)?
+    unlock_keeps_authorized_transaction: bool
     # Does the station name its transactions (2.x) rather than the CSMS (1.6)?
     station_names_transactions: bool
     # What a transaction's start and end carry when StopTxnSampledData is empty.

@@ -16,6 +16,7 @@ from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.codecs.station_codec import codec_for
 from voltlab.fleet.ev import ElectricVehicle
 from voltlab.fleet.link import StationLink
+from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
@@ -91,6 +92,7 @@ class StationRunner(OfflineMessages, MachineDriver):
                 station_names_transactions=self.adapter.station_names_transactions,
                 default_transaction_measurands=self.adapter.default_transaction_measurands,
                 profile_rules=version,
+                unlock_keeps_authorized_transaction=self.adapter.unlock_keeps_authorized_transaction,
             ),
             points=self.adapter,
         )
@@ -258,15 +260,6 @@ class StationRunner(OfflineMessages, MachineDriver):
             self.station.auth_cache.learn(id_tag, info)
             self.changed()
 
-    @property
-    def reset_when_idle(self) -> bool:
-        """2.x Reset OnIdle during a transaction: reset once the last one ends."""
-        return self.machine.context.reset_when_idle
-
-    @reset_when_idle.setter
-    def reset_when_idle(self, value: bool) -> None:
-        self.machine.context.reset_when_idle = value
-
     # -- sessions: machine flows (machine/flows/sessions.py, cable.py, metering.py) ------------
 
     async def _session(self, command: SessionCommand) -> Transaction | None:
@@ -333,28 +326,12 @@ class StationRunner(OfflineMessages, MachineDriver):
         await self._session(RemoteStart(connector_id, id_tag, remote_start_id, profile))
 
     async def reset(self, hard: bool) -> None:
-        reason = "HardReset" if hard else "SoftReset"
-        await self.maintenance.security_event("ResetOrReboot", f"{reason} requested")
-        for tx in self.station.transactions():
-            await self.stop_transaction(tx.connector_id, reason)
-        context = self.machine.context
-        for connector_id in list(context.awaiting_cable):
-            del context.awaiting_cable[connector_id]
-            self._execute_at_once(context.cancel_timer(f"cable:{connector_id}"))
-            self.station.set_preparing(connector_id, False)
-        await self.publish_status()
-        self.station.registration = None
-        await self.link.restart("RemoteReset")
+        await self.run_command(Reset(hard))
 
     async def unlock(self, connector_id: int) -> str:
-        conn = self.station.connector(connector_id)
-        if conn.fault is not None and conn.fault.fault_type == "ConnectorLockFailure":
-            return "UnlockFailed"
-        if conn.transaction is not None:
-            await self.stop_transaction(connector_id, "UnlockCommand")
-        conn.locked = False
-        self.changed()
-        return "Unlocked"
+        answer = await self.run_command(Unlock(connector_id))
+        assert isinstance(answer, UnlockAnswer)
+        return answer.status
 
     # -- live state ---------------------------------------------------------------------------
 

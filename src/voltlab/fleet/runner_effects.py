@@ -20,6 +20,7 @@ from voltlab.fleet.machine.effects import (
     Fail,
     Persist,
     ReadFrameLog,
+    Reconnect,
     ReportStatus,
     ResetStation,
     SendCall,
@@ -71,6 +72,17 @@ class MachineDriver:
             self._execute_at_once(effect)
         raise RuntimeError(f"the station machine did not answer {request!r}")
 
+    async def answer_after_calls(
+        self: StationRunner, request: CsmsRequestMessage
+    ) -> CsmsAnswerMessage:
+        """Handle a CSMS request whose answer waits for the station's own calls (an unlock
+        finishes the transaction first): every effect runs, then the answer goes back."""
+        answers: list[CsmsAnswerMessage] = []
+        await self.execute(self.feed(CsmsRequest(request)), answers)
+        if not answers:
+            raise RuntimeError(f"the station machine did not answer {request!r}")
+        return answers[0]
+
     def feed(self: StationRunner, event: Event) -> list[Effect]:
         """Hand an event to the machine at the clock's now, telling it first whether the link
         is up (the link still owns registration: migration step 3)."""
@@ -109,6 +121,8 @@ class MachineDriver:
                 await self.execute(self.feed(Resumed(effect.call_id)), answers)
             elif isinstance(effect, ResetStation):
                 self.spawn(self.reset(effect.hard))
+            elif isinstance(effect, Reconnect):
+                await self.link.restart(effect.reason)
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self.write_ahead()
             elif isinstance(effect, Download | Upload | ReadFrameLog):

@@ -19,6 +19,7 @@ from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.codecs.ocpp16_sessions import id_tag_info, provisional_transaction_id
+from voltlab.fleet.machine.control_messages import UnlockAnswer
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
 from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.station import StationError, StatusChange
@@ -70,6 +71,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     reports_reservation_ends = False
     hides_disabled_local_list = True
+    unlock_keeps_authorized_transaction = False
     station_names_transactions = False
     default_transaction_measurands: tuple[str, ...] = ()
     clear_cache_needs_enabled_cache = False
@@ -176,10 +178,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return self.runner.answer_request(request, control16.encode_control_answer)
 
     async def on_Reset(self, payload: dict[str, Any]) -> Reply:
-        hard = payload["type"] == "Hard"
-        return Reply(
-            {"status": "Accepted"}, after=self.runner.defer(lambda: self.runner.reset(hard))
-        )
+        request = control16.decode_reset(payload)
+        return self.runner.answer_request(request, control16.encode_control_answer)
 
     async def on_ChangeAvailability(self, payload: dict[str, Any]) -> Reply:
         request = availability16.decode_change_availability(payload)
@@ -206,10 +206,9 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         return self.runner.answer_request(request, shared.encode_clear_cache_answer)
 
     async def on_UnlockConnector(self, payload: dict[str, Any]) -> dict[str, Any]:
-        connector_id = payload["connectorId"]
-        if connector_id not in self.station.connectors:
-            return {"status": "NotSupported"}
-        return {"status": await self.runner.unlock(connector_id)}
+        answer = await self.runner.answer_after_calls(control16.decode_unlock(payload))
+        assert isinstance(answer, UnlockAnswer)
+        return control16.encode_control_answer(answer)
 
     async def on_GetLocalListVersion(self, payload: dict[str, Any]) -> Reply:
         request = local_list16.decode_get_local_list_version(payload)

@@ -29,6 +29,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
 
     reports_reservation_ends = True
     hides_disabled_local_list = False
+    unlock_keeps_authorized_transaction = True
     station_names_transactions = True
     default_transaction_measurands: tuple[str, ...] = ("Energy.Active.Import.Register",)
     clear_cache_needs_enabled_cache = True

@@ -16,6 +16,7 @@ from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
 from voltlab.fleet.codecs.shared_maintenance import log_status_word
+from voltlab.fleet.machine.control_messages import UnlockAnswer
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
@@ -143,35 +144,17 @@ class Ocpp201Requests:
     # -- availability, reset, unlock ----------------------------------------------------------
 
     async def on_Reset(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        runner = self.runner
-        if payload.get("evseId") is not None:
-            evse_id = payload["evseId"]
-            if evse_id not in self.station.connectors:
-                return Reply({"status": "Rejected"})
-            if self.station.connectors[evse_id].transaction is None:
-                return Reply({"status": "Accepted"})
-            return Reply(
-                {"status": "Accepted"},
-                after=runner.defer(lambda: runner.stop_transaction(evse_id, "ImmediateReset")),
-            )
-        if payload["type"] == "OnIdle" and self.station.transactions():
-            runner.reset_when_idle = True
-            return Reply({"status": "Scheduled"})
-        return Reply({"status": "Accepted"}, after=runner.defer(lambda: runner.reset(True)))
+        request = control201.decode_reset(payload)
+        return self.runner.answer_request(request, control201.encode_control_answer)
 
     async def on_ChangeAvailability(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
         request = availability2x.decode_change_availability(payload)
         return self.runner.answer_request(request, availability2x.encode_change_availability_answer)
 
     async def on_UnlockConnector(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        evse_id = payload["evseId"]
-        if evse_id not in self.station.connectors or payload["connectorId"] != 1:
-            return {"status": "UnknownConnector"}
-        tx = self.station.connectors[evse_id].transaction
-        if tx is not None and tx.id_tag is not None:
-            # 2.0.1: an authorized transaction is not ended by an unlock request.
-            return {"status": "OngoingAuthorizedTransaction"}
-        return {"status": await self.runner.unlock(evse_id)}
+        answer = await self.runner.answer_after_calls(control201.decode_unlock(payload))
+        assert isinstance(answer, UnlockAnswer)
+        return control201.encode_control_answer(answer)
 
     # -- triggers -----------------------------------------------------------------------------
 

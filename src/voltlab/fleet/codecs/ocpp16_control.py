@@ -1,5 +1,5 @@
-"""OCPP 1.6 codec for the requests that control charging: RemoteStartTransaction,
-RemoteStopTransaction, SetChargingProfile, ClearChargingProfile."""
+"""OCPP 1.6 codec for the requests that control charging and the station: RemoteStart- and
+RemoteStopTransaction, SetChargingProfile, ClearChargingProfile, Reset, UnlockConnector."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from voltlab.fleet.machine.control_messages import (
     ClearChargingProfileAnswer,
     ControlAnswer,
     RemoteStartRequest,
+    ResetRequest,
     SetChargingProfile,
+    UnlockAnswer,
+    UnlockRequest,
 )
 from voltlab.fleet.smart_charging import ChargingProfile
 
@@ -33,7 +36,17 @@ def decode_clear_charging_profile(payload: dict[str, Any]) -> ClearChargingProfi
     return common.clear_criteria(payload, ("id", "connectorId"))
 
 
+def decode_reset(payload: dict[str, Any]) -> ResetRequest:
+    return ResetRequest(hard=payload["type"] == "Hard")
+
+
+def decode_unlock(payload: dict[str, Any]) -> UnlockRequest:
+    return UnlockRequest(payload["connectorId"])
+
+
 def encode_control_answer(answer: ControlAnswer) -> dict[str, Any]:
+    if isinstance(answer, UnlockAnswer) and answer.status == "UnknownConnector":
+        return {"status": "NotSupported"}  # 1.6's word for a connector it does not have
     if isinstance(answer, ClearChargingProfileAnswer):
         return common.encode_clear_charging_profile_answer(answer)
     return {"status": answer.status}  # 1.6 has no status info

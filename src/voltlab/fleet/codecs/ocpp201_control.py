@@ -1,5 +1,6 @@
-"""OCPP 2.0.1 / 2.1 codec for the requests that control charging: RequestStartTransaction,
-RequestStopTransaction, SetChargingProfile, ClearChargingProfile."""
+"""OCPP 2.0.1 / 2.1 codec for the requests that control charging and the station:
+RequestStart- and RequestStopTransaction, SetChargingProfile, ClearChargingProfile, Reset,
+UnlockConnector."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from voltlab.fleet.machine.control_messages import (
     ControlAnswer,
     RemoteStartAnswer,
     RemoteStartRequest,
+    ResetRequest,
     SetChargingProfile,
     SetChargingProfileAnswer,
+    UnlockRequest,
 )
 from voltlab.fleet.smart_charging import ChargingProfile
 
@@ -37,6 +40,16 @@ def decode_clear_charging_profile(payload: dict[str, Any]) -> ClearChargingProfi
     criteria = payload.get("chargingProfileCriteria") or {}
     given = {"chargingProfileId": payload.get("chargingProfileId"), **criteria}
     return common.clear_criteria(given, ("chargingProfileId", "evseId"))
+
+
+def decode_reset(payload: dict[str, Any]) -> ResetRequest:
+    # 2.x resets are all hard; OnIdle waits for the running transactions.
+    return ResetRequest(True, payload["type"] == "OnIdle", payload.get("evseId"))
+
+
+def decode_unlock(payload: dict[str, Any]) -> UnlockRequest:
+    # One connector per EVSE: connectorId 1 is the only one.
+    return UnlockRequest(payload["evseId"] if payload["connectorId"] == 1 else None)
 
 
 def encode_control_answer(answer: ControlAnswer) -> dict[str, Any]:

@@ -66,7 +66,64 @@ class ClearChargingProfileAnswer:
     cleared: bool
 
 
-ControlRequest = RemoteStartRequest | RemoteStopRequest | SetChargingProfile | ClearChargingProfile
-ControlAnswer = (
-    RemoteStartAnswer | RemoteStopAnswer | SetChargingProfileAnswer | ClearChargingProfileAnswer
+ResetStatus = Literal["Accepted", "Rejected", "Scheduled"]
+# Neutral UnlockConnector answers; 1.6 says NotSupported for UnknownConnector, and has no
+# OngoingAuthorizedTransaction (2.0.1 keeps an authorized transaction locked).
+UnlockStatus = Literal[
+    "Unlocked", "UnlockFailed", "UnknownConnector", "OngoingAuthorizedTransaction"
+]
+
+
+@dataclass(frozen=True)
+class ResetRequest:
+    hard: bool  # 1.6 Hard (Soft otherwise); 2.x always resets hard
+    on_idle: bool = False  # 2.x OnIdle: wait for the running transactions to end
+    connector_id: int | None = None  # 2.x evseId: reset that EVSE only
+
+
+@dataclass(frozen=True)
+class ResetAnswer:
+    status: ResetStatus
+
+
+@dataclass(frozen=True)
+class UnlockRequest:
+    connector_id: int | None  # None: no such connector
+
+
+@dataclass(frozen=True)
+class UnlockAnswer:
+    status: UnlockStatus
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Gateway command (and what a finished firmware install or a Reset OnIdle leads to)."""
+
+    hard: bool
+
+
+@dataclass(frozen=True)
+class Unlock:
+    """Gateway command: unlock the connector, stopping its transaction first."""
+
+    connector_id: int
+
+
+ControlRequest = (
+    RemoteStartRequest
+    | RemoteStopRequest
+    | SetChargingProfile
+    | ClearChargingProfile
+    | ResetRequest
+    | UnlockRequest
 )
+ControlAnswer = (
+    RemoteStartAnswer
+    | RemoteStopAnswer
+    | SetChargingProfileAnswer
+    | ClearChargingProfileAnswer
+    | ResetAnswer
+    | UnlockAnswer
+)
+ControlCommand = Reset | Unlock

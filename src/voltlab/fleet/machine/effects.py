@@ -105,6 +105,13 @@ class CancelTransfer:
 
 
 @dataclass(frozen=True)
+class Reconnect:
+    """Close the connection and connect again (a reset); the driver's link does it."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class ResetStation:
     """Reset the station (2.x Reset OnIdle once its last transaction ended; hard after a
     firmware install). Until reset moves into the machine the driver does it."""
@@ -125,5 +132,6 @@ Effect = (
     | Upload
     | ReadFrameLog
     | CancelTransfer
+    | Reconnect
     | ResetStation
 )

@@ -18,7 +18,11 @@ from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
     RemoteStartRequest,
     RemoteStopRequest,
+    Reset,
+    ResetRequest,
     SetChargingProfile,
+    Unlock,
+    UnlockRequest,
 )
 from voltlab.fleet.machine.effects import Answer, Effect
 from voltlab.fleet.machine.events import (
@@ -48,6 +52,7 @@ from voltlab.fleet.machine.flows import (
     remote,
     reservations,
     sessions,
+    station_control,
 )
 from voltlab.fleet.machine.flows.maintenance import Maintenance
 from voltlab.fleet.machine.flows.maintenance_rules import MaintenancePacing
@@ -100,6 +105,8 @@ class MachineSettings:
     default_transaction_measurands: tuple[str, ...] = ()
     # The OCPP version whose charging-profile rules apply (2.x refuses more than 1.6).
     profile_rules: str = OCPP16
+    # 2.0.1 answers UnlockConnector OngoingAuthorizedTransaction; 1.6 stops and unlocks.
+    unlock_keeps_authorized_transaction: bool = False
 
 
 class UnhandledEvent(TypeError):
@@ -227,6 +234,12 @@ class StationMachine:
             return profiles.set_charging_profile(self.context, message, profile_rules=rules)
         if isinstance(message, ClearChargingProfile):
             return profiles.clear_charging_profile(self.context, message)
+        if isinstance(message, ResetRequest):
+            return station_control.reset_request(self.context, self.flows, message)
+        if isinstance(message, UnlockRequest):
+            keeps = self.settings.unlock_keeps_authorized_transaction
+            unlock = station_control.unlock_request(self.context, message, keeps_authorized=keeps)
+            return self.flows.start(unlock, _answer)
         if isinstance(message, UpdateFirmware | GetLog):
             return self.maintenance.request(message, now)
         raise UnhandledEvent(f"no flow handles {message!r}")
@@ -249,6 +262,10 @@ class StationMachine:
         if isinstance(message, AuthorizeIdTag):
             flow = authorization.authorize(self.station, message.id_tag, now, online=self.online)
             return self.flows.start(flow, _answer)
+        if isinstance(message, Unlock):
+            return self.flows.start(
+                station_control.unlock(self.context, message.connector_id), _answer
+            )
         return self.flows.start(self._session_flow(message), _session_result)
 
     def _session_flow(self, message: GatewayCommandMessage) -> Flow[Any]:
@@ -275,6 +292,8 @@ class StationMachine:
             return self._resume_sessions()
         if isinstance(message, CloseInterrupted):
             return sessions.close_interrupted(ctx)
+        if isinstance(message, Reset):
+            return station_control.reset(ctx, message.hard)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
     def _recheck_limits(self) -> Flow[None]:

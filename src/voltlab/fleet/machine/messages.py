@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.machine.control_messages import ControlAnswer, ControlRequest
+from voltlab.fleet.machine.control_messages import ControlAnswer, ControlCommand, ControlRequest
 from voltlab.fleet.machine.maintenance_messages import (
     MaintenanceAnswer,
     MaintenanceCall,
@@ -221,7 +221,7 @@ CsmsAnswerMessage = (
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
-    SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand
+    SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand | ControlCommand
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = ReservationEnded | AuthorizeRequest | SessionMessage | MaintenanceCall
