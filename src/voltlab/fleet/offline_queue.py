@@ -354,7 +354,7 @@ class OfflineQueue:
                 return None  # reported outside, so the rest of the batch still commits
             record.attempts += 1
             record.last_error = error_text
-            return record.attempts
+            return int(record.attempts)
 
         attempts = await self.store.write(count_attempt)
         if attempts is None:

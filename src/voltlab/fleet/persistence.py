@@ -19,9 +19,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from voltlab.clock import ClockReading, wall_now
@@ -171,7 +171,7 @@ class FleetWriter:
     def _insert_frames(session: Session, rows: list[dict[str, Any]]) -> None:
         if rows:
             # Core insert on the table: the ORM's bulk path costs more than the write.
-            session.connection().execute(insert(Frame.__table__), rows)
+            session.connection().execute(insert(cast(Table, Frame.__table__)), rows)
 
     @staticmethod
     def _update_snapshots(
@@ -179,7 +179,7 @@ class FleetWriter:
     ) -> None:
         if snapshots:
             # One executemany for every dirty station, not a statement each.
-            chargers = Charger.__table__
+            chargers = cast(Table, Charger.__table__)
             session.connection().execute(
                 update(chargers)
                 .where(chargers.c.id == bindparam("charger_id"))

@@ -18,7 +18,7 @@ class ReservationBook:
     station_operative: bool
 
     def config_allows_connector_zero(self) -> bool:
-        return self.config.get_bool("ReserveConnectorZeroSupported")  # type: ignore[attr-defined]
+        return bool(self.config.get_bool("ReserveConnectorZeroSupported"))  # type: ignore[attr-defined]
 
     # -- reservations -------------------------------------------------------------------------
 

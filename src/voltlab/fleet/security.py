@@ -94,7 +94,7 @@ def basic_auth_header(identity: str, password: str | bytes) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-def connect_kwargs(security: dict | None, identity: str, url: str) -> dict:
+def connect_kwargs(security: dict[str, Any] | None, identity: str, url: str) -> dict[str, Any]:
     """Connection options under the station's security profile: `additional_headers`, `ssl`.
 
     profile 0: nothing (ws://); 1: Basic auth header; 2: TLS (wss:// required) validating the
@@ -224,8 +224,10 @@ def _load_key(pem: str | bytes, password: str | None, what: str) -> Any:
 
 
 def _spki(public_key: Any) -> bytes:
-    return public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return bytes(
+        public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
 
 
@@ -595,14 +597,14 @@ class CertificateStore:
     ) -> dict[str, str]:
         return certificate_hash_data(cert, self._issuer_of(cert, pool), algorithm)
 
-    def installed_ids(self, types: Iterable[str] | None = None) -> list[dict]:
+    def installed_ids(self, types: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """One {"certificateType", "certificateHashData"} per installed certificate of `types`
         (all when empty/None): the 2.0.1 CertificateHashDataChainType shape; 1.6 takes the
         "certificateHashData" of each. "V2GCertificateChain" lists the station's V2G certificate
         with its sub-CAs as "childCertificateHashData"."""
         wanted = list(types or ())
         pool = [_load_certs(pem, "stored")[0] for _, pem in self._ca]
-        out: list[dict] = []
+        out: list[dict[str, Any]] = []
         for (kind, _), cert in zip(self._ca, pool, strict=True):
             if not wanted or kind in wanted:
                 out.append(

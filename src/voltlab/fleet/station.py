@@ -14,7 +14,7 @@ from voltlab.fleet.auth import AuthCache, IdTagInfo, LocalAuthList
 from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.config import StationConfig
 from voltlab.fleet.ev import ElectricVehicle
-from voltlab.fleet.records import (  # noqa: F401 - re-exported: the model's vocabulary
+from voltlab.fleet.records import (
     WARNING_FAULTS,
     Connector,
     Fault,
@@ -25,6 +25,20 @@ from voltlab.fleet.records import (  # noqa: F401 - re-exported: the model's voc
     Transaction,
 )
 from voltlab.fleet.reservations import ReservationBook, _holds
+
+# The model's vocabulary, re-exported so that users of the station need one import.
+__all__ = [
+    "WARNING_FAULTS",
+    "Connector",
+    "Fault",
+    "MeterReading",
+    "Reservation",
+    "Station",
+    "StationError",
+    "StatusChange",
+    "Transaction",
+    "id_tag_info_accepts",
+]
 from voltlab.fleet.smart_charging import ChargingProfiles
 
 AC_PHASE_VOLTAGE = 230.0
