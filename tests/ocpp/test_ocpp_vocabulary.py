@@ -18,6 +18,8 @@ from voltlab.csms.events import IdTagStatus
 from voltlab.fleet.adapters import ocpp16 as fleet16
 from voltlab.fleet.adapters import ocpp201 as fleet201
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.codecs import ocpp16_sessions as codec16
+from voltlab.fleet.codecs import ocpp201_sessions as codec201
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 from voltlab.ocpp.vocabulary import authorization, connector_status, stop_reasons, timestamps
@@ -206,7 +208,7 @@ def test_id_token_info_2x_round_trip(status, expiry, group):
 )
 def test_2x_only_statuses_read_invalid(status):
     assert authorization.authorization_status_16(status) == "Invalid"
-    assert fleet201.id_tag_info({"status": status}) == IdTagInfo("Invalid")
+    assert codec201.id_tag_info({"status": status}) == IdTagInfo("Invalid")
 
 
 def test_no_answer_is_invalid():
@@ -219,17 +221,17 @@ def test_station_decodes_what_the_csms_encodes(status):
     expiry = datetime(2030, 1, 1, 12, 30, 5, 250_000, tzinfo=UTC)
     decision = IdTagStatus(status, expiry, "PARENT-7")
     # 1.6: StartTransaction / Authorize answers
-    assert fleet16.id_tag_info(dict(csms16.id_tag_info(decision))) == IdTagInfo(
+    assert codec16.id_tag_info(dict(csms16.id_tag_info(decision))) == IdTagInfo(
         status, "2030-01-01T12:30:05.250Z", "PARENT-7"
     )
     # 2.x: idTokenInfo, group as a Central token
     for version in (OCPP201, OCPP21):
         body = ocpp201_payloads.id_token_info(decision, version)
-        assert fleet201.id_tag_info(dict(body)) == IdTagInfo(
+        assert codec201.id_tag_info(dict(body)) == IdTagInfo(
             status, "2030-01-01T12:30:05.250Z", "PARENT-7"
         )
     # No decision: 2.x says Unknown, which the station takes as Invalid.
-    assert fleet201.id_tag_info(dict(ocpp201_payloads.id_token_info(None, OCPP201))) == (
+    assert codec201.id_tag_info(dict(ocpp201_payloads.id_token_info(None, OCPP201))) == (
         IdTagInfo("Invalid")
     )
 
@@ -339,13 +341,13 @@ def test_epoch_and_datetime_entry_points_agree(epoch):
 @pytest.mark.parametrize(
     ("user", "name", "vocabulary"),
     [
-        (fleet16, "stop_reason_to_16", stop_reasons),
+        (codec16, "stop_reason_to_16", stop_reasons),
         (csms16, "stop_reason_from_16", stop_reasons),
-        (fleet201, "stop_reason_to_2x", stop_reasons),
+        (codec201, "stop_reason_to_2x", stop_reasons),
         (ocpp201_tx, "stop_reason_from_2x", stop_reasons),
-        (fleet16, "authorization_from_16", authorization),
+        (codec16, "authorization_from_16", authorization),
         (csms16, "id_tag_info_16", authorization),
-        (fleet201, "authorization_from_2x", authorization),
+        (codec201, "authorization_from_2x", authorization),
         (ocpp201_payloads, "id_token_info_2x", authorization),
         (fleet201, "connector_status_2x", connector_status),
         (csms201, "connector_status_16", connector_status),
