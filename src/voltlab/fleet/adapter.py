@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from voltlab.fleet.station import StatusChange
 from voltlab.ocpp.connection import Reply
 
 
@@ -25,8 +24,6 @@ class ProtocolAdapter(Protocol):
 
     async def heartbeat(self) -> None: ...
 
-    async def send_status(self, change: StatusChange) -> None: ...
-
     def opens_transaction_on_plug(self) -> bool:
         """Does plugging in open the transaction (2.x TxStartPoint EVConnected)?"""
         ...
@@ -39,6 +36,8 @@ class ProtocolAdapter(Protocol):
     hides_disabled_local_list: bool
     # Is ClearCache rejected while the cache is disabled (2.x)?
     clear_cache_needs_enabled_cache: bool
+    # Are statuses folded into 2.x ConnectorStatus, per EVSE, with charging-state events?
+    folds_statuses_2x: bool
     # Does UnlockConnector leave an authorized transaction alone (2.0.1)?
     unlock_keeps_authorized_transaction: bool
     # Does the station name its transactions (2.x) rather than the CSMS (1.6)?
@@ -50,10 +49,6 @@ class ProtocolAdapter(Protocol):
         self, message: Any, answer: dict[str, Any] | None, error: Exception | None
     ) -> None:
         """A transaction message queued while offline was delivered (or dropped)."""
-        ...
-
-    def forget_statuses(self) -> None:
-        """After a (re)boot every status is reported again."""
         ...
 
     async def handle(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | Reply: ...

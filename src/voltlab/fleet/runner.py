@@ -26,6 +26,7 @@ from voltlab.fleet.machine.session_messages import (
     PlugIn,
     RecheckLimits,
     RemoteStart,
+    ReportStatuses,
     ResumeSessions,
     SampleNow,
     SessionCommand,
@@ -93,6 +94,7 @@ class StationRunner(OfflineMessages, MachineDriver):
                 default_transaction_measurands=self.adapter.default_transaction_measurands,
                 profile_rules=version,
                 unlock_keeps_authorized_transaction=self.adapter.unlock_keeps_authorized_transaction,
+                folds_statuses_2x=self.adapter.folds_statuses_2x,
             ),
             points=self.adapter,
         )
@@ -121,7 +123,6 @@ class StationRunner(OfflineMessages, MachineDriver):
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._status_lock = asyncio.Lock()
 
     def _frame(self, direction: str, text: str) -> None:
         self.maintenance.frame(direction, text)
@@ -194,10 +195,9 @@ class StationRunner(OfflineMessages, MachineDriver):
     async def _registered(self) -> None:
         self.station.registration = "Accepted"
         self.station.forget_reported_status()
-        self.adapter.forget_statuses()
         await self.drain_queue()
         await self.run_command(CloseInterrupted())
-        await self.publish_status()
+        await self.run_command(ReportStatuses(again=True))
         await self.run_command(ResumeSessions())
 
     def _set_heartbeat_interval(self, seconds: int) -> None:
@@ -226,18 +226,7 @@ class StationRunner(OfflineMessages, MachineDriver):
 
     async def publish_status(self) -> None:
         """Send a StatusNotification for every connector whose status changed."""
-        self.station.advance(self.now())
-        self.changed()
-        if not self.link.online:
-            return
-        async with self._status_lock:
-            for change in self.station.status_changes():
-                try:
-                    await self.adapter.send_status(change)
-                except TRANSPORT_ERRORS as exc:
-                    log.debug("%s: status not sent: %s", self.identity, exc)
-                    self.station.forget_reported_status()
-                    return
+        await self.run_command(ReportStatuses())
 
     def require_online(self) -> None:
         if not self.link.online:

@@ -20,14 +20,12 @@ from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.codecs.ocpp16_sessions import id_tag_info, provisional_transaction_id
 from voltlab.fleet.machine.control_messages import UnlockAnswer
-from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
+from voltlab.fleet.machine.session_messages import ReportStatuses
 from voltlab.fleet.offline_queue import QueuedMessage
-from voltlab.fleet.station import StationError, StatusChange
+from voltlab.fleet.station import StationError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16
-from voltlab.ocpp.vocabulary.connector_status import error_code_16
-from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
@@ -71,6 +69,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     reports_reservation_ends = False
     hides_disabled_local_list = True
+    folds_statuses_2x = False
     unlock_keeps_authorized_transaction = False
     station_names_transactions = False
     default_transaction_measurands: tuple[str, ...] = ()
@@ -104,25 +103,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     def stops_transaction_on_unplug(self) -> bool:
         return self.station.config.get_bool("StopTransactionOnEVSideDisconnect")
 
-    def forget_statuses(self) -> None:
-        return None  # the model's reported-status memory is all 1.6 needs
-
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})
-
-    async def send_status(self, change: StatusChange) -> None:
-        payload: dict[str, Any] = {
-            "connectorId": change.connector_id,
-            "errorCode": error_code_16(change.error_code),
-            "status": change.status,
-            "timestamp": format_timestamp(self.runner.now()),
-        }
-        if change.info:
-            payload["info"] = change.info[:50]
-        if change.vendor_error_code:
-            payload["vendorErrorCode"] = change.vendor_error_code[:50]
-            payload["vendorId"] = VENDOR_ID
-        await self._call("StatusNotification", payload)
 
     async def queued_result(
         self, message: QueuedMessage, answer: dict[str, Any] | None, error: Exception | None
@@ -250,8 +232,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             await self.heartbeat()
         elif requested == "StatusNotification":
             ids = [connector_id] if connector_id is not None else [0, *self.station.connectors]
-            for cid in ids:
-                await self.send_status(self.station.connector_status(cid))
+            await runner.run_command(ReportStatuses(again=True, connector_ids=tuple(ids)))
         elif requested == "MeterValues":
             ids = [connector_id] if connector_id else list(self.station.connectors)
             for cid in ids:

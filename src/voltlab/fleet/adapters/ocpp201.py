@@ -14,9 +14,8 @@ from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.codecs.ocpp201_sessions import offline_variant, transaction_event
 from voltlab.fleet.device_model import DeviceModel
 from voltlab.fleet.machine.flows.metering import transaction_ref
-from voltlab.fleet.station import StatusChange, Transaction
+from voltlab.fleet.station import Transaction
 from voltlab.ocpp.versions import OCPP201
-from voltlab.ocpp.vocabulary.connector_status import charging_state_2x, connector_status_2x
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -29,6 +28,7 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
 
     reports_reservation_ends = True
     hides_disabled_local_list = False
+    folds_statuses_2x = True
     unlock_keeps_authorized_transaction = True
     station_names_transactions = True
     default_transaction_measurands: tuple[str, ...] = ("Energy.Active.Import.Register",)
@@ -38,8 +38,6 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         self.runner = runner
         self.station = runner.station
         self.device_model = DeviceModel(runner.station)
-        self._connector_status: dict[int, str] = {}
-        self._charging_state: dict[int, str] = {}  # by transaction local id
 
     async def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         return await self.runner.link.call(action, payload)
@@ -76,40 +74,6 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
 
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})
-
-    async def send_status(self, change: StatusChange) -> None:
-        if change.connector_id == 0:
-            return  # 2.x reports per EVSE/connector; the station as a whole has no status
-        conn = self.station.connectors[change.connector_id]
-        status: str = connector_status_2x(change.status)
-        if status == "Occupied" and not conn.plugged and conn.transaction is None:
-            status = "Available"  # waiting for a cable after a remote start: nothing there yet
-        if self._connector_status.get(change.connector_id) != status:
-            self._connector_status[change.connector_id] = status
-            await self._call(
-                "StatusNotification",
-                {
-                    "timestamp": self._now(),
-                    "connectorStatus": status,
-                    "evseId": change.connector_id,
-                    "connectorId": 1,
-                },
-            )
-        tx = conn.transaction
-        if tx is not None and tx.transaction_id is not None:
-            state = charging_state_2x(change.status)
-            # A transaction announced (seqNo 0 sent) starts out EVConnected.
-            known = self._charging_state.get(tx.local_id, "EVConnected" if tx.seq_no else None)
-            if state is not None and known not in (None, state):
-                self._charging_state[tx.local_id] = state
-                await self._event("ChargingStateChanged", tx, {"chargingState": state})
-
-    def forget_statuses(self) -> None:
-        self._connector_status.clear()
-        # Only running transactions have a charging state to report.
-        running = {tx.local_id for tx in self.station.transactions()}
-        for local_id in set(self._charging_state) - running:
-            del self._charging_state[local_id]
 
     async def _event(self, trigger: str, tx: Transaction, info: dict[str, Any]) -> None:
         """A TransactionEvent Updated the station's status reporting sends (until status

@@ -17,6 +17,7 @@ from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
 from voltlab.fleet.codecs.shared_maintenance import log_status_word
 from voltlab.fleet.machine.control_messages import UnlockAnswer
+from voltlab.fleet.machine.session_messages import ReportStatuses
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
@@ -178,9 +179,7 @@ class Ocpp201Requests:
         elif requested == "Heartbeat":
             await self.heartbeat()
         elif requested == "StatusNotification":
-            self._connector_status.clear()
-            for cid in ids:
-                await self.send_status(self.station.connector_status(cid))
+            await runner.run_command(ReportStatuses(again=True, connector_ids=tuple(ids)))
         elif requested == "MeterValues":
             for cid in ids:
                 await runner.send_meter_sample(cid, "Trigger")
@@ -188,7 +187,7 @@ class Ocpp201Requests:
             for cid in ids:
                 tx = self.station.connectors[cid].transaction
                 if tx is not None and tx.transaction_id is not None:
-                    await self._event("Updated", "Trigger", tx, None)
+                    await self._event("Trigger", tx, {})
         elif requested == "FirmwareStatusNotification":
             status = runner.machine.maintenance.firmware.status
             await self._call("FirmwareStatusNotification", {"status": status})

@@ -10,11 +10,14 @@ from typing import Any
 
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
+from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
 from voltlab.fleet.machine.session_messages import (
     MeterValuesAnswer,
     MeterValuesReport,
+    Received,
     SessionAnswer,
     SessionMessage,
+    StatusReport,
     TransactionEnded,
     TransactionEndedAnswer,
     TransactionStarted,
@@ -22,6 +25,7 @@ from voltlab.fleet.machine.session_messages import (
 )
 from voltlab.fleet.measurands import Sample
 from voltlab.ocpp.vocabulary.authorization import authorization_from_16
+from voltlab.ocpp.vocabulary.connector_status import error_code_16
 from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_16
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
@@ -72,8 +76,26 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
         return "MeterValues", body
     if isinstance(message, TransactionEnded):
         return "StopTransaction", _stop_transaction(message)
-    # 1.6 transactions always start with an id tag: nothing authorizes one later.
+    if isinstance(message, StatusReport):
+        return "StatusNotification", _status_notification(message)
+    # 1.6 transactions always start with an id tag: nothing authorizes one later, and its
+    # StatusNotification says the charging state.
     raise TypeError(f"OCPP 1.6 has no message for {message!r}")
+
+
+def _status_notification(message: StatusReport) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "connectorId": message.connector_id,
+        "errorCode": error_code_16(message.error_code),
+        "status": message.status,
+        "timestamp": format_timestamp(message.sent_at),
+    }
+    if message.info:
+        body["info"] = message.info[:50]
+    if message.vendor_error_code:
+        body["vendorErrorCode"] = message.vendor_error_code[:50]
+        body["vendorId"] = VENDOR_ID
+    return body
 
 
 def _stop_transaction(message: TransactionEnded) -> dict[str, Any]:
@@ -100,6 +122,8 @@ def decode_session_answer(message: SessionMessage, payload: dict[str, Any]) -> S
     if isinstance(message, TransactionEnded):
         info = payload.get("idTagInfo")
         return TransactionEndedAnswer(id_tag_info(info) if info else None)
+    if isinstance(message, StatusReport):
+        return Received()
     return MeterValuesAnswer()
 
 

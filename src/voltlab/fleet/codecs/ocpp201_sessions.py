@@ -10,10 +10,13 @@ from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.machine.session_messages import (
+    ChargingStateChanged,
     MeterValuesAnswer,
     MeterValuesReport,
+    Received,
     SessionAnswer,
     SessionMessage,
+    StatusReport,
     TransactionAuthorized,
     TransactionAuthorizedAnswer,
     TransactionEnded,
@@ -73,6 +76,16 @@ def _evse(connector_id: int) -> dict[str, int]:
 def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
     if isinstance(message, TransactionStarted):
         return _started(message)
+    if isinstance(message, StatusReport):
+        return "StatusNotification", {
+            "timestamp": format_timestamp(message.sent_at),
+            "connectorStatus": message.status,
+            "evseId": message.connector_id,
+            "connectorId": 1,
+        }
+    if isinstance(message, ChargingStateChanged):
+        state = {"chargingState": message.state}
+        return transaction_event("Updated", message.trigger, message.tx, message.sent_at, state)
     if isinstance(message, TransactionAuthorized):
         info: dict[str, Any] = {}
         if message.remote_start_id is not None:
@@ -133,6 +146,8 @@ def decode_session_answer(message: SessionMessage, payload: dict[str, Any]) -> S
         return TransactionAuthorizedAnswer(id_tag_info(info or {"status": "Accepted"}))
     if isinstance(message, TransactionEnded):
         return TransactionEndedAnswer(id_tag_info(info) if info else None)
+    if isinstance(message, StatusReport | ChargingStateChanged):
+        return Received()
     return MeterValuesAnswer()
 
 

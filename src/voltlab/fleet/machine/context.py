@@ -50,6 +50,8 @@ class FlowContext:
     default_transaction_measurands: tuple[str, ...]
     # The OCPP version whose charging-profile rules apply (2.x refuses more than 1.6).
     profile_rules: str
+    # 2.x: statuses folded into ConnectorStatus, per EVSE, with charging-state events.
+    folds_statuses_2x: bool = False
     new_transaction_id: Callable[[], str] = random_transaction_id
     now: float = 0.0
     online: bool = False
@@ -59,6 +61,11 @@ class FlowContext:
     begin_readings: dict[int, MeterReading] = field(default_factory=dict)
     awaiting_cable: dict[int, AwaitingCable] = field(default_factory=dict)
     pending_profiles: dict[int, ChargingProfile] = field(default_factory=dict)
+    # Status reporting (flows/status.py): one report at a time; 2.x's folded words and
+    # charging states as last reported.
+    reporting_statuses: bool = False
+    reported_statuses: dict[int, str] = field(default_factory=dict)
+    charging_states: dict[int, str] = field(default_factory=dict)
 
     def set_timer(self, name: str, at: float) -> SetTimer:
         self.timers[name] = at

@@ -53,6 +53,7 @@ from voltlab.fleet.machine.flows import (
     reservations,
     sessions,
     station_control,
+    status,
 )
 from voltlab.fleet.machine.flows.maintenance import Maintenance
 from voltlab.fleet.machine.flows.maintenance_rules import MaintenancePacing
@@ -76,6 +77,7 @@ from voltlab.fleet.machine.session_messages import (
     PlugIn,
     RecheckLimits,
     RemoteStart,
+    ReportStatuses,
     ResumeSessions,
     SampleNow,
     SessionResult,
@@ -107,6 +109,8 @@ class MachineSettings:
     profile_rules: str = OCPP16
     # 2.0.1 answers UnlockConnector OngoingAuthorizedTransaction; 1.6 stops and unlocks.
     unlock_keeps_authorized_transaction: bool = False
+    # 2.x folds statuses into ConnectorStatus, reports per EVSE, and reports charging states.
+    folds_statuses_2x: bool = False
 
 
 class UnhandledEvent(TypeError):
@@ -146,6 +150,7 @@ class StationMachine:
             station_names_transactions=settings.station_names_transactions,
             default_transaction_measurands=settings.default_transaction_measurands,
             profile_rules=settings.profile_rules,
+            folds_statuses_2x=settings.folds_statuses_2x,
             new_transaction_id=new_transaction_id,
         )
         self.flows = FlowStepper()
@@ -294,6 +299,8 @@ class StationMachine:
             return sessions.close_interrupted(ctx)
         if isinstance(message, Reset):
             return station_control.reset(ctx, message.hard)
+        if isinstance(message, ReportStatuses):
+            return status.report_statuses(ctx, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
     def _recheck_limits(self) -> Flow[None]:

@@ -116,6 +116,34 @@ class TransactionEndedAnswer:
     info: IdTagInfo | None
 
 
+@dataclass(frozen=True)
+class StatusReport:
+    """A connector's status (StatusNotification). `status` is the word the version reports:
+    1.6's own; 2.x's folded ConnectorStatus (`ocpp.vocabulary.connector_status`)."""
+
+    connector_id: int
+    status: str
+    error_code: str | None  # a fault type (ocpp.vocabulary), None for no error
+    info: str | None
+    vendor_error_code: str | None
+    sent_at: float
+
+
+@dataclass(frozen=True)
+class ChargingStateChanged:
+    """2.x: a transaction's charging state changed (TransactionEvent Updated)."""
+
+    tx: TransactionRef
+    state: str  # a 2.x ChargingState
+    trigger: str  # ChargingStateChanged, or Trigger when the CSMS asked
+    sent_at: float
+
+
+@dataclass(frozen=True)
+class Received:
+    """The CSMS answered and said nothing the station acts on."""
+
+
 # -- session commands: from the Gateway API or the runner; their answer is `SessionResult` ---
 
 
@@ -190,6 +218,15 @@ class CloseInterrupted:
 
 
 @dataclass(frozen=True)
+class ReportStatuses:
+    """Report the statuses that changed; `again` forgets what was reported (a new
+    registration, or TriggerMessage StatusNotification for `connector_ids`)."""
+
+    again: bool = False
+    connector_ids: tuple[int, ...] | None = None  # with `again`: only these; None: all
+
+
+@dataclass(frozen=True)
 class SessionResult:
     """A session command's result: the transaction it started or stopped, if any."""
 
@@ -207,19 +244,38 @@ SessionCommand = (
     | RecheckLimits
     | ResumeSessions
     | CloseInterrupted
+    | ReportStatuses
 )
-SessionMessage = TransactionStarted | TransactionAuthorized | MeterValuesReport | TransactionEnded
+SessionMessage = (
+    TransactionStarted
+    | TransactionAuthorized
+    | MeterValuesReport
+    | TransactionEnded
+    | StatusReport
+    | ChargingStateChanged
+)
 SessionAnswer = (
     TransactionStartedAnswer
     | TransactionAuthorizedAnswer
     | MeterValuesAnswer
     | TransactionEndedAnswer
+    | Received
 )
-SESSION_MESSAGES = (TransactionStarted, TransactionAuthorized, MeterValuesReport, TransactionEnded)
+SESSION_MESSAGES = (
+    TransactionStarted,
+    TransactionAuthorized,
+    MeterValuesReport,
+    TransactionEnded,
+    StatusReport,
+    ChargingStateChanged,
+)
 
 
 def is_transaction_message(message: object) -> bool:
     """Delivered in order and at least once: queued while offline, never dropped."""
     if isinstance(message, MeterValuesReport):
         return message.tx is not None
-    return isinstance(message, TransactionStarted | TransactionAuthorized | TransactionEnded)
+    return isinstance(
+        message,
+        TransactionStarted | TransactionAuthorized | TransactionEnded | ChargingStateChanged,
+    )
