@@ -315,6 +315,14 @@ async def test_availability_reset_unlock_and_triggers(runtime, peer2x):
         )
         assert answer["status"] == "Accepted", requested
     await wait_until(lambda: any(e["triggerReason"] == "Trigger" for e in events(peer2x, "CS-OPS")))
+    # TriggerMessage TransactionEvent: an Updated event of its own, without meter values (the
+    # MeterValues trigger's event carries them).
+    await wait_until(
+        lambda: any(
+            e["triggerReason"] == "Trigger" and "meterValue" not in e
+            for e in events(peer2x, "CS-OPS")
+        )
+    )
     await wait_until(lambda: peer2x.calls("CS-OPS", "LogStatusNotification"))
     assert (await peer2x.call("CS-OPS", "Reset", {"type": "OnIdle"}))["status"] == "Scheduled"
     await COMMANDS["stop_session"](runner, {"connector_id": 1})
