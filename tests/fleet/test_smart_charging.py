@@ -11,6 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from voltlab.fleet.codecs import ocpp16_profiles as profiles16
+from voltlab.fleet.codecs import ocpp201_profiles as profiles201
 from voltlab.fleet.smart_charging import (
     ABSOLUTE,
     CHARGE_POINT_MAX,
@@ -24,8 +26,6 @@ from voltlab.fleet.smart_charging import (
     ChargingProfiles,
     ProfileError,
     SchedulePeriod,
-    to_ocpp16_composite,
-    to_ocpp201_composite,
 )
 from voltlab.ocpp.schemas import schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP201
@@ -471,7 +471,7 @@ def test_composite_schedule_in_amperes_renders_for_16_and_201() -> None:
         (1500, 15.0),
         (1800, 8.0),
     ]
-    answer16 = to_ocpp16_composite(composite)
+    answer16 = profiles16.encode_composite(composite)
     validate("v16/schemas/GetCompositeScheduleResponse.json", answer16)
     assert answer16["status"] == "Accepted"
     assert answer16["connectorId"] == 1
@@ -481,7 +481,7 @@ def test_composite_schedule_in_amperes_renders_for_16_and_201() -> None:
         "limit": 10.0,
         "numberPhases": 3,
     }
-    answer201 = to_ocpp201_composite(composite)
+    answer201 = profiles201.encode_composite(composite)
     validate("v201/schemas/GetCompositeScheduleResponse.json", answer201)
     schedule = answer201["schedule"]
     assert (schedule["evseId"], schedule["duration"], schedule["chargingRateUnit"]) == (
@@ -512,15 +512,15 @@ def test_composite_gaps_need_the_physical_maximum() -> None:
     profiles = store((1, make(1, TX_PROFILE, start=T0 + 600, periods=[(0, 10.0)], duration=600)))
     bare = profiles.composite_schedule(1, T0, 1800, "W", tx_started_at=T0)
     assert [p["limit"] for p in bare["periods"]] == [None, 6900.0, None]
-    assert to_ocpp16_composite(bare) == {"status": "Rejected"}
-    assert to_ocpp201_composite(bare) == {"status": "Rejected"}
+    assert profiles16.encode_composite(bare) == {"status": "Rejected"}
+    assert profiles201.encode_composite(bare) == {"status": "Rejected"}
     capped = profiles.composite_schedule(1, T0, 1800, "W", tx_started_at=T0, max_w=22000.0)
     assert [(p["start_period"], p["limit"]) for p in capped["periods"]] == [
         (0, 22000.0),
         (600, 6900.0),
         (1200, 22000.0),
     ]
-    validate("v201/schemas/GetCompositeScheduleResponse.json", to_ocpp201_composite(capped))
+    validate("v201/schemas/GetCompositeScheduleResponse.json", profiles201.encode_composite(capped))
 
 
 def test_composite_on_dc_reports_no_phases() -> None:
@@ -529,7 +529,7 @@ def test_composite_on_dc_reports_no_phases() -> None:
         1, T0, 600, "A", tx_started_at=None, phases=0, voltage=500.0
     )
     assert composite["periods"] == [{"start_period": 0, "limit": 100.0, "number_phases": None}]
-    period = to_ocpp16_composite(composite)["chargingSchedule"]["chargingSchedulePeriod"][0]
+    period = profiles16.encode_composite(composite)["chargingSchedule"]["chargingSchedulePeriod"][0]
     assert period == {"startPeriod": 0, "limit": 100.0}
 
 
@@ -561,7 +561,7 @@ def test_ocpp16_profile_reads_every_field() -> None:
     validate(
         "v16/schemas/SetChargingProfile.json", {"connectorId": 1, "csChargingProfiles": PROFILE_16}
     )
-    profile = ChargingProfile.from_ocpp16(PROFILE_16)
+    profile = profiles16.decode_profile(PROFILE_16)
     assert profile == ChargingProfile(
         id=12,
         stack_level=2,
@@ -580,19 +580,21 @@ def test_ocpp16_profile_reads_every_field() -> None:
 
 
 def test_ocpp16_round_trip_is_exact_and_schema_valid() -> None:
-    profile = ChargingProfile.from_ocpp16(PROFILE_16)
-    assert profile.to_ocpp16() == PROFILE_16
+    profile = profiles16.decode_profile(PROFILE_16)
+    assert profiles16.encode_profile(profile) == PROFILE_16
     minimal = make(3, CHARGE_POINT_MAX, unit="W", periods=[(0, 11000.0)], start=None)
-    body = minimal.to_ocpp16()
+    body = profiles16.encode_profile(minimal)
     validate("v16/schemas/SetChargingProfile.json", {"connectorId": 0, "csChargingProfiles": body})
     assert "startSchedule" not in body["chargingSchedule"]
-    assert ChargingProfile.from_ocpp16(body) == minimal
+    assert profiles16.decode_profile(body) == minimal
 
 
 def test_ocpp16_drops_a_transaction_id_it_cannot_say() -> None:
     profile = make(1, TX_PROFILE, transaction_id="9c1d-uuid")
-    assert "transactionId" not in profile.to_ocpp16()
-    assert make(1, TX_PROFILE, transaction_id="77").to_ocpp16()["transactionId"] == 77
+    assert "transactionId" not in profiles16.encode_profile(profile)
+    assert (
+        profiles16.encode_profile(make(1, TX_PROFILE, transaction_id="77"))["transactionId"] == 77
+    )
 
 
 @pytest.mark.parametrize(
@@ -607,7 +609,7 @@ def test_ocpp16_drops_a_transaction_id_it_cannot_say() -> None:
 )
 def test_ocpp16_malformed_json_raises_profile_error(body: dict[str, Any]) -> None:
     with pytest.raises(ProfileError):
-        ChargingProfile.from_ocpp16(body)
+        profiles16.decode_profile(body)
 
 
 # -- OCPP 2.0.1 JSON ---------------------------------------------------------------------------
@@ -637,14 +639,14 @@ def test_ocpp201_profile_reads_and_round_trips() -> None:
     validate(
         "v201/schemas/SetChargingProfileRequest.json", {"evseId": 0, "chargingProfile": PROFILE_201}
     )
-    profile = ChargingProfile.from_ocpp201(PROFILE_201)
+    profile = profiles201.decode_profile(PROFILE_201)
     assert profile.purpose == CHARGE_POINT_MAX
     assert profile.schedule_id == 5
     assert profile.start_schedule == MIDNIGHT + 6 * HOUR
     assert profile.periods == (SchedulePeriod(0, 22000.0, 3), SchedulePeriod(3600, 11000.0))
-    assert profile.to_ocpp201() == PROFILE_201
+    assert profiles201.encode_profile(profile) == PROFILE_201
     # The station-wide purpose goes back to each version under its own name.
-    assert profile.to_ocpp16()["chargingProfilePurpose"] == "ChargePointMaxProfile"
+    assert profiles16.encode_profile(profile)["chargingProfilePurpose"] == "ChargePointMaxProfile"
     profiles = ChargingProfiles()
     assert profiles.install(0, profile, T0, ocpp_version=OCPP201) == "Accepted"
     assert limit(profiles, 1, MIDNIGHT + 7 * HOUR) == 11000
@@ -672,7 +674,7 @@ def test_ocpp201_tx_profile_takes_the_first_schedule_and_a_string_transaction_id
         ],
     }
     validate("v201/schemas/SetChargingProfileRequest.json", {"evseId": 1, "chargingProfile": body})
-    profile = ChargingProfile.from_ocpp201(body)
+    profile = profiles201.decode_profile(body)
     assert (profile.transaction_id, profile.schedule_id, profile.periods[0].limit) == (
         "b3c1f0",
         1,
@@ -684,7 +686,7 @@ def test_ocpp201_tx_profile_takes_the_first_schedule_and_a_string_transaction_id
         == "Accepted"
     )
     assert limit(profiles, 1, T0 + 60, tx_started_at=T0) == 6900
-    reported = profiles.find(4).profile.to_ocpp201()
+    reported = profiles201.encode_profile(profiles.find(4).profile)
     validate(
         "v201/schemas/SetChargingProfileRequest.json", {"evseId": 1, "chargingProfile": reported}
     )
@@ -701,26 +703,26 @@ def test_ocpp201_round_trip_of_a_model_profile_is_schema_valid() -> None:
         valid_to=T0 + 30 * DAY,
         min_charging_rate=6.0,
     )
-    body = profile.to_ocpp201()
+    body = profiles201.encode_profile(profile)
     validate("v201/schemas/SetChargingProfileRequest.json", {"evseId": 0, "chargingProfile": body})
     assert body["chargingSchedule"][0]["id"] == 8  # no schedule id given: the profile's
-    assert ChargingProfile.from_ocpp201(body) == dataclasses.replace(profile, schedule_id=8)
+    assert profiles201.decode_profile(body) == dataclasses.replace(profile, schedule_id=8)
 
 
 def test_ocpp201_external_constraints_and_malformed_bodies_raise() -> None:
     with pytest.raises(ProfileError) as external:
-        ChargingProfile.from_ocpp201(
+        profiles201.decode_profile(
             {**PROFILE_201, "chargingProfilePurpose": "ChargingStationExternalConstraints"}
         )
     assert external.value.reason == "UnsupportedParam"
     with pytest.raises(ProfileError):
-        ChargingProfile.from_ocpp201({**PROFILE_201, "chargingSchedule": []})
+        profiles201.decode_profile({**PROFILE_201, "chargingSchedule": []})
     with pytest.raises(ProfileError):
-        ChargingProfile.from_ocpp201(
+        profiles201.decode_profile(
             {**PROFILE_201, "chargingProfilePurpose": "ChargePointMaxProfile"}
         )
     with pytest.raises(ProfileError):
-        ChargingProfile.from_ocpp201({"id": 1})
+        profiles201.decode_profile({"id": 1})
 
 
 # -- persistence -------------------------------------------------------------------------------

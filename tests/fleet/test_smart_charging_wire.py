@@ -150,3 +150,64 @@ async def test_tx_profile_caps_meter_values(runtime, version):
         assert read()[-1][1] == pytest.approx(22_000, rel=0.01)
         await peer.sync()
         assert peer.strict_failures == []
+
+
+async def test_201_get_charging_profiles_answers_then_reports_each_evse(runtime):
+    """GetChargingProfiles on the wire: Accepted, then one ReportChargingProfiles per EVSE
+    (tbc on all but the last), each valid for the strict CSMS; no match: NoProfiles."""
+    async with OcppRpcPeer(protocols=("ocpp2.0.1",), strict=True) as peer:
+        identity = "SC-REPORT"
+        await runtime.start_charger(
+            ChargerSpec("dep-sc-report", "org", identity, peer.url, "ocpp2.0.1", "ac-22kw-2c")
+        )
+        runner = runtime.runner("dep-sc-report")
+        await wait_until(lambda: runner.link.online)
+        for evse_id, purpose, limit in (
+            (0, "ChargingStationMaxProfile", 30000.0),
+            (2, "TxDefaultProfile", 7400.0),
+        ):
+            profile = {
+                "id": 20 + evse_id,
+                "stackLevel": 1,
+                "chargingProfilePurpose": purpose,
+                "chargingProfileKind": "Relative" if evse_id else "Absolute",
+                "chargingSchedule": [
+                    {
+                        "id": 1,
+                        "chargingRateUnit": "W",
+                        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+                    }
+                ],
+            }
+            if not evse_id:
+                profile["chargingSchedule"][0]["startSchedule"] = "2020-01-01T00:00:00.000Z"
+            answer = await peer.call(
+                identity, "SetChargingProfile", {"evseId": evse_id, "chargingProfile": profile}
+            )
+            assert answer["status"] == "Accepted"
+        answer = await peer.call(
+            identity, "GetChargingProfiles", {"requestId": 31, "chargingProfile": {}}
+        )
+        assert answer == {"status": "Accepted"}
+        await wait_until(lambda: len(peer.calls(identity, "ReportChargingProfiles")) >= 2)
+        reports = peer.calls(identity, "ReportChargingProfiles")
+        assert [(r["requestId"], r["evseId"], r.get("tbc")) for r in reports] == [
+            (31, 0, True),
+            (31, 2, None),
+        ]
+        assert [[p["id"] for p in r["chargingProfile"]] for r in reports] == [[20], [22]]
+        assert reports[0]["chargingProfile"][0]["chargingProfilePurpose"] == (
+            "ChargingStationMaxProfile"
+        )
+        none = await peer.call(
+            identity, "GetChargingProfiles", {"requestId": 32, "chargingProfile": {"stackLevel": 9}}
+        )
+        assert none == {"status": "NoProfiles"}
+        composite = await peer.call(identity, "GetCompositeSchedule", {"evseId": 2, "duration": 60})
+        assert composite["status"] == "Accepted"
+        assert composite["schedule"]["chargingSchedulePeriod"][0]["limit"] == 7400.0
+        unknown = await peer.call(identity, "GetCompositeSchedule", {"evseId": 7, "duration": 60})
+        assert unknown == {"status": "Rejected"}
+        await peer.sync()
+        assert len(peer.calls(identity, "ReportChargingProfiles")) == 2
+        assert peer.strict_failures == []

@@ -9,12 +9,12 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
     MAINTENANCE_ACTIONS_16,
     Ocpp16Maintenance,
 )
-from voltlab.fleet.charging_control import composite_schedule
 from voltlab.fleet.codecs import common as common_codec
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_control as control16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
+from voltlab.fleet.codecs import ocpp16_profiles as profiles16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
@@ -151,9 +151,9 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         request = control16.decode_clear_charging_profile(payload)
         return self.runner.answer_request(request, control16.encode_control_answer)
 
-    async def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
-        unit = payload.get("chargingRateUnit")
-        return composite_schedule(self.runner, payload["connectorId"], payload["duration"], unit)
+    async def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> Reply:
+        request = profiles16.decode_get_composite_schedule(payload)
+        return self.runner.answer_request(request, profiles16.encode_composite_answer)
 
     async def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> Reply:
         request = common_codec.decode_remote_stop(payload)

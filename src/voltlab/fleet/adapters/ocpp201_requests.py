@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.charging_control import (
-    composite_schedule,
-    installed,
-)
 from voltlab.fleet.codecs import common as common_codec
 from voltlab.fleet.codecs import ocpp201_availability as availability2x
 from voltlab.fleet.codecs import ocpp201_control as control201
 from voltlab.fleet.codecs import ocpp201_local_list as local_list2x
+from voltlab.fleet.codecs import ocpp201_profiles as profiles2x
 from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
@@ -105,42 +102,13 @@ class Ocpp201Requests:
         request = control201.decode_clear_charging_profile(payload)
         return self.runner.answer_request(request, control201.encode_control_answer)
 
-    async def on_GetCompositeSchedule(
-        self: Ocpp201Adapter, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        unit = payload.get("chargingRateUnit")
-        return composite_schedule(self.runner, payload["evseId"], payload["duration"], unit)
+    async def on_GetCompositeSchedule(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
+        request = profiles2x.decode_get_composite_schedule(payload)
+        return self.runner.answer_request(request, profiles2x.encode_composite_answer)
 
     async def on_GetChargingProfiles(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        criteria = payload.get("chargingProfile") or {}
-        found = installed(
-            self.runner,
-            payload.get("evseId"),
-            purpose=criteria.get("chargingProfilePurpose"),
-            stack_level=criteria.get("stackLevel"),
-            ids=criteria.get("chargingProfileId"),
-        )
-        if not found:
-            return Reply({"status": "NoProfiles"})
-        by_evse: dict[int, list[Any]] = {}
-        for item in found:
-            by_evse.setdefault(item.connector_id, []).append(item.profile.to_ocpp201())
-        request_id = payload["requestId"]
-
-        async def report() -> None:
-            evses = sorted(by_evse)
-            for index, evse_id in enumerate(evses):
-                body: dict[str, Any] = {
-                    "requestId": request_id,
-                    "chargingLimitSource": "CSO",
-                    "evseId": evse_id,
-                    "chargingProfile": by_evse[evse_id],
-                }
-                if index < len(evses) - 1:
-                    body["tbc"] = True
-                await self._call("ReportChargingProfiles", body)
-
-        return Reply({"status": "Accepted"}, after=self.runner.defer(report))
+        request = profiles2x.decode_get_charging_profiles(payload)
+        return self.runner.answer_request(request, profiles2x.encode_get_charging_profiles_answer)
 
     # -- availability, reset, unlock ----------------------------------------------------------
 

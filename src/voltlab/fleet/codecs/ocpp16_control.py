@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.codecs import common
+from voltlab.fleet.codecs import ocpp16_profiles as profiles16
 from voltlab.fleet.codecs.common import read_profile
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
@@ -17,18 +18,17 @@ from voltlab.fleet.machine.control_messages import (
     UnlockAnswer,
     UnlockRequest,
 )
-from voltlab.fleet.smart_charging import ChargingProfile
 
 
 def decode_remote_start(payload: dict[str, Any]) -> RemoteStartRequest:
-    profile, problem = read_profile(payload.get("chargingProfile"), ChargingProfile.from_ocpp16)
+    profile, problem = read_profile(payload.get("chargingProfile"), profiles16.decode_profile)
     return RemoteStartRequest(
         payload.get("connectorId"), payload["idTag"], None, profile, problem is not None
     )
 
 
 def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
-    profile, problem = read_profile(payload["csChargingProfiles"], ChargingProfile.from_ocpp16)
+    profile, problem = read_profile(payload["csChargingProfiles"], profiles16.decode_profile)
     return SetChargingProfile(payload["connectorId"], profile, problem)
 
 

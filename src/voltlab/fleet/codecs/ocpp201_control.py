@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.codecs import common
+from voltlab.fleet.codecs import ocpp201_profiles as profiles201
 from voltlab.fleet.codecs.common import read_profile
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
@@ -19,20 +20,19 @@ from voltlab.fleet.machine.control_messages import (
     SetChargingProfileAnswer,
     UnlockRequest,
 )
-from voltlab.fleet.smart_charging import ChargingProfile
 
 REASON_CODE_LENGTH = 20  # StatusInfoType.reasonCode is a string(20)
 
 
 def decode_request_start(payload: dict[str, Any]) -> RemoteStartRequest:
-    profile, problem = read_profile(payload.get("chargingProfile"), ChargingProfile.from_ocpp201)
+    profile, problem = read_profile(payload.get("chargingProfile"), profiles201.decode_profile)
     token = payload["idToken"]["idToken"]
     start_id = payload["remoteStartId"]
     return RemoteStartRequest(payload.get("evseId"), token, start_id, profile, problem is not None)
 
 
 def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
-    profile, problem = read_profile(payload["chargingProfile"], ChargingProfile.from_ocpp201)
+    profile, problem = read_profile(payload["chargingProfile"], profiles201.decode_profile)
     return SetChargingProfile(payload["evseId"], profile, problem)
 
 

@@ -15,7 +15,9 @@ from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import ocpp201_authorization as authorization201
 from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
+from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
+from voltlab.fleet.machine.control_messages import ChargingProfilesReport
 from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
 from voltlab.fleet.machine.messages import (
     AuthorizeAnswer,
@@ -62,6 +64,8 @@ class StationCodec:
     encode_maintenance: Callable[[MaintenanceCall], tuple[str, Payload]]
     # None: the version has no message for a reservation that ended (1.6).
     encode_reservation_ended: Callable[[ReservationEnded], tuple[str, Payload]] | None = None
+    # None: the version has no GetChargingProfiles to report on (1.6).
+    encode_profiles_report: Callable[[ChargingProfilesReport], tuple[str, Payload]] | None = None
 
     def encode_call(self, message: StationMessage) -> tuple[str, Payload]:
         if isinstance(message, AuthorizeRequest):
@@ -72,6 +76,8 @@ class StationCodec:
             return self.encode_maintenance(message)
         if isinstance(message, ReservationEnded) and self.encode_reservation_ended is not None:
             return self.encode_reservation_ended(message)
+        if isinstance(message, ChargingProfilesReport) and self.encode_profiles_report is not None:
+            return self.encode_profiles_report(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
 
     def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -95,5 +101,10 @@ def codec_for(version: str) -> StationCodec:
         return StationCodec(version, authorization16, sessions16, maintenance16.encode_call)
     maintenance = partial(maintenance201.encode_call, version=version)
     return StationCodec(
-        version, authorization201, sessions201, maintenance, encode_reservation_ended
+        version,
+        authorization201,
+        sessions201,
+        maintenance,
+        encode_reservation_ended,
+        encode_profiles_report,
     )

@@ -1,13 +1,14 @@
 """Neutral CSMS requests that control charging: remote start and stop, and charging profiles
 (1.6 RemoteStart/RemoteStopTransaction, 2.x RequestStart/RequestStopTransaction,
-Set/ClearChargingProfile in both)."""
+Set/ClearChargingProfile and GetCompositeSchedule in both, 2.x GetChargingProfiles and the
+ReportChargingProfiles that answer it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from voltlab.fleet.smart_charging import ChargingProfile
+from voltlab.fleet.smart_charging import ChargingProfile, CompositeSchedule
 
 RemoteStartStatus = Literal["Accepted", "Rejected"]
 ChargingProfileStatus = Literal["Accepted", "Rejected"]
@@ -110,6 +111,45 @@ class Unlock:
     connector_id: int
 
 
+@dataclass(frozen=True)
+class GetCompositeSchedule:
+    connector_id: int  # 0: the whole station
+    duration: int  # seconds from now
+    unit: str | None  # "A" or "W"; None: W
+
+
+@dataclass(frozen=True)
+class CompositeScheduleAnswer:
+    schedule: CompositeSchedule | None  # None: no such connector (Rejected)
+
+
+@dataclass(frozen=True)
+class GetChargingProfiles:
+    """2.x: report the installed profiles that match every criterion given."""
+
+    request_id: int
+    connector_id: int | None  # None: every connector; 0: the station-wide profiles
+    purpose: str | None
+    stack_level: int | None
+    profile_ids: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class GetChargingProfilesAnswer:
+    found: bool  # False: NoProfiles, and no report follows
+
+
+@dataclass(frozen=True)
+class ChargingProfilesReport:
+    """One connector's profiles, answering GetChargingProfiles `request_id`; `more_follow`
+    while further reports for the request come after this one (2.x tbc)."""
+
+    request_id: int
+    connector_id: int
+    profiles: tuple[ChargingProfile, ...]
+    more_follow: bool
+
+
 ControlRequest = (
     RemoteStartRequest
     | RemoteStopRequest
@@ -117,6 +157,8 @@ ControlRequest = (
     | ClearChargingProfile
     | ResetRequest
     | UnlockRequest
+    | GetCompositeSchedule
+    | GetChargingProfiles
 )
 ControlAnswer = (
     RemoteStartAnswer
@@ -126,4 +168,8 @@ ControlAnswer = (
     | ResetAnswer
     | UnlockAnswer
 )
+# The answers that read the installed profiles back (each has its own encoder).
+ProfileQueryAnswer = CompositeScheduleAnswer | GetChargingProfilesAnswer
 ControlCommand = Reset | Unlock
+# What the control flows send to the CSMS without waiting for the answer.
+ControlCall = ChargingProfilesReport

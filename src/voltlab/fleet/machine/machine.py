@@ -16,6 +16,8 @@ from typing import Any, cast
 from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
+    GetChargingProfiles,
+    GetCompositeSchedule,
     RemoteStartRequest,
     RemoteStopRequest,
     Reset,
@@ -239,6 +241,10 @@ class StationMachine:
             return profiles.set_charging_profile(self.context, message, profile_rules=rules)
         if isinstance(message, ClearChargingProfile):
             return profiles.clear_charging_profile(self.context, message)
+        if isinstance(message, GetCompositeSchedule):
+            return profiles.get_composite_schedule(self.context, message)
+        if isinstance(message, GetChargingProfiles):
+            return profiles.get_charging_profiles(self.context, message)
         if isinstance(message, ResetRequest):
             return station_control.reset_request(self.context, self.flows, message)
         if isinstance(message, UnlockRequest):

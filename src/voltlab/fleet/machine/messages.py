@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.machine.control_messages import ControlAnswer, ControlCommand, ControlRequest
+from voltlab.fleet.machine.control_messages import (
+    ControlAnswer,
+    ControlCall,
+    ControlCommand,
+    ControlRequest,
+    ProfileQueryAnswer,
+)
 from voltlab.fleet.machine.maintenance_messages import (
     MaintenanceAnswer,
     MaintenanceCall,
@@ -217,6 +223,7 @@ CsmsAnswerMessage = (
     | AuthorizationDecision
     | SessionResult
     | ControlAnswer
+    | ProfileQueryAnswer
     | MaintenanceAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
@@ -224,5 +231,7 @@ GatewayCommandMessage = (
     SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand | ControlCommand
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
-StationMessage = ReservationEnded | AuthorizeRequest | SessionMessage | MaintenanceCall
+StationMessage = (
+    ReservationEnded | AuthorizeRequest | SessionMessage | MaintenanceCall | ControlCall
+)
 StationAnswerMessage = AuthorizeAnswer | SessionAnswer

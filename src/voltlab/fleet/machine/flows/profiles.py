@@ -1,17 +1,24 @@
 """Charging profiles: install and clear them on the station model, whose limits cap the EV's
 power (and move the duration/energy limit timers). A profile's limit changes at its
-schedule's period boundaries: the `profiles` timer re-applies it then."""
+schedule's period boundaries: the `profiles` timer re-applies it then. The CSMS reads them
+back as a composite schedule (GetCompositeSchedule) or one by one (2.x GetChargingProfiles,
+answered, then reported per connector)."""
 
 from __future__ import annotations
 
 from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.control_messages import (
+    ChargingProfilesReport,
     ClearChargingProfile,
     ClearChargingProfileAnswer,
+    CompositeScheduleAnswer,
+    GetChargingProfiles,
+    GetChargingProfilesAnswer,
+    GetCompositeSchedule,
     SetChargingProfile,
     SetChargingProfileAnswer,
 )
-from voltlab.fleet.machine.effects import Answer, Effect, Persist, ReportStatus
+from voltlab.fleet.machine.effects import Answer, Effect, Persist, ReportStatus, SendCall
 from voltlab.fleet.machine.flow import Flow
 from voltlab.fleet.machine.flows.metering import schedule_limit
 from voltlab.fleet.smart_charging import ChargingProfile
@@ -88,3 +95,48 @@ def limits_changed(ctx: FlowContext) -> list[Effect]:
     else:
         effects.append(ctx.set_timer(PROFILES_TIMER, max(ctx.now, change) + 0.001))
     return effects
+
+
+def get_composite_schedule(ctx: FlowContext, request: GetCompositeSchedule) -> list[Effect]:
+    """The limits over the coming `duration` seconds, capped by what the connector (0: the
+    station) can deliver, so that no instant goes without a limit."""
+    station = ctx.station
+    connector_id = request.connector_id
+    if connector_id != 0 and connector_id not in station.connectors:
+        return [Answer(CompositeScheduleAnswer(None))]
+    tx = station.connectors[connector_id].transaction if connector_id else None
+    if connector_id == 0:
+        max_w = station.model.max_station_power_w
+    else:
+        max_w = station.connectors[connector_id].spec.max_power_w
+    schedule = station.profiles.composite_schedule(
+        connector_id,
+        ctx.now,
+        request.duration,
+        request.unit,
+        tx_started_at=None if tx is None else tx.started_at,
+        phases=station.phases(connector_id),
+        max_w=max_w,
+    )
+    return [Answer(CompositeScheduleAnswer(schedule))]
+
+
+def get_charging_profiles(ctx: FlowContext, request: GetChargingProfiles) -> list[Effect]:
+    """Answer whether any profile matches; the matches follow, one report per connector."""
+    found = ctx.station.profiles.profiles(
+        request.connector_id,
+        purpose=request.purpose,
+        stack_level=request.stack_level,
+        ids=request.profile_ids,
+    )
+    if not found:
+        return [Answer(GetChargingProfilesAnswer(False))]
+    by_connector: dict[int, list[ChargingProfile]] = {}
+    for item in found:
+        by_connector.setdefault(item.connector_id, []).append(item.profile)
+    last = max(by_connector)
+    reports = [
+        SendCall(ChargingProfilesReport(request.request_id, cid, tuple(items), cid != last))
+        for cid, items in sorted(by_connector.items())
+    ]
+    return [Answer(GetChargingProfilesAnswer(True)), *reports]
