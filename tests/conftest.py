@@ -20,6 +20,19 @@ from voltlab.store.db import Database  # noqa: E402
 # Simulated seconds per real second in protocol tests: a 60 s meter interval takes 0.6 s.
 TEST_TIME_SCALE = 100.0
 
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """pytest-xdist runs the suite on two workers (`-n 2 --dist loadgroup`, pyproject.toml):
+    the end-to-end tests form one group, so they run one after another on one worker. Each
+    starts `voltlab serve` processes with up to a hundred chargers, and their real-time bounds
+    were set for one such server at a time; the lighter tests share the other worker."""
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
 
 @pytest.fixture
 def database(tmp_path: Path) -> Database:

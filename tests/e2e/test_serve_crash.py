@@ -13,21 +13,37 @@ from peers.ocpp_rpc_peer import OcppRpcPeer
 
 from .crash_support import burst_killed, sigterm_during_sessions, stop_then_killed
 
+# Runs of the burst scenario until one kill lands mid-burst (below).
+BURST_ATTEMPTS = 3
 
-async def test_burst_of_commands_killed_leaves_none_queued_or_running(
-    tmp_path: Path, peer16: OcppRpcPeer
-) -> None:
-    outcome = await burst_killed(tmp_path, peer16)
-    print(outcome)
-    assert outcome.accepted == 150
+
+async def test_burst_of_commands_killed_leaves_none_queued_or_running(tmp_path: Path) -> None:
+    # The kill comes 0.4 s after the burst began, or once all 150 are accepted if that takes
+    # longer. On a loaded machine the server can finish every command while it still accepts
+    # the last ones, so the kill finds nothing pending (seen with two such tests at once). That
+    # run must still leave nothing open; the scenario then runs again (a new server and CSMS),
+    # and at least one of BURST_ATTEMPTS kills must come mid-burst.
+    pending_at_kill = []
+    for attempt in range(BURST_ATTEMPTS):
+        workdir = tmp_path / f"attempt-{attempt}"
+        workdir.mkdir()
+        async with OcppRpcPeer(protocols=("ocpp1.6",), strict=True) as peer:
+            outcome = await burst_killed(workdir, peer)
+        print(outcome)
+        assert outcome.accepted == 150
+        # running means started: at most one command per charger (ten chargers) at a time
+        assert outcome.before_kill.get("running", 0) <= 10
+        assert outcome.open_after == 0, outcome.after_restart
+        assert sum(outcome.after_restart.values()) == 150
+        assert set(outcome.after_restart) <= {"succeeded", "failed", "timed_out"}
+        assert "Traceback" not in outcome.log, outcome.log
+        pending_at_kill.append(
+            outcome.before_kill.get("queued", 0) + outcome.before_kill.get("running", 0)
+        )
+        if pending_at_kill[-1] > 0:
+            break
     # the kill really came mid-burst: some work was still pending
-    assert outcome.before_kill.get("queued", 0) + outcome.before_kill.get("running", 0) > 0
-    # running means started: at most one command per charger (ten chargers) at a time
-    assert outcome.before_kill.get("running", 0) <= 10
-    assert outcome.open_after == 0, outcome.after_restart
-    assert sum(outcome.after_restart.values()) == 150
-    assert set(outcome.after_restart) <= {"succeeded", "failed", "timed_out"}
-    assert "Traceback" not in outcome.log, outcome.log
+    assert pending_at_kill[-1] > 0, pending_at_kill
 
 
 @pytest.mark.parametrize("version", ["ocpp1.6", "ocpp2.0.1"])

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from voltlab.cpo.service import DEFAULT_TTL_SECONDS
+from voltlab.cpo.service import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
 
 OVERRIDE_KEYS = ("locations", "chargers_per_location")
 
@@ -32,7 +32,7 @@ class CpoCreate(BaseModel):
     role: Literal["cpo", "CPO"] = Field(default="cpo", description="role in OCPI roaming")
     ocpi_version: Literal["2.2.1", "2.1.1"] = "2.2.1"
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
-    ttl_seconds: int | None = Field(default=DEFAULT_TTL_SECONDS, ge=60, le=604_800)
+    ttl_seconds: int | None = Field(default=DEFAULT_TTL_SECONDS, ge=MIN_TTL_SECONDS, le=604_800)
     overrides: dict[str, int | None] | None = None
 
     @field_validator("country_code", "party_id")

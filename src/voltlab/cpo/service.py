@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 LIVE_STATUSES = ("PENDING", "PROVISIONING", "READY", "FAILED")
 DEFAULT_TTL_SECONDS = 3600
 MAX_CPOS_PER_ORG = int(os.environ.get("VOLTLAB_MAX_CPOS_PER_ORG", "10"))
+# The smallest ttl_seconds POST /ocpi/cpos accepts. A TTL counts real seconds, so the e2e test
+# of TTL expiry lowers it rather than wait a real minute.
+MIN_TTL_SECONDS = int(os.environ.get("VOLTLAB_MIN_CPO_TTL_SECONDS", "60"))
 REAPER_INTERVAL = 1.0  # real seconds between TTL checks
 
 
