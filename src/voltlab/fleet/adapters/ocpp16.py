@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapter import BootAnswer
+from voltlab.fleet.adapters.machine_requests import machine_request, machine_request_after_calls
 from voltlab.fleet.adapters.ocpp16_maintenance import (
     MAINTENANCE_ACTIONS_16,
     Ocpp16Maintenance,
@@ -19,7 +20,6 @@ from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.codecs.ocpp16_sessions import id_tag_info, provisional_transaction_id
-from voltlab.fleet.machine.control_messages import UnlockAnswer
 from voltlab.fleet.machine.session_messages import ReportStatuses
 from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.station import StationError
@@ -139,33 +139,31 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             raise OcppError(error_code(OCPP16, "NotSupported"), f"{action} is not supported")
         return await handler(payload)
 
-    async def on_RemoteStartTransaction(self, payload: dict[str, Any]) -> Reply:
-        request = control16.decode_remote_start(payload)
-        return self.runner.answer_request(request, control16.encode_control_answer)
+    on_RemoteStartTransaction = machine_request(
+        control16.decode_remote_start, control16.encode_control_answer
+    )
 
-    async def on_SetChargingProfile(self, payload: dict[str, Any]) -> Reply:
-        request = control16.decode_set_charging_profile(payload)
-        return self.runner.answer_request(request, control16.encode_control_answer)
+    on_SetChargingProfile = machine_request(
+        control16.decode_set_charging_profile, control16.encode_control_answer
+    )
 
-    async def on_ClearChargingProfile(self, payload: dict[str, Any]) -> Reply:
-        request = control16.decode_clear_charging_profile(payload)
-        return self.runner.answer_request(request, control16.encode_control_answer)
+    on_ClearChargingProfile = machine_request(
+        control16.decode_clear_charging_profile, control16.encode_control_answer
+    )
 
-    async def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> Reply:
-        request = profiles16.decode_get_composite_schedule(payload)
-        return self.runner.answer_request(request, profiles16.encode_composite_answer)
+    on_GetCompositeSchedule = machine_request(
+        profiles16.decode_get_composite_schedule, profiles16.encode_composite_answer
+    )
 
-    async def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> Reply:
-        request = common_codec.decode_remote_stop(payload)
-        return self.runner.answer_request(request, control16.encode_control_answer)
+    on_RemoteStopTransaction = machine_request(
+        common_codec.decode_remote_stop, control16.encode_control_answer
+    )
 
-    async def on_Reset(self, payload: dict[str, Any]) -> Reply:
-        request = control16.decode_reset(payload)
-        return self.runner.answer_request(request, control16.encode_control_answer)
+    on_Reset = machine_request(control16.decode_reset, control16.encode_control_answer)
 
-    async def on_ChangeAvailability(self, payload: dict[str, Any]) -> Reply:
-        request = availability16.decode_change_availability(payload)
-        return self.runner.answer_request(request, availability16.encode_change_availability_answer)
+    on_ChangeAvailability = machine_request(
+        availability16.decode_change_availability, availability16.encode_change_availability_answer
+    )
 
     async def on_ChangeConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
         key, value = payload["key"], payload["value"]
@@ -183,33 +181,27 @@ class Ocpp16Adapter(Ocpp16Maintenance):
             body["unknownKey"] = unknown
         return body
 
-    async def on_ClearCache(self, payload: dict[str, Any]) -> Reply:
-        request = shared.decode_clear_cache(payload)
-        return self.runner.answer_request(request, shared.encode_clear_cache_answer)
+    on_ClearCache = machine_request(shared.decode_clear_cache, shared.encode_clear_cache_answer)
 
-    async def on_UnlockConnector(self, payload: dict[str, Any]) -> dict[str, Any]:
-        answer = await self.runner.answer_after_calls(control16.decode_unlock(payload))
-        assert isinstance(answer, UnlockAnswer)
-        return control16.encode_control_answer(answer)
+    on_UnlockConnector = machine_request_after_calls(
+        control16.decode_unlock, control16.encode_control_answer
+    )
 
-    async def on_GetLocalListVersion(self, payload: dict[str, Any]) -> Reply:
-        request = local_list16.decode_get_local_list_version(payload)
-        return self.runner.answer_request(request, local_list16.encode_local_list_version_answer)
+    on_GetLocalListVersion = machine_request(
+        local_list16.decode_get_local_list_version, local_list16.encode_local_list_version_answer
+    )
 
-    async def on_SendLocalList(self, payload: dict[str, Any]) -> Reply:
-        request = local_list16.decode_send_local_list(payload)
-        return self.runner.answer_request(request, local_list16.encode_send_local_list_answer)
+    on_SendLocalList = machine_request(
+        local_list16.decode_send_local_list, local_list16.encode_send_local_list_answer
+    )
 
-    async def on_ReserveNow(self, payload: dict[str, Any]) -> Reply:
-        return self.runner.answer_request(reservations16.decode_reserve_now(payload), encode_answer)
+    on_ReserveNow = machine_request(reservations16.decode_reserve_now, encode_answer)
 
-    async def on_CancelReservation(self, payload: dict[str, Any]) -> Reply:
-        request = reservations16.decode_cancel_reservation(payload)
-        return self.runner.answer_request(request, encode_answer)
+    on_CancelReservation = machine_request(reservations16.decode_cancel_reservation, encode_answer)
 
-    async def on_DataTransfer(self, payload: dict[str, Any]) -> Reply:
-        request = shared.decode_data_transfer(payload)
-        return self.runner.answer_request(request, shared.encode_data_transfer_answer)
+    on_DataTransfer = machine_request(
+        shared.decode_data_transfer, shared.encode_data_transfer_answer
+    )
 
     async def on_TriggerMessage(self, payload: dict[str, Any]) -> Reply:
         requested = payload["requestedMessage"]

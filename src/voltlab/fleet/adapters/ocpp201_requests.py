@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from voltlab.fleet.adapters.machine_requests import machine_request, machine_request_after_calls
 from voltlab.fleet.codecs import common as common_codec
 from voltlab.fleet.codecs import ocpp201_availability as availability2x
 from voltlab.fleet.codecs import ocpp201_control as control201
@@ -13,7 +14,6 @@ from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
 from voltlab.fleet.codecs.shared_maintenance import log_status_word
-from voltlab.fleet.machine.control_messages import UnlockAnswer
 from voltlab.fleet.machine.session_messages import ReportStatuses
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
@@ -74,13 +74,13 @@ class Ocpp201Requests:
 
     # -- transactions -------------------------------------------------------------------------
 
-    async def on_RequestStartTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = control201.decode_request_start(payload)
-        return self.runner.answer_request(request, control201.encode_control_answer)
+    on_RequestStartTransaction = machine_request(
+        control201.decode_request_start, control201.encode_control_answer
+    )
 
-    async def on_RequestStopTransaction(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = common_codec.decode_remote_stop(payload)
-        return self.runner.answer_request(request, control201.encode_control_answer)
+    on_RequestStopTransaction = machine_request(
+        common_codec.decode_remote_stop, control201.encode_control_answer
+    )
 
     async def on_GetTransactionStatus(
         self: Ocpp201Adapter, payload: dict[str, Any]
@@ -94,36 +94,33 @@ class Ocpp201Requests:
 
     # -- smart charging -----------------------------------------------------------------------
 
-    async def on_SetChargingProfile(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = control201.decode_set_charging_profile(payload)
-        return self.runner.answer_request(request, control201.encode_control_answer)
+    on_SetChargingProfile = machine_request(
+        control201.decode_set_charging_profile, control201.encode_control_answer
+    )
 
-    async def on_ClearChargingProfile(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = control201.decode_clear_charging_profile(payload)
-        return self.runner.answer_request(request, control201.encode_control_answer)
+    on_ClearChargingProfile = machine_request(
+        control201.decode_clear_charging_profile, control201.encode_control_answer
+    )
 
-    async def on_GetCompositeSchedule(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = profiles2x.decode_get_composite_schedule(payload)
-        return self.runner.answer_request(request, profiles2x.encode_composite_answer)
+    on_GetCompositeSchedule = machine_request(
+        profiles2x.decode_get_composite_schedule, profiles2x.encode_composite_answer
+    )
 
-    async def on_GetChargingProfiles(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = profiles2x.decode_get_charging_profiles(payload)
-        return self.runner.answer_request(request, profiles2x.encode_get_charging_profiles_answer)
+    on_GetChargingProfiles = machine_request(
+        profiles2x.decode_get_charging_profiles, profiles2x.encode_get_charging_profiles_answer
+    )
 
     # -- availability, reset, unlock ----------------------------------------------------------
 
-    async def on_Reset(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = control201.decode_reset(payload)
-        return self.runner.answer_request(request, control201.encode_control_answer)
+    on_Reset = machine_request(control201.decode_reset, control201.encode_control_answer)
 
-    async def on_ChangeAvailability(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = availability2x.decode_change_availability(payload)
-        return self.runner.answer_request(request, availability2x.encode_change_availability_answer)
+    on_ChangeAvailability = machine_request(
+        availability2x.decode_change_availability, availability2x.encode_change_availability_answer
+    )
 
-    async def on_UnlockConnector(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        answer = await self.runner.answer_after_calls(control201.decode_unlock(payload))
-        assert isinstance(answer, UnlockAnswer)
-        return control201.encode_control_answer(answer)
+    on_UnlockConnector = machine_request_after_calls(
+        control201.decode_unlock, control201.encode_control_answer
+    )
 
     # -- triggers -----------------------------------------------------------------------------
 
@@ -225,27 +222,22 @@ class Ocpp201Requests:
 
     # -- authorization lists ------------------------------------------------------------------
 
-    async def on_ClearCache(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = shared.decode_clear_cache(payload)
-        return self.runner.answer_request(request, shared.encode_clear_cache_answer)
+    on_ClearCache = machine_request(shared.decode_clear_cache, shared.encode_clear_cache_answer)
 
-    async def on_GetLocalListVersion(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = local_list2x.decode_get_local_list_version(payload)
-        return self.runner.answer_request(request, local_list2x.encode_local_list_version_answer)
+    on_GetLocalListVersion = machine_request(
+        local_list2x.decode_get_local_list_version, local_list2x.encode_local_list_version_answer
+    )
 
-    async def on_SendLocalList(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = local_list2x.decode_send_local_list(payload)
-        return self.runner.answer_request(request, local_list2x.encode_send_local_list_answer)
+    on_SendLocalList = machine_request(
+        local_list2x.decode_send_local_list, local_list2x.encode_send_local_list_answer
+    )
 
     # -- reservations -------------------------------------------------------------------------
 
-    async def on_ReserveNow(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        return self.runner.answer_request(reservations2x.decode_reserve_now(payload), encode_answer)
+    on_ReserveNow = machine_request(reservations2x.decode_reserve_now, encode_answer)
 
-    async def on_CancelReservation(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = reservations2x.decode_cancel_reservation(payload)
-        return self.runner.answer_request(request, encode_answer)
+    on_CancelReservation = machine_request(reservations2x.decode_cancel_reservation, encode_answer)
 
-    async def on_DataTransfer(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        request = shared.decode_data_transfer(payload)
-        return self.runner.answer_request(request, shared.encode_data_transfer_answer)
+    on_DataTransfer = machine_request(
+        shared.decode_data_transfer, shared.encode_data_transfer_answer
+    )

@@ -5,29 +5,13 @@ machine)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from voltlab.fleet.adapters.machine_requests import machine_request
 from voltlab.fleet.codecs import shared_maintenance as shared
-from voltlab.ocpp.connection import Reply
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
-
-
-Handler = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
-
-
-def machine_request(
-    decode: Callable[[dict[str, Any]], Any], encode: Callable[[Any], Any]
-) -> Handler:
-    """An adapter's `on_<Action>` for a request the station machine answers: decoded and
-    answered by the version's codec."""
-
-    async def handle(adapter: Any, payload: dict[str, Any]) -> Reply:
-        return adapter.runner.answer_request(decode(payload), encode)  # type: ignore[no-any-return]
-
-    return handle
 
 
 class SharedMaintenanceRequests:
