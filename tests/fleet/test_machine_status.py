@@ -14,6 +14,7 @@ from voltlab.fleet.machine.events import CallAnswered, CallFailed, GatewayComman
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
+    Received,
     ReportStatuses,
     SessionResult,
     StatusReport,
@@ -50,7 +51,7 @@ def answer_all(m: StationMachine, effects: list[object], at: float = T0) -> list
         call = effects[-1]
         assert isinstance(call.message, StatusReport)
         sent.append(call.message)
-        effects = list(m.handle(CallAnswered(call.call_id or 0, codec16.Received()), at))
+        effects = list(m.handle(CallAnswered(call.call_id or 0, Received()), at))
     return sent
 
 
@@ -109,7 +110,7 @@ def test_2x_folds_reports_per_evse_and_tells_the_charging_state() -> None:
         TransactionRef(tx.local_id, 1, "tx-1", 1), "Charging", "ChargingStateChanged", T0 + 3
     )
     assert tx.seq_no == 2
-    assert m.handle(CallAnswered(call.call_id or 0, codec2x.Received()), T0 + 3) == [DONE]
+    assert m.handle(CallAnswered(call.call_id or 0, Received()), T0 + 3) == [DONE]
 
 
 def test_trigger_reports_the_asked_connectors_whatever_was_reported() -> None:

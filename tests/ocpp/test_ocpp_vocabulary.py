@@ -15,11 +15,10 @@ from voltlab.csms import ocpp16 as csms16
 from voltlab.csms import ocpp201 as csms201
 from voltlab.csms import ocpp201_payloads, ocpp201_tx
 from voltlab.csms.events import IdTagStatus
-from voltlab.fleet.adapters import ocpp16 as fleet16
-from voltlab.fleet.adapters import ocpp201 as fleet201
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import ocpp16_sessions as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as codec201
+from voltlab.fleet.machine.flows import status as status_flow
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 from voltlab.ocpp.vocabulary import authorization, connector_status, stop_reasons, timestamps
@@ -349,9 +348,9 @@ def test_epoch_and_datetime_entry_points_agree(epoch):
         (csms16, "id_tag_info_16", authorization),
         (codec201, "authorization_from_2x", authorization),
         (ocpp201_payloads, "id_token_info_2x", authorization),
-        (fleet201, "connector_status_2x", connector_status),
+        (status_flow, "connector_status_2x", connector_status),
         (csms201, "connector_status_16", connector_status),
-        (fleet16, "format_timestamp", timestamps),
+        (codec16, "format_timestamp", timestamps),
         (csms16, "format_datetime", timestamps),
     ],
 )

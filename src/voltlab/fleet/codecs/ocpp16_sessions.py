@@ -10,19 +10,8 @@ from typing import Any
 
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
+from voltlab.fleet.machine import session_messages as messages
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
-from voltlab.fleet.machine.session_messages import (
-    MeterValuesAnswer,
-    MeterValuesReport,
-    Received,
-    SessionAnswer,
-    SessionMessage,
-    StatusReport,
-    TransactionEnded,
-    TransactionEndedAnswer,
-    TransactionStarted,
-    TransactionStartedAnswer,
-)
 from voltlab.fleet.measurands import Sample
 from voltlab.ocpp.vocabulary.authorization import authorization_from_16
 from voltlab.ocpp.vocabulary.connector_status import error_code_16
@@ -55,8 +44,8 @@ def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
     return body
 
 
-def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
-    if isinstance(message, TransactionStarted):
+def encode_session_call(message: messages.SessionMessage) -> tuple[str, dict[str, Any]]:
+    if isinstance(message, messages.TransactionStarted):
         start: dict[str, Any] = {
             "connectorId": message.tx.connector_id,
             "idTag": message.id_tag,
@@ -66,7 +55,7 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
         if message.reservation_id is not None:
             start["reservationId"] = message.reservation_id
         return "StartTransaction", start
-    if isinstance(message, MeterValuesReport):
+    if isinstance(message, messages.MeterValuesReport):
         body: dict[str, Any] = {
             "connectorId": message.connector_id,
             "meterValue": [common.encode_meter_value(message.value, sampled_value)],
@@ -74,16 +63,16 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
         if message.tx is not None:
             body["transactionId"] = int(message.tx.transaction_id or 0)
         return "MeterValues", body
-    if isinstance(message, TransactionEnded):
+    if isinstance(message, messages.TransactionEnded):
         return "StopTransaction", _stop_transaction(message)
-    if isinstance(message, StatusReport):
+    if isinstance(message, messages.StatusReport):
         return "StatusNotification", _status_notification(message)
     # 1.6 transactions always start with an id tag: nothing authorizes one later, and its
     # StatusNotification says the charging state.
     raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 
 
-def _status_notification(message: StatusReport) -> dict[str, Any]:
+def _status_notification(message: messages.StatusReport) -> dict[str, Any]:
     body: dict[str, Any] = {
         "connectorId": message.connector_id,
         "errorCode": error_code_16(message.error_code),
@@ -98,7 +87,7 @@ def _status_notification(message: StatusReport) -> dict[str, Any]:
     return body
 
 
-def _stop_transaction(message: TransactionEnded) -> dict[str, Any]:
+def _stop_transaction(message: messages.TransactionEnded) -> dict[str, Any]:
     stop: dict[str, Any] = {
         "transactionId": int(message.tx.transaction_id or 0),
         "idTag": message.id_tag,
@@ -114,27 +103,33 @@ def _stop_transaction(message: TransactionEnded) -> dict[str, Any]:
     return stop
 
 
-def decode_session_answer(message: SessionMessage, payload: dict[str, Any]) -> SessionAnswer:
-    if isinstance(message, TransactionStarted):
-        return TransactionStartedAnswer(
+def decode_session_answer(
+    message: messages.SessionMessage, payload: dict[str, Any]
+) -> messages.SessionAnswer:
+    if isinstance(message, messages.TransactionStarted):
+        return messages.TransactionStartedAnswer(
             int(payload["transactionId"]), id_tag_info(payload.get("idTagInfo"))
         )
-    if isinstance(message, TransactionEnded):
+    if isinstance(message, messages.TransactionEnded):
         info = payload.get("idTagInfo")
-        return TransactionEndedAnswer(id_tag_info(info) if info else None)
-    if isinstance(message, StatusReport):
-        return Received()
-    return MeterValuesAnswer()
+        return messages.TransactionEndedAnswer(id_tag_info(info) if info else None)
+    if isinstance(message, messages.StatusReport):
+        return messages.Received()
+    return messages.MeterValuesAnswer()
 
 
-def queued_session_answer(message: SessionMessage, payload: dict[str, Any]) -> SessionAnswer:
+def queued_session_answer(
+    message: messages.SessionMessage, payload: dict[str, Any]
+) -> messages.SessionAnswer:
     """What a flow goes on with when its message was queued offline: a provisional id that
     the queue rewrites once the CSMS gives the real one."""
-    if isinstance(message, TransactionStarted):
-        return TransactionStartedAnswer(provisional_transaction_id(payload), IdTagInfo("Accepted"))
-    if isinstance(message, TransactionEnded):
-        return TransactionEndedAnswer(None)
-    return MeterValuesAnswer()
+    if isinstance(message, messages.TransactionStarted):
+        return messages.TransactionStartedAnswer(
+            provisional_transaction_id(payload), IdTagInfo("Accepted")
+        )
+    if isinstance(message, messages.TransactionEnded):
+        return messages.TransactionEndedAnswer(None)
+    return messages.MeterValuesAnswer()
 
 
 def offline_variant(payload: dict[str, Any]) -> dict[str, Any]:
