@@ -9,6 +9,7 @@ import pytest
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control as codec16
+from voltlab.fleet.codecs import ocpp16_sessions as codec16_sessions
 from voltlab.fleet.codecs import ocpp201_control as codec2x
 from voltlab.fleet.machine.control_messages import (
     RemoteStartAnswer,
@@ -241,3 +242,25 @@ def test_2x_codecs_per_schema(version: str) -> None:
     body = codec2x.encode_control_answer(RemoteStartAnswer("Accepted", "tx-9"))
     assert body == {"status": "Accepted", "transactionId": "tx-9"}
     schemas.validate_response("RequestStartTransaction", body)
+
+
+def test_a_queued_start_delivered_gives_the_transaction_the_csms_id() -> None:
+    m = machine()
+    m.station.config.set_local("AuthorizationCacheEnabled", "true")
+    m.handle(GatewayCommand(PlugIn(1)), T0)
+    [call] = m.handle(GatewayCommand(StartTransaction(1, "TAG")), T0)
+    assert isinstance(call, SendCall) and isinstance(call.message, TransactionStarted)
+    # Queued offline: the codec's provisional id.
+    payload = codec16_sessions.encode_session_call(call.message)[1]
+    provisional = codec16_sessions.provisional_transaction_id(payload)
+    queued = codec16_sessions.queued_session_answer(call.message, payload)
+    m.handle(CallAnswered(call.call_id or 0, queued), T0)
+    tx = m.station.connectors[1].transaction
+    assert tx is not None and tx.transaction_id == provisional < 0
+    answer = {"transactionId": 4242, "idTagInfo": {"status": "Blocked"}}
+    delivered = codec16_sessions.queued_delivered("StartTransaction", payload, answer)
+    assert delivered is not None
+    assert m.handle(delivered, T0 + 60) == [Persist(), Persist()]  # the id, the cache
+    assert tx.transaction_id == 4242
+    assert m.station.auth_cache.lookup("TAG") == IdTagInfo("Blocked")
+    assert codec16_sessions.queued_delivered("MeterValues", payload, answer) is None

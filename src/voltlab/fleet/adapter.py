@@ -45,10 +45,4 @@ class ProtocolAdapter(Protocol):
     # What a transaction's start and end carry when StopTxnSampledData is empty.
     default_transaction_measurands: tuple[str, ...]
 
-    async def queued_result(
-        self, message: Any, answer: dict[str, Any] | None, error: Exception | None
-    ) -> None:
-        """A transaction message queued while offline was delivered (or dropped)."""
-        ...
-
     async def handle(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | Reply: ...

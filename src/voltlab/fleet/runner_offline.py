@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.link import NotConnected
 from voltlab.fleet.machine.flows.sessions import may_start_offline
+from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.ocpp.errors import CallTimeout, ConnectionLost
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class OfflineMessages:
                 retry_interval=float(config.get_int("TransactionMessageRetryInterval")),
                 clock_sleep=self.clock.sleep,
                 clock_now=self.clock.now,
-                on_result=self.adapter.queued_result,
+                on_result=self.queued_result,
             )
 
         self._draining = self.spawn(drain())
@@ -86,3 +87,27 @@ class OfflineMessages:
             await self._draining
         finally:
             self._queue_empty = None  # what is left (a transport error stops a drain) is recounted
+
+    async def queued_result(
+        self: StationRunner,
+        message: QueuedMessage,
+        answer: dict[str, Any] | None,
+        error: Exception | None,
+    ) -> None:
+        """A queued message was delivered: a 1.6 StartTransaction's real id replaces the
+        provisional one in what is still queued (here) and in the transaction (the machine)."""
+        if answer is None:
+            return
+        delivered = self.codec.queued_delivered(message.action, message.payload, answer)
+        if delivered is None:
+            return
+        provisional, real = delivered.provisional_id, delivered.transaction_id
+
+        def with_real_id(queued: QueuedMessage) -> dict[str, Any]:
+            return {**queued.payload, "transactionId": real}
+
+        assert self.queue is not None
+        await self.queue.rewrite(
+            lambda queued: queued.payload.get("transactionId") == provisional, with_real_id
+        )
+        await self.execute(self.feed(delivered))

@@ -19,9 +19,7 @@ from voltlab.fleet.codecs import ocpp16_profiles as profiles16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
-from voltlab.fleet.codecs.ocpp16_sessions import id_tag_info, provisional_transaction_id
 from voltlab.fleet.machine.session_messages import ReportStatuses
-from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.station import StationError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
@@ -105,31 +103,6 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     async def heartbeat(self) -> None:
         await self._call("Heartbeat", {})
-
-    async def queued_result(
-        self, message: QueuedMessage, answer: dict[str, Any] | None, error: Exception | None
-    ) -> None:
-        """A queued message was delivered: a StartTransaction's real id replaces the
-        provisional one in what is still queued and in the running transaction."""
-        if message.action != "StartTransaction" or answer is None:
-            return
-        provisional = provisional_transaction_id(message.payload)
-        real = int(answer["transactionId"])
-
-        def rewrite(queued: QueuedMessage) -> dict[str, Any]:
-            payload = dict(queued.payload)
-            payload["transactionId"] = real
-            return payload
-
-        assert self.runner.queue is not None
-        await self.runner.queue.rewrite(
-            lambda q: q.payload.get("transactionId") == provisional, rewrite
-        )
-        tx = self.station.find_transaction(provisional)
-        if tx is not None:
-            tx.transaction_id = real
-        if answer.get("idTagInfo"):
-            self.runner.learn(message.payload["idTag"], id_tag_info(answer["idTagInfo"]))
 
     # -- CSMS -> station ----------------------------------------------------------------------
 

@@ -82,9 +82,3 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
             "Updated", trigger, transaction_ref(tx), self.runner.now(), info
         )
         await self.runner.transaction_message(action, payload, offline_variant=offline_variant)
-
-    async def queued_result(
-        self, message: Any, answer: dict[str, Any] | None, error: Exception | None
-    ) -> None:
-        """2.x transaction ids are the station's own: nothing to rewrite once delivered."""
-        return None

@@ -11,6 +11,7 @@ from typing import Any
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.machine import session_messages as messages
+from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
 from voltlab.fleet.measurands import Sample
 from voltlab.ocpp.vocabulary.authorization import authorization_from_16
@@ -134,3 +135,19 @@ def queued_session_answer(
 
 def offline_variant(payload: dict[str, Any]) -> dict[str, Any]:
     return payload  # 1.6 queues a transaction message as it would have sent it
+
+
+def queued_delivered(
+    action: str, payload: dict[str, Any], answer: dict[str, Any]
+) -> QueuedStartDelivered | None:
+    """What the machine learns when a queued message is delivered: a StartTransaction's
+    real id for the provisional one it was queued under."""
+    if action != "StartTransaction":
+        return None
+    info = answer.get("idTagInfo")
+    return QueuedStartDelivered(
+        provisional_transaction_id(payload),
+        int(answer["transactionId"]),
+        payload["idTag"],
+        id_tag_info(info) if info else None,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
+from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
     MeterValuesAnswer,
@@ -158,3 +159,10 @@ def queued_session_answer(message: SessionMessage, payload: dict[str, Any]) -> S
 
 def offline_variant(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "offline": True}
+
+
+def queued_delivered(
+    action: str, payload: dict[str, Any], answer: dict[str, Any]
+) -> QueuedStartDelivered | None:
+    """2.x transaction ids are the station's own: nothing to learn once delivered."""
+    return None

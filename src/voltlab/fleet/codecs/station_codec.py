@@ -18,6 +18,7 @@ from voltlab.fleet.codecs import ocpp201_sessions as sessions201
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.machine.control_messages import ChargingProfilesReport
+from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
 from voltlab.fleet.machine.messages import (
     AuthorizeAnswer,
@@ -53,6 +54,12 @@ class SessionCodec(Protocol):
 
     def offline_variant(self, payload: Payload) -> Payload:
         """A transaction message as it is queued offline."""
+        ...
+
+    def queued_delivered(
+        self, action: str, payload: Payload, answer: Payload
+    ) -> QueuedStartDelivered | None:
+        """What the machine learns when a message queued offline is delivered."""
         ...
 
 
@@ -94,6 +101,11 @@ class StationCodec:
 
     def offline_variant(self, payload: Payload) -> Payload:
         return self.sessions.offline_variant(payload)
+
+    def queued_delivered(
+        self, action: str, payload: Payload, answer: Payload
+    ) -> QueuedStartDelivered | None:
+        return self.sessions.queued_delivered(action, payload, answer)
 
 
 def codec_for(version: str) -> StationCodec:

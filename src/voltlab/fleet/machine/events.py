@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.messages import (
     CsmsRequestMessage,
     GatewayCommandMessage,
@@ -57,6 +58,17 @@ class Resumed:
 
 
 @dataclass(frozen=True)
+class QueuedStartDelivered:
+    """A StartTransaction queued offline reached the CSMS (1.6): the transaction known by its
+    provisional id gets the CSMS's id, and the tag's info is learnt."""
+
+    provisional_id: int
+    transaction_id: int
+    id_tag: str
+    info: IdTagInfo | None
+
+
+@dataclass(frozen=True)
 class LinkChanged:
     """The station is now (or no longer) connected and accepted by its CSMS. Until
     registration moves into the machine (migration step 3) the link decides and the driver
@@ -106,6 +118,7 @@ Event = (
     | CallAnswered
     | CallFailed
     | Resumed
+    | QueuedStartDelivered
     | LinkChanged
     | TransferOutcome
 )

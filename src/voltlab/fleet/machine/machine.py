@@ -36,6 +36,7 @@ from voltlab.fleet.machine.events import (
     FrameLogRead,
     GatewayCommand,
     LinkChanged,
+    QueuedStartDelivered,
     Resumed,
     TimerFired,
     TransferFailed,
@@ -175,6 +176,9 @@ class StationMachine:
             return self.flows.resume(event.call_id, CallFailure(reason, event.detail))
         if isinstance(event, Resumed):
             return self.flows.resume(event.call_id, None)
+        if isinstance(event, QueuedStartDelivered):
+            flow = sessions.queued_start_delivered(self.context, event)
+            return self.flows.start(flow, _nothing)
         if isinstance(event, LinkChanged):
             self.context.online = event.online
             return []

@@ -7,6 +7,7 @@ from __future__ import annotations
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.effects import Persist, ReportStatus, ResetStation
+from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.flows.authorization import learn
 from voltlab.fleet.machine.flows.metering import (
@@ -262,3 +263,13 @@ def _restarted(ctx: FlowContext, tx: Transaction) -> TransactionStarted:
     begin = ctx.station.reading(tx.connector_id, tx.started_at)
     begin.timestamp, begin.register_wh = tx.started_at, tx.meter_start_wh
     return _started(ctx, tx, begin)
+
+
+def queued_start_delivered(ctx: FlowContext, event: QueuedStartDelivered) -> Flow[None]:
+    """The CSMS's id replaces the provisional one the transaction ran under offline."""
+    tx = ctx.station.find_transaction(event.provisional_id)
+    if tx is not None:
+        tx.transaction_id = event.transaction_id
+        yield Persist()
+    if event.info is not None:
+        yield from learn(ctx.station, event.id_tag, event.info)
