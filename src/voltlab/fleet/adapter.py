@@ -3,7 +3,6 @@ protocol-neutral model into frames of one OCPP version and CSMS requests back in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voltlab.fleet.auth import IdTagInfo
@@ -12,20 +11,9 @@ from voltlab.fleet.station import MeterReading, StatusChange, Transaction
 from voltlab.ocpp.connection import Reply
 
 
-@dataclass(frozen=True)
-class BootAnswer:
-    status: str  # Accepted | Pending | Rejected
-    interval: int
-    current_time: str | None
-
-
 class ProtocolAdapter(Protocol):
     version: str
     supported_actions: frozenset[str]
-
-    async def boot(self, reason: str) -> BootAnswer: ...
-
-    async def heartbeat(self) -> None: ...
 
     async def send_status(self, change: StatusChange) -> None: ...
 

@@ -22,6 +22,7 @@ from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.offline_queue import OfflineQueue
 from voltlab.fleet.runner_effects import TRANSPORT_ERRORS, MachineDriver
 from voltlab.fleet.runner_offline import OfflineMessages
+from voltlab.fleet.runner_registration import RegistrationDriver
 from voltlab.fleet.smart_charging import ChargingProfile
 from voltlab.fleet.station import MeterReading, Station, StationError, Transaction
 
@@ -32,7 +33,7 @@ FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]
 SnapshotWrite = Callable[[str], Awaitable[None]]
 
 
-class StationRunner(OfflineMessages, MachineDriver):
+class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     def __init__(
         self,
         *,
@@ -83,10 +84,10 @@ class StationRunner(OfflineMessages, MachineDriver):
             adapter=self.adapter,
             clock=clock,
             on_frame=self._frame,
-            on_registered=self._registered,
+            on_connected=self.link_connected,
+            on_disconnected=self.link_disconnected,
             on_state=self.changed,
-            heartbeat_interval=lambda: self.station.config.get_int("HeartbeatInterval"),
-            set_heartbeat_interval=self._set_heartbeat_interval,
+            registered=lambda: self.machine.online,
             connect_gate=connect_gate,
         )
         self._on_frame = on_frame
@@ -220,10 +221,6 @@ class StationRunner(OfflineMessages, MachineDriver):
                 log.warning("%s: PowerLoss stop not delivered: %s", self.identity, exc)
             self.changed()
 
-    def _set_heartbeat_interval(self, seconds: int) -> None:
-        self.station.config.set_local("HeartbeatInterval", str(seconds))
-        self.changed()
-
     # -- timers -------------------------------------------------------------------------------
 
     def _set_timer(
@@ -261,10 +258,11 @@ class StationRunner(OfflineMessages, MachineDriver):
 
     def require_online(self) -> None:
         if not self.link.online:
+            registration = self.machine.registration.status
             raise StationError(
                 "not_connected",
                 f"{self.identity} is not connected and accepted by its CSMS "
-                f"(connection {self.link.connection}, registration {self.link.registration})",
+                f"(connection {self.link.connection}, registration {registration})",
             )
 
     # -- authorization ------------------------------------------------------------------------
@@ -580,7 +578,7 @@ class StationRunner(OfflineMessages, MachineDriver):
         for connector_id in list(self._awaiting_cable):
             await self._cable_timeout(connector_id)
         self.station.registration = None
-        await self.link.restart("RemoteReset")
+        await self.reboot("RemoteReset")
 
     async def unlock(self, connector_id: int) -> str:
         conn = self.station.connector(connector_id)

@@ -15,6 +15,7 @@ from voltlab.fleet.machine.effects import (
     CancelTimer,
     Effect,
     Persist,
+    Registered,
     ReportStatus,
     SendCall,
     SetTimer,
@@ -25,10 +26,10 @@ from voltlab.fleet.machine.events import (
     CsmsRequest,
     Event,
     GatewayCommand,
-    LinkChanged,
     TimerFired,
 )
 from voltlab.fleet.machine.messages import (
+    BootRequest,
     CsmsAnswerMessage,
     CsmsRequestMessage,
     GatewayCommandMessage,
@@ -63,10 +64,7 @@ class MachineDriver:
         raise RuntimeError(f"the station machine did not answer {request!r}")
 
     def feed(self: StationRunner, event: Event) -> list[Effect]:
-        """Hand an event to the machine at the clock's now, telling it first whether the link
-        is up (the link still owns registration: migration step 3)."""
-        if self.machine.online != self.link.online:
-            self.machine.handle(LinkChanged(self.link.online), self.now())
+        """Hand an event to the machine at the clock's now."""
         return self.machine.handle(event, self.now())
 
     async def run_command(self: StationRunner, command: GatewayCommandMessage) -> CsmsAnswerMessage:
@@ -97,6 +95,8 @@ class MachineDriver:
                 await self.publish_status()
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self.write_ahead()
+            elif isinstance(effect, Registered):
+                self.registration_accepted()
             else:
                 self._execute_at_once(effect)
 
@@ -104,8 +104,10 @@ class MachineDriver:
         self: StationRunner, effect: SendCall, answers: list[CsmsAnswerMessage] | None
     ) -> None:
         action, payload = self.adapter.encode_call(effect.message)
+        # Only BootNotification may go out before the CSMS accepted the station.
+        send = self.link.call_raw if isinstance(effect.message, BootRequest) else self.link.call
         try:
-            answer = await self.link.call(action, payload)
+            answer = await send(action, payload)
         except TRANSPORT_ERRORS as exc:
             log.debug("%s: %s not answered: %s", self.identity, action, exc)
             if effect.call_id is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp16_maintenance import (
     FIRMWARE_16,
     MAINTENANCE_ACTIONS_16,
@@ -16,11 +15,19 @@ from voltlab.fleet.charging_control import clear_profiles, composite_schedule, i
 from voltlab.fleet.codecs import ocpp16_authorization as authorization16
 from voltlab.fleet.codecs import ocpp16_availability as availability16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
+from voltlab.fleet.codecs import ocpp16_registration as registration16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
+from voltlab.fleet.codecs import shared_registration
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
-from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
+from voltlab.fleet.machine.messages import (
+    AuthorizeRequest,
+    BootRequest,
+    HeartbeatRequest,
+    StationAnswerMessage,
+    StationMessage,
+)
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
@@ -111,19 +118,6 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     # -- station -> CSMS ----------------------------------------------------------------------
 
-    async def boot(self, reason: str) -> BootAnswer:
-        model = self.station.model
-        payload = {
-            "chargePointVendor": model.vendor[:20],
-            "chargePointModel": model.model[:20],
-            "chargePointSerialNumber": self.station.identity[-25:],
-            "chargeBoxSerialNumber": self.station.identity[-25:],
-            "firmwareVersion": self.station.firmware_version[:50],
-            "meterType": f"{model.vendor} {model.current_type} meter"[:25],
-        }
-        answer = await self.runner.link.call_raw("BootNotification", payload)
-        return BootAnswer(answer["status"], int(answer["interval"]), answer.get("currentTime"))
-
     def opens_transaction_on_plug(self) -> bool:
         return False
 
@@ -139,6 +133,10 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
         if isinstance(message, AuthorizeRequest):
             return authorization16.encode_authorize(message)
+        if isinstance(message, BootRequest):
+            return registration16.encode_boot(message)
+        if isinstance(message, HeartbeatRequest):
+            return shared_registration.encode_heartbeat(message)
         # 1.6 has no message for a reservation that ended: its StatusNotification says it.
         raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 
@@ -147,10 +145,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     ) -> StationAnswerMessage:
         if isinstance(message, AuthorizeRequest):
             return authorization16.decode_authorize_answer(payload)
-        raise TypeError(f"no flow waits for the answer to {message!r}")
-
-    async def heartbeat(self) -> None:
-        await self._call("Heartbeat", {})
+        return shared_registration.decode_answer(message, payload)
 
     async def send_status(self, change: StatusChange) -> None:
         payload: dict[str, Any] = {
@@ -331,8 +326,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         status = self.station.config.set_by_csms(key, value)
         if status in ("Accepted", "RebootRequired"):
             self.runner.changed()
-            if key == "HeartbeatInterval":
-                self.runner.link.heartbeat_interval_changed()
+            self.runner.configuration_changed(key)
         return {"status": status}
 
     async def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -386,10 +380,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     async def _send_triggered(self, requested: str, connector_id: int | None) -> None:
         runner = self.runner
-        if requested == "BootNotification":
-            await runner.link.boot_again()
-        elif requested == "Heartbeat":
-            await self.heartbeat()
+        if requested in ("BootNotification", "Heartbeat"):
+            await runner.trigger(requested)
         elif requested == "StatusNotification":
             ids = [connector_id] if connector_id is not None else [0, *self.station.connectors]
             for cid in ids:

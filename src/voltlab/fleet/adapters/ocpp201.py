@@ -9,15 +9,22 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import ocpp201_authorization as authorization201
+from voltlab.fleet.codecs import ocpp201_registration as registration201
+from voltlab.fleet.codecs import shared_registration
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.device_model import DeviceModel
-from voltlab.fleet.machine.messages import AuthorizeRequest, StationAnswerMessage, StationMessage
+from voltlab.fleet.machine.messages import (
+    AuthorizeRequest,
+    BootRequest,
+    HeartbeatRequest,
+    StationAnswerMessage,
+    StationMessage,
+)
 from voltlab.fleet.measurands import Sample, meter_value
 from voltlab.fleet.station import MeterReading, StatusChange, Transaction
 from voltlab.ocpp.versions import OCPP201
@@ -80,23 +87,6 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         ) or (self.station.config.get_bool("StopTransactionOnEVSideDisconnect"))
 
     # -- station -> CSMS ----------------------------------------------------------------------
-
-    async def boot(self, reason: str) -> BootAnswer:
-        model = self.station.model
-        payload = {
-            "reason": reason,
-            "chargingStation": {
-                "model": model.model[:20],
-                "vendorName": model.vendor[:50],
-                "serialNumber": self.station.identity[-25:],
-                "firmwareVersion": self.station.firmware_version[:50],
-            },
-        }
-        answer = await self.runner.link.call_raw("BootNotification", payload)
-        return BootAnswer(answer["status"], int(answer["interval"]), answer.get("currentTime"))
-
-    async def heartbeat(self) -> None:
-        await self._call("Heartbeat", {})
 
     async def send_status(self, change: StatusChange) -> None:
         if change.connector_id == 0:
@@ -246,6 +236,10 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     def encode_call(self, message: StationMessage) -> tuple[str, dict[str, Any]]:
         if isinstance(message, AuthorizeRequest):
             return authorization201.encode_authorize(message)
+        if isinstance(message, BootRequest):
+            return registration201.encode_boot(message)
+        if isinstance(message, HeartbeatRequest):
+            return shared_registration.encode_heartbeat(message)
         return encode_reservation_ended(message)
 
     def decode_answer(
@@ -253,4 +247,4 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
     ) -> StationAnswerMessage:
         if isinstance(message, AuthorizeRequest):
             return authorization201.decode_authorize_answer(payload)
-        raise TypeError(f"no flow waits for the answer to {message!r}")
+        return shared_registration.decode_answer(message, payload)

@@ -50,4 +50,11 @@ class ReportStatus:
     reporting moves into the machine (migration step 3) the driver does it."""
 
 
-Effect = Answer | SendCall | SetTimer | CancelTimer | Persist | ReportStatus
+@dataclass(frozen=True)
+class Registered:
+    """The CSMS accepted the station on this connection (it was not accepted before): the
+    driver does what follows a registration (offline queue, interrupted transactions,
+    statuses, sampling) until those flows move into the machine."""
+
+
+Effect = Answer | SendCall | SetTimer | CancelTimer | Persist | ReportStatus | Registered

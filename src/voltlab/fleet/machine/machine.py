@@ -4,7 +4,8 @@
 clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 (`machine.flow`): the machine keeps them under a call id until the answer comes back as an
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
-ChangeAvailability and authorization; the other flows still live in the runner."""
+ChangeAvailability, authorization, registration and heartbeat; the other flows still live in
+the runner."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from voltlab.fleet.machine.events import (
     CsmsRequest,
     Event,
     GatewayCommand,
-    LinkChanged,
     TimerFired,
 )
 from voltlab.fleet.machine.flow import CallFailure, FailureReason, FlowStepper
@@ -28,6 +28,7 @@ from voltlab.fleet.machine.flows import (
     availability,
     data_transfer,
     local_list,
+    registration,
     reservations,
 )
 from voltlab.fleet.machine.messages import (
@@ -68,11 +69,22 @@ class StationMachine:
     def __init__(self, station: Station, settings: MachineSettings) -> None:
         self.station = station
         self.settings = settings
-        # Connected and accepted by the CSMS (`LinkChanged`).
-        self.online = False
+        self.registration = registration.Registration()
         self.flows = FlowStepper()
+        # The instant of the event being handled: a flow resumed by an answer reads it.
+        self.now = 0.0
+
+    @property
+    def online(self) -> bool:
+        """Connected and accepted by the CSMS."""
+        return self.registration.online
 
     def handle(self, event: Event, now: float) -> list[Effect]:
+        self.now = now
+        if registration.owns(event):
+            return registration.handle(
+                self.registration, self.station, self.flows, event, lambda: self.now
+            )
         if isinstance(event, CsmsRequest):
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
@@ -82,9 +94,6 @@ class StationMachine:
         if isinstance(event, CallFailed):
             reason = cast(FailureReason, event.reason)
             return self.flows.resume(event.call_id, CallFailure(reason, event.detail))
-        if isinstance(event, LinkChanged):
-            self.online = event.online
-            return []
         if isinstance(event, TimerFired) and reservations.owns_timer(event.name):
             return reservations.timer_fired(
                 self.station, event.name, now, reports_ends=self.settings.reports_reservation_ends

@@ -182,6 +182,44 @@ class AuthorizationDecision:
         return self.info.status == "Accepted"
 
 
+# Registration (BootNotification) and heartbeat; the answer words are the same in 1.6 and 2.x.
+RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
+
+
+@dataclass(frozen=True)
+class BootRequest:
+    """BootNotification: who the station is, and why it boots (2.x BootReasonEnumType words:
+    PowerUp, RemoteReset, Triggered, ...; 1.6 sends no reason). Full values: the codec cuts
+    them to its version's lengths."""
+
+    vendor: str
+    model: str
+    serial_number: str
+    firmware_version: str
+    meter_type: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BootAnswer:
+    status: RegistrationStatus
+    # Accepted: the heartbeat interval; Pending/Rejected: when to boot again (0: the
+    # station's own choice). Seconds.
+    interval: int
+    # The CSMS's clock (POSIX seconds), None when it sent no readable time.
+    current_time: float | None
+
+
+@dataclass(frozen=True)
+class HeartbeatRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    current_time: float | None
+
+
 CsmsRequestMessage = (
     ReserveNow
     | CancelReservation
@@ -205,5 +243,5 @@ CsmsAnswerMessage = (
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag
 # What the station sends to the CSMS, and the answers a flow waits for.
-StationMessage = ReservationEnded | AuthorizeRequest
-StationAnswerMessage = AuthorizeAnswer
+StationMessage = ReservationEnded | AuthorizeRequest | BootRequest | HeartbeatRequest
+StationAnswerMessage = AuthorizeAnswer | BootAnswer | HeartbeatAnswer
