@@ -40,7 +40,12 @@ class RegistrationDriver:
     def registration_accepted(self: StationRunner) -> None:
         """The machine's `Registered`: drain the queue, close interrupted transactions,
         report statuses, resume sampling (runner code until those flows move in)."""
-        self._after_registration = self.spawn(self._registered())
+        task = self._after_registration = self.spawn(self._registered())
+        task.add_done_callback(self._registration_work_done)
+
+    def _registration_work_done(self: StationRunner, task: asyncio.Task[Any]) -> None:
+        if self._after_registration is task:
+            self._after_registration = None  # a finished task is not kept per station
 
     async def trigger(self: StationRunner, requested: str) -> None:
         """TriggerMessage for BootNotification or Heartbeat, once its answer is on the wire."""

@@ -38,7 +38,7 @@ TRIGGERS = frozenset({"BootNotification", "Heartbeat"})
 Now = Callable[[], float]
 
 
-@dataclass
+@dataclass(slots=True)
 class Registration:
     """The station's standing with its CSMS."""
 
