@@ -173,6 +173,22 @@ async def test_remote_start_stop_and_transaction_status(runtime, peer2x):
     assert status["ongoingIndicator"] is False
 
 
+async def test_set_variables_heartbeat_interval_rearms_the_heartbeat(runtime, peer2x):
+    # An hour between heartbeats (36 s real at the tests' 100x) until SetVariables says 2 s.
+    await peer2x.set_boot("Accepted", interval=3600, identity="CS-HB")
+    runner = await boot(runtime, peer2x, "CS-HB")
+    assert runner.station.config.get_int("HeartbeatInterval") == 3600
+    assert peer2x.calls("CS-HB", "Heartbeat") == []
+    heartbeat = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    answer = await peer2x.call(
+        "CS-HB", "SetVariables", {"setVariableData": [{**heartbeat, "attributeValue": "2"}]}
+    )
+    assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    await wait_until(lambda: len(peer2x.calls("CS-HB", "Heartbeat")) >= 3)
+    await peer2x.sync()
+    assert peer2x.strict_failures == []
+
+
 async def test_device_model_and_reports(runtime, peer2x):
     runner = await boot(runtime, peer2x, "CS-DM")
     got = await peer2x.call(
