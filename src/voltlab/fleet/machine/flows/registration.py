@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from voltlab.fleet.machine.effects import CancelTimer, Effect, Persist, Registered, SetTimer
+from voltlab.fleet.machine.effects import (
+    CancelTimer,
+    Effect,
+    Persist,
+    Registered,
+    SendCall,
+    SetTimer,
+)
 from voltlab.fleet.machine.events import (
     ConfigurationChanged,
     Connected,
@@ -35,6 +42,9 @@ BOOT_TIMER = "boot"
 HEARTBEAT_TIMER = "heartbeat"
 DEFAULT_RETRY_INTERVAL = 30  # seconds before booting again when the CSMS gave no interval
 TRIGGERS = frozenset({"BootNotification", "Heartbeat"})
+# Nothing waits for a Heartbeat's answer: its currentTime is not adopted (see `boot`), and it
+# is an idle fleet's most frequent CALL.
+HEARTBEAT = SendCall(HeartbeatRequest())
 Now = Callable[[], float]
 
 
@@ -49,7 +59,7 @@ class Registration:
     connection: int = 0
     # Why the next boot happens (2.x BootNotification reason).
     boot_reason: str = "PowerUp"
-    # Why the last BootNotification or Heartbeat brought no answer (live state).
+    # Why the last BootNotification brought no answer (live state).
     last_error: str | None = None
 
     @property
@@ -84,7 +94,7 @@ def handle(
     elif isinstance(event, TimerFired) and event.name == BOOT_TIMER:
         flow = boot_due(reg, station, now)
     else:
-        flow = heartbeat_due(reg, station, now())
+        return heartbeat_due(reg, station, now())
     return flows.start(flow, no_result)
 
 
@@ -160,22 +170,11 @@ def schedule_heartbeat(station: Station, now: float) -> Effect:
     return CancelTimer(HEARTBEAT_TIMER)
 
 
-def heartbeat_due(reg: Registration, station: Station, now: float) -> Flow[None]:
+def heartbeat_due(reg: Registration, station: Station, now: float) -> list[Effect]:
     if not reg.online:
-        return
+        return []
     # The next one is armed first, so a slow answer does not delay it.
-    yield schedule_heartbeat(station, now)
-    yield from heartbeat(reg)
-
-
-def heartbeat(reg: Registration) -> Flow[None]:
-    if not reg.online:
-        return
-    answer = yield Call(HeartbeatRequest())
-    # The answer's currentTime is not adopted (see `boot`); a failure is only shown.
-    if isinstance(answer, CallFailure) and answer.reason in ("timeout", "call_error"):
-        reg.last_error = f"Heartbeat failed: {answer.detail or answer.reason}"
-        yield Persist()
+    return [schedule_heartbeat(station, now), HEARTBEAT]
 
 
 def triggered(reg: Registration, station: Station, now: Now, requested: str) -> Flow[None]:
@@ -183,8 +182,8 @@ def triggered(reg: Registration, station: Station, now: Now, requested: str) -> 
     Heartbeat once accepted."""
     if requested == "BootNotification" and reg.connected:
         yield from boot(reg, station, now, "Triggered")
-    elif requested == "Heartbeat":
-        yield from heartbeat(reg)
+    elif requested == "Heartbeat" and reg.online:
+        yield HEARTBEAT
 
 
 def configuration_changed(
