@@ -12,14 +12,22 @@ from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_authorization as codec16
 from voltlab.fleet.codecs import ocpp201_authorization as codec2x
 from voltlab.fleet.machine.effects import Answer, Fail, Persist, SendCall
-from voltlab.fleet.machine.events import CallAnswered, CallFailed, GatewayCommand, LinkChanged
+from voltlab.fleet.machine.events import (
+    CallAnswered,
+    CallFailed,
+    Connected,
+    Disconnected,
+    GatewayCommand,
+)
 from voltlab.fleet.machine.flow import UnknownCall
+from voltlab.fleet.machine.flows.registration import boot_request
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.messages import (
     AuthorizationDecision,
     AuthorizeAnswer,
     AuthorizeIdTag,
     AuthorizeRequest,
+    BootAnswer,
 )
 from voltlab.fleet.records import StationError
 from voltlab.fleet.station import Station
@@ -33,16 +41,19 @@ OK = IdTagInfo("Accepted", "2027-02-01T00:00:00.000Z", "FLEET")
 def online_machine() -> StationMachine:
     station = Station("CP-A", CATALOG["ac-22kw-2c"], seed=1)
     machine = StationMachine(station, MachineSettings(reports_reservation_ends=False))
-    assert machine.handle(LinkChanged(online=True), T0) == []
+    # Registered: the BootNotification (call 1) is accepted, so a flow's first call is 2.
+    assert machine.handle(Connected(), T0) == [SendCall(boot_request(station, "PowerUp"), 1)]
+    machine.handle(CallAnswered(1, BootAnswer("Accepted", 300, None)), T0)
+    assert machine.online
     return machine
 
 
 def test_unknown_tag_waits_for_the_csms_and_the_answer_is_cached() -> None:
     m = online_machine()
     effects = m.handle(GatewayCommand(AuthorizeIdTag("TAG-1")), T0)
-    assert effects == [SendCall(AuthorizeRequest("TAG-1"), call_id=1)]
+    assert effects == [SendCall(AuthorizeRequest("TAG-1"), call_id=2)]
     assert m.flows.waiting == 1
-    effects = m.handle(CallAnswered(1, AuthorizeAnswer(OK)), T0 + 0.2)
+    effects = m.handle(CallAnswered(2, AuthorizeAnswer(OK)), T0 + 0.2)
     assert effects == [Persist(), Answer(AuthorizationDecision("TAG-1", OK, "csms"))]
     assert m.flows.waiting == 0
     assert m.station.auth_cache.lookup("TAG-1") == OK
@@ -56,9 +67,9 @@ def test_a_refusal_is_an_answer_and_a_disabled_cache_learns_nothing() -> None:
     m = online_machine()
     m.station.config.set_local("AuthorizationCacheEnabled", "false")
     effects = m.handle(GatewayCommand(AuthorizeIdTag("BAD")), T0)
-    assert effects == [SendCall(AuthorizeRequest("BAD"), call_id=1)]
+    assert effects == [SendCall(AuthorizeRequest("BAD"), call_id=2)]
     blocked = IdTagInfo("Blocked")
-    effects = m.handle(CallAnswered(1, AuthorizeAnswer(blocked)), T0)
+    effects = m.handle(CallAnswered(2, AuthorizeAnswer(blocked)), T0)
     assert effects == [Answer(AuthorizationDecision("BAD", blocked, "csms"))]
     assert not effects[0].message.accepted  # type: ignore[union-attr]
     assert m.station.auth_cache.lookup("BAD") is None
@@ -90,7 +101,7 @@ def test_local_list_answers_first_and_an_expired_entry_says_expired() -> None:
 
 def test_offline_the_station_decides_alone_or_refuses_with_not_connected() -> None:
     m = online_machine()
-    m.handle(LinkChanged(online=False), T0)
+    m.handle(Disconnected(), T0)
     [refused] = m.handle(GatewayCommand(AuthorizeIdTag("ANY")), T0)
     assert isinstance(refused, Fail) and isinstance(refused.error, StationError)
     assert refused.error.code == "not_connected"
@@ -103,14 +114,14 @@ def test_offline_the_station_decides_alone_or_refuses_with_not_connected() -> No
 def test_a_lost_call_fails_the_flow_with_csms_error_and_leaves_nothing_waiting() -> None:
     m = online_machine()
     assert m.handle(GatewayCommand(AuthorizeIdTag("T")), T0) == [
-        SendCall(AuthorizeRequest("T"), call_id=1)
+        SendCall(AuthorizeRequest("T"), call_id=2)
     ]
-    [failed] = m.handle(CallFailed(1, "timeout", "no answer in 30 s"), T0 + 30)
+    [failed] = m.handle(CallFailed(2, "timeout", "no answer in 30 s"), T0 + 30)
     assert isinstance(failed, Fail) and isinstance(failed.error, StationError)
     assert failed.error.code == "csms_error" and "no answer in 30 s" in str(failed.error)
     assert m.flows.waiting == 0
     with pytest.raises(UnknownCall):
-        m.handle(CallAnswered(1, AuthorizeAnswer(OK)), T0 + 31)
+        m.handle(CallAnswered(2, AuthorizeAnswer(OK)), T0 + 31)
 
 
 def test_two_flows_wait_side_by_side_and_resume_by_call_id() -> None:
@@ -118,10 +129,10 @@ def test_two_flows_wait_side_by_side_and_resume_by_call_id() -> None:
     m.handle(GatewayCommand(AuthorizeIdTag("A")), T0)
     m.handle(GatewayCommand(AuthorizeIdTag("B")), T0)
     blocked = IdTagInfo("Blocked")
-    assert m.handle(CallAnswered(2, AuthorizeAnswer(blocked)), T0)[-1] == Answer(
+    assert m.handle(CallAnswered(3, AuthorizeAnswer(blocked)), T0)[-1] == Answer(
         AuthorizationDecision("B", blocked, "csms")
     )
-    assert m.handle(CallAnswered(1, AuthorizeAnswer(OK)), T0)[-1] == Answer(
+    assert m.handle(CallAnswered(2, AuthorizeAnswer(OK)), T0)[-1] == Answer(
         AuthorizationDecision("A", OK, "csms")
     )
 

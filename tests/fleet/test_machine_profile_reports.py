@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from fleet.machine_support import register
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control as control16
@@ -29,7 +30,6 @@ from voltlab.fleet.machine.events import (
     CallAnswered,
     CsmsRequest,
     GatewayCommand,
-    LinkChanged,
 )
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.session_messages import (
@@ -57,7 +57,7 @@ def machine(version: str) -> StationMachine:
             reports_reservation_ends=True, station_names_transactions=True, profile_rules=version
         )
     m = StationMachine(station, settings, new_transaction_id=lambda: "tx-1")
-    m.handle(LinkChanged(online=True), T0)
+    register(m, T0)
     return m
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from fleet.machine_support import register
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control, ocpp16_sessions, ocpp201_control, ocpp201_sessions
@@ -31,7 +32,6 @@ from voltlab.fleet.machine.events import (
     CsmsRequest,
     Event,
     GatewayCommand,
-    LinkChanged,
     Resumed,
     TimerFired,
 )
@@ -134,7 +134,7 @@ def make_machine(version: str) -> tuple[StationMachine, VirtualDriver]:
     station.config.set_local("LocalPreAuthorize", "true")
     station.local_list.update(1, "Full", [(TAG, OK)])
     driver = VirtualDriver(machine, encode, SchemaSet(version, schema_directory(version)))
-    assert driver.feed(LinkChanged(online=True)) == []
+    register(machine, T0)
     return machine, driver
 
 

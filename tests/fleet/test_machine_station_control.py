@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.machine_support import register
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control as codec16
@@ -35,7 +36,6 @@ from voltlab.fleet.machine.events import (
     CallAnswered,
     CsmsRequest,
     GatewayCommand,
-    LinkChanged,
     TimerFired,
 )
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
@@ -65,7 +65,7 @@ def machine(*, keeps_authorized: bool = False) -> StationMachine:
     m = StationMachine(station, settings)
     station.config.set_local("AuthorizeRemoteTxRequests", "false")
     station.config.set_local("ConnectionTimeOut", "90")
-    m.handle(LinkChanged(online=True), T0)
+    register(m, T0)
     return m
 
 

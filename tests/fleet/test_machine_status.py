@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.machine_support import register
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_sessions as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as codec2x
 from voltlab.fleet.machine.effects import Answer, Persist, SendCall
-from voltlab.fleet.machine.events import CallAnswered, CallFailed, GatewayCommand, LinkChanged
+from voltlab.fleet.machine.events import CallAnswered, CallFailed, Disconnected, GatewayCommand
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
@@ -33,7 +34,7 @@ def machine(*, folds: bool) -> StationMachine:
     m = StationMachine(
         station, MachineSettings(reports_reservation_ends=folds, folds_statuses_2x=folds)
     )
-    m.handle(LinkChanged(online=True), T0)
+    register(m, T0)
     return m
 
 
@@ -78,9 +79,9 @@ def test_16_reports_every_connector_and_the_station_one_at_a_time() -> None:
 
 def test_offline_nothing_is_reported_and_a_failed_report_is_reported_again() -> None:
     m = machine(folds=False)
-    m.handle(LinkChanged(online=False), T0)
+    m.handle(Disconnected(), T0)
     assert report(m) == [Persist(), DONE]
-    m.handle(LinkChanged(online=True), T0 + 1)
+    register(m, T0 + 1)
     effects = report(m, T0 + 1)
     call = effects[-1]
     assert isinstance(call, SendCall)

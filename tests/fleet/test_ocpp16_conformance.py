@@ -64,6 +64,19 @@ async def test_boot_pending_then_accepted_nothing_else_before(runtime, peer16):
     assert peer16.strict_failures == []
 
 
+async def test_change_configuration_heartbeat_interval_rearms_the_heartbeat(runtime, peer16):
+    # Accepted with an hour between heartbeats (36 s real at the tests' 100x): none comes in
+    # the test unless the change re-arms the timer.
+    await peer16.set_boot("Accepted", interval=3600, identity="CP-HB")
+    runner = await boot(runtime, peer16, "CP-HB")
+    assert runner.station.config.get_int("HeartbeatInterval") == 3600
+    assert peer16.calls("CP-HB", "Heartbeat") == []
+    change = {"key": "HeartbeatInterval", "value": "2"}
+    assert (await peer16.call("CP-HB", "ChangeConfiguration", change)) == {"status": "Accepted"}
+    await wait_until(lambda: len(peer16.calls("CP-HB", "Heartbeat")) >= 3)
+    assert peer16.strict_failures == []
+
+
 async def test_get_and_change_configuration(runtime, peer16):
     await boot(runtime, peer16, "CP-CFG")
     everything = await peer16.call("CP-CFG", "GetConfiguration", {})

@@ -173,6 +173,22 @@ async def test_remote_start_stop_and_transaction_status(runtime, peer2x):
     assert status["ongoingIndicator"] is False
 
 
+async def test_set_variables_heartbeat_interval_rearms_the_heartbeat(runtime, peer2x):
+    # An hour between heartbeats (36 s real at the tests' 100x) until SetVariables says 2 s.
+    await peer2x.set_boot("Accepted", interval=3600, identity="CS-HB")
+    runner = await boot(runtime, peer2x, "CS-HB")
+    assert runner.station.config.get_int("HeartbeatInterval") == 3600
+    assert peer2x.calls("CS-HB", "Heartbeat") == []
+    heartbeat = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    answer = await peer2x.call(
+        "CS-HB", "SetVariables", {"setVariableData": [{**heartbeat, "attributeValue": "2"}]}
+    )
+    assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    await wait_until(lambda: len(peer2x.calls("CS-HB", "Heartbeat")) >= 3)
+    await peer2x.sync()
+    assert peer2x.strict_failures == []
+
+
 async def test_device_model_and_reports(runtime, peer2x):
     runner = await boot(runtime, peer2x, "CS-DM")
     got = await peer2x.call(
@@ -281,6 +297,35 @@ async def test_device_model_and_reports(runtime, peer2x):
     ]:
         assert expected in components, expected
     await peer2x.sync()
+    assert peer2x.strict_failures == []
+
+
+async def test_pending_until_a_triggered_boot_is_accepted_nothing_else_before(runtime, peer2x):
+    """B02: while Pending the CSMS triggers a BootNotification to end the wait; the station
+    sends nothing but BootNotification until that one is accepted."""
+    await peer2x.set_boot("Pending", interval=3600, identity="CS-PEND")  # no retry in the test
+    await runtime.start_charger(
+        ChargerSpec("dep-CS-PEND", "org", "CS-PEND", peer2x.url, peer2x.version, "ac-22kw-2c")
+    )
+    runner = runtime.runner("dep-CS-PEND")
+    await peer2x.wait_for_call("CS-PEND", "BootNotification")
+    await wait_until(lambda: runner.live_state()["registration"] == "Pending")
+    assert not runner.link.online
+    await peer2x.set_boot("Accepted", interval=45, identity="CS-PEND")
+    answer = await peer2x.call(
+        "CS-PEND", "TriggerMessage", {"requestedMessage": "BootNotification"}
+    )
+    assert answer == {"status": "Accepted"}
+    await wait_until(lambda: runner.link.online)
+    await wait_until(lambda: len(peer2x.calls("CS-PEND", "StatusNotification")) >= 2)
+    await peer2x.sync()
+    actions = [f[2] for f in peer2x.frames("CS-PEND", direction="in") if f[0] == 2]
+    first_other = next(i for i, a in enumerate(actions) if a != "BootNotification")
+    assert actions[:first_other] == ["BootNotification", "BootNotification"]
+    assert actions[first_other] == "StatusNotification"
+    reasons = [c["reason"] for c in peer2x.calls("CS-PEND", "BootNotification")]
+    assert reasons == ["PowerUp", "Triggered"]
+    assert runner.station.config.get_int("HeartbeatInterval") == 45
     assert peer2x.strict_failures == []
 
 

@@ -3,26 +3,14 @@ protocol-neutral model into frames of one OCPP version and CSMS requests back in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voltlab.ocpp.connection import Reply
 
 
-@dataclass(frozen=True)
-class BootAnswer:
-    status: str  # Accepted | Pending | Rejected
-    interval: int
-    current_time: str | None
-
-
 class ProtocolAdapter(Protocol):
     version: str
     supported_actions: frozenset[str]
-
-    async def boot(self, reason: str) -> BootAnswer: ...
-
-    async def heartbeat(self) -> None: ...
 
     def opens_transaction_on_plug(self) -> bool:
         """Does plugging in open the transaction (2.x TxStartPoint EVConnected)?"""

@@ -109,15 +109,14 @@ async def configuration(runner: StationRunner, payload: dict[str, Any]) -> Resul
         except ValueError as exc:
             raise StationError("invalid_value", str(exc)) from exc
         if key.endswith(".HeartbeatInterval"):
-            runner.link.heartbeat_interval_changed()
+            runner.configuration_changed("HeartbeatInterval")
         runner.changed()
         return {"key": key, "value": device_model.get_dotted(key)}
     try:
         runner.station.config.set_local(key, value)
     except ConfigError as exc:
         raise StationError("invalid_value", str(exc)) from exc
-    if key == "HeartbeatInterval":
-        runner.link.heartbeat_interval_changed()
+    runner.configuration_changed(key)
     runner.changed()
     return {"key": key, "value": runner.station.config.get(key)}
 

@@ -39,6 +39,7 @@ from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.offline_queue import OfflineQueue
 from voltlab.fleet.runner_effects import TRANSPORT_ERRORS, MachineDriver
 from voltlab.fleet.runner_offline import OfflineMessages
+from voltlab.fleet.runner_registration import RegistrationDriver
 from voltlab.fleet.smart_charging import ChargingProfile
 from voltlab.fleet.station import Station, StationError, Transaction
 
@@ -49,7 +50,7 @@ FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]
 SnapshotWrite = Callable[[str], Awaitable[None]]
 
 
-class StationRunner(OfflineMessages, MachineDriver):
+class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     def __init__(
         self,
         *,
@@ -106,10 +107,10 @@ class StationRunner(OfflineMessages, MachineDriver):
             adapter=self.adapter,
             clock=clock,
             on_frame=self._frame,
-            on_registered=self._registered,
+            on_connected=self.link_connected,
+            on_disconnected=self.link_disconnected,
             on_state=self.changed,
-            heartbeat_interval=lambda: self.station.config.get_int("HeartbeatInterval"),
-            set_heartbeat_interval=self._set_heartbeat_interval,
+            registered=lambda: self.machine.online,
             connect_gate=connect_gate,
         )
         self._on_frame = on_frame
@@ -200,10 +201,6 @@ class StationRunner(OfflineMessages, MachineDriver):
         await self.run_command(ReportStatuses(again=True))
         await self.run_command(ResumeSessions())
 
-    def _set_heartbeat_interval(self, seconds: int) -> None:
-        self.station.config.set_local("HeartbeatInterval", str(seconds))
-        self.changed()
-
     # -- timers -------------------------------------------------------------------------------
 
     def _set_timer(
@@ -230,10 +227,11 @@ class StationRunner(OfflineMessages, MachineDriver):
 
     def require_online(self) -> None:
         if not self.link.online:
+            registration = self.machine.registration.status
             raise StationError(
                 "not_connected",
                 f"{self.identity} is not connected and accepted by its CSMS "
-                f"(connection {self.link.connection}, registration {self.link.registration})",
+                f"(connection {self.link.connection}, registration {registration})",
             )
 
     # -- authorization ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from voltlab.fleet.machine.effects import (
     Persist,
     ReadFrameLog,
     Reconnect,
+    Registered,
     ReportStatus,
     ResetStation,
     SendCall,
@@ -33,11 +34,11 @@ from voltlab.fleet.machine.events import (
     CsmsRequest,
     Event,
     GatewayCommand,
-    LinkChanged,
     Resumed,
     TimerFired,
 )
 from voltlab.fleet.machine.messages import (
+    BootRequest,
     CsmsAnswerMessage,
     CsmsRequestMessage,
     GatewayCommandMessage,
@@ -84,10 +85,7 @@ class MachineDriver:
         return answers[0]
 
     def feed(self: StationRunner, event: Event) -> list[Effect]:
-        """Hand an event to the machine at the clock's now, telling it first whether the link
-        is up (the link still owns registration: migration step 3)."""
-        if self.machine.online != self.link.online:
-            self.machine.handle(LinkChanged(self.link.online), self.now())
+        """Hand an event to the machine at the clock's now."""
         return self.machine.handle(event, self.now())
 
     async def run_command(self: StationRunner, command: GatewayCommandMessage) -> CsmsAnswerMessage:
@@ -122,13 +120,15 @@ class MachineDriver:
             elif isinstance(effect, ResetStation):
                 self.spawn(self.reset(effect.hard))
             elif isinstance(effect, Reconnect):
-                await self.link.restart(effect.reason)
+                await self.reboot(effect.reason)
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self.write_ahead()
             elif isinstance(effect, Download | Upload | ReadFrameLog):
                 self.maintenance.start_transfer(effect)
             elif isinstance(effect, CancelTransfer):
                 self.maintenance.cancel_transfer(effect.name)
+            elif isinstance(effect, Registered):
+                self.registration_accepted()
             else:
                 self._execute_at_once(effect)
 
@@ -142,6 +142,9 @@ class MachineDriver:
                 # In order and at least once: queued (None) while the CSMS is not reachable.
                 variant = self.codec.offline_variant
                 answer = await self.transaction_message(action, payload, variant)
+            elif isinstance(message, BootRequest):
+                # Only BootNotification may go out before the CSMS accepted the station.
+                answer = await self.link.call_raw(action, payload)
             else:
                 answer = await self.link.call(action, payload)
         except TRANSPORT_ERRORS as exc:

@@ -46,8 +46,9 @@ def live_state(runner: StationRunner) -> dict[str, Any]:
         )
     return {
         "connection": runner.link.connection,
-        "registration": runner.link.registration,
-        "last_error": runner.link.last_error,
+        "registration": runner.machine.registration.status,
+        # The link's (connecting) or, while connected, the machine's (BootNotification).
+        "last_error": runner.link.last_error or runner.machine.registration.last_error,
         "station_status": station.connector_status(0).status,
         "connectors": connectors,
         "faults": faults,

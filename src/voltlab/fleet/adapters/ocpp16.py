@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.machine_requests import machine_request, machine_request_after_calls
 from voltlab.fleet.adapters.ocpp16_maintenance import (
     MAINTENANCE_ACTIONS_16,
@@ -82,27 +81,11 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     # -- station -> CSMS ----------------------------------------------------------------------
 
-    async def boot(self, reason: str) -> BootAnswer:
-        model = self.station.model
-        payload = {
-            "chargePointVendor": model.vendor[:20],
-            "chargePointModel": model.model[:20],
-            "chargePointSerialNumber": self.station.identity[-25:],
-            "chargeBoxSerialNumber": self.station.identity[-25:],
-            "firmwareVersion": self.station.firmware_version[:50],
-            "meterType": f"{model.vendor} {model.current_type} meter"[:25],
-        }
-        answer = await self.runner.link.call_raw("BootNotification", payload)
-        return BootAnswer(answer["status"], int(answer["interval"]), answer.get("currentTime"))
-
     def opens_transaction_on_plug(self) -> bool:
         return False
 
     def stops_transaction_on_unplug(self) -> bool:
         return self.station.config.get_bool("StopTransactionOnEVSideDisconnect")
-
-    async def heartbeat(self) -> None:
-        await self._call("Heartbeat", {})
 
     # -- CSMS -> station ----------------------------------------------------------------------
 
@@ -143,8 +126,7 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         status = self.station.config.set_by_csms(key, value)
         if status in ("Accepted", "RebootRequired"):
             self.runner.changed()
-            if key == "HeartbeatInterval":
-                self.runner.link.heartbeat_interval_changed()
+            self.runner.configuration_changed(key)
         return {"status": status}
 
     async def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +173,8 @@ class Ocpp16Adapter(Ocpp16Maintenance):
 
     async def _send_triggered(self, requested: str, connector_id: int | None) -> None:
         runner = self.runner
-        if requested == "BootNotification":
-            await runner.link.boot_again()
-        elif requested == "Heartbeat":
-            await self.heartbeat()
+        if requested in ("BootNotification", "Heartbeat"):
+            await runner.trigger(requested)
         elif requested == "StatusNotification":
             ids = [connector_id] if connector_id is not None else [0, *self.station.connectors]
             await runner.run_command(ReportStatuses(again=True, connector_ids=tuple(ids)))

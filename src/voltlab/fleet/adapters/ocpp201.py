@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.adapter import BootAnswer
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.codecs.ocpp201_sessions import offline_variant, transaction_event
@@ -57,23 +56,6 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         ) or (self.station.config.get_bool("StopTransactionOnEVSideDisconnect"))
 
     # -- station -> CSMS ----------------------------------------------------------------------
-
-    async def boot(self, reason: str) -> BootAnswer:
-        model = self.station.model
-        payload = {
-            "reason": reason,
-            "chargingStation": {
-                "model": model.model[:20],
-                "vendorName": model.vendor[:50],
-                "serialNumber": self.station.identity[-25:],
-                "firmwareVersion": self.station.firmware_version[:50],
-            },
-        }
-        answer = await self.runner.link.call_raw("BootNotification", payload)
-        return BootAnswer(answer["status"], int(answer["interval"]), answer.get("currentTime"))
-
-    async def heartbeat(self) -> None:
-        await self._call("Heartbeat", {})
 
     async def _event(self, trigger: str, tx: Transaction, info: dict[str, Any]) -> None:
         """A TransactionEvent Updated the station's status reporting sends (until status

@@ -139,10 +139,8 @@ class Ocpp201Requests:
     async def _send_triggered(self: Ocpp201Adapter, requested: str, evse_id: int | None) -> None:
         runner = self.runner
         ids = [evse_id] if evse_id else list(self.station.connectors)
-        if requested == "BootNotification":
-            await runner.link.boot_again()
-        elif requested == "Heartbeat":
-            await self.heartbeat()
+        if requested in ("BootNotification", "Heartbeat"):
+            await runner.trigger(requested)
         elif requested == "StatusNotification":
             await runner.run_command(ReportStatuses(again=True, connector_ids=tuple(ids)))
         elif requested == "MeterValues":
@@ -177,7 +175,7 @@ class Ocpp201Requests:
             and r["attributeStatus"] == "Accepted"
             for r in results
         ):
-            self.runner.link.heartbeat_interval_changed()
+            self.runner.configuration_changed("HeartbeatInterval")
         return {"setVariableResult": results}
 
     async def on_GetBaseReport(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:

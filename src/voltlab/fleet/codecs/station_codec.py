@@ -11,10 +11,13 @@ from typing import Any, Protocol
 
 from voltlab.fleet.codecs import ocpp16_authorization as authorization16
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
+from voltlab.fleet.codecs import ocpp16_registration as registration16
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import ocpp201_authorization as authorization201
 from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
+from voltlab.fleet.codecs import ocpp201_registration as registration201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
+from voltlab.fleet.codecs import shared_registration
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.machine.control_messages import ChargingProfilesReport
@@ -23,6 +26,8 @@ from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
 from voltlab.fleet.machine.messages import (
     AuthorizeAnswer,
     AuthorizeRequest,
+    BootRequest,
+    HeartbeatRequest,
     ReservationEnded,
     StationAnswerMessage,
     StationMessage,
@@ -39,6 +44,12 @@ class AuthorizationCodec(Protocol):
     def encode_authorize(self, message: AuthorizeRequest) -> tuple[str, Payload]: ...
 
     def decode_authorize_answer(self, payload: Payload) -> AuthorizeAnswer: ...
+
+
+class BootCodec(Protocol):
+    """What a version's registration codec module provides (its BootNotification shape)."""
+
+    def encode_boot(self, message: BootRequest) -> tuple[str, Payload]: ...
 
 
 class SessionCodec(Protocol):
@@ -67,6 +78,7 @@ class SessionCodec(Protocol):
 class StationCodec:
     version: str
     authorization: AuthorizationCodec
+    boot: BootCodec
     sessions: SessionCodec
     encode_maintenance: Callable[[MaintenanceCall], tuple[str, Payload]]
     # None: the version has no message for a reservation that ended (1.6).
@@ -77,6 +89,10 @@ class StationCodec:
     def encode_call(self, message: StationMessage) -> tuple[str, Payload]:
         if isinstance(message, AuthorizeRequest):
             return self.authorization.encode_authorize(message)
+        if isinstance(message, BootRequest):
+            return self.boot.encode_boot(message)
+        if isinstance(message, HeartbeatRequest):
+            return shared_registration.encode_heartbeat(message)
         if isinstance(message, SESSION_MESSAGES):
             return self.sessions.encode_session_call(message)
         if isinstance(message, MaintenanceCall):
@@ -90,6 +106,8 @@ class StationCodec:
     def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
         if isinstance(message, AuthorizeRequest):
             return self.authorization.decode_authorize_answer(payload)
+        if isinstance(message, BootRequest | HeartbeatRequest):
+            return shared_registration.decode_answer(message, payload)
         if isinstance(message, SESSION_MESSAGES):
             return self.sessions.decode_session_answer(message, payload)
         raise TypeError(f"no flow waits for the answer to {message!r}")
@@ -110,11 +128,14 @@ class StationCodec:
 
 def codec_for(version: str) -> StationCodec:
     if version == OCPP16:
-        return StationCodec(version, authorization16, sessions16, maintenance16.encode_call)
+        return StationCodec(
+            version, authorization16, registration16, sessions16, maintenance16.encode_call
+        )
     maintenance = partial(maintenance201.encode_call, version=version)
     return StationCodec(
         version,
         authorization201,
+        registration201,
         sessions201,
         maintenance,
         encode_reservation_ended,

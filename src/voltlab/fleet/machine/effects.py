@@ -105,6 +105,13 @@ class CancelTransfer:
 
 
 @dataclass(frozen=True)
+class Registered:
+    """The CSMS accepted the station on this connection (it was not accepted before): the
+    driver does what follows a registration (offline queue, interrupted transactions,
+    statuses, sampling) until those flows move into the machine."""
+
+
+@dataclass(frozen=True)
 class Reconnect:
     """Close the connection and connect again (a reset); the driver's link does it."""
 
@@ -134,4 +141,5 @@ Effect = (
     | CancelTransfer
     | Reconnect
     | ResetStation
+    | Registered
 )

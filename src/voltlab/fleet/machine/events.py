@@ -69,15 +69,6 @@ class QueuedStartDelivered:
 
 
 @dataclass(frozen=True)
-class LinkChanged:
-    """The station is now (or no longer) connected and accepted by its CSMS. Until
-    registration moves into the machine (migration step 3) the link decides and the driver
-    reports it before every event that may depend on it."""
-
-    online: bool
-
-
-@dataclass(frozen=True)
 class DownloadDone:
     """A `Download` effect fetched its file."""
 
@@ -111,6 +102,43 @@ class TransferFailed:
 
 
 TransferOutcome = DownloadDone | UploadDone | FrameLogRead | TransferFailed
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The link opened a WebSocket to the CSMS; nothing is sent on it yet. The machine
+    boots (registration is per connection)."""
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The connection is gone. Calls still on their way fail by themselves (`CallFailed`)."""
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """TriggerMessage asked for `requested` and its Accepted is on the wire; the machine sends
+    what it owns (BootNotification, Heartbeat). The adapters answer TriggerMessage until it
+    moves into the machine."""
+
+    requested: str
+
+
+@dataclass(frozen=True)
+class ConfigurationChanged:
+    """A configuration value changed (ChangeConfiguration, SetVariables, the gateway): what
+    depends on it follows (HeartbeatInterval: the heartbeat timer)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Rebooting:
+    """The station is about to restart (Reset): its next BootNotification says `reason`."""
+
+    reason: str
+
+
 Event = (
     CsmsRequest
     | TimerFired
@@ -119,6 +147,10 @@ Event = (
     | CallFailed
     | Resumed
     | QueuedStartDelivered
-    | LinkChanged
     | TransferOutcome
+    | Connected
+    | Disconnected
+    | Triggered
+    | ConfigurationChanged
+    | Rebooting
 )

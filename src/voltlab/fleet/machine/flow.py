@@ -97,3 +97,8 @@ class FlowStepper:
                 return effects
             effects.append(step)
             value = None
+
+
+def no_result(_: object) -> list[Effect]:
+    """The completion of a flow whose result nobody waits for."""
+    return []

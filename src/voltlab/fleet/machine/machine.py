@@ -4,8 +4,9 @@
 clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 (`machine.flow`): the machine keeps them under a call id until the answer comes back as an
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
-ChangeAvailability, authorization, sessions (cable, start, stop, remote start and stop),
-meter sampling and limits, charging profiles; the other flows still live in the runner."""
+ChangeAvailability, authorization, registration and heartbeat, sessions (cable, start, stop,
+remote start and stop), meter sampling and limits, charging profiles, status reporting, reset
+and unlock; the other flows still live in the runner."""
 
 from __future__ import annotations
 
@@ -35,7 +36,6 @@ from voltlab.fleet.machine.events import (
     Event,
     FrameLogRead,
     GatewayCommand,
-    LinkChanged,
     QueuedStartDelivered,
     Resumed,
     TimerFired,
@@ -52,6 +52,7 @@ from voltlab.fleet.machine.flows import (
     local_list,
     metering,
     profiles,
+    registration,
     remote,
     reservations,
     sessions,
@@ -156,15 +157,23 @@ class StationMachine:
             folds_statuses_2x=settings.folds_statuses_2x,
             new_transaction_id=new_transaction_id,
         )
+        self.registration = registration.Registration()
         self.flows = FlowStepper()
 
     @property
     def online(self) -> bool:
-        """Connected and accepted by the CSMS (`LinkChanged`)."""
-        return self.context.online
+        """Connected and accepted by the CSMS."""
+        return self.registration.online
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         self.context.now = now
+        if registration.owns(event):
+            effects = registration.handle(
+                self.registration, self.station, self.flows, event, lambda: self.context.now
+            )
+            self.context.online = self.registration.online
+            return effects
+        self.context.online = self.registration.online
         if isinstance(event, CsmsRequest):
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
@@ -179,9 +188,6 @@ class StationMachine:
         if isinstance(event, QueuedStartDelivered):
             flow = sessions.queued_start_delivered(self.context, event)
             return self.flows.start(flow, _nothing)
-        if isinstance(event, LinkChanged):
-            self.context.online = event.online
-            return []
         if isinstance(event, TimerFired):
             return self._timer(event.name, now)
         if isinstance(event, DownloadDone | UploadDone | FrameLogRead | TransferFailed):

@@ -200,6 +200,44 @@ class AuthorizationDecision:
         return self.info.status == "Accepted"
 
 
+# Registration (BootNotification) and heartbeat; the answer words are the same in 1.6 and 2.x.
+RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
+
+
+@dataclass(frozen=True)
+class BootRequest:
+    """BootNotification: who the station is, and why it boots (2.x BootReasonEnumType words:
+    PowerUp, RemoteReset, Triggered, ...; 1.6 sends no reason). Full values: the codec cuts
+    them to its version's lengths."""
+
+    vendor: str
+    model: str
+    serial_number: str
+    firmware_version: str
+    meter_type: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BootAnswer:
+    status: RegistrationStatus
+    # Accepted: the heartbeat interval; Pending/Rejected: when to boot again (0: the
+    # station's own choice). Seconds.
+    interval: int
+    # The CSMS's clock (POSIX seconds), None when it sent no readable time.
+    current_time: float | None
+
+
+@dataclass(frozen=True)
+class HeartbeatRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    current_time: float | None
+
+
 CsmsRequestMessage = (
     ReserveNow
     | CancelReservation
@@ -232,6 +270,12 @@ GatewayCommandMessage = (
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = (
-    ReservationEnded | AuthorizeRequest | SessionMessage | MaintenanceCall | ControlCall
+    ReservationEnded
+    | AuthorizeRequest
+    | BootRequest
+    | HeartbeatRequest
+    | SessionMessage
+    | MaintenanceCall
+    | ControlCall
 )
-StationAnswerMessage = AuthorizeAnswer | SessionAnswer
+StationAnswerMessage = AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer

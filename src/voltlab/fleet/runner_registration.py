@@ -1,0 +1,63 @@
+"""The driver's side of registration: the link's connections as `Connected` / `Disconnected`
+events, TriggerMessage, configuration changes and resets as machine events, and the runner's
+registration work (`_registered`) when the machine says the CSMS accepted the station.
+`StationRunner` mixes this in (docs/station-machine.md, migration step 3)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from voltlab.fleet.machine.events import (
+    ConfigurationChanged,
+    Connected,
+    Disconnected,
+    Rebooting,
+    Triggered,
+)
+
+if TYPE_CHECKING:
+    from voltlab.fleet.runner import StationRunner
+
+
+class RegistrationDriver:
+    _after_registration: asyncio.Task[Any] | None = None
+
+    def link_connected(self: StationRunner) -> None:
+        """A new connection: the machine boots on it (its calls need the reading loop the
+        link runs next, so they run as the station's own task)."""
+        self.spawn(self.execute(self.feed(Connected())))
+
+    def link_disconnected(self: StationRunner) -> None:
+        # What followed the registration on the lost connection stops with it, as the
+        # CALLs it would make can no longer be answered there.
+        if self._after_registration is not None:
+            self._after_registration.cancel()
+            self._after_registration = None
+        for effect in self.feed(Disconnected()):
+            self._execute_at_once(effect)  # timers and write-behind only
+
+    def registration_accepted(self: StationRunner) -> None:
+        """The machine's `Registered`: drain the queue, close interrupted transactions,
+        report statuses, resume sampling (runner code until those flows move in)."""
+        task = self._after_registration = self.spawn(self._registered())
+        task.add_done_callback(self._registration_work_done)
+
+    def _registration_work_done(self: StationRunner, task: asyncio.Task[Any]) -> None:
+        if self._after_registration is task:
+            self._after_registration = None  # a finished task is not kept per station
+
+    async def trigger(self: StationRunner, requested: str) -> None:
+        """TriggerMessage for BootNotification or Heartbeat, once its answer is on the wire."""
+        await self.execute(self.feed(Triggered(requested)))
+
+    def configuration_changed(self: StationRunner, key: str) -> None:
+        for effect in self.feed(ConfigurationChanged(key)):
+            self._execute_at_once(effect)  # timers only
+
+    async def reboot(self: StationRunner, reason: str) -> None:
+        """Reset: close the connection and connect again at once; the next BootNotification
+        gives `reason`."""
+        for effect in self.feed(Rebooting(reason)):
+            self._execute_at_once(effect)
+        await self.link.restart()
