@@ -27,12 +27,14 @@ import inspect
 import itertools
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
+from voltlab.clock import monotonic
 from voltlab.ocpp.errors import (
     CallErrorReceived,
     CallTimeout,
@@ -85,11 +87,6 @@ def _message_ids() -> Callable[[], str]:
     return lambda: f"{prefix}{next(counter)}"
 
 
-def _expire(future: asyncio.Future[dict[str, Any]], action: str, timeout: float) -> None:
-    if not future.done():
-        future.set_exception(CallTimeout(f"{action}: no answer within {timeout:g} s"))
-
-
 class RpcConnection:
     """OCPP-J RPC over ``websocket`` (anything with async send/recv/close, as websockets)."""
 
@@ -119,9 +116,19 @@ class RpcConnection:
             frozenset(supported_actions) if supported_actions is not None else None
         )
         self._new_message_id = message_ids or _message_ids()
-        self._call_lock = asyncio.Lock()  # FIFO: waiters are woken in arrival order
+        # The call gate (one outgoing CALL at a time): taken without a future or a task switch
+        # when free; otherwise waiters queue FIFO and the releaser hands the turn to the first.
+        self._calling = False
+        self._call_waiters: deque[asyncio.Future[None]] = deque()
         self._pending_id: str | None = None
         self._pending_future: asyncio.Future[dict[str, Any]] | None = None
+        # The outstanding call's timeout: one timer per connection, re-armed when it fires
+        # early for a later call, instead of a timer created and cancelled for every CALL.
+        self._pending_action = ""
+        self._pending_wait = 0.0
+        self._deadline = 0.0  # monotonic() instants
+        self._timer_due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._types = message_types(version)
         self._closed = False
@@ -153,7 +160,11 @@ class RpcConnection:
         if self.validate:
             self._schemas.validate_request(action, payload)
         wait = self.call_timeout if timeout is None else timeout
-        async with self._call_lock:
+        if self._calling:
+            await self._wait_turn()
+        else:
+            self._calling = True
+        try:
             if self._closed:
                 raise ConnectionLost("connection closed while the call was queued")
             if before_send is not None:
@@ -165,19 +176,17 @@ class RpcConnection:
             future: asyncio.Future[dict[str, Any]] = loop.create_future()
             self._pending_id = message_id
             self._pending_future = future
-            timer: asyncio.TimerHandle | None = None
             try:
                 await self._send(encode(Call(message_id, action, payload)))
-                # A timer callback is cheaper than asyncio.timeout's cancellation machinery.
-                timer = loop.call_later(wait, _expire, future, action, wait)
+                self._arm_timeout(loop, action, wait)
                 result = await future
             finally:
-                if timer is not None:
-                    timer.cancel()
                 self._pending_id = None
                 self._pending_future = None
                 if future.done() and not future.cancelled():
                     future.exception()  # mark retrieved: no "never retrieved" warning
+        finally:
+            self._next_turn()
         if self.validate:
             try:
                 self._schemas.validate_response(action, result)
@@ -192,6 +201,53 @@ class RpcConnection:
                     )
                 raise
         return result
+
+    async def _wait_turn(self) -> None:
+        """Queue for the call gate; return once it is this caller's turn."""
+        turn = asyncio.get_running_loop().create_future()
+        self._call_waiters.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._next_turn()  # the turn was handed over already: pass it on
+            elif turn in self._call_waiters:  # a releaser may have dropped it already
+                self._call_waiters.remove(turn)
+            raise
+
+    def _next_turn(self) -> None:
+        """Release the call gate: hand it to the first waiter still waiting, else free it."""
+        waiters = self._call_waiters
+        while waiters:
+            turn = waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._calling = False
+
+    def _arm_timeout(self, loop: asyncio.AbstractEventLoop, action: str, wait: float) -> None:
+        self._pending_action, self._pending_wait = action, wait
+        self._deadline = deadline = monotonic() + wait
+        if self._timer is None or self._timer_due > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_due = deadline
+            self._timer = loop.call_later(wait, self._timeout_due)
+
+    def _timeout_due(self) -> None:
+        self._timer = None
+        future = self._pending_future
+        if future is None or future.done():
+            return  # answered meanwhile; the next call arms the timer again
+        left = self._deadline - monotonic()
+        if left > 0:
+            # Armed for an earlier call (or a loop clock a little behind): wait the rest.
+            self._timer_due = self._deadline
+            self._timer = asyncio.get_running_loop().call_later(left, self._timeout_due)
+            return
+        future.set_exception(
+            CallTimeout(f"{self._pending_action}: no answer within {self._pending_wait:g} s")
+        )
 
     async def send_unconfirmed(self, action: str, payload: dict[str, Any]) -> None:
         """Send an ocpp2.1 SEND (message type 6); it is never answered and not queued."""
@@ -235,6 +291,9 @@ class RpcConnection:
 
     def _shutdown(self, reason: str) -> None:
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         future = self._pending_future
         if future is not None and not future.done():
             future.set_exception(ConnectionLost(reason))
