@@ -93,24 +93,25 @@ async def test_a_cancelled_caller_passes_its_turn_on(lab: Lab) -> None:
 
 
 async def test_each_call_times_out_at_its_own_deadline(lab: Lab) -> None:
-    # A long timeout first, then a short one: the short call must not wait for the long one's
-    # timer; a short one then a long one: the long call must not expire at the short deadline.
+    # Calls queued back to back share one timer: a short call behind a long one must not
+    # wait for the long one's deadline, a long call behind a short one must not expire at it.
     peer, conn = await lab.raw_and_rpc(OCPP16)
     long_call = asyncio.create_task(conn.call("Heartbeat", {}, timeout=5.0))
-    frame = await peer.recv()
-    await peer.send([3, frame[1], HEARTBEAT_RESULT])
-    assert await long_call == HEARTBEAT_RESULT
-    started = time.monotonic()
-    with pytest.raises(CallTimeout):
-        await conn.call("Heartbeat", {}, timeout=0.2)
-    assert 0.15 <= time.monotonic() - started < 1.5
-    await peer.recv()
     short_call = asyncio.create_task(conn.call("Heartbeat", {}, timeout=0.2))
     frame = await peer.recv()
     await peer.send([3, frame[1], HEARTBEAT_RESULT])
-    assert await short_call == HEARTBEAT_RESULT
+    assert await long_call == HEARTBEAT_RESULT
+    await peer.recv()  # the short call, never answered
+    started = time.monotonic()
+    with pytest.raises(CallTimeout):
+        await short_call
+    assert time.monotonic() - started < 1.5  # not the long call's 5 s
+    short_call = asyncio.create_task(conn.call("Heartbeat", {}, timeout=0.2))
     slow = asyncio.create_task(conn.call("Heartbeat", {}, timeout=0.6))
     frame = await peer.recv()
+    await peer.send([3, frame[1], HEARTBEAT_RESULT])
+    assert await short_call == HEARTBEAT_RESULT
+    await peer.recv()  # the slow call, never answered
     started = time.monotonic()
     await asyncio.sleep(0.35)  # past the short call's deadline
     assert not slow.done()
