@@ -19,9 +19,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from voltlab.clock import ClockReading, wall_now
@@ -207,7 +207,7 @@ def _frame_inserter(database: Database) -> FrameInserter:
     SQLAlchemy stores them): SQLAlchemy's per-row parameter handling cost more than SQLite's
     write (measured 12 us per frame through Core, ~5 us this way). Other databases keep Core's
     insert, which batches rows into multi-row INSERTs there."""
-    table = Frame.__table__
+    table = cast(Table, Frame.__table__)
     if not database.is_sqlite:
 
         def core_insert(session: Session, rows: list[dict[str, Any]]) -> None:
