@@ -238,6 +238,7 @@ async def test_local_list_versions_and_cache(runtime, peer16):
     await COMMANDS["configuration"](runner, {"key": "LocalPreAuthorize", "value": "true"})
     result = await COMMANDS["authorize_id_tag"](runner, {"id_tag": "LOCAL1"})
     assert result["source"] == "local_list"
+    await peer16.sync()
     assert peer16.calls("CP-LL", "Authorize") == []
     # The cache learns from Authorize and answers the next time.
     first = await COMMANDS["authorize_id_tag"](runner, {"id_tag": "NEWTAG"})
@@ -246,6 +247,7 @@ async def test_local_list_versions_and_cache(runtime, peer16):
     assert (await peer16.call("CP-LL", "ClearCache", {})) == {"status": "Accepted"}
     third = await COMMANDS["authorize_id_tag"](runner, {"id_tag": "NEWTAG"})
     assert third["source"] == "csms"
+    await peer16.sync()  # the peer's record of what it received is complete
     assert len(peer16.calls("CP-LL", "Authorize")) == 2
 
 
@@ -385,6 +387,7 @@ async def test_rejected_id_tag_does_not_charge(runtime, peer16):
     with pytest.raises(Exception) as info:
         await COMMANDS["start_session"](runner, {"connector_id": 2, "id_tag": "STOLEN"})
     assert getattr(info.value, "code", None) == "not_authorized"
+    await peer16.sync()
     assert len(peer16.calls("CP-REJ", "StartTransaction")) == 2
     assert runner.station.connectors[2].plugged is False
 
@@ -407,6 +410,7 @@ async def test_auth_features_can_be_switched_off(runtime, peer16):
     await COMMANDS["authorize_id_tag"](runner, {"id_tag": "C1"})
     again = await COMMANDS["authorize_id_tag"](runner, {"id_tag": "C1"})
     assert again["source"] == "csms"
+    await peer16.sync()  # the peer's record of what it received is complete
     assert [a["idTag"] for a in peer16.calls("CP-OFF", "Authorize")] == ["L1", "C1", "C1"]
     assert await peer16.call("CP-OFF", "GetLocalListVersion", {}) == {"listVersion": -1}
 

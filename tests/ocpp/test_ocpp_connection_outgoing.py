@@ -66,6 +66,60 @@ async def test_next_call_is_sent_after_a_timeout(lab: Lab) -> None:
     assert await second == HEARTBEAT_RESULT
 
 
+async def test_a_cancelled_caller_passes_its_turn_on(lab: Lab) -> None:
+    peer, conn = await lab.raw_and_rpc(OCPP16)
+
+    def heartbeat() -> asyncio.Task[dict[str, Any]]:
+        return asyncio.create_task(conn.call("Heartbeat", {}))
+
+    first, queued, handed, last = heartbeat(), heartbeat(), heartbeat(), heartbeat()
+    await peer.recv()
+    queued.cancel()  # cancelled while waiting for its turn
+    first.cancel()  # gives up on its answer: the turn goes to `handed`...
+    await asyncio.sleep(0)  # ...which `first` hands over in this step
+    handed.cancel()  # the turn is handed over, not yet taken: it must go on to `last`
+    frame = await peer.recv()
+    await peer.send([3, frame[1], HEARTBEAT_RESULT])
+    assert await asyncio.wait_for(last, 2) == HEARTBEAT_RESULT
+    for task in (first, queued, handed):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await peer.expect_silence(0.1)  # the cancelled callers never reached the wire
+    # The gate is free again: a new call goes out at once.
+    fifth = heartbeat()
+    frame5 = await peer.recv()
+    await peer.send([3, frame5[1], HEARTBEAT_RESULT])
+    assert await fifth == HEARTBEAT_RESULT
+
+
+async def test_each_call_times_out_at_its_own_deadline(lab: Lab) -> None:
+    # Calls queued back to back share one timer: a short call behind a long one must not
+    # wait for the long one's deadline, a long call behind a short one must not expire at it.
+    peer, conn = await lab.raw_and_rpc(OCPP16)
+    long_call = asyncio.create_task(conn.call("Heartbeat", {}, timeout=5.0))
+    short_call = asyncio.create_task(conn.call("Heartbeat", {}, timeout=0.2))
+    frame = await peer.recv()
+    await peer.send([3, frame[1], HEARTBEAT_RESULT])
+    assert await long_call == HEARTBEAT_RESULT
+    await peer.recv()  # the short call, never answered
+    started = time.monotonic()
+    with pytest.raises(CallTimeout):
+        await short_call
+    assert time.monotonic() - started < 1.5  # not the long call's 5 s
+    short_call = asyncio.create_task(conn.call("Heartbeat", {}, timeout=0.2))
+    slow = asyncio.create_task(conn.call("Heartbeat", {}, timeout=0.6))
+    frame = await peer.recv()
+    await peer.send([3, frame[1], HEARTBEAT_RESULT])
+    assert await short_call == HEARTBEAT_RESULT
+    await peer.recv()  # the slow call, never answered
+    started = time.monotonic()
+    await asyncio.sleep(0.35)  # past the short call's deadline
+    assert not slow.done()
+    with pytest.raises(CallTimeout):
+        await slow
+    assert 0.15 <= time.monotonic() - started < 1.5
+
+
 async def test_call_timeout_uses_default(lab: Lab) -> None:
     peer, conn = await lab.raw_and_rpc(OCPP16, call_timeout=0.2)
     started = time.monotonic()

@@ -3,10 +3,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import fastjsonschema
 import pytest
 
 from voltlab.ocpp.errors import OcppError
-from voltlab.ocpp.schemas import SchemaSet, schema_directory, schema_set
+from voltlab.ocpp.schemas import SchemaSet, compile_validator, schema_directory, schema_set
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201, SUPPORTED_VERSIONS
 
 NOW = "2024-05-01T12:00:00Z"
@@ -184,3 +185,51 @@ def test_validation_does_not_fill_in_defaults() -> None:
     payload = {"getVariableData": [item]}
     schema_set(OCPP201).validate_request("GetVariables", payload)
     assert "attributeType" not in item  # the schema has "default": "Actual"
+
+
+def _enum_schema(draft: str) -> dict[str, Any]:
+    return {
+        "$schema": f"http://json-schema.org/{draft}/schema#",
+        "type": "object",
+        "properties": {
+            "unit": {"type": "string", "enum": ["Wh", "kWh", 'it\'s "quoted"', "a\nb"]},
+            "any": {"enum": ["On", "Off"]},  # no type: the enum alone must refuse non-strings
+            "mixed": {"enum": ["x", 1, None, True]},
+            "items": {"type": "array", "items": {"enum": ["L1", "L2"]}},
+        },
+        "additionalProperties": False,
+    }
+
+
+def _outcome(validator: Any, payload: Any) -> Any:
+    try:
+        validator(payload)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        return (exc.message, exc.name, exc.rule, exc.value)
+    return "valid"
+
+
+@pytest.mark.parametrize("draft", ["draft-04", "draft-06", "draft-07"])
+def test_string_enums_checked_by_set_lookup_decide_as_fastjsonschema_does(draft: str) -> None:
+    schema = _enum_schema(draft)
+    ours, stock = compile_validator(schema), fastjsonschema.compile(schema, use_default=False)
+    payloads: list[Any] = [
+        {"unit": unit} for unit in ("Wh", "kWh", 'it\'s "quoted"', "a\nb", "wh", "", "Wh ")
+    ]
+    payloads += [{"any": value} for value in ("On", "off", 1, None, True, [], {}, ["On"])]
+    payloads += [{"mixed": value} for value in ("x", 1, 1.0, None, True, False, "1", [])]
+    payloads += [{"items": ["L1", "L2"]}, {"items": ["L1", "L3"]}, {"items": [1]}]
+    outcomes = [_outcome(ours, payload) for payload in payloads]
+    assert outcomes == [_outcome(stock, payload) for payload in payloads]
+    # Members only: 4 units, "On", "x" 1 1.0 None True (1.0 equals 1 in JSON), one array.
+    assert outcomes.count("valid") == 11
+    assert {outcome[2] for outcome in outcomes if outcome != "valid"} == {"enum"}
+
+
+def test_a_measurand_outside_the_enum_is_a_property_violation() -> None:
+    sample = {"value": "1", "measurand": "Energy.Active.Import.Registers"}
+    payload = {"connectorId": 1, "meterValue": [{"timestamp": NOW, "sampledValue": [sample]}]}
+    with pytest.raises(OcppError) as info:
+        schema_set(OCPP16).validate_request("MeterValues", payload)
+    assert info.value.code == "PropertyConstraintViolation"
+    assert "meterValue[0].sampledValue[0].measurand must be one of" in info.value.description

@@ -5,6 +5,7 @@ InvalidStatus) holds on the wire."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +17,8 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, Inv
 from websockets.http11 import Response
 
 from voltlab.fleet.security import describe_connect_error
+from voltlab.ocpp.connection import RpcConnection
+from voltlab.ocpp.errors import ConnectionLost
 from voltlab.ocpp.station_socket import open_station_socket
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
@@ -99,3 +102,50 @@ async def test_no_subprotocol_chosen_is_reported_as_none() -> None:
         sock = await open_station_socket(f"ws://127.0.0.1:{port}/x", "ocpp1.6")
         assert sock.subprotocol is None
         await sock.close()
+
+
+async def test_rpc_connection_on_a_station_socket_gets_every_message_delivered() -> None:
+    # RpcConnection runs on StationSocket.deliver_to (messages pushed from picows' callback,
+    # no reader task): answers, incoming CALLs, a malformed frame, binary ignored, and the
+    # CSMS closing the connection all behave as on the recv() loop.
+    received: list[Any] = []
+    answered = asyncio.Event()
+
+    async def csms(ws: ServerConnection) -> None:
+        await ws.send(b"\x00binary")  # not OCPP-J: logged and ignored
+        await ws.send('[2,"in-1","Reset",{"type":"Soft"}]')
+        received.append(json.loads(await ws.recv()))  # the CALLRESULT to Reset
+        await ws.send("[2,")  # malformed: answered with a CALLERROR, id -1
+        received.append(json.loads(await ws.recv()))
+        answered.set()
+        for _ in range(3):
+            call = json.loads(await ws.recv())
+            received.append(call[2])
+            await ws.send(json.dumps([3, call[1], {"currentTime": "2024-05-01T12:00:00Z"}]))
+        await ws.close(1000)
+
+    async def handler(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"status": "Accepted"}
+
+    frames: list[tuple[str, str]] = []
+    async with ws_server(csms) as url:
+        sock = await open_station_socket(url, "ocpp1.6")
+        rpc = RpcConnection(
+            sock, "ocpp1.6", handler=handler, on_frame=lambda d, t: frames.append((d, t))
+        )
+        reader = asyncio.create_task(rpc.run())
+        await asyncio.wait_for(answered.wait(), 5)
+        for _ in range(3):
+            assert await rpc.call("Heartbeat", {}) == {"currentTime": "2024-05-01T12:00:00Z"}
+        await asyncio.wait_for(reader, 5)  # the CSMS's close ends run()
+    assert received == [
+        [3, "in-1", {"status": "Accepted"}],
+        [4, "-1", "FormationViolation", received[1][3], {}],
+        "Heartbeat",
+        "Heartbeat",
+        "Heartbeat",
+    ]
+    assert rpc.closed
+    assert [d for d, _ in frames] == ["in", "in", "out", "in", "out"] + ["out", "in"] * 3
+    with pytest.raises(ConnectionLost):
+        await rpc.call("Heartbeat", {})

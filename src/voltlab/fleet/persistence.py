@@ -53,6 +53,7 @@ class FleetWriter:
         self._waiters: list[asyncio.Future[None]] = []
         self._urgent = False  # a `persist` caller waits: flush again at once
         self._urgent_task: asyncio.Task[None] | None = None
+        self._insert_frames = _frame_inserter(database)
 
     def frame(self, charger_id: str, ts: float, direction: str, text: str) -> None:
         # A tuple now, the row later in the writer thread: the event loop pays only the append.
@@ -168,12 +169,6 @@ class FleetWriter:
         return failed
 
     @staticmethod
-    def _insert_frames(session: Session, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            # Core insert on the table: the ORM's bulk path costs more than the write.
-            session.connection().execute(insert(cast(Table, Frame.__table__)), rows)
-
-    @staticmethod
     def _update_snapshots(
         session: Session, snapshots: dict[str, dict[str, Any]], now: datetime
     ) -> None:
@@ -201,6 +196,44 @@ class FleetWriter:
                 session.execute(
                     delete(Frame).where(Frame.charger_id == charger_id, Frame.id <= cutoff)
                 )
+
+
+FrameInserter = Callable[[Session, list[dict[str, Any]]], None]
+
+
+def _frame_inserter(database: Database) -> FrameInserter:
+    """How a batch of frame rows is inserted. SQLite: one sqlite3 executemany of plain tuples,
+    the timestamps converted by the column type's own bind processor (so stored exactly as
+    SQLAlchemy stores them): SQLAlchemy's per-row parameter handling cost more than SQLite's
+    write (measured 12 us per frame through Core, ~5 us this way). Other databases keep Core's
+    insert, which batches rows into multi-row INSERTs there."""
+    table = cast(Table, Frame.__table__)
+    if not database.is_sqlite:
+
+        def core_insert(session: Session, rows: list[dict[str, Any]]) -> None:
+            if rows:
+                # Core insert on the table: the ORM's bulk path costs more than the write.
+                session.connection().execute(insert(table), rows)
+
+        return core_insert
+
+    dialect = database.engine.dialect
+    columns = ("charger_id", "ts", "direction", "frame")
+    ts_bind = table.c.ts.type.dialect_impl(dialect).bind_processor(dialect)
+    assert ts_bind is not None  # SQLite stores datetimes as text of its own format
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+
+    def sqlite_insert(session: Session, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            session.connection().exec_driver_sql(
+                sql,
+                [(r["charger_id"], ts_bind(r["ts"]), r["direction"], r["frame"]) for r in rows],
+            )
+
+    return sqlite_insert
 
 
 def _frame_row(charger_id: str, ts: float, direction: str, text: str) -> dict[str, Any]:

@@ -27,12 +27,14 @@ import inspect
 import itertools
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
+from voltlab.clock import monotonic
 from voltlab.ocpp.errors import (
     CallErrorReceived,
     CallTimeout,
@@ -74,6 +76,7 @@ class Reply:
 Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any] | Reply]]
 SendHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 FrameObserver = Callable[[str, str], None]
+Receiver = Callable[[str | bytes], None]
 
 
 def _message_ids() -> Callable[[], str]:
@@ -83,11 +86,6 @@ def _message_ids() -> Callable[[], str]:
     prefix = f"{random.getrandbits(48):012x}-"
     counter = itertools.count(1)
     return lambda: f"{prefix}{next(counter)}"
-
-
-def _expire(future: asyncio.Future[dict[str, Any]], action: str, timeout: float) -> None:
-    if not future.done():
-        future.set_exception(CallTimeout(f"{action}: no answer within {timeout:g} s"))
 
 
 class RpcConnection:
@@ -119,9 +117,21 @@ class RpcConnection:
             frozenset(supported_actions) if supported_actions is not None else None
         )
         self._new_message_id = message_ids or _message_ids()
-        self._call_lock = asyncio.Lock()  # FIFO: waiters are woken in arrival order
+        # The call gate (one outgoing CALL at a time): taken without a future or a task switch
+        # when free; otherwise waiters queue FIFO and the releaser hands the turn to the first.
+        self._calling = False
+        # Made on the first wait: an empty deque is ~600 bytes, times every station of a fleet.
+        self._call_waiters: deque[asyncio.Future[None]] | None = None
         self._pending_id: str | None = None
         self._pending_future: asyncio.Future[dict[str, Any]] | None = None
+        # The outstanding call's timeout: while calls queue back to back, one timer serves them
+        # all (re-armed when it fires for a call whose deadline is later) instead of a timer
+        # created and cancelled for every CALL.
+        self._pending_action = ""
+        self._pending_wait = 0.0
+        self._deadline = 0.0  # monotonic() instants
+        self._timer_due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._types = message_types(version)
         self._closed = False
@@ -153,7 +163,11 @@ class RpcConnection:
         if self.validate:
             self._schemas.validate_request(action, payload)
         wait = self.call_timeout if timeout is None else timeout
-        async with self._call_lock:
+        if self._calling:
+            await self._wait_turn()
+        else:
+            self._calling = True
+        try:
             if self._closed:
                 raise ConnectionLost("connection closed while the call was queued")
             if before_send is not None:
@@ -165,19 +179,22 @@ class RpcConnection:
             future: asyncio.Future[dict[str, Any]] = loop.create_future()
             self._pending_id = message_id
             self._pending_future = future
-            timer: asyncio.TimerHandle | None = None
             try:
                 await self._send(encode(Call(message_id, action, payload)))
-                # A timer callback is cheaper than asyncio.timeout's cancellation machinery.
-                timer = loop.call_later(wait, _expire, future, action, wait)
+                self._arm_timeout(loop, action, wait)
                 result = await future
             finally:
-                if timer is not None:
-                    timer.cancel()
                 self._pending_id = None
                 self._pending_future = None
                 if future.done() and not future.cancelled():
                     future.exception()  # mark retrieved: no "never retrieved" warning
+                if not self._call_waiters and self._timer is not None:
+                    # No call queued behind this one: a timer kept for 30 s would cost every
+                    # idle station of a fleet memory.
+                    self._timer.cancel()
+                    self._timer = None
+        finally:
+            self._next_turn()
         if self.validate:
             try:
                 self._schemas.validate_response(action, result)
@@ -192,6 +209,56 @@ class RpcConnection:
                     )
                 raise
         return result
+
+    async def _wait_turn(self) -> None:
+        """Queue for the call gate; return once it is this caller's turn."""
+        turn = asyncio.get_running_loop().create_future()
+        if self._call_waiters is None:
+            self._call_waiters = deque()
+        waiters = self._call_waiters
+        waiters.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._next_turn()  # the turn was handed over already: pass it on
+            elif turn in waiters:  # a releaser may have dropped it already
+                waiters.remove(turn)
+            raise
+
+    def _next_turn(self) -> None:
+        """Release the call gate: hand it to the first waiter still waiting, else free it."""
+        waiters = self._call_waiters
+        while waiters:  # None or empty: nobody waits
+            turn = waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._calling = False
+
+    def _arm_timeout(self, loop: asyncio.AbstractEventLoop, action: str, wait: float) -> None:
+        self._pending_action, self._pending_wait = action, wait
+        self._deadline = deadline = monotonic() + wait
+        if self._timer is None or self._timer_due > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_due = deadline
+            self._timer = loop.call_later(wait, self._timeout_due)
+
+    def _timeout_due(self) -> None:
+        self._timer = None
+        future = self._pending_future
+        if future is None or future.done():
+            return  # answered meanwhile; the next call arms the timer again
+        left = self._deadline - monotonic()
+        if left > 0:
+            # Armed for an earlier call (or a loop clock a little behind): wait the rest.
+            self._timer_due = self._deadline
+            self._timer = asyncio.get_running_loop().call_later(left, self._timeout_due)
+            return
+        future.set_exception(
+            CallTimeout(f"{self._pending_action}: no answer within {self._pending_wait:g} s")
+        )
 
     async def send_unconfirmed(self, action: str, payload: dict[str, Any]) -> None:
         """Send an ocpp2.1 SEND (message type 6); it is never answered and not queued."""
@@ -210,8 +277,12 @@ class RpcConnection:
         if self._running:
             raise RuntimeError("RpcConnection.run() is already running")
         self._running = True
-        recv = self.websocket.recv
         try:
+            deliver_to = getattr(self.websocket, "deliver_to", None)
+            if deliver_to is not None:
+                await self._run_delivered(deliver_to)
+                return
+            recv = self.websocket.recv
             while True:
                 try:
                     raw = await recv()
@@ -225,6 +296,27 @@ class RpcConnection:
             self._running = False
             self._shutdown("connection closed")
 
+    async def _run_delivered(
+        self, deliver_to: Callable[[Receiver | None], Awaitable[None]]
+    ) -> None:
+        """A socket that calls us with each message (StationSocket.deliver_to) as it arrives,
+        instead of a reader waking up for every message: one future and one task switch
+        fewer per incoming frame. Returns when the socket closes."""
+        closed = deliver_to(self._receive)
+        try:
+            await closed
+        finally:
+            deliver_to(None)  # later messages are nobody's: the connection is over
+
+    def _receive(self, raw: str | bytes) -> None:
+        try:
+            rest = self._dispatch_now(raw)
+        except Exception:  # a bug here must not take the whole link down
+            log.exception("error while dispatching an OCPP frame")
+            return
+        if rest is not None:
+            self._spawn(rest)
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the WebSocket; outstanding and queued calls raise ConnectionLost."""
         self._shutdown("connection closed locally")
@@ -235,6 +327,9 @@ class RpcConnection:
 
     def _shutdown(self, reason: str) -> None:
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         future = self._pending_future
         if future is not None and not future.done():
             future.set_exception(ConnectionLost(reason))
@@ -246,17 +341,23 @@ class RpcConnection:
     # -- incoming --------------------------------------------------------------------------
 
     async def _dispatch(self, raw: str | bytes) -> None:
+        rest = self._dispatch_now(raw)
+        if rest is not None:
+            await rest
+
+    def _dispatch_now(self, raw: str | bytes) -> Coroutine[Any, Any, None] | None:
+        """Handle one incoming message; returns what is left to await (answering a malformed
+        frame), if anything, so a reader can await it and a delivering socket spawn it."""
         if not isinstance(raw, str):
             self._observe("in", bytes(raw).decode("utf-8", "replace"))
             log.warning("ignoring a binary WebSocket message: OCPP-J uses text frames only")
-            return
+            return None
         if self._on_frame is not None:
             self._observe("in", raw)
         try:
             frame = decode(raw, self.version)
         except FrameError as exc:
-            await self._reject_frame(exc)
-            return
+            return self._reject_frame(exc)
         # Exact types (`type(...) is`, not isinstance): one check each, and mypy narrows them.
         if type(frame) is Call:
             self._spawn(self._answer_call(frame))
@@ -279,6 +380,7 @@ class RpcConnection:
                 frame.error_code,
                 frame.error_description,
             )
+        return None
 
     async def _reject_frame(self, exc: FrameError) -> None:
         message_type = exc.message_type

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, NoReturn
 
 from voltlab.ocpp.errors import FrameError, error_code
@@ -91,7 +92,31 @@ class Send:
 Frame = Call | CallResult | CallError | CallResultError | Send
 
 # One encoder/decoder for the process: json.dumps/loads with options build a new one per call.
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_json_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# JSONEncoder.encode builds a new C encoder for every call; this one is built once. Without
+# the circular-reference markers (a frame is a tree our code built, and a cycle would still
+# end in RecursionError) it cannot carry stale markers from a failed call into the next one.
+_c_encoder = (
+    c_make_encoder(
+        None,
+        _json_encoder.default,
+        encode_basestring,
+        None,
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan, as JSONEncoder's default
+    )
+    if c_make_encoder is not None
+    else None
+)
+
+
+def _encode_json(message: list[Any]) -> str:
+    if _c_encoder is None:
+        return _json_encoder.encode(message)
+    return "".join(_c_encoder(message, 0))
 
 
 def _reject_constant(name: str) -> Any:

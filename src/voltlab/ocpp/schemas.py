@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import fastjsonschema
+from fastjsonschema.draft04 import CodeGeneratorDraft04
+from fastjsonschema.draft06 import CodeGeneratorDraft06
+from fastjsonschema.draft07 import CodeGeneratorDraft07
+from fastjsonschema.ref_resolver import RefResolver
 
 from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201, check_version
@@ -147,9 +151,7 @@ class SchemaSet:
             raise OcppError("NotImplemented", f"{self.version} has no {kind} schema for {action!r}")
         # utf-8-sig: tolerate a byte order mark, which some OCA schema exports carry.
         definition = json.loads((self.directory / name).read_text(encoding="utf-8-sig"))
-        # use_default=False: validation must never mutate the caller's payload by filling in
-        # schema defaults (2.0.1 GetVariables has some).
-        validator = fastjsonschema.compile(definition, use_default=False)
+        validator = compile_validator(definition)
         cache[action] = validator
         return validator
 
@@ -180,6 +182,61 @@ class SchemaSet:
             code = self._property_code
             detail = _message_tail(exc)
         return OcppError(code, f"{action} {kind}: {field} {detail}")
+
+
+class _StringEnums(CodeGeneratorDraft04):
+    """An enum of strings only is checked with one set lookup. fastjsonschema compares a value
+    with the members one by one (`isinstance(x, str) and x == "A" or ...`), 22 of them for a 1.6
+    measurand: a MeterValues validation took 10 us, now 7.5. Same decisions, same errors."""
+
+    def generate_enum(self) -> None:
+        definition: Any = self._definition  # fastjsonschema's generator is untyped
+        enum = definition["enum"]
+        if not isinstance(enum, list) or not enum or any(type(v) is not str for v in enum):
+            super().generate_enum()  # type: ignore[no-untyped-call]
+            return
+        # A set display of constants after `in` compiles to one frozenset constant.
+        members = "{" + ", ".join(repr(value) for value in enum) + "}"
+        with self.l("if not (isinstance({variable}, str) and {variable} in {}):", members):
+            message = self.e(enum)  # type: ignore[no-untyped-call]
+            self.exc("{name} must be one of {}", message, rule="enum")  # type: ignore[no-untyped-call]
+
+
+class _Draft04(_StringEnums):
+    pass
+
+
+class _Draft06(_StringEnums, CodeGeneratorDraft06):
+    pass
+
+
+class _Draft07(_StringEnums, CodeGeneratorDraft07):
+    pass
+
+
+def compile_validator(definition: dict[str, Any]) -> Validator:
+    """The schema's validator as fastjsonschema.compile(definition, use_default=False) builds
+    it, but with string enums checked by set membership (`_StringEnums`). use_default=False:
+    validation must never mutate the caller's payload by filling in schema defaults (2.0.1
+    GetVariables has some). Drafts other than 04/06/07 (the OCA sets use 04 and 06) compile
+    the stock way."""
+    version = str(definition.get("$schema", ""))
+    generator_class: type[CodeGeneratorDraft04] | None = None
+    for draft, candidate in (
+        ("draft-04", _Draft04),
+        ("draft-06", _Draft06),
+        ("draft-07", _Draft07),
+    ):
+        if draft in version:
+            generator_class = candidate
+    if generator_class is None:
+        return fastjsonschema.compile(definition, use_default=False)
+    resolver = RefResolver.from_schema(definition, handlers={}, store={})
+    generator = generator_class(definition, resolver=resolver, use_default=False)
+    scope: dict[str, Any] = generator.global_state
+    exec(generator.func_code, scope)  # as fastjsonschema.compile does, for our bundled schemas
+    validator: Validator = scope[resolver.get_scope_name()]
+    return validator
 
 
 def _field_path(name: str | None) -> str:

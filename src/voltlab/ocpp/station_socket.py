@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from picows import (
     WSCloseCode,
@@ -44,7 +44,8 @@ READ_BUFFER_BYTES = 1024
 
 
 class StationSocket(WSListener):
-    """One open connection: incoming text messages queue up for `recv()`."""
+    """One open connection: incoming text messages queue up for `recv()`, or go straight to
+    the receiver given to `deliver_to()`."""
 
     def __init__(self, max_size: int) -> None:
         self.transport: WSTransport | None = None
@@ -52,7 +53,9 @@ class StationSocket(WSListener):
         self.max_size = max_size
         # Rarely more than one message waits: a list is a tenth of an empty deque's size.
         self._messages: list[str | bytes] = []
+        # recv()'s wake-up; while delivering, resolved when the connection closes.
         self._waiter: asyncio.Future[None] | None = None
+        self._receiver: Callable[[str | bytes], None] | None = None
         self._fragments: list[bytes] = []
         self._fragment_bytes = 0
         self._fragment_type: WSMsgType | None = None
@@ -110,6 +113,22 @@ class StationSocket(WSListener):
                 self._waiter = None
         return self._messages.pop(0)
 
+    def deliver_to(self, receiver: Callable[[str | bytes], None] | None) -> asyncio.Future[None]:
+        """Call `receiver` with each message as it arrives (from picows' frame callback, in
+        order; messages already queued first) instead of queueing it for `recv()`; None queues
+        again. Returns a future resolved when the connection is closed."""
+        self._receiver = receiver
+        while receiver is not None and self._receiver is receiver and self._messages:
+            receiver(self._messages.pop(0))
+        closed = self._waiter
+        if closed is None or receiver is None:
+            closed = asyncio.get_running_loop().create_future()
+        if receiver is not None:
+            self._waiter = closed
+        if self._closed and not closed.done():
+            closed.set_result(None)
+        return closed
+
     async def send(self, text: str) -> None:
         if self._closed or self.transport is None:
             raise self._closed_error()
@@ -134,6 +153,10 @@ class StationSocket(WSListener):
         return data.decode("utf-8", "replace")
 
     def _deliver(self, message: str | bytes) -> None:
+        receiver = self._receiver
+        if receiver is not None:
+            receiver(message)
+            return
         self._messages.append(message)
         self._wake()
 
