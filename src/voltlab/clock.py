@@ -104,6 +104,8 @@ class Clock:
     async def sleep(self, simulated_seconds: float) -> None:
         await asyncio.sleep(self.real_seconds(simulated_seconds))
 
-    def call_later(self, simulated_seconds: float, callback: Callable[[], None]) -> TimerHandle:
+    def call_later(
+        self, simulated_seconds: float, callback: Callable[..., None], *args: object
+    ) -> TimerHandle:
         loop = asyncio.get_running_loop()
-        return loop.call_later(self.real_seconds(simulated_seconds), callback)
+        return loop.call_later(self.real_seconds(simulated_seconds), callback, *args)

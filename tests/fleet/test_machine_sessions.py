@@ -38,11 +38,15 @@ from voltlab.fleet.machine.events import (
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
 from voltlab.fleet.machine.session_messages import (
+    ChargingStateChanged,
     MeterValuesAnswer,
     MeterValuesReport,
     PlugIn,
+    Received,
+    ReportStatuses,
     SessionResult,
     StartTransaction,
+    StatusReport,
     TransactionAuthorized,
     TransactionAuthorizedAnswer,
     TransactionEnded,
@@ -90,9 +94,41 @@ class VirtualDriver:
         self.now = T0
         self.timers: dict[str, float] = {}
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.statuses: list[StatusReport | ChargingStateChanged] = []
+        self._unread: list[StatusReport | ChargingStateChanged] = []
 
     def feed(self, event: Event) -> list[Effect]:
+        """The event's effects, and those of answering the status reports among them (the
+        CSMS answers StatusNotification at once), in order; the reports themselves are kept
+        apart, for `reported()`."""
         effects = self.machine.handle(event, self.now)
+        done: list[Effect] = []
+        while effects:
+            self._execute(effects)
+            last = effects[-1]
+            if isinstance(last, SendCall) and isinstance(
+                last.message, StatusReport | ChargingStateChanged
+            ):
+                done.extend(effects[:-1])
+                self.statuses.append(last.message)
+                self._unread.append(last.message)
+                effects = self.machine.handle(CallAnswered(last.call_id or 0, Received()), self.now)
+            else:
+                done.extend(effects)
+                break
+        return done
+
+    def reported(self) -> list[tuple[int, str] | str]:
+        """The statuses reported since the last call: (connector, status), or a 2.x charging
+        state."""
+        out: list[tuple[int, str] | str] = [
+            (r.connector_id, r.status) if isinstance(r, StatusReport) else r.state
+            for r in self._unread
+        ]
+        self._unread.clear()
+        return out
+
+    def _execute(self, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, SetTimer):
                 assert effect.at >= self.now
@@ -103,7 +139,9 @@ class VirtualDriver:
                 action, payload = self.encode(effect.message)
                 self.schemas.validate_request(action, payload)
                 self.sent.append((action, payload))
-        return effects
+            elif isinstance(effect, ReportStatus):
+                # What a driver does for `ReportStatus`: run the machine's status flow.
+                self.feed(GatewayCommand(ReportStatuses()))
 
     def next_timer(self) -> str:
         """Advance the virtual clock to the earliest timer and return its name."""
@@ -125,6 +163,8 @@ def make_machine(version: str) -> tuple[StationMachine, VirtualDriver]:
             station_names_transactions=True,
             default_transaction_measurands=(REGISTER,),
             profile_rules=OCPP201,
+            folds_statuses_2x=True,
+            unlock_keeps_authorized_transaction=True,
         )
         points = Points(opens_on_plug=True)
         encode = ocpp201_sessions.encode_session_call
@@ -181,11 +221,13 @@ def plug_and_start(version: str, m: StationMachine, d: VirtualDriver) -> str | i
     """Plug in, authorize from the local list, start: the transaction's id."""
     plugged = d.feed(GatewayCommand(PlugIn(1)))
     if version == OCPP16:
-        assert plugged == [ReportStatus(), Answer(SessionResult(None))]
+        assert plugged == [Persist(), Answer(SessionResult(None))]
+        assert d.reported() == [(1, "Preparing")]
     else:
         # 2.0.1 TxStartPoint EVConnected: the cable opens the transaction, not authorized yet.
-        [status, call] = plugged
-        assert status == ReportStatus() and isinstance(call, SendCall)
+        [persist, call] = plugged
+        assert persist == Persist() and isinstance(call, SendCall)
+        assert d.reported() == [(1, "Occupied")]
         started = call.message
         assert isinstance(started, TransactionStarted)
         assert (started.id_tag, started.trigger, started.tx.transaction_id, started.tx.seq_no) == (
@@ -199,9 +241,10 @@ def plug_and_start(version: str, m: StationMachine, d: VirtualDriver) -> str | i
         tx = m.station.connectors[1].transaction
         assert opened == [
             SetTimer("sample:1", T0 + INTERVAL),
-            ReportStatus(),
+            Persist(),
             Answer(SessionResult(tx)),
         ]
+        assert d.reported() == []  # still Occupied
         assert tx is not None and not tx.confirmed and m.station.connectors[1].power_w == 0
 
     # The local list answers: no Authorize on the wire.
@@ -242,9 +285,12 @@ def plug_and_start(version: str, m: StationMachine, d: VirtualDriver) -> str | i
         Persist(),  # the CSMS's view of the tag, learnt into the cache
         SetTimer("sample:1", T0 + INTERVAL),
         SetTimer("limit:1", T0 + TARGET_WH / power * 3600),
-        ReportStatus(),
+        Persist(),  # the status report
         Answer(SessionResult(tx)),
     ]
+    # Energy flows: 1.6 reports Charging; 2.x's connector stays Occupied and the transaction's
+    # charging state changes.
+    assert d.reported() == ([(1, "Charging")] if version == OCPP16 else ["Charging"])
     assert tx.transaction_id is not None
     return tx.transaction_id
 
@@ -260,7 +306,8 @@ def one_sample(d: VirtualDriver, m: StationMachine, limit_at: float) -> MeterVal
     assert isinstance(call, SendCall) and isinstance(call.message, MeterValuesReport)
     report = call.message
     assert report.value.context == "Sample.Periodic" and report.value.timestamp == d.now
-    assert d.feed(CallAnswered(call.call_id or 0, MeterValuesAnswer())) == [ReportStatus()]
+    # Charging steadily changes no status: nothing to report.
+    assert d.feed(CallAnswered(call.call_id or 0, MeterValuesAnswer())) == []
     assert d.timers["limit:1"] == pytest.approx(limit_at, abs=1e-6)
     return report
 
@@ -299,7 +346,7 @@ def test_a_whole_session_through_the_machine(version: str) -> None:
     expected += [expected[-1] + LIMIT_W * INTERVAL * n / 3600 for n in range(1, 6)]
     assert registers == pytest.approx(expected, abs=1e-6)
     seq_nos = [r.tx.seq_no for r in reports if r.tx is not None]
-    assert seq_nos == list(range(2, 12)) if version == OCPP201 else len(seq_nos) == 10
+    assert len(seq_nos) == 10 and seq_nos == sorted(set(seq_nos))
     assert all(r.tx is not None and r.tx.transaction_id == transaction_id for r in reports)
 
     # The energy target is reached between samples: the limit timer ends the session.
@@ -315,10 +362,22 @@ def test_a_whole_session_through_the_machine(version: str) -> None:
         assert action == "StopTransaction" and payload["meterStop"] == TARGET_WH
         assert payload["reason"] == "Local"  # 1.6 has no word for an energy limit
     else:
-        assert payload["eventType"] == "Ended" and payload["seqNo"] == 12
+        # Every TransactionEvent, the charging-state ones the status flow sent included, in
+        # one gapless sequence that the Ended event closes.
+        events = [p["seqNo"] for a, p in d.sent if a == "TransactionEvent"]
+        assert events == list(range(len(events))) and payload["seqNo"] == events[-1]
+        assert payload["eventType"] == "Ended"
+        charging = [s.state for s in d.statuses if isinstance(s, ChargingStateChanged)]
+        assert charging == ["Charging"]
         assert payload["transactionInfo"]["stoppedReason"] == "EnergyLimitReached"
         assert payload["meterValue"][0]["sampledValue"][0]["value"] == TARGET_WH
     done = d.feed(CallAnswered(call.call_id or 0, TransactionEndedAnswer(None)))
-    assert done == [ReportStatus(), ReportStatus()]  # the stop, then the cable out
+    # The stop's status, then the cable out's, each reported as the flow passes it: 1.6 shows
+    # Finishing before Available.
+    assert done == [Persist(), Persist()]
+    if version == OCPP16:
+        assert d.reported() == [(1, "Finishing"), (1, "Available")]
+    else:
+        assert d.reported() == [(1, "Available")]
     assert m.station.connectors[1].transaction is None and not m.station.connectors[1].plugged
     assert d.timers == {} and m.flows.waiting == 0

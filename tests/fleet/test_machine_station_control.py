@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.machine_support import register
+from fleet.machine_support import answer_statuses, register, statuses
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control as codec16
@@ -27,7 +27,6 @@ from voltlab.fleet.machine.effects import (
     CancelTimer,
     Persist,
     Reconnect,
-    ReportStatus,
     ResetStation,
     SendCall,
     SetTimer,
@@ -70,36 +69,41 @@ def machine(*, keeps_authorized: bool = False) -> StationMachine:
 
 
 def charging(m: StationMachine, connector_id: int = 1, tx_id: int = 77) -> None:
-    """Plug in and start a transaction the CSMS accepts."""
-    m.handle(GatewayCommand(PlugIn(connector_id)), T0)
+    """Plug in and start a transaction the CSMS accepts (statuses answered on the way)."""
+    answer_statuses(m, m.handle(GatewayCommand(PlugIn(connector_id)), T0), T0)
     [call] = m.handle(GatewayCommand(StartTransaction(connector_id, "TAG")), T0)
     assert isinstance(call, SendCall) and isinstance(call.message, TransactionStarted)
-    m.handle(CallAnswered(call.call_id or 0, TransactionStartedAnswer(tx_id, OK)), T0)
+    answered = m.handle(CallAnswered(call.call_id or 0, TransactionStartedAnswer(tx_id, OK)), T0)
+    answer_statuses(m, answered, T0)
     assert m.station.connectors[connector_id].transaction is not None
 
 
 def test_remote_start_without_a_cable_waits_for_it_then_times_out() -> None:
     m = machine()
     effects = m.handle(CsmsRequest(RemoteStartRequest(None, "REMOTE", None, None)), T0)
-    # Connector 1 is chosen, the answer goes first, then Preparing is reported.
-    assert effects == [
+    # Connector 1 is chosen, the answer goes first, then Preparing is reported; the cable
+    # timer runs once the CSMS has the status.
+    others, reports = answer_statuses(m, effects, T0)
+    assert others == [
         Answer(RemoteStartAnswer("Accepted")),
-        ReportStatus(),
+        Persist(),
         SetTimer("cable:1", T0 + 90),
     ]
-    assert m.station.connector_status(1).status == "Preparing"
+    assert statuses(reports) == [(1, "Preparing")]
     # A second remote start does not take the connector that waits.
     again = m.handle(CsmsRequest(RemoteStartRequest(1, "OTHER", None, None)), T0 + 1)
     assert again == [Answer(RemoteStartAnswer("Rejected"))]
-    assert m.handle(TimerFired("cable:1"), T0 + 90) == [ReportStatus()]
-    assert m.station.connector_status(1).status == "Available"
+    others, reports = answer_statuses(m, m.handle(TimerFired("cable:1"), T0 + 90), T0 + 90)
+    assert others == [Persist()] and statuses(reports) == [(1, "Available")]
 
 
 def test_remote_start_then_the_cable_starts_the_transaction() -> None:
     m = machine()
-    m.handle(CsmsRequest(RemoteStartRequest(2, "REMOTE", None, None)), T0)
-    [cancel, status, call] = m.handle(GatewayCommand(PlugIn(2)), T0 + 20)
-    assert (cancel, status) == (CancelTimer("cable:2"), ReportStatus())
+    effects = m.handle(CsmsRequest(RemoteStartRequest(2, "REMOTE", None, None)), T0)
+    answer_statuses(m, effects, T0)
+    # Preparing was reported with the remote start: the cable changes no status.
+    [cancel, persist, call] = m.handle(GatewayCommand(PlugIn(2)), T0 + 20)
+    assert (cancel, persist) == (CancelTimer("cable:2"), Persist())
     assert isinstance(call, SendCall) and isinstance(call.message, TransactionStarted)
     assert (call.message.tx.connector_id, call.message.id_tag) == (2, "REMOTE")
 
@@ -151,7 +155,10 @@ def test_unlock_finishes_the_transaction_before_it_answers() -> None:
     assert isinstance(call, SendCall) and isinstance(call.message, TransactionEnded)
     assert call.message.reason == "UnlockCommand"
     done = m.handle(CallAnswered(call.call_id or 0, TransactionEndedAnswer(None)), T0 + 30)
-    assert done == [ReportStatus(), Persist(), Answer(UnlockAnswer("Unlocked"))]
+    # Finishing is on the wire before the answer says Unlocked.
+    others, reports = answer_statuses(m, done, T0 + 30)
+    assert statuses(reports) == [(1, "Finishing")]
+    assert others == [Persist(), Persist(), Answer(UnlockAnswer("Unlocked"))]
     assert not m.station.connectors[1].locked
 
 
@@ -184,10 +191,14 @@ def test_reset_answers_then_stops_every_transaction_and_reconnects() -> None:
     assert isinstance(call, SendCall) and isinstance(call.message, TransactionEnded)
     assert call.message.reason == "SoftReset"
     effects = m.handle(CallAnswered(call.call_id or 0, TransactionEndedAnswer(None)), T0 + 100)
+    effects, first = answer_statuses(m, effects, T0 + 100)
     call = effects[-1]
     assert isinstance(call, SendCall) and isinstance(call.message, TransactionEnded)
     effects = m.handle(CallAnswered(call.call_id or 0, TransactionEndedAnswer(None)), T0 + 100)
-    assert effects[-3:] == [ReportStatus(), Persist(), Reconnect("RemoteReset")]
+    effects, second = answer_statuses(m, effects, T0 + 100)
+    # Each stop's Finishing is reported before the next stop and before the reconnect.
+    assert statuses(first) == [(1, "Finishing")] and statuses(second) == [(2, "Finishing")]
+    assert effects[-2:] == [Persist(), Reconnect("RemoteReset")]
     assert m.station.transactions() == [] and m.station.registration is None
 
 
@@ -200,6 +211,7 @@ def test_2x_reset_on_idle_is_scheduled_and_the_last_stop_resets() -> None:
     [answer, *_, call] = m.handle(CsmsRequest(RemoteStopRequest(77)), T0 + 10)
     assert answer == Answer(RemoteStopAnswer("Accepted")) and isinstance(call, SendCall)
     effects = m.handle(CallAnswered(call.call_id or 0, TransactionEndedAnswer(None)), T0 + 10)
+    effects, _ = answer_statuses(m, effects, T0 + 10)
     assert effects[-1] == ResetStation(hard=True)
     assert m.handle(CsmsRequest(ResetRequest(True, connector_id=5)), T0) == [
         Answer(ResetAnswer("Rejected"))

@@ -34,7 +34,7 @@ def machine(*, folds: bool) -> StationMachine:
     m = StationMachine(
         station, MachineSettings(reports_reservation_ends=folds, folds_statuses_2x=folds)
     )
-    register(m, T0)
+    register(m, T0, report_all=False)
     return m
 
 
@@ -81,7 +81,7 @@ def test_offline_nothing_is_reported_and_a_failed_report_is_reported_again() -> 
     m = machine(folds=False)
     m.handle(Disconnected(), T0)
     assert report(m) == [Persist(), DONE]
-    register(m, T0 + 1)
+    register(m, T0 + 1, report_all=False)
     effects = report(m, T0 + 1)
     call = effects[-1]
     assert isinstance(call, SendCall)

@@ -203,17 +203,6 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
 
     # -- timers -------------------------------------------------------------------------------
 
-    def _set_timer(
-        self, name: str, delay: float, action: Callable[[], Coroutine[Any, Any, Any]]
-    ) -> None:
-        self._cancel_timer(name)
-
-        def fire() -> None:
-            self._timers.pop(name, None)
-            self.spawn(action())
-
-        self._timers[name] = self.clock.call_later(max(0.0, delay), fire)
-
     def _cancel_timer(self, name: str) -> None:
         handle = self._timers.pop(name, None)
         if handle is not None:

@@ -162,8 +162,10 @@ class MachineDriver:
 
     def _execute_at_once(self: StationRunner, effect: Effect) -> None:
         if isinstance(effect, SetTimer):
-            name = effect.name
-            self._set_timer(name, effect.at - self.now(), lambda: self._timer_fired(name))
+            self._cancel_timer(effect.name)
+            delay = max(0.0, effect.at - self.now())
+            handle = self.clock.call_later(delay, self._timer_fired, effect.name)
+            self._timers[effect.name] = handle
         elif isinstance(effect, CancelTimer):
             self._cancel_timer(effect.name)
         elif isinstance(effect, Persist) and not effect.write_ahead:
@@ -174,8 +176,19 @@ class MachineDriver:
             # Sending or awaiting before the answer would hold the CSMS's request open.
             raise RuntimeError(f"{effect!r} cannot run before the answer or without a request")
 
-    async def _timer_fired(self: StationRunner, name: str) -> None:
-        await self.execute(self.feed(TimerFired(name)))
+    def _timer_fired(self: StationRunner, name: str) -> None:
+        """A machine timer, run as a plain loop callback: what the machine does at once
+        (timers, write-behind) runs here; only calls and waits become the station's task."""
+        self._timers.pop(name, None)
+        effects = self.feed(TimerFired(name))
+        for index, effect in enumerate(effects):
+            if isinstance(effect, SetTimer | CancelTimer) or (
+                isinstance(effect, Persist) and not effect.write_ahead
+            ):
+                self._execute_at_once(effect)
+            else:
+                self.spawn(self.execute(effects[index:]))
+                return
 
 
 def failure_reason(exc: BaseException) -> str:

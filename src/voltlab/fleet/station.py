@@ -488,6 +488,17 @@ class Station(ReservationBook):
                 changes.append(change)
         return changes
 
+    def has_status_changes(self) -> bool:
+        """Would `status_changes` report anything? (Marks nothing.)"""
+        station = self.connector_status(0)
+        if self.station_reported != (station.status, station.error_code or ""):
+            return True
+        for connector_id, conn in self.connectors.items():
+            change = self.connector_status(connector_id)
+            if conn.reported != (change.status, change.error_code or ""):
+                return True
+        return False
+
     def forget_reported_status(self) -> None:
         """After a (re)boot every status is reported again."""
         self.station_reported = None

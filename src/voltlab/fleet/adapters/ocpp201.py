@@ -12,7 +12,7 @@ from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, 
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.codecs.ocpp201_sessions import offline_variant, transaction_event
 from voltlab.fleet.device_model import DeviceModel
-from voltlab.fleet.machine.flows.metering import transaction_ref
+from voltlab.fleet.machine.flows.sequence import transaction_ref
 from voltlab.fleet.station import Transaction
 from voltlab.ocpp.versions import OCPP201
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp

@@ -5,10 +5,10 @@ that waits for a cable for ConnectionTimeOut seconds."""
 from __future__ import annotations
 
 from voltlab.fleet.machine.context import AwaitingCable, FlowContext
-from voltlab.fleet.machine.effects import ReportStatus
 from voltlab.fleet.machine.flow import Flow
 from voltlab.fleet.machine.flows.authorization import authorize
 from voltlab.fleet.machine.flows.sessions import open_on_plug, start_transaction, stop_transaction
+from voltlab.fleet.machine.flows.status import report_changes
 from voltlab.fleet.machine.session_messages import PlugIn, RemoteStart, StartTransaction
 from voltlab.fleet.records import StationError, Transaction
 
@@ -20,7 +20,7 @@ def plug_in(ctx: FlowContext, command: PlugIn) -> Flow[Transaction | None]:
     ctx.station.plug(connector_id, ctx.now, ev=command.ev)
     if f"{CABLE_TIMER}{connector_id}" in ctx.timers:
         yield ctx.cancel_timer(f"{CABLE_TIMER}{connector_id}")
-    yield ReportStatus()
+    yield from report_changes(ctx)
     tx = None
     if ctx.online and ctx.points.opens_transaction_on_plug():
         tx = yield from open_on_plug(ctx, connector_id)
@@ -51,10 +51,10 @@ def unplug(ctx: FlowContext, connector_id: int) -> Flow[Transaction | None]:
         else:
             # The transaction stays open without an EV: the EVSE suspends.
             station.set_ev_demand(connector_id, ctx.now, wants_energy=False)
-            yield ReportStatus()
+            yield from report_changes(ctx)
             return None
     station.unplug(connector_id, ctx.now)
-    yield ReportStatus()
+    yield from report_changes(ctx)
     return tx
 
 
@@ -67,7 +67,7 @@ def end_session(ctx: FlowContext, connector_id: int, reason: str) -> Flow[Transa
     if conn.plugged:
         ctx.station.unplug(connector_id, ctx.now)
     ctx.awaiting_cable.pop(connector_id, None)
-    yield ReportStatus()
+    yield from report_changes(ctx)
     return tx
 
 
@@ -119,7 +119,7 @@ def remote_start(ctx: FlowContext, command: RemoteStart) -> Flow[Transaction | N
         command.id_tag, parent, command.remote_start_id
     )
     station.set_preparing(connector_id, True)
-    yield ReportStatus()
+    yield from report_changes(ctx)
     timeout = station.config.get_int("ConnectionTimeOut")
     yield ctx.set_timer(f"{CABLE_TIMER}{connector_id}", ctx.now + timeout)
     return None
@@ -128,4 +128,4 @@ def remote_start(ctx: FlowContext, command: RemoteStart) -> Flow[Transaction | N
 def cable_timeout(ctx: FlowContext, connector_id: int) -> Flow[None]:
     if ctx.awaiting_cable.pop(connector_id, None) is not None:
         ctx.station.set_preparing(connector_id, False)
-        yield ReportStatus()
+        yield from report_changes(ctx)

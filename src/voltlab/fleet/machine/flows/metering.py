@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from voltlab.fleet.machine.context import FlowContext
-from voltlab.fleet.machine.effects import Effect, ReportStatus
+from voltlab.fleet.machine.effects import Effect
 from voltlab.fleet.machine.flow import Call, Flow, WaitForStoredMeter
-from voltlab.fleet.machine.session_messages import MeterValue, MeterValuesReport, TransactionRef
+from voltlab.fleet.machine.flows.sequence import transaction_ref
+from voltlab.fleet.machine.flows.status import report_changes
+from voltlab.fleet.machine.session_messages import MeterValue, MeterValuesReport
 from voltlab.fleet.measurands import samples
 from voltlab.fleet.records import MeterReading, Transaction
 
@@ -29,13 +31,6 @@ def meter_value(
         reading, list(measurands), max_power_w=spec.max_power_w, max_current_a=spec.max_current_a
     )
     return MeterValue(reading.timestamp, context, tuple(values))
-
-
-def transaction_ref(tx: Transaction) -> TransactionRef:
-    """The transaction as its next message names it; takes the next 2.x seqNo."""
-    ref = TransactionRef(tx.local_id, tx.connector_id, tx.transaction_id, tx.seq_no)
-    tx.seq_no += 1
-    return ref
 
 
 def schedule_sampling(ctx: FlowContext, connector_id: int) -> Iterator[Effect]:
@@ -60,7 +55,8 @@ def sample_due(ctx: FlowContext, connector_id: int) -> Flow[None]:
     # sample is not retried (the next one carries the register).
     yield Call(_report(ctx, connector_id, tx, reading, "Sample.Periodic"))
     yield from schedule_limit(ctx, tx)
-    yield ReportStatus()
+    if station.has_status_changes():  # while charging steadily nothing changes
+        yield from report_changes(ctx)
 
 
 def sample_now(ctx: FlowContext, connector_id: int, context: str) -> Flow[None]:

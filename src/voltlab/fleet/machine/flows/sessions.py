@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.context import FlowContext
-from voltlab.fleet.machine.effects import Persist, ReportStatus, ResetStation
+from voltlab.fleet.machine.effects import Persist, ResetStation
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.flows.authorization import learn
@@ -16,9 +16,10 @@ from voltlab.fleet.machine.flows.metering import (
     meter_value,
     schedule_limit,
     schedule_sampling,
-    transaction_ref,
 )
 from voltlab.fleet.machine.flows.profiles import install_pending
+from voltlab.fleet.machine.flows.sequence import transaction_ref
+from voltlab.fleet.machine.flows.status import report_changes
 from voltlab.fleet.machine.session_messages import (
     StartTransaction,
     TransactionAuthorized,
@@ -121,7 +122,7 @@ def _announce(ctx: FlowContext, tx: Transaction) -> Flow[IdTagInfo | None]:
         station.connector(tx.connector_id).transaction = None
         station.recompute_power()
         yield Persist()
-        yield ReportStatus()
+        yield from report_changes(ctx)
         raise StationError(
             "csms_error", f"starting the transaction failed: {answer.detail or answer.reason}"
         )
@@ -148,7 +149,7 @@ def _confirmed(ctx: FlowContext, tx: Transaction, info: IdTagInfo | None) -> Flo
     yield from install_pending(ctx, tx.connector_id, profile_rules=ctx.profile_rules)
     yield from schedule_sampling(ctx, tx.connector_id)
     yield from schedule_limit(ctx, tx)
-    yield ReportStatus()
+    yield from report_changes(ctx)
     return tx
 
 
@@ -158,7 +159,7 @@ def open_on_plug(ctx: FlowContext, connector_id: int) -> Flow[Transaction]:
     tx = ctx.station.begin_transaction(connector_id, None, ctx.now)
     yield from _announce(ctx, tx)
     yield from schedule_sampling(ctx, connector_id)
-    yield ReportStatus()
+    yield from report_changes(ctx)
     return tx
 
 
@@ -174,7 +175,7 @@ def stop_transaction(
     info = yield from _announce_end(ctx, tx, ctx.begin_readings.pop(tx.local_id, None))
     if info is not None and tx.id_tag is not None:
         yield from learn(station, tx.id_tag, info)
-    yield ReportStatus()
+    yield from report_changes(ctx)
     if ctx.reset_when_idle and not station.transactions():
         ctx.reset_when_idle = False
         yield ResetStation(hard=True)

@@ -19,12 +19,12 @@ from voltlab.fleet.machine.effects import (
     Effect,
     Persist,
     Reconnect,
-    ReportStatus,
     SendCall,
 )
 from voltlab.fleet.machine.flow import Flow, FlowStepper
 from voltlab.fleet.machine.flows.cable import CABLE_TIMER
 from voltlab.fleet.machine.flows.sessions import stop_transaction
+from voltlab.fleet.machine.flows.status import report_changes
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
 
 
@@ -58,7 +58,7 @@ def reset(ctx: FlowContext, hard: bool) -> Flow[None]:
         del ctx.awaiting_cable[connector_id]
         yield ctx.cancel_timer(f"{CABLE_TIMER}{connector_id}")
         station.set_preparing(connector_id, False)
-    yield ReportStatus()
+    yield from report_changes(ctx)
     station.registration = None
     yield Persist()
     yield Reconnect("RemoteReset")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.effects import Persist
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
-from voltlab.fleet.machine.flows.metering import transaction_ref
+from voltlab.fleet.machine.flows.sequence import transaction_ref
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
     ReportStatuses,
@@ -46,6 +46,12 @@ def report_statuses(ctx: FlowContext, command: ReportStatuses) -> Flow[None]:
                     return
     finally:
         ctx.reporting_statuses = False
+
+
+def report_changes(ctx: FlowContext) -> Flow[None]:
+    """Report what changed now, as a step of the flow that changed it: the CSMS sees each
+    status the station passed through (Finishing before Available), not only the last."""
+    yield from report_statuses(ctx, ReportStatuses())
 
 
 def _forget_folded(ctx: FlowContext) -> None:
