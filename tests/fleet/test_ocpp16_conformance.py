@@ -453,3 +453,16 @@ async def test_dc_meter_values_carry_soc_and_follow_the_taper(runtime, peer16):
         assert after["Energy.Active.Import.Register"] - before[
             "Energy.Active.Import.Register"
         ] == pytest.approx(expected, rel=0.1)
+
+
+async def test_stop_session_reports_finishing_before_available(runtime, peer16):
+    """stop-session stops the transaction, then takes the cable out: the CSMS sees the
+    connector pass through Finishing (cable still in) before Available."""
+    runner = await boot(runtime, peer16, "CP-FIN")
+    await COMMANDS["start_session"](runner, {"connector_id": 1, "id_tag": "FIN"})
+    await wait_until(lambda: statuses(peer16, "CP-FIN", 1)[-1:] == ["Charging"])
+    await COMMANDS["stop_session"](runner, {"connector_id": 1})
+    await wait_until(lambda: statuses(peer16, "CP-FIN", 1)[-1:] == ["Available"])
+    await peer16.sync()
+    assert statuses(peer16, "CP-FIN", 1)[-3:] == ["Charging", "Finishing", "Available"]
+    assert peer16.strict_failures == []
