@@ -1,6 +1,7 @@
 """The runner as the station machine's driver: it feeds events to `StationMachine` and
-executes the effects it returns with the runner's clock, link and writes. `StationRunner`
-mixes this in (docs/station-machine.md, migration steps 1 and 2)."""
+executes the effects it returns with the runner's clock, link and writes: calls go out (a
+flow's answer goes back in as an event), timers are loop callbacks, waits are awaited.
+`StationRunner` mixes this in (docs/station-machine.md)."""
 
 from __future__ import annotations
 
