@@ -42,7 +42,7 @@ from voltlab.fleet.machine.events import (
     TransferFailed,
     UploadDone,
 )
-from voltlab.fleet.machine.flow import CallFailure, FailureReason, Flow, FlowStepper
+from voltlab.fleet.machine.flow import CallFailure, FailureReason, Flow, FlowStepper, no_result
 from voltlab.fleet.machine.flows import (
     auth_cache,
     authorization,
@@ -187,7 +187,7 @@ class StationMachine:
             return self.flows.resume(event.call_id, None)
         if isinstance(event, QueuedStartDelivered):
             flow = sessions.queued_start_delivered(self.context, event)
-            return self.flows.start(flow, _nothing)
+            return self.flows.start(flow, no_result)
         if isinstance(event, TimerFired):
             return self._timer(event.name, now)
         if isinstance(event, DownloadDone | UploadDone | FrameLogRead | TransferFailed):
@@ -204,13 +204,13 @@ class StationMachine:
             return self.maintenance.timer_fired(name, now)
         prefix, _, connector = name.partition(":")
         if prefix == "sample":
-            return self.flows.start(metering.sample_due(self.context, int(connector)), _nothing)
+            return self.flows.start(metering.sample_due(self.context, int(connector)), no_result)
         if prefix == "limit":
-            return self.flows.start(self._limit_due(int(connector)), _nothing)
+            return self.flows.start(self._limit_due(int(connector)), no_result)
         if name == profiles.PROFILES_TIMER:
             return profiles.limits_changed(self.context)
         if prefix == "cable":
-            return self.flows.start(cable.cable_timeout(self.context, int(connector)), _nothing)
+            return self.flows.start(cable.cable_timeout(self.context, int(connector)), no_result)
         raise UnhandledEvent(f"no flow owns the timer {name!r}")
 
     def _limit_due(self, connector_id: int) -> Flow[None]:
@@ -335,7 +335,3 @@ def _answer(result: Any) -> list[Effect]:
 
 def _session_result(result: Any) -> list[Effect]:
     return [Answer(SessionResult(result))]
-
-
-def _nothing(_: object) -> list[Effect]:
-    return []

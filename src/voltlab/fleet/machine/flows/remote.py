@@ -11,14 +11,10 @@ from voltlab.fleet.machine.control_messages import (
     RemoteStopRequest,
 )
 from voltlab.fleet.machine.effects import Answer, Effect
-from voltlab.fleet.machine.flow import FlowStepper
+from voltlab.fleet.machine.flow import FlowStepper, no_result
 from voltlab.fleet.machine.flows.cable import choose_remote_connector, remote_start
 from voltlab.fleet.machine.flows.sessions import stop_transaction
 from voltlab.fleet.machine.session_messages import RemoteStart
-
-
-def _nothing(_: object) -> list[Effect]:
-    return []
 
 
 def remote_start_request(
@@ -37,7 +33,7 @@ def remote_start_request(
     command = RemoteStart(connector_id, request.id_tag, request.remote_start_id, request.profile)
     return [
         Answer(RemoteStartAnswer("Accepted", opened)),
-        *flows.start(remote_start(ctx, command), _nothing),
+        *flows.start(remote_start(ctx, command), no_result),
     ]
 
 
@@ -48,4 +44,4 @@ def remote_stop_request(
     if tx is None:
         return [Answer(RemoteStopAnswer("Rejected"))]
     flow = stop_transaction(ctx, tx.connector_id, "Remote")
-    return [Answer(RemoteStopAnswer("Accepted")), *flows.start(flow, _nothing)]
+    return [Answer(RemoteStopAnswer("Accepted")), *flows.start(flow, no_result)]

@@ -21,15 +21,11 @@ from voltlab.fleet.machine.effects import (
     Reconnect,
     SendCall,
 )
-from voltlab.fleet.machine.flow import Flow, FlowStepper
+from voltlab.fleet.machine.flow import Flow, FlowStepper, no_result
 from voltlab.fleet.machine.flows.cable import CABLE_TIMER
 from voltlab.fleet.machine.flows.sessions import stop_transaction
 from voltlab.fleet.machine.flows.status import report_changes
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
-
-
-def _nothing(_: object) -> list[Effect]:
-    return []
 
 
 def reset_request(ctx: FlowContext, flows: FlowStepper, request: ResetRequest) -> list[Effect]:
@@ -41,11 +37,11 @@ def reset_request(ctx: FlowContext, flows: FlowStepper, request: ResetRequest) -
         if station.connectors[connector_id].transaction is None:
             return [Answer(ResetAnswer("Accepted"))]
         flow: Flow[object] = stop_transaction(ctx, connector_id, "ImmediateReset")
-        return [Answer(ResetAnswer("Accepted")), *flows.start(flow, _nothing)]
+        return [Answer(ResetAnswer("Accepted")), *flows.start(flow, no_result)]
     if request.on_idle and station.transactions():
         ctx.reset_when_idle = True  # the last stop resets (sessions.stop_transaction)
         return [Answer(ResetAnswer("Scheduled"))]
-    return [Answer(ResetAnswer("Accepted")), *flows.start(reset(ctx, request.hard), _nothing)]
+    return [Answer(ResetAnswer("Accepted")), *flows.start(reset(ctx, request.hard), no_result)]
 
 
 def reset(ctx: FlowContext, hard: bool) -> Flow[None]:
