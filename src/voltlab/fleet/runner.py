@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voltlab.clock import Clock, TimerHandle
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.codecs.station_codec import codec_for
 from voltlab.fleet.ev import ElectricVehicle
@@ -230,11 +229,6 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         decision = await self.run_command(AuthorizeIdTag(id_tag))
         assert isinstance(decision, AuthorizationDecision)
         return decision
-
-    def learn(self, id_tag: str, info: IdTagInfo) -> None:
-        if self.station.config.get_bool("AuthorizationCacheEnabled"):
-            self.station.auth_cache.learn(id_tag, info)
-            self.changed()
 
     # -- sessions: machine flows (machine/flows/sessions.py, cable.py, metering.py) ------------
 

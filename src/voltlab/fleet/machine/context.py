@@ -26,6 +26,13 @@ class TransactionPoints(Protocol):
     def stops_transaction_on_unplug(self) -> bool: ...
 
 
+class RegistrationState(Protocol):
+    """What the flows read of registration (flows/registration.Registration)."""
+
+    @property
+    def online(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class AwaitingCable:
     """A remote start accepted before the cable: it starts when the cable comes."""
@@ -50,11 +57,12 @@ class FlowContext:
     default_transaction_measurands: tuple[str, ...]
     # The OCPP version whose charging-profile rules apply (2.x refuses more than 1.6).
     profile_rules: str
+    # Connected and accepted by the CSMS: the registration flow's state says.
+    registration: RegistrationState
     # 2.x: statuses folded into ConnectorStatus, per EVSE, with charging-state events.
     folds_statuses_2x: bool = False
     new_transaction_id: Callable[[], str] = random_transaction_id
     now: float = 0.0
-    online: bool = False
     # 2.x Reset OnIdle during a transaction: reset once the last one ends.
     reset_when_idle: bool = False
     timers: dict[str, float] = field(default_factory=dict)
@@ -66,6 +74,10 @@ class FlowContext:
     reporting_statuses: bool = False
     reported_statuses: dict[int, str] = field(default_factory=dict)
     charging_states: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def online(self) -> bool:
+        return self.registration.online
 
     def set_timer(self, name: str, at: float) -> SetTimer:
         self.timers[name] = at

@@ -148,6 +148,7 @@ class StationMachine:
         self.station = station
         self.settings = settings
         self.maintenance = Maintenance(station, pacing or MaintenancePacing())
+        self.registration = registration.Registration()
         self.context = FlowContext(
             station,
             points if points is not None else _CablePoints(station),
@@ -156,8 +157,8 @@ class StationMachine:
             profile_rules=settings.profile_rules,
             folds_statuses_2x=settings.folds_statuses_2x,
             new_transaction_id=new_transaction_id,
+            registration=self.registration,
         )
-        self.registration = registration.Registration()
         self.flows = FlowStepper()
 
     @property
@@ -168,12 +169,9 @@ class StationMachine:
     def handle(self, event: Event, now: float) -> list[Effect]:
         self.context.now = now
         if registration.owns(event):
-            effects = registration.handle(
+            return registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
             )
-            self.context.online = self.registration.online
-            return effects
-        self.context.online = self.registration.online
         if isinstance(event, CsmsRequest):
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
