@@ -481,6 +481,13 @@ class OcppRpcPeer(JsonLinesChild):
     async def set_auth_default(self, status: str = "Accepted") -> None:
         await self.command("set_auth_default", status=status)
 
+    async def set_delay(self, method: str, seconds: float, *, identity: str | None = None) -> None:
+        """Answer ``method`` only ``seconds`` after it arrived (0: at once again), as a slow
+        CSMS would; bounded to a minute."""
+        await self.command(
+            "set_delay", method=method, delay_ms=round(seconds * 1000), identity=identity
+        )
+
     async def set_response(
         self,
         method: str,

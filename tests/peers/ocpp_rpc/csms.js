@@ -168,6 +168,7 @@ const state = {
     auth: new Map(),                 // idTag -> {status, parentIdTag, expiryDate}
     authDefault: 'Accepted',
     overrides: new Map(),            // `${identity||'*'}|${method}` -> {result}|{error}
+    delays: new Map(),               // `${identity||'*'}|${method}` -> ms before answering
     nextTransactionId: 1,
     quiet: false,
     // what --quiet counts instead of printing
@@ -453,6 +454,8 @@ function attachClient(client) {
             // strict validation of the request has already passed when we get here
             if (state.quiet) countCall(method);
             else emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
+            const delay = state.delays.get(`${identity}|${method}`) ?? state.delays.get(`*|${method}`);
+            if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
             const override = findOverride(identity, method);
             if (override) {
                 if (override.error) {
@@ -564,6 +567,15 @@ async function handleCommand(cmd) {
             checkStatus(status, [...OCPP2_AUTH], 'status');
             state.authDefault = status;
             return { status };
+        }
+
+        case 'set_delay': {
+            if (typeof cmd.method !== 'string') throw new CommandError('BadCommand', 'method is required');
+            const ms = Number(cmd.delay_ms);
+            if (!Number.isFinite(ms) || ms < 0 || ms > 60000) throw new CommandError('BadCommand', 'delay_ms must be 0..60000');
+            const key = `${cmd.identity ?? '*'}|${cmd.method}`;
+            if (ms > 0) state.delays.set(key, ms); else state.delays.delete(key);
+            return { key, delay_ms: ms };
         }
 
         case 'set_response': {
