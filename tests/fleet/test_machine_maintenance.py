@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.firmware_signing import SIGNATURE, SIGNING_CERTIFICATE
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_maintenance as codec16
 from voltlab.fleet.codecs import ocpp201_maintenance as codec2x
@@ -56,19 +57,6 @@ LAB = "http://127.0.0.1:8080"
 IMAGE = b"\x7fFIRMWARE" * 100
 
 # Same self-signed P-256 certificate as tests/fleet/test_maintenance.py.
-SIGNING_CERTIFICATE = """-----BEGIN CERTIFICATE-----
-MIIBmTCCAT+gAwIBAgIUQLwtLG9RyXne5EXEIQFeva68JRgwCgYIKoZIzj0EAwIw
-IjEgMB4GA1UEAwwXdm9sdGxhYiBmaXJtd2FyZSBzaWduZXIwHhcNMjYxMTIyMDMy
-NTUwWhcNMzYxMTE5MDMyNTUwWjAiMSAwHgYDVQQDDBd2b2x0bGFiIGZpcm13YXJl
-IHNpZ25lcjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABGjA9/ldzszbyIby52vq
-czojuL7x4ba1+QkQVSBJPoJs2Lx8/XNeZTh5pP92djf5NlOr1rQ7TVo+MGeIb2zp
-YoCjUzBRMB0GA1UdDgQWBBQvcQpmo5hmnQfBCDWaHwNqwsrzxjAfBgNVHSMEGDAW
-gBQvcQpmo5hmnQfBCDWaHwNqwsrzxjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
-BAMCA0gAMEUCIQCzINRHemYAsgrPDsYb6tMb/x2BPUJvSDoe294mgXNMZAIgUObB
-pl4ndfxYa9r98rrNQNebEaQ5zo0k8KW/wPvHk/g=
------END CERTIFICATE-----
-"""
-SIGNATURE = "MEUCIQDx0Vb3c2lnbmF0dXJlLW9mLXRoZS1pbWFnZQIgc2lnbmF0dXJlLXBhcnQtdHdv"
 
 
 def machine() -> StationMachine:

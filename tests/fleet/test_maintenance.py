@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from fleet.firmware_signing import SIGNATURE, SIGNING_CERTIFICATE
 from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.machine.effects import (
     Answer,
@@ -57,19 +58,6 @@ T0 = 1_800_000_000.0
 FIRMWARE_IMAGE = b"VOLTLAB-FIRMWARE\x00" + bytes(range(256)) * 64
 
 # A self-signed P-256 certificate (openssl req -x509 -newkey ec), as a CSMS would send it.
-SIGNING_CERTIFICATE = """-----BEGIN CERTIFICATE-----
-MIIBmTCCAT+gAwIBAgIUQLwtLG9RyXne5EXEIQFeva68JRgwCgYIKoZIzj0EAwIw
-IjEgMB4GA1UEAwwXdm9sdGxhYiBmaXJtd2FyZSBzaWduZXIwHhcNMjYxMTIyMDMy
-NTUwWhcNMzYxMTE5MDMyNTUwWjAiMSAwHgYDVQQDDBd2b2x0bGFiIGZpcm13YXJl
-IHNpZ25lcjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABGjA9/ldzszbyIby52vq
-czojuL7x4ba1+QkQVSBJPoJs2Lx8/XNeZTh5pP92djf5NlOr1rQ7TVo+MGeIb2zp
-YoCjUzBRMB0GA1UdDgQWBBQvcQpmo5hmnQfBCDWaHwNqwsrzxjAfBgNVHSMEGDAW
-gBQvcQpmo5hmnQfBCDWaHwNqwsrzxjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
-BAMCA0gAMEUCIQCzINRHemYAsgrPDsYb6tMb/x2BPUJvSDoe294mgXNMZAIgUObB
-pl4ndfxYa9r98rrNQNebEaQ5zo0k8KW/wPvHk/g=
------END CERTIFICATE-----
-"""
-SIGNATURE = "MEUCIQDx0Vb3c2lnbmF0dXJlLW9mLXRoZS1pbWFnZQIgc2lnbmF0dXJlLXBhcnQtdHdv"
 
 
 @dataclass
