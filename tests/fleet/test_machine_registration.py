@@ -29,6 +29,7 @@ from voltlab.fleet.machine.events import (
     Connected,
     Disconnected,
     GatewayCommand,
+    QueueDelivered,
     Rebooting,
     TimerFired,
     Triggered,
@@ -41,6 +42,12 @@ from voltlab.fleet.machine.messages import (
     BootRequest,
     HeartbeatAnswer,
     HeartbeatRequest,
+)
+from voltlab.fleet.machine.session_messages import (
+    Received,
+    StatusReport,
+    TransactionEnded,
+    TransactionEndedAnswer,
 )
 from voltlab.fleet.records import StationError
 from voltlab.fleet.station import Station
@@ -177,6 +184,37 @@ def test_a_new_connection_registers_anew_and_an_answer_for_the_old_one_is_ignore
     assert not m.online
     effects = m.handle(CallAnswered(3, BootAnswer("Accepted", 60, None)), T0 + 23)
     assert effects[-1] == Registered() and m.online
+
+
+def test_once_the_queue_went_out_interrupted_closes_then_every_status_then_sampling() -> None:
+    m = machine()
+    station = m.station
+    # A restart left transaction 7 open on connector 1; connector 2 charges on (a reconnect).
+    left_open = {"local_id": 1, "connector_id": 1, "id_tag": "TAG", "started_at": T0 - 600}
+    station.restore(
+        {"open_transactions": [{**left_open, "meter_start_wh": 0.0, "transaction_id": 7}]}
+    )
+    station.plug(2, T0)
+    station.confirm(station.begin_transaction(2, "TAG", T0), T0)
+    accepted(m)  # ends with Registered: the driver delivers the offline queue first
+    effects = m.handle(QueueDelivered(), T0 + 1)
+    assert len(effects) == 1 and isinstance(effects[0], SendCall)
+    stop = effects[0].message
+    assert isinstance(stop, TransactionEnded) and stop.tx.transaction_id == 7
+    assert stop.reason == "PowerLoss" and stop.stopped_at == T0 + 1
+    # One CALL at a time: each status once the one before it was answered.
+    effects = m.handle(CallAnswered(effects[0].call_id or 0, TransactionEndedAnswer(None)), T0 + 1)
+    assert effects[:2] == [Persist(), Persist()] and not station.interrupted
+    reported = []
+    while isinstance(effects[-1], SendCall) and isinstance(effects[-1].message, StatusReport):
+        reported.append((effects[-1].message.connector_id, effects[-1].message.status))
+        effects = m.handle(CallAnswered(effects[-1].call_id or 0, Received()), T0 + 1)
+    assert reported == [(0, "Available"), (1, "Available"), (2, "Charging")]
+    sampling = station.config.get_int("MeterValueSampleInterval")
+    assert effects == [SetTimer("sample:2", T0 + 1 + sampling)]
+    # Gone before the queue went out: nothing follows on the lost connection.
+    m.handle(Disconnected(), T0 + 2)
+    assert m.handle(QueueDelivered(), T0 + 2) == []
 
 
 def test_reset_boots_with_remote_reset_once_then_power_up() -> None:

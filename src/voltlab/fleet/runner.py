@@ -20,13 +20,11 @@ from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
 from voltlab.fleet.machine.session_messages import (
-    CloseInterrupted,
     EndSession,
     PlugIn,
     RecheckLimits,
     RemoteStart,
     ReportStatuses,
-    ResumeSessions,
     SampleNow,
     SessionCommand,
     SessionResult,
@@ -191,14 +189,6 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         await self.link.stop(close_code)
         self.station.registration = None
         self.changed()
-
-    async def _registered(self) -> None:
-        self.station.registration = "Accepted"
-        self.station.forget_reported_status()
-        await self.drain_queue()
-        await self.run_command(CloseInterrupted())
-        await self.run_command(ReportStatuses(again=True))
-        await self.run_command(ResumeSessions())
 
     # -- timers -------------------------------------------------------------------------------
 

@@ -129,7 +129,7 @@ class MachineDriver:
             elif isinstance(effect, CancelTransfer):
                 self.maintenance.cancel_transfer(effect.name)
             elif isinstance(effect, Registered):
-                self.registration_accepted()
+                await self.registration_accepted()
             else:
                 self._execute_at_once(effect)
 

@@ -1,6 +1,7 @@
 """The driver's side of registration: the link's connections as `Connected` / `Disconnected`
-events, TriggerMessage, configuration changes and resets as machine events, and the runner's
-registration work (`_registered`) when the machine says the CSMS accepted the station.
+events, TriggerMessage, configuration changes and resets as machine events, and the delivery
+of the offline queue once the machine says the CSMS accepted the station (`Registered`), after
+which the machine does the rest (`QueueDelivered`).
 `StationRunner` mixes this in (docs/station-machine.md, migration step 3)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from voltlab.fleet.machine.events import (
     ConfigurationChanged,
     Connected,
     Disconnected,
+    QueueDelivered,
     Rebooting,
     Triggered,
 )
@@ -37,15 +39,20 @@ class RegistrationDriver:
         for effect in self.feed(Disconnected()):
             self._execute_at_once(effect)  # timers and write-behind only
 
-    def registration_accepted(self: StationRunner) -> None:
-        """The machine's `Registered`: drain the queue, close interrupted transactions,
-        report statuses, resume sampling (runner code until those flows move in)."""
-        task = self._after_registration = self.spawn(self._registered())
-        task.add_done_callback(self._registration_work_done)
-
-    def _registration_work_done(self: StationRunner, task: asyncio.Task[Any]) -> None:
-        if self._after_registration is task:
-            self._after_registration = None  # a finished task is not kept per station
+    async def registration_accepted(self: StationRunner) -> None:
+        """The machine's `Registered`: deliver what was queued offline, then the machine does
+        the rest of what follows a registration (`QueueDelivered`). It runs in the task that
+        executes the boot's effects (the boot flow ended with `Registered`); a lost
+        connection cancels it there (`link_disconnected`), as its CALLs could not be
+        answered."""
+        task = self._after_registration = asyncio.current_task()
+        try:
+            self.station.registration = "Accepted"
+            await self.drain_queue()
+            await self.execute(self.feed(QueueDelivered()))
+        finally:
+            if self._after_registration is task:
+                self._after_registration = None  # a finished task is not kept per station
 
     async def trigger(self: StationRunner, requested: str) -> None:
         """TriggerMessage for BootNotification or Heartbeat, once its answer is on the wire."""

@@ -437,16 +437,23 @@ class Station(ReservationBook):
 
     def connector_status(self, connector_id: int) -> StatusChange:
         if connector_id == 0:
-            fault = self.station_fault
-            if fault is not None and fault.blocks_charging:
-                status = "Faulted"
-            else:
-                status = "Available" if self.station_operative else "Unavailable"
-            return _change(0, status, fault)
-        conn = self.connector(connector_id)
+            status, fault = self._station_status()
+        else:
+            status, fault = self._connector_status(self.connector(connector_id))
+        return _change(connector_id, status, fault)
+
+    def _station_status(self) -> tuple[str, Fault | None]:
+        """Connector 0's status, and the fault behind it (if any)."""
+        fault = self.station_fault
+        if fault is not None and fault.blocks_charging:
+            return "Faulted", fault
+        return ("Available" if self.station_operative else "Unavailable"), fault
+
+    def _connector_status(self, conn: Connector) -> tuple[str, Fault | None]:
+        """A connector's status, and the fault behind it (if any)."""
         fault = conn.fault or self.station_fault
         if fault is not None and fault.blocks_charging:
-            return _change(connector_id, "Faulted", fault)
+            return "Faulted", fault
         tx = conn.transaction
         if tx is not None and tx.id_tag is None and not tx.confirmed:
             status = "Preparing"  # EV connected, waiting for authorization (2.x)
@@ -467,35 +474,38 @@ class Station(ReservationBook):
             status = "Finishing"
         elif conn.plugged or conn.preparing:
             status = "Preparing"
-        elif self.reservation_for(connector_id) is not None:
+        elif self.reservation_for(conn.connector_id) is not None:
             status = "Reserved"
         else:
             status = "Available"
-        return _change(connector_id, status, fault)
+        return status, fault
 
     def status_changes(self) -> list[StatusChange]:
-        """Connector statuses that differ from what was last reported; marks them reported."""
+        """Connector statuses that differ from what was last reported; marks them reported.
+        (A `StatusChange` is made only for a change: this runs after every flow step that
+        may change a status.)"""
         changes: list[StatusChange] = []
-        station = self.connector_status(0)
-        if self.station_reported != (station.status, station.error_code or ""):
-            self.station_reported = (station.status, station.error_code or "")
-            changes.append(station)
+        status, fault = self._station_status()
+        key = (status, _error_code(fault))
+        if self.station_reported != key:
+            self.station_reported = key
+            changes.append(_change(0, status, fault))
         for connector_id, conn in self.connectors.items():
-            change = self.connector_status(connector_id)
-            key = (change.status, change.error_code or "")
+            status, fault = self._connector_status(conn)
+            key = (status, _error_code(fault))
             if conn.reported != key:
                 conn.reported = key
-                changes.append(change)
+                changes.append(_change(connector_id, status, fault))
         return changes
 
     def has_status_changes(self) -> bool:
         """Would `status_changes` report anything? (Marks nothing.)"""
-        station = self.connector_status(0)
-        if self.station_reported != (station.status, station.error_code or ""):
+        status, fault = self._station_status()
+        if self.station_reported != (status, _error_code(fault)):
             return True
-        for connector_id, conn in self.connectors.items():
-            change = self.connector_status(connector_id)
-            if conn.reported != (change.status, change.error_code or ""):
+        for conn in self.connectors.values():
+            status, fault = self._connector_status(conn)
+            if conn.reported != (status, _error_code(fault)):
                 return True
         return False
 
@@ -567,6 +577,11 @@ class Station(ReservationBook):
         self.firmware_version = str(body.get("firmware_version") or self.firmware_version)
         if body.get("charging_profiles"):
             self.profiles.restore(body["charging_profiles"])
+
+
+def _error_code(fault: Fault | None) -> str:
+    """What a reported status is remembered by besides the status: its error code ("": none)."""
+    return "" if fault is None else (fault.fault_type or "")
 
 
 def _change(connector_id: int, status: str, fault: Fault | None) -> StatusChange:

@@ -107,8 +107,9 @@ class CancelTransfer:
 @dataclass(frozen=True)
 class Registered:
     """The CSMS accepted the station on this connection (it was not accepted before): the
-    driver does what follows a registration (offline queue, interrupted transactions,
-    statuses, sampling) until those flows move into the machine."""
+    driver delivers what was queued offline, then feeds `QueueDelivered`, on which the
+    machine does the rest of what follows a registration (interrupted transactions,
+    statuses, sampling)."""
 
 
 @dataclass(frozen=True)

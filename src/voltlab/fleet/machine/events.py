@@ -133,6 +133,13 @@ class ConfigurationChanged:
 
 
 @dataclass(frozen=True)
+class QueueDelivered:
+    """After a registration (`Registered`), what was queued offline went out (or nothing
+    was queued): the machine does what follows a registration on this connection: closes the
+    transactions a restart interrupted, reports every status, resumes sampling."""
+
+
+@dataclass(frozen=True)
 class Rebooting:
     """The station is about to restart (Reset): its next BootNotification says `reason`."""
 
@@ -152,5 +159,6 @@ Event = (
     | Disconnected
     | Triggered
     | ConfigurationChanged
+    | QueueDelivered
     | Rebooting
 )

@@ -36,6 +36,7 @@ from voltlab.fleet.machine.events import (
     Event,
     FrameLogRead,
     GatewayCommand,
+    QueueDelivered,
     QueuedStartDelivered,
     Resumed,
     TimerFired,
@@ -168,6 +169,8 @@ class StationMachine:
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         self.context.now = now
+        if type(event) is CallAnswered:  # the most frequent event: every answer a flow awaits
+            return self.flows.resume(event.call_id, event.answer)
         if registration.owns(event):
             return registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
@@ -176,13 +179,13 @@ class StationMachine:
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
             return self._command(event.message, now, from_csms=False)
-        if isinstance(event, CallAnswered):
-            return self.flows.resume(event.call_id, event.answer)
         if isinstance(event, CallFailed):
             reason = cast(FailureReason, event.reason)
             return self.flows.resume(event.call_id, CallFailure(reason, event.detail))
         if isinstance(event, Resumed):
             return self.flows.resume(event.call_id, None)
+        if isinstance(event, QueueDelivered):
+            return self.flows.start(self._following_registration(), no_result)
         if isinstance(event, QueuedStartDelivered):
             flow = sessions.queued_start_delivered(self.context, event)
             return self.flows.start(flow, no_result)
@@ -317,6 +320,15 @@ class StationMachine:
             return status.report_statuses(ctx, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
 
+    def _following_registration(self) -> Flow[None]:
+        """What follows a registration once the offline queue went out, as one flow: close
+        what a restart interrupted, report every status again, resume sampling."""
+        if not self.online:
+            return  # the connection went away meanwhile; the next registration does it
+        yield from sessions.close_interrupted(self.context)
+        yield from status.report_statuses(self.context, _EVERY_STATUS)
+        yield from self._resume_sessions()
+
     def _recheck_limits(self) -> Flow[None]:
         for tx in self.station.transactions():
             yield from metering.schedule_limit(self.context, tx)
@@ -325,6 +337,9 @@ class StationMachine:
         for tx in self.station.transactions():
             yield from metering.schedule_sampling(self.context, tx.connector_id)
             yield from metering.schedule_limit(self.context, tx)
+
+
+_EVERY_STATUS = ReportStatuses(again=True)
 
 
 def _answer(result: Any) -> list[Effect]:

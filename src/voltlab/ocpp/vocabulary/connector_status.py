@@ -109,12 +109,15 @@ ERROR_CODES_16: Final[dict[FaultType, ChargePointErrorCode16]] = {
 }
 
 
+# The same table keyed by any string: a lookup per StatusNotification, not a scan.
+_ERROR_CODES_16_BY_TEXT: Final[dict[str | None, ChargePointErrorCode16]] = {
+    fault: code for fault, code in ERROR_CODES_16.items()
+}
+
+
 def error_code_16(fault_type: str | None) -> ChargePointErrorCode16:
     """The 1.6 errorCode for a fault type; no fault (None) is NoError."""
-    for fault, code in ERROR_CODES_16.items():
-        if fault == fault_type:
-            return code
-    return "NoError"
+    return _ERROR_CODES_16_BY_TEXT.get(fault_type, "NoError")
 
 
 def connector_status_2x(status: str) -> ConnectorStatus2x:

@@ -18,11 +18,15 @@ from voltlab.fleet.machine.session_messages import (
 from voltlab.fleet.records import StatusChange
 from voltlab.ocpp.vocabulary.connector_status import charging_state_2x, connector_status_2x
 
+# Frozen, so one of each serves every flow (a flow reports after nearly every step).
+_PERSIST = Persist()
+_CHANGES = ReportStatuses()
+
 
 def report_statuses(ctx: FlowContext, command: ReportStatuses) -> Flow[None]:
     station = ctx.station
     station.advance(ctx.now)
-    yield Persist()
+    yield _PERSIST
     if command.again:
         if command.connector_ids is None:
             station.forget_reported_status()
@@ -51,7 +55,7 @@ def report_statuses(ctx: FlowContext, command: ReportStatuses) -> Flow[None]:
 def report_changes(ctx: FlowContext) -> Flow[None]:
     """Report what changed now, as a step of the flow that changed it: the CSMS sees each
     status the station passed through (Finishing before Available), not only the last."""
-    yield from report_statuses(ctx, ReportStatuses())
+    yield from report_statuses(ctx, _CHANGES)
 
 
 def _forget_folded(ctx: FlowContext) -> None:
