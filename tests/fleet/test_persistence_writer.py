@@ -106,3 +106,23 @@ async def test_persist_and_settled_return_with_the_snapshot_stored(database: Dat
     await writer.flush()
     await asyncio.wait_for(settled, 5)
     assert _states(database)[a] == {"tx": "closed"}
+
+
+async def test_a_write_ahead_writes_what_is_waited_for_and_leaves_the_rest_to_the_flush(
+    database: Database,
+) -> None:
+    a, b, c = _chargers(database, 3)
+    snapshots = {a: {"n": 1}, b: {"n": 2}, c: {"n": 3}}
+    writer = FleetWriter(database, lambda cid: dict(snapshots[cid]))
+    writer.frame(b, T0, "out", '[2,"1","Heartbeat",{}]')
+    writer.mark_dirty(b)  # changed, and nobody waits for it
+    settled = asyncio.create_task(writer.settled(c))
+    await asyncio.sleep(0)  # c waits for the next flush
+    await asyncio.wait_for(writer.persist(a), 5)
+    await asyncio.wait_for(settled, 5)
+    states = _states(database)
+    assert states[a] == {"n": 1} and states[c] == {"n": 3}
+    assert states[b] is None, "a write-ahead does not wait for every changed station"
+    assert _frames(database) == [(b, '[2,"1","Heartbeat",{}]')]  # buffered frames go along
+    await writer.flush()
+    assert _states(database)[b] == {"n": 2}

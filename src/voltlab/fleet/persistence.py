@@ -49,8 +49,9 @@ class FleetWriter:
         self._dirty: set[str] = set()
         self._since_prune: dict[str, int] = {}
         self._lock = asyncio.Lock()
-        # Futures of `settled` callers, resolved by the end of the next flush.
-        self._waiters: list[asyncio.Future[None]] = []
+        # `persist` and `settled` callers: their charger and the future the end of the next
+        # flush resolves.
+        self._waiters: list[tuple[str, asyncio.Future[None]]] = []
         self._urgent = False  # a `persist` caller waits: flush again at once
         self._urgent_task: asyncio.Task[None] | None = None
         self._insert_frames = _frame_inserter(database)
@@ -67,8 +68,8 @@ class FleetWriter:
         self._frames = [f for f in self._frames if f[0] != charger_id]
 
     async def persist(self, charger_id: str) -> None:
-        """Write this charger's snapshot now (with whatever else is buffered) and return once
-        it is committed. Callers share flushes: every flush that snapshots the charger after
+        """Write this charger's snapshot now (with the buffered frames and the other snapshots
+        waited for) and return once it is committed. Callers share flushes: every flush that snapshots the charger after
         this call releases it, at its commit, so the frame this guards leaves right after the
         state behind it became durable (never a flush later)."""
         self._urgent = True
@@ -81,29 +82,38 @@ class FleetWriter:
         snapshot; costs no write of its own (the regular flush does it)."""
         self._dirty.add(charger_id)
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        self._waiters.append((charger_id, waiter))
         await waiter
 
     async def _flush_urgent(self) -> None:
         while self._urgent:
             self._urgent = False
-            await self.flush()
+            await self.flush(waited_for_only=True)
 
-    async def flush(self) -> None:
+    async def flush(self, *, waited_for_only: bool = False) -> None:
+        """Write the buffered frames and the dirty snapshots; `waited_for_only`: only the
+        snapshots someone waits for (`persist`, `settled`), so that a write-ahead does not
+        wait for the snapshots of every other station that changed (a fan-out's thousand):
+        the regular flush writes those."""
         async with self._lock:
             waiters, self._waiters = self._waiters, []
+            waited_for = {charger_id for charger_id, _ in waiters} if waited_for_only else None
             try:
-                await self._flush_locked()
+                await self._flush_locked(waited_for)
             finally:
                 # Also after a failed write: a station must not stall on a broken database
                 # (the failure is logged and the snapshots retried).
-                for waiter in waiters:
+                for _, waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(None)
 
-    async def _flush_locked(self) -> None:
+    async def _flush_locked(self, only: set[str] | None = None) -> None:
         frames, self._frames = self._frames, []
-        dirty, self._dirty = self._dirty, set()
+        if only is None:
+            dirty, self._dirty = self._dirty, set()
+        else:
+            dirty = only & self._dirty  # every waiter's charger was marked dirty by its call
+            self._dirty -= dirty
         snapshots = {cid: snap for cid in dirty if (snap := self._snapshot_of(cid)) is not None}
         if not frames and not snapshots:
             return

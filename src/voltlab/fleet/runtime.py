@@ -18,6 +18,7 @@ from voltlab.fleet.offline_queue import QueueStore
 from voltlab.fleet.persistence import FleetWriter
 from voltlab.fleet.runner import StationRunner
 from voltlab.fleet.runtime_api import ChargerSpec, spec_from_row
+from voltlab.fleet.state_view import stored_state
 from voltlab.store.clock_state import load_clock_reading, save_clock_reading
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
@@ -189,10 +190,8 @@ class FleetRuntime:
         runner = self.runners.get(charger_id)
         if runner is None:
             return None
-        live = runner.live_state()
+        live = stored_state(runner)  # first: it advances the meter the snapshot stores
         return {
             "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
-            "connectors": live["connectors"],
-            "connection": live["connection"],
-            "registration": live["registration"],
+            **live,
         }
