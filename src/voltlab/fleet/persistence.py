@@ -69,9 +69,9 @@ class FleetWriter:
 
     async def persist(self, charger_id: str) -> None:
         """Write this charger's snapshot now (with the buffered frames and the other snapshots
-        waited for) and return once it is committed. Callers share flushes: every flush that snapshots the charger after
-        this call releases it, at its commit, so the frame this guards leaves right after the
-        state behind it became durable (never a flush later)."""
+        waited for) and return once it is committed. Callers share flushes: every flush that
+        snapshots the charger after this call releases it, at its commit, so the frame this
+        guards leaves right after the state behind it became durable (never a flush later)."""
         self._urgent = True
         if self._urgent_task is None or self._urgent_task.done():
             self._urgent_task = asyncio.create_task(self._flush_urgent(), name="fleet-persist")
