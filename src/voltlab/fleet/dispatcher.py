@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Table, bindparam, literal_column, select, update
 
 from voltlab.clock import wall_now
 from voltlab.fleet.commands import COMMANDS
@@ -272,26 +272,36 @@ class CommandDispatcher:
                     future.set_result(None)
 
     def _record(self, transitions: list[Transition]) -> None:
-        now = wall_now()
         by_id: dict[str, Transition] = {}
         for transition in transitions:  # the latest transition of a command wins
             by_id[transition[0]] = transition
+        if not by_id:
+            return
+        # One executemany, no ORM objects: a fan-out's thousand commands wait for the commit
+        # of their `running` before they act. An outcome is final: a late "running" cannot
+        # undo it (the WHERE).
+        commands = cast(Table, Command.__table__)
+        statement = (
+            update(commands)
+            .where(commands.c.id == bindparam("command_id"), commands.c.status.not_in(_FINAL))
+            .values(
+                status=bindparam("new_status"),
+                result=bindparam("new_result", type_=commands.c.result.type),
+                error=bindparam("new_error", type_=commands.c.error.type),
+                updated_at=wall_now(),
+            )
+        )
+        rows = [
+            {"command_id": cid, "new_status": status, "new_result": result, "new_error": error}
+            for cid, status, result, error in by_id.values()
+        ]
         with self.database.session() as session:
-            ids = list(by_id)
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                rows = session.scalars(select(Command).where(Command.id.in_(chunk)))
-                for command in rows:
-                    _, status, result, error = by_id[command.id]
-                    if command.status in TERMINAL:
-                        continue  # an outcome is final (a late "running" cannot undo it)
-                    command.status = status
-                    command.result = result
-                    command.error = error
-                    command.updated_at = now
+            session.connection().execute(statement, rows)
 
 
 TERMINAL = frozenset({"succeeded", "failed", "timed_out"})
+# The same in SQL, as literals: executemany takes no list parameter.
+_FINAL = [literal_column(f"'{status}'") for status in sorted(TERMINAL)]
 
 
 def _consume(task: asyncio.Future[Any]) -> None:
