@@ -37,7 +37,7 @@ from voltlab.fleet.machine.session_messages import (
 from voltlab.fleet.maintenance_control import StationMaintenance
 from voltlab.fleet.offline_queue import OfflineQueue
 from voltlab.fleet.runner_effects import TRANSPORT_ERRORS, MachineDriver
-from voltlab.fleet.runner_offline import OfflineMessages
+from voltlab.fleet.runner_offline import OfflineMessages, QueuedTransactions
 from voltlab.fleet.runner_registration import RegistrationDriver
 from voltlab.fleet.smart_charging import ChargingProfile
 from voltlab.fleet.station import Station, StationError, Transaction
@@ -119,6 +119,7 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         self.queue = queue
         self._draining: asyncio.Task[Any] | None = None
         self._queue_empty: bool | None = None  # None: not counted yet
+        self.queued_transactions = QueuedTransactions()
         self.maintenance = StationMaintenance(self)
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}

@@ -24,6 +24,7 @@ from voltlab.fleet.machine.effects import (
     Reconnect,
     Registered,
     ReportStatus,
+    RequestCertificate,
     ResetStation,
     SendCall,
     SetTimer,
@@ -130,6 +131,8 @@ class MachineDriver:
                 self.maintenance.cancel_transfer(effect.name)
             elif isinstance(effect, Registered):
                 self.registration_accepted()
+            elif isinstance(effect, RequestCertificate):
+                await self.maintenance.request_certificate(effect.cert_type)
             else:
                 self._execute_at_once(effect)
 

@@ -1,4 +1,5 @@
-"""OCPP 1.6J adapter: the station model in 1.6 frames, and 1.6 CSMS requests as runner flows."""
+"""OCPP 1.6J adapter: each 1.6 CSMS request decoded by the 1.6 codecs, handled by the station
+machine, its answer encoded back (`machine_request`)."""
 
 from __future__ import annotations
 
@@ -11,32 +12,21 @@ from voltlab.fleet.adapters.ocpp16_maintenance import (
 )
 from voltlab.fleet.codecs import common as common_codec
 from voltlab.fleet.codecs import ocpp16_availability as availability16
+from voltlab.fleet.codecs import ocpp16_configuration as configuration16
 from voltlab.fleet.codecs import ocpp16_control as control16
 from voltlab.fleet.codecs import ocpp16_local_list as local_list16
-from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_profiles as profiles16
 from voltlab.fleet.codecs import ocpp16_reservations as reservations16
+from voltlab.fleet.codecs import ocpp16_triggers as triggers16
 from voltlab.fleet.codecs import shared_requests as shared
+from voltlab.fleet.codecs import shared_triggers
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
-from voltlab.fleet.machine.session_messages import ReportStatuses
-from voltlab.fleet.station import StationError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
-
-TRIGGERS = frozenset(
-    {
-        "BootNotification",
-        "DiagnosticsStatusNotification",
-        "FirmwareStatusNotification",
-        "Heartbeat",
-        "MeterValues",
-        "StatusNotification",
-    }
-)
 
 
 class Ocpp16Adapter(Ocpp16Maintenance):
@@ -75,9 +65,6 @@ class Ocpp16Adapter(Ocpp16Maintenance):
     def __init__(self, runner: StationRunner) -> None:
         self.runner = runner
         self.station = runner.station
-
-    async def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self.runner.link.call(action, payload)
 
     # -- station -> CSMS ----------------------------------------------------------------------
 
@@ -121,20 +108,14 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         availability16.decode_change_availability, availability16.encode_change_availability_answer
     )
 
-    async def on_ChangeConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
-        key, value = payload["key"], payload["value"]
-        status = self.station.config.set_by_csms(key, value)
-        if status in ("Accepted", "RebootRequired"):
-            self.runner.changed()
-            self.runner.configuration_changed(key)
-        return {"status": status}
+    on_ChangeConfiguration = machine_request(
+        configuration16.decode_change_configuration,
+        configuration16.encode_change_configuration_answer,
+    )
 
-    async def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
-        found, unknown = self.station.config.entries(payload.get("key"))
-        body: dict[str, Any] = {"configurationKey": found}
-        if unknown:
-            body["unknownKey"] = unknown
-        return body
+    on_GetConfiguration = machine_request(
+        configuration16.decode_get_configuration, configuration16.encode_configuration_answer
+    )
 
     on_ClearCache = machine_request(shared.decode_clear_cache, shared.encode_clear_cache_answer)
 
@@ -158,41 +139,6 @@ class Ocpp16Adapter(Ocpp16Maintenance):
         shared.decode_data_transfer, shared.encode_data_transfer_answer
     )
 
-    async def on_TriggerMessage(self, payload: dict[str, Any]) -> Reply:
-        requested = payload["requestedMessage"]
-        connector_id = payload.get("connectorId")
-        if requested not in TRIGGERS:
-            return Reply({"status": "NotImplemented"})
-        known = connector_id is None or connector_id in self.station.connectors
-        if not known and not (connector_id == 0 and requested == "StatusNotification"):
-            return Reply({"status": "Rejected"})
-        return Reply(
-            {"status": "Accepted"},
-            after=self.runner.defer(lambda: self._send_triggered(requested, connector_id)),
-        )
-
-    async def _send_triggered(self, requested: str, connector_id: int | None) -> None:
-        runner = self.runner
-        if requested in ("BootNotification", "Heartbeat"):
-            await runner.trigger(requested)
-        elif requested == "StatusNotification":
-            ids = [connector_id] if connector_id is not None else [0, *self.station.connectors]
-            await runner.run_command(ReportStatuses(again=True, connector_ids=tuple(ids)))
-        elif requested == "MeterValues":
-            ids = [connector_id] if connector_id else list(self.station.connectors)
-            for cid in ids:
-                await runner.send_meter_sample(cid, "Trigger")
-        elif requested == "DiagnosticsStatusNotification":
-            status = runner.machine.maintenance.logs.status
-            await self._call("DiagnosticsStatusNotification", {"status": status})
-        elif requested == "FirmwareStatusNotification":
-            status = runner.machine.maintenance.firmware.status
-            await self._call(
-                "FirmwareStatusNotification",
-                {"status": status if status in maintenance16.FIRMWARE_16 else "Idle"},
-            )
-
-
-def ensure_id_tag(id_tag: str) -> None:
-    if not 1 <= len(id_tag) <= 20:
-        raise StationError("invalid_id_tag", "OCPP 1.6 id tags are 1 to 20 characters")
+    on_TriggerMessage = machine_request(
+        triggers16.decode_trigger_message, shared_triggers.encode_trigger_answer
+    )

@@ -1,6 +1,6 @@
 """OCPP 1.6 firmware, diagnostics and the security whitepaper messages (mixed into the 1.6
-adapter): firmware and diagnostics go through the station machine with the 1.6 codec;
-certificates still through `fleet.maintenance_control`."""
+adapter): firmware, diagnostics and ExtendedTriggerMessage go through the station machine
+with the 1.6 codec; certificates still through `fleet.maintenance_control`."""
 
 from __future__ import annotations
 
@@ -8,21 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapters.shared_maintenance import SharedMaintenanceRequests, machine_request
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
+from voltlab.fleet.codecs import ocpp16_triggers as triggers16
 from voltlab.fleet.codecs import shared_maintenance as shared
-from voltlab.ocpp.connection import Reply
+from voltlab.fleet.codecs import shared_triggers
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp16 import Ocpp16Adapter
 
-EXTENDED_TRIGGERS = {
-    "BootNotification",
-    "LogStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "SignChargePointCertificate",
-    "StatusNotification",
-}
 MAINTENANCE_ACTIONS_16 = frozenset(
     {
         "UpdateFirmware",
@@ -51,24 +43,9 @@ class Ocpp16Maintenance(SharedMaintenanceRequests):
         maintenance16.decode_get_diagnostics, maintenance16.encode_get_diagnostics_answer
     )
 
-    async def on_ExtendedTriggerMessage(self: Ocpp16Adapter, payload: dict[str, Any]) -> Reply:
-        requested = payload["requestedMessage"]
-        connector_id = payload.get("connectorId")
-        if requested not in EXTENDED_TRIGGERS:
-            return Reply({"status": "NotImplemented"})
-        if connector_id is not None and connector_id not in self.station.connectors:
-            return Reply({"status": "Rejected"})
-        runner = self.runner
-
-        async def send() -> None:
-            if requested == "SignChargePointCertificate":
-                await runner.maintenance.request_certificate("ChargingStationCertificate")
-            elif requested == "LogStatusNotification":
-                await self._call("LogStatusNotification", {"status": "Idle"})
-            else:
-                await self._send_triggered(requested, connector_id)
-
-        return Reply({"status": "Accepted"}, after=runner.defer(send))
+    on_ExtendedTriggerMessage = machine_request(
+        triggers16.decode_extended_trigger_message, shared_triggers.encode_trigger_answer
+    )
 
     async def on_GetInstalledCertificateIds(
         self: Ocpp16Adapter, payload: dict[str, Any]

@@ -1,21 +1,17 @@
 """OCPP 2.0.1 adapter (and, by subclass, 2.1): the one station model in 2.x frames.
 
-Outgoing messages live here; CSMS-initiated requests in `ocpp201_requests`. A 2.x
-transaction is a series of TransactionEvents (Started / Updated / Ended with seqNo); where it
-starts and stops follows TxStartPoint / TxStopPoint from the device model."""
+CSMS-initiated requests live in `ocpp201_requests` (decoded by the 2.x codecs, handled by the
+station machine); here the version's settings and where a transaction starts and stops
+(TxStartPoint / TxStopPoint from the device model)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
-from voltlab.fleet.codecs.ocpp201_sessions import offline_variant, transaction_event
 from voltlab.fleet.device_model import DeviceModel
-from voltlab.fleet.machine.flows.sequence import transaction_ref
-from voltlab.fleet.station import Transaction
 from voltlab.ocpp.versions import OCPP201
-from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.runner import StationRunner
@@ -38,12 +34,6 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
         self.station = runner.station
         self.device_model = DeviceModel(runner.station)
 
-    async def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self.runner.link.call(action, payload)
-
-    def _now(self) -> str:
-        return format_timestamp(self.runner.now())
-
     # -- policy -------------------------------------------------------------------------------
 
     def opens_transaction_on_plug(self) -> bool:
@@ -54,13 +44,3 @@ class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):
             {"EVConnected", "PowerPathClosed", "EnergyTransfer"}
             & self.device_model.tx_stop_points()
         ) or (self.station.config.get_bool("StopTransactionOnEVSideDisconnect"))
-
-    # -- station -> CSMS ----------------------------------------------------------------------
-
-    async def _event(self, trigger: str, tx: Transaction, info: dict[str, Any]) -> None:
-        """A TransactionEvent Updated the station's status reporting sends (until status
-        reporting moves into the machine)."""
-        action, payload = transaction_event(
-            "Updated", trigger, transaction_ref(tx), self.runner.now(), info
-        )
-        await self.runner.transaction_message(action, payload, offline_variant=offline_variant)

@@ -1,4 +1,5 @@
-"""CSMS-initiated OCPP 2.0.1 / 2.1 requests, as runner flows. Mixed into `Ocpp201Adapter`."""
+"""CSMS-initiated OCPP 2.0.1 / 2.1 requests: each decoded by the 2.x codecs, handled by the
+station machine, its answer encoded back (`machine_request`). Mixed into `Ocpp201Adapter`."""
 
 from __future__ import annotations
 
@@ -8,33 +9,19 @@ from voltlab.fleet.adapters.machine_requests import machine_request, machine_req
 from voltlab.fleet.codecs import common as common_codec
 from voltlab.fleet.codecs import ocpp201_availability as availability2x
 from voltlab.fleet.codecs import ocpp201_control as control201
+from voltlab.fleet.codecs import ocpp201_device_model as device_model2x
 from voltlab.fleet.codecs import ocpp201_local_list as local_list2x
 from voltlab.fleet.codecs import ocpp201_profiles as profiles2x
 from voltlab.fleet.codecs import ocpp201_reservations as reservations2x
+from voltlab.fleet.codecs import ocpp201_triggers as triggers2x
 from voltlab.fleet.codecs import shared_requests as shared
+from voltlab.fleet.codecs import shared_triggers
 from voltlab.fleet.codecs.ocpp201_reservations import encode_answer
-from voltlab.fleet.codecs.shared_maintenance import log_status_word
-from voltlab.fleet.machine.session_messages import ReportStatuses
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError
-from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapters.ocpp201 import Ocpp201Adapter
-
-REPORT_PAGE = 20
-TRIGGERS_201 = frozenset(
-    {
-        "BootNotification",
-        "Heartbeat",
-        "StatusNotification",
-        "MeterValues",
-        "TransactionEvent",
-        "FirmwareStatusNotification",
-        "LogStatusNotification",
-        "SignChargingStationCertificate",
-    }
-)  # reportData items per NotifyReport
 
 
 class Ocpp201Requests:
@@ -82,15 +69,9 @@ class Ocpp201Requests:
         common_codec.decode_remote_stop, control201.encode_control_answer
     )
 
-    async def on_GetTransactionStatus(
-        self: Ocpp201Adapter, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        # Transaction messages are sent at once, never queued: nothing is waiting.
-        body: dict[str, Any] = {"messagesInQueue": False}
-        transaction_id = payload.get("transactionId")
-        if transaction_id is not None:
-            body["ongoingIndicator"] = self.station.find_transaction(transaction_id) is not None
-        return body
+    on_GetTransactionStatus = machine_request(
+        triggers2x.decode_get_transaction_status, triggers2x.encode_transaction_status_answer
+    )
 
     # -- smart charging -----------------------------------------------------------------------
 
@@ -122,101 +103,29 @@ class Ocpp201Requests:
         control201.decode_unlock, control201.encode_control_answer
     )
 
-    # -- triggers -----------------------------------------------------------------------------
+    # -- triggers ---------------------------------------------------------------------------
 
-    async def on_TriggerMessage(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        requested = payload["requestedMessage"]
-        evse_id = (payload.get("evse") or {}).get("id")
-        if requested not in TRIGGERS_201:
-            return Reply({"status": "NotImplemented"})
-        if evse_id is not None and evse_id not in self.station.connectors:
-            return Reply({"status": "Rejected"})
-        return Reply(
-            {"status": "Accepted"},
-            after=self.runner.defer(lambda: self._send_triggered(requested, evse_id)),
-        )
-
-    async def _send_triggered(self: Ocpp201Adapter, requested: str, evse_id: int | None) -> None:
-        runner = self.runner
-        ids = [evse_id] if evse_id else list(self.station.connectors)
-        if requested in ("BootNotification", "Heartbeat"):
-            await runner.trigger(requested)
-        elif requested == "StatusNotification":
-            await runner.run_command(ReportStatuses(again=True, connector_ids=tuple(ids)))
-        elif requested == "MeterValues":
-            for cid in ids:
-                await runner.send_meter_sample(cid, "Trigger")
-        elif requested == "TransactionEvent":
-            for cid in ids:
-                tx = self.station.connectors[cid].transaction
-                if tx is not None and tx.transaction_id is not None:
-                    await self._event("Trigger", tx, {})
-        elif requested == "FirmwareStatusNotification":
-            status = runner.machine.maintenance.firmware.status
-            await self._call("FirmwareStatusNotification", {"status": status})
-        elif requested == "LogStatusNotification":
-            status = runner.machine.maintenance.logs.status
-            await self._call("LogStatusNotification", {"status": log_status_word(status)})
-        elif requested == "SignChargingStationCertificate":
-            await runner.maintenance.request_certificate("ChargingStationCertificate")
+    on_TriggerMessage = machine_request(
+        triggers2x.decode_trigger_message, shared_triggers.encode_trigger_answer
+    )
 
     # -- device model -------------------------------------------------------------------------
 
-    async def on_GetVariables(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        results = self.device_model.get_variables(payload["getVariableData"], self.runner.now())
-        return {"getVariableResult": results}
+    on_GetVariables = machine_request(
+        device_model2x.decode_get_variables, device_model2x.encode_get_variables_answer
+    )
 
-    async def on_SetVariables(self: Ocpp201Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        results = self.device_model.set_variables(payload["setVariableData"])
-        self.runner.changed()
-        if any(
-            r["component"]["name"] == "OCPPCommCtrlr"
-            and r["variable"]["name"] == "HeartbeatInterval"
-            and r["attributeStatus"] == "Accepted"
-            for r in results
-        ):
-            self.runner.configuration_changed("HeartbeatInterval")
-        return {"setVariableResult": results}
+    on_SetVariables = machine_request(
+        device_model2x.decode_set_variables, device_model2x.encode_set_variables_answer
+    )
 
-    async def on_GetBaseReport(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        base = payload["reportBase"]
-        items = self.device_model.report(base, now=self.runner.now())
-        if not items:
-            return Reply({"status": "EmptyResultSet"})
-        return Reply(
-            {"status": "Accepted"},
-            after=self.runner.defer(lambda: self._notify_report(payload["requestId"], items)),
-        )
+    on_GetBaseReport = machine_request(
+        device_model2x.decode_get_base_report, device_model2x.encode_report_answer
+    )
 
-    async def on_GetReport(self: Ocpp201Adapter, payload: dict[str, Any]) -> Reply:
-        items = self.device_model.report(
-            "FullInventory",
-            component_variables=payload.get("componentVariable"),
-            component_criteria=payload.get("componentCriteria"),
-            now=self.runner.now(),
-        )
-        if not items:
-            return Reply({"status": "EmptyResultSet"})
-        return Reply(
-            {"status": "Accepted"},
-            after=self.runner.defer(lambda: self._notify_report(payload["requestId"], items)),
-        )
-
-    async def _notify_report(
-        self: Ocpp201Adapter, request_id: int, items: list[dict[str, Any]]
-    ) -> None:
-        pages = self.device_model.pages(items, REPORT_PAGE)
-        generated = format_timestamp(self.runner.now())
-        for seq_no, page in enumerate(pages):
-            body: dict[str, Any] = {
-                "requestId": request_id,
-                "generatedAt": generated,
-                "seqNo": seq_no,
-                "reportData": page,
-            }
-            if seq_no < len(pages) - 1:
-                body["tbc"] = True
-            await self._call("NotifyReport", body)
+    on_GetReport = machine_request(
+        device_model2x.decode_get_report, device_model2x.encode_report_answer
+    )
 
     # -- authorization lists ------------------------------------------------------------------
 

@@ -18,8 +18,10 @@ from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
 from voltlab.fleet.codecs import ocpp201_registration as registration201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
 from voltlab.fleet.codecs import shared_registration
+from voltlab.fleet.codecs.ocpp201_device_model import encode_report_page
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
+from voltlab.fleet.machine.configuration_messages import ReportPage
 from voltlab.fleet.machine.control_messages import ChargingProfilesReport
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
@@ -32,7 +34,12 @@ from voltlab.fleet.machine.messages import (
     StationAnswerMessage,
     StationMessage,
 )
-from voltlab.fleet.machine.session_messages import SESSION_MESSAGES, SessionAnswer, SessionMessage
+from voltlab.fleet.machine.session_messages import (
+    SESSION_MESSAGES,
+    Received,
+    SessionAnswer,
+    SessionMessage,
+)
 from voltlab.ocpp.versions import OCPP16
 
 Payload = dict[str, Any]
@@ -67,6 +74,10 @@ class SessionCodec(Protocol):
         """A transaction message as it is queued offline."""
         ...
 
+    def queued_transaction(self, action: str, payload: Payload) -> str | None:
+        """The id (as the CSMS knows it) of the transaction a queued message belongs to."""
+        ...
+
     def queued_delivered(
         self, action: str, payload: Payload, answer: Payload
     ) -> QueuedStartDelivered | None:
@@ -85,6 +96,8 @@ class StationCodec:
     encode_reservation_ended: Callable[[ReservationEnded], tuple[str, Payload]] | None = None
     # None: the version has no GetChargingProfiles to report on (1.6).
     encode_profiles_report: Callable[[ChargingProfilesReport], tuple[str, Payload]] | None = None
+    # None: the version has no device model to report (1.6).
+    encode_report_page: Callable[[ReportPage], tuple[str, Payload]] | None = None
 
     def encode_call(self, message: StationMessage) -> tuple[str, Payload]:
         if isinstance(message, AuthorizeRequest):
@@ -101,6 +114,8 @@ class StationCodec:
             return self.encode_reservation_ended(message)
         if isinstance(message, ChargingProfilesReport) and self.encode_profiles_report is not None:
             return self.encode_profiles_report(message)
+        if isinstance(message, ReportPage) and self.encode_report_page is not None:
+            return self.encode_report_page(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
 
     def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -110,6 +125,8 @@ class StationCodec:
             return shared_registration.decode_answer(message, payload)
         if isinstance(message, SESSION_MESSAGES):
             return self.sessions.decode_session_answer(message, payload)
+        if isinstance(message, ReportPage):
+            return Received()  # NotifyReportResponse carries nothing
         raise TypeError(f"no flow waits for the answer to {message!r}")
 
     def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -124,6 +141,9 @@ class StationCodec:
         self, action: str, payload: Payload, answer: Payload
     ) -> QueuedStartDelivered | None:
         return self.sessions.queued_delivered(action, payload, answer)
+
+    def queued_transaction(self, action: str, payload: Payload) -> str | None:
+        return self.sessions.queued_transaction(action, payload)
 
 
 def codec_for(version: str) -> StationCodec:
@@ -140,4 +160,5 @@ def codec_for(version: str) -> StationCodec:
         maintenance,
         encode_reservation_ended,
         encode_profiles_report,
+        encode_report_page,
     )

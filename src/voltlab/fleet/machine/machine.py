@@ -6,7 +6,8 @@ clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
 ChangeAvailability, authorization, registration and heartbeat, sessions (cable, start, stop,
 remote start and stop), meter sampling and limits, charging profiles, status reporting, reset
-and unlock; the other flows still live in the runner."""
+and unlock, firmware and log jobs, configuration (1.6 keys, the 2.x device model and its
+reports), TriggerMessage and GetTransactionStatus; certificates still live in the driver."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from voltlab.fleet.device_model import DeviceModel
+from voltlab.fleet.machine.configuration_messages import (
+    ChangeConfiguration,
+    ConfigurationRequest,
+    GetBaseReport,
+    GetConfiguration,
+    GetReport,
+    GetVariables,
+    SetVariables,
+)
 from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
@@ -36,6 +47,7 @@ from voltlab.fleet.machine.events import (
     Event,
     FrameLogRead,
     GatewayCommand,
+    QueueChanged,
     QueuedStartDelivered,
     Resumed,
     TimerFired,
@@ -48,9 +60,11 @@ from voltlab.fleet.machine.flows import (
     authorization,
     availability,
     cable,
+    configuration,
     data_transfer,
     local_list,
     metering,
+    offline,
     profiles,
     registration,
     remote,
@@ -58,6 +72,7 @@ from voltlab.fleet.machine.flows import (
     sessions,
     station_control,
     status,
+    triggers,
 )
 from voltlab.fleet.machine.flows.maintenance import Maintenance
 from voltlab.fleet.machine.flows.maintenance_rules import MaintenancePacing
@@ -89,6 +104,7 @@ from voltlab.fleet.machine.session_messages import (
     StopTransaction,
     Unplug,
 )
+from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
 from voltlab.fleet.station import Station
 from voltlab.ocpp.versions import OCPP16
 
@@ -160,6 +176,7 @@ class StationMachine:
             registration=self.registration,
         )
         self.flows = FlowStepper()
+        self.device_model = DeviceModel(station)
 
     @property
     def online(self) -> bool:
@@ -190,6 +207,8 @@ class StationMachine:
             return self._timer(event.name, now)
         if isinstance(event, DownloadDone | UploadDone | FrameLogRead | TransferFailed):
             return self.maintenance.transfer_outcome(event, now)
+        if isinstance(event, QueueChanged):
+            return offline.queue_changed(self.context, event)
         raise UnhandledEvent(f"no flow handles {event!r}")
 
     def _timer(self, name: str, now: float) -> list[Effect]:
@@ -261,7 +280,35 @@ class StationMachine:
             return self.flows.start(unlock, _answer)
         if isinstance(message, UpdateFirmware | GetLog):
             return self.maintenance.request(message, now)
+        if isinstance(message, TriggerRequest):
+            return triggers.trigger_message(
+                self.context, self.flows, self.registration, self.maintenance, message
+            )
+        if isinstance(message, GetTransactionStatus):
+            return offline.get_transaction_status(self.context, message)
+        return self._configuration(message)
+
+    def _configuration(self, message: ConfigurationRequest) -> list[Effect]:
+        ctx, model = self.context, self.device_model
+        if isinstance(message, ChangeConfiguration):
+            return configuration.change_configuration(ctx, message, self._key_changed)
+        if isinstance(message, GetConfiguration):
+            return configuration.get_configuration(ctx, message)
+        if isinstance(message, GetVariables):
+            return configuration.get_variables(ctx, model, message)
+        if isinstance(message, SetVariables):
+            return configuration.set_variables(model, message, self._key_changed)
+        if isinstance(message, GetBaseReport):
+            return configuration.get_base_report(ctx, model, self.flows, message)
+        if isinstance(message, GetReport):
+            return configuration.get_report(ctx, model, self.flows, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
+
+    def _key_changed(self, key: str) -> list[Effect]:
+        """What follows a configuration change (the heartbeat's interval)."""
+        return registration.configuration_changed(
+            self.registration, self.station, key, self.context.now
+        )
 
     def _command(
         self, message: GatewayCommandMessage, now: float, *, from_csms: bool

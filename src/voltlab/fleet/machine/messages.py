@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.machine.configuration_messages import (
+    ConfigurationAnswerMessage,
+    ConfigurationRequest,
+    ReportPage,
+)
 from voltlab.fleet.machine.control_messages import (
     ControlAnswer,
     ControlCall,
@@ -26,6 +31,12 @@ from voltlab.fleet.machine.session_messages import (
     SessionCommand,
     SessionMessage,
     SessionResult,
+)
+from voltlab.fleet.machine.trigger_messages import (
+    GetTransactionStatus,
+    TransactionStatusAnswer,
+    TriggerAnswer,
+    TriggerRequest,
 )
 
 # ReserveNow's answer words are the same in 1.6 and 2.x.
@@ -248,6 +259,9 @@ CsmsRequestMessage = (
     | ChangeAvailability
     | ControlRequest
     | MaintenanceRequest
+    | ConfigurationRequest
+    | TriggerRequest
+    | GetTransactionStatus
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -263,6 +277,9 @@ CsmsAnswerMessage = (
     | ControlAnswer
     | ProfileQueryAnswer
     | MaintenanceAnswer
+    | ConfigurationAnswerMessage
+    | TriggerAnswer
+    | TransactionStatusAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -277,5 +294,6 @@ StationMessage = (
     | SessionMessage
     | MaintenanceCall
     | ControlCall
+    | ReportPage
 )
 StationAnswerMessage = AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer
