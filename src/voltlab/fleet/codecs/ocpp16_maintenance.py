@@ -75,7 +75,10 @@ def encode_call(message: MaintenanceCall) -> tuple[str, dict[str, Any]]:
         if message.signed:
             body = with_request_id({"status": message.status}, message.request_id)
             return "SignedFirmwareStatusNotification", body
-        return "FirmwareStatusNotification", {"status": message.status}
+        # 1.6 has no word for a signed update's verification (nor does a triggered report
+        # of one): Idle.
+        status = message.status if message.status in FIRMWARE_16 else "Idle"
+        return "FirmwareStatusNotification", {"status": status}
     if isinstance(message, LogStatusReport):
         if message.kind == "diagnostics":
             return "DiagnosticsStatusNotification", {"status": message.status}
