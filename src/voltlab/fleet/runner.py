@@ -27,7 +27,6 @@ from voltlab.fleet.machine.session_messages import (
     RemoteStart,
     ReportStatuses,
     ResumeSessions,
-    SampleNow,
     SessionCommand,
     SessionResult,
     StartTransaction,
@@ -276,9 +275,6 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
 
     async def unplug(self, connector_id: int) -> Transaction | None:
         return await self._session(Unplug(connector_id))
-
-    async def send_meter_sample(self, connector_id: int, context: str) -> None:
-        await self._session(SampleNow(connector_id, context))
 
     def ev_power_changed(self, connector_id: int) -> None:
         self.spawn(self._session(RecheckLimits()))
