@@ -12,19 +12,8 @@ from typing import Any
 import pytest
 
 from fleet.machine_support import register
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_configuration as codec16
 from voltlab.fleet.codecs import ocpp201_device_model as codec2x
-from voltlab.fleet.config import ConfigurationEntry
-from voltlab.fleet.device_model_types import (
-    ComponentRef,
-    Refusal,
-    ReportFilter,
-    VariableGet,
-    VariableRef,
-    VariableResult,
-    VariableSet,
-)
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
     ChangeConfigurationAnswer,
@@ -43,7 +32,18 @@ from voltlab.fleet.machine.events import CallAnswered, CallFailed, CsmsRequest
 from voltlab.fleet.machine.flows.configuration import REPORT_PAGE
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.session_messages import Received
-from voltlab.fleet.station import Fault, Station
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.config import ConfigurationEntry
+from voltlab.fleet.model.device_model_types import (
+    ComponentRef,
+    Refusal,
+    ReportFilter,
+    VariableGet,
+    VariableRef,
+    VariableResult,
+    VariableSet,
+)
+from voltlab.fleet.model.station import Fault, Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp

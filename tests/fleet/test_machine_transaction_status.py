@@ -8,11 +8,10 @@ from __future__ import annotations
 import pytest
 
 from fleet.machine_support import answer_statuses, register
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import ocpp201_sessions as sessions2x
 from voltlab.fleet.codecs import ocpp201_triggers as codec2x
+from voltlab.fleet.driver.runner_offline import QueuedTransactions
 from voltlab.fleet.machine.effects import Answer, Effect, SendCall
 from voltlab.fleet.machine.events import (
     CallAnswered,
@@ -31,8 +30,9 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStartedAnswer,
 )
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TransactionStatusAnswer
-from voltlab.fleet.runner_offline import QueuedTransactions
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP21, OCPP201
 

@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 
 from fleet.machine_support import answer_statuses, register, statuses
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_triggers as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as sessions2x
@@ -60,7 +58,9 @@ from voltlab.fleet.machine.trigger_messages import (
     TriggerStatus,
     TriggerTarget,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

@@ -9,8 +9,8 @@ import asyncio
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from support import wait_until
-from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 
 VERSION = "ocpp2.0.1"
 

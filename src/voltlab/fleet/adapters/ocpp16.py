@@ -26,7 +26,7 @@ from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 class Ocpp16Adapter(Ocpp16Maintenance):

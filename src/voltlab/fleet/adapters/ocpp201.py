@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
-from voltlab.fleet.device_model import DeviceModel
+from voltlab.fleet.model.device_model import DeviceModel
 from voltlab.ocpp.versions import OCPP201
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):

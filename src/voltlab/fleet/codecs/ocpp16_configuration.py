@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from voltlab.fleet.config import ConfigurationEntry
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
     ChangeConfigurationAnswer,
     ConfigurationAnswer,
     GetConfiguration,
 )
+from voltlab.fleet.model.config import ConfigurationEntry
 
 
 class KeyValue(TypedDict):

@@ -7,16 +7,6 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from voltlab.fleet.device_model_types import (
-    ComponentRef,
-    ReportFilter,
-    ReportItem,
-    VariableCharacteristics,
-    VariableGet,
-    VariableRef,
-    VariableResult,
-    VariableSet,
-)
 from voltlab.fleet.machine.configuration_messages import (
     GetBaseReport,
     GetReport,
@@ -25,6 +15,16 @@ from voltlab.fleet.machine.configuration_messages import (
     ReportPage,
     SetVariables,
     VariablesAnswer,
+)
+from voltlab.fleet.model.device_model_types import (
+    ComponentRef,
+    ReportFilter,
+    ReportItem,
+    VariableCharacteristics,
+    VariableGet,
+    VariableRef,
+    VariableResult,
+    VariableSet,
 )
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 

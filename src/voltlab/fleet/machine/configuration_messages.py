@@ -3,16 +3,16 @@ GetConfiguration over the station's keys, and the 2.x device model (GetVariables
 SetVariables, GetBaseReport, GetReport and the NotifyReport pages that answer a report).
 
 The items (`VariableGet`, `VariableResult`, `ReportItem`, ...) are the device model's own
-(`fleet/device_model_types.py`); their words (attribute statuses, mutabilities, data types)
-too."""
+(`fleet/model/device_model_types.py`); their words (attribute statuses, mutabilities, data
+types) too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from voltlab.fleet.config import ConfigurationEntry, ConfigurationStatus
-from voltlab.fleet.device_model_types import (
+from voltlab.fleet.model.config import ConfigurationEntry, ConfigurationStatus
+from voltlab.fleet.model.device_model_types import (
     ReportFilter,
     ReportItem,
     VariableGet,

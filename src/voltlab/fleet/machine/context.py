@@ -13,9 +13,9 @@ from typing import Protocol
 
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
 from voltlab.fleet.machine.events import QueueChanged
-from voltlab.fleet.records import MeterReading, StationError
-from voltlab.fleet.smart_charging import ChargingProfile
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.records import MeterReading, StationError
+from voltlab.fleet.model.smart_charging import ChargingProfile
+from voltlab.fleet.model.station import Station
 
 
 class TransactionPoints(Protocol):

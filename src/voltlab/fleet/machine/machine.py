@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from voltlab.fleet.device_model import DeviceModel
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
     ConfigurationRequest,
@@ -105,7 +104,8 @@ from voltlab.fleet.machine.session_messages import (
     Unplug,
 )
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.device_model import DeviceModel
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.versions import OCPP16
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.configuration_messages import (
     ConfigurationAnswerMessage,
     ConfigurationRequest,
@@ -38,6 +37,7 @@ from voltlab.fleet.machine.trigger_messages import (
     TriggerAnswer,
     TriggerRequest,
 )
+from voltlab.fleet.model.auth import IdTagInfo
 
 # ReserveNow's answer words are the same in 1.6 and 2.x.
 ReserveStatus = Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]

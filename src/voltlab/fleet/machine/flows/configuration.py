@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from voltlab.fleet.device_model import FULL_INVENTORY, DeviceModel, pages
-from voltlab.fleet.device_model_types import ReportItem
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
     ChangeConfigurationAnswer,
@@ -28,6 +26,8 @@ from voltlab.fleet.machine.configuration_messages import (
 from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.effects import Answer, Effect, Persist
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow, FlowStepper, no_result
+from voltlab.fleet.model.device_model import FULL_INVENTORY, DeviceModel, pages
+from voltlab.fleet.model.device_model_types import ReportItem
 
 # Report items per NotifyReport.
 REPORT_PAGE = 20

@@ -1,4 +1,4 @@
-"""What the 2.x device model (`fleet/device_model.py`) reads and answers, in no version's
+"""What the 2.x device model (`fleet/model/device_model.py`) reads and answers, in no version's
 shapes: components and variables addressed as the CSMS wrote them (`ComponentRef`,
 `VariableRef`; resolved case-insensitively), so that an answer names them as they were asked
 for; each read or write's result; report items with their characteristics. The 2.x codec

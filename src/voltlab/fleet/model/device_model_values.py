@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import math
 
-from voltlab.fleet.config import STANDARD_KEYS, ConfigError, validate_value
-from voltlab.fleet.device_model_catalog import (
+from voltlab.fleet.model.config import STANDARD_KEYS, ConfigError, validate_value
+from voltlab.fleet.model.device_model_catalog import (
     BOOLEAN,
     DECIMAL,
     INTEGER,

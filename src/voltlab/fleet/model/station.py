@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from voltlab.fleet.auth import AuthCache, IdTagInfo, LocalAuthList
-from voltlab.fleet.catalog import ChargerModel
-from voltlab.fleet.config import StationConfig
-from voltlab.fleet.ev import ElectricVehicle
-from voltlab.fleet.records import (
+from voltlab.fleet.model.auth import AuthCache, IdTagInfo, LocalAuthList
+from voltlab.fleet.model.catalog import ChargerModel
+from voltlab.fleet.model.config import StationConfig
+from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.records import (
     WARNING_FAULTS,
     Connector,
     Fault,
@@ -24,7 +24,7 @@ from voltlab.fleet.records import (
     StatusChange,
     Transaction,
 )
-from voltlab.fleet.reservations import ReservationBook, _holds
+from voltlab.fleet.model.reservations import ReservationBook, _holds
 
 # The model's vocabulary, re-exported so that users of the station need one import.
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
     "Transaction",
     "id_tag_info_accepts",
 ]
-from voltlab.fleet.smart_charging import ChargingProfiles
+from voltlab.fleet.model.smart_charging import ChargingProfiles
 
 AC_PHASE_VOLTAGE = 230.0
 
@@ -121,6 +121,11 @@ class Station(ReservationBook):
             if last is None or now <= last or conn.power_w <= 0:
                 continue
             energy = conn.power_w * (now - last) / 3600.0
+            tx = conn.transaction
+            if tx is not None and tx.energy_limit_wh is not None:
+                # The station opens its contactor at the session's energy target, however late
+                # the stop that follows runs.
+                energy = min(energy, max(0.0, tx.energy_limit_wh - tx.energy_wh(conn.register_wh)))
             conn.register_wh += energy
             if conn.ev is not None:
                 conn.ev.absorb(energy)
@@ -132,6 +137,8 @@ class Station(ReservationBook):
             return 0.0
         if not conn.ev_wants_energy or not conn.operative or not self.station_operative:
             return 0.0
+        if tx.energy_limit_wh is not None and tx.energy_wh(conn.register_wh) >= tx.energy_limit_wh:
+            return 0.0  # at the session's energy target
         fault, station_fault = conn.fault, self.station_fault
         if (fault is not None and fault.blocks_charging) or (
             station_fault is not None and station_fault.blocks_charging

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from voltlab.fleet.device_model_catalog import (
+from voltlab.fleet.model.device_model_catalog import (
     COMPONENT_SCOPES,
     CONNECTOR_SCOPE,
     DATE_TIME,
@@ -27,7 +27,7 @@ from voltlab.fleet.device_model_catalog import (
     Target,
     VariableSpec,
 )
-from voltlab.fleet.device_model_types import (
+from voltlab.fleet.model.device_model_types import (
     ComponentRef,
     Refusal,
     ReportFilter,
@@ -38,8 +38,8 @@ from voltlab.fleet.device_model_types import (
     VariableResult,
     VariableSet,
 )
-from voltlab.fleet.device_model_values import DeviceModelError, check_value
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.device_model_values import DeviceModelError, check_value
+from voltlab.fleet.model.station import Station
 
 ACTUAL = "Actual"
 FULL_INVENTORY, CONFIGURATION_INVENTORY, SUMMARY_INVENTORY = (
