@@ -16,8 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from fleet.machine_support import register
-from voltlab.fleet.catalog import CATALOG
-from voltlab.fleet.certificates import CertificateHashDataChain, certificate_hash_data
 from voltlab.fleet.codecs import ocpp16_certificates as codec16
 from voltlab.fleet.codecs import ocpp201_certificates as codec2x
 from voltlab.fleet.codecs import shared_certificates as shared
@@ -42,7 +40,9 @@ from voltlab.fleet.machine.flows.certificates import MissingWallTime
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
 from voltlab.fleet.machine.messages import CsmsRequestMessage
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.certificates import CertificateHashDataChain, certificate_hash_data
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

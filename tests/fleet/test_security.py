@@ -1,5 +1,6 @@
-"""voltlab.fleet.security: connect arguments per security profile (real handshakes against the
-ocpp-rpc peer on 127.0.0.1), error texts, the certificate store and the security events."""
+"""voltlab.fleet.driver.security: connect arguments per security profile (real handshakes
+against the ocpp-rpc peer on 127.0.0.1), error texts, the certificate store and the security
+events."""
 
 from __future__ import annotations
 
@@ -23,15 +24,19 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from voltlab.clock import wall_time
-from voltlab.fleet import security
-from voltlab.fleet.certificates import (
+from voltlab.fleet.driver import security
+from voltlab.fleet.driver.security import (
+    SecurityConfigError,
+    connect_kwargs,
+    describe_connect_error,
+)
+from voltlab.fleet.model.certificates import (
     CERTIFICATE_TYPES_16,
     CERTIFICATE_TYPES_201,
     CertificateStore,
     accept_signed_certificate,
     make_csr,
 )
-from voltlab.fleet.security import SecurityConfigError, connect_kwargs, describe_connect_error
 from voltlab.ocpp.vocabulary.security_events import (
     CRITICAL_SECURITY_EVENTS,
     SECURITY_EVENTS,

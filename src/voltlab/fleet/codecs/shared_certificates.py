@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from voltlab.fleet.certificates import CertificateHashData
 from voltlab.fleet.machine.certificate_messages import (
     STATION_CERTIFICATE,
     CertificateSigned,
@@ -19,6 +18,7 @@ from voltlab.fleet.machine.certificate_messages import (
     InstalledCertificates,
     SignCertificateAnswer,
 )
+from voltlab.fleet.model.certificates import CertificateHashData
 
 Payload = dict[str, Any]
 

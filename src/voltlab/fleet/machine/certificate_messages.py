@@ -3,7 +3,7 @@ and M): the CA certificates a CSMS installs, lists and deletes, and the station'
 certificate, asked for with SignCertificate and delivered with CertificateSigned.
 
 Certificate types keep their OCPP names (1.6 and 2.0.1 spellings both, see
-`fleet.certificates`); hash data keeps OCPP's CertificateHashDataType, which is the same in
+`fleet.model.certificates`); hash data keeps OCPP's CertificateHashDataType, which is the same in
 every version."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from voltlab.fleet.certificates import (
+from voltlab.fleet.model.certificates import (
     CertificateHashData,
     CertificateHashDataChain,
     DeleteStatus,

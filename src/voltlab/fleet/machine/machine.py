@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from voltlab.fleet.certificates import CsrFactory, make_csr
 from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
 from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
 from voltlab.fleet.machine.control_messages import (
@@ -92,7 +91,8 @@ from voltlab.fleet.machine.session_messages import (
     StopTransaction,
     Unplug,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.certificates import CsrFactory, make_csr
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.versions import OCPP16
 
 

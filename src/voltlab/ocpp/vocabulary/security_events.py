@@ -1,5 +1,5 @@
-"""Security events for SecurityEventNotification (1.6 security whitepaper, 2.0.1 appendix):
-the neutral names, which of them are critical, and their 1.6 / 2.x spellings."""
+"""Security events of the 1.6 security whitepaper and OCPP 2.x: their names in each version and
+which are critical (pushed to the CSMS at once). Shared by the stations and the CSMS."""
 
 from __future__ import annotations
 

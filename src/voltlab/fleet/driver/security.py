@@ -5,7 +5,7 @@
 - `describe_connect_error`: one human sentence for a failed connect (TLS verify failures, handshake
   alerts, 401 from Basic auth), shown in the charger state instead of a traceback.
 
-Certificates themselves (the store, CSRs, hash data) are in `fleet.certificates`, which has no
+Certificates themselves (the store, CSRs, hash data) are in `fleet.model.certificates`, which has no
 I/O; the security event names in `ocpp.vocabulary.security_events`.
 
 The `security` dict of a station::
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
-from voltlab.fleet.certificates import (
+from voltlab.fleet.model.certificates import (
     CertificateError,
     load_certificates,
     load_private_key,

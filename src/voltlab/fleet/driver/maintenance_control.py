@@ -8,13 +8,13 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from voltlab.fleet.driver.maintenance import Transfer, run_transfer
 from voltlab.fleet.machine.certificate_messages import CertificateRequested, RequestCertificate
 from voltlab.fleet.machine.flows.maintenance_rules import RECENT_LINES
-from voltlab.fleet.maintenance import Transfer, run_transfer
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 class StationMaintenance:
