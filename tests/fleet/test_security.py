@@ -1,6 +1,7 @@
-"""voltlab.fleet.driver.security: connect arguments per security profile (real handshakes
-against the ocpp-rpc peer on 127.0.0.1), error texts, the certificate store and the security
-events."""
+"""The station's security: connect arguments per security profile (fleet.driver.security; real
+handshakes against the ocpp-rpc peer on 127.0.0.1), error texts, the certificate store
+(fleet.model.certificates, validity judged at the wall time passed in) and the security
+events (ocpp.vocabulary.security_events)."""
 
 from __future__ import annotations
 
