@@ -16,12 +16,15 @@ from voltlab.fleet.codecs import ocpp16_triggers as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as sessions2x
 from voltlab.fleet.codecs import ocpp201_triggers as codec2x
 from voltlab.fleet.codecs import shared_triggers
+from voltlab.fleet.machine.certificate_messages import (
+    SignCertificateAnswer,
+    SignCertificateRequest,
+)
 from voltlab.fleet.machine.effects import (
     Answer,
     AwaitStoredMeter,
     Effect,
     Persist,
-    RequestCertificate,
     SendCall,
     SetTimer,
 )
@@ -204,12 +207,23 @@ def test_16_maintenance_statuses_as_they_stand() -> None:
     ]
 
 
-def test_16_sign_certificate_asks_the_certificate_store() -> None:
-    m = machine_16()
-    assert trigger(m, "SignCertificate", None, T0) == [
-        ACCEPTED,
-        RequestCertificate("ChargingStationCertificate"),
-    ]
+def test_16_sign_certificate_sends_a_csr_after_the_answer() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def make_csr(identity: str, organization: str) -> tuple[str, str]:
+        asked.append((identity, organization))
+        return "CSR-PEM", "KEY-PEM"
+
+    station = Station("CP-TRG", CATALOG["ac-22kw-2c"], seed=1)
+    m = StationMachine(station, MachineSettings(reports_reservation_ends=False), make_csr=make_csr)
+    register(m, T0)
+    [answer, persist, call] = trigger(m, "SignCertificate", None, T0)
+    assert (answer, persist) == (ACCEPTED, Persist())  # the new key is stored first
+    assert isinstance(call, SendCall)
+    assert call.message == SignCertificateRequest("CSR-PEM", "ChargingStationCertificate")
+    assert asked == [("CP-TRG", "Voltlab")]
+    assert m.handle(CallAnswered(call.call_id or 0, SignCertificateAnswer("Accepted")), T0) == []
+    assert m.flows.waiting == 0
 
 
 # -- OCPP 2.x ----------------------------------------------------------------------------------

@@ -126,15 +126,6 @@ class ResetStation:
     hard: bool
 
 
-@dataclass(frozen=True)
-class RequestCertificate:
-    """Ask the CSMS to sign a new certificate of `cert_type` (a CSR in SignCertificate). The
-    key pair and the CSR are the driver's certificate store's until certificates move into
-    the machine; the driver sends the SignCertificate."""
-
-    cert_type: str
-
-
 Effect = (
     Answer
     | SendCall
@@ -151,5 +142,4 @@ Effect = (
     | Reconnect
     | ResetStation
     | Registered
-    | RequestCertificate
 )

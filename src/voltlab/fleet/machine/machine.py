@@ -6,8 +6,8 @@ clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
 ChangeAvailability, authorization, registration and heartbeat, sessions (cable, start, stop,
 remote start and stop), meter sampling and limits, charging profiles, status reporting, reset
-and unlock, firmware and log jobs, configuration (1.6 keys, the 2.x device model and its
-reports), TriggerMessage and GetTransactionStatus; certificates still live in the driver."""
+and unlock, firmware and log jobs, certificates, configuration (1.6 keys, the 2.x device
+model and its reports), TriggerMessage and GetTransactionStatus."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
     ConfigurationRequest,
@@ -59,6 +60,7 @@ from voltlab.fleet.machine.flows import (
     authorization,
     availability,
     cable,
+    certificates,
     configuration,
     data_transfer,
     local_list,
@@ -104,6 +106,7 @@ from voltlab.fleet.machine.session_messages import (
     Unplug,
 )
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
+from voltlab.fleet.model.certificates import CsrFactory, make_csr
 from voltlab.fleet.model.device_model import DeviceModel
 from voltlab.fleet.model.station import Station
 from voltlab.ocpp.versions import OCPP16
@@ -160,6 +163,7 @@ class StationMachine:
         points: TransactionPoints | None = None,
         new_transaction_id: Callable[[], str] = random_transaction_id,
         pacing: MaintenancePacing | None = None,
+        make_csr: CsrFactory = make_csr,
     ) -> None:
         self.station = station
         self.settings = settings
@@ -174,6 +178,7 @@ class StationMachine:
             folds_statuses_2x=settings.folds_statuses_2x,
             new_transaction_id=new_transaction_id,
             registration=self.registration,
+            make_csr=make_csr,
         )
         self.flows = FlowStepper()
         self.device_model = DeviceModel(station)
@@ -190,6 +195,9 @@ class StationMachine:
                 self.registration, self.station, self.flows, event, lambda: self.context.now
             )
         if isinstance(event, CsmsRequest):
+            if isinstance(event.message, CertificateRequest):
+                ctx, wall_time = self.context, event.wall_time
+                return certificates.certificate_request(ctx, event.message, wall_time)
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
             return self._command(event.message, now, from_csms=False)
@@ -286,7 +294,9 @@ class StationMachine:
             )
         if isinstance(message, GetTransactionStatus):
             return offline.get_transaction_status(self.context, message)
-        return self._configuration(message)
+        if isinstance(message, ConfigurationRequest):
+            return self._configuration(message)
+        raise UnhandledEvent(f"no flow handles {message!r}")  # certificates: see `handle`
 
     def _configuration(self, message: ConfigurationRequest) -> list[Effect]:
         ctx, model = self.context, self.device_model
@@ -332,6 +342,9 @@ class StationMachine:
             return self.flows.start(
                 station_control.unlock(self.context, message.connector_id), _answer
             )
+        if isinstance(message, RequestCertificate):
+            request = certificates.request_certificate(self.context, message.cert_type)
+            return self.flows.start(request, _answer)
         return self.flows.start(self._session_flow(message), _session_result)
 
     def _session_flow(self, message: GatewayCommandMessage) -> Flow[Any]:

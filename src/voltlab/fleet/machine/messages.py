@@ -8,6 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from voltlab.fleet.machine.certificate_messages import (
+    CertificateAnswer,
+    CertificateRequest,
+    RequestCertificate,
+    SignCertificateAnswer,
+    SignCertificateRequest,
+)
 from voltlab.fleet.machine.configuration_messages import (
     ConfigurationAnswerMessage,
     ConfigurationRequest,
@@ -259,6 +266,7 @@ CsmsRequestMessage = (
     | ChangeAvailability
     | ControlRequest
     | MaintenanceRequest
+    | CertificateRequest
     | ConfigurationRequest
     | TriggerRequest
     | GetTransactionStatus
@@ -277,13 +285,20 @@ CsmsAnswerMessage = (
     | ControlAnswer
     | ProfileQueryAnswer
     | MaintenanceAnswer
+    | CertificateAnswer
     | ConfigurationAnswerMessage
     | TriggerAnswer
     | TransactionStatusAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
-    SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand | ControlCommand
+    SendLocalList
+    | ClearLocalList
+    | ClearCache
+    | AuthorizeIdTag
+    | SessionCommand
+    | ControlCommand
+    | RequestCertificate
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = (
@@ -295,5 +310,8 @@ StationMessage = (
     | MaintenanceCall
     | ControlCall
     | ReportPage
+    | SignCertificateRequest
 )
-StationAnswerMessage = AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer
+StationAnswerMessage = (
+    AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer | SignCertificateAnswer
+)

@@ -7,16 +7,17 @@ station itself, which only a StatusNotification can be about, and only where the
 reports a status of its own (1.6). Then: BootNotification and Heartbeat as registration
 sends them, StatusNotification of the connector (all of them, 1.6 with the station's own),
 MeterValues sampled now, one TransactionEvent per running transaction (2.x), the firmware
-and upload statuses as they stand, or a CSR for the station's certificate."""
+and upload statuses as they stand, or a CSR for the station's certificate (flows/certificates)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from voltlab.fleet.machine.certificate_messages import STATION_CERTIFICATE
 from voltlab.fleet.machine.context import FlowContext
-from voltlab.fleet.machine.effects import Answer, Effect, RequestCertificate, SendCall
+from voltlab.fleet.machine.effects import Answer, Effect, SendCall
 from voltlab.fleet.machine.flow import Call, Flow, FlowStepper, no_result
-from voltlab.fleet.machine.flows import metering, registration, status
+from voltlab.fleet.machine.flows import certificates, metering, registration, status
 from voltlab.fleet.machine.flows.maintenance import Maintenance
 from voltlab.fleet.machine.flows.sequence import transaction_ref
 from voltlab.fleet.machine.maintenance_messages import (
@@ -26,10 +27,6 @@ from voltlab.fleet.machine.maintenance_messages import (
 )
 from voltlab.fleet.machine.session_messages import ReportStatuses, TransactionTriggered
 from voltlab.fleet.machine.trigger_messages import TriggerAnswer, TriggerRequest, TriggerStatus
-
-# The certificate TriggerMessage asks to have signed (1.6 SignChargePointCertificate, 2.x
-# SignChargingStationCertificate).
-STATION_CERTIFICATE = "ChargingStationCertificate"
 
 
 def trigger_message(
@@ -86,8 +83,9 @@ def _send(
         upload = maintenance.logs.status_of(kind)
         yield SendCall(LogStatusReport(kind, upload, request_id=None, file_name=""))
     elif target == "SignCertificate":
-        # Certificates are the driver's until they move into the machine: one effect.
-        yield RequestCertificate(STATION_CERTIFICATE)
+        # 1.6 SignChargePointCertificate and 2.x SignChargingStationCertificate alike; what the
+        # CSMS answers to the SignCertificate changes nothing here.
+        yield from certificates.request_certificate(ctx, STATION_CERTIFICATE)
 
 
 def _connectors(ctx: FlowContext, connector_id: int | None) -> Iterable[int]:
