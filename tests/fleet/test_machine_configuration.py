@@ -30,8 +30,9 @@ from voltlab.fleet.machine.configuration_messages import (
 from voltlab.fleet.machine.effects import Answer, CancelTimer, Effect, Persist, SendCall, SetTimer
 from voltlab.fleet.machine.events import CallAnswered, CallFailed, CsmsRequest
 from voltlab.fleet.machine.flows.configuration import REPORT_PAGE
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.session_messages import Received
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.config import ConfigurationEntry
 from voltlab.fleet.model.device_model_types import (

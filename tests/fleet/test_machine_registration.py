@@ -35,7 +35,7 @@ from voltlab.fleet.machine.events import (
     TimerFired,
 )
 from voltlab.fleet.machine.flows.registration import DEFAULT_RETRY_INTERVAL
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import (
     AuthorizeIdTag,
     BootAnswer,
@@ -43,6 +43,7 @@ from voltlab.fleet.machine.messages import (
     HeartbeatAnswer,
     HeartbeatRequest,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.machine.trigger_messages import TriggerAnswer, TriggerRequest, TriggerTarget
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.records import StationError

@@ -19,7 +19,7 @@ from voltlab.fleet.machine.events import (
     GatewayCommand,
     QueueChanged,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.session_messages import (
     PlugIn,
     StartTransaction,
@@ -29,6 +29,7 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TransactionStatusAnswer
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG

@@ -35,7 +35,7 @@ from voltlab.fleet.machine.events import (
     Resumed,
     TimerFired,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.maintenance_messages import (
     FirmwareStatusReport,
     GetLog,
@@ -55,6 +55,7 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStartedAnswer,
     TransactionTriggered,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.machine.trigger_messages import (
     TriggerAnswer,
     TriggerRequest,

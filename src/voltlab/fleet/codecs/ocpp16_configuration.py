@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
     ChangeConfigurationAnswer,
@@ -38,6 +39,13 @@ def decode_get_configuration(payload: dict[str, Any]) -> GetConfiguration:
     return GetConfiguration(None if keys is None else tuple(keys))
 
 
+def _key_value(entry: ConfigurationEntry) -> KeyValue:
+    body: KeyValue = {"key": entry.key, "readonly": entry.readonly}
+    if entry.value is not None:
+        body["value"] = entry.value
+    return body
+
+
 def encode_configuration_answer(answer: ConfigurationAnswer) -> GetConfigurationConf:
     body: GetConfigurationConf = {"configurationKey": [_key_value(e) for e in answer.entries]}
     if answer.unknown:
@@ -45,8 +53,10 @@ def encode_configuration_answer(answer: ConfigurationAnswer) -> GetConfiguration
     return body
 
 
-def _key_value(entry: ConfigurationEntry) -> KeyValue:
-    body: KeyValue = {"key": entry.key, "readonly": entry.readonly}
-    if entry.value is not None:
-        body["value"] = entry.value
-    return body
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "ChangeConfiguration": RequestCodec(
+        decode_change_configuration, encode_change_configuration_answer
+    ),
+    "GetConfiguration": RequestCodec(decode_get_configuration, encode_configuration_answer),
+}

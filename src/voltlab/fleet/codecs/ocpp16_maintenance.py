@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs import shared_maintenance
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.codecs.shared_maintenance import (
     DEFAULT_RETRY_INTERVAL,
+    decode_signed_update_firmware,
     encode_log_status,
     encode_security_event,
     timestamp_or_none,
@@ -83,3 +86,13 @@ def encode_call(message: MaintenanceCall) -> tuple[str, dict[str, Any]]:
             return "DiagnosticsStatusNotification", {"status": message.status}
         return encode_log_status(message)
     return encode_security_event(message, OCPP16)
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "UpdateFirmware": RequestCodec(decode_update_firmware, encode_update_firmware_answer),
+    "SignedUpdateFirmware": RequestCodec(
+        decode_signed_update_firmware, shared_maintenance.encode_update_firmware_answer
+    ),
+    "GetDiagnostics": RequestCodec(decode_get_diagnostics, encode_get_diagnostics_answer),
+}

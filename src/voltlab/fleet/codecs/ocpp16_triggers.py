@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from voltlab.fleet.codecs.shared_triggers import COMMON_TRIGGERS, decode_trigger
+from voltlab.fleet.codecs.request_codec import RequestCodec
+from voltlab.fleet.codecs.shared_triggers import (
+    COMMON_TRIGGERS,
+    decode_trigger,
+    encode_trigger_answer,
+)
 from voltlab.fleet.machine.trigger_messages import TriggerRequest, TriggerTarget
 
 TRIGGERS_16: Mapping[str, TriggerTarget] = {
@@ -27,3 +32,10 @@ def decode_trigger_message(payload: dict[str, Any]) -> TriggerRequest:
 def decode_extended_trigger_message(payload: dict[str, Any]) -> TriggerRequest:
     requested = payload["requestedMessage"]
     return decode_trigger(EXTENDED_TRIGGERS_16, requested, payload.get("connectorId"))
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "TriggerMessage": RequestCodec(decode_trigger_message, encode_trigger_answer),
+    "ExtendedTriggerMessage": RequestCodec(decode_extended_trigger_message, encode_trigger_answer),
+}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.configuration_messages import (
     GetBaseReport,
     GetReport,
@@ -270,3 +271,12 @@ def _characteristics(characteristics: VariableCharacteristics) -> VariableCharac
     if characteristics.values_list:
         body["valuesList"] = ",".join(characteristics.values_list)
     return body
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "GetVariables": RequestCodec(decode_get_variables, encode_get_variables_answer),
+    "SetVariables": RequestCodec(decode_set_variables, encode_set_variables_answer),
+    "GetBaseReport": RequestCodec(decode_get_base_report, encode_report_answer),
+    "GetReport": RequestCodec(decode_get_report, encode_report_answer),
+}

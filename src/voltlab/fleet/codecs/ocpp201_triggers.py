@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
-from voltlab.fleet.codecs.shared_triggers import COMMON_TRIGGERS, decode_trigger
+from voltlab.fleet.codecs.request_codec import RequestCodec
+from voltlab.fleet.codecs.shared_triggers import (
+    COMMON_TRIGGERS,
+    decode_trigger,
+    encode_trigger_answer,
+)
 from voltlab.fleet.machine.trigger_messages import (
     GetTransactionStatus,
     TransactionStatusAnswer,
@@ -45,3 +50,12 @@ def encode_transaction_status_answer(
     if answer.ongoing is not None:
         body["ongoingIndicator"] = answer.ongoing
     return body
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "GetTransactionStatus": RequestCodec(
+        decode_get_transaction_status, encode_transaction_status_answer
+    ),
+    "TriggerMessage": RequestCodec(decode_trigger_message, encode_trigger_answer),
+}

@@ -12,7 +12,6 @@ model and its reports), TriggerMessage and GetTransactionStatus."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
@@ -105,53 +104,15 @@ from voltlab.fleet.machine.session_messages import (
     StopTransaction,
     Unplug,
 )
+from voltlab.fleet.machine.settings import MachineSettings, transaction_points
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
 from voltlab.fleet.model.certificates import CsrFactory, make_csr
 from voltlab.fleet.model.device_model import DeviceModel
 from voltlab.fleet.model.station import Station
-from voltlab.ocpp.versions import OCPP16
-
-
-@dataclass(frozen=True)
-class MachineSettings:
-    """What differs between OCPP versions as behaviour, decided once per station."""
-
-    # 2.x sends ReservationStatusUpdate when a reservation expires; 1.6 has no such message.
-    reports_reservation_ends: bool
-    # 1.6 answers GetLocalListVersion with -1 while LocalAuthListEnabled is false; 2.x has no
-    # such answer.
-    hides_disabled_local_list: bool = False
-    # 2.x rejects ClearCache while the cache is disabled; 1.6 always clears it.
-    clear_cache_needs_enabled_cache: bool = False
-    # 2.x: the station names its transactions; 1.6: the CSMS does (StartTransaction.conf).
-    station_names_transactions: bool = False
-    # What a transaction's start and end carry when StopTxnSampledData is empty (2.x: the
-    # register; 1.6: nothing).
-    default_transaction_measurands: tuple[str, ...] = ()
-    # The OCPP version whose charging-profile rules apply (2.x refuses more than 1.6).
-    profile_rules: str = OCPP16
-    # 2.0.1 answers UnlockConnector OngoingAuthorizedTransaction; 1.6 stops and unlocks.
-    unlock_keeps_authorized_transaction: bool = False
-    # 2.x folds statuses into ConnectorStatus, reports per EVSE, and reports charging states.
-    folds_statuses_2x: bool = False
 
 
 class UnhandledEvent(TypeError):
     """An event the machine has no flow for: a driver bug, never a CSMS's fault."""
-
-
-class _CablePoints:
-    """1.6 defaults: the cable never opens a transaction; unplugging stops it when
-    StopTransactionOnEVSideDisconnect says so."""
-
-    def __init__(self, station: Station) -> None:
-        self._station = station
-
-    def opens_transaction_on_plug(self) -> bool:
-        return False
-
-    def stops_transaction_on_unplug(self) -> bool:
-        return self._station.config.get_bool("StopTransactionOnEVSideDisconnect")
 
 
 class StationMachine:
@@ -171,7 +132,7 @@ class StationMachine:
         self.registration = registration.Registration()
         self.context = FlowContext(
             station,
-            points if points is not None else _CablePoints(station),
+            points if points is not None else transaction_points(station, settings),
             station_names_transactions=settings.station_names_transactions,
             default_transaction_measurands=settings.default_transaction_measurands,
             profile_rules=settings.profile_rules,

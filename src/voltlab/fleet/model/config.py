@@ -1,7 +1,7 @@
 """Station configuration: the OCPP 1.6 standard keys with types, mutability and effects.
 
-The key set is the station's own settings; the 1.6 adapter exposes them as they are, the 2.x
-adapters map Component.Variable names onto the same settings."""
+The key set is the station's own settings; the 1.6 codec says them as they are, the 2.x
+device model maps Component.Variable names onto the same settings."""
 
 from __future__ import annotations
 
