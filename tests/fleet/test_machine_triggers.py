@@ -199,7 +199,7 @@ def test_16_maintenance_statuses_as_they_stand() -> None:
     m.handle(CsmsRequest(request), T0 + 1)
     assert trigger(m, "LogStatus", None, T0 + 2) == [
         ACCEPTED,
-        SendCall(LogStatusReport("log", "Uploading", None, "")),
+        SendCall(LogStatusReport("log", "Uploading", 42, "")),
     ]
     # DiagnosticsStatusNotification is about GetDiagnostics uploads only.
     assert trigger(m, "DiagnosticsStatus", None, T0 + 2) == [
@@ -268,10 +268,11 @@ def test_2x_firmware_status_of_the_running_update() -> None:
     ]
     downloading = m.handle(TimerFired("firmware:1"), T0 + 60)
     assert downloading[0] == SendCall(FirmwareStatusReport("Downloading", 7, False))
-    # Triggered, the report names no request (as before the machine answered TriggerMessage).
+    # Triggered while the update runs, the report names its request (2.0.1 L01: requestId is
+    # mandatory unless triggered while no update is ongoing).
     assert trigger(m, "FirmwareStatus", 1, T0 + 61) == [
         ACCEPTED,
-        SendCall(FirmwareStatusReport("Downloading", None, False)),
+        SendCall(FirmwareStatusReport("Downloading", 7, False)),
     ]
 
 

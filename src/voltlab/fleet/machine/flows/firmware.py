@@ -73,6 +73,12 @@ class FirmwareFlow(OneJobAtATime[FirmwareJob]):
         """What TriggerMessage reports: the running update's last status, or Idle."""
         return cast(FirmwareStatus, self.status)  # only `_report` sets it
 
+    @property
+    def reported_request_id(self) -> int | None:
+        """The running update's requestId, which a triggered report carries while an update
+        runs (2.0.1 FirmwareStatusNotificationRequest: mandatory unless triggered and idle)."""
+        return self.job.request.request_id if self.job is not None else None
+
     def timer_fired(self, station: Station, name: str, now: float) -> list[Effect]:
         job = self.current(name)
         if job is None:

@@ -75,6 +75,12 @@ class LogFlow(OneJobAtATime[LogJob]):
             return "Idle"
         return cast(UploadStatus, job.status)  # only `_report` sets it, with an UploadStatus
 
+    def request_id_of(self, kind: LogKind) -> int | None:
+        """The running upload's requestId when it is of `kind`, which a triggered report
+        carries (2.0.1 LogStatusNotificationRequest: mandatory unless triggered and idle)."""
+        job = self.job
+        return job.request.request_id if job is not None and job.request.kind == kind else None
+
     def frame_log_read(self, name: str, lines: tuple[str, ...], now: float) -> list[Effect]:
         job = self.current(name, "read")
         if job is None:

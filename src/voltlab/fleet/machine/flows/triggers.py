@@ -77,11 +77,13 @@ def _send(
                 yield Call(TransactionTriggered(transaction_ref(tx), ctx.now))
     elif target == "FirmwareStatus":
         firmware = maintenance.firmware.reported_status
-        yield SendCall(FirmwareStatusReport(firmware, request_id=None, signed=False))
+        request_id = maintenance.firmware.reported_request_id
+        yield SendCall(FirmwareStatusReport(firmware, request_id, signed=False))
     elif target in ("DiagnosticsStatus", "LogStatus"):
         kind: LogKind = "diagnostics" if target == "DiagnosticsStatus" else "log"
         upload = maintenance.logs.status_of(kind)
-        yield SendCall(LogStatusReport(kind, upload, request_id=None, file_name=""))
+        request_id = maintenance.logs.request_id_of(kind)
+        yield SendCall(LogStatusReport(kind, upload, request_id, file_name=""))
     elif target == "SignCertificate":
         # 1.6 SignChargePointCertificate and 2.x SignChargingStationCertificate alike; what the
         # CSMS answers to the SignCertificate changes nothing here.
