@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_authorization as codec16
 from voltlab.fleet.codecs import ocpp201_authorization as codec2x
 from voltlab.fleet.machine.effects import Answer, Fail, Persist, SendCall
@@ -21,7 +19,7 @@ from voltlab.fleet.machine.events import (
 )
 from voltlab.fleet.machine.flow import UnknownCall
 from voltlab.fleet.machine.flows.registration import boot_request
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import (
     AuthorizationDecision,
     AuthorizeAnswer,
@@ -29,8 +27,11 @@ from voltlab.fleet.machine.messages import (
     AuthorizeRequest,
     BootAnswer,
 )
-from voltlab.fleet.records import StationError
-from voltlab.fleet.station import Station
+from voltlab.fleet.machine.settings import MachineSettings
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.records import StationError
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from fleet.firmware_signing import SIGNATURE, SIGNING_CERTIFICATE
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_maintenance as codec16
 from voltlab.fleet.codecs import ocpp201_maintenance as codec2x
 from voltlab.fleet.codecs import shared_maintenance as shared
@@ -36,18 +35,19 @@ from voltlab.fleet.machine.flows.maintenance_rules import (
     RECENT_LINES,
     firmware_version_from,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.maintenance_messages import (
     FirmwareStatusReport,
     GetLog,
     GetLogAnswer,
     LogStatusReport,
     SecurityEventReport,
-    SignCertificateRequest,
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.machine.settings import MachineSettings
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
@@ -410,13 +410,6 @@ def test_16_codec_decodes_the_requests_and_encodes_per_schema() -> None:
             "SecurityEventNotification",
             {"type": "FirmwareUpdated", "timestamp": STAMP},
         ),
-        (
-            SignCertificateRequest(
-                "-----BEGIN CERTIFICATE REQUEST-----", "ChargingStationCertificate"
-            ),
-            "SignCertificate",
-            {"csr": "-----BEGIN CERTIFICATE REQUEST-----"},
-        ),
     ]
     for message, action, payload in reports:
         assert codec16.encode_call(message) == (action, payload)
@@ -464,11 +457,6 @@ def test_2x_codec_decodes_the_requests_and_encodes_per_schema(version: str) -> N
                 "timestamp": STAMP,
                 "techInfo": "x" * 255,
             },
-        ),
-        (
-            SignCertificateRequest("-----BEGIN CERTIFICATE REQUEST-----", "V2GCertificate"),
-            "SignCertificate",
-            {"csr": "-----BEGIN CERTIFICATE REQUEST-----", "certificateType": "V2GCertificate"},
         ),
     ]
     for message, action, payload in reports:

@@ -10,9 +10,9 @@ import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from support import wait_until
-from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.runtime import FleetRuntime
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.hosting.runtime import FleetRuntime
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 
 VERSIONS = ["ocpp2.0.1", "ocpp2.1"]
 
@@ -246,7 +246,7 @@ async def test_device_model_and_reports(runtime, peer2x):
     assert all(r.get("tbc") for r in reports[:-1]) and not reports[-1].get("tbc")
     items = [item for r in reports for item in r["reportData"]]
     # every component/variable the station has, once
-    inventory = runner.adapter.device_model.report("FullInventory", now=runner.now())
+    inventory = runner.machine.device_model.report("FullInventory", now=runner.now())
     assert len(items) == len(inventory) >= 80
     keys = {
         (

@@ -17,8 +17,8 @@ from pydantic import (
     field_validator,
 )
 
-from voltlab.fleet.adapters import AVAILABLE_VERSIONS
-from voltlab.fleet.catalog import CATALOG, DEFAULT_MODEL
+from voltlab.fleet.codecs.station_codec import AVAILABLE_VERSIONS
+from voltlab.fleet.model.catalog import CATALOG, DEFAULT_MODEL
 
 
 def _available_version(version: str) -> str:

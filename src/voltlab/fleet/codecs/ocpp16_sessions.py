@@ -8,12 +8,12 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.machine import session_messages as messages
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
-from voltlab.fleet.measurands import Sample
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.measurands import Sample
 from voltlab.ocpp.vocabulary.authorization import authorization_from_16
 from voltlab.ocpp.vocabulary.connector_status import error_code_16
 from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_16
@@ -68,8 +68,8 @@ def encode_session_call(message: messages.SessionMessage) -> tuple[str, dict[str
         return "StopTransaction", _stop_transaction(message)
     if isinstance(message, messages.StatusReport):
         return "StatusNotification", _status_notification(message)
-    # 1.6 transactions always start with an id tag: nothing authorizes one later, and its
-    # StatusNotification says the charging state.
+    # 1.6 transactions always start with an id tag: nothing authorizes one later, its
+    # StatusNotification says the charging state, and nothing triggers a transaction message.
     raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 
 
@@ -131,6 +131,15 @@ def queued_session_answer(
     if isinstance(message, messages.TransactionEnded):
         return messages.TransactionEndedAnswer(None)
     return messages.MeterValuesAnswer()
+
+
+def queued_transaction(action: str, payload: dict[str, Any]) -> str | None:
+    """The transaction a queued message belongs to: a StartTransaction's provisional id, the
+    id the others carry (MeterValues outside a transaction carries none)."""
+    if action == "StartTransaction":
+        return str(provisional_transaction_id(payload))
+    transaction_id = payload.get("transactionId")
+    return None if transaction_id is None else str(transaction_id)
 
 
 def offline_variant(payload: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from voltlab.fleet.charging_profile import (
+from voltlab.fleet.codecs import profile_shape as shape
+from voltlab.fleet.codecs.request_codec import RequestCodec
+from voltlab.fleet.machine.control_messages import (
+    ChargingProfilesReport,
+    GetChargingProfiles,
+    GetChargingProfilesAnswer,
+)
+from voltlab.fleet.model.charging_profile import (
     CHARGE_POINT_MAX,
     PURPOSE_ALIASES,
     REASON_INVALID_SCHEDULE,
@@ -17,13 +24,7 @@ from voltlab.fleet.charging_profile import (
     ChargingProfile,
     ProfileError,
 )
-from voltlab.fleet.codecs import profile_shape as shape
-from voltlab.fleet.machine.control_messages import (
-    ChargingProfilesReport,
-    GetChargingProfiles,
-    GetChargingProfilesAnswer,
-)
-from voltlab.fleet.smart_charging import CompositeSchedule
+from voltlab.fleet.model.smart_charging import CompositeSchedule
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 Payload = dict[str, Any]
@@ -113,3 +114,12 @@ def encode_profiles_report(report: ChargingProfilesReport) -> tuple[str, Payload
     if report.more_follow:
         body["tbc"] = True
     return "ReportChargingProfiles", body
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "GetCompositeSchedule": RequestCodec(decode_get_composite_schedule, encode_composite_answer),
+    "GetChargingProfiles": RequestCodec(
+        decode_get_charging_profiles, encode_get_charging_profiles_answer
+    ),
+}

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.messages import (
     CsmsRequestMessage,
     GatewayCommandMessage,
     StationAnswerMessage,
 )
+from voltlab.fleet.model.auth import IdTagInfo
 
 
 @dataclass(frozen=True)
 class CsmsRequest:
-    """A CSMS request, decoded by the version's codec; its answer is an `Answer` effect."""
+    """A CSMS request, decoded by the version's codec; its answer is an `Answer` effect.
+
+    `wall_time`: the real-world time (POSIX seconds) the request came in, which the driver
+    passes with every request. Certificate validity is judged by it (TLS peers and the CSMS
+    judge real X.509 certificates by the wall clock), never by the simulated `now`; a
+    certificate request without it is a driver bug."""
 
     message: CsmsRequestMessage
+    wall_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -116,20 +122,22 @@ class Disconnected:
 
 
 @dataclass(frozen=True)
-class Triggered:
-    """TriggerMessage asked for `requested` and its Accepted is on the wire; the machine sends
-    what it owns (BootNotification, Heartbeat). The adapters answer TriggerMessage until it
-    moves into the machine."""
+class ConfigurationChanged:
+    """The gateway changed a configuration value: what depends on it follows
+    (HeartbeatInterval: the heartbeat timer). A CSMS's ChangeConfiguration or SetVariables
+    is a request of its own, whose flow does the same."""
 
-    requested: str
+    key: str
 
 
 @dataclass(frozen=True)
-class ConfigurationChanged:
-    """A configuration value changed (ChangeConfiguration, SetVariables, the gateway): what
-    depends on it follows (HeartbeatInterval: the heartbeat timer)."""
+class QueueChanged:
+    """What the offline queue holds changed (the driver stores and drains it): how many
+    transaction messages wait in it, and the ids of the transactions they belong to as the
+    CSMS knows them. The machine answers GetTransactionStatus from it."""
 
-    key: str
+    waiting: int
+    transaction_ids: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,8 @@ Event = (
     | TransferOutcome
     | Connected
     | Disconnected
-    | Triggered
     | ConfigurationChanged
+    | QueueChanged
     | QueueDelivered
     | Rebooting
 )

@@ -8,7 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from voltlab.fleet.auth import IdTagInfo
+from voltlab.fleet.machine.certificate_messages import (
+    CertificateAnswer,
+    CertificateRequest,
+    RequestCertificate,
+    SignCertificateAnswer,
+    SignCertificateRequest,
+)
+from voltlab.fleet.machine.configuration_messages import (
+    ConfigurationAnswerMessage,
+    ConfigurationRequest,
+    ReportPage,
+)
 from voltlab.fleet.machine.control_messages import (
     ControlAnswer,
     ControlCall,
@@ -27,6 +38,13 @@ from voltlab.fleet.machine.session_messages import (
     SessionMessage,
     SessionResult,
 )
+from voltlab.fleet.machine.trigger_messages import (
+    GetTransactionStatus,
+    TransactionStatusAnswer,
+    TriggerAnswer,
+    TriggerRequest,
+)
+from voltlab.fleet.model.auth import IdTagInfo
 
 # ReserveNow's answer words are the same in 1.6 and 2.x.
 ReserveStatus = Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]
@@ -248,6 +266,10 @@ CsmsRequestMessage = (
     | ChangeAvailability
     | ControlRequest
     | MaintenanceRequest
+    | CertificateRequest
+    | ConfigurationRequest
+    | TriggerRequest
+    | GetTransactionStatus
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -263,10 +285,20 @@ CsmsAnswerMessage = (
     | ControlAnswer
     | ProfileQueryAnswer
     | MaintenanceAnswer
+    | CertificateAnswer
+    | ConfigurationAnswerMessage
+    | TriggerAnswer
+    | TransactionStatusAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
-    SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand | ControlCommand
+    SendLocalList
+    | ClearLocalList
+    | ClearCache
+    | AuthorizeIdTag
+    | SessionCommand
+    | ControlCommand
+    | RequestCertificate
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = (
@@ -277,5 +309,9 @@ StationMessage = (
     | SessionMessage
     | MaintenanceCall
     | ControlCall
+    | ReportPage
+    | SignCertificateRequest
 )
-StationAnswerMessage = AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer
+StationAnswerMessage = (
+    AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer | SignCertificateAnswer
+)

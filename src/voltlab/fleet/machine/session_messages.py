@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.ev import ElectricVehicle
-from voltlab.fleet.measurands import Sample
-from voltlab.fleet.records import Transaction
-from voltlab.fleet.smart_charging import ChargingProfile
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.measurands import Sample
+from voltlab.fleet.model.records import Transaction
+from voltlab.fleet.model.smart_charging import ChargingProfile
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,15 @@ class ChargingStateChanged:
 
 
 @dataclass(frozen=True)
+class TransactionTriggered:
+    """2.x: the CSMS asked for the transaction's state (TriggerMessage TransactionEvent): a
+    TransactionEvent Updated of its own, triggerReason Trigger, without meter values."""
+
+    tx: TransactionRef
+    sent_at: float
+
+
+@dataclass(frozen=True)
 class Received:
     """The CSMS answered and said nothing the station acts on."""
 
@@ -253,6 +262,7 @@ SessionMessage = (
     | TransactionEnded
     | StatusReport
     | ChargingStateChanged
+    | TransactionTriggered
 )
 SessionAnswer = (
     TransactionStartedAnswer
@@ -268,6 +278,7 @@ SESSION_MESSAGES = (
     TransactionEnded,
     StatusReport,
     ChargingStateChanged,
+    TransactionTriggered,
 )
 
 
@@ -277,5 +288,9 @@ def is_transaction_message(message: object) -> bool:
         return message.tx is not None
     return isinstance(
         message,
-        TransactionStarted | TransactionAuthorized | TransactionEnded | ChargingStateChanged,
+        TransactionStarted
+        | TransactionAuthorized
+        | TransactionEnded
+        | ChargingStateChanged
+        | TransactionTriggered,
     )

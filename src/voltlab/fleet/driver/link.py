@@ -1,0 +1,201 @@
+"""The station's WebSocket link to its CSMS: connect with the station's subprotocol and security
+profile, reconnect with exponential backoff and jitter.
+
+The link owns the socket and its `RpcConnection` only: it reports each connection and its end
+(`on_connected`, `on_disconnected`); registration (BootNotification, heartbeats) is the
+station machine's, which the link asks (`registered`) before it lets a CALL other than
+BootNotification through."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from voltlab.clock import Clock
+from voltlab.fleet.driver.security import connect_kwargs, describe_connect_error
+from voltlab.ocpp.connection import Handler, RpcConnection
+from voltlab.ocpp.station_socket import open_station_socket
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+
+
+class NotConnected(Exception):
+    """The station has no accepted connection to its CSMS right now."""
+
+
+class StationLink:
+    def __init__(
+        self,
+        *,
+        identity: str,
+        csms_url: str,
+        version: str,
+        security: dict[str, Any] | None,
+        handler: Handler,
+        supported_actions: frozenset[str],
+        clock: Clock,
+        on_frame: Callable[[str, str], None],
+        on_connected: Callable[[], None],
+        on_disconnected: Callable[[], None],
+        on_state: Callable[[], None],
+        registered: Callable[[], bool],
+        call_timeout: float = 30.0,
+        connect_gate: asyncio.Semaphore | None = None,
+    ) -> None:
+        self.identity = identity
+        self.url = csms_url.rstrip("/") + "/" + identity
+        self.version = version
+        self.security = security or {}
+        self._handler = handler
+        self._supported_actions = supported_actions
+        self.clock = clock
+        self._on_frame = on_frame
+        self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
+        self._on_state = on_state
+        self._registered = registered
+        self.call_timeout = call_timeout
+        # Shared by a fleet: how many opening handshakes may be in flight at once.
+        self._connect_gate = connect_gate
+        self.connection = "stopped"  # connecting | connected | disconnected | stopped
+        self.last_error: str | None = None
+        self._rpc: RpcConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wanted = False
+        self._reconnect_now: asyncio.Future[None] | None = None  # only while backing off
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        self._wanted = True
+        self.connection = "connecting"
+        self._task = asyncio.create_task(self._run(), name=f"link:{self.identity}")
+
+    async def stop(self, close_code: int = 1000) -> None:
+        """Close the connection (1000; 1001 "going away" when the server shuts down)."""
+        self._wanted = False
+        if self._rpc is not None:
+            reason = "server shutting down" if close_code == 1001 else "station stopped"
+            await self._rpc.close(close_code, reason)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self._task = None
+        self._set_connection("stopped")
+
+    async def restart(self) -> None:
+        """Reset: close the connection and connect again at once."""
+        if self._reconnect_now is not None and not self._reconnect_now.done():
+            self._reconnect_now.set_result(None)
+        if self._rpc is not None:
+            await self._rpc.close(1000, "reset")
+
+    @property
+    def connected(self) -> bool:
+        return self._rpc is not None and not self._rpc.closed
+
+    @property
+    def online(self) -> bool:
+        """Connected, and accepted by the CSMS on this connection (the machine knows)."""
+        return self.connected and self._registered()
+
+    async def call(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Send a CALL once registered (BootNotification goes through `call_raw`);
+        `before_send`: see `RpcConnection.call`."""
+        if not self.online or self._rpc is None:
+            raise NotConnected(f"{self.identity} is not connected to its CSMS")
+        return await self._rpc.call(
+            action, payload, timeout=self.call_timeout, before_send=before_send
+        )
+
+    async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send any CALL on the open socket, registered or not (BootNotification,
+        proxy-message)."""
+        if self._rpc is None or self._rpc.closed:
+            raise NotConnected(f"{self.identity} is not connected to its CSMS")
+        return await self._rpc.call(action, payload, timeout=self.call_timeout)
+
+    # -- the connection loop ------------------------------------------------------------------
+
+    def _set_connection(self, state: str) -> None:
+        self.connection = state
+        self._on_state()
+
+    async def _run(self) -> None:
+        backoff = 1.0
+        while self._wanted:
+            self._set_connection("connecting")
+            try:
+                # Security profile 1: Basic auth; 2: TLS + Basic; 3: mutual TLS.
+                security = connect_kwargs(self.security, self.identity, self.url)
+                async with self._connect_gate or contextlib.nullcontext():
+                    websocket = await open_station_socket(
+                        self.url,
+                        self.version,
+                        headers=security.get("additional_headers"),
+                        ssl_context=security.get("ssl"),
+                        open_timeout=10,
+                        max_size=2**22,
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure to connect is reported and retried
+                self.last_error = describe_connect_error(exc, self.url)
+                self._set_connection("disconnected")
+                await self._backoff(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            if websocket.subprotocol != self.version:
+                self.last_error = f"CSMS did not accept subprotocol {self.version}"
+                await websocket.close(1002, "subprotocol")
+                self._set_connection("disconnected")
+                await self._backoff(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            self.last_error = None
+            await self._serve(websocket)
+            self._set_connection("disconnected")
+
+    async def _backoff(self, seconds: float) -> None:
+        # Jitter spreads a fleet's reconnects so they do not hit the CSMS at one instant.
+        # Station time: a fast simulated clock reconnects proportionally faster.
+        delay = self.clock.real_seconds(seconds * random.uniform(0.5, 1.5))
+        wake = self._reconnect_now = asyncio.get_running_loop().create_future()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake, timeout=delay)
+        finally:
+            self._reconnect_now = None
+
+    async def _serve(self, websocket: Any) -> None:
+        rpc = RpcConnection(
+            websocket,
+            self.version,
+            handler=self._handler,
+            on_frame=self._on_frame,
+            call_timeout=self.call_timeout,
+            supported_actions=self._supported_actions,
+        )
+        self._rpc = rpc
+        self._set_connection("connected")
+        self._on_connected()
+        try:
+            await rpc.run()  # read in this task: one task fewer per station
+        finally:
+            self._rpc = None
+            self._on_disconnected()

@@ -1,0 +1,87 @@
+"""The live state of a hosted station as the Gateway API shows it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from voltlab.ocpp.vocabulary.timestamps import format_timestamp
+
+if TYPE_CHECKING:
+    from voltlab.fleet.driver.runner import StationRunner
+    from voltlab.fleet.model.station import Station
+
+
+def live_state(runner: StationRunner) -> dict[str, Any]:
+    station = runner.station
+    now = runner.now()
+    station.advance(now)
+    faults = []
+    if station.station_fault is not None:
+        faults.append({"connector_id": 0, **vars(station.station_fault)})
+    for connector_id, conn in station.connectors.items():
+        if conn.fault is not None:
+            faults.append({"connector_id": connector_id, **vars(conn.fault)})
+    return {
+        "connection": runner.link.connection,
+        "registration": runner.machine.registration.status,
+        # The link's (connecting) or, while connected, the machine's (BootNotification).
+        "last_error": runner.link.last_error or runner.machine.registration.last_error,
+        "station_status": station.connector_status(0).status,
+        "connectors": connector_states(station),
+        "faults": faults,
+        "reservations": [
+            {
+                "reservation_id": r.reservation_id,
+                "connector_id": r.connector_id,
+                "id_tag": r.id_tag,
+                "expires_at": format_timestamp(r.expires_at),
+            }
+            for r in station.reservations.values()
+        ],
+        "local_list_version": station.local_list.version,
+        "auth_cache_size": len(station.auth_cache.entries),
+        "heartbeat_interval": station.config.get_int("HeartbeatInterval"),
+        "simulated_time": format_timestamp(now),
+    }
+
+
+def stored_state(runner: StationRunner) -> dict[str, Any]:
+    """What the store keeps of the live state besides the station's own snapshot: the parts
+    of `live_state` a reader of the charger's row sees (written with every flush that finds
+    the station changed, so only what is stored is computed)."""
+    station = runner.station
+    station.advance(runner.now())
+    return {
+        "connectors": connector_states(station),
+        "connection": runner.link.connection,
+        "registration": runner.machine.registration.status,
+    }
+
+
+def connector_states(station: Station) -> list[dict[str, Any]]:
+    connectors = []
+    for connector_id, conn in station.connectors.items():
+        status = station.connector_status(connector_id)
+        tx = conn.transaction
+        connectors.append(
+            {
+                "connector_id": connector_id,
+                "connector_type": conn.spec.connector_type,
+                "max_power_w": conn.spec.max_power_w,
+                "status": status.status,
+                "error_code": status.error_code or "NoError",
+                "plugged": conn.plugged,
+                "locked": conn.locked,
+                "operative": conn.operative,
+                "transaction_id": None if tx is None else tx.transaction_id,
+                "id_tag": None if tx is None else tx.id_tag,
+                "transaction_energy_wh": None
+                if tx is None
+                else round(tx.energy_wh(conn.register_wh), 1),
+                "meter_wh": round(conn.register_wh, 1),
+                "power_w": round(conn.power_w, 1),
+                "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
+                "ev": None if conn.ev is None else conn.ev.profile.name,
+            }
+        )
+    return connectors

@@ -1,0 +1,197 @@
+"""FleetRuntime: hosts the virtual charging stations of this process and implements the
+`Fleet` interface the API uses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from voltlab.clock import Clock, monotonic
+from voltlab.fleet.driver.offline_queue import QueueStore
+from voltlab.fleet.driver.runner import StationRunner
+from voltlab.fleet.driver.state_view import stored_state
+from voltlab.fleet.hosting.dispatcher import CommandDispatcher
+from voltlab.fleet.hosting.heap import HeapKeeper
+from voltlab.fleet.hosting.persistence import FleetWriter
+from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
+from voltlab.fleet.model.catalog import get_model
+from voltlab.store.clock_state import load_clock_reading, save_clock_reading
+from voltlab.store.db import Database
+from voltlab.store.models import Charger, Frame
+from voltlab.store.times import as_utc
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 0.5  # real seconds between batched writes
+# Opening handshakes in flight at once. A thousand stations connecting in the same millisecond
+# overflow a CSMS's accept queue (Node's default backlog is 511): the kernel drops the SYNs and
+# the stations wait a full second to retry. Fewer at a time is faster.
+MAX_CONNECTING = 128
+GOING_AWAY = 1001  # WebSocket close code when the server shuts down
+RECOVERED_COMMAND_WAIT = 30.0  # real seconds a recovered command waits for its charger
+
+
+class FleetRuntime:
+    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+        self.database = database
+        self.clock = clock or Clock.from_env()
+        self.runners: dict[str, StationRunner] = {}
+        self.writer = FleetWriter(database, self._snapshot_of, self.clock.reading)
+        self.dispatcher = CommandDispatcher(database, self.runners.get)
+        self.queues = QueueStore(database)
+        self.heap = HeapKeeper()
+        self.connect_gate = asyncio.Semaphore(MAX_CONNECTING)
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the flusher, reconnect every charger that was running, and settle the
+        commands a previous process left behind (see `CommandDispatcher.recover`)."""
+        self.heap.tune()
+        await asyncio.to_thread(self._resume_clock)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="fleet-flush")
+        specs = await asyncio.to_thread(self._running_specs)
+        for spec in specs:
+            await self.start_charger(spec)
+        interrupted, queued = await self.dispatcher.recover(self._wait_online)
+        if interrupted or queued:
+            log.info("commands after restart: %d interrupted, %d queued run", interrupted, queued)
+
+    async def shutdown(self) -> None:
+        """Stop the stations (close code 1001, going away), end the commands, and write the
+        last frames and snapshots. Runs before the event loop's executor goes away."""
+        await self.dispatcher.shutdown()
+        await asyncio.gather(
+            *(r.stop(GOING_AWAY) for r in self.runners.values()), return_exceptions=True
+        )
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.writer.flush()
+        await asyncio.to_thread(self._save_clock)
+        self.heap.close()
+
+    def _resume_clock(self) -> None:
+        """Continue simulated time where the previous process left it (never backwards: a
+        transaction that spans the restart has no reading from the future), before anything
+        reads the clock; store the new anchor at once."""
+        with self.database.session() as session:
+            self.clock.resume(load_clock_reading(session))
+            save_clock_reading(session, self.clock.reading())
+
+    def _save_clock(self) -> None:
+        try:
+            with self.database.session() as session:
+                save_clock_reading(session, self.clock.reading())
+        except Exception:
+            # The last flush's reading stands; the next process continues from it.
+            log.exception("clock reading not written at shutdown")
+
+    async def _wait_online(self, charger_id: str) -> None:
+        """A command recovered after a restart waits (bounded) for its charger to be back."""
+        runner = self.runners.get(charger_id)
+        deadline = monotonic() + RECOVERED_COMMAND_WAIT
+        while runner is not None and not runner.link.online:
+            if monotonic() >= deadline:
+                return  # run anyway: it fails with not_connected, which is the truth
+            await asyncio.sleep(0.1)
+
+    def _running_specs(self) -> list[ChargerSpec]:
+        with self.database.session() as session:
+            rows = session.scalars(select(Charger).where(Charger.desired_running.is_(True))).all()
+            return [spec_from_row(row) for row in rows]
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            await self.writer.flush()
+
+    # -- Fleet interface ----------------------------------------------------------------------
+
+    async def start_charger(self, spec: ChargerSpec) -> None:
+        runner = self.runners.get(spec.charger_id)
+        if runner is None:
+            model = get_model(spec.model)
+            if model is None:
+                raise ValueError(f"unknown charger model {spec.model!r}")
+            runner = StationRunner(
+                charger_id=spec.charger_id,
+                identity=spec.identity,
+                model=model,
+                csms_url=spec.csms_url,
+                version=spec.ocpp_version,
+                security=spec.security,
+                clock=self.clock,
+                on_frame=self._frame,
+                on_change=self.writer.mark_dirty,
+                persist=self.writer.persist,
+                settled=self.writer.settled,
+                snapshot=(spec.state or {}).get("station"),
+                queue=self.queues.queue(spec.charger_id),
+                frame_log=self.recent_frames,
+                connect_gate=self.connect_gate,
+            )
+            self.runners[spec.charger_id] = runner
+            self.heap.stations_added()
+        runner.start()
+
+    async def stop_charger(self, charger_id: str) -> None:
+        runner = self.runners.get(charger_id)
+        if runner is not None:
+            await runner.stop()
+
+    async def remove_charger(self, charger_id: str) -> None:
+        runner = self.runners.pop(charger_id, None)
+        if runner is not None:
+            await runner.stop()
+            self.heap.stations_removed()
+        self.writer.forget(charger_id)
+
+    def live_state(self, charger_id: str) -> dict[str, Any] | None:
+        runner = self.runners.get(charger_id)
+        return None if runner is None else runner.live_state()
+
+    def submit_command(self, command_id: str) -> None:
+        self.dispatcher.submit(command_id)
+
+    async def flush(self) -> None:
+        await self.writer.flush()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def runner(self, charger_id: str) -> StationRunner | None:
+        return self.runners.get(charger_id)
+
+    async def recent_frames(self, charger_id: str, limit: int) -> list[tuple[float, str, str]]:
+        """The charger's last `limit` frames from the store, oldest first: (ts, dir, text)."""
+        await self.writer.flush()  # frames still buffered belong to the log too
+        return await asyncio.to_thread(self._read_frames, charger_id, limit)
+
+    def _read_frames(self, charger_id: str, limit: int) -> list[tuple[float, str, str]]:
+        with self.database.session() as session:
+            rows = session.execute(
+                select(Frame.ts, Frame.direction, Frame.frame)
+                .where(Frame.charger_id == charger_id)
+                .order_by(Frame.id.desc())
+                .limit(limit)
+            ).all()
+        return [(as_utc(ts).timestamp(), direction, text) for ts, direction, text in reversed(rows)]
+
+    def _frame(self, charger_id: str, direction: str, text: str) -> None:
+        self.writer.frame(charger_id, self.clock.now(), direction, text)
+
+    def _snapshot_of(self, charger_id: str) -> dict[str, Any] | None:
+        runner = self.runners.get(charger_id)
+        if runner is None:
+            return None
+        live = stored_state(runner)  # first: it advances the meter the snapshot stores
+        return {
+            "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
+            **live,
+        }
