@@ -47,11 +47,13 @@ class FleetWriter:
         self._clock_reading = clock_reading
         self._frames: list[tuple[str, float, str, str]] = []
         self._dirty: set[str] = set()
+        # Chargers whose snapshot a caller waits for (`persist`, `settled`): a write-ahead
+        # flush writes these (and the frames) only; the others wait for the regular flush.
+        self._awaited: set[str] = set()
         self._since_prune: dict[str, int] = {}
         self._lock = asyncio.Lock()
-        # `persist` and `settled` callers: their charger and the future the end of the next
-        # flush resolves.
-        self._waiters: list[tuple[str, asyncio.Future[None]]] = []
+        # Futures of `persist` and `settled` callers, resolved by the end of the next flush.
+        self._waiters: list[asyncio.Future[None]] = []
         self._urgent = False  # a `persist` caller waits: flush again at once
         self._urgent_task: asyncio.Task[None] | None = None
         self._insert_frames = _frame_inserter(database)
@@ -65,6 +67,7 @@ class FleetWriter:
 
     def forget(self, charger_id: str) -> None:
         self._dirty.discard(charger_id)
+        self._awaited.discard(charger_id)
         self._frames = [f for f in self._frames if f[0] != charger_id]
 
     async def persist(self, charger_id: str) -> None:
@@ -81,39 +84,40 @@ class FleetWriter:
         """Return once a flush that started after this call has written the charger's
         snapshot; costs no write of its own (the regular flush does it)."""
         self._dirty.add(charger_id)
+        self._awaited.add(charger_id)
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append((charger_id, waiter))
+        self._waiters.append(waiter)
         await waiter
 
     async def _flush_urgent(self) -> None:
         while self._urgent:
             self._urgent = False
-            await self.flush(waited_for_only=True)
+            await self.flush(awaited_only=True)
 
-    async def flush(self, *, waited_for_only: bool = False) -> None:
-        """Write the buffered frames and the dirty snapshots; `waited_for_only`: only the
+    async def flush(self, *, awaited_only: bool = False) -> None:
+        """Write the buffered frames and the dirty snapshots; `awaited_only`: only the
         snapshots someone waits for (`persist`, `settled`), so that a write-ahead does not
         wait for the snapshots of every other station that changed (a fan-out's thousand):
         the regular flush writes those."""
         async with self._lock:
             waiters, self._waiters = self._waiters, []
-            waited_for = {charger_id for charger_id, _ in waiters} if waited_for_only else None
             try:
-                await self._flush_locked(waited_for)
+                await self._flush_locked(awaited_only)
             finally:
                 # Also after a failed write: a station must not stall on a broken database
                 # (the failure is logged and the snapshots retried).
-                for _, waiter in waiters:
+                for waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(None)
 
-    async def _flush_locked(self, only: set[str] | None = None) -> None:
+    async def _flush_locked(self, awaited_only: bool = False) -> None:
         frames, self._frames = self._frames, []
-        if only is None:
-            dirty, self._dirty = self._dirty, set()
-        else:
-            dirty = only & self._dirty  # every waiter's charger was marked dirty by its call
+        awaited, self._awaited = self._awaited, set()
+        if awaited_only:
+            dirty = awaited & self._dirty  # what is awaited was marked dirty with it
             self._dirty -= dirty
+        else:
+            dirty, self._dirty = self._dirty, set()
         snapshots = {cid: snap for cid in dirty if (snap := self._snapshot_of(cid)) is not None}
         if not frames and not snapshots:
             return
