@@ -11,6 +11,17 @@ if TYPE_CHECKING:
     from voltlab.fleet.model.station import Station
 
 
+def stored_state(runner: StationRunner) -> dict[str, Any]:
+    """What the store keeps beside the station's snapshot, at every flush that finds the
+    station changed: its connectors as the API shows them, connection and registration."""
+    runner.station.advance(runner.now())
+    return {
+        "connectors": _connectors(runner.station),
+        "connection": runner.link.connection,
+        "registration": runner.machine.registration.status,
+    }
+
+
 def live_state(runner: StationRunner) -> dict[str, Any]:
     station = runner.station
     now = runner.now()
@@ -27,7 +38,7 @@ def live_state(runner: StationRunner) -> dict[str, Any]:
         # The link's (connecting) or, while connected, the machine's (BootNotification).
         "last_error": runner.link.last_error or runner.machine.registration.last_error,
         "station_status": station.connector_status(0).status,
-        "connectors": connector_states(station),
+        "connectors": _connectors(station),
         "faults": faults,
         "reservations": [
             {
@@ -45,20 +56,7 @@ def live_state(runner: StationRunner) -> dict[str, Any]:
     }
 
 
-def stored_state(runner: StationRunner) -> dict[str, Any]:
-    """What the store keeps of the live state besides the station's own snapshot: the parts
-    of `live_state` a reader of the charger's row sees (written with every flush that finds
-    the station changed, so only what is stored is computed)."""
-    station = runner.station
-    station.advance(runner.now())
-    return {
-        "connectors": connector_states(station),
-        "connection": runner.link.connection,
-        "registration": runner.machine.registration.status,
-    }
-
-
-def connector_states(station: Station) -> list[dict[str, Any]]:
+def _connectors(station: Station) -> list[dict[str, Any]]:
     connectors = []
     for connector_id, conn in station.connectors.items():
         status = station.connector_status(connector_id)

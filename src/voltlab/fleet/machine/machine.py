@@ -152,8 +152,11 @@ class StationMachine:
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         self.context.now = now
-        if type(event) is CallAnswered:  # the most frequent event: every answer a flow awaits
+        # The answers that resume a flow first: a meter sample brings two of them.
+        if type(event) is CallAnswered:
             return self.flows.resume(event.call_id, event.answer)
+        if type(event) is Resumed:
+            return self.flows.resume(event.call_id, None)
         if registration.owns(event):
             return registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
@@ -165,6 +168,8 @@ class StationMachine:
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
             return self._command(event.message, now, from_csms=False)
+        if isinstance(event, CallAnswered):
+            return self.flows.resume(event.call_id, event.answer)
         if isinstance(event, CallFailed):
             reason = cast(FailureReason, event.reason)
             return self.flows.resume(event.call_id, CallFailure(reason, event.detail))

@@ -443,21 +443,17 @@ class Station(ReservationBook):
     # -- status -------------------------------------------------------------------------------
 
     def connector_status(self, connector_id: int) -> StatusChange:
-        if connector_id == 0:
-            status, fault = self._station_status()
-        else:
-            status, fault = self._connector_status(self.connector(connector_id))
+        status, fault = self._status(connector_id)
         return _change(connector_id, status, fault)
 
-    def _station_status(self) -> tuple[str, Fault | None]:
-        """Connector 0's status, and the fault behind it (if any)."""
-        fault = self.station_fault
-        if fault is not None and fault.blocks_charging:
-            return "Faulted", fault
-        return ("Available" if self.station_operative else "Unavailable"), fault
-
-    def _connector_status(self, conn: Connector) -> tuple[str, Fault | None]:
-        """A connector's status, and the fault behind it (if any)."""
+    def _status(self, connector_id: int) -> tuple[str, Fault | None]:
+        """A connector's status (0: the station's) and the fault it reports, if any."""
+        if connector_id == 0:
+            fault = self.station_fault
+            if fault is not None and fault.blocks_charging:
+                return "Faulted", fault
+            return ("Available" if self.station_operative else "Unavailable"), fault
+        conn = self.connector(connector_id)
         fault = conn.fault or self.station_fault
         if fault is not None and fault.blocks_charging:
             return "Faulted", fault
@@ -481,7 +477,7 @@ class Station(ReservationBook):
             status = "Finishing"
         elif conn.plugged or conn.preparing:
             status = "Preparing"
-        elif self.reservation_for(conn.connector_id) is not None:
+        elif self.reservation_for(connector_id) is not None:
             status = "Reserved"
         else:
             status = "Available"
@@ -489,32 +485,35 @@ class Station(ReservationBook):
 
     def status_changes(self) -> list[StatusChange]:
         """Connector statuses that differ from what was last reported; marks them reported.
-        (A `StatusChange` is made only for a change: this runs after every flow step that
-        may change a status.)"""
+        (A `StatusChange` is made only for a change: a flow asks after nearly every step.)"""
         changes: list[StatusChange] = []
-        status, fault = self._station_status()
-        key = (status, _error_code(fault))
+        status, fault = self._status(0)
+        key = (status, (fault.fault_type or "") if fault is not None else "")
         if self.station_reported != key:
             self.station_reported = key
             changes.append(_change(0, status, fault))
         for connector_id, conn in self.connectors.items():
-            status, fault = self._connector_status(conn)
-            key = (status, _error_code(fault))
+            status, fault = self._status(connector_id)
+            key = (status, (fault.fault_type or "") if fault is not None else "")
             if conn.reported != key:
                 conn.reported = key
                 changes.append(_change(connector_id, status, fault))
         return changes
 
     def has_status_changes(self) -> bool:
-        """Would `status_changes` report anything? (Marks nothing.)"""
-        status, fault = self._station_status()
-        if self.station_reported != (status, _error_code(fault)):
+        """Would `status_changes` report anything? (Marks nothing; asked after every meter
+        sample, so it builds no StatusChange.)"""
+        if self.station_reported != self._reported_key(0):
             return True
-        for conn in self.connectors.values():
-            status, fault = self._connector_status(conn)
-            if conn.reported != (status, _error_code(fault)):
+        for connector_id, conn in self.connectors.items():
+            if conn.reported != self._reported_key(connector_id):
                 return True
         return False
+
+    def _reported_key(self, connector_id: int) -> tuple[str, str]:
+        """(status, error code or "") as `status_changes` keeps what it reported."""
+        status, fault = self._status(connector_id)
+        return status, (fault.fault_type or "") if fault is not None else ""
 
     def forget_reported_status(self) -> None:
         """After a (re)boot every status is reported again."""
@@ -584,11 +583,6 @@ class Station(ReservationBook):
         self.firmware_version = str(body.get("firmware_version") or self.firmware_version)
         if body.get("charging_profiles"):
             self.profiles.restore(body["charging_profiles"])
-
-
-def _error_code(fault: Fault | None) -> str:
-    """What a reported status is remembered by besides the status: its error code ("": none)."""
-    return "" if fault is None else (fault.fault_type or "")
 
 
 def _change(connector_id: int, status: str, fault: Fault | None) -> StatusChange:
