@@ -51,6 +51,10 @@ class FleetWriter:
         self._lock = asyncio.Lock()
         # Futures of `settled` callers, resolved by the end of the next flush.
         self._waiters: list[asyncio.Future[None]] = []
+        # Flushes are numbered as they start (serialized by the lock); the number of the last
+        # one that ended tells a `settle_mark` whether its snapshot was written since.
+        self._flushes_started = 0
+        self._flush_ended = 0
         self._urgent = False  # a `persist` caller waits: flush again at once
         self._urgent_task: asyncio.Task[None] | None = None
         self._insert_frames = _frame_inserter(database)
@@ -79,7 +83,25 @@ class FleetWriter:
     async def settled(self, charger_id: str) -> None:
         """Return once a flush that started after this call has written the charger's
         snapshot; costs no write of its own (the regular flush does it)."""
+        await self.settled_since(self.settle_mark(charger_id))
+
+    def settle_mark(self, charger_id: str) -> int:
+        """Mark the charger for the next flush and return where the flushes stand: a state
+        the station had before this call is stored once `stored_since(mark)` is true. A
+        station takes one mark per meter reading, and waits (`settled_since`) only for those
+        a flush has not covered yet: one wait per flush, not one per reading."""
         self._dirty.add(charger_id)
+        return self._flushes_started
+
+    def stored_since(self, mark: int) -> bool:
+        """A flush that started after `mark` was taken has ended."""
+        return self._flush_ended > mark
+
+    async def settled_since(self, mark: int) -> None:
+        """Return once `stored_since(mark)`: at once, or at the end of the next flush (which
+        starts after this call, so after the mark)."""
+        if self._flush_ended > mark:
+            return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         await waiter
@@ -91,10 +113,15 @@ class FleetWriter:
 
     async def flush(self) -> None:
         async with self._lock:
+            # Numbered in the same step as `_flush_locked` takes the dirty set (it runs
+            # without a pause up to its write): a mark taken before this flush is covered.
+            self._flushes_started += 1
+            number = self._flushes_started
             waiters, self._waiters = self._waiters, []
             try:
                 await self._flush_locked()
             finally:
+                self._flush_ended = number
                 # Also after a failed write: a station must not stall on a broken database
                 # (the failure is logged and the snapshots retried).
                 for waiter in waiters:

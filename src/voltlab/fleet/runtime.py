@@ -130,7 +130,7 @@ class FleetRuntime:
                 on_frame=self._frame,
                 on_change=self.writer.mark_dirty,
                 persist=self.writer.persist,
-                settled=self.writer.settled,
+                stored_meter=self.writer,
                 snapshot=(spec.state or {}).get("station"),
                 queue=self.queues.queue(spec.charger_id),
                 frame_log=self.recent_frames,
