@@ -27,7 +27,7 @@ from support import (
     machine,
     wait_until,
 )
-from voltlab.fleet.runtime import MAX_CONNECTING
+from voltlab.fleet.hosting.runtime import MAX_CONNECTING
 
 CONNECTORS = {"ac-7kw-1c": 1, "ac-22kw-2c": 2}
 
@@ -69,8 +69,9 @@ async def baseline_run(args: argparse.Namespace, peer: OcppRpcPeer) -> float:
     boot = {"chargePointVendor": "Bare", "chargePointModel": "Client"}
     opened: list = []
 
-    # As many handshakes in flight as voltlab allows itself (fleet/runtime.py MAX_CONNECTING):
-    # more overflow the peer's accept queue and cost a one-second SYN retry.
+    # As many handshakes in flight as voltlab allows itself (MAX_CONNECTING in
+    # fleet/hosting/runtime.py): more overflow the peer's accept queue and cost a one-second
+    # SYN retry.
     gate = asyncio.Semaphore(MAX_CONNECTING)
 
     async def station(i: int) -> None:

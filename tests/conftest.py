@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from peers.ocpp_rpc_peer import OcppRpcPeer  # noqa: E402
 from support import wait_until  # noqa: E402,F401 - re-exported for older imports
 from voltlab.clock import Clock  # noqa: E402
-from voltlab.fleet.runtime import FleetRuntime  # noqa: E402
+from voltlab.fleet.hosting.runtime import FleetRuntime  # noqa: E402
 from voltlab.store.db import Database  # noqa: E402
 
 # Simulated seconds per real second in protocol tests: a 60 s meter interval takes 0.6 s.

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from voltlab.clock import Clock, ClockReading, resumed_origin, wall_time
-from voltlab.fleet.persistence import FleetWriter
-from voltlab.fleet.runtime import FleetRuntime
+from voltlab.fleet.hosting.persistence import FleetWriter
+from voltlab.fleet.hosting.runtime import FleetRuntime
 from voltlab.store import repo
 from voltlab.store.clock_state import load_clock_reading, save_clock_reading
 from voltlab.store.db import Database

@@ -22,7 +22,7 @@ if str(SRC) not in sys.path:  # the package may not be installed in this interpr
 from fastapi import FastAPI  # noqa: E402
 
 from voltlab.api.app import create_app  # noqa: E402
-from voltlab.fleet.runtime_api import ChargerSpec  # noqa: E402
+from voltlab.fleet.hosting.runtime_api import ChargerSpec  # noqa: E402
 from voltlab.store import repo  # noqa: E402
 from voltlab.store.db import Database  # noqa: E402
 

@@ -23,7 +23,7 @@ from voltlab.cpo.generator import (
 )
 from voltlab.cpo.geo import is_supported_country
 from voltlab.cpo.templates import TEMPLATES, Template
-from voltlab.fleet.catalog import CATALOG
+from voltlab.fleet.model.catalog import CATALOG
 
 CREATED = datetime(2026, 4, 21, 19, 0, 0, tzinfo=UTC)
 LATITUDE = re.compile(r"^-?[0-9]{1,2}\.[0-9]{5,7}$")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from voltlab.cpo.templates import TEMPLATES, Template, gallery_json, tariff_id
-from voltlab.fleet.catalog import CATALOG
+from voltlab.fleet.model.catalog import CATALOG
 
 REQUIRED_SLUGS = {"small-urban-ac", "highway-dc-hub", "mixed-city", "workplace-depot"}
 PARKING_TYPES = {

@@ -12,11 +12,11 @@ from csms_support import (  # noqa: F401 - the *_fixture names register fixtures
 )
 
 from voltlab.csms.events import IdTagStatus
-from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.runner import StationRunner
-from voltlab.fleet.runtime import FleetRuntime
-from voltlab.fleet.runtime_api import ChargerSpec
-from voltlab.fleet.station import StationError
+from voltlab.fleet.driver.runner import StationRunner
+from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.hosting.runtime import FleetRuntime
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
+from voltlab.fleet.model.station import StationError
 
 
 async def start_station(

@@ -36,7 +36,7 @@ from voltlab.csms.station_auth import (
     new_station_password,
     parse_basic_authorization,
 )
-from voltlab.fleet.security import basic_auth_header
+from voltlab.fleet.driver.security import basic_auth_header
 
 PASSWORDS = {
     (CPO, "CP-REAL"): "correct-horse-battery-staple-0001",

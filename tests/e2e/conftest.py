@@ -14,7 +14,7 @@ import pytest
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from voltlab.api.app import create_app
 from voltlab.clock import Clock
-from voltlab.fleet.runtime import FleetRuntime
+from voltlab.fleet.hosting.runtime import FleetRuntime
 from voltlab.store import repo
 from voltlab.store.db import Database
 

@@ -26,7 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from peers.ocpi_emsp_peer import OcpiEmspPeer
-from voltlab.fleet.security import basic_auth_header
+from voltlab.fleet.driver.security import basic_auth_header
 
 from .serve_support import API_KEY, ServeProcess, free_port, wait_ready
 

@@ -12,7 +12,7 @@ from cryptography.x509.oid import NameOID
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from peers.test_ca import CertAuthority
 from support import wait_until
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 
 
 def sign_csr(ca: CertAuthority, csr_pem: str) -> str:

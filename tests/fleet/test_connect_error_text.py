@@ -10,7 +10,7 @@ import ssl
 import pytest
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from voltlab.fleet.security import SecurityConfigError, describe_connect_error
+from voltlab.fleet.driver.security import SecurityConfigError, describe_connect_error
 from voltlab.ocpp.station_socket import open_station_socket
 
 

@@ -12,15 +12,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
-from voltlab.fleet.device_model import (
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.device_model import (
     DeviceModel,
     DeviceModelError,
     notify_report_requests,
     pages,
 )
-from voltlab.fleet.station import Fault, Station
+from voltlab.fleet.model.station import Fault, Station
 
 T0 = 1_800_000_000.0
 GENERATED_AT = "2027-01-15T08:00:00.000Z"

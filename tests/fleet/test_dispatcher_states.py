@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from voltlab.fleet import dispatcher as dispatcher_module
-from voltlab.fleet.dispatcher import CommandDispatcher
+from voltlab.fleet.hosting import dispatcher as dispatcher_module
+from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.store import repo
 from voltlab.store.db import Database
 from voltlab.store.models import Command

@@ -8,8 +8,8 @@ import gc
 
 import pytest
 
-from voltlab.fleet import heap
-from voltlab.fleet.heap import HeapKeeper
+from voltlab.fleet.hosting import heap
+from voltlab.fleet.hosting.heap import HeapKeeper
 
 
 async def test_freeze_after_settling_and_thaw_on_removal(monkeypatch: pytest.MonkeyPatch) -> None:

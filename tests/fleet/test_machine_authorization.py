@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_authorization as codec16
 from voltlab.fleet.codecs import ocpp201_authorization as codec2x
 from voltlab.fleet.machine.effects import Answer, Fail, Persist, SendCall
@@ -29,8 +27,10 @@ from voltlab.fleet.machine.messages import (
     AuthorizeRequest,
     BootAnswer,
 )
-from voltlab.fleet.records import StationError
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.records import StationError
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from fleet.firmware_signing import SIGNATURE, SIGNING_CERTIFICATE
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_maintenance as codec16
 from voltlab.fleet.codecs import ocpp201_maintenance as codec2x
 from voltlab.fleet.codecs import shared_maintenance as shared
@@ -47,7 +46,8 @@ from voltlab.fleet.machine.maintenance_messages import (
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp

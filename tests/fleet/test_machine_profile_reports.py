@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 
 from fleet.machine_support import register
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control as control16
 from voltlab.fleet.codecs import ocpp16_profiles as profiles16
 from voltlab.fleet.codecs import ocpp201_control as control2x
@@ -38,7 +36,9 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_set
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_registration as codec16
 from voltlab.fleet.codecs import ocpp201_registration as codec2x
 from voltlab.fleet.codecs import shared_registration as shared
@@ -42,8 +41,9 @@ from voltlab.fleet.machine.messages import (
     HeartbeatAnswer,
     HeartbeatRequest,
 )
-from voltlab.fleet.records import StationError
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.records import StationError
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

@@ -10,7 +10,6 @@ import pytest
 
 from voltlab.csms import ocpp16 as csms16
 from voltlab.csms import ocpp201_payloads as csms201
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_reservations as codec16
 from voltlab.fleet.codecs import ocpp201_reservations as codec2x
 from voltlab.fleet.machine.effects import (
@@ -30,7 +29,8 @@ from voltlab.fleet.machine.messages import (
     ReserveNow,
     ReserveNowAnswer,
 )
-from voltlab.fleet.station import Fault, Station
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Fault, Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from fleet.machine_support import register
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control, ocpp16_sessions, ocpp201_control, ocpp201_sessions
 from voltlab.fleet.machine.control_messages import SetChargingProfileAnswer
 from voltlab.fleet.machine.effects import (
@@ -54,7 +52,9 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP201
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 
 from fleet.machine_support import answer_statuses, register, statuses
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_control as codec16
 from voltlab.fleet.codecs import ocpp16_sessions as codec16_sessions
 from voltlab.fleet.codecs import ocpp201_control as codec2x
@@ -47,8 +45,10 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
-from voltlab.fleet.records import Fault
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.records import Fault
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

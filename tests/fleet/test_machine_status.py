@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from fleet.machine_support import register
-from voltlab.fleet.catalog import CATALOG
 from voltlab.fleet.codecs import ocpp16_sessions as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as codec2x
 from voltlab.fleet.machine.effects import Answer, Persist, SendCall
@@ -21,8 +20,9 @@ from voltlab.fleet.machine.session_messages import (
     StatusReport,
     TransactionRef,
 )
-from voltlab.fleet.records import Fault
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.records import Fault
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from fleet.firmware_signing import SIGNATURE, SIGNING_CERTIFICATE
-from voltlab.fleet.catalog import CATALOG
+from voltlab.fleet.driver.maintenance import run_transfer
 from voltlab.fleet.machine.effects import (
     Answer,
     CancelTimer,
@@ -49,8 +49,8 @@ from voltlab.fleet.machine.maintenance_messages import (
     UpdateFirmware,
 )
 from voltlab.fleet.machine.messages import CsmsAnswerMessage, StationMessage
-from voltlab.fleet.maintenance import run_transfer
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 T0 = 1_800_000_000.0

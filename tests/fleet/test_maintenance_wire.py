@@ -12,7 +12,7 @@ import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from support import wait_until
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 
 
 class FileServer:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from voltlab.fleet.config import STANDARD_KEYS, ConfigError, validate_value
-from voltlab.fleet.device_model import DeviceModelError, check_value
-from voltlab.fleet.device_model_catalog import DECIMAL, INTEGER, VARIABLES
+from voltlab.fleet.model.config import STANDARD_KEYS, ConfigError, validate_value
+from voltlab.fleet.model.device_model import DeviceModelError, check_value
+from voltlab.fleet.model.device_model_catalog import DECIMAL, INTEGER, VARIABLES
 
 
 @pytest.mark.parametrize("value", ["2147483648", "1" + "0" * 30])

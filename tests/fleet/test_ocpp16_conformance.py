@@ -11,9 +11,9 @@ import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from support import wait_until
-from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.runtime import FleetRuntime
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.hosting.runtime import FleetRuntime
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 
 
 async def boot(runtime: FleetRuntime, peer: OcppRpcPeer, identity: str, model: str = "ac-22kw-2c"):

@@ -10,9 +10,9 @@ import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from support import wait_until
-from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.runtime import FleetRuntime
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.hosting.runtime import FleetRuntime
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 
 VERSIONS = ["ocpp2.0.1", "ocpp2.1"]
 

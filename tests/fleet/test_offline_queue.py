@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, text
 
-from voltlab.fleet.link import NotConnected
-from voltlab.fleet.offline_queue import (
+from voltlab.fleet.driver.link import NotConnected
+from voltlab.fleet.driver.offline_queue import (
     MessageDropped,
     MessageNotQueued,
     OfflineQueue,
@@ -274,7 +274,7 @@ def test_enqueued_messages_survive_kill_9(tmp_path: Path) -> None:
     child = textwrap.dedent(
         f"""
         import asyncio, os, signal, sys
-        from voltlab.fleet.offline_queue import OfflineQueue
+        from voltlab.fleet.driver.offline_queue import OfflineQueue
         from voltlab.store.db import Database
 
         async def main() -> None:
@@ -448,7 +448,7 @@ async def test_callerror_is_retried_then_dropped(
     ) -> None:
         results.append((message.payload["n"], answer, error))
 
-    with caplog.at_level(logging.WARNING, logger="voltlab.fleet.offline_queue"):
+    with caplog.at_level(logging.WARNING, logger="voltlab.fleet.driver.offline_queue"):
         delivered = await queue.drain(
             csms.send,
             max_per_second=1,

@@ -10,8 +10,8 @@ import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from support import wait_until
-from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 from voltlab.ocpp.vocabulary.timestamps import parse_timestamp
 
 INTERVAL = 60  # MeterValueSampleInterval, simulated seconds

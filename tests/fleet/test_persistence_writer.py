@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from voltlab.fleet.persistence import FleetWriter
+from voltlab.fleet.hosting.persistence import FleetWriter
 from voltlab.store import repo
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
@@ -58,7 +58,7 @@ async def test_a_lone_surrogate_is_stored_escaped_and_the_batch_is_written(
     writer.frame(c, T0, "out", '[2,"2","DataTransfer",{"vendorId":"voltlab","data":"é"}]')
     for charger_id in (a, b, c):
         writer.mark_dirty(charger_id)
-    with caplog.at_level(logging.WARNING, logger="voltlab.fleet.persistence"):
+    with caplog.at_level(logging.WARNING, logger="voltlab.fleet.hosting.persistence"):
         await writer.flush()
     frames = _frames(database)
     assert frames == [
@@ -80,7 +80,7 @@ async def test_a_row_the_database_refuses_costs_only_itself(
     for n, charger_id in enumerate((a, b, c)):
         writer.frame(charger_id, T0 + n, "out", f'[2,"{n}","Heartbeat",{{}}]')
         writer.mark_dirty(charger_id)
-    with caplog.at_level(logging.ERROR, logger="voltlab.fleet.persistence"):
+    with caplog.at_level(logging.ERROR, logger="voltlab.fleet.hosting.persistence"):
         await writer.flush()
     assert [charger_id for charger_id, _ in _frames(database)] == [a, b, c]
     states = _states(database)

@@ -1,5 +1,6 @@
-"""voltlab.fleet.security: connect arguments per security profile (real handshakes against the
-ocpp-rpc peer on 127.0.0.1), error texts, the certificate store and the security events."""
+"""voltlab.fleet.driver.security: connect arguments per security profile (real handshakes
+against the ocpp-rpc peer on 127.0.0.1), error texts, the certificate store and the security
+events."""
 
 from __future__ import annotations
 
@@ -22,19 +23,21 @@ from cryptography.x509.oid import NameOID
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from voltlab.fleet import security
-from voltlab.fleet.security import (
+from voltlab.fleet.driver import security
+from voltlab.fleet.driver.security import (
     CERTIFICATE_TYPES_16,
     CERTIFICATE_TYPES_201,
-    CRITICAL_SECURITY_EVENTS,
-    SECURITY_EVENTS,
     CertificateStore,
     SecurityConfigError,
     accept_signed_certificate,
     connect_kwargs,
     describe_connect_error,
-    is_critical_security_event,
     make_csr,
+)
+from voltlab.ocpp.vocabulary.security_events import (
+    CRITICAL_SECURITY_EVENTS,
+    SECURITY_EVENTS,
+    is_critical_security_event,
     security_event_type,
 )
 

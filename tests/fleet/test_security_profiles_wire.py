@@ -11,7 +11,7 @@ import pytest
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from peers.test_ca import CertAuthority
 from support import wait_until
-from voltlab.fleet.runtime_api import ChargerSpec
+from voltlab.fleet.hosting.runtime_api import ChargerSpec
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from voltlab.fleet.codecs import ocpp16_profiles as profiles16
 from voltlab.fleet.codecs import ocpp201_profiles as profiles201
-from voltlab.fleet.smart_charging import (
+from voltlab.fleet.model.smart_charging import (
     ABSOLUTE,
     CHARGE_POINT_MAX,
     DAILY,

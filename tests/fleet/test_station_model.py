@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from voltlab.fleet.auth import IdTagInfo, LocalAuthList, LocalListError
-from voltlab.fleet.catalog import CATALOG
-from voltlab.fleet.config import StationConfig
-from voltlab.fleet.ev import EV_PROFILES, ElectricVehicle
-from voltlab.fleet.station import Fault, Reservation, Station, StationError
+from voltlab.fleet.model.auth import IdTagInfo, LocalAuthList, LocalListError
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.config import StationConfig
+from voltlab.fleet.model.ev import EV_PROFILES, ElectricVehicle
+from voltlab.fleet.model.station import Fault, Reservation, Station, StationError
 
 T0 = 1_800_000_000.0
 

@@ -15,10 +15,10 @@ from voltlab.csms import ocpp16 as csms16
 from voltlab.csms import ocpp201 as csms201
 from voltlab.csms import ocpp201_payloads, ocpp201_tx
 from voltlab.csms.events import IdTagStatus
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import ocpp16_sessions as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as codec201
 from voltlab.fleet.machine.flows import status as status_flow
+from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 from voltlab.ocpp.vocabulary import authorization, connector_status, stop_reasons, timestamps

@@ -16,7 +16,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
 from websockets.http11 import Response
 
-from voltlab.fleet.security import describe_connect_error
+from voltlab.fleet.driver.security import describe_connect_error
 from voltlab.ocpp.connection import RpcConnection
 from voltlab.ocpp.errors import ConnectionLost
 from voltlab.ocpp.station_socket import open_station_socket

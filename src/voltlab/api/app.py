@@ -19,7 +19,7 @@ from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.routes import catalog, chargers, commands, cpos, locations
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
 from voltlab.clock import Clock
-from voltlab.fleet.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store.db import Database, database_url_from_env
 
 __all__ = ["bootstrap_keys", "create_app"]
@@ -39,7 +39,7 @@ async def _call_if_present(fleet: object, name: str) -> None:
 def _build_runtime(database: Database) -> Fleet:
     # Imported here: the runtime pulls in the whole fleet stack, which tests with a fake fleet
     # (and the CLI's key commands) never need.
-    from voltlab.fleet.runtime import FleetRuntime
+    from voltlab.fleet.hosting.runtime import FleetRuntime
 
     runtime: Fleet = FleetRuntime(database)
     return runtime

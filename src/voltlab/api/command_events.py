@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from voltlab.fleet.command_limits import (
+from voltlab.fleet.hosting.command_limits import (
     INT32_MAX,
     MAX_DURATION_SECONDS,
     MAX_POWER_KW,
     MAX_TARGET_ENERGY_KWH,
 )
-from voltlab.fleet.ev import EV_PROFILES
+from voltlab.fleet.model.ev import EV_PROFILES
 from voltlab.ocpp.vocabulary.authorization import AuthorizationStatus16
 from voltlab.ocpp.vocabulary.connector_status import FaultType
 from voltlab.ocpp.vocabulary.stop_reasons import StopReason  # the runtime maps it per version

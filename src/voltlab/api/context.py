@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
-from voltlab.fleet.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store.db import Database
 
 T = TypeVar("T")

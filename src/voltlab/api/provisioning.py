@@ -23,8 +23,8 @@ from voltlab.api.schemas import (
 )
 from voltlab.api.serialize import charger_spec
 from voltlab.clock import wall_now
-from voltlab.fleet.catalog import DEFAULT_MODEL
-from voltlab.fleet.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet
+from voltlab.fleet.model.catalog import DEFAULT_MODEL
 from voltlab.store import repo
 from voltlab.store.models import Charger, Frame, Location
 

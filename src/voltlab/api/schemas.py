@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from voltlab.fleet.adapters import AVAILABLE_VERSIONS
-from voltlab.fleet.catalog import CATALOG, DEFAULT_MODEL
+from voltlab.fleet.model.catalog import CATALOG, DEFAULT_MODEL
 
 
 def _available_version(version: str) -> str:

@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from voltlab.fleet.catalog import get_model
-from voltlab.fleet.runtime_api import ChargerSpec, Fleet, spec_from_row
+from voltlab.fleet.hosting.runtime_api import ChargerSpec, Fleet, spec_from_row
+from voltlab.fleet.model.catalog import get_model
 from voltlab.store.models import Charger, Command, Frame, Location
 from voltlab.store.times import as_utc
 

@@ -29,7 +29,7 @@ from voltlab.cpo.service import CpoService
 from voltlab.cpo.smart_charging_bridge import SmartChargingBridge
 from voltlab.cpo.workflow_services import WorkflowServices
 from voltlab.csms.server import BuiltinCsms
-from voltlab.fleet.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.ocpi.service import OcpiService
 from voltlab.store.csms_models import station_password_hash
 from voltlab.store.db import Database

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from voltlab.clock import monotonic, wall_now
-from voltlab.fleet.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store import repo
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Command, Location

@@ -36,7 +36,7 @@ from voltlab.cpo.network_objects import (
     tariff_ids_for,
 )
 from voltlab.cpo.templates import Template
-from voltlab.fleet.catalog import CATALOG
+from voltlab.fleet.model.catalog import CATALOG
 
 __all__ = [
     "GeneratedCharger",

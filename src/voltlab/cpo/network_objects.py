@@ -14,7 +14,7 @@ from typing import Any
 from voltlab.cpo.countries import EUR_RATES, WHOLE_UNIT_CURRENCIES
 from voltlab.cpo.geo import CountryProfile, Site, format_latitude, format_longitude
 from voltlab.cpo.templates import TariffTemplate, Template, tariff_id
-from voltlab.fleet.catalog import ChargerModel, ConnectorSpec
+from voltlab.fleet.model.catalog import ChargerModel, ConnectorSpec
 
 # Catalog connector types use OCPP/vendor spelling; OCPI ConnectorType differs.
 OCPI_STANDARD: dict[str, str] = {

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from voltlab.cpo.generator import Network, generate_network, network_fingerprint
 from voltlab.cpo.templates import TEMPLATES
-from voltlab.fleet.catalog import get_model
+from voltlab.fleet.model.catalog import get_model
 from voltlab.store.db import Database
 from voltlab.store.models import Cpo
 

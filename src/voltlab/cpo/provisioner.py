@@ -25,7 +25,7 @@ from voltlab.cpo.generator import Network
 from voltlab.cpo.networks import CpoNetworks
 from voltlab.csms.events import StationView
 from voltlab.csms.station_auth import hash_station_password, new_station_password
-from voltlab.fleet.runtime_api import Fleet, spec_from_row
+from voltlab.fleet.hosting.runtime_api import Fleet, spec_from_row
 from voltlab.ocpi.service import OcpiService
 from voltlab.store.csms_models import (
     add_station_credential,

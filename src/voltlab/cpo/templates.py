@@ -12,7 +12,7 @@ from typing import Any
 
 from voltlab.cpo.geo import SiteKind
 from voltlab.cpo.tariff_text import describe_element
-from voltlab.fleet.catalog import CATALOG
+from voltlab.fleet.model.catalog import CATALOG
 
 WEEKDAYS: tuple[str, ...] = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
 MONDAY_TO_SATURDAY: tuple[str, ...] = (*WEEKDAYS, "SATURDAY")

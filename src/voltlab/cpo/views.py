@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltlab.fleet.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.ocpi.service import OcpiService
 from voltlab.store.models import Charger, Cpo, CpoStep, Location
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
-from voltlab.fleet.catalog import CATALOG
+from voltlab.fleet.model.catalog import CATALOG
 
 router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
 

@@ -29,8 +29,8 @@ from voltlab.api.pagination import (
 )
 from voltlab.api.serialize import command_json, command_summary
 from voltlab.clock import wall_now
-from voltlab.fleet.catalog import get_model
-from voltlab.fleet.command_limits import connector_rating_kw
+from voltlab.fleet.hosting.command_limits import connector_rating_kw
+from voltlab.fleet.model.catalog import get_model
 from voltlab.store import repo
 from voltlab.store.models import Charger, Command
 

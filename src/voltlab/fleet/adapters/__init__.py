@@ -8,7 +8,7 @@ from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 
 if TYPE_CHECKING:
     from voltlab.fleet.adapter import ProtocolAdapter
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 # Versions with an adapter; the API refuses the others with a clear 422.

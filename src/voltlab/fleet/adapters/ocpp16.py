@@ -19,13 +19,13 @@ from voltlab.fleet.codecs import ocpp16_reservations as reservations16
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.codecs.ocpp16_reservations import encode_answer
 from voltlab.fleet.machine.session_messages import ReportStatuses
-from voltlab.fleet.station import StationError
+from voltlab.fleet.model.station import StationError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import OcppError, error_code
 from voltlab.ocpp.versions import OCPP16
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 TRIGGERS = frozenset(
     {

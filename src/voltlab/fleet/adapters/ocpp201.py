@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from voltlab.fleet.adapters.ocpp201_maintenance import MAINTENANCE_ACTIONS_201, Ocpp201Maintenance
 from voltlab.fleet.adapters.ocpp201_requests import Ocpp201Requests
 from voltlab.fleet.codecs.ocpp201_sessions import offline_variant, transaction_event
-from voltlab.fleet.device_model import DeviceModel
 from voltlab.fleet.machine.flows.sequence import transaction_ref
-from voltlab.fleet.station import Transaction
+from voltlab.fleet.model.device_model import DeviceModel
+from voltlab.fleet.model.station import Transaction
 from voltlab.ocpp.versions import OCPP201
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 class Ocpp201Adapter(Ocpp201Requests, Ocpp201Maintenance):

@@ -11,7 +11,7 @@ from voltlab.fleet.adapters.machine_requests import machine_request
 from voltlab.fleet.codecs import shared_maintenance as shared
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 class SharedMaintenanceRequests:

@@ -14,8 +14,8 @@ from voltlab.fleet.machine.control_messages import (
     RemoteStopRequest,
 )
 from voltlab.fleet.machine.session_messages import MeterValue
-from voltlab.fleet.measurands import Sample
-from voltlab.fleet.smart_charging import ChargingProfile, ProfileError
+from voltlab.fleet.model.measurands import Sample
+from voltlab.fleet.model.smart_charging import ChargingProfile, ProfileError
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 Payload = dict[str, Any]

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.messages import (
     GetLocalListVersion,
     LocalListVersionAnswer,
     SendLocalList,
     SendLocalListAnswer,
 )
+from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.ocpp.vocabulary.authorization import Authorization
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from voltlab.fleet.charging_profile import PURPOSES, ChargingProfile
 from voltlab.fleet.codecs import profile_shape as shape
-from voltlab.fleet.smart_charging import CompositeSchedule
+from voltlab.fleet.model.charging_profile import PURPOSES, ChargingProfile
+from voltlab.fleet.model.smart_charging import CompositeSchedule
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 Payload = dict[str, Any]

@@ -8,12 +8,12 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.machine import session_messages as messages
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.flows.data_transfer import VENDOR_ID
-from voltlab.fleet.measurands import Sample
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.measurands import Sample
 from voltlab.ocpp.vocabulary.authorization import authorization_from_16
 from voltlab.ocpp.vocabulary.connector_status import error_code_16
 from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_16

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.messages import AuthorizeAnswer, AuthorizeRequest
+from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.ocpp.vocabulary.authorization import (
     IdToken2x,
     authorization_from_2x,

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from voltlab.fleet.charging_profile import (
+from voltlab.fleet.codecs import profile_shape as shape
+from voltlab.fleet.machine.control_messages import (
+    ChargingProfilesReport,
+    GetChargingProfiles,
+    GetChargingProfilesAnswer,
+)
+from voltlab.fleet.model.charging_profile import (
     CHARGE_POINT_MAX,
     PURPOSE_ALIASES,
     REASON_INVALID_SCHEDULE,
@@ -17,13 +23,7 @@ from voltlab.fleet.charging_profile import (
     ChargingProfile,
     ProfileError,
 )
-from voltlab.fleet.codecs import profile_shape as shape
-from voltlab.fleet.machine.control_messages import (
-    ChargingProfilesReport,
-    GetChargingProfiles,
-    GetChargingProfilesAnswer,
-)
-from voltlab.fleet.smart_charging import CompositeSchedule
+from voltlab.fleet.model.smart_charging import CompositeSchedule
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 Payload = dict[str, Any]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from voltlab.fleet.device_model_catalog import CONNECTOR_TYPES_201
 from voltlab.fleet.machine.messages import (
     CancelReservation,
     CancelReservationAnswer,
@@ -13,6 +12,7 @@ from voltlab.fleet.machine.messages import (
     ReserveNow,
     ReserveNowAnswer,
 )
+from voltlab.fleet.model.device_model_catalog import CONNECTOR_TYPES_201
 from voltlab.ocpp.vocabulary.timestamps import parse_timestamp
 
 # ConnectorEnumType -> the catalog's (OCPI) connector type, the inverse of the device model's.

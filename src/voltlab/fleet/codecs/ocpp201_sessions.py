@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.machine.events import QueuedStartDelivered
@@ -26,7 +25,8 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
-from voltlab.fleet.measurands import Sample
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.measurands import Sample
 from voltlab.ocpp.vocabulary.authorization import authorization_from_2x
 from voltlab.ocpp.vocabulary.stop_reasons import stop_reason_to_2x
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp

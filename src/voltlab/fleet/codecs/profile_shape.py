@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from voltlab.fleet.charging_profile import (
+from voltlab.fleet.machine.control_messages import CompositeScheduleAnswer, GetCompositeSchedule
+from voltlab.fleet.model.charging_profile import (
     KINDS,
     RATE_UNITS,
     REASON_INVALID_PROFILE,
@@ -17,8 +18,7 @@ from voltlab.fleet.charging_profile import (
     ProfileError,
     SchedulePeriod,
 )
-from voltlab.fleet.machine.control_messages import CompositeScheduleAnswer, GetCompositeSchedule
-from voltlab.fleet.smart_charging import CompositeSchedule
+from voltlab.fleet.model.smart_charging import CompositeSchedule
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 Payload = dict[str, Any]

@@ -14,7 +14,7 @@ from voltlab.fleet.machine.maintenance_messages import (
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
-from voltlab.fleet.security import security_event_type
+from voltlab.ocpp.vocabulary.security_events import security_event_type
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp, parse_timestamp
 
 DEFAULT_RETRY_INTERVAL = 30  # seconds, when the CSMS sends none

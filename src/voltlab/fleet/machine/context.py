@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
-from voltlab.fleet.records import MeterReading, StationError
-from voltlab.fleet.smart_charging import ChargingProfile
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.records import MeterReading, StationError
+from voltlab.fleet.model.smart_charging import ChargingProfile
+from voltlab.fleet.model.station import Station
 
 
 class TransactionPoints(Protocol):

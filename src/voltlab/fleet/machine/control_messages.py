@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from voltlab.fleet.smart_charging import ChargingProfile, CompositeSchedule
+from voltlab.fleet.model.smart_charging import ChargingProfile, CompositeSchedule
 
 RemoteStartStatus = Literal["Accepted", "Rejected"]
 ChargingProfileStatus = Literal["Accepted", "Rejected"]

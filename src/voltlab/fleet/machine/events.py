@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.messages import (
     CsmsRequestMessage,
     GatewayCommandMessage,
     StationAnswerMessage,
 )
+from voltlab.fleet.model.auth import IdTagInfo
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ from voltlab.fleet.machine.session_messages import (
     StopTransaction,
     Unplug,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.versions import OCPP16
 
 

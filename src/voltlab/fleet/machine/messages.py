@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.control_messages import (
     ControlAnswer,
     ControlCall,
@@ -27,6 +26,7 @@ from voltlab.fleet.machine.session_messages import (
     SessionMessage,
     SessionResult,
 )
+from voltlab.fleet.model.auth import IdTagInfo
 
 # ReserveNow's answer words are the same in 1.6 and 2.x.
 ReserveStatus = Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.ev import ElectricVehicle
-from voltlab.fleet.measurands import Sample
-from voltlab.fleet.records import Transaction
-from voltlab.fleet.smart_charging import ChargingProfile
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.measurands import Sample
+from voltlab.fleet.model.records import Transaction
+from voltlab.fleet.model.smart_charging import ChargingProfile
 
 
 @dataclass(frozen=True)

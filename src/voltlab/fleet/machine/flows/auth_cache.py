@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from voltlab.fleet.machine.effects import Answer, Effect, Persist
 from voltlab.fleet.machine.messages import ClearCache, ClearCacheAnswer
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.station import Station
 
 
 def clear_cache(

@@ -5,7 +5,6 @@ answers is learnt into the cache."""
 
 from __future__ import annotations
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.effects import Persist
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.messages import (
@@ -13,8 +12,9 @@ from voltlab.fleet.machine.messages import (
     AuthorizeAnswer,
     AuthorizeRequest,
 )
-from voltlab.fleet.records import StationError
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.records import StationError
+from voltlab.fleet.model.station import Station
 
 
 def authorize(

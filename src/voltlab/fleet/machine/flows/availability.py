@@ -11,7 +11,7 @@ from voltlab.fleet.machine.messages import (
     ChangeAvailability,
     ChangeAvailabilityAnswer,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.station import Station
 
 
 def change_availability(station: Station, request: ChangeAvailability, now: float) -> list[Effect]:

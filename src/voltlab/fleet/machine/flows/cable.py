@@ -10,7 +10,7 @@ from voltlab.fleet.machine.flows.authorization import authorize
 from voltlab.fleet.machine.flows.sessions import open_on_plug, start_transaction, stop_transaction
 from voltlab.fleet.machine.flows.status import report_changes
 from voltlab.fleet.machine.session_messages import PlugIn, RemoteStart, StartTransaction
-from voltlab.fleet.records import StationError, Transaction
+from voltlab.fleet.model.records import StationError, Transaction
 
 CABLE_TIMER = "cable:"
 

@@ -35,7 +35,7 @@ from voltlab.fleet.machine.maintenance_messages import (
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.station import Station
 
 TIMER_PREFIX = "firmware:"
 # Phases: retrieve, download (the transfer runs), retry, downloaded, verify, install.

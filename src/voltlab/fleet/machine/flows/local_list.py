@@ -1,12 +1,11 @@
 """The local authorization list: SendLocalList, GetLocalListVersion and the gateway's
-local-list commands. The list itself (`fleet/auth.py`) checks versions and entries; this flow
+local-list commands. The list itself (`fleet/model/auth.py`) checks versions and entries; this flow
 adds the length limit, storing the change and the answers."""
 
 from __future__ import annotations
 
 from typing import cast
 
-from voltlab.fleet.auth import LocalListError
 from voltlab.fleet.machine.effects import Answer, Effect, Persist
 from voltlab.fleet.machine.messages import (
     ClearLocalList,
@@ -17,7 +16,8 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
     SendLocalListAnswer,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.auth import LocalListError
+from voltlab.fleet.model.station import Station
 
 
 def send_local_list(station: Station, request: SendLocalList) -> list[Effect]:

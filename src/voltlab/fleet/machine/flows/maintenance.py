@@ -15,7 +15,7 @@ from voltlab.fleet.machine.flows.firmware import FirmwareFlow
 from voltlab.fleet.machine.flows.logs import LogFlow
 from voltlab.fleet.machine.flows.maintenance_rules import MaintenancePacing
 from voltlab.fleet.machine.maintenance_messages import MaintenanceRequest, UpdateFirmware
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.station import Station
 
 
 class Maintenance:

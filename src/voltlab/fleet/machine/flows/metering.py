@@ -12,8 +12,8 @@ from voltlab.fleet.machine.flow import Call, Flow, WaitForStoredMeter
 from voltlab.fleet.machine.flows.sequence import transaction_ref
 from voltlab.fleet.machine.flows.status import report_changes
 from voltlab.fleet.machine.session_messages import MeterValue, MeterValuesReport
-from voltlab.fleet.measurands import samples
-from voltlab.fleet.records import MeterReading, Transaction
+from voltlab.fleet.model.measurands import samples
+from voltlab.fleet.model.records import MeterReading, Transaction
 
 SAMPLE_TIMER = "sample:"
 LIMIT_TIMER = "limit:"

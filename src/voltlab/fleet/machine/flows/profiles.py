@@ -21,7 +21,7 @@ from voltlab.fleet.machine.control_messages import (
 from voltlab.fleet.machine.effects import Answer, Effect, Persist, ReportStatus, SendCall
 from voltlab.fleet.machine.flow import Flow
 from voltlab.fleet.machine.flows.metering import schedule_limit
-from voltlab.fleet.smart_charging import ChargingProfile
+from voltlab.fleet.model.smart_charging import ChargingProfile
 
 PROFILES_TIMER = "profiles"
 

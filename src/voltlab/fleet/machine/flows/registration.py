@@ -36,7 +36,7 @@ from voltlab.fleet.machine.messages import (
     HeartbeatRequest,
     RegistrationStatus,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.station import Station
 
 BOOT_TIMER = "boot"
 HEARTBEAT_TIMER = "heartbeat"

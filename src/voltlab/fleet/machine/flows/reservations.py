@@ -1,6 +1,6 @@
 """Reservations: ReserveNow, CancelReservation and the expiry timer.
 
-The station model (`fleet/reservations.py`) decides whether a reservation is accepted; this
+The station model (`fleet/model/reservations.py`) decides whether a reservation is accepted; this
 flow adds what happens around it: the expiry timer, storing the change, reporting the
 connector status and, where the version has a message for it, telling the CSMS that a
 reservation expired."""
@@ -26,8 +26,8 @@ from voltlab.fleet.machine.messages import (
     ReserveNowAnswer,
     ReserveStatus,
 )
-from voltlab.fleet.records import Reservation
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.records import Reservation
+from voltlab.fleet.model.station import Station
 
 TIMER_PREFIX = "reservation:"
 

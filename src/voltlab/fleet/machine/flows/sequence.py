@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voltlab.fleet.machine.session_messages import TransactionRef
-from voltlab.fleet.records import Transaction
+from voltlab.fleet.model.records import Transaction
 
 
 def transaction_ref(tx: Transaction) -> TransactionRef:

@@ -4,7 +4,6 @@ crash left open. Flows that wait for the CSMS yield `Call`s (machine.flow)."""
 
 from __future__ import annotations
 
-from voltlab.fleet.auth import IdTagInfo
 from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.effects import Persist, ResetStation
 from voltlab.fleet.machine.events import QueuedStartDelivered
@@ -29,7 +28,8 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
-from voltlab.fleet.records import MeterReading, StationError, Transaction
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.records import MeterReading, StationError, Transaction
 
 
 def may_start_offline(ctx: FlowContext, id_tag: str) -> bool:

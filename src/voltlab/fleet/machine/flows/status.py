@@ -15,7 +15,7 @@ from voltlab.fleet.machine.session_messages import (
     ReportStatuses,
     StatusReport,
 )
-from voltlab.fleet.records import StatusChange
+from voltlab.fleet.model.records import StatusChange
 from voltlab.ocpp.vocabulary.connector_status import charging_state_2x, connector_status_2x
 
 

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, TypedDict
 
-from voltlab.fleet.charging_profile import (
+from voltlab.fleet.model.charging_profile import (
     ABSOLUTE,
     ACCEPTED,
     CHARGE_POINT_MAX,

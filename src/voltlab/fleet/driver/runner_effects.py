@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.link import NotConnected
+from voltlab.fleet.driver.link import NotConnected
 from voltlab.fleet.machine.effects import (
     Answer,
     AwaitStoredMeter,
@@ -52,7 +52,7 @@ from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 log = logging.getLogger(__name__)
 

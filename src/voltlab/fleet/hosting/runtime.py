@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import select
 
 from voltlab.clock import Clock, monotonic
-from voltlab.fleet.catalog import get_model
-from voltlab.fleet.dispatcher import CommandDispatcher
-from voltlab.fleet.heap import HeapKeeper
-from voltlab.fleet.offline_queue import QueueStore
-from voltlab.fleet.persistence import FleetWriter
-from voltlab.fleet.runner import StationRunner
-from voltlab.fleet.runtime_api import ChargerSpec, spec_from_row
+from voltlab.fleet.driver.offline_queue import QueueStore
+from voltlab.fleet.driver.runner import StationRunner
+from voltlab.fleet.hosting.dispatcher import CommandDispatcher
+from voltlab.fleet.hosting.heap import HeapKeeper
+from voltlab.fleet.hosting.persistence import FleetWriter
+from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
+from voltlab.fleet.model.catalog import get_model
 from voltlab.store.clock_state import load_clock_reading, save_clock_reading
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame

@@ -17,7 +17,7 @@ from typing import Any
 
 from voltlab.clock import Clock
 from voltlab.fleet.adapter import ProtocolAdapter
-from voltlab.fleet.security import connect_kwargs, describe_connect_error
+from voltlab.fleet.driver.security import connect_kwargs, describe_connect_error
 from voltlab.ocpp.connection import RpcConnection
 from voltlab.ocpp.station_socket import open_station_socket
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from voltlab.fleet.auth import AuthCache, IdTagInfo, LocalAuthList
-from voltlab.fleet.catalog import ChargerModel
-from voltlab.fleet.config import StationConfig
-from voltlab.fleet.ev import ElectricVehicle
-from voltlab.fleet.records import (
+from voltlab.fleet.model.auth import AuthCache, IdTagInfo, LocalAuthList
+from voltlab.fleet.model.catalog import ChargerModel
+from voltlab.fleet.model.config import StationConfig
+from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.records import (
     WARNING_FAULTS,
     Connector,
     Fault,
@@ -24,7 +24,7 @@ from voltlab.fleet.records import (
     StatusChange,
     Transaction,
 )
-from voltlab.fleet.reservations import ReservationBook, _holds
+from voltlab.fleet.model.reservations import ReservationBook, _holds
 
 # The model's vocabulary, re-exported so that users of the station need one import.
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
     "Transaction",
     "id_tag_info_accepts",
 ]
-from voltlab.fleet.smart_charging import ChargingProfiles
+from voltlab.fleet.model.smart_charging import ChargingProfiles
 
 AC_PHASE_VOLTAGE = 230.0
 

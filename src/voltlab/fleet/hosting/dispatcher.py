@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 
 from voltlab.clock import wall_now
-from voltlab.fleet.commands import COMMANDS
-from voltlab.fleet.records import StationError
-from voltlab.fleet.runner import StationRunner
+from voltlab.fleet.driver.runner import StationRunner
+from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.model.records import StationError
 from voltlab.store.db import Database
 from voltlab.store.models import Command
 

@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from voltlab.fleet.config import STANDARD_KEYS, ConfigError, validate_value
-from voltlab.fleet.device_model_catalog import (
+from voltlab.fleet.model.config import STANDARD_KEYS, ConfigError, validate_value
+from voltlab.fleet.model.device_model_catalog import (
     BOOLEAN,
     COMPONENT_SCOPES,
     CONNECTOR_SCOPE,
@@ -39,7 +39,7 @@ from voltlab.fleet.device_model_catalog import (
     Target,
     VariableSpec,
 )
-from voltlab.fleet.station import Station
+from voltlab.fleet.model.station import Station
 
 ACTUAL = "Actual"
 FULL_INVENTORY, CONFIGURATION_INVENTORY, SUMMARY_INVENTORY = (

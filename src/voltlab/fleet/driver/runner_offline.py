@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.link import NotConnected
+from voltlab.fleet.driver.link import NotConnected
+from voltlab.fleet.driver.offline_queue import QueuedMessage
 from voltlab.fleet.machine.flows.sessions import may_start_offline
-from voltlab.fleet.offline_queue import QueuedMessage
 from voltlab.ocpp.errors import CallTimeout, ConnectionLost
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 def announces_start_or_end(action: str, payload: dict[str, Any]) -> bool:

@@ -40,7 +40,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
-from voltlab.fleet.link import NotConnected
+from voltlab.fleet.driver.link import NotConnected
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltlab.store.db import Database
 from voltlab.store.queue_models import QueuedMessageRecord

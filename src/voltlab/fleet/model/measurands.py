@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from voltlab.fleet.station import MeterReading, Station
+from voltlab.fleet.model.station import MeterReading, Station
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 UNITS = {

@@ -9,15 +9,15 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from voltlab.fleet.driver.maintenance import Transfer, run_transfer
+from voltlab.fleet.driver.security import CertificateStore
 from voltlab.fleet.machine.effects import SendCall
 from voltlab.fleet.machine.flows.maintenance_rules import RECENT_LINES
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport, SignCertificateRequest
-from voltlab.fleet.maintenance import Transfer, run_transfer
-from voltlab.fleet.security import CertificateStore
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 class StationMaintenance:

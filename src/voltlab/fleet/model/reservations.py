@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from voltlab.fleet.records import Reservation
+from voltlab.fleet.model.records import Reservation
 
 if TYPE_CHECKING:
-    from voltlab.fleet.records import Connector, Fault
+    from voltlab.fleet.model.records import Connector, Fault
 
 
 class ReservationBook:

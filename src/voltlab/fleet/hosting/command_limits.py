@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 
-from voltlab.fleet.catalog import CATALOG, ChargerModel
-from voltlab.fleet.ev import EV_PROFILES
-from voltlab.fleet.station import StationError
+from voltlab.fleet.model.catalog import CATALOG, ChargerModel
+from voltlab.fleet.model.ev import EV_PROFILES
+from voltlab.fleet.model.station import StationError
 
 # OCPP `integer` fields (listVersion, connectorId, intervals) are 32-bit signed.
 INT32_MAX = 2**31 - 1

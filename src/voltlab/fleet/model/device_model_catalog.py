@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from voltlab.fleet.config import MEASURANDS, STANDARD_KEYS
+from voltlab.fleet.model.config import MEASURANDS, STANDARD_KEYS
 from voltlab.ocpp.vocabulary.connector_status import CONNECTOR_STATUS_2X
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
-    from voltlab.fleet.station import Station
+    from voltlab.fleet.model.station import Station
 
 # DataEnumType
 STRING, DECIMAL, INTEGER, DATE_TIME, BOOLEAN = "string", "decimal", "integer", "dateTime", "boolean"
@@ -362,7 +362,7 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _measurands(ALIGNED, "Measurands", "MeterValuesAlignedData"),
     _measurands(ALIGNED, "TxEndedMeasurands", "StopTxnAlignedData"),
     _held(ALIGNED, "TxEndedInterval", INTEGER, "0", unit="s", min_limit=0),
-    # Charging profiles cap the EV's power in the station model (fleet/smart_charging.py).
+    # Charging profiles cap the EV's power in the station model (fleet/model/smart_charging.py).
     _held(SMART, "Enabled", BOOLEAN, TRUE),
     _live(SMART, "Available", BOOLEAN, _feature("SmartCharging")),
     _mapped(SMART, "ProfileStackLevel", "ChargeProfileMaxStackLevel", INTEGER),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from voltlab.fleet.catalog import ConnectorSpec
-from voltlab.fleet.ev import ElectricVehicle
+from voltlab.fleet.model.catalog import ConnectorSpec
+from voltlab.fleet.model.ev import ElectricVehicle
 
 # Faults that are warnings: reported with the error code, but the connector keeps working.
 WARNING_FAULTS = frozenset({"WeakSignal"})

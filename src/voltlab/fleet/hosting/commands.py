@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from voltlab.fleet.auth import IdTagInfo
-from voltlab.fleet.command_limits import (
+from voltlab.fleet.driver.link import NotConnected
+from voltlab.fleet.driver.runner import StationRunner
+from voltlab.fleet.hosting.command_limits import (
     INT32_MAX,
     MAX_DURATION_SECONDS,
     MAX_TARGET_ENERGY_KWH,
@@ -15,9 +16,6 @@ from voltlab.fleet.command_limits import (
     bounded_number,
     connector_rating_kw,
 )
-from voltlab.fleet.config import ConfigError
-from voltlab.fleet.ev import EV_PROFILES, ElectricVehicle
-from voltlab.fleet.link import NotConnected
 from voltlab.fleet.machine.messages import (
     ClearCache,
     ClearCacheAnswer,
@@ -26,8 +24,10 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
     SendLocalListAnswer,
 )
-from voltlab.fleet.runner import StationRunner
-from voltlab.fleet.station import Fault, StationError, Transaction
+from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.config import ConfigError
+from voltlab.fleet.model.ev import EV_PROFILES, ElectricVehicle
+from voltlab.fleet.model.station import Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltlab.ocpp.vocabulary.connector_status import FAULT_TYPES
 from voltlab.ocpp.vocabulary.stop_reasons import STOP_REASONS

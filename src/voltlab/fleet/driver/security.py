@@ -7,7 +7,6 @@
 - `CertificateStore`: the CA certificates a CSMS installs (InstallCertificate,
   GetInstalledCertificateIds, DeleteCertificate) and the station's own key pair and signed
   certificate (SignCertificate / CertificateSigned).
-- `SECURITY_EVENTS`: the security event names for SecurityEventNotification.
 
 The `security` dict of a station::
 
@@ -48,10 +47,8 @@ __all__ = [
     "CA_CERTIFICATE_TYPES",
     "CERTIFICATE_TYPES_16",
     "CERTIFICATE_TYPES_201",
-    "CRITICAL_SECURITY_EVENTS",
     "CSMS_ROOT_TYPES",
     "HASH_ALGORITHMS",
-    "SECURITY_EVENTS",
     "STATION_CERTIFICATE_TYPES",
     "CertificateStore",
     "SecurityConfigError",
@@ -61,9 +58,7 @@ __all__ = [
     "certificate_hash_data",
     "connect_kwargs",
     "describe_connect_error",
-    "is_critical_security_event",
     "make_csr",
-    "security_event_type",
     "security_profile",
 ]
 
@@ -725,72 +720,3 @@ class CertificateStore:
         store = cls()
         store.restore(data)
         return store
-
-
-# ------------------------------------------------------------------------ security events --
-
-# 1.6 security whitepaper names (the neutral names), then the two 2.0.1 additions.
-SECURITY_EVENTS: tuple[str, ...] = (
-    "FirmwareUpdated",
-    "FailedToAuthenticateAtCentralSystem",
-    "CentralSystemFailedToAuthenticate",
-    "SettingSystemTime",
-    "StartupOfTheDevice",
-    "ResetOrReboot",
-    "SecurityLogWasCleared",
-    "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCentralSystemCertificate",
-    "InvalidChargePointCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-    "MaintenanceLoginAccepted",
-    "MaintenanceLoginFailed",
-)
-
-# Critical events are pushed to the CSMS at once (whitepaper / 2.0.1 appendix "Critical").
-CRITICAL_SECURITY_EVENTS = frozenset(
-    {
-        "FirmwareUpdated",
-        "SettingSystemTime",
-        "StartupOfTheDevice",
-        "ResetOrReboot",
-        "SecurityLogWasCleared",
-        "MemoryExhaustion",
-        "TamperDetectionActivated",
-        "MaintenanceLoginAccepted",
-    }
-)
-
-_EVENT_NAMES_201 = {
-    "FailedToAuthenticateAtCentralSystem": "FailedToAuthenticateAtCsms",
-    "CentralSystemFailedToAuthenticate": "CsmsFailedToAuthenticate",
-    "InvalidCentralSystemCertificate": "InvalidCsmsCertificate",
-    "InvalidChargePointCertificate": "InvalidChargingStationCertificate",
-}
-_EVENT_NAMES_16 = {v: k for k, v in _EVENT_NAMES_201.items()}
-
-
-def _neutral_event(name: str) -> str:
-    name = _EVENT_NAMES_16.get(name, name)
-    if name not in SECURITY_EVENTS:
-        raise ValueError(f"unknown security event {name!r}")
-    return name
-
-
-def security_event_type(name: str, version: str) -> str:
-    """The event's `type` for SecurityEventNotification in `version` ("ocpp1.6", "ocpp2.0.1",
-    "ocpp2.1"); accepts the 1.6 or the 2.0.1 spelling."""
-    neutral = _neutral_event(name)
-    if version == "ocpp1.6":
-        return neutral
-    return _EVENT_NAMES_201.get(neutral, neutral)
-
-
-def is_critical_security_event(name: str) -> bool:
-    return _neutral_event(name) in CRITICAL_SECURITY_EVENTS

@@ -11,10 +11,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from voltlab.clock import Clock, TimerHandle
-from voltlab.fleet.catalog import ChargerModel
 from voltlab.fleet.codecs.station_codec import codec_for
-from voltlab.fleet.ev import ElectricVehicle
-from voltlab.fleet.link import StationLink
+from voltlab.fleet.driver.link import StationLink
+from voltlab.fleet.driver.maintenance_control import StationMaintenance
+from voltlab.fleet.driver.offline_queue import OfflineQueue
+from voltlab.fleet.driver.runner_effects import TRANSPORT_ERRORS, MachineDriver
+from voltlab.fleet.driver.runner_offline import OfflineMessages
+from voltlab.fleet.driver.runner_registration import RegistrationDriver
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
@@ -34,13 +37,10 @@ from voltlab.fleet.machine.session_messages import (
     StopTransaction,
     Unplug,
 )
-from voltlab.fleet.maintenance_control import StationMaintenance
-from voltlab.fleet.offline_queue import OfflineQueue
-from voltlab.fleet.runner_effects import TRANSPORT_ERRORS, MachineDriver
-from voltlab.fleet.runner_offline import OfflineMessages
-from voltlab.fleet.runner_registration import RegistrationDriver
-from voltlab.fleet.smart_charging import ChargingProfile
-from voltlab.fleet.station import Station, StationError, Transaction
+from voltlab.fleet.model.catalog import ChargerModel
+from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.smart_charging import ChargingProfile
+from voltlab.fleet.model.station import Station, StationError, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +329,6 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     # -- live state ---------------------------------------------------------------------------
 
     def live_state(self) -> dict[str, Any]:
-        from voltlab.fleet.state_view import live_state
+        from voltlab.fleet.driver.state_view import live_state
 
         return live_state(self)

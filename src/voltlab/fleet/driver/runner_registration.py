@@ -17,7 +17,7 @@ from voltlab.fleet.machine.events import (
 )
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 class RegistrationDriver:

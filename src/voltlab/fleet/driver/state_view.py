@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
-    from voltlab.fleet.runner import StationRunner
+    from voltlab.fleet.driver.runner import StationRunner
 
 
 def live_state(runner: StationRunner) -> dict[str, Any]:
