@@ -47,7 +47,7 @@ from voltlab.fleet.machine.messages import (
     GatewayCommandMessage,
 )
 from voltlab.fleet.machine.session_messages import is_transaction_message
-from voltlab.fleet.records import StationError
+from voltlab.fleet.model.records import StationError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 
