@@ -18,6 +18,7 @@ from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.runner_effects import TRANSPORT_ERRORS, MachineDriver
 from voltlab.fleet.driver.runner_offline import OfflineMessages
 from voltlab.fleet.driver.runner_registration import RegistrationDriver
+from voltlab.fleet.driver.state_view import live_state, stored_state
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import MachineSettings, StationMachine
@@ -329,6 +330,8 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     # -- live state ---------------------------------------------------------------------------
 
     def live_state(self) -> dict[str, Any]:
-        from voltlab.fleet.driver.state_view import live_state
-
         return live_state(self)
+
+    def stored_state(self) -> dict[str, Any]:
+        """The part of the live state the store keeps with every snapshot (cheaper)."""
+        return stored_state(self)

@@ -8,21 +8,59 @@ from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from voltlab.fleet.driver.runner import StationRunner
+    from voltlab.fleet.model.station import Station
+
+
+def stored_state(runner: StationRunner) -> dict[str, Any]:
+    """What the store keeps beside the station's snapshot, at every flush that finds the
+    station changed: its connectors as the API shows them, connection and registration."""
+    runner.station.advance(runner.now())
+    return {
+        "connectors": _connectors(runner.station),
+        "connection": runner.link.connection,
+        "registration": runner.machine.registration.status,
+    }
 
 
 def live_state(runner: StationRunner) -> dict[str, Any]:
     station = runner.station
     now = runner.now()
     station.advance(now)
-    connectors = []
     faults = []
     if station.station_fault is not None:
         faults.append({"connector_id": 0, **vars(station.station_fault)})
     for connector_id, conn in station.connectors.items():
-        status = station.connector_status(connector_id)
-        tx = conn.transaction
         if conn.fault is not None:
             faults.append({"connector_id": connector_id, **vars(conn.fault)})
+    return {
+        "connection": runner.link.connection,
+        "registration": runner.machine.registration.status,
+        # The link's (connecting) or, while connected, the machine's (BootNotification).
+        "last_error": runner.link.last_error or runner.machine.registration.last_error,
+        "station_status": station.connector_status(0).status,
+        "connectors": _connectors(station),
+        "faults": faults,
+        "reservations": [
+            {
+                "reservation_id": r.reservation_id,
+                "connector_id": r.connector_id,
+                "id_tag": r.id_tag,
+                "expires_at": format_timestamp(r.expires_at),
+            }
+            for r in station.reservations.values()
+        ],
+        "local_list_version": station.local_list.version,
+        "auth_cache_size": len(station.auth_cache.entries),
+        "heartbeat_interval": station.config.get_int("HeartbeatInterval"),
+        "simulated_time": format_timestamp(now),
+    }
+
+
+def _connectors(station: Station) -> list[dict[str, Any]]:
+    connectors = []
+    for connector_id, conn in station.connectors.items():
+        status = station.connector_status(connector_id)
+        tx = conn.transaction
         connectors.append(
             {
                 "connector_id": connector_id,
@@ -44,25 +82,4 @@ def live_state(runner: StationRunner) -> dict[str, Any]:
                 "ev": None if conn.ev is None else conn.ev.profile.name,
             }
         )
-    return {
-        "connection": runner.link.connection,
-        "registration": runner.machine.registration.status,
-        # The link's (connecting) or, while connected, the machine's (BootNotification).
-        "last_error": runner.link.last_error or runner.machine.registration.last_error,
-        "station_status": station.connector_status(0).status,
-        "connectors": connectors,
-        "faults": faults,
-        "reservations": [
-            {
-                "reservation_id": r.reservation_id,
-                "connector_id": r.connector_id,
-                "id_tag": r.id_tag,
-                "expires_at": format_timestamp(r.expires_at),
-            }
-            for r in station.reservations.values()
-        ],
-        "local_list_version": station.local_list.version,
-        "auth_cache_size": len(station.auth_cache.entries),
-        "heartbeat_interval": station.config.get_int("HeartbeatInterval"),
-        "simulated_time": format_timestamp(now),
-    }
+    return connectors

@@ -246,8 +246,13 @@ def _frame_inserter(database: Database) -> FrameInserter:
 
     dialect = database.engine.dialect
     columns = ("charger_id", "ts", "direction", "frame")
-    ts_bind = table.c.ts.type.dialect_impl(dialect).bind_processor(dialect)
-    assert ts_bind is not None  # SQLite stores datetimes as text of its own format
+    bind = table.c.ts.type.dialect_impl(dialect).bind_processor(dialect)
+    assert bind is not None  # SQLite stores datetimes as text of its own format
+    # The bind processor %-formats seven fields (5 us a frame, half the writer's cost per
+    # frame); datetime's own isoformat says the same in C, where it does: checked here.
+    probes = [datetime(2026, 1, 2, 3, 4, 5, micro, tzinfo=UTC) for micro in (60708, 0)]
+    same = all(_iso_text(probe) == bind(probe) for probe in probes)
+    ts_bind: Callable[[datetime], Any] = _iso_text if same else bind
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
@@ -261,6 +266,11 @@ def _frame_inserter(database: Database) -> FrameInserter:
             )
 
     return sqlite_insert
+
+
+def _iso_text(value: datetime) -> str:
+    """A UTC datetime as SQLAlchemy's SQLite DATETIME stores it: `2026-01-02 03:04:05.060708`."""
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _frame_row(charger_id: str, ts: float, direction: str, text: str) -> dict[str, Any]:

@@ -189,10 +189,7 @@ class FleetRuntime:
         runner = self.runners.get(charger_id)
         if runner is None:
             return None
-        live = runner.live_state()
         return {
             "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
-            "connectors": live["connectors"],
-            "connection": live["connection"],
-            "registration": live["registration"],
+            **runner.stored_state(),
         }

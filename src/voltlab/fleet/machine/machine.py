@@ -168,6 +168,11 @@ class StationMachine:
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         self.context.now = now
+        # The answers that resume a flow first: a meter sample brings two of them.
+        if type(event) is CallAnswered:
+            return self.flows.resume(event.call_id, event.answer)
+        if type(event) is Resumed:
+            return self.flows.resume(event.call_id, None)
         if registration.owns(event):
             return registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
@@ -194,15 +199,15 @@ class StationMachine:
 
     def _timer(self, name: str, now: float) -> list[Effect]:
         self.context.timers.pop(name, None)
+        prefix, _, connector = name.partition(":")
+        if prefix == "sample":  # the most frequent timer of a charging fleet
+            return self.flows.start(metering.sample_due(self.context, int(connector)), no_result)
         if reservations.owns_timer(name):
             return reservations.timer_fired(
                 self.station, name, now, reports_ends=self.settings.reports_reservation_ends
             )
         if self.maintenance.owns_timer(name):
             return self.maintenance.timer_fired(name, now)
-        prefix, _, connector = name.partition(":")
-        if prefix == "sample":
-            return self.flows.start(metering.sample_due(self.context, int(connector)), no_result)
         if prefix == "limit":
             return self.flows.start(self._limit_due(int(connector)), no_result)
         if name == profiles.PROFILES_TIMER:
