@@ -436,17 +436,20 @@ class Station(ReservationBook):
     # -- status -------------------------------------------------------------------------------
 
     def connector_status(self, connector_id: int) -> StatusChange:
+        status, fault = self._status(connector_id)
+        return _change(connector_id, status, fault)
+
+    def _status(self, connector_id: int) -> tuple[str, Fault | None]:
+        """A connector's status (0: the station's) and the fault it reports, if any."""
         if connector_id == 0:
             fault = self.station_fault
             if fault is not None and fault.blocks_charging:
-                status = "Faulted"
-            else:
-                status = "Available" if self.station_operative else "Unavailable"
-            return _change(0, status, fault)
+                return "Faulted", fault
+            return ("Available" if self.station_operative else "Unavailable"), fault
         conn = self.connector(connector_id)
         fault = conn.fault or self.station_fault
         if fault is not None and fault.blocks_charging:
-            return _change(connector_id, "Faulted", fault)
+            return "Faulted", fault
         tx = conn.transaction
         if tx is not None and tx.id_tag is None and not tx.confirmed:
             status = "Preparing"  # EV connected, waiting for authorization (2.x)
@@ -471,7 +474,7 @@ class Station(ReservationBook):
             status = "Reserved"
         else:
             status = "Available"
-        return _change(connector_id, status, fault)
+        return status, fault
 
     def status_changes(self) -> list[StatusChange]:
         """Connector statuses that differ from what was last reported; marks them reported."""
@@ -489,15 +492,19 @@ class Station(ReservationBook):
         return changes
 
     def has_status_changes(self) -> bool:
-        """Would `status_changes` report anything? (Marks nothing.)"""
-        station = self.connector_status(0)
-        if self.station_reported != (station.status, station.error_code or ""):
+        """Would `status_changes` report anything? (Marks nothing; asked after every meter
+        sample, so it builds no StatusChange.)"""
+        if self.station_reported != self._reported_key(0):
             return True
         for connector_id, conn in self.connectors.items():
-            change = self.connector_status(connector_id)
-            if conn.reported != (change.status, change.error_code or ""):
+            if conn.reported != self._reported_key(connector_id):
                 return True
         return False
+
+    def _reported_key(self, connector_id: int) -> tuple[str, str]:
+        """(status, error code or "") as `status_changes` keeps what it reported."""
+        status, fault = self._status(connector_id)
+        return status, (fault.fault_type or "") if fault is not None else ""
 
     def forget_reported_status(self) -> None:
         """After a (re)boot every status is reported again."""
