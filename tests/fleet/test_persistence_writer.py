@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -106,3 +107,38 @@ async def test_persist_and_settled_return_with_the_snapshot_stored(database: Dat
     await writer.flush()
     await asyncio.wait_for(settled, 5)
     assert _states(database)[a] == {"tx": "closed"}
+
+
+async def test_a_settle_mark_is_covered_by_the_next_flush_that_starts_after_it(
+    database: Database,
+) -> None:
+    """A meter reading marks the store when it is taken; a flush that was already writing
+    then does not cover it (its snapshot was taken before), the next one does, and a mark a
+    flush covered needs no wait at all."""
+    (a,) = _chargers(database, 1)
+    writer = FleetWriter(database, lambda cid: {"n": 1})
+    before = writer.settle_mark(a)
+    assert not writer.stored_since(before)
+    writing, release = threading.Event(), threading.Event()
+    write = writer._write
+
+    def slow_write(*args: Any) -> set[str]:
+        writing.set()
+        release.wait(5)
+        return write(*args)
+
+    writer._write = slow_write  # type: ignore[method-assign]
+    flushing = asyncio.create_task(writer.flush())
+    await asyncio.to_thread(writing.wait, 5)  # the flush took its snapshots and writes them
+    during = writer.settle_mark(a)
+    waiting = asyncio.create_task(writer.settled_since(during))
+    release.set()
+    await asyncio.wait_for(flushing, 5)
+    assert writer.stored_since(before) and not writer.stored_since(during)
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "the flush that was writing does not cover a later reading"
+    writer._write = write  # type: ignore[method-assign]
+    await writer.flush()
+    await asyncio.wait_for(waiting, 5)
+    assert writer.stored_since(during)
+    await asyncio.wait_for(writer.settled_since(before), 0.01)  # covered: no wait
