@@ -123,7 +123,8 @@ async def test_a_full_session(live, runtime):
     tx_kinds = [k for k in kinds if k in ("transaction_started", "transaction_stopped")]
     assert tx_kinds == ["transaction_started", "transaction_stopped"]
     assert kinds.index("transaction_started") < kinds.index("meter_values")
-    assert statuses(live.listener, "CP-SESSION", 1)[-1] == "Available"
+    # The statuses after the stop (Finishing, Available) follow StopTransaction on the wire.
+    await wait_until(lambda: statuses(live.listener, "CP-SESSION", 1)[-1] == "Available")
 
 
 async def test_remote_start_and_remote_stop(live, runtime):

@@ -104,3 +104,41 @@ async def test_certificate_lifecycle(runtime, version):
         assert again["status"] == "NotFound"
         await peer.sync()
         assert peer.strict_failures == []
+
+
+async def test_certificates_survive_a_restart_from_the_snapshot(runtime):
+    """The machine's certificate store is stored with the station (under `maintenance`, where
+    it always was) and a restarted station answers from it."""
+    ca = CertAuthority.generate("voltlab CSMS root")
+    identity = "CERT-RESTART"
+    async with OcppRpcPeer(protocols=("ocpp2.0.1",), strict=True) as peer:
+        spec = ChargerSpec("dep-cert-1", "org", identity, peer.url, "ocpp2.0.1", "ac-7kw-1c")
+        await runtime.start_charger(spec)
+        runner = runtime.runner("dep-cert-1")
+        await wait_until(lambda: runner.link.online)
+        install = {"certificateType": "CSMSRootCertificate", "certificate": ca.cert_pem}
+        assert (await peer.call(identity, "InstallCertificate", install))["status"] == "Accepted"
+        requested = await runner.maintenance.request_certificate("ChargingStationCertificate")
+        assert requested.status == "Accepted"  # the peer's default answer
+        csr = (await peer.wait_for_call(identity, "SignCertificate"))["csr"]
+        chain = sign_csr(ca, csr)
+        signed = await peer.call(identity, "CertificateSigned", {"certificateChain": chain})
+        assert signed["status"] == "Accepted"
+        snapshot = runtime._snapshot_of("dep-cert-1")
+        assert snapshot["station"]["maintenance"]["certificates"]["station"]
+        await runtime.remove_charger("dep-cert-1")
+
+        restarted = ChargerSpec(
+            "dep-cert-2", "org", identity, peer.url, "ocpp2.0.1", "ac-7kw-1c", state=snapshot
+        )
+        await runtime.start_charger(restarted)
+        again = runtime.runner("dep-cert-2")
+        await wait_until(lambda: again.link.online)
+        listing = await peer.call(identity, "GetInstalledCertificateIds", {})
+        assert [c["certificateType"] for c in listing["certificateHashDataChain"]] == [
+            "CSMSRootCertificate"
+        ]
+        credentials = again.machine.context.certificates.client_credentials()
+        assert credentials is not None and credentials[0] == chain
+        await peer.sync()
+        assert peer.strict_failures == []

@@ -42,7 +42,6 @@ from voltlab.fleet.machine.maintenance_messages import (
     GetLogAnswer,
     LogStatusReport,
     SecurityEventReport,
-    SignCertificateRequest,
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
@@ -410,13 +409,6 @@ def test_16_codec_decodes_the_requests_and_encodes_per_schema() -> None:
             "SecurityEventNotification",
             {"type": "FirmwareUpdated", "timestamp": STAMP},
         ),
-        (
-            SignCertificateRequest(
-                "-----BEGIN CERTIFICATE REQUEST-----", "ChargingStationCertificate"
-            ),
-            "SignCertificate",
-            {"csr": "-----BEGIN CERTIFICATE REQUEST-----"},
-        ),
     ]
     for message, action, payload in reports:
         assert codec16.encode_call(message) == (action, payload)
@@ -464,11 +456,6 @@ def test_2x_codec_decodes_the_requests_and_encodes_per_schema(version: str) -> N
                 "timestamp": STAMP,
                 "techInfo": "x" * 255,
             },
-        ),
-        (
-            SignCertificateRequest("-----BEGIN CERTIFICATE REQUEST-----", "V2GCertificate"),
-            "SignCertificate",
-            {"csr": "-----BEGIN CERTIFICATE REQUEST-----", "certificateType": "V2GCertificate"},
         ),
     ]
     for message, action, payload in reports:

@@ -381,3 +381,20 @@ def test_a_whole_session_through_the_machine(version: str) -> None:
         assert d.reported() == [(1, "Available")]
     assert m.station.connectors[1].transaction is None and not m.station.connectors[1].plugged
     assert d.timers == {} and m.flows.waiting == 0
+
+
+@pytest.mark.parametrize("version", [OCPP16, OCPP201])
+def test_a_late_limit_timer_stops_at_the_energy_target(version: str) -> None:
+    """The station opens its contactor at the session's energy target: when the limit timer
+    fires late (a busy event loop on a fast clock), the meter stops at the target anyway."""
+    m, d = make_machine(version)
+    plug_and_start(version, m, d)
+    limit_at = d.timers["limit:1"]
+    d.timers.pop("sample:1")
+    d.timers["limit:1"] = d.now = limit_at + 45.0  # the timer fires 45 s late
+    d.timers.pop("limit:1")
+    [*_, call] = d.feed(TimerFired("limit:1"))
+    assert isinstance(call, SendCall) and isinstance(call.message, TransactionEnded)
+    assert call.message.reason == "EnergyLimitReached"
+    assert call.message.meter_stop_wh == pytest.approx(TARGET_WH)
+    assert m.station.connectors[1].power_w == 0.0  # nothing flows past the target

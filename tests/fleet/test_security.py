@@ -1,6 +1,7 @@
-"""voltlab.fleet.driver.security: connect arguments per security profile (real handshakes
-against the ocpp-rpc peer on 127.0.0.1), error texts, the certificate store and the security
-events."""
+"""The station's security: connect arguments per security profile (fleet.driver.security; real
+handshakes against the ocpp-rpc peer on 127.0.0.1), error texts, the certificate store
+(fleet.model.certificates, validity judged at the wall time passed in) and the security
+events (ocpp.vocabulary.security_events)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,18 @@ from cryptography.x509.oid import NameOID
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from voltlab.clock import wall_time
 from voltlab.fleet.driver import security
 from voltlab.fleet.driver.security import (
+    SecurityConfigError,
+    connect_kwargs,
+    describe_connect_error,
+)
+from voltlab.fleet.model.certificates import (
     CERTIFICATE_TYPES_16,
     CERTIFICATE_TYPES_201,
     CertificateStore,
-    SecurityConfigError,
     accept_signed_certificate,
-    connect_kwargs,
-    describe_connect_error,
     make_csr,
 )
 from voltlab.ocpp.vocabulary.security_events import (
@@ -388,9 +392,13 @@ def ocsp_ids(cert: x509.Certificate, issuer: x509.Certificate) -> dict[str, str]
 
 def test_install_list_and_delete_with_spec_hash_data(ca, other_ca):
     store = CertificateStore()
-    assert store.install("CentralSystemRootCertificate", ca.cert_pem) == "Accepted"
-    assert store.install("ManufacturerRootCertificate", other_ca.cert_pem) == "Accepted"
-    assert store.install("CentralSystemRootCertificate", ca.cert_pem) == "Accepted"  # no dup
+    assert store.install("CentralSystemRootCertificate", ca.cert_pem, wall_time()) == "Accepted"
+    assert (
+        store.install("ManufacturerRootCertificate", other_ca.cert_pem, wall_time()) == "Accepted"
+    )
+    assert (
+        store.install("CentralSystemRootCertificate", ca.cert_pem, wall_time()) == "Accepted"
+    )  # no dup
 
     ids = store.installed_ids(["CentralSystemRootCertificate"])
     assert ids == [
@@ -439,14 +447,14 @@ def hashes_hex(data: bytes) -> str:
 def test_rsa_root_hash_data_matches_ocsp():
     root = CertificateStore()
     rsa_ca = CertAuthority.generate("RSA Root", rsa=True)
-    assert root.install("CSMSRootCertificate", rsa_ca.cert_pem) == "Accepted"
+    assert root.install("CSMSRootCertificate", rsa_ca.cert_pem, wall_time()) == "Accepted"
     entry = root.installed_ids(["CSMSRootCertificate"])[0]
     assert entry["certificateHashData"] == ocsp_ids(rsa_ca.cert, rsa_ca.cert)
 
 
 def test_delete_with_sha384_hash_data(ca):
     store = CertificateStore()
-    store.install("V2GRootCertificate", ca.cert_pem)
+    store.install("V2GRootCertificate", ca.cert_pem, wall_time())
     req = ocsp.OCSPRequestBuilder().add_certificate(ca.cert, ca.cert, hashes.SHA384()).build()
     hash_data = {
         "hashAlgorithm": "SHA384",
@@ -461,8 +469,8 @@ def test_sub_ca_is_hashed_with_its_issuers_key(ca):
     sub = ca.issue_sub_ca("VoltLab Sub CA")
     pem = sub.cert.public_bytes(serialization.Encoding.PEM).decode()
     store = CertificateStore()
-    store.install("MORootCertificate", ca.cert_pem)
-    assert store.install("MORootCertificate", pem) == "Accepted"
+    store.install("MORootCertificate", ca.cert_pem, wall_time())
+    assert store.install("MORootCertificate", pem, wall_time()) == "Accepted"
     entries = store.installed_ids(["MORootCertificate"])
     assert entries[1]["certificateHashData"] == ocsp_ids(sub.cert, ca.cert)
     assert store.delete(entries[1]["certificateHashData"]) == "Accepted"
@@ -472,19 +480,19 @@ def test_sub_ca_is_hashed_with_its_issuers_key(ca):
 def test_install_rejects_what_is_not_a_ca_certificate(ca):
     store = CertificateStore()
     leaf = ca.issue_client("CP")
-    assert store.install("CentralSystemRootCertificate", leaf.cert_pem) == "Rejected"
-    assert store.install("CentralSystemRootCertificate", "garbage") == "Rejected"
-    assert store.install("CentralSystemRootCertificate", "") == "Rejected"
-    assert store.install("NoSuchType", ca.cert_pem) == "Rejected"
+    assert store.install("CentralSystemRootCertificate", leaf.cert_pem, wall_time()) == "Rejected"
+    assert store.install("CentralSystemRootCertificate", "garbage", wall_time()) == "Rejected"
+    assert store.install("CentralSystemRootCertificate", "", wall_time()) == "Rejected"
+    assert store.install("NoSuchType", ca.cert_pem, wall_time()) == "Rejected"
     two = ca.cert_pem + CertAuthority.generate("Second").cert_pem
-    assert store.install("CentralSystemRootCertificate", two) == "Rejected"
+    assert store.install("CentralSystemRootCertificate", two, wall_time()) == "Rejected"
     assert store.installed_ids() == []
 
 
 def test_install_fails_when_the_store_is_full(ca, other_ca):
     store = CertificateStore(max_certificates=1)
-    assert store.install("ManufacturerRootCertificate", ca.cert_pem) == "Accepted"
-    assert store.install("ManufacturerRootCertificate", other_ca.cert_pem) == "Failed"
+    assert store.install("ManufacturerRootCertificate", ca.cert_pem, wall_time()) == "Accepted"
+    assert store.install("ManufacturerRootCertificate", other_ca.cert_pem, wall_time()) == "Failed"
 
 
 def test_certificate_types_cover_both_versions():
@@ -510,19 +518,23 @@ def test_make_csr_gives_p256_key_and_subject():
 
 def test_accept_signed_certificate_checks_key_and_chain(ca, other_ca):
     csr_pem, key_pem = make_csr("CP-SIGN", "VoltLab")
-    assert accept_signed_certificate(ca.sign_csr(csr_pem), key_pem)
+    assert accept_signed_certificate(ca.sign_csr(csr_pem), key_pem, wall_time())
 
     _, other_key = make_csr("CP-SIGN", "VoltLab")
-    assert not accept_signed_certificate(ca.sign_csr(csr_pem), other_key)  # key mismatch
-    assert not accept_signed_certificate("not a chain", key_pem)
+    assert not accept_signed_certificate(
+        ca.sign_csr(csr_pem), other_key, wall_time()
+    )  # key mismatch
+    assert not accept_signed_certificate("not a chain", key_pem, wall_time())
 
     sub = ca.issue_sub_ca("Sub")
     chain = sub.sign_csr(csr_pem)  # leaf + sub CA
     assert len(x509.load_pem_x509_certificates(chain.encode())) == 2
-    assert accept_signed_certificate(chain, key_pem)
+    assert accept_signed_certificate(chain, key_pem, wall_time())
     leaf_only = x509.load_pem_x509_certificates(chain.encode())[0]
     broken = leaf_only.public_bytes(serialization.Encoding.PEM).decode() + other_ca.cert_pem
-    assert not accept_signed_certificate(broken, key_pem)  # second is not the leaf's issuer
+    assert not accept_signed_certificate(
+        broken, key_pem, wall_time()
+    )  # second is not the leaf's issuer
 
 
 def test_accept_signed_certificate_refuses_an_expired_leaf(ca):
@@ -540,18 +552,20 @@ def test_accept_signed_certificate_refuses_an_expired_leaf(ca):
         .sign(ca.key, hashes.SHA256())
     )
     assert not accept_signed_certificate(
-        cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+        cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem, wall_time()
     )
 
 
 @needs_node
 async def test_csr_round_trip_then_profile_3_with_the_signed_certificate(ca, server_files):
     store = CertificateStore()
-    assert store.install("CentralSystemRootCertificate", ca.cert_pem) == "Accepted"
+    assert store.install("CentralSystemRootCertificate", ca.cert_pem, wall_time()) == "Accepted"
     csr_pem = store.new_csr("CP-RT", "VoltLab")
     assert store.has_pending_csr()
-    assert not store.certificate_signed(ca.issue_client("CP-RT").chain_pem)  # not our key
-    assert store.certificate_signed(ca.sign_csr(csr_pem))
+    assert not store.certificate_signed(
+        ca.issue_client("CP-RT").chain_pem, now=wall_time()
+    )  # not our key
+    assert store.certificate_signed(ca.sign_csr(csr_pem), now=wall_time())
     assert not store.has_pending_csr()
     chain_pem, key_pem = store.client_credentials()
 
@@ -586,10 +600,10 @@ def test_renewal_with_the_same_key_and_v2g_chain_listing(ca):
     store = CertificateStore()
     csr_pem = store.new_csr("CP-V2G", "VoltLab", "V2GCertificate")
     sub = ca.issue_sub_ca("V2G Sub CA")
-    assert store.certificate_signed(sub.sign_csr(csr_pem), "V2GCertificate")
+    assert store.certificate_signed(sub.sign_csr(csr_pem), "V2GCertificate", now=wall_time())
     # a renewal signed for the key the station already has is accepted too
-    assert store.certificate_signed(sub.sign_csr(csr_pem), "V2GCertificate")
-    store.install("V2GRootCertificate", ca.cert_pem)
+    assert store.certificate_signed(sub.sign_csr(csr_pem), "V2GCertificate", now=wall_time())
+    store.install("V2GRootCertificate", ca.cert_pem, wall_time())
     entries = store.installed_ids(["V2GCertificateChain"])
     assert len(entries) == 1
     chain = x509.load_pem_x509_certificates(store.client_credentials("V2GCertificate")[0].encode())

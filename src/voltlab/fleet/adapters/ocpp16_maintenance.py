@@ -1,12 +1,13 @@
 """OCPP 1.6 firmware, diagnostics and the security whitepaper messages (mixed into the 1.6
-adapter): firmware and diagnostics go through the station machine with the 1.6 codec;
-certificates still through `fleet.maintenance_control`."""
+adapter), answered by the station machine with the 1.6 codecs; ExtendedTriggerMessage still
+here."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.adapters.shared_maintenance import SharedMaintenanceRequests, machine_request
+from voltlab.fleet.codecs import ocpp16_certificates as certificates16
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import shared_maintenance as shared
 from voltlab.ocpp.connection import Reply
@@ -70,19 +71,6 @@ class Ocpp16Maintenance(SharedMaintenanceRequests):
 
         return Reply({"status": "Accepted"}, after=runner.defer(send))
 
-    async def on_GetInstalledCertificateIds(
-        self: Ocpp16Adapter, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        found = self.runner.maintenance.certificates.installed_ids([payload["certificateType"]])
-        if not found:
-            return {"status": "NotFound"}
-        return {
-            "status": "Accepted",
-            "certificateHashData": [f["certificateHashData"] for f in found],
-        }
-
-    async def on_CertificateSigned(self: Ocpp16Adapter, payload: dict[str, Any]) -> dict[str, Any]:
-        status = self.runner.maintenance.certificate_signed(
-            payload["certificateChain"], "ChargingStationCertificate"
-        )
-        return {"status": status}
+    on_GetInstalledCertificateIds = machine_request(
+        certificates16.decode_get_installed_ids, certificates16.encode_installed_ids
+    )

@@ -1,13 +1,13 @@
-"""The maintenance requests whose shapes are the same in OCPP 1.6 (security whitepaper) and
-2.x, answered once for both adapters: GetLog through the station machine, InstallCertificate
-and DeleteCertificate through the certificate store (until certificates move into the
-machine)."""
+"""The maintenance and certificate requests whose shapes are the same in OCPP 1.6 (security
+whitepaper) and 2.x, answered once for both adapters through the station machine: GetLog,
+InstallCertificate, DeleteCertificate and CertificateSigned."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from voltlab.fleet.adapters.machine_requests import machine_request
+from voltlab.fleet.codecs import shared_certificates as certificates
 from voltlab.fleet.codecs import shared_maintenance as shared
 
 if TYPE_CHECKING:
@@ -19,15 +19,12 @@ class SharedMaintenanceRequests:
 
     on_GetLog = machine_request(shared.decode_get_log, shared.encode_get_log_answer)
 
-    async def on_InstallCertificate(self, payload: dict[str, Any]) -> dict[str, Any]:
-        maintenance = self.runner.maintenance
-        return {
-            "status": maintenance.install_certificate(
-                payload["certificateType"], payload["certificate"]
-            )
-        }
-
-    async def on_DeleteCertificate(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "status": self.runner.maintenance.delete_certificate(payload["certificateHashData"])
-        }
+    on_InstallCertificate = machine_request(
+        certificates.decode_install_certificate, certificates.encode_status_answer
+    )
+    on_DeleteCertificate = machine_request(
+        certificates.decode_delete_certificate, certificates.encode_status_answer
+    )
+    on_CertificateSigned = machine_request(
+        certificates.decode_certificate_signed, certificates.encode_status_answer
+    )

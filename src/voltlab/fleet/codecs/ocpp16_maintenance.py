@@ -20,7 +20,6 @@ from voltlab.fleet.machine.maintenance_messages import (
     GetLogAnswer,
     LogStatusReport,
     MaintenanceCall,
-    SignCertificateRequest,
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
@@ -80,7 +79,4 @@ def encode_call(message: MaintenanceCall) -> tuple[str, dict[str, Any]]:
         if message.kind == "diagnostics":
             return "DiagnosticsStatusNotification", {"status": message.status}
         return encode_log_status(message)
-    if isinstance(message, SignCertificateRequest):
-        # The 1.6 whitepaper signs the ChargePoint certificate only: no type on the wire.
-        return "SignCertificate", {"csr": message.csr}
     return encode_security_event(message, OCPP16)

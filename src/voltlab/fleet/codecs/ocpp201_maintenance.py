@@ -15,7 +15,6 @@ from voltlab.fleet.machine.maintenance_messages import (
     FirmwareStatusReport,
     LogStatusReport,
     MaintenanceCall,
-    SignCertificateRequest,
 )
 
 
@@ -25,6 +24,4 @@ def encode_call(message: MaintenanceCall, version: str) -> tuple[str, dict[str, 
         return "FirmwareStatusNotification", body
     if isinstance(message, LogStatusReport):
         return encode_log_status(message)
-    if isinstance(message, SignCertificateRequest):
-        return "SignCertificate", {"csr": message.csr, "certificateType": message.cert_type}
     return encode_security_event(message, version)

@@ -10,16 +10,20 @@ from functools import partial
 from typing import Any, Protocol
 
 from voltlab.fleet.codecs import ocpp16_authorization as authorization16
+from voltlab.fleet.codecs import ocpp16_certificates as certificates16
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_registration as registration16
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import ocpp201_authorization as authorization201
+from voltlab.fleet.codecs import ocpp201_certificates as certificates201
 from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
 from voltlab.fleet.codecs import ocpp201_registration as registration201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
 from voltlab.fleet.codecs import shared_registration
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
+from voltlab.fleet.codecs.shared_certificates import decode_sign_certificate_answer
+from voltlab.fleet.machine.certificate_messages import SignCertificateRequest
 from voltlab.fleet.machine.control_messages import ChargingProfilesReport
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
@@ -52,6 +56,12 @@ class BootCodec(Protocol):
     def encode_boot(self, message: BootRequest) -> tuple[str, Payload]: ...
 
 
+class CertificateCodec(Protocol):
+    """What a version's certificate codec module provides for the station's own calls."""
+
+    def encode_sign_certificate(self, message: SignCertificateRequest) -> tuple[str, Payload]: ...
+
+
 class SessionCodec(Protocol):
     """What a version's session codec module provides."""
 
@@ -80,6 +90,7 @@ class StationCodec:
     authorization: AuthorizationCodec
     boot: BootCodec
     sessions: SessionCodec
+    certificates: CertificateCodec
     encode_maintenance: Callable[[MaintenanceCall], tuple[str, Payload]]
     # None: the version has no message for a reservation that ended (1.6).
     encode_reservation_ended: Callable[[ReservationEnded], tuple[str, Payload]] | None = None
@@ -97,6 +108,8 @@ class StationCodec:
             return self.sessions.encode_session_call(message)
         if isinstance(message, MaintenanceCall):
             return self.encode_maintenance(message)
+        if isinstance(message, SignCertificateRequest):
+            return self.certificates.encode_sign_certificate(message)
         if isinstance(message, ReservationEnded) and self.encode_reservation_ended is not None:
             return self.encode_reservation_ended(message)
         if isinstance(message, ChargingProfilesReport) and self.encode_profiles_report is not None:
@@ -110,6 +123,8 @@ class StationCodec:
             return shared_registration.decode_answer(message, payload)
         if isinstance(message, SESSION_MESSAGES):
             return self.sessions.decode_session_answer(message, payload)
+        if isinstance(message, SignCertificateRequest):
+            return decode_sign_certificate_answer(payload)
         raise TypeError(f"no flow waits for the answer to {message!r}")
 
     def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -129,7 +144,12 @@ class StationCodec:
 def codec_for(version: str) -> StationCodec:
     if version == OCPP16:
         return StationCodec(
-            version, authorization16, registration16, sessions16, maintenance16.encode_call
+            version,
+            authorization16,
+            registration16,
+            sessions16,
+            certificates16,
+            maintenance16.encode_call,
         )
     maintenance = partial(maintenance201.encode_call, version=version)
     return StationCodec(
@@ -137,6 +157,7 @@ def codec_for(version: str) -> StationCodec:
         authorization201,
         registration201,
         sessions201,
+        certificates201,
         maintenance,
         encode_reservation_ended,
         encode_profiles_report,

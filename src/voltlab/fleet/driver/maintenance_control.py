@@ -1,7 +1,6 @@
 """The driver side of maintenance: the transfers the station machine's firmware and log flows
 ask for (HTTP download and upload, reading the frame log), their outcomes fed back as events,
-the station's recent frames, and (until they move into the machine too) certificates and
-security events."""
+the station's recent frames, and the persistence of the machine's certificate store."""
 
 from __future__ import annotations
 
@@ -10,10 +9,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.driver.maintenance import Transfer, run_transfer
-from voltlab.fleet.driver.security import CertificateStore
-from voltlab.fleet.machine.effects import SendCall
+from voltlab.fleet.machine.certificate_messages import CertificateRequested, RequestCertificate
 from voltlab.fleet.machine.flows.maintenance_rules import RECENT_LINES
-from voltlab.fleet.machine.maintenance_messages import SecurityEventReport, SignCertificateRequest
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -29,7 +26,6 @@ class StationMaintenance:
             deque(maxlen=RECENT_LINES) if runner.frame_log is None else None
         )
         self._transfers: dict[str, asyncio.Task[Any]] = {}
-        self.certificates = CertificateStore()
 
     def frame(self, direction: str, text: str) -> None:
         if self.recent is not None:
@@ -63,40 +59,20 @@ class StationMaintenance:
         runner = self.runner
         await runner.execute(runner.feed(outcome))
 
-    async def security_event(self, kind: str, tech_info: str | None = None) -> None:
-        """Best effort, like on real stations: a failed send is logged and forgotten."""
-        report = SecurityEventReport(kind, self.runner.now(), tech_info)
-        await self.runner.execute([SendCall(report)])
-
     # -- certificates -----------------------------------------------------------------------
 
-    async def request_certificate(self, cert_type: str = "ChargingStationCertificate") -> None:
-        """SignCertificate: a CSR for the station's key; CertificateSigned answers it later."""
-        csr = self.certificates.new_csr(self.runner.station.identity, "Voltlab", cert_type)
-        await self.runner.execute([SendCall(SignCertificateRequest(csr, cert_type))])
+    async def request_certificate(
+        self, cert_type: str = "ChargingStationCertificate"
+    ) -> CertificateRequested:
+        """SignCertificate (the machine's RequestCertificate); CertificateSigned comes later."""
+        result = await self.runner.run_command(RequestCertificate(cert_type))
+        assert isinstance(result, CertificateRequested)
+        return result
 
-    def install_certificate(self, cert_type: str, pem: str) -> str:
-        status = self.certificates.install(cert_type, pem)
-        self.runner.changed()
-        return status
-
-    def delete_certificate(self, hash_data: dict[str, Any]) -> str:
-        status = self.certificates.delete(hash_data)
-        self.runner.changed()
-        return status
-
-    def certificate_signed(self, chain_pem: str, cert_type: str) -> str:
-        """CertificateSigned: Accepted when the chain fits the key of our CSR, else Rejected
-        (and a security event says so)."""
-        accepted = self.certificates.certificate_signed(chain_pem, cert_type=cert_type)
-        self.runner.changed()
-        if not accepted:
-            self.runner.spawn(self.security_event("InvalidChargePointCertificate"))
-        return "Accepted" if accepted else "Rejected"
-
+    # The certificates live in the machine; their snapshot keeps its place in the stored state.
     def snapshot(self) -> dict[str, Any]:
-        return {"certificates": self.certificates.snapshot()}
+        return {"certificates": self.runner.machine.context.certificates.snapshot()}
 
     def restore(self, body: dict[str, Any]) -> None:
         if body.get("certificates"):
-            self.certificates.restore(body["certificates"])
+            self.runner.machine.context.certificates.restore(body["certificates"])

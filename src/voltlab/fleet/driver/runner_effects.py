@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from voltlab.clock import wall_time
 from voltlab.fleet.driver.link import NotConnected
 from voltlab.fleet.machine.effects import (
     Answer,
@@ -75,7 +76,7 @@ class MachineDriver:
     ) -> Reply:
         """Handle a decoded CSMS request: the effects before the machine's answer run now, the
         answer goes back encoded by the version's codec, the rest once it is on the wire."""
-        effects = self.feed(CsmsRequest(request))
+        effects = self.feed(CsmsRequest(request, wall_time()))
         for index, effect in enumerate(effects):
             if isinstance(effect, Answer):
                 later = effects[index + 1 :]
@@ -90,7 +91,7 @@ class MachineDriver:
         """Handle a CSMS request whose answer waits for the station's own calls (an unlock
         finishes the transaction first): every effect runs, then the answer goes back."""
         answers: list[CsmsAnswerMessage] = []
-        await self.execute(self.feed(CsmsRequest(request)), answers)
+        await self.execute(self.feed(CsmsRequest(request, wall_time())), answers)
         if not answers:
             raise RuntimeError(f"the station machine did not answer {request!r}")
         return answers[0]

@@ -1,8 +1,9 @@
 """What the machine's flows share: the station, the instant of the event being handled, the
-link's state, the timers the machine set, and the session state that is not the station's
+link's state, the timers the machine set, the session state that is not the station's
 (begin readings, remote starts waiting for a cable, TxProfiles waiting for their
-transaction). One per machine; flows read `now` from it, so a flow resumed later sees the
-instant of the event that resumed it."""
+transaction), and the station's certificates with the factory of its key pairs. One per
+machine; flows read `now` from it, so a flow resumed later sees the instant of the event that
+resumed it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
+from voltlab.fleet.model.certificates import CertificateStore, CsrFactory, make_csr
 from voltlab.fleet.model.records import MeterReading, StationError
 from voltlab.fleet.model.smart_charging import ChargingProfile
 from voltlab.fleet.model.station import Station
@@ -74,6 +76,10 @@ class FlowContext:
     reporting_statuses: bool = False
     reported_statuses: dict[int, str] = field(default_factory=dict)
     charging_states: dict[int, str] = field(default_factory=dict)
+    # The CA certificates and the station's own (flows/certificates.py); a new key pair and
+    # its CSR come from `make_csr` (injected: key generation is random and takes CPU).
+    certificates: CertificateStore = field(default_factory=CertificateStore)
+    make_csr: CsrFactory = make_csr
 
     @property
     def online(self) -> bool:

@@ -14,9 +14,15 @@ from voltlab.fleet.model.auth import IdTagInfo
 
 @dataclass(frozen=True)
 class CsmsRequest:
-    """A CSMS request, decoded by the version's codec; its answer is an `Answer` effect."""
+    """A CSMS request, decoded by the version's codec; its answer is an `Answer` effect.
+
+    `wall_time`: the real-world time (POSIX seconds) the request came in, which the driver
+    passes with every request. Certificate validity is judged by it (TLS peers and the CSMS
+    judge real X.509 certificates by the wall clock), never by the simulated `now`; a
+    certificate request without it is a driver bug."""
 
     message: CsmsRequestMessage
+    wall_time: float | None = None
 
 
 @dataclass(frozen=True)

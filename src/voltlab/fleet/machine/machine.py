@@ -6,7 +6,7 @@ clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
 ChangeAvailability, authorization, registration and heartbeat, sessions (cable, start, stop,
 remote start and stop), meter sampling and limits, charging profiles, status reporting, reset
-and unlock; the other flows still live in the runner."""
+and unlock, firmware and logs, certificates; the other flows still live in the runner."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
 from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
@@ -48,6 +49,7 @@ from voltlab.fleet.machine.flows import (
     authorization,
     availability,
     cable,
+    certificates,
     data_transfer,
     local_list,
     metering,
@@ -89,6 +91,7 @@ from voltlab.fleet.machine.session_messages import (
     StopTransaction,
     Unplug,
 )
+from voltlab.fleet.model.certificates import CsrFactory, make_csr
 from voltlab.fleet.model.station import Station
 from voltlab.ocpp.versions import OCPP16
 
@@ -144,6 +147,7 @@ class StationMachine:
         points: TransactionPoints | None = None,
         new_transaction_id: Callable[[], str] = random_transaction_id,
         pacing: MaintenancePacing | None = None,
+        make_csr: CsrFactory = make_csr,
     ) -> None:
         self.station = station
         self.settings = settings
@@ -158,6 +162,7 @@ class StationMachine:
             folds_statuses_2x=settings.folds_statuses_2x,
             new_transaction_id=new_transaction_id,
             registration=self.registration,
+            make_csr=make_csr,
         )
         self.flows = FlowStepper()
 
@@ -178,6 +183,9 @@ class StationMachine:
                 self.registration, self.station, self.flows, event, lambda: self.context.now
             )
         if isinstance(event, CsmsRequest):
+            if isinstance(event.message, CertificateRequest):
+                ctx, wall_time = self.context, event.wall_time
+                return certificates.certificate_request(ctx, event.message, wall_time)
             return self._request(event.message, now)
         if isinstance(event, GatewayCommand):
             return self._command(event.message, now, from_csms=False)
@@ -290,6 +298,9 @@ class StationMachine:
             return self.flows.start(
                 station_control.unlock(self.context, message.connector_id), _answer
             )
+        if isinstance(message, RequestCertificate):
+            request = certificates.request_certificate(self.context, message.cert_type)
+            return self.flows.start(request, _answer)
         return self.flows.start(self._session_flow(message), _session_result)
 
     def _session_flow(self, message: GatewayCommandMessage) -> Flow[Any]:

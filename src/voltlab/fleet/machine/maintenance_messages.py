@@ -104,18 +104,7 @@ class SecurityEventReport:
     tech_info: str | None = None
 
 
-@dataclass(frozen=True)
-class SignCertificateRequest:
-    """A CSR for the station's key pair in slot `cert_type` (SignCertificate); the CSMS's
-    CertificateSigned request brings the signed chain later."""
-
-    csr: str
-    cert_type: str
-
-
 MaintenanceRequest = UpdateFirmware | GetLog
 MaintenanceAnswer = UpdateFirmwareAnswer | GetLogAnswer
 # What the maintenance flows send to the CSMS without waiting for the answer.
-MaintenanceCall = (
-    FirmwareStatusReport | LogStatusReport | SecurityEventReport | SignCertificateRequest
-)
+MaintenanceCall = FirmwareStatusReport | LogStatusReport | SecurityEventReport

@@ -8,6 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from voltlab.fleet.machine.certificate_messages import (
+    CertificateAnswer,
+    CertificateRequest,
+    RequestCertificate,
+    SignCertificateAnswer,
+    SignCertificateRequest,
+)
 from voltlab.fleet.machine.control_messages import (
     ControlAnswer,
     ControlCall,
@@ -248,6 +255,7 @@ CsmsRequestMessage = (
     | ChangeAvailability
     | ControlRequest
     | MaintenanceRequest
+    | CertificateRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -263,10 +271,17 @@ CsmsAnswerMessage = (
     | ControlAnswer
     | ProfileQueryAnswer
     | MaintenanceAnswer
+    | CertificateAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
-    SendLocalList | ClearLocalList | ClearCache | AuthorizeIdTag | SessionCommand | ControlCommand
+    SendLocalList
+    | ClearLocalList
+    | ClearCache
+    | AuthorizeIdTag
+    | SessionCommand
+    | ControlCommand
+    | RequestCertificate
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = (
@@ -277,5 +292,8 @@ StationMessage = (
     | SessionMessage
     | MaintenanceCall
     | ControlCall
+    | SignCertificateRequest
 )
-StationAnswerMessage = AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer
+StationAnswerMessage = (
+    AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer | SignCertificateAnswer
+)

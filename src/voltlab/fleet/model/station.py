@@ -121,6 +121,11 @@ class Station(ReservationBook):
             if last is None or now <= last or conn.power_w <= 0:
                 continue
             energy = conn.power_w * (now - last) / 3600.0
+            tx = conn.transaction
+            if tx is not None and tx.energy_limit_wh is not None:
+                # The station opens its contactor at the session's energy target, however late
+                # the stop that follows runs.
+                energy = min(energy, max(0.0, tx.energy_limit_wh - tx.energy_wh(conn.register_wh)))
             conn.register_wh += energy
             if conn.ev is not None:
                 conn.ev.absorb(energy)
@@ -132,6 +137,8 @@ class Station(ReservationBook):
             return 0.0
         if not conn.ev_wants_energy or not conn.operative or not self.station_operative:
             return 0.0
+        if tx.energy_limit_wh is not None and tx.energy_wh(conn.register_wh) >= tx.energy_limit_wh:
+            return 0.0  # at the session's energy target
         fault, station_fault = conn.fault, self.station_fault
         if (fault is not None and fault.blocks_charging) or (
             station_fault is not None and station_fault.blocks_charging
