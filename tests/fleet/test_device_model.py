@@ -1,6 +1,7 @@
 """The OCPP 2.0.1 device model over the station's settings: one value behind a 1.6 key and its
 2.x variable, validation, reports, paging, persistence, and every output checked against the
-OCA 2.0.1 JSON schemas shipped in the `ocpp` package."""
+OCA 2.0.1 JSON schemas shipped in the `ocpp` package. Requests and answers go through the 2.x
+codec (`codecs/ocpp201_device_model`), as on the wire."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from voltlab.fleet.codecs import ocpp201_device_model as codec
+from voltlab.fleet.machine.configuration_messages import ReportPage, VariablesAnswer
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG
-from voltlab.fleet.model.device_model import (
-    DeviceModel,
-    DeviceModelError,
-    notify_report_requests,
-    pages,
-)
+from voltlab.fleet.model.device_model import DeviceModel, DeviceModelError, pages
+from voltlab.fleet.model.device_model_types import ReportItem
 from voltlab.fleet.model.station import Fault, Station
 
 T0 = 1_800_000_000.0
@@ -42,12 +41,28 @@ def ac22() -> tuple[Station, DeviceModel]:
     return station, DeviceModel(station)
 
 
+def get_variables(model: DeviceModel, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GetVariables as on the wire: decoded, read at T0, encoded."""
+    request = codec.decode_get_variables({"getVariableData": requests})
+    results = model.get_variables(request.items, T0)
+    answer = codec.encode_get_variables_answer(VariablesAnswer(tuple(results)))
+    return list(answer["getVariableResult"])
+
+
+def set_variables(model: DeviceModel, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    request = codec.decode_set_variables({"setVariableData": requests})
+    answer = codec.encode_set_variables_answer(
+        VariablesAnswer(tuple(model.set_variables(request.items)))
+    )
+    return list(answer["setVariableResult"])
+
+
 def get_one(model: DeviceModel, component: dict[str, Any], variable: str, **kw: Any) -> dict:
     request: dict[str, Any] = {"component": component, "variable": {"name": variable}}
     if "instance" in kw:
         request["variable"]["instance"] = kw.pop("instance")
     request.update(kw)
-    return model.get_variables([request], T0)[0]
+    return get_variables(model, [request])[0]
 
 
 def set_one(model: DeviceModel, component: str, variable: str, value: str, **kw: Any) -> dict:
@@ -59,7 +74,37 @@ def set_one(model: DeviceModel, component: str, variable: str, value: str, **kw:
     if "instance" in kw:
         request["variable"]["instance"] = kw.pop("instance")
     request.update(kw)
-    return model.set_variables([request])[0]
+    return set_variables(model, [request])[0]
+
+
+def report(
+    model: DeviceModel,
+    base: str = "FullInventory",
+    *,
+    component_variables: list[dict[str, Any]] | None = None,
+    component_criteria: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """A report's items as ReportDataType: GetReport's filters decoded by the codec."""
+    request = codec.decode_get_report(
+        {
+            "requestId": 1,
+            "componentVariable": component_variables or [],
+            "componentCriteria": component_criteria or [],
+        }
+    )
+    items = model.report(base, request.filters, request.criteria, now=T0)
+    return [dict(codec.report_data(item)) for item in items]
+
+
+def notify_reports(request_id: int, items: list[ReportItem], per_page: int) -> list[dict]:
+    """The NotifyReport payloads of a report, as the machine pages it."""
+    chunks = pages(items, per_page)
+    return [
+        codec.encode_report_page(
+            ReportPage(request_id, T0, seq_no, tuple(chunk), seq_no < len(chunks) - 1)
+        )[1]
+        for seq_no, chunk in enumerate(chunks)
+    ]
 
 
 # -- schemas --------------------------------------------------------------------------------
@@ -75,7 +120,7 @@ def test_every_report_validates_against_notify_report_schema(slug: str) -> None:
     for base in ("FullInventory", "ConfigurationInventory", "SummaryInventory"):
         items = model.report(base, now=T0)
         assert items
-        for payload in notify_report_requests(7, items, GENERATED_AT, per_page=20):
+        for payload in notify_reports(7, items, per_page=20):
             validate("NotifyReportRequest", payload)
 
 
@@ -103,7 +148,7 @@ def test_get_and_set_results_validate_against_response_schemas() -> None:
         {"component": {"name": "ClockCtrlr"}, "variable": {"name": "DateTime"}},
     ]
     validate("GetVariablesRequest", {"getVariableData": get_requests})
-    results = model.get_variables(get_requests, T0)
+    results = get_variables(model, get_requests)
     validate("GetVariablesResponse", {"getVariableResult": results})
     assert [r["attributeStatus"] for r in results] == [
         "Accepted",
@@ -149,7 +194,7 @@ def test_get_and_set_results_validate_against_response_schemas() -> None:
         },
     ]
     validate("SetVariablesRequest", {"setVariableData": set_requests})
-    results = model.set_variables(set_requests)
+    results = set_variables(model, set_requests)
     validate("SetVariablesResponse", {"setVariableResult": results})
     assert [r["attributeStatus"] for r in results] == [
         "Accepted",
@@ -164,7 +209,7 @@ def test_get_and_set_results_validate_against_response_schemas() -> None:
 
 def test_component_and_variable_are_echoed_as_sent() -> None:
     _, model = ac22()
-    component = {"name": "ocppcommctrlr", "customData": {"vendorId": "x"}}
+    component = {"name": "ocppcommctrlr"}
     result = get_one(model, component, "heartbeatinterval")
     assert result["attributeStatus"] == "Accepted"
     assert result["component"] == component
@@ -176,8 +221,8 @@ def test_attribute_value_is_capped_at_reporting_value_size() -> None:
     station = Station("X" * 3000, CATALOG["ac-7kw-1c"])
     result = get_one(DeviceModel(station), {"name": "SecurityCtrlr"}, "Identity")
     assert len(result["attributeValue"]) == 2500
-    item = DeviceModel(station).report(
-        component_variables=[{"component": {"name": "SecurityCtrlr"}}], now=T0
+    item = report(
+        DeviceModel(station), component_variables=[{"component": {"name": "SecurityCtrlr"}}]
     )
     validate(
         "NotifyReportRequest",
@@ -220,7 +265,7 @@ def test_value_set_through_the_variable_is_seen_through_16_key() -> None:
     assert station.config.get("AuthorizationCacheEnabled") == "false"
     assert station.config.get("TransactionMessageRetryInterval") == "5"
     entries, _ = station.config.entries(["MeterValuesSampledData"])
-    assert entries[0]["value"] == "Voltage,SoC"
+    assert entries[0].value == "Voltage,SoC"
 
 
 def test_write_only_password_lands_in_the_authorization_key_and_never_comes_back() -> None:
@@ -232,11 +277,11 @@ def test_write_only_password_lands_in_the_authorization_key_and_never_comes_back
     got = get_one(model, {"name": "SecurityCtrlr"}, "BasicAuthPassword")
     assert got["attributeStatus"] == "Rejected"
     assert "attributeValue" not in got
-    (item,) = model.report(
+    (item,) = report(
+        model,
         component_variables=[
             {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}
         ],
-        now=T0,
     )
     assert "value" not in item["variableAttribute"][0]
     assert model.get_dotted("SecurityCtrlr.BasicAuthPassword") is None
@@ -410,11 +455,11 @@ def test_catalog_facts() -> None:
     assert model.get_dotted("ChargingStation.VendorName") == "Voltlab"
     assert model.get_dotted("EVSE[2].SupplyPhases") == "0"
     assert model.get_dotted("ClockCtrlr.DateTime", now=T0) == "2027-01-15T08:00:00.000Z"
-    (power,) = model.report(
+    (power,) = report(
+        model,
         component_variables=[
             {"component": {"name": "EVSE", "evse": {"id": 2}}, "variable": {"name": "Power"}}
         ],
-        now=T0,
     )
     assert power["variableCharacteristics"]["maxLimit"] == 50_000
     assert power["variableCharacteristics"]["unit"] == "W"
@@ -428,7 +473,7 @@ def test_catalog_facts() -> None:
 
 def test_full_inventory_lists_every_evse_and_connector() -> None:
     _, model = ac22()
-    items = model.report("FullInventory", now=T0)
+    items = report(model, "FullInventory")
     physical = {
         (
             item["component"]["name"],
@@ -469,10 +514,10 @@ def test_full_inventory_lists_every_evse_and_connector() -> None:
 
 def test_configuration_and_summary_inventories() -> None:
     _, model = ac22()
-    configuration = model.report("ConfigurationInventory", now=T0)
+    configuration = report(model, "ConfigurationInventory")
     mutabilities = {item["variableAttribute"][0]["mutability"] for item in configuration}
     assert mutabilities == {"ReadWrite", "WriteOnly"}
-    summary = model.report("SummaryInventory", now=T0)
+    summary = report(model, "SummaryInventory")
     assert {item["variable"]["name"] for item in summary} == {
         "AvailabilityState",
         "Available",
@@ -484,32 +529,30 @@ def test_configuration_and_summary_inventories() -> None:
 
 def test_get_report_filters() -> None:
     station, model = ac22()
-    whole = model.report(component_variables=[{"component": {"name": "EVSE"}}], now=T0)
+    whole = report(model, component_variables=[{"component": {"name": "EVSE"}}])
     assert {item["component"]["evse"]["id"] for item in whole} == {1, 2}
-    one = model.report(
-        component_variables=[{"component": {"name": "evse", "evse": {"id": 2}}}], now=T0
-    )
+    one = report(model, component_variables=[{"component": {"name": "evse", "evse": {"id": 2}}}])
     assert {item["component"]["evse"]["id"] for item in one} == {2}
-    instance = model.report(
+    instance = report(
+        model,
         component_variables=[
             {
                 "component": {"name": "DeviceDataCtrlr"},
                 "variable": {"name": "ItemsPerMessage", "instance": "GetReport"},
             }
         ],
-        now=T0,
     )
     assert [item["variable"] for item in instance] == [
         {"name": "ItemsPerMessage", "instance": "GetReport"}
     ]
-    assert model.report(component_criteria=["Problem"], now=T0) == []
+    assert report(model, component_criteria=["Problem"]) == []
     station.set_fault(1, Fault("OverVoltage"), T0)
-    problem = model.report(component_criteria=["Problem"], now=T0)
+    problem = report(model, component_criteria=["Problem"])
     assert {(item["component"]["name"], item["component"]["evse"]["id"]) for item in problem} == {
         ("EVSE", 1),
         ("Connector", 1),
     }
-    enabled = model.report(component_criteria=["Enabled"], now=T0)
+    enabled = report(model, component_criteria=["Enabled"])
     enabled_names = {item["component"]["name"] for item in enabled}
     assert "SmartChargingCtrlr" in enabled_names  # charging profiles are simulated
     # TxCtrlr has no Enabled variable, so it never meets the criterion.
@@ -528,10 +571,11 @@ def test_paging() -> None:
     assert pages([], 10) == []
     with pytest.raises(ValueError):
         pages(items, 0)
-    messages = notify_report_requests(3, items, GENERATED_AT, per_page=25)
+    messages = notify_reports(3, items, per_page=25)
     assert [m["seqNo"] for m in messages] == list(range(len(chunks)))
-    assert [m["tbc"] for m in messages] == [True] * (len(chunks) - 1) + [False]
-    assert notify_report_requests(3, [], GENERATED_AT) == []
+    assert [m.get("tbc", False) for m in messages] == [True] * (len(chunks) - 1) + [False]
+    assert {m["generatedAt"] for m in messages} == {GENERATED_AT}
+    assert notify_reports(3, [], per_page=25) == []
 
 
 # -- persistence ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from voltlab.fleet.machine.events import (
 )
 from voltlab.fleet.machine.flow import UnknownCall
 from voltlab.fleet.machine.flows.registration import boot_request
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import (
     AuthorizationDecision,
     AuthorizeAnswer,
@@ -27,6 +27,7 @@ from voltlab.fleet.machine.messages import (
     AuthorizeRequest,
     BootAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.records import StationError

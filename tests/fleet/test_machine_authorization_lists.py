@@ -11,7 +11,7 @@ from voltlab.fleet.codecs import ocpp201_local_list as codec2x
 from voltlab.fleet.codecs import shared_requests as shared
 from voltlab.fleet.machine.effects import Answer, Persist
 from voltlab.fleet.machine.events import CsmsRequest, GatewayCommand
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import (
     ClearCache,
     ClearCacheAnswer,
@@ -24,6 +24,7 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
     SendLocalListAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Station
@@ -146,16 +147,16 @@ def test_16_codecs_decode_and_answer_per_schema() -> None:
         ],
     }
     schemas.validate_request("SendLocalList", payload)
-    assert codec16.decode_send_local_list(payload) == SendLocalList(
+    assert codec16.CODEC.decode_send_local_list(payload) == SendLocalList(
         3, "Differential", (("A", IdTagInfo("Blocked", None, "G")), ("B", None))
     )
     for status in ("Accepted", "Failed", "NotSupported", "VersionMismatch"):
-        body = codec16.encode_send_local_list_answer(SendLocalListAnswer(status, 3, 1))
+        body = codec16.CODEC.encode_send_local_list_answer(SendLocalListAnswer(status, 3, 1))
         schemas.validate_response("SendLocalList", body)
         assert body == {"status": status}
     schemas.validate_request("GetLocalListVersion", {})
-    assert codec16.decode_get_local_list_version({}) == GetLocalListVersion()
-    body = codec16.encode_local_list_version_answer(LocalListVersionAnswer(-1))
+    assert codec16.CODEC.decode_get_local_list_version({}) == GetLocalListVersion()
+    body = codec16.CODEC.encode_local_list_version_answer(LocalListVersionAnswer(-1))
     schemas.validate_response("GetLocalListVersion", body)
     assert body == {"listVersion": -1}
     _shared_codecs_per_schema(schemas, data="text")
@@ -180,17 +181,17 @@ def test_2x_codecs_decode_and_answer_per_schema(version: str) -> None:
         ],
     }
     schemas.validate_request("SendLocalList", payload)
-    decoded = codec2x.decode_send_local_list(payload)
+    decoded = codec2x.CODEC.decode_send_local_list(payload)
     assert (decoded.version, decoded.update_type) == (8, "Full")
     assert decoded.entries == (
         ("A", IdTagInfo("Accepted", "2027-01-15T08:00:00Z", "G")),
         ("B", None),
     )
     for status in ("Accepted", "Failed", "VersionMismatch"):
-        body = codec2x.encode_send_local_list_answer(SendLocalListAnswer(status, 8, 1))
+        body = codec2x.CODEC.encode_send_local_list_answer(SendLocalListAnswer(status, 8, 1))
         schemas.validate_response("SendLocalList", body)
     schemas.validate_request("GetLocalListVersion", {})
-    body = codec2x.encode_local_list_version_answer(LocalListVersionAnswer(8))
+    body = codec2x.CODEC.encode_local_list_version_answer(LocalListVersionAnswer(8))
     schemas.validate_response("GetLocalListVersion", body)
     assert body == {"versionNumber": 8}
     _shared_codecs_per_schema(schemas, data={"any": ["json", 1]})

@@ -11,8 +11,9 @@ from voltlab.fleet.codecs import ocpp16_availability as codec16
 from voltlab.fleet.codecs import ocpp201_availability as codec2x
 from voltlab.fleet.machine.effects import Answer, ReportStatus
 from voltlab.fleet.machine.events import CsmsRequest
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import ChangeAvailability, ChangeAvailabilityAnswer
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory

@@ -37,9 +37,10 @@ from voltlab.fleet.machine.certificate_messages import (
 from voltlab.fleet.machine.effects import Answer, Fail, Persist, SendCall
 from voltlab.fleet.machine.events import CallAnswered, CallFailed, CsmsRequest, GatewayCommand
 from voltlab.fleet.machine.flows.certificates import MissingWallTime
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
 from voltlab.fleet.machine.messages import CsmsRequestMessage
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.certificates import CertificateHashDataChain, certificate_hash_data
 from voltlab.fleet.model.station import Station

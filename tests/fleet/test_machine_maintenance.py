@@ -35,7 +35,7 @@ from voltlab.fleet.machine.flows.maintenance_rules import (
     RECENT_LINES,
     firmware_version_from,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.maintenance_messages import (
     FirmwareStatusReport,
     GetLog,
@@ -45,6 +45,7 @@ from voltlab.fleet.machine.maintenance_messages import (
     UpdateFirmware,
     UpdateFirmwareAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory

@@ -29,13 +29,14 @@ from voltlab.fleet.machine.events import (
     CsmsRequest,
     GatewayCommand,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.session_messages import (
     PlugIn,
     StartTransaction,
     TransactionStarted,
     TransactionStartedAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Station

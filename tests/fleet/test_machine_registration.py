@@ -14,7 +14,9 @@ from voltlab.fleet.codecs import ocpp16_registration as codec16
 from voltlab.fleet.codecs import ocpp201_registration as codec2x
 from voltlab.fleet.codecs import shared_registration as shared
 from voltlab.fleet.machine.effects import (
+    Answer,
     CancelTimer,
+    Effect,
     Fail,
     Persist,
     Registered,
@@ -26,14 +28,14 @@ from voltlab.fleet.machine.events import (
     CallFailed,
     ConfigurationChanged,
     Connected,
+    CsmsRequest,
     Disconnected,
     GatewayCommand,
     Rebooting,
     TimerFired,
-    Triggered,
 )
 from voltlab.fleet.machine.flows.registration import DEFAULT_RETRY_INTERVAL
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import (
     AuthorizeIdTag,
     BootAnswer,
@@ -41,6 +43,8 @@ from voltlab.fleet.machine.messages import (
     HeartbeatAnswer,
     HeartbeatRequest,
 )
+from voltlab.fleet.machine.settings import MachineSettings
+from voltlab.fleet.machine.trigger_messages import TriggerAnswer, TriggerRequest, TriggerTarget
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.records import StationError
 from voltlab.fleet.model.station import Station
@@ -66,6 +70,13 @@ def boot(reason: str = "PowerUp") -> BootRequest:
         meter_type="Voltlab AC meter",
         reason=reason,
     )
+
+
+def trigger(m: StationMachine, target: TriggerTarget, now: float) -> list[Effect]:
+    """TriggerMessage: answered Accepted first, what it asks for after the answer."""
+    answer, *rest = m.handle(CsmsRequest(TriggerRequest(target, None)), now)
+    assert answer == Answer(TriggerAnswer("Accepted"))
+    return rest
 
 
 def accepted(m: StationMachine, now: float = T0, interval: int = 60) -> None:
@@ -100,19 +111,19 @@ def test_pending_retry_accepted_heartbeat_interval_change_and_trigger() -> None:
         SendCall(HeartbeatRequest()),
     ]
     assert m.flows.waiting == 0
-    # ChangeConfiguration / SetVariables HeartbeatInterval: counted from the change.
+    # The gateway changes HeartbeatInterval: counted from the change.
     assert m.station.config.set_by_csms("HeartbeatInterval", "10") == "Accepted"
     assert m.handle(ConfigurationChanged("HeartbeatInterval"), T0 + 40) == [
         SetTimer(HEARTBEAT_TIMER, T0 + 50)
     ]
     assert m.handle(ConfigurationChanged("MeterValueSampleInterval"), T0 + 41) == []
     # TriggerMessage BootNotification: a boot on the open connection, still registered.
-    assert m.handle(Triggered("BootNotification"), T0 + 42) == [SendCall(boot("Triggered"), 3)]
+    assert trigger(m, "BootNotification", T0 + 42) == [SendCall(boot("Triggered"), 3)]
     assert m.online
     effects = m.handle(CallAnswered(3, BootAnswer("Accepted", 90, None)), T0 + 42.1)
     assert effects == [Persist(), CancelTimer(BOOT_TIMER), SetTimer(HEARTBEAT_TIMER, T0 + 132.1)]
     assert m.station.config.get_int("HeartbeatInterval") == 90  # and no second Registered
-    assert m.handle(Triggered("Heartbeat"), T0 + 43) == [SendCall(HeartbeatRequest())]
+    assert trigger(m, "Heartbeat", T0 + 43) == [SendCall(HeartbeatRequest())]
 
 
 def test_heartbeat_interval_zero_stops_the_heartbeat() -> None:
@@ -133,7 +144,7 @@ def test_rejected_without_interval_retries_after_the_default_and_nothing_else_go
     # Nothing but BootNotification before acceptance: no heartbeat, no triggered heartbeat,
     # no Authorize (the station is offline for the authorization flow).
     assert m.handle(TimerFired(HEARTBEAT_TIMER), T0 + 2) == []
-    assert m.handle(Triggered("Heartbeat"), T0 + 2) == []
+    assert trigger(m, "Heartbeat", T0 + 2) == []
     [refused] = m.handle(GatewayCommand(AuthorizeIdTag("TAG")), T0 + 2)
     assert isinstance(refused, Fail) and isinstance(refused.error, StationError)
     assert refused.error.code == "not_connected"
@@ -157,7 +168,7 @@ def test_a_boot_without_answer_is_retried_and_a_lost_connection_ends_the_flow() 
     assert m.flows.waiting == 0
     # A boot timer that fires anyway (already due) sends nothing without a connection.
     assert m.handle(TimerFired(BOOT_TIMER), T0 + 62) == []
-    assert m.handle(Triggered("BootNotification"), T0 + 62) == []
+    assert trigger(m, "BootNotification", T0 + 62) == []
 
 
 def test_a_new_connection_registers_anew_and_an_answer_for_the_old_one_is_ignored() -> None:
@@ -197,13 +208,13 @@ def test_a_triggered_boot_decides_registration_like_any_boot() -> None:
     m = machine()
     accepted(m)
     # Answered Pending: not registered any more, so only BootNotification until accepted.
-    assert m.handle(Triggered("BootNotification"), T0 + 1) == [SendCall(boot("Triggered"), 2)]
+    assert trigger(m, "BootNotification", T0 + 1) == [SendCall(boot("Triggered"), 2)]
     effects = m.handle(CallAnswered(2, BootAnswer("Pending", 10, None)), T0 + 1)
     assert effects == [Persist(), CancelTimer(HEARTBEAT_TIMER), SetTimer(BOOT_TIMER, T0 + 11)]
     assert not m.online
     # While Pending the CSMS triggers a boot to end the wait: accepted at once, and the
     # registration work follows as after any acceptance.
-    assert m.handle(Triggered("BootNotification"), T0 + 5) == [SendCall(boot("Triggered"), 3)]
+    assert trigger(m, "BootNotification", T0 + 5) == [SendCall(boot("Triggered"), 3)]
     effects = m.handle(CallAnswered(3, BootAnswer("Accepted", 60, None)), T0 + 5)
     assert effects == [
         Persist(),
@@ -212,7 +223,7 @@ def test_a_triggered_boot_decides_registration_like_any_boot() -> None:
         Registered(),
     ]
     # A triggered boot that brings no answer leaves a registered station as it was.
-    m.handle(Triggered("BootNotification"), T0 + 6)
+    trigger(m, "BootNotification", T0 + 6)
     assert m.handle(CallFailed(4, "call_error", "InternalError"), T0 + 6) == [Persist()]
     assert m.online and "InternalError" in (m.registration.last_error or "")
 

@@ -21,7 +21,7 @@ from voltlab.fleet.machine.effects import (
     SetTimer,
 )
 from voltlab.fleet.machine.events import CsmsRequest, TimerFired
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine, UnhandledEvent
+from voltlab.fleet.machine.machine import StationMachine, UnhandledEvent
 from voltlab.fleet.machine.messages import (
     CancelReservation,
     CancelReservationAnswer,
@@ -29,6 +29,7 @@ from voltlab.fleet.machine.messages import (
     ReserveNow,
     ReserveNowAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Fault, Station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory

@@ -33,7 +33,7 @@ from voltlab.fleet.machine.events import (
     Resumed,
     TimerFired,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
@@ -52,6 +52,7 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Station

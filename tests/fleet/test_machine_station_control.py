@@ -35,7 +35,7 @@ from voltlab.fleet.machine.events import (
     GatewayCommand,
     TimerFired,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
 from voltlab.fleet.machine.session_messages import (
     PlugIn,
@@ -45,6 +45,7 @@ from voltlab.fleet.machine.session_messages import (
     TransactionStarted,
     TransactionStartedAnswer,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.records import Fault

@@ -11,7 +11,7 @@ from voltlab.fleet.codecs import ocpp16_sessions as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as codec2x
 from voltlab.fleet.machine.effects import Answer, Persist, SendCall
 from voltlab.fleet.machine.events import CallAnswered, CallFailed, Disconnected, GatewayCommand
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
     Received,
@@ -20,6 +20,7 @@ from voltlab.fleet.machine.session_messages import (
     StatusReport,
     TransactionRef,
 )
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.records import Fault
 from voltlab.fleet.model.station import Station

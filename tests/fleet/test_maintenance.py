@@ -40,7 +40,7 @@ from voltlab.fleet.machine.flows.maintenance_rules import (
     firmware_version_from,
     location_problem,
 )
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.maintenance_messages import (
     FirmwareStatusReport,
     GetLog,
@@ -49,6 +49,7 @@ from voltlab.fleet.machine.maintenance_messages import (
     UpdateFirmware,
 )
 from voltlab.fleet.machine.messages import CsmsAnswerMessage, StationMessage
+from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Station
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp

@@ -175,7 +175,7 @@ async def test_firmware_update_and_log_upload(runtime, version):
 async def test_a_second_update_replaces_a_running_download(runtime):
     """2.0.1: the station answers AcceptedCanceled, stops the first download (its request
     reports nothing after Downloading) and installs the second image; TriggerMessage reports
-    the running update's status."""
+    the running update's status with its requestId, and Idle without one."""
     identity = "FW-REPLACE"
     with FileServer() as files:
         async with OcppRpcPeer(protocols=("ocpp2.0.1",), strict=True) as peer:
@@ -203,7 +203,9 @@ async def test_a_second_update_replaces_a_running_download(runtime):
             await wait_until(lambda: statuses(1) == ["Downloading"])
             trigger = {"requestedMessage": "FirmwareStatusNotification"}
             assert (await peer.call(identity, "TriggerMessage", trigger))["status"] == "Accepted"
-            await wait_until(lambda: statuses(None) == ["Downloading"])
+            # A triggered report carries the running update's requestId (2.0.1 L01: requestId
+            # is mandatory unless triggered while no update is ongoing).
+            await wait_until(lambda: statuses(1) == ["Downloading", "Downloading"])
             second = await peer.call(
                 identity, "UpdateFirmware", update(2, f"{files.base}/fw-2.5.0.bin")
             )
@@ -214,7 +216,8 @@ async def test_a_second_update_replaces_a_running_download(runtime):
             assert boot["chargingStation"]["firmwareVersion"] == "2.5.0"
             await wait_until(lambda: runner.link.online)
             assert (await peer.call(identity, "TriggerMessage", trigger))["status"] == "Accepted"
-            await wait_until(lambda: statuses(None) == ["Downloading", "Idle"])
-            assert statuses(1) == ["Downloading"]  # the replaced download reported nothing more
+            await wait_until(lambda: statuses(None) == ["Idle"])  # idle: no requestId
+            # the replaced download reported nothing more than its own and the triggered report
+            assert statuses(1) == ["Downloading", "Downloading"]
             await peer.sync()
             assert peer.strict_failures == []

@@ -246,7 +246,7 @@ async def test_device_model_and_reports(runtime, peer2x):
     assert all(r.get("tbc") for r in reports[:-1]) and not reports[-1].get("tbc")
     items = [item for r in reports for item in r["reportData"]]
     # every component/variable the station has, once
-    inventory = runner.adapter.device_model.report("FullInventory", now=runner.now())
+    inventory = runner.machine.device_model.report("FullInventory", now=runner.now())
     assert len(items) == len(inventory) >= 80
     keys = {
         (

@@ -7,7 +7,7 @@ import pytest
 
 from voltlab.fleet.model.auth import IdTagInfo, LocalAuthList, LocalListError
 from voltlab.fleet.model.catalog import CATALOG
-from voltlab.fleet.model.config import StationConfig
+from voltlab.fleet.model.config import ConfigurationEntry, StationConfig
 from voltlab.fleet.model.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.model.station import Fault, Reservation, Station, StationError
 
@@ -211,8 +211,8 @@ def test_change_configuration_rules() -> None:
     assert config.set_by_csms("MeterValuesSampledData", "Voltage,Bogus") == "Rejected"
     found, unknown = config.entries(["HeartbeatInterval", "Nope", "AuthorizationKey"])
     assert unknown == ["Nope"]
-    assert {"key": "HeartbeatInterval", "readonly": False, "value": "60"} in found
-    assert {"key": "AuthorizationKey", "readonly": False} in found  # write-only: no value
+    assert ConfigurationEntry("HeartbeatInterval", False, "60") in found
+    assert ConfigurationEntry("AuthorizationKey", False, None) in found  # write-only: no value
 
 
 def test_snapshot_round_trip_keeps_registers_and_lists() -> None:

@@ -111,7 +111,7 @@ async def test_samples_leave_in_order_one_task_one_call_after_the_store_covered_
         stored_meter=store,
     )
     csms = Csms()
-    rpc = RpcConnection(csms, "ocpp1.6", handler=runner.adapter.handle)
+    rpc = RpcConnection(csms, "ocpp1.6", handler=runner.handle_request)
     runner.link._rpc = rpc
     reader = asyncio.create_task(rpc.run())
     try:

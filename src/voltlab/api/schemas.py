@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from voltlab.fleet.adapters import AVAILABLE_VERSIONS
+from voltlab.fleet.codecs.station_codec import AVAILABLE_VERSIONS
 from voltlab.fleet.model.catalog import CATALOG, DEFAULT_MODEL
 
 

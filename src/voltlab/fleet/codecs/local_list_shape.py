@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.messages import (
     GetLocalListVersion,
     LocalListVersionAnswer,
@@ -74,3 +75,15 @@ class LocalListCodec:
             decode_get_local_list_version,
             partial(encode_local_list_version_answer, words),
         )
+
+    @property
+    def requests(self) -> dict[str, RequestCodec]:
+        """The CSMS requests this codec reads, by action (codecs/request_codec.py)."""
+        return {
+            "SendLocalList": RequestCodec(
+                self.decode_send_local_list, self.encode_send_local_list_answer
+            ),
+            "GetLocalListVersion": RequestCodec(
+                self.decode_get_local_list_version, self.encode_local_list_version_answer
+            ),
+        }

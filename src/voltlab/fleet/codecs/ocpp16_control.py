@@ -7,7 +7,8 @@ from typing import Any
 
 from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs import ocpp16_profiles as profiles16
-from voltlab.fleet.codecs.common import read_profile
+from voltlab.fleet.codecs.common import decode_remote_stop, read_profile
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
     ClearChargingProfileAnswer,
@@ -50,3 +51,14 @@ def encode_control_answer(answer: ControlAnswer) -> dict[str, Any]:
     if isinstance(answer, ClearChargingProfileAnswer):
         return common.encode_clear_charging_profile_answer(answer)
     return {"status": answer.status}  # 1.6 has no status info
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "RemoteStartTransaction": RequestCodec(decode_remote_start, encode_control_answer),
+    "SetChargingProfile": RequestCodec(decode_set_charging_profile, encode_control_answer),
+    "ClearChargingProfile": RequestCodec(decode_clear_charging_profile, encode_control_answer),
+    "RemoteStopTransaction": RequestCodec(decode_remote_stop, encode_control_answer),
+    "Reset": RequestCodec(decode_reset, encode_control_answer),
+    "UnlockConnector": RequestCodec(decode_unlock, encode_control_answer, answer_after_calls=True),
+}

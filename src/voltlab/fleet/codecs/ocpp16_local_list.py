@@ -10,7 +10,4 @@ WORDS = LocalListWords(
     "listVersion", lambda entry: entry["idTag"], "idTagInfo", authorization_from_16
 )
 CODEC = LocalListCodec.speaking(WORDS)
-decode_send_local_list = CODEC.decode_send_local_list
-encode_send_local_list_answer = CODEC.encode_send_local_list_answer
-decode_get_local_list_version = CODEC.decode_get_local_list_version
-encode_local_list_version_answer = CODEC.encode_local_list_version_answer
+REQUESTS = CODEC.requests

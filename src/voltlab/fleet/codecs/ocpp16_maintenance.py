@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs import shared_maintenance
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.codecs.shared_maintenance import (
     DEFAULT_RETRY_INTERVAL,
+    decode_signed_update_firmware,
     encode_log_status,
     encode_security_event,
     timestamp_or_none,
@@ -74,9 +77,22 @@ def encode_call(message: MaintenanceCall) -> tuple[str, dict[str, Any]]:
         if message.signed:
             body = with_request_id({"status": message.status}, message.request_id)
             return "SignedFirmwareStatusNotification", body
-        return "FirmwareStatusNotification", {"status": message.status}
+        # 1.6 has no word for a signed update's verification (nor does a triggered report
+        # of one): Idle.
+        status = message.status if message.status in FIRMWARE_16 else "Idle"
+        return "FirmwareStatusNotification", {"status": status}
     if isinstance(message, LogStatusReport):
         if message.kind == "diagnostics":
             return "DiagnosticsStatusNotification", {"status": message.status}
         return encode_log_status(message)
     return encode_security_event(message, OCPP16)
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "UpdateFirmware": RequestCodec(decode_update_firmware, encode_update_firmware_answer),
+    "SignedUpdateFirmware": RequestCodec(
+        decode_signed_update_firmware, shared_maintenance.encode_update_firmware_answer
+    ),
+    "GetDiagnostics": RequestCodec(decode_get_diagnostics, encode_get_diagnostics_answer),
+}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.codecs import profile_shape as shape
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.model.charging_profile import PURPOSES, ChargingProfile
 from voltlab.fleet.model.smart_charging import CompositeSchedule
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
@@ -62,3 +63,9 @@ def _integer_or_none(value: str | int | None) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return None  # a 2.x string id has no 1.6 form
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "GetCompositeSchedule": RequestCodec(decode_get_composite_schedule, encode_composite_answer),
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.messages import (
     CancelReservation,
     CancelReservationAnswer,
@@ -30,3 +31,10 @@ def decode_cancel_reservation(payload: dict[str, Any]) -> CancelReservation:
 
 def encode_answer(answer: ReserveNowAnswer | CancelReservationAnswer) -> dict[str, Any]:
     return {"status": answer.status}
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "ReserveNow": RequestCodec(decode_reserve_now, encode_answer),
+    "CancelReservation": RequestCodec(decode_cancel_reservation, encode_answer),
+}

@@ -72,8 +72,8 @@ def encode_session_call(message: messages.SessionMessage) -> tuple[str, dict[str
         return "StopTransaction", _stop_transaction(message)
     if isinstance(message, messages.StatusReport):
         return "StatusNotification", _status_notification(message)
-    # 1.6 transactions always start with an id tag: nothing authorizes one later, and its
-    # StatusNotification says the charging state.
+    # 1.6 transactions always start with an id tag: nothing authorizes one later, its
+    # StatusNotification says the charging state, and nothing triggers a transaction message.
     raise TypeError(f"OCPP 1.6 has no message for {message!r}")
 
 
@@ -135,6 +135,15 @@ def queued_session_answer(
     if isinstance(message, messages.TransactionEnded):
         return messages.TransactionEndedAnswer(None)
     return messages.MeterValuesAnswer()
+
+
+def queued_transaction(action: str, payload: dict[str, Any]) -> str | None:
+    """The transaction a queued message belongs to: a StartTransaction's provisional id, the
+    id the others carry (MeterValues outside a transaction carries none)."""
+    if action == "StartTransaction":
+        return str(provisional_transaction_id(payload))
+    transaction_id = payload.get("transactionId")
+    return None if transaction_id is None else str(transaction_id)
 
 
 def offline_variant(payload: dict[str, Any]) -> dict[str, Any]:

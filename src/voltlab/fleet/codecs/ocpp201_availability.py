@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.messages import ChangeAvailability, ChangeAvailabilityAnswer
 
 
@@ -14,3 +15,11 @@ def decode_change_availability(payload: dict[str, Any]) -> ChangeAvailability:
 
 def encode_change_availability_answer(answer: ChangeAvailabilityAnswer) -> dict[str, Any]:
     return {"status": answer.status}
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "ChangeAvailability": RequestCodec(
+        decode_change_availability, encode_change_availability_answer
+    ),
+}

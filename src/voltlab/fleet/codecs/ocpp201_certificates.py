@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.codecs.shared_certificates import encode_installed
 from voltlab.fleet.machine.certificate_messages import (
     GetInstalledCertificateIds,
@@ -25,3 +26,9 @@ def encode_installed_ids(answer: InstalledCertificates) -> dict[str, Any]:
 
 def encode_sign_certificate(message: SignCertificateRequest) -> tuple[str, dict[str, Any]]:
     return "SignCertificate", {"csr": message.csr, "certificateType": message.cert_type}
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "GetInstalledCertificateIds": RequestCodec(decode_get_installed_ids, encode_installed_ids),
+}

@@ -8,7 +8,8 @@ from typing import Any
 
 from voltlab.fleet.codecs import common
 from voltlab.fleet.codecs import ocpp201_profiles as profiles201
-from voltlab.fleet.codecs.common import read_profile
+from voltlab.fleet.codecs.common import decode_remote_stop, read_profile
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
     ClearChargingProfileAnswer,
@@ -61,3 +62,14 @@ def encode_control_answer(answer: ControlAnswer) -> dict[str, Any]:
     if isinstance(answer, SetChargingProfileAnswer) and answer.reason is not None:
         body["statusInfo"] = {"reasonCode": answer.reason[:REASON_CODE_LENGTH]}
     return body
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "RequestStartTransaction": RequestCodec(decode_request_start, encode_control_answer),
+    "RequestStopTransaction": RequestCodec(decode_remote_stop, encode_control_answer),
+    "SetChargingProfile": RequestCodec(decode_set_charging_profile, encode_control_answer),
+    "ClearChargingProfile": RequestCodec(decode_clear_charging_profile, encode_control_answer),
+    "Reset": RequestCodec(decode_reset, encode_control_answer),
+    "UnlockConnector": RequestCodec(decode_unlock, encode_control_answer, answer_after_calls=True),
+}

@@ -11,7 +11,4 @@ WORDS = LocalListWords(
     "versionNumber", lambda entry: entry["idToken"]["idToken"], "idTokenInfo", authorization_from_2x
 )
 CODEC = LocalListCodec.speaking(WORDS)
-decode_send_local_list = CODEC.decode_send_local_list
-encode_send_local_list_answer = CODEC.encode_send_local_list_answer
-decode_get_local_list_version = CODEC.decode_get_local_list_version
-encode_local_list_version_answer = CODEC.encode_local_list_version_answer
+REQUESTS = CODEC.requests

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.codecs.shared_maintenance import (
+    decode_signed_update_firmware,
     encode_log_status,
     encode_security_event,
+    encode_update_firmware_answer,
     with_request_id,
 )
 from voltlab.fleet.machine.maintenance_messages import (
@@ -25,3 +28,9 @@ def encode_call(message: MaintenanceCall, version: str) -> tuple[str, dict[str, 
     if isinstance(message, LogStatusReport):
         return encode_log_status(message)
     return encode_security_event(message, version)
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "UpdateFirmware": RequestCodec(decode_signed_update_firmware, encode_update_firmware_answer),
+}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.codecs import profile_shape as shape
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.control_messages import (
     ChargingProfilesReport,
     GetChargingProfiles,
@@ -113,3 +114,12 @@ def encode_profiles_report(report: ChargingProfilesReport) -> tuple[str, Payload
     if report.more_follow:
         body["tbc"] = True
     return "ReportChargingProfiles", body
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "GetCompositeSchedule": RequestCodec(decode_get_composite_schedule, encode_composite_answer),
+    "GetChargingProfiles": RequestCodec(
+        decode_get_charging_profiles, encode_get_charging_profiles_answer
+    ),
+}

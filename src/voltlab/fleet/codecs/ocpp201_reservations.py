@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.messages import (
     CancelReservation,
     CancelReservationAnswer,
@@ -45,3 +46,10 @@ def encode_reservation_ended(message: ReservationEnded) -> tuple[str, dict[str, 
         "reservationId": message.reservation_id,
         "reservationUpdateStatus": message.reason,
     }
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "ReserveNow": RequestCodec(decode_reserve_now, encode_answer),
+    "CancelReservation": RequestCodec(decode_cancel_reservation, encode_answer),
+}

@@ -24,6 +24,7 @@ from voltlab.fleet.machine.session_messages import (
     TransactionRef,
     TransactionStarted,
     TransactionStartedAnswer,
+    TransactionTriggered,
 )
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.measurands import Sample
@@ -87,6 +88,8 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
     if isinstance(message, ChargingStateChanged):
         state = {"chargingState": message.state}
         return transaction_event("Updated", message.trigger, message.tx, message.sent_at, state)
+    if isinstance(message, TransactionTriggered):
+        return transaction_event("Updated", "Trigger", message.tx, message.sent_at)
     if isinstance(message, TransactionAuthorized):
         info: dict[str, Any] = {}
         if message.remote_start_id is not None:
@@ -147,7 +150,7 @@ def decode_session_answer(message: SessionMessage, payload: dict[str, Any]) -> S
         return TransactionAuthorizedAnswer(id_tag_info(info or {"status": "Accepted"}))
     if isinstance(message, TransactionEnded):
         return TransactionEndedAnswer(id_tag_info(info) if info else None)
-    if isinstance(message, StatusReport | ChargingStateChanged):
+    if isinstance(message, StatusReport | ChargingStateChanged | TransactionTriggered):
         return Received()
     return MeterValuesAnswer()
 
@@ -155,6 +158,13 @@ def decode_session_answer(message: SessionMessage, payload: dict[str, Any]) -> S
 def queued_session_answer(message: SessionMessage, payload: dict[str, Any]) -> SessionAnswer:
     """Queued offline: answered later, nothing to learn now."""
     return decode_session_answer(message, {})
+
+
+def queued_transaction(action: str, payload: dict[str, Any]) -> str | None:
+    """The transaction a queued TransactionEvent belongs to, by the station's own id."""
+    if action != "TransactionEvent":
+        return None
+    return str(payload["transactionInfo"]["transactionId"])
 
 
 def offline_variant(payload: dict[str, Any]) -> dict[str, Any]:

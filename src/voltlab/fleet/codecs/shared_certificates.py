@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.certificate_messages import (
     STATION_CERTIFICATE,
     CertificateSigned,
@@ -61,3 +62,11 @@ def encode_installed(answer: InstalledCertificates, field: str, entries: list[An
 
 def decode_sign_certificate_answer(payload: Payload) -> SignCertificateAnswer:
     return SignCertificateAnswer(payload["status"])
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "InstallCertificate": RequestCodec(decode_install_certificate, encode_status_answer),
+    "DeleteCertificate": RequestCodec(decode_delete_certificate, encode_status_answer),
+    "CertificateSigned": RequestCodec(decode_certificate_signed, encode_status_answer),
+}

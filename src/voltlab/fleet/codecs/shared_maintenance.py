@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.maintenance_messages import (
     GetLog,
     GetLogAnswer,
@@ -87,3 +88,9 @@ def encode_security_event(message: SecurityEventReport, version: str) -> tuple[s
     if message.tech_info:
         body["techInfo"] = message.tech_info[:TECH_INFO_MAX_LENGTH]
     return "SecurityEventNotification", body
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "GetLog": RequestCodec(decode_get_log, encode_get_log_answer),
+}

@@ -40,7 +40,7 @@ def decode_heartbeat_answer(payload: dict[str, Any]) -> HeartbeatAnswer:
 
 
 def decode_answer(message: StationMessage, payload: dict[str, Any]) -> BootAnswer | HeartbeatAnswer:
-    """The answer to a registration message (the adapters' last resort for a waited call)."""
+    """The answer to a registration message (the driver's last resort for a waited call)."""
     if isinstance(message, BootRequest):
         return decode_boot_answer(payload)
     if isinstance(message, HeartbeatRequest):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.messages import (
     ClearCache,
     ClearCacheAnswer,
@@ -35,3 +36,10 @@ def encode_data_transfer_answer(answer: DataTransferAnswer) -> dict[str, Any]:
     if answer.has_data:
         body["data"] = answer.data
     return body
+
+
+# The CSMS requests this module reads, by action (codecs/request_codec.py).
+REQUESTS: dict[str, RequestCodec] = {
+    "ClearCache": RequestCodec(decode_clear_cache, encode_clear_cache_answer),
+    "DataTransfer": RequestCodec(decode_data_transfer, encode_data_transfer_answer),
+}

@@ -4,12 +4,32 @@ lives here once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
 from voltlab.fleet.codecs import ocpp16_authorization as authorization16
+from voltlab.fleet.codecs import (
+    ocpp16_availability,
+    ocpp16_configuration,
+    ocpp16_control,
+    ocpp16_local_list,
+    ocpp16_profiles,
+    ocpp16_reservations,
+    ocpp16_triggers,
+    ocpp201_availability,
+    ocpp201_control,
+    ocpp201_device_model,
+    ocpp201_local_list,
+    ocpp201_profiles,
+    ocpp201_reservations,
+    ocpp201_triggers,
+    shared_certificates,
+    shared_maintenance,
+    shared_registration,
+    shared_requests,
+)
 from voltlab.fleet.codecs import ocpp16_certificates as certificates16
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_registration as registration16
@@ -19,11 +39,13 @@ from voltlab.fleet.codecs import ocpp201_certificates as certificates201
 from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
 from voltlab.fleet.codecs import ocpp201_registration as registration201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
-from voltlab.fleet.codecs import shared_registration
+from voltlab.fleet.codecs.ocpp201_device_model import encode_report_page
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
+from voltlab.fleet.codecs.request_codec import RequestCodec, join
 from voltlab.fleet.codecs.shared_certificates import decode_sign_certificate_answer
 from voltlab.fleet.machine.certificate_messages import SignCertificateRequest
+from voltlab.fleet.machine.configuration_messages import ReportPage
 from voltlab.fleet.machine.control_messages import ChargingProfilesReport
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.maintenance_messages import MaintenanceCall
@@ -36,8 +58,13 @@ from voltlab.fleet.machine.messages import (
     StationAnswerMessage,
     StationMessage,
 )
-from voltlab.fleet.machine.session_messages import SESSION_MESSAGES, SessionAnswer, SessionMessage
-from voltlab.ocpp.versions import OCPP16
+from voltlab.fleet.machine.session_messages import (
+    SESSION_MESSAGES,
+    Received,
+    SessionAnswer,
+    SessionMessage,
+)
+from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 
 Payload = dict[str, Any]
 
@@ -77,6 +104,10 @@ class SessionCodec(Protocol):
         """A transaction message as it is queued offline."""
         ...
 
+    def queued_transaction(self, action: str, payload: Payload) -> str | None:
+        """The id (as the CSMS knows it) of the transaction a queued message belongs to."""
+        ...
+
     def queued_delivered(
         self, action: str, payload: Payload, answer: Payload
     ) -> QueuedStartDelivered | None:
@@ -96,6 +127,10 @@ class StationCodec:
     encode_reservation_ended: Callable[[ReservationEnded], tuple[str, Payload]] | None = None
     # None: the version has no GetChargingProfiles to report on (1.6).
     encode_profiles_report: Callable[[ChargingProfilesReport], tuple[str, Payload]] | None = None
+    # None: the version has no device model to report (1.6).
+    encode_report_page: Callable[[ReportPage], tuple[str, Payload]] | None = None
+    # The CSMS requests the version's station answers, by action.
+    requests: Mapping[str, RequestCodec] = field(default_factory=dict)
 
     def encode_call(self, message: StationMessage) -> tuple[str, Payload]:
         if isinstance(message, AuthorizeRequest):
@@ -114,6 +149,8 @@ class StationCodec:
             return self.encode_reservation_ended(message)
         if isinstance(message, ChargingProfilesReport) and self.encode_profiles_report is not None:
             return self.encode_profiles_report(message)
+        if isinstance(message, ReportPage) and self.encode_report_page is not None:
+            return self.encode_report_page(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
 
     def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -125,6 +162,8 @@ class StationCodec:
             return self.sessions.decode_session_answer(message, payload)
         if isinstance(message, SignCertificateRequest):
             return decode_sign_certificate_answer(payload)
+        if isinstance(message, ReportPage):
+            return Received()  # NotifyReportResponse carries nothing
         raise TypeError(f"no flow waits for the answer to {message!r}")
 
     def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -140,8 +179,50 @@ class StationCodec:
     ) -> QueuedStartDelivered | None:
         return self.sessions.queued_delivered(action, payload, answer)
 
+    def queued_transaction(self, action: str, payload: Payload) -> str | None:
+        return self.sessions.queued_transaction(action, payload)
+
+
+# Versions with a codec; the API refuses the others with a clear 422.
+AVAILABLE_VERSIONS: tuple[str, ...] = (OCPP16, OCPP201, OCPP21)
+
+REQUESTS_16 = join(
+    ocpp16_control.REQUESTS,
+    ocpp16_profiles.REQUESTS,
+    ocpp16_availability.REQUESTS,
+    ocpp16_configuration.REQUESTS,
+    ocpp16_local_list.REQUESTS,
+    ocpp16_reservations.REQUESTS,
+    ocpp16_triggers.REQUESTS,
+    maintenance16.REQUESTS,
+    certificates16.REQUESTS,
+    shared_requests.REQUESTS,
+    shared_maintenance.REQUESTS,
+    shared_certificates.REQUESTS,
+)
+REQUESTS_2X = join(
+    ocpp201_control.REQUESTS,
+    ocpp201_triggers.REQUESTS,
+    ocpp201_profiles.REQUESTS,
+    ocpp201_availability.REQUESTS,
+    ocpp201_device_model.REQUESTS,
+    ocpp201_local_list.REQUESTS,
+    ocpp201_reservations.REQUESTS,
+    maintenance201.REQUESTS,
+    certificates201.REQUESTS,
+    shared_requests.REQUESTS,
+    shared_maintenance.REQUESTS,
+    shared_certificates.REQUESTS,
+)
+
+
+class UnsupportedVersion(ValueError):
+    pass
+
 
 def codec_for(version: str) -> StationCodec:
+    if version not in AVAILABLE_VERSIONS:
+        raise UnsupportedVersion(f"OCPP version {version!r} is not available yet")
     if version == OCPP16:
         return StationCodec(
             version,
@@ -150,6 +231,7 @@ def codec_for(version: str) -> StationCodec:
             sessions16,
             certificates16,
             maintenance16.encode_call,
+            requests=REQUESTS_16,
         )
     maintenance = partial(maintenance201.encode_call, version=version)
     return StationCodec(
@@ -161,4 +243,6 @@ def codec_for(version: str) -> StationCodec:
         maintenance,
         encode_reservation_ended,
         encode_profiles_report,
+        encode_report_page,
+        requests=REQUESTS_2X,
     )

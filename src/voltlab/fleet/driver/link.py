@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from voltlab.clock import Clock
-from voltlab.fleet.adapter import ProtocolAdapter
 from voltlab.fleet.driver.security import connect_kwargs, describe_connect_error
-from voltlab.ocpp.connection import RpcConnection
+from voltlab.ocpp.connection import Handler, RpcConnection
 from voltlab.ocpp.station_socket import open_station_socket
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,8 @@ class StationLink:
         csms_url: str,
         version: str,
         security: dict[str, Any] | None,
-        adapter: ProtocolAdapter,
+        handler: Handler,
+        supported_actions: frozenset[str],
         clock: Clock,
         on_frame: Callable[[str, str], None],
         on_connected: Callable[[], None],
@@ -52,7 +52,8 @@ class StationLink:
         self.url = csms_url.rstrip("/") + "/" + identity
         self.version = version
         self.security = security or {}
-        self.adapter = adapter
+        self._handler = handler
+        self._supported_actions = supported_actions
         self.clock = clock
         self._on_frame = on_frame
         self._on_connected = on_connected
@@ -185,10 +186,10 @@ class StationLink:
         rpc = RpcConnection(
             websocket,
             self.version,
-            handler=self.adapter.handle,
+            handler=self._handler,
             on_frame=self._on_frame,
             call_timeout=self.call_timeout,
-            supported_actions=self.adapter.supported_actions,
+            supported_actions=self._supported_actions,
         )
         self._rpc = rpc
         self._set_connection("connected")

@@ -1,6 +1,7 @@
-"""StationRunner: one virtual charging station at work. It joins the station model, a version
-adapter and the link, and runs the version-neutral flows (authorize, start, sample, stop, remote
-start, reset, ...). Adapters call into these flows; so do the gateway commands."""
+"""StationRunner: one virtual charging station at work, the thin asyncio driver under its
+`StationMachine`. It joins the station model, the machine, the version's codec and the link:
+CSMS requests and gateway commands go into the machine as events, and the runner executes the
+effects that come out (calls, answers, timers, writes)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from voltlab.fleet.driver.link import StationLink
 from voltlab.fleet.driver.maintenance_control import StationMaintenance
 from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.runner_effects import TRANSPORT_ERRORS, MachineDriver
-from voltlab.fleet.driver.runner_offline import OfflineMessages
+from voltlab.fleet.driver.runner_offline import OfflineMessages, QueuedTransactions
 from voltlab.fleet.driver.runner_registration import RegistrationDriver
 from voltlab.fleet.driver.state_view import live_state, stored_state
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
-from voltlab.fleet.machine.machine import MachineSettings, StationMachine
+from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
 from voltlab.fleet.machine.session_messages import (
     CloseInterrupted,
@@ -31,13 +32,13 @@ from voltlab.fleet.machine.session_messages import (
     RemoteStart,
     ReportStatuses,
     ResumeSessions,
-    SampleNow,
     SessionCommand,
     SessionResult,
     StartTransaction,
     StopTransaction,
     Unplug,
 )
+from voltlab.fleet.machine.settings import settings_for
 from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.smart_charging import ChargingProfile
@@ -81,8 +82,6 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         persist: SnapshotWrite | None = None,
         stored_meter: StoredMeter | None = None,
     ) -> None:
-        from voltlab.fleet.adapters import adapter_for  # adapters import this module's types
-
         self.charger_id = charger_id
         self.clock = clock
         self.version = version
@@ -93,29 +92,16 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
         if snapshot:
             self.station.restore(snapshot)
-        self.adapter = adapter_for(version, self)
         self.codec = codec_for(version)
         # The station's behaviour as events in, effects out (docs/station-machine.md).
-        self.machine = StationMachine(
-            self.station,
-            MachineSettings(
-                reports_reservation_ends=self.adapter.reports_reservation_ends,
-                hides_disabled_local_list=self.adapter.hides_disabled_local_list,
-                clear_cache_needs_enabled_cache=self.adapter.clear_cache_needs_enabled_cache,
-                station_names_transactions=self.adapter.station_names_transactions,
-                default_transaction_measurands=self.adapter.default_transaction_measurands,
-                profile_rules=version,
-                unlock_keeps_authorized_transaction=self.adapter.unlock_keeps_authorized_transaction,
-                folds_statuses_2x=self.adapter.folds_statuses_2x,
-            ),
-            points=self.adapter,
-        )
+        self.machine = StationMachine(self.station, settings_for(version))
         self.link = StationLink(
             identity=identity,
             csms_url=csms_url,
             version=version,
             security=security,
-            adapter=self.adapter,
+            handler=self.handle_request,
+            supported_actions=frozenset(self.codec.requests),
             clock=clock,
             on_frame=self._frame,
             on_connected=self.link_connected,
@@ -131,6 +117,7 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         self.queue = queue
         self._draining: asyncio.Task[Any] | None = None
         self._queue_empty: bool | None = None  # None: not counted yet
+        self.queued_transactions = QueuedTransactions()
         self.maintenance = StationMaintenance(self)
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
         self._timers: dict[str, TimerHandle] = {}
@@ -299,9 +286,6 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
 
     async def unplug(self, connector_id: int) -> Transaction | None:
         return await self._session(Unplug(connector_id))
-
-    async def send_meter_sample(self, connector_id: int, context: str) -> None:
-        await self._session(SampleNow(connector_id, context))
 
     def ev_power_changed(self, connector_id: int) -> None:
         self.spawn(self._session(RecheckLimits()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,13 @@ from voltlab.fleet.machine.messages import (
 from voltlab.fleet.machine.session_messages import is_transaction_message
 from voltlab.fleet.model.records import StationError
 from voltlab.ocpp.connection import Reply
-from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+from voltlab.ocpp.errors import (
+    CallErrorReceived,
+    CallTimeout,
+    ConnectionLost,
+    OcppError,
+    error_code,
+)
 
 if TYPE_CHECKING:
     from voltlab.fleet.driver.runner import StationRunner
@@ -69,10 +75,24 @@ class MachineDriver:
     _outbox: deque[Posted] | None = None
     _sender: asyncio.Task[None] | None = None
 
+    async def handle_request(
+        self: StationRunner, action: str, payload: dict[str, Any]
+    ) -> Reply | dict[str, Any]:
+        """A CSMS request as the RPC layer hands it over (validated against the version's
+        schema): decoded by the version's codec, answered by the machine, encoded back."""
+        codec = self.codec.requests.get(action)
+        if codec is None:
+            code = error_code(self.version, "NotSupported")
+            raise OcppError(code, f"{action} is not supported")
+        request = codec.decode(payload)
+        if codec.answer_after_calls:
+            return dict(codec.encode(await self.answer_after_calls(request)))
+        return self.answer_request(request, codec.encode)
+
     def answer_request(
         self: StationRunner,
         request: CsmsRequestMessage,
-        encode: Callable[[CsmsAnswerMessage], dict[str, Any]],
+        encode: Callable[[CsmsAnswerMessage], Mapping[str, Any]],
     ) -> Reply:
         """Handle a decoded CSMS request: the effects before the machine's answer run now, the
         answer goes back encoded by the version's codec, the rest once it is on the wire."""
@@ -81,7 +101,7 @@ class MachineDriver:
             if isinstance(effect, Answer):
                 later = effects[index + 1 :]
                 after = self.defer(partial(self.execute, later)) if later else None
-                return Reply(encode(effect.message), after=after)
+                return Reply(dict(encode(effect.message)), after=after)
             self._execute_at_once(effect)
         raise RuntimeError(f"the station machine did not answer {request!r}")
 

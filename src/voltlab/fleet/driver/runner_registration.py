@@ -1,5 +1,5 @@
 """The driver's side of registration: the link's connections as `Connected` / `Disconnected`
-events, TriggerMessage, configuration changes and resets as machine events, and the runner's
+events, the gateway's configuration changes and resets as machine events, and the runner's
 registration work (`_registered`) when the machine says the CSMS accepted the station.
 `StationRunner` mixes this in (docs/station-machine.md, migration step 3)."""
 
@@ -13,7 +13,6 @@ from voltlab.fleet.machine.events import (
     Connected,
     Disconnected,
     Rebooting,
-    Triggered,
 )
 
 if TYPE_CHECKING:
@@ -47,11 +46,9 @@ class RegistrationDriver:
         if self._after_registration is task:
             self._after_registration = None  # a finished task is not kept per station
 
-    async def trigger(self: StationRunner, requested: str) -> None:
-        """TriggerMessage for BootNotification or Heartbeat, once its answer is on the wire."""
-        await self.execute(self.feed(Triggered(requested)))
-
     def configuration_changed(self: StationRunner, key: str) -> None:
+        """The gateway's configuration command changed `key` (the CSMS's changes are
+        requests the machine handles itself)."""
         for effect in self.feed(ConfigurationChanged(key)):
             self._execute_at_once(effect)  # timers only
 

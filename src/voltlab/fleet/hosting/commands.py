@@ -29,6 +29,7 @@ from voltlab.fleet.model.config import ConfigError
 from voltlab.fleet.model.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.model.station import Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+from voltlab.ocpp.versions import OCPP16
 from voltlab.ocpp.vocabulary.connector_status import FAULT_TYPES
 from voltlab.ocpp.vocabulary.stop_reasons import STOP_REASONS
 
@@ -101,7 +102,7 @@ async def proxy_message(runner: StationRunner, payload: dict[str, Any]) -> Resul
 
 async def configuration(runner: StationRunner, payload: dict[str, Any]) -> Result:
     key, value = payload["key"], str(payload["value"])
-    device_model = getattr(runner.adapter, "device_model", None)
+    device_model = runner.machine.device_model if runner.version != OCPP16 else None
     if device_model is not None and "." in key:
         # 2.x: Component.Variable names, one setting with the 1.6 key where they map.
         try:

@@ -1,9 +1,9 @@
 """What the machine's flows share: the station, the instant of the event being handled, the
-link's state, the timers the machine set, the session state that is not the station's
-(begin readings, remote starts waiting for a cable, TxProfiles waiting for their
-transaction), and the station's certificates with the factory of its key pairs. One per
-machine; flows read `now` from it, so a flow resumed later sees the instant of the event that
-resumed it."""
+link's state, the timers the machine set, what the offline queue holds, the session state
+that is not the station's (begin readings, remote starts waiting for a cable, TxProfiles
+waiting for their transaction), and the station's certificates with the factory of its key
+pairs. One per machine; flows read `now` from it, so a flow resumed later sees the instant of
+the event that resumed it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
+from voltlab.fleet.machine.events import QueueChanged
 from voltlab.fleet.model.certificates import CertificateStore, CsrFactory, make_csr
 from voltlab.fleet.model.records import MeterReading, StationError
 from voltlab.fleet.model.smart_charging import ChargingProfile
@@ -80,6 +81,8 @@ class FlowContext:
     # its CSR come from `make_csr` (injected: key generation is random and takes CPU).
     certificates: CertificateStore = field(default_factory=CertificateStore)
     make_csr: CsrFactory = make_csr
+    # The driver's offline queue as it last reported it (nothing queued until it does).
+    offline_queue: QueueChanged = QueueChanged(0, frozenset())
 
     @property
     def online(self) -> bool:

@@ -122,20 +122,22 @@ class Disconnected:
 
 
 @dataclass(frozen=True)
-class Triggered:
-    """TriggerMessage asked for `requested` and its Accepted is on the wire; the machine sends
-    what it owns (BootNotification, Heartbeat). The adapters answer TriggerMessage until it
-    moves into the machine."""
+class ConfigurationChanged:
+    """The gateway changed a configuration value: what depends on it follows
+    (HeartbeatInterval: the heartbeat timer). A CSMS's ChangeConfiguration or SetVariables
+    is a request of its own, whose flow does the same."""
 
-    requested: str
+    key: str
 
 
 @dataclass(frozen=True)
-class ConfigurationChanged:
-    """A configuration value changed (ChangeConfiguration, SetVariables, the gateway): what
-    depends on it follows (HeartbeatInterval: the heartbeat timer)."""
+class QueueChanged:
+    """What the offline queue holds changed (the driver stores and drains it): how many
+    transaction messages wait in it, and the ids of the transactions they belong to as the
+    CSMS knows them. The machine answers GetTransactionStatus from it."""
 
-    key: str
+    waiting: int
+    transaction_ids: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ Event = (
     | TransferOutcome
     | Connected
     | Disconnected
-    | Triggered
     | ConfigurationChanged
+    | QueueChanged
     | Rebooting
 )

@@ -6,15 +6,24 @@ clock, awaits or touches a socket. Flows that wait for the CSMS are generators
 event. Migrated so far: reservations, the local list, the authorization cache, DataTransfer,
 ChangeAvailability, authorization, registration and heartbeat, sessions (cable, start, stop,
 remote start and stop), meter sampling and limits, charging profiles, status reporting, reset
-and unlock, firmware and logs, certificates; the other flows still live in the runner."""
+and unlock, firmware and log jobs, certificates, configuration (1.6 keys, the 2.x device
+model and its reports), TriggerMessage and GetTransactionStatus."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
+from voltlab.fleet.machine.configuration_messages import (
+    ChangeConfiguration,
+    ConfigurationRequest,
+    GetBaseReport,
+    GetConfiguration,
+    GetReport,
+    GetVariables,
+    SetVariables,
+)
 from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
 from voltlab.fleet.machine.control_messages import (
     ClearChargingProfile,
@@ -37,6 +46,7 @@ from voltlab.fleet.machine.events import (
     Event,
     FrameLogRead,
     GatewayCommand,
+    QueueChanged,
     QueuedStartDelivered,
     Resumed,
     TimerFired,
@@ -50,9 +60,11 @@ from voltlab.fleet.machine.flows import (
     availability,
     cable,
     certificates,
+    configuration,
     data_transfer,
     local_list,
     metering,
+    offline,
     profiles,
     registration,
     remote,
@@ -60,6 +72,7 @@ from voltlab.fleet.machine.flows import (
     sessions,
     station_control,
     status,
+    triggers,
 )
 from voltlab.fleet.machine.flows.maintenance import Maintenance
 from voltlab.fleet.machine.flows.maintenance_rules import MaintenancePacing
@@ -91,51 +104,15 @@ from voltlab.fleet.machine.session_messages import (
     StopTransaction,
     Unplug,
 )
+from voltlab.fleet.machine.settings import MachineSettings, transaction_points
+from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
 from voltlab.fleet.model.certificates import CsrFactory, make_csr
+from voltlab.fleet.model.device_model import DeviceModel
 from voltlab.fleet.model.station import Station
-from voltlab.ocpp.versions import OCPP16
-
-
-@dataclass(frozen=True)
-class MachineSettings:
-    """What differs between OCPP versions as behaviour, decided once per station."""
-
-    # 2.x sends ReservationStatusUpdate when a reservation expires; 1.6 has no such message.
-    reports_reservation_ends: bool
-    # 1.6 answers GetLocalListVersion with -1 while LocalAuthListEnabled is false; 2.x has no
-    # such answer.
-    hides_disabled_local_list: bool = False
-    # 2.x rejects ClearCache while the cache is disabled; 1.6 always clears it.
-    clear_cache_needs_enabled_cache: bool = False
-    # 2.x: the station names its transactions; 1.6: the CSMS does (StartTransaction.conf).
-    station_names_transactions: bool = False
-    # What a transaction's start and end carry when StopTxnSampledData is empty (2.x: the
-    # register; 1.6: nothing).
-    default_transaction_measurands: tuple[str, ...] = ()
-    # The OCPP version whose charging-profile rules apply (2.x refuses more than 1.6).
-    profile_rules: str = OCPP16
-    # 2.0.1 answers UnlockConnector OngoingAuthorizedTransaction; 1.6 stops and unlocks.
-    unlock_keeps_authorized_transaction: bool = False
-    # 2.x folds statuses into ConnectorStatus, reports per EVSE, and reports charging states.
-    folds_statuses_2x: bool = False
 
 
 class UnhandledEvent(TypeError):
     """An event the machine has no flow for: a driver bug, never a CSMS's fault."""
-
-
-class _CablePoints:
-    """1.6 defaults: the cable never opens a transaction; unplugging stops it when
-    StopTransactionOnEVSideDisconnect says so."""
-
-    def __init__(self, station: Station) -> None:
-        self._station = station
-
-    def opens_transaction_on_plug(self) -> bool:
-        return False
-
-    def stops_transaction_on_unplug(self) -> bool:
-        return self._station.config.get_bool("StopTransactionOnEVSideDisconnect")
 
 
 class StationMachine:
@@ -155,7 +132,7 @@ class StationMachine:
         self.registration = registration.Registration()
         self.context = FlowContext(
             station,
-            points if points is not None else _CablePoints(station),
+            points if points is not None else transaction_points(station, settings),
             station_names_transactions=settings.station_names_transactions,
             default_transaction_measurands=settings.default_transaction_measurands,
             profile_rules=settings.profile_rules,
@@ -165,6 +142,7 @@ class StationMachine:
             make_csr=make_csr,
         )
         self.flows = FlowStepper()
+        self.device_model = DeviceModel(station)
 
     @property
     def online(self) -> bool:
@@ -203,6 +181,8 @@ class StationMachine:
             return self._timer(event.name, now)
         if isinstance(event, DownloadDone | UploadDone | FrameLogRead | TransferFailed):
             return self.maintenance.transfer_outcome(event, now)
+        if isinstance(event, QueueChanged):
+            return offline.queue_changed(self.context, event)
         raise UnhandledEvent(f"no flow handles {event!r}")
 
     def _timer(self, name: str, now: float) -> list[Effect]:
@@ -274,7 +254,37 @@ class StationMachine:
             return self.flows.start(unlock, _answer)
         if isinstance(message, UpdateFirmware | GetLog):
             return self.maintenance.request(message, now)
+        if isinstance(message, TriggerRequest):
+            return triggers.trigger_message(
+                self.context, self.flows, self.registration, self.maintenance, message
+            )
+        if isinstance(message, GetTransactionStatus):
+            return offline.get_transaction_status(self.context, message)
+        if isinstance(message, ConfigurationRequest):
+            return self._configuration(message)
+        raise UnhandledEvent(f"no flow handles {message!r}")  # certificates: see `handle`
+
+    def _configuration(self, message: ConfigurationRequest) -> list[Effect]:
+        ctx, model = self.context, self.device_model
+        if isinstance(message, ChangeConfiguration):
+            return configuration.change_configuration(ctx, message, self._key_changed)
+        if isinstance(message, GetConfiguration):
+            return configuration.get_configuration(ctx, message)
+        if isinstance(message, GetVariables):
+            return configuration.get_variables(ctx, model, message)
+        if isinstance(message, SetVariables):
+            return configuration.set_variables(model, message, self._key_changed)
+        if isinstance(message, GetBaseReport):
+            return configuration.get_base_report(ctx, model, self.flows, message)
+        if isinstance(message, GetReport):
+            return configuration.get_report(ctx, model, self.flows, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
+
+    def _key_changed(self, key: str) -> list[Effect]:
+        """What follows a configuration change (the heartbeat's interval)."""
+        return registration.configuration_changed(
+            self.registration, self.station, key, self.context.now
+        )
 
     def _command(
         self, message: GatewayCommandMessage, now: float, *, from_csms: bool

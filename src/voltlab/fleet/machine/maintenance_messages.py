@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 UpdateFirmwareStatus = Literal["Accepted", "AcceptedCanceled", "InvalidCertificate"]
+# Idle: no update is running (what TriggerMessage reports then).
 FirmwareStatus = Literal[
+    "Idle",
     "Downloading",
     "Downloaded",
     "DownloadFailed",
@@ -24,8 +26,9 @@ FirmwareStatus = Literal[
 # extension and 2.x (LogStatusNotification).
 LogKind = Literal["diagnostics", "log"]
 GetLogStatus = Literal["Accepted", "AcceptedCanceled"]
-# LogStatusNotification spells UploadFailed as UploadFailure; the codecs say it.
-UploadStatus = Literal["Uploading", "Uploaded", "UploadFailed"]
+# LogStatusNotification spells UploadFailed as UploadFailure; the codecs say it. Idle: no
+# upload is running (what TriggerMessage reports then).
+UploadStatus = Literal["Idle", "Uploading", "Uploaded", "UploadFailed"]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ from voltlab.fleet.machine.certificate_messages import (
     SignCertificateAnswer,
     SignCertificateRequest,
 )
+from voltlab.fleet.machine.configuration_messages import (
+    ConfigurationAnswerMessage,
+    ConfigurationRequest,
+    ReportPage,
+)
 from voltlab.fleet.machine.control_messages import (
     ControlAnswer,
     ControlCall,
@@ -32,6 +37,12 @@ from voltlab.fleet.machine.session_messages import (
     SessionCommand,
     SessionMessage,
     SessionResult,
+)
+from voltlab.fleet.machine.trigger_messages import (
+    GetTransactionStatus,
+    TransactionStatusAnswer,
+    TriggerAnswer,
+    TriggerRequest,
 )
 from voltlab.fleet.model.auth import IdTagInfo
 
@@ -256,6 +267,9 @@ CsmsRequestMessage = (
     | ControlRequest
     | MaintenanceRequest
     | CertificateRequest
+    | ConfigurationRequest
+    | TriggerRequest
+    | GetTransactionStatus
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -272,6 +286,9 @@ CsmsAnswerMessage = (
     | ProfileQueryAnswer
     | MaintenanceAnswer
     | CertificateAnswer
+    | ConfigurationAnswerMessage
+    | TriggerAnswer
+    | TransactionStatusAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -292,6 +309,7 @@ StationMessage = (
     | SessionMessage
     | MaintenanceCall
     | ControlCall
+    | ReportPage
     | SignCertificateRequest
 )
 StationAnswerMessage = (

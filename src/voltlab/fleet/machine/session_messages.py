@@ -140,6 +140,15 @@ class ChargingStateChanged:
 
 
 @dataclass(frozen=True)
+class TransactionTriggered:
+    """2.x: the CSMS asked for the transaction's state (TriggerMessage TransactionEvent): a
+    TransactionEvent Updated of its own, triggerReason Trigger, without meter values."""
+
+    tx: TransactionRef
+    sent_at: float
+
+
+@dataclass(frozen=True)
 class Received:
     """The CSMS answered and said nothing the station acts on."""
 
@@ -253,6 +262,7 @@ SessionMessage = (
     | TransactionEnded
     | StatusReport
     | ChargingStateChanged
+    | TransactionTriggered
 )
 SessionAnswer = (
     TransactionStartedAnswer
@@ -268,6 +278,7 @@ SESSION_MESSAGES = (
     TransactionEnded,
     StatusReport,
     ChargingStateChanged,
+    TransactionTriggered,
 )
 
 
@@ -277,5 +288,9 @@ def is_transaction_message(message: object) -> bool:
         return message.tx is not None
     return isinstance(
         message,
-        TransactionStarted | TransactionAuthorized | TransactionEnded | ChargingStateChanged,
+        TransactionStarted
+        | TransactionAuthorized
+        | TransactionEnded
+        | ChargingStateChanged
+        | TransactionTriggered,
     )

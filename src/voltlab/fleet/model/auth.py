@@ -1,6 +1,6 @@
 """Authorization state of a station: the local authorization list and the authorization cache.
 
-Both hold protocol-neutral `IdTagInfo` records; adapters translate to 1.6 idTagInfo or 2.x
+Both hold protocol-neutral `IdTagInfo` records; codecs translate to 1.6 idTagInfo or 2.x
 idTokenInfo."""
 
 from __future__ import annotations

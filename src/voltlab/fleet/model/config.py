@@ -1,14 +1,16 @@
 """Station configuration: the OCPP 1.6 standard keys with types, mutability and effects.
 
-The key set is the station's own settings; the 1.6 adapter exposes them as they are, the 2.x
-adapters map Component.Variable names onto the same settings."""
+The key set is the station's own settings; the 1.6 codec says them as they are, the 2.x
+device model maps Component.Variable names onto the same settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 BOOL, INT, CSL, STR = "bool", "int", "csl", "str"
+# ChangeConfiguration's answer words.
+ConfigurationStatus = Literal["Accepted", "Rejected", "RebootRequired", "NotSupported"]
 
 MEASURANDS = frozenset(
     {
@@ -23,6 +25,15 @@ MEASURANDS = frozenset(
         "Power.Offered",
     }
 )
+
+
+@dataclass(frozen=True)
+class ConfigurationEntry:
+    """A key as GetConfiguration reports it; `value` is None for a write-only key."""
+
+    key: str
+    readonly: bool
+    value: str | None
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,7 @@ class StationConfig:
         spec = STANDARD_KEYS.get(key)
         return spec.readonly if spec else False
 
-    def set_by_csms(self, key: str, value: str) -> str:
+    def set_by_csms(self, key: str, value: str) -> ConfigurationStatus:
         """ChangeConfiguration semantics: returns Accepted / Rejected / RebootRequired /
         NotSupported and applies the value when accepted."""
         spec = STANDARD_KEYS.get(key)
@@ -202,20 +213,19 @@ class StationConfig:
             return
         self._set[key] = validate_value(spec, value)
 
-    def entries(self, keys: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-        """GetConfiguration: (configurationKey list, unknownKey list)."""
+    def entries(self, keys: list[str] | None = None) -> tuple[list[ConfigurationEntry], list[str]]:
+        """GetConfiguration: the entries of the keys asked for (all when none are), and the
+        keys the station does not know."""
         wanted = keys if keys else [*DEFAULT_VALUES, *(k for k in self._set if k in self._custom)]
-        found: list[dict[str, Any]] = []
+        found: list[ConfigurationEntry] = []
         unknown: list[str] = []
         for key in wanted:
             value = self.get(key)
             if value is None:
                 unknown.append(key)
                 continue
-            entry: dict[str, Any] = {"key": key, "readonly": self.is_readonly(key)}
-            if key not in WRITE_ONLY_KEYS:
-                entry["value"] = value
-            found.append(entry)
+            shown = None if key in WRITE_ONLY_KEYS else value
+            found.append(ConfigurationEntry(key, self.is_readonly(key), shown))
         return found, unknown
 
     def snapshot(self) -> dict[str, str]:

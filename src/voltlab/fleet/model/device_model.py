@@ -3,42 +3,42 @@ GetReport data and the gateway's ``Component.Variable`` names, over the station'
 settings (`StationConfig`), so a value written through a 1.6 key and through a 2.x variable is
 the same value.
 
-Results use the OCPP 2.0.1 JSON field names (GetVariableResultType, SetVariableResultType,
-ReportDataType) so an adapter can put them on the wire as they are. The variable catalog lives
-in `device_model_catalog`. EVSE numbering: each station connector is one EVSE with one
+It reads and answers in neutral items (`device_model_types`); the 2.x codec puts them into
+the wire's shapes. The variable catalog lives in `device_model_catalog`, the value checks in
+`device_model_values`. EVSE numbering: each station connector is one EVSE with one
 connector, so connector n of the station is EVSE n, connectorId 1."""
 
 from __future__ import annotations
 
-import copy
-import math
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
 
-from voltlab.fleet.model.config import STANDARD_KEYS, ConfigError, validate_value
 from voltlab.fleet.model.device_model_catalog import (
-    BOOLEAN,
     COMPONENT_SCOPES,
     CONNECTOR_SCOPE,
     DATE_TIME,
-    DECIMAL,
     EVSE_SCOPE,
-    INTEGER,
-    ITEMS_PER_MESSAGE,
-    MEMBER_LIST,
-    OPTION_LIST,
     READ_ONLY,
     REPORTING_VALUE_SIZE,
-    SEQUENCE_LIST,
     STATION_SCOPE,
-    STRING,
     VARIABLES,
     VARIABLES_BY_COMPONENT,
     WRITE_ONLY,
     Target,
     VariableSpec,
 )
+from voltlab.fleet.model.device_model_types import (
+    ComponentRef,
+    Refusal,
+    ReportFilter,
+    ReportItem,
+    VariableCharacteristics,
+    VariableGet,
+    VariableRef,
+    VariableResult,
+    VariableSet,
+)
+from voltlab.fleet.model.device_model_values import DeviceModelError, check_value
 from voltlab.fleet.model.station import Station
 
 ACTUAL = "Actual"
@@ -62,117 +62,11 @@ _DOTTED = re.compile(
 )
 
 
-class DeviceModelError(ValueError):
-    """An unknown name or a value that does not fit the variable. ``reason_code`` is the
-    2.0.1 reason code (at most 20 characters) for attributeStatusInfo."""
-
-    def __init__(self, reason_code: str, message: str) -> None:
-        super().__init__(message)
-        self.reason_code = reason_code
-        self.message = message
-
-
-def pages(items: list[dict[str, Any]], per_page: int) -> list[list[dict[str, Any]]]:
+def pages(items: Sequence[ReportItem], per_page: int) -> list[list[ReportItem]]:
     """Split report items into NotifyReport pages of at most ``per_page`` items."""
     if per_page < 1:
         raise ValueError(f"per_page must be >= 1, got {per_page}")
-    return [items[start : start + per_page] for start in range(0, len(items), per_page)]
-
-
-def notify_report_requests(
-    request_id: int,
-    items: list[dict[str, Any]],
-    generated_at: str,
-    per_page: int = ITEMS_PER_MESSAGE,
-) -> list[dict[str, Any]]:
-    """NotifyReportRequest payloads for one report: seqNo from 0, tbc on all but the last.
-    No items, no messages (the GetReport answer is then EmptyResultSet)."""
-    chunks = pages(items, per_page)
-    return [
-        {
-            "requestId": request_id,
-            "generatedAt": generated_at,
-            "seqNo": seq_no,
-            "tbc": seq_no < len(chunks) - 1,
-            "reportData": chunk,
-        }
-        for seq_no, chunk in enumerate(chunks)
-    ]
-
-
-def check_value(spec: VariableSpec, value: str) -> str:
-    """The value in canonical form (true/false, plain integers, CSV without blanks), or
-    DeviceModelError. Mapped variables also pass the 1.6 rules of their key (e.g. at most
-    MeterValuesSampledDataMaxLength measurands), so both protocols accept the same values."""
-    normalized = _check_type(spec, value)
-    if spec.config_key is not None:
-        try:
-            normalized = validate_value(STANDARD_KEYS[spec.config_key], normalized)
-        except ConfigError as exc:
-            raise DeviceModelError("InvalidValue", f"{spec.dotted}: {exc}") from None
-    return normalized
-
-
-def _check_type(spec: VariableSpec, value: str) -> str:
-    name = spec.dotted
-    if spec.data_type == BOOLEAN:
-        lowered = value.strip().lower()
-        if lowered not in ("true", "false"):
-            raise DeviceModelError("InvalidValue", f"{name} takes true or false, got {value!r}")
-        return lowered
-    if spec.data_type in (INTEGER, DECIMAL):
-        try:
-            number: float = int(value.strip()) if spec.data_type == INTEGER else float(value)
-        except ValueError:
-            kind = "an integer" if spec.data_type == INTEGER else "a decimal"
-            raise DeviceModelError("InvalidValue", f"{name} takes {kind}, got {value!r}") from None
-        if not math.isfinite(number):
-            raise DeviceModelError("InvalidValue", f"{name} takes a finite number, got {value!r}")
-        if spec.data_type == INTEGER and abs(number) > 2**31 - 1:  # OCPP integer: int32
-            raise DeviceModelError("ValueTooHigh", f"{name} must fit a 32-bit integer")
-        _check_limits(spec, number, name)
-        return str(number)
-    if spec.data_type == STRING:
-        _check_length(spec, len(value), name)
-        return value
-    if spec.data_type in (OPTION_LIST, SEQUENCE_LIST, MEMBER_LIST):
-        return _check_list(spec, value, name)
-    # dateTime variables are all read-only clocks; nothing to write.
-    raise DeviceModelError("InvalidValue", f"{name} ({spec.data_type}) cannot be set")
-
-
-def _check_limits(spec: VariableSpec, number: float, name: str) -> None:
-    if spec.min_limit is not None and number < spec.min_limit:
-        raise DeviceModelError("ValueTooLow", f"{name} must be >= {spec.min_limit:g}")
-    if spec.max_limit is not None and number > spec.max_limit:
-        raise DeviceModelError("ValueTooHigh", f"{name} must be <= {spec.max_limit:g}")
-
-
-def _check_length(spec: VariableSpec, length: int, name: str) -> None:
-    # For strings, the limits bound the length (2.0.1: maxLimit is the maximum length).
-    if spec.min_limit is not None and length < spec.min_limit:
-        raise DeviceModelError("ValueTooLow", f"{name} needs at least {spec.min_limit:g} chars")
-    if spec.max_limit is not None and length > spec.max_limit:
-        raise DeviceModelError("TooLargeElement", f"{name} takes at most {spec.max_limit:g} chars")
-
-
-def _check_list(spec: VariableSpec, value: str, name: str) -> str:
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    allowed = {item.lower(): item for item in spec.values_list}
-    unknown = [item for item in items if item.lower() not in allowed]
-    if unknown:
-        raise DeviceModelError(
-            "InvalidValue",
-            f"{name}: {', '.join(unknown)} not in {','.join(spec.values_list)}",
-        )
-    canonical = [allowed[item.lower()] for item in items]
-    if len(set(canonical)) != len(canonical):
-        raise DeviceModelError("InvalidValue", f"{name}: a value is listed twice")
-    if not canonical and not spec.allow_empty:
-        raise DeviceModelError("InvalidValue", f"{name} needs at least one value")
-    if spec.data_type == OPTION_LIST and len(canonical) != 1:
-        raise DeviceModelError("InvalidValue", f"{name} takes exactly one value")
-    return ",".join(canonical)
+    return [list(items[start : start + per_page]) for start in range(0, len(items), per_page)]
 
 
 class DeviceModel:
@@ -182,80 +76,67 @@ class DeviceModel:
     def __init__(self, station: Station) -> None:
         self.station = station
 
-    # Also reachable from an instance, for adapters that only hold the device model.
+    # Also reachable from an instance, for callers that only hold the device model.
     pages = staticmethod(pages)
 
     # -- GetVariables / SetVariables ----------------------------------------------------------
 
-    def get_variables(self, requests: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
-        """GetVariablesRequest.getVariableData items -> GetVariableResultType items."""
-        return [self._get_one(request, now) for request in requests]
+    def get_variables(self, items: Sequence[VariableGet], now: float) -> list[VariableResult]:
+        """One result per item, in order; `now` is what ClockCtrlr.DateTime reads."""
+        return [self._get_one(item, now) for item in items]
 
-    def _get_one(self, request: dict[str, Any], now: float) -> dict[str, Any]:
-        attribute_type = request.get("attributeType", ACTUAL)
-        result: dict[str, Any] = {
-            "attributeStatus": "Accepted",
-            "attributeType": attribute_type,
-            "component": copy.deepcopy(request.get("component", {})),
-            "variable": copy.deepcopy(request.get("variable", {})),
-        }
-        found = self._resolve(request)
+    def _get_one(self, item: VariableGet, now: float) -> VariableResult:
+        found = self._resolve(item.component, item.variable)
         if isinstance(found, str):
-            result["attributeStatus"] = found
-            return result
+            return _result(item, found)
         spec, target = found
-        if attribute_type != ACTUAL:
-            return _refused(result, "NotSupportedAttributeType", "UnsupportedParam", "only Actual")
+        if item.attribute_type != ACTUAL:
+            return _refused(item, "NotSupportedAttributeType", "UnsupportedParam", "only Actual")
         if spec.mutability == WRITE_ONLY:
-            return _refused(result, "Rejected", "WriteOnly", f"{spec.dotted} is write-only")
-        result["attributeValue"] = self._read(spec, target, now)[:REPORTING_VALUE_SIZE]
-        return result
+            return _refused(item, "Rejected", "WriteOnly", f"{spec.dotted} is write-only")
+        return _result(item, "Accepted", self._read(spec, target, now)[:REPORTING_VALUE_SIZE])
 
-    def set_variables(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """SetVariablesRequest.setVariableData items -> SetVariableResultType items; valid
-        values are stored at once, each item on its own."""
-        return [self._set_one(request) for request in requests]
+    def set_variables(self, items: Sequence[VariableSet]) -> list[VariableResult]:
+        """One result per item, in order; valid values are stored at once, each on its own."""
+        return [self._set_one(item) for item in items]
 
-    def _set_one(self, request: dict[str, Any]) -> dict[str, Any]:
-        attribute_type = request.get("attributeType", ACTUAL)
-        result: dict[str, Any] = {
-            "attributeType": attribute_type,
-            "attributeStatus": "Accepted",
-            "component": copy.deepcopy(request.get("component", {})),
-            "variable": copy.deepcopy(request.get("variable", {})),
-        }
-        found = self._resolve(request)
+    def _set_one(self, item: VariableSet) -> VariableResult:
+        found = self._resolve(item.component, item.variable)
         if isinstance(found, str):
-            result["attributeStatus"] = found
-            return result
+            return _result(item, found)
         spec, _ = found
-        if attribute_type != ACTUAL:
-            return _refused(result, "NotSupportedAttributeType", "UnsupportedParam", "only Actual")
+        if item.attribute_type != ACTUAL:
+            return _refused(item, "NotSupportedAttributeType", "UnsupportedParam", "only Actual")
         if spec.mutability == READ_ONLY:
-            return _refused(result, "Rejected", "ReadOnly", f"{spec.dotted} is read-only")
+            return _refused(item, "Rejected", "ReadOnly", f"{spec.dotted} is read-only")
         try:
-            value = check_value(spec, str(request.get("attributeValue", "")))
+            value = check_value(spec, item.value)
         except DeviceModelError as exc:
-            return _refused(result, "Rejected", exc.reason_code, exc.message)
-        result["attributeStatus"] = self._store(spec, value, by_csms=True)
-        return result
+            return _refused(item, "Rejected", exc.reason_code, exc.message)
+        return _result(item, self._store(spec, value, by_csms=True))
+
+    def setting_of(self, component: ComponentRef, variable: VariableRef) -> str | None:
+        """The StationConfig key a write of this variable changes (None for an unknown or
+        derived one), so that what depends on the key follows (HeartbeatInterval)."""
+        found = self._resolve(component, variable)
+        return None if isinstance(found, str) else _setting_key(found[0])
 
     # -- reports ------------------------------------------------------------------------------
 
     def report(
         self,
         criteria: str = FULL_INVENTORY,
-        component_variables: list[dict[str, Any]] | None = None,
-        component_criteria: list[str] | None = None,
+        component_variables: Sequence[ReportFilter] = (),
+        component_criteria: Sequence[str] = (),
         *,
         now: float,
-    ) -> list[dict[str, Any]]:
-        """ReportDataType items. ``criteria`` is the GetBaseReport reportBase; GetReport passes
+    ) -> list[ReportItem]:
+        """The items of a report. ``criteria`` is the GetBaseReport reportBase; GetReport passes
         its componentVariable filters and/or componentCriteria (FullInventory base). Raises
         ValueError for an unknown report base (answer NotSupported)."""
         if criteria not in REPORT_BASES:
             raise ValueError(f"unknown report base {criteria!r}")
-        items: list[dict[str, Any]] = []
+        items: list[ReportItem] = []
         for spec, target in self._instances():
             if criteria == CONFIGURATION_INVENTORY and spec.mutability == READ_ONLY:
                 continue
@@ -272,39 +153,25 @@ class DeviceModel:
             items.append(self._report_item(spec, target, now))
         return items
 
-    def _report_item(self, spec: VariableSpec, target: Target, now: float) -> dict[str, Any]:
-        attribute: dict[str, Any] = {"type": ACTUAL}
+    def _report_item(self, spec: VariableSpec, target: Target, now: float) -> ReportItem:
+        value = None
         if spec.mutability != WRITE_ONLY:
-            attribute["value"] = self._read(spec, target, now)[:REPORTING_VALUE_SIZE]
-        attribute["mutability"] = spec.mutability
-        attribute["persistent"] = spec.persistent
-        attribute["constant"] = spec.constant
-        variable: dict[str, Any] = {"name": spec.variable}
-        if spec.instance is not None:
-            variable["instance"] = spec.instance
-        return {
-            "component": _component_json(spec, target),
-            "variable": variable,
-            "variableAttribute": [attribute],
-            "variableCharacteristics": self._characteristics(spec, target),
-        }
-
-    def _characteristics(self, spec: VariableSpec, target: Target) -> dict[str, Any]:
-        body: dict[str, Any] = {"dataType": spec.data_type}
-        if spec.unit is not None:
-            body["unit"] = spec.unit
-        if spec.min_limit is not None:
-            body["minLimit"] = spec.min_limit
+            value = self._read(spec, target, now)[:REPORTING_VALUE_SIZE]
         max_limit = spec.max_limit
         if spec.max_limit_of is not None:
             max_limit = spec.max_limit_of(self.station, target)
-        if max_limit is not None:
-            body["maxLimit"] = max_limit
-        if spec.values_list:
-            body["valuesList"] = ",".join(spec.values_list)
-        # No variable monitoring (SetVariableMonitoring) is simulated.
-        body["supportsMonitoring"] = False
-        return body
+        return ReportItem(
+            component=ComponentRef(spec.component, target.evse_id, target.connector_id),
+            variable=VariableRef(spec.variable, spec.instance),
+            value=value,
+            mutability=spec.mutability,
+            persistent=spec.persistent,
+            constant=spec.constant,
+            # No variable monitoring (SetVariableMonitoring) is simulated.
+            characteristics=VariableCharacteristics(
+                spec.data_type, spec.unit, spec.min_limit, max_limit, spec.values_list, False
+            ),
+        )
 
     def _meets(self, component: str, target: Target, criterion: str) -> bool:
         # A component meets Active/Available/Enabled/Problem when it has that boolean
@@ -344,9 +211,7 @@ class DeviceModel:
         custom key of a 2.x-only setting); None for values derived from the station. Lets the
         caller run the side effects of a key change (e.g. reschedule heartbeats)."""
         spec, _ = self._resolve_dotted(name)
-        if spec.read is not None:
-            return None
-        return spec.config_key or spec.held_key
+        return _setting_key(spec)
 
     # -- TxCtrlr ------------------------------------------------------------------------------
 
@@ -402,36 +267,31 @@ class DeviceModel:
             for spec in _CONNECTOR_VARIABLES:
                 yield spec, Target(evse_id, 1)
 
-    def _resolve(self, request: dict[str, Any]) -> tuple[VariableSpec, Target] | str:
+    def _resolve(
+        self, component: ComponentRef, variable: VariableRef
+    ) -> tuple[VariableSpec, Target] | str:
         """(variable, target), or the status for an unknown component / variable."""
-        component = request.get("component") or {}
-        variable = request.get("variable") or {}
         target = self._resolve_component(component)
         if target is None:
             return "UnknownComponent"
-        spec = _find_variable(
-            str(component.get("name", "")).lower(),
-            str(variable.get("name", "")),
-            variable.get("instance"),
-        )
+        spec = _find_variable(component.name.lower(), variable.name, variable.instance)
         if not isinstance(spec, VariableSpec):
             return "UnknownVariable"
         return spec, target
 
-    def _resolve_component(self, component: dict[str, Any]) -> Target | None:
-        scope = _SCOPES.get(str(component.get("name", "")).lower())
-        evse = component.get("evse")
-        if scope is None or component.get("instance") is not None:
+    def _resolve_component(self, component: ComponentRef) -> Target | None:
+        scope = _SCOPES.get(component.name.lower())
+        evse_id, connector_id = component.evse_id, component.connector_id
+        if scope is None or component.instance is not None:
             return None
         if scope == STATION_SCOPE:
-            return Target() if evse is None else None
-        if not isinstance(evse, dict) or evse.get("id") not in self.station.connectors:
+            return Target() if evse_id is None else None
+        if evse_id is None or evse_id not in self.station.connectors:
             return None
-        connector_id = evse.get("connectorId")
         if scope == EVSE_SCOPE:
-            return Target(evse["id"]) if connector_id is None else None
+            return Target(evse_id) if connector_id is None else None
         # One connector per EVSE: Connector components exist as connectorId 1 only.
-        return Target(evse["id"], 1) if connector_id == 1 else None
+        return Target(evse_id, 1) if connector_id == 1 else None
 
     def _resolve_dotted(self, name: str) -> tuple[VariableSpec, Target]:
         match = _DOTTED.match(name.strip())
@@ -442,19 +302,17 @@ class DeviceModel:
                 "(e.g. OCPPCommCtrlr.HeartbeatInterval, EVSE[1].AvailabilityState)",
             )
         component_name = match["component"]
-        evse: dict[str, int] | None = None
+        evse_id = connector_id = None
         if match["evse"] is not None:
-            evse = {"id": int(match["evse"])}
+            evse_id = int(match["evse"])
             if match["connector"] is not None:
-                evse["connectorId"] = int(match["connector"])
+                connector_id = int(match["connector"])
             elif _SCOPES.get(component_name.lower()) == CONNECTOR_SCOPE:
-                evse["connectorId"] = 1
-        component: dict[str, Any] = {"name": component_name}
-        if evse is not None:
-            component["evse"] = evse
+                connector_id = 1
+        component = ComponentRef(component_name, evse_id, connector_id)
         target = self._resolve_component(component)
         if target is None:
-            raise DeviceModelError("NotFound", _unknown_component_message(component_name, evse))
+            raise DeviceModelError("NotFound", _unknown_component_message(component))
         spec = _find_variable(component_name.lower(), match["variable"], match["instance"])
         if isinstance(spec, VariableSpec):
             return spec, target
@@ -484,50 +342,54 @@ def _find_variable(component: str, name: str, instance: str | None) -> VariableS
     return "ambiguous" if candidates else None
 
 
-def _matches(spec: VariableSpec, target: Target, wanted: dict[str, Any]) -> bool:
+def _setting_key(spec: VariableSpec) -> str | None:
+    """Where a variable's value is stored: its 1.6 key, the custom key of a 2.x-only setting,
+    or nowhere (derived from the station)."""
+    if spec.read is not None:
+        return None
+    return spec.config_key or spec.held_key
+
+
+def _matches(spec: VariableSpec, target: Target, wanted: ReportFilter) -> bool:
     """GetReport componentVariable filter: an absent evse, variable or instance matches all."""
-    component = wanted.get("component") or {}
-    if str(component.get("name", "")).lower() != spec.component.lower():
+    component = wanted.component
+    if component.name.lower() != spec.component.lower() or component.instance is not None:
         return False
-    if component.get("instance") is not None:
-        return False
-    evse = component.get("evse")
-    if evse is not None:
-        if target.evse_id is None or evse.get("id") != target.evse_id:
+    if component.evse_id is not None:
+        if target.evse_id is None or component.evse_id != target.evse_id:
             return False
-        connector_id = evse.get("connectorId")
-        if connector_id is not None and connector_id != target.connector_id:
+        if component.connector_id is not None and component.connector_id != target.connector_id:
             return False
-    variable = wanted.get("variable")
+    variable = wanted.variable
     if variable is None:
         return True
-    if str(variable.get("name", "")).lower() != spec.variable.lower():
+    if variable.name.lower() != spec.variable.lower():
         return False
-    instance = variable.get("instance")
-    return instance is None or (spec.instance or "").lower() == str(instance).lower()
+    instance = variable.instance
+    return instance is None or (spec.instance or "").lower() == instance.lower()
 
 
-def _component_json(spec: VariableSpec, target: Target) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": spec.component}
-    if target.evse_id is not None:
-        evse: dict[str, int] = {"id": target.evse_id}
-        if target.connector_id is not None:
-            evse["connectorId"] = target.connector_id
-        body["evse"] = evse
-    return body
+def _result(
+    item: VariableGet | VariableSet, status: str, value: str | None = None
+) -> VariableResult:
+    return VariableResult(item.component, item.variable, item.attribute_type, status, value)
 
 
-def _refused(result: dict[str, Any], status: str, reason: str, info: str) -> dict[str, Any]:
-    result["attributeStatus"] = status
-    result["attributeStatusInfo"] = {"reasonCode": reason, "additionalInfo": info[:512]}
-    return result
+def _refused(
+    item: VariableGet | VariableSet, status: str, reason: str, info: str
+) -> VariableResult:
+    return VariableResult(
+        item.component, item.variable, item.attribute_type, status, None, Refusal(reason, info)
+    )
 
 
-def _unknown_component_message(name: str, evse: dict[str, int] | None) -> str:
+def _unknown_component_message(component: ComponentRef) -> str:
+    name = component.name
     scope = _SCOPES.get(name.lower())
     if scope is None:
         return f"unknown component {name!r}; known: {', '.join(COMPONENT_SCOPES)}"
     if scope == STATION_SCOPE:
         return f"{name} belongs to the whole station; write it without an EVSE"
     where = "EVSE[n]" if scope == EVSE_SCOPE else "Connector[n] or Connector[n:1]"
-    return f"{name} needs an existing EVSE id ({where}); got {evse or 'none'}"
+    got = "none" if component.evse_id is None else f"EVSE {component.evse_id}"
+    return f"{name} needs an existing EVSE id ({where}); got {got}"

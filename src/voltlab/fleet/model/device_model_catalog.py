@@ -62,7 +62,7 @@ CONNECTOR_TYPES_201 = {
     "IEC62196Type1Combo": "cCCS1",
 }
 
-# Message limits the station declares in DeviceDataCtrlr; the adapter pages by them.
+# Message limits the station declares in DeviceDataCtrlr; NotifyReport is paged by them.
 ITEMS_PER_MESSAGE = 100
 BYTES_PER_MESSAGE = 65_536
 REPORTING_VALUE_SIZE = 2_500  # GetVariableResult.attributeValue / VariableAttribute.value

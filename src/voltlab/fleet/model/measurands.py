@@ -1,4 +1,4 @@
-"""Turn a meter reading into the sampled values a station reports, version-neutrally. Adapters
+"""Turn a meter reading into the sampled values a station reports, version-neutrally. Codecs
 format them (1.6: strings with `unit`; 2.x: numbers with `unitOfMeasure`)."""
 
 from __future__ import annotations

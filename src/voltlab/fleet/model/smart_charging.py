@@ -165,7 +165,7 @@ class ChargingProfiles:
 
     def clear(
         self,
-        id: int | None = None,  # the OCPP field name, so adapters can pass criteria through
+        id: int | None = None,  # the OCPP field name, so codecs can pass criteria through
         connector_id: int | None = None,
         purpose: str | None = None,
         stack_level: int | None = None,

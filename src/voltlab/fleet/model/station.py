@@ -2,8 +2,8 @@
 authorization state and configuration of one virtual charging station.
 
 Protocol-independent and free of I/O: every operation takes the current time, changes state and
-returns what happened; the runner decides what to send and the adapters how to say it. Status
-names use the OCPP 1.6 connector vocabulary, the richest one; 2.x adapters fold it."""
+returns what happened; the station machine decides what to send and the codecs how to say it.
+Status names use the OCPP 1.6 connector vocabulary, the richest one; the 2.x codecs fold it."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ at once with a single DownloadFailed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from voltlab.fleet.machine.effects import (
     Answer,
@@ -66,6 +67,17 @@ class FirmwareFlow(OneJobAtATime[FirmwareJob]):
         else:
             start.before.append(SetTimer(job.name, request.retrieve_at))
         return [*start.before, Answer(UpdateFirmwareAnswer(start.status)), *start.after]
+
+    @property
+    def reported_status(self) -> FirmwareStatus:
+        """What TriggerMessage reports: the running update's last status, or Idle."""
+        return cast(FirmwareStatus, self.status)  # only `_report` sets it
+
+    @property
+    def reported_request_id(self) -> int | None:
+        """The running update's requestId, which a triggered report carries while an update
+        runs (2.0.1 FirmwareStatusNotificationRequest: mandatory unless triggered and idle)."""
+        return self.job.request.request_id if self.job is not None else None
 
     def timer_fired(self, station: Station, name: str, now: float) -> list[Effect]:
         job = self.current(name)

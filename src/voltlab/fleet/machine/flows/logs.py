@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from voltlab.fleet.machine.effects import Answer, Effect, ReadFrameLog, SendCall, Upload
 from voltlab.fleet.machine.events import TransferFailed
@@ -65,6 +66,20 @@ class LogFlow(OneJobAtATime[LogJob]):
         else:
             start.after += [self._report(job, "Uploading"), ReadFrameLog(job.name, RECENT_LINES)]
         return [*start.before, Answer(GetLogAnswer(start.status, file_name)), *start.after]
+
+    def status_of(self, kind: LogKind) -> UploadStatus:
+        """What TriggerMessage reports for uploads of `kind`: the running upload's last
+        status when it is of that kind, else Idle."""
+        job = self.job
+        if job is None or job.request.kind != kind:
+            return "Idle"
+        return cast(UploadStatus, job.status)  # only `_report` sets it, with an UploadStatus
+
+    def request_id_of(self, kind: LogKind) -> int | None:
+        """The running upload's requestId when it is of `kind`, which a triggered report
+        carries (2.0.1 LogStatusNotificationRequest: mandatory unless triggered and idle)."""
+        job = self.job
+        return job.request.request_id if job is not None and job.request.kind == kind else None
 
     def frame_log_read(self, name: str, lines: tuple[str, ...], now: float) -> list[Effect]:
         job = self.current(name, "read")

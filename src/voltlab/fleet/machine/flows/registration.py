@@ -2,7 +2,8 @@
 the CSMS accepts it (Pending/Rejected: again after the interval the CSMS gave; no answer: after
 DEFAULT_RETRY_INTERVAL), and nothing else before; once accepted it adopts the interval as
 HeartbeatInterval and sends Heartbeat every HeartbeatInterval seconds. TriggerMessage asks
-for either message again; a HeartbeatInterval change re-arms the heartbeat timer.
+for either message again (`triggered`, from flows/triggers); a HeartbeatInterval change
+re-arms the heartbeat timer.
 
 Timers: `boot` (the next BootNotification) and `heartbeat` (the next Heartbeat). Flows read
 the time through `now` because they are resumed at the instant the answer arrives."""
@@ -27,7 +28,6 @@ from voltlab.fleet.machine.events import (
     Event,
     Rebooting,
     TimerFired,
-    Triggered,
 )
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow, FlowStepper, no_result
 from voltlab.fleet.machine.messages import (
@@ -41,7 +41,6 @@ from voltlab.fleet.model.station import Station
 BOOT_TIMER = "boot"
 HEARTBEAT_TIMER = "heartbeat"
 DEFAULT_RETRY_INTERVAL = 30  # seconds before booting again when the CSMS gave no interval
-TRIGGERS = frozenset({"BootNotification", "Heartbeat"})
 # Nothing waits for a Heartbeat's answer: its currentTime is not adopted (see `boot`), and it
 # is an idle fleet's most frequent CALL.
 HEARTBEAT = SendCall(HeartbeatRequest())
@@ -71,8 +70,6 @@ class Registration:
 def owns(event: Event) -> bool:
     if isinstance(event, TimerFired):
         return event.name in (BOOT_TIMER, HEARTBEAT_TIMER)
-    if isinstance(event, Triggered):
-        return event.requested in TRIGGERS
     return isinstance(event, Connected | Disconnected | ConfigurationChanged | Rebooting)
 
 
@@ -89,8 +86,6 @@ def handle(
         return configuration_changed(reg, station, event.key, now())
     if isinstance(event, Connected):
         flow = connected(reg, station, now)
-    elif isinstance(event, Triggered):
-        flow = triggered(reg, station, now, event.requested)
     elif isinstance(event, TimerFired) and event.name == BOOT_TIMER:
         flow = boot_due(reg, station, now)
     else:
