@@ -189,7 +189,10 @@ class FleetRuntime:
         runner = self.runners.get(charger_id)
         if runner is None:
             return None
+        # First: it advances the station to now, so the snapshot stores the register as of this
+        # flush (above the last meter value sent, not equal to it: 1.6 rounds meterStop).
+        state = runner.stored_state()
         return {
             "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
-            **runner.stored_state(),
+            **state,
         }
