@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -111,18 +112,55 @@ async def test_persist_and_settled_return_with_the_snapshot_stored(database: Dat
 async def test_a_write_ahead_writes_what_is_waited_for_and_leaves_the_rest_to_the_flush(
     database: Database,
 ) -> None:
-    a, b, c = _chargers(database, 3)
-    snapshots = {a: {"n": 1}, b: {"n": 2}, c: {"n": 3}}
+    a, b, c, d = _chargers(database, 4)
+    snapshots = {a: {"n": 1}, b: {"n": 2}, c: {"n": 3}, d: {"n": 4}}
     writer = FleetWriter(database, lambda cid: dict(snapshots[cid]))
     writer.frame(b, T0, "out", '[2,"1","Heartbeat",{}]')
     writer.mark_dirty(b)  # changed, and nobody waits for it
     settled = asyncio.create_task(writer.settled(c))
     await asyncio.sleep(0)  # c waits for the next flush
+    mark = writer.settle_mark(d)  # a meter reading of d, not waited for yet
     await asyncio.wait_for(writer.persist(a), 5)
     await asyncio.wait_for(settled, 5)
     states = _states(database)
     assert states[a] == {"n": 1} and states[c] == {"n": 3}
+    assert writer.stored_since(mark) and states[d] == {"n": 4}, "a mark is covered as promised"
     assert states[b] is None, "a write-ahead does not wait for every changed station"
     assert _frames(database) == [(b, '[2,"1","Heartbeat",{}]')]  # buffered frames go along
     await writer.flush()
     assert _states(database)[b] == {"n": 2}
+
+
+async def test_a_settle_mark_is_covered_by_the_next_flush_that_starts_after_it(
+    database: Database,
+) -> None:
+    """A meter reading marks the store when it is taken; a flush that was already writing
+    then does not cover it (its snapshot was taken before), the next one does, and a mark a
+    flush covered needs no wait at all."""
+    (a,) = _chargers(database, 1)
+    writer = FleetWriter(database, lambda cid: {"n": 1})
+    before = writer.settle_mark(a)
+    assert not writer.stored_since(before)
+    writing, release = threading.Event(), threading.Event()
+    write = writer._write
+
+    def slow_write(*args: Any) -> set[str]:
+        writing.set()
+        release.wait(5)
+        return write(*args)
+
+    writer._write = slow_write  # type: ignore[method-assign]
+    flushing = asyncio.create_task(writer.flush())
+    await asyncio.to_thread(writing.wait, 5)  # the flush took its snapshots and writes them
+    during = writer.settle_mark(a)
+    waiting = asyncio.create_task(writer.settled_since(during))
+    release.set()
+    await asyncio.wait_for(flushing, 5)
+    assert writer.stored_since(before) and not writer.stored_since(during)
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "the flush that was writing does not cover a later reading"
+    writer._write = write  # type: ignore[method-assign]
+    await writer.flush()
+    await asyncio.wait_for(waiting, 5)
+    assert writer.stored_since(during)
+    await asyncio.wait_for(writer.settled_since(before), 0.01)  # covered: no wait

@@ -63,6 +63,10 @@ log = logging.getLogger(__name__)
 # OCPP 2.0.1 limits errorDescription to 255 characters; 1.6 sets no limit, so one rule fits all.
 MAX_ERROR_DESCRIPTION = 255
 UNREADABLE_MESSAGE_ID = "-1"
+# A station whose last BUSY_CALLS calls ended less than BUSY_CALL_GAP seconds apart keeps the
+# timeout timer between calls.
+BUSY_CALL_GAP = 1.0
+BUSY_CALLS = 8
 
 
 @dataclass(slots=True)
@@ -132,6 +136,9 @@ class RpcConnection:
         self._deadline = 0.0  # monotonic() instants
         self._timer_due = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        # How many calls in a row ended less than BUSY_CALL_GAP apart, the last one when.
+        self._busy_calls = 0
+        self._last_call_ended = 0.0  # monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
         self._types = message_types(version)
         self._closed = False
@@ -189,10 +196,20 @@ class RpcConnection:
                 if future.done() and not future.cancelled():
                     future.exception()  # mark retrieved: no "never retrieved" warning
                 if not self._call_waiters and self._timer is not None:
-                    # No call queued behind this one: a timer kept for 30 s would cost every
-                    # idle station of a fleet memory.
-                    self._timer.cancel()
-                    self._timer = None
+                    # No call queued behind this one. A station that calls again and again
+                    # (its meter values, one after the other) keeps the timer for the next
+                    # call instead of one timer per call; any other drops it: a timer (half a
+                    # KiB) kept for 30 s after a boot or a heartbeat would cost every station
+                    # of a fleet memory.
+                    ended = monotonic()
+                    if ended - self._last_call_ended < BUSY_CALL_GAP:
+                        self._busy_calls += 1
+                    else:
+                        self._busy_calls = 0
+                    self._last_call_ended = ended
+                    if self._busy_calls < BUSY_CALLS:
+                        self._timer.cancel()
+                        self._timer = None
         finally:
             self._next_turn()
         if self.validate:

@@ -23,6 +23,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import fastjsonschema
 from fastjsonschema.draft04 import CodeGeneratorDraft04
 from fastjsonschema.draft06 import CodeGeneratorDraft06
 from fastjsonschema.draft07 import CodeGeneratorDraft07
+from fastjsonschema.exceptions import JsonSchemaDefinitionException
 from fastjsonschema.ref_resolver import RefResolver
 
 from voltlab.ocpp.errors import OcppError, error_code
@@ -202,15 +204,108 @@ class _StringEnums(CodeGeneratorDraft04):
             self.exc("{name} must be one of {}", message, rule="enum")  # type: ignore[no-untyped-call]
 
 
-class _Draft04(_StringEnums):
+class _PlainObjects(CodeGeneratorDraft04):
+    """Objects checked without a working copy of their keys. fastjsonschema copies an
+    object's keys into a set, removes each property it finds and calls what is left
+    additional; here a property is looked up in the object itself, and the additional keys
+    are found with one subset test after the properties, where fastjsonschema raises for
+    them: the same decisions in the same order, with the same errors (MeterValues: 12.5 ->
+    7.5 us). Object keywords under a scalar `type` (the OCA 1.6 schemas put
+    `additionalProperties: false` on strings) are left out: the type check before them has
+    refused anything that is not a string. Schemas with `patternProperties`, or with defaults
+    to fill in, compile the stock way."""
+
+    def _plain(self) -> bool:
+        g: Any = self  # fastjsonschema's generator is untyped
+        return "patternProperties" not in g._definition and not g._use_default
+
+    def _scalar(self) -> bool:
+        g: Any = self
+        kind = g._definition.get("type")
+        return isinstance(kind, str) and kind != "object"
+
+    def _constant(self, value: frozenset[str]) -> str:
+        """A name for `value` in the validator's globals."""
+        g: Any = self
+        constants: dict[str, Any] = g._extra_imports_objects
+        name = f"KEYS_{len(constants)}"
+        constants[name] = value
+        return name
+
+    def generate_required(self) -> None:
+        g: Any = self
+        required = g._definition["required"]
+        if self._scalar():
+            return
+        if (
+            not self._plain()
+            or not isinstance(required, list)
+            or len(set(required)) != len(required)
+            or any(type(key) is not str for key in required)
+        ):
+            super().generate_required()  # type: ignore[no-untyped-call]
+            return
+        g.create_variable_is_dict()
+        keys = self._constant(frozenset(required))
+        with g.l("if {variable}_is_dict and not {variable}.keys() >= " + keys + ":"):
+            g.l("{variable}__missing_keys = set({required}) - {variable}.keys()")
+            dynamic = 'str(sorted({variable}__missing_keys)) + " properties"'
+            g.exc("{name} must contain ", g.e(required), rule="required", append_to_msg=dynamic)
+
+    def generate_properties(self) -> None:
+        g: Any = self
+        if self._scalar():
+            return
+        if not self._plain():
+            super().generate_properties()  # type: ignore[no-untyped-call]
+            return
+        properties = g._definition["properties"]
+        if not properties:
+            return  # nothing to check (additionalProperties, if false, refuses every key)
+        g.create_variable_is_dict()
+        with g.l("if {variable}_is_dict:"):
+            for key, prop_definition in properties.items():
+                key_name = re.sub(r"($[^a-zA-Z]|[^a-zA-Z0-9])", "", key)
+                if not isinstance(prop_definition, dict | bool):
+                    raise JsonSchemaDefinitionException(f"{g._variable}[{key_name}] must be object")
+                with g.l('if "{}" in {variable}:', g.e(key)):
+                    g.l('{variable}__{0} = {variable}["{1}"]', key_name, g.e(key))
+                    escaped = g.e(key).replace("{", "{{").replace("}", "}}")
+                    g.generate_func_code_block(
+                        prop_definition,
+                        f"{g._variable}__{key_name}",
+                        f"{g._variable_name}.{escaped}",
+                        clear_variables=True,
+                    )
+
+    def generate_additional_properties(self) -> None:
+        g: Any = self
+        if self._scalar():
+            return
+        if not self._plain() or g._definition["additionalProperties"] is not False:
+            super().generate_additional_properties()  # type: ignore[no-untyped-call]
+            return
+        g.create_variable_is_dict()
+        allowed = list(g._definition.get("properties", {}))
+        # On failure, the keys left after removing the properties are the set fastjsonschema
+        # names, in its order (removals do not move the others).
+        keys = self._constant(frozenset(allowed))
+        with g.l("if {variable}_is_dict and not {variable}.keys() <= " + keys + ":"):
+            g.l("{variable}_keys = set({variable}.keys())")
+            g.l("{variable}_keys.difference_update({})", repr(allowed))
+            message = '{name} must not contain "+str({variable}_keys)+" properties'
+            g.exc(message, rule="additionalProperties")
+
+
+class _Draft04(_StringEnums, _PlainObjects):
     pass
 
 
-class _Draft06(_StringEnums, CodeGeneratorDraft06):
+class _Draft06(_StringEnums, _PlainObjects, CodeGeneratorDraft06):
     pass
 
 
-class _Draft07(_StringEnums, CodeGeneratorDraft07):
+class _Draft07(_StringEnums, _PlainObjects, CodeGeneratorDraft07):
     pass
 
 

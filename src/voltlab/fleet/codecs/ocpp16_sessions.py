@@ -31,9 +31,13 @@ def id_tag_info(body: dict[str, Any] | None) -> IdTagInfo:
     return IdTagInfo(*authorization_from_16(body))
 
 
+# "%.1f" % value says what f"{value:.1f}" says, without a format spec built per sample.
+_DECIMALS = tuple(f"%.{n}f" for n in range(7))
+
+
 def sampled_value(sample: Sample, context: str) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "value": f"{sample.value:.{sample.decimals}f}",
+        "value": _DECIMALS[sample.decimals] % sample.value,
         "context": context,
         "format": "Raw",
         "measurand": sample.measurand,

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from voltlab.clock import Clock, TimerHandle
 from voltlab.fleet.codecs.station_codec import codec_for
@@ -19,6 +19,7 @@ from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.runner_effects import TRANSPORT_ERRORS, MachineDriver
 from voltlab.fleet.driver.runner_offline import OfflineMessages, QueuedTransactions
 from voltlab.fleet.driver.runner_registration import RegistrationDriver
+from voltlab.fleet.driver.state_view import live_state, stored_state
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import StationMachine
@@ -44,8 +45,19 @@ from voltlab.fleet.model.station import Station, StationError, Transaction
 log = logging.getLogger(__name__)
 
 FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]]]
-# Awaitable writes of one charger's snapshot: now (`persist`) or with the next flush (`settled`).
+# An awaitable write of one charger's snapshot, now (`persist`).
 SnapshotWrite = Callable[[str], Awaitable[None]]
+
+
+class StoredMeter(Protocol):
+    """Where a meter reading becomes durable: the regular flush of the station's snapshot
+    (`persistence.FleetWriter`)."""
+
+    def settle_mark(self, charger_id: str) -> int: ...
+
+    def stored_since(self, mark: int) -> bool: ...
+
+    async def settled_since(self, mark: int) -> None: ...
 
 
 class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
@@ -66,14 +78,14 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         frame_log: FrameLog | None = None,
         connect_gate: asyncio.Semaphore | None = None,
         persist: SnapshotWrite | None = None,
-        settled: SnapshotWrite | None = None,
+        stored_meter: StoredMeter | None = None,
     ) -> None:
         self.charger_id = charger_id
         self.clock = clock
         self.version = version
         self._on_change = on_change
         self._persist = persist
-        self._settled = settled
+        self._stored_meter = stored_meter
         config = (snapshot or {}).get("config")
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
         if snapshot:
@@ -131,14 +143,25 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         else:
             self.changed()
 
-    async def meter_settled(self) -> None:
-        """Wait until the stored meter register is at least the one about to be sent (the next
-        regular flush; no write of its own), so a restart never closes a transaction below a
-        meter value the CSMS saw."""
-        if self._settled is not None:
-            await self._settled(self.charger_id)
-        else:
+    def meter_mark(self) -> int | None:
+        """Where the store stands now, for a reading just taken (see `meter_settled`)."""
+        if self._stored_meter is None:
+            return None
+        return self._stored_meter.settle_mark(self.charger_id)
+
+    async def meter_settled(self, mark: int | None = None) -> None:
+        """Wait until the stored meter register is at least the one about to be sent: until a
+        regular flush that started after `mark` (taken when the reading was; now if None)
+        ended. No write of its own, so a restart never closes a transaction below a meter
+        value the CSMS saw; readings a flush covered already wait for nothing."""
+        store = self._stored_meter
+        if store is None:
             self.changed()
+            return
+        if mark is None:
+            mark = store.settle_mark(self.charger_id)
+        if not store.stored_since(mark):
+            await store.settled_since(mark)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -171,6 +194,7 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        self._outbox = None  # with the sender cancelled below: what the timers left is dropped
         for task in list(self._tasks):
             task.cancel()
         await self.link.stop(close_code)
@@ -280,6 +304,8 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     # -- live state ---------------------------------------------------------------------------
 
     def live_state(self) -> dict[str, Any]:
-        from voltlab.fleet.driver.state_view import live_state
-
         return live_state(self)
+
+    def stored_state(self) -> dict[str, Any]:
+        """The part of the live state the store keeps with every snapshot (cheaper)."""
+        return stored_state(self)

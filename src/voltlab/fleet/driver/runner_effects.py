@@ -5,7 +5,9 @@ flow's answer goes back in as an event), timers are loop callbacks, waits are aw
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,7 @@ from voltlab.fleet.machine.messages import (
     GatewayCommandMessage,
 )
 from voltlab.fleet.machine.session_messages import is_transaction_message
+from voltlab.fleet.model.records import StationError
 from voltlab.ocpp.connection import Reply
 from voltlab.ocpp.errors import (
     CallErrorReceived,
@@ -60,11 +63,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A timer's effects in the station's outbox, with the store's mark when they were made.
+Posted = tuple[list[Effect], int | None]
+
 # Failures of a CALL to the CSMS that a station lives with (the runner logs them and goes on).
 TRANSPORT_ERRORS = (NotConnected, ConnectionLost, CallTimeout, CallErrorReceived, OcppError)
 
 
 class MachineDriver:
+    # What the machine's timers started, executed in order by one task (`_send_outbox`).
+    _outbox: deque[Posted] | None = None
+    _sender: asyncio.Task[None] | None = None
+
     async def handle_request(
         self: StationRunner, action: str, payload: dict[str, Any]
     ) -> Reply | dict[str, Any]:
@@ -123,10 +133,12 @@ class MachineDriver:
         self: StationRunner,
         effects: Sequence[Effect],
         answers: list[CsmsAnswerMessage] | None = None,
+        meter_mark: int | None = None,
     ) -> None:
         """Execute effects in order; those that talk to the CSMS are awaited one by one. The
         answer to a call a flow waits for goes back to the machine, and what the flow does
-        next is executed here too; `answers` collects a gateway command's answer."""
+        next is executed here too; `answers` collects a gateway command's answer.
+        `meter_mark`: where the store stood when the effects were made (`meter_settled`)."""
         for effect in effects:
             if isinstance(effect, SendCall):
                 await self._send_call(effect, answers)
@@ -137,7 +149,7 @@ class MachineDriver:
             elif isinstance(effect, ReportStatus):
                 await self.publish_status()
             elif isinstance(effect, AwaitStoredMeter):
-                await self.meter_settled()
+                await self.meter_settled(meter_mark)
                 await self.execute(self.feed(Resumed(effect.call_id)), answers)
             elif isinstance(effect, ResetStation):
                 self.spawn(self.reset(effect.hard))
@@ -150,7 +162,7 @@ class MachineDriver:
             elif isinstance(effect, CancelTransfer):
                 self.maintenance.cancel_transfer(effect.name)
             elif isinstance(effect, Registered):
-                await self.registration_accepted()
+                self.registration_accepted()
             else:
                 self._execute_at_once(effect)
 
@@ -200,7 +212,7 @@ class MachineDriver:
 
     def _timer_fired(self: StationRunner, name: str) -> None:
         """A machine timer, run as a plain loop callback: what the machine does at once
-        (timers, write-behind) runs here; only calls and waits become the station's task."""
+        (timers, write-behind) runs here; calls and waits go to the station's outbox."""
         self._timers.pop(name, None)
         effects = self.feed(TimerFired(name))
         for index, effect in enumerate(effects):
@@ -209,8 +221,40 @@ class MachineDriver:
             ):
                 self._execute_at_once(effect)
             else:
-                self.spawn(self.execute(effects[index:]))
+                self._post(effects[index:])
                 return
+
+    def _post(self: StationRunner, effects: list[Effect]) -> None:
+        """Queue what a timer started behind what earlier timers started: one task per
+        station (`_send_outbox`) executes them in order, instead of a task per sample. A
+        reading's wait for the store is marked now, when it was taken, so the readings a
+        flush covered while they queued wait for nothing when their turn comes."""
+        mark = None
+        for effect in effects:
+            if isinstance(effect, AwaitStoredMeter):
+                mark = self.meter_mark()
+                break
+        outbox = self._outbox
+        if outbox is None:
+            outbox = self._outbox = deque()
+        outbox.append((effects, mark))
+        if self._sender is None:
+            self._sender = self.spawn(self._send_outbox(outbox))
+
+    async def _send_outbox(self: StationRunner, outbox: deque[Posted]) -> None:
+        try:
+            while outbox:
+                effects, mark = outbox.popleft()
+                try:
+                    await self.execute(effects, None, mark)
+                except (StationError, *TRANSPORT_ERRORS):
+                    pass  # the flow's own refusal or a lost call: as a task of its own would
+                except Exception:
+                    log.exception("%s: a timer's effects failed", self.identity)
+        finally:
+            if self._outbox is outbox:
+                self._outbox = None
+            self._sender = None
 
 
 def failure_reason(exc: BaseException) -> str:

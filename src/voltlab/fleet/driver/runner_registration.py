@@ -38,20 +38,23 @@ class RegistrationDriver:
         for effect in self.feed(Disconnected()):
             self._execute_at_once(effect)  # timers and write-behind only
 
-    async def registration_accepted(self: StationRunner) -> None:
+    def registration_accepted(self: StationRunner) -> None:
         """The machine's `Registered`: deliver what was queued offline, then the machine does
-        the rest of what follows a registration (`QueueDelivered`). It runs in the task that
-        executes the boot's effects (the boot flow ended with `Registered`); a lost
-        connection cancels it there (`link_disconnected`), as its CALLs could not be
-        answered."""
-        task = self._after_registration = asyncio.current_task()
-        try:
-            self.station.registration = "Accepted"
-            await self.drain_queue()
-            await self.execute(self.feed(QueueDelivered()))
-        finally:
-            if self._after_registration is task:
-                self._after_registration = None  # a finished task is not kept per station
+        the rest of what follows a registration (`QueueDelivered`), as a task of its own that
+        a lost connection cancels (`link_disconnected`): its CALLs could not be answered. Not
+        in the task that ran the boot: a boot retried on its timer runs in the station's
+        outbox, which must neither wait for the queue's slow drain nor be cancelled."""
+        task = self._after_registration = self.spawn(self._deliver_queue_then_follow())
+        task.add_done_callback(self._registration_work_done)
+
+    async def _deliver_queue_then_follow(self: StationRunner) -> None:
+        self.station.registration = "Accepted"
+        await self.drain_queue()
+        await self.execute(self.feed(QueueDelivered()))
+
+    def _registration_work_done(self: StationRunner, task: asyncio.Task[Any]) -> None:
+        if self._after_registration is task:
+            self._after_registration = None  # a finished task is not kept per station
 
     def configuration_changed(self: StationRunner, key: str) -> None:
         """The gateway's configuration command changed `key` (the CSMS's changes are

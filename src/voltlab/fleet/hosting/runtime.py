@@ -13,7 +13,6 @@ from sqlalchemy import select
 from voltlab.clock import Clock, monotonic
 from voltlab.fleet.driver.offline_queue import QueueStore
 from voltlab.fleet.driver.runner import StationRunner
-from voltlab.fleet.driver.state_view import stored_state
 from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
 from voltlab.fleet.hosting.persistence import FleetWriter
@@ -131,7 +130,7 @@ class FleetRuntime:
                 on_frame=self._frame,
                 on_change=self.writer.mark_dirty,
                 persist=self.writer.persist,
-                settled=self.writer.settled,
+                stored_meter=self.writer,
                 snapshot=(spec.state or {}).get("station"),
                 queue=self.queues.queue(spec.charger_id),
                 frame_log=self.recent_frames,
@@ -190,8 +189,10 @@ class FleetRuntime:
         runner = self.runners.get(charger_id)
         if runner is None:
             return None
-        live = stored_state(runner)  # first: it advances the meter the snapshot stores
+        # First: it advances the station to now, so the snapshot stores the register as of this
+        # flush (above the last meter value sent, not equal to it: 1.6 rounds meterStop).
+        state = runner.stored_state()
         return {
             "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
-            **live,
+            **state,
         }

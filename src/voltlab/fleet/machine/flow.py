@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from voltlab.fleet.machine.effects import AwaitStoredMeter, Effect, Fail, SendCall
 from voltlab.fleet.machine.messages import StationAnswerMessage, StationMessage
@@ -75,6 +75,13 @@ class FlowStepper:
             raise UnknownCall(call_id) from None
         return self._run(flow, done, value)
 
+    def _wait(self, flow: Flow[Any], done: Completion) -> int:
+        """Keep the flow until the event with the returned call id resumes it."""
+        call_id = self._next_call_id
+        self._next_call_id += 1
+        self._waiting[call_id] = (flow, done)
+        return call_id
+
     def _run(self, flow: Flow[Any], done: Completion, value: Resume) -> list[Effect]:
         effects: list[Effect] = []
         while True:
@@ -86,16 +93,14 @@ class FlowStepper:
             except Exception as error:  # the flow's own refusal (StationError) or a bug
                 effects.append(Fail(error))
                 return effects
-            if isinstance(step, Call | WaitForStoredMeter):
-                call_id = self._next_call_id
-                self._next_call_id += 1
-                self._waiting[call_id] = (flow, done)
-                if isinstance(step, Call):
-                    effects.append(SendCall(step.message, call_id))
-                else:
-                    effects.append(AwaitStoredMeter(call_id))
+            # Exact types: one check each (nothing subclasses them), and mypy narrows them.
+            if type(step) is Call:
+                effects.append(SendCall(step.message, self._wait(flow, done)))
                 return effects
-            effects.append(step)
+            if type(step) is WaitForStoredMeter:
+                effects.append(AwaitStoredMeter(self._wait(flow, done)))
+                return effects
+            effects.append(cast(Effect, step))  # neither a Call nor a wait: an effect
             value = None
 
 

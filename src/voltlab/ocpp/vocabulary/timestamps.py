@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 from typing import Final
 
 _SECONDS_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
+_DAY: Final = 86_400
 
-# A fleet stamps many frames within one second: the formatted second is kept.
-_last_second: tuple[float, str] = (-1.0, "")
+# A fleet stamps many frames within one day, and at a fast test clock each in a second of its
+# own: the formatted day is kept, the time of day is arithmetic (UTC has no leap seconds in
+# POSIX time), instead of a datetime and strftime per frame.
+_last_day: tuple[int, str] = (-(2**62), "")
 
 
 def _stamp(seconds_text: str, micros: int) -> str:
@@ -23,18 +26,21 @@ def _stamp(seconds_text: str, micros: int) -> str:
 def format_timestamp(epoch: float) -> str:
     """POSIX seconds as 2026-01-01T12:00:00.123Z (rounded to the microsecond as datetime
     rounds, then truncated to the millisecond)."""
-    global _last_second
+    global _last_day
     fraction, second = math.modf(epoch)
     micros = round(fraction * 1e6)
     if micros >= 1_000_000:
         second, micros = second + 1, micros - 1_000_000
     elif micros < 0:
         second, micros = second - 1, micros + 1_000_000
-    cached_second, seconds_text = _last_second
-    if second != cached_second:
-        seconds_text = datetime.fromtimestamp(second, UTC).strftime(_SECONDS_FORMAT)
-        _last_second = (second, seconds_text)
-    return _stamp(seconds_text, micros)
+    day, in_day = divmod(int(second), _DAY)
+    cached_day, day_text = _last_day
+    if day != cached_day:
+        day_text = datetime.fromtimestamp(day * _DAY, UTC).strftime("%Y-%m-%dT")
+        _last_day = (day, day_text)
+    hours, rest = divmod(in_day, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{day_text}{hours:02d}:{minutes:02d}:{seconds:02d}.{micros // 1000:03d}Z"
 
 
 def format_datetime(moment: datetime) -> str:
