@@ -10,7 +10,13 @@ from fleet.machine_support import register
 from voltlab.fleet.codecs import ocpp16_sessions as codec16
 from voltlab.fleet.codecs import ocpp201_sessions as codec2x
 from voltlab.fleet.machine.effects import Answer, Persist, SendCall
-from voltlab.fleet.machine.events import CallAnswered, CallFailed, Disconnected, GatewayCommand
+from voltlab.fleet.machine.events import (
+    CallAbandoned,
+    CallAnswered,
+    CallFailed,
+    Disconnected,
+    GatewayCommand,
+)
 from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
@@ -153,3 +159,16 @@ def test_2x_codec_per_schema(version: str) -> None:
         {"transactionId": "tx-1", "chargingState": "SuspendedEV"},
     )
     schemas.validate_request(action, payload)
+
+
+def test_an_abandoned_report_lets_the_next_one_go() -> None:
+    """The driver's task sending a status report is cancelled (the connection closed under
+    it): the flow is closed, so the next report is sent instead of waiting for a dead one."""
+    m = machine(folds=False)
+    first = report(m)
+    assert isinstance(first[-1], SendCall) and m.flows.waiting == 1
+    assert m.handle(CallAbandoned(first[-1].call_id or 0), T0) == []
+    assert m.flows.waiting == 0
+    again = report(m)
+    assert isinstance(again[-1], SendCall) and isinstance(again[-1].message, StatusReport)
+    assert len(answer_all(m, again)) == 3  # the station and both connectors

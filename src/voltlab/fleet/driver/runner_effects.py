@@ -33,6 +33,7 @@ from voltlab.fleet.machine.effects import (
     Upload,
 )
 from voltlab.fleet.machine.events import (
+    CallAbandoned,
     CallAnswered,
     CallFailed,
     CsmsRequest,
@@ -149,7 +150,11 @@ class MachineDriver:
             elif isinstance(effect, ReportStatus):
                 await self.publish_status()
             elif isinstance(effect, AwaitStoredMeter):
-                await self.meter_settled(meter_mark)
+                try:
+                    await self.meter_settled(meter_mark)
+                except asyncio.CancelledError:
+                    self.feed(CallAbandoned(effect.call_id))
+                    raise
                 await self.execute(self.feed(Resumed(effect.call_id)), answers)
             elif isinstance(effect, ResetStation):
                 self.spawn(self.reset(effect.hard))
@@ -181,6 +186,10 @@ class MachineDriver:
                 answer = await self.link.call_raw(action, payload)
             else:
                 answer = await self.link.call(action, payload)
+        except asyncio.CancelledError:
+            if effect.call_id is not None:  # its flow would wait forever, holding what it holds
+                self.feed(CallAbandoned(effect.call_id))
+            raise
         except TRANSPORT_ERRORS as exc:
             log.debug("%s: %s not answered: %s", self.identity, action, exc)
             if effect.call_id is not None:

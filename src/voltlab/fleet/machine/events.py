@@ -57,6 +57,15 @@ class CallFailed:
 
 
 @dataclass(frozen=True)
+class CallAbandoned:
+    """The call or wait a flow waits for will never come back: the driver's task that ran it
+    was cancelled (the connection closed under it, the station stopped). The flow is closed,
+    so what it holds (the status report in progress) is let go."""
+
+    call_id: int
+
+
+@dataclass(frozen=True)
 class Resumed:
     """What a flow waited for besides a CSMS answer (`AwaitStoredMeter`) is done."""
 
@@ -160,6 +169,7 @@ Event = (
     | GatewayCommand
     | CallAnswered
     | CallFailed
+    | CallAbandoned
     | Resumed
     | QueuedStartDelivered
     | TransferOutcome

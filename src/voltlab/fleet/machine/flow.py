@@ -75,6 +75,13 @@ class FlowStepper:
             raise UnknownCall(call_id) from None
         return self._run(flow, done, value)
 
+    def abandon(self, call_id: int) -> None:
+        """Forget the flow waiting under `call_id` (nothing will resume it): the generator is
+        closed, so its `finally` blocks run. An unknown id is a flow that already ended."""
+        waiting = self._waiting.pop(call_id, None)
+        if waiting is not None:
+            waiting[0].close()
+
     def _wait(self, flow: Flow[Any], done: Completion) -> int:
         """Keep the flow until the event with the returned call id resumes it."""
         call_id = self._next_call_id

@@ -39,6 +39,7 @@ from voltlab.fleet.machine.control_messages import (
 )
 from voltlab.fleet.machine.effects import Answer, Effect
 from voltlab.fleet.machine.events import (
+    CallAbandoned,
     CallAnswered,
     CallFailed,
     CsmsRequest,
@@ -175,6 +176,9 @@ class StationMachine:
             return self.flows.resume(event.call_id, CallFailure(reason, event.detail))
         if isinstance(event, Resumed):
             return self.flows.resume(event.call_id, None)
+        if isinstance(event, CallAbandoned):
+            self.flows.abandon(event.call_id)
+            return []
         if isinstance(event, QueueDelivered):
             return self.flows.start(self._following_registration(), no_result)
         if isinstance(event, QueuedStartDelivered):

@@ -48,6 +48,9 @@ def report_statuses(ctx: FlowContext, command: ReportStatuses) -> Flow[None]:
                 if not ok:
                     station.forget_reported_status()
                     return
+    except GeneratorExit:  # abandoned mid-report: what was sent may not have arrived
+        station.forget_reported_status()
+        raise
     finally:
         ctx.reporting_statuses = False
 
