@@ -17,6 +17,7 @@ from voltlab.fleet.machine.configuration_messages import (
     SetVariables,
     VariablesAnswer,
 )
+from voltlab.fleet.model.device_model import ACTUAL
 from voltlab.fleet.model.device_model_types import (
     ComponentRef,
     ReportFilter,
@@ -29,7 +30,6 @@ from voltlab.fleet.model.device_model_types import (
 )
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
-ACTUAL = "Actual"
 ADDITIONAL_INFO_MAX_LENGTH = 512  # StatusInfoType.additionalInfo
 
 
