@@ -20,6 +20,7 @@ from voltlab.fleet.machine.events import (
 from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
+    PlugIn,
     Received,
     ReportStatuses,
     SessionResult,
@@ -172,3 +173,17 @@ def test_an_abandoned_report_lets_the_next_one_go() -> None:
     again = report(m)
     assert isinstance(again[-1], SendCall) and isinstance(again[-1].message, StatusReport)
     assert len(answer_all(m, again)) == 3  # the station and both connectors
+
+
+def test_a_status_superseded_while_reports_are_on_the_wire_is_not_sent() -> None:
+    """Every status is reported again after registration; a cable plugged in while the first
+    report waits for its answer makes connector 1's Available stale: it is not sent, and
+    Preparing is (no Available after the cable went in)."""
+    m = machine(folds=False)
+    first = report(m, again=True)
+    assert isinstance(first[-1], SendCall) and first[-1].message.connector_id == 0
+    plugged = m.handle(GatewayCommand(PlugIn(1)), T0 + 1)
+    assert not any(isinstance(e, SendCall) for e in plugged)  # the running report picks it up
+    rest = list(m.handle(CallAnswered(first[-1].call_id or 0, Received()), T0 + 1))
+    sent = [(r.connector_id, r.status) for r in answer_all(m, rest, T0 + 1)]
+    assert sent == [(2, "Available"), (1, "Preparing")]

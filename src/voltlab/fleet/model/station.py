@@ -500,6 +500,13 @@ class Station(ReservationBook):
                 changes.append(_change(connector_id, status, fault))
         return changes
 
+    def is_current(self, change: StatusChange) -> bool:
+        """Is `change` still what its connector's status is? (It may have changed again while
+        an earlier report was on the wire; the next `status_changes` then has the new one.)"""
+        cid = change.connector_id
+        reported = self.station_reported if cid == 0 else self.connectors[cid].reported
+        return reported == self._reported_key(cid)
+
     def has_status_changes(self) -> bool:
         """Would `status_changes` report anything? (Marks nothing; asked after every meter
         sample, so it builds no StatusChange.)"""

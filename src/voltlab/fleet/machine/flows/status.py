@@ -44,6 +44,8 @@ def report_statuses(ctx: FlowContext, command: ReportStatuses) -> Flow[None]:
     try:
         while changes := station.status_changes():
             for change in changes:
+                if not station.is_current(change):
+                    continue  # superseded while an earlier report was on the wire: not sent
                 ok = yield from _report(ctx, change, False)
                 if not ok:
                     station.forget_reported_status()
