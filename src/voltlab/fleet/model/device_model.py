@@ -86,12 +86,10 @@ class DeviceModel:
         return [self._get_one(item, now) for item in items]
 
     def _get_one(self, item: VariableGet, now: float) -> VariableResult:
-        found = self._resolve(item.component, item.variable)
-        if isinstance(found, str):
-            return _result(item, found)
+        found = self._resolve_actual(item)
+        if isinstance(found, VariableResult):
+            return found
         spec, target = found
-        if item.attribute_type != ACTUAL:
-            return _refused(item, "NotSupportedAttributeType", "UnsupportedParam", "only Actual")
         if spec.mutability == WRITE_ONLY:
             return _refused(item, "Rejected", "WriteOnly", f"{spec.dotted} is write-only")
         return _result(item, "Accepted", self._read(spec, target, now)[:REPORTING_VALUE_SIZE])
@@ -101,12 +99,10 @@ class DeviceModel:
         return [self._set_one(item) for item in items]
 
     def _set_one(self, item: VariableSet) -> VariableResult:
-        found = self._resolve(item.component, item.variable)
-        if isinstance(found, str):
-            return _result(item, found)
+        found = self._resolve_actual(item)
+        if isinstance(found, VariableResult):
+            return found
         spec, _ = found
-        if item.attribute_type != ACTUAL:
-            return _refused(item, "NotSupportedAttributeType", "UnsupportedParam", "only Actual")
         if spec.mutability == READ_ONLY:
             return _refused(item, "Rejected", "ReadOnly", f"{spec.dotted} is read-only")
         try:
@@ -266,6 +262,18 @@ class DeviceModel:
                 yield spec, Target(evse_id)
             for spec in _CONNECTOR_VARIABLES:
                 yield spec, Target(evse_id, 1)
+
+    def _resolve_actual(
+        self, item: VariableGet | VariableSet
+    ) -> tuple[VariableSpec, Target] | VariableResult:
+        """The item's (variable, target), or its result when the variable is unknown or the
+        attribute is not Actual (the one attribute the station keeps)."""
+        found = self._resolve(item.component, item.variable)
+        if isinstance(found, str):
+            return _result(item, found)
+        if item.attribute_type != ACTUAL:
+            return _refused(item, "NotSupportedAttributeType", "UnsupportedParam", "only Actual")
+        return found
 
     def _resolve(
         self, component: ComponentRef, variable: VariableRef
