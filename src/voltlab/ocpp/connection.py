@@ -71,8 +71,9 @@ UNREADABLE_MESSAGE_ID = "-1"
 # timeout timer between calls.
 BUSY_CALL_GAP = 1.0
 BUSY_CALLS = 8
-# Close codes a peer may end a connection with that say nothing went wrong (RFC 6455 §7.4.1).
-NORMAL_CLOSE_CODES = frozenset({1000, 1001})
+# Close codes a peer may end a connection with that say nothing went wrong: normal closure and
+# going away (RFC 6455 §7.4.1), service restart and try again later (IANA WebSocket registry).
+NORMAL_CLOSE_CODES = frozenset({1000, 1001, 1012, 1013})
 
 # The CSMS's CALL being handled, as received (set only with an observer): the station's rules
 # that judge a request (fleet/driver) name it as evidence. Each incoming CALL runs in a task

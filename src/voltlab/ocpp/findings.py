@@ -139,7 +139,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "rpc-abnormal-close",
             "warning",
-            "CSMS closed the WebSocket with a close code other than normal or going away",
+            "CSMS closed the WebSocket with an error close code (not 1000, 1001, 1012, 1013)",
             f"{_J16} §3 Connection (RFC 6455 §7.4.1 close codes)",
             f"{_J2} §5 Connection (RFC 6455 §7.4.1 close codes)",
         ),

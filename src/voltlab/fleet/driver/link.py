@@ -237,7 +237,8 @@ class StationLink:
         self._observer.violation(
             Observation(
                 "rpc-abnormal-close",
-                f"expected close code 1000 or 1001; the CSMS closed with {code} {reason!r}",
+                f"expected close code 1000, 1001, 1012 or 1013; the CSMS closed with {code} "
+                f"{reason!r}",
                 (FrameEvidence("in", None, None, f"close {code} {reason}"),),
             )
         )
