@@ -168,7 +168,7 @@ class RpcConnection:
         # The last CALL sent and its answer, as text: evidence for rules judging an answer.
         self._call_text = ""
         self._result_text = ""
-        self.last_exchange: tuple[str, str, str, str] | None = None
+        self._answered_action = ""
 
     @property
     def closed(self) -> bool:
@@ -218,8 +218,6 @@ class RpcConnection:
                 await self._send(text)
                 self._arm_timeout(loop, action, wait)
                 result = await future
-                if self._observer is not None:
-                    self.last_exchange = (message_id, action, text, self._result_text)
             finally:
                 if not future.done() or future.exception() is not None:
                     self._abandoned_id = message_id  # a late answer to it is no news
@@ -489,6 +487,7 @@ class RpcConnection:
             return
         if self._observer is not None:
             self._answered_id = message_id
+            self._answered_action = self._pending_action
             sent = self._deadline - self._pending_wait
             self._observer.answered(self._pending_action, monotonic() - sent)
         if error is not None:
@@ -560,6 +559,14 @@ class RpcConnection:
             log.warning("dropping SEND %s", frame.action, exc_info=True)
 
     # -- rules about the peer (only with an observer) ------------------------------------
+
+    @property
+    def last_exchange(self) -> tuple[str, str, str, str] | None:
+        """The last CALL answered: (message id, action, the CALL's text, the answer's text),
+        valid until the next CALL goes out (read it as the answer comes back)."""
+        if self._answered_id is None:
+            return None
+        return self._answered_id, self._answered_action, self._call_text, self._result_text
 
     def _report(self, rule: str, detail: str, evidence: tuple[FrameEvidence, ...]) -> None:
         observer = self._observer
