@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from voltlab.fleet.machine.messages import CsmsAnswerMessage, StationMessage
 
@@ -129,6 +130,17 @@ class ResetStation:
     boot_reason: str = "RemoteReset"
 
 
+@dataclass(frozen=True)
+class Observe:
+    """The CSMS broke a rule (`voltlab.ocpp.findings`, by slug): the driver records a finding
+    with the frames that show it. `subject` says which: "request", the CSMS request being
+    handled; "answer", the CSMS's answer to the call the flow just got back."""
+
+    rule: str
+    detail: str
+    subject: Literal["request", "answer"]
+
+
 Effect = (
     Answer
     | SendCall
@@ -145,4 +157,5 @@ Effect = (
     | Reconnect
     | ResetStation
     | Registered
+    | Observe
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from voltlab.fleet.machine import csms_rules
 from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
@@ -42,6 +43,7 @@ from voltlab.fleet.machine.events import (
     CallAbandoned,
     CallAnswered,
     CallFailed,
+    Connected,
     CsmsRequest,
     DownloadDone,
     Event,
@@ -160,14 +162,21 @@ class StationMachine:
         if type(event) is Resumed:
             return self.flows.resume(event.call_id, None)
         if registration.owns(event):
+            if type(event) is Connected:
+                self.context.csms.clear()
             return registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
             )
         if isinstance(event, CsmsRequest):
+            observed = csms_rules.request_allowed(self.registration.status, event.message)
             if isinstance(event.message, CertificateRequest):
                 ctx, wall_time = self.context, event.wall_time
-                return certificates.certificate_request(ctx, event.message, wall_time)
-            return self._request(event.message, now)
+                effects = certificates.certificate_request(ctx, event.message, wall_time)
+            else:
+                effects = self._request(event.message, now)
+            if observed is not None:
+                effects.insert(0, observed)
+            return effects
         if isinstance(event, GatewayCommand):
             return self._command(event.message, now, from_csms=False)
         if isinstance(event, CallAnswered):
@@ -312,7 +321,9 @@ class StationMachine:
                 needs_enabled_cache=from_csms and self.settings.clear_cache_needs_enabled_cache,
             )
         if isinstance(message, AuthorizeIdTag):
-            flow = authorization.authorize(self.station, message.id_tag, now, online=self.online)
+            flow = authorization.authorize(
+                self.station, message.id_tag, now, online=self.online, memory=self.context.csms
+            )
             return self.flows.start(flow, _answer)
         if isinstance(message, Unlock):
             return self.flows.start(
