@@ -64,6 +64,25 @@ def _ignore(_observation: Observation) -> None:
 
 
 class StationRunner:
+    # A fleet hosts thousands: no per-instance dict.
+    __slots__ = (
+        "charger_id",
+        "clock",
+        "version",
+        "station",
+        "machine",
+        "tasks",
+        "writes",
+        "findings",
+        "link",
+        "driver",
+        "offline",
+        "maintenance",
+        "registration",
+        "_restored",
+        "_on_frame",
+    )
+
     def __init__(
         self,
         *,
