@@ -7,8 +7,9 @@ station cost 10 us with the collector off and 90 us with it on at 500 000 live o
 
 So: once the fleet has been steady for a moment after stations were added, its objects are
 moved to the permanent generation (`gc.freeze()`), which collections skip; reference counting
-still frees them. A long burst of new stations is frozen every few hundred stations as well. Removing stations thaws everything first, so the cycles a removed station
-leaves behind are collected, and the rest is frozen again later."""
+still frees them. A long burst of new stations is frozen every few hundred stations as well.
+Removing stations thaws everything first, so the cycles a removed station leaves behind are
+collected, and the rest is frozen again later."""
 
 from __future__ import annotations
 
