@@ -130,7 +130,7 @@ class StationRunner:
             clock=clock,
             on_frame=self._frame,
             on_state=self.writes.changed,
-            registered=lambda: machine.online,
+            registered=lambda: self.machine.online,
             connect_gate=connect_gate,
             observer=self.findings,
         )
