@@ -536,13 +536,14 @@ class Recorder:
             for n in ECHOED
             if n.decode() in request_headers
         ]
-        if SCRIPT.take(frozenset({"no_echo"}), method, original_path) is not None:
-            echo = []
+        # One step per answer, the first of the script that matches it.
         step = SCRIPT.take(
-            frozenset({"bad_envelope", "unknown_status", "http_error", "reject"}),
+            frozenset({"bad_envelope", "unknown_status", "http_error", "reject", "no_echo"}),
             method,
             original_path,
         )
+        if step is not None and step["violation"] == "no_echo":
+            echo, step = [], None
         if step is None:
             step = self._token_encoding(scope, method, original_path)
         if step is not None:

@@ -1,6 +1,6 @@
 """The misbehaving mode of the 2.2.1 eMSP peer: a script of violations of OCPI 2.2.1.
 
-The control op ``misbehave`` hands the peer a list of steps ``{"violation": KIND, ...}``;
+The control op ``misbehave`` adds to the peer's script a list of steps ``{"violation": KIND, ...}``;
 each step is used once (``"times": n`` for n uses, ``-1`` for the rest of the run), by the
 first exchange it matches (``method`` and a ``path`` substring, when given), in script order.
 Every use prints an event ``{"event": "violated", "violation": KIND, "method", "path", ...}``
@@ -85,7 +85,7 @@ class Script:
             kind = step.get("violation")
             if kind not in SERVER_KINDS | CLIENT_KINDS:
                 raise ValueError(f"unknown violation {kind!r}")
-        self.steps = [dict(step, times=step.get("times", 1)) for step in steps]
+        self.steps += [dict(step, times=step.get("times", 1)) for step in steps]
         return {"steps": len(self.steps)}
 
     def take(self, kinds: frozenset[str], method: str, path: str, **info) -> dict | None:
