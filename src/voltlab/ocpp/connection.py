@@ -37,7 +37,6 @@ from websockets.exceptions import ConnectionClosed
 
 from voltlab.clock import monotonic
 from voltlab.ocpp.errors import (
-    CANONICAL_CODES,
     CallErrorReceived,
     CallTimeout,
     ConnectionLost,
@@ -45,6 +44,7 @@ from voltlab.ocpp.errors import (
     OcppError,
     error_code,
     is_known_code,
+    wire_codes,
 )
 from voltlab.ocpp.findings import FrameEvidence, Observation, RpcObserver
 from voltlab.ocpp.frames import (
@@ -163,7 +163,7 @@ class RpcConnection:
         self._running = False
         # Rules about the peer (ocpp/findings.py); None costs nothing per frame.
         self._observer = observer
-        self._wire_codes = frozenset(error_code(version, code) for code in CANONICAL_CODES)
+        self._wire_codes = wire_codes(self.version)
         self._incoming_open = 0  # the peer's CALLs not answered yet
         # What a stray answer may refer to: the last answered id, the last abandoned one.
         self._answered_id: str | None = None

@@ -22,6 +22,7 @@ from voltlab.fleet.driver.runner_offline import OfflineMessages, QueuedTransacti
 from voltlab.fleet.driver.runner_registration import RegistrationDriver
 from voltlab.fleet.driver.state_view import live_state, stored_state
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
+from voltlab.fleet.machine.events import Restored
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
@@ -96,6 +97,7 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         self._stored_meter = stored_meter
         config = (snapshot or {}).get("config")
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
+        self._restored = bool(snapshot)
         if snapshot:
             self.station.restore(snapshot)
         self.codec = codec_for(version)
@@ -201,6 +203,9 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._restored:
+            # What ran on the machine's timers before the restart runs again (`Restored`).
+            self.spawn(self.execute(self.feed(Restored())))
         self.link.start()
 
     async def stop(self, close_code: int = 1000) -> None:
@@ -306,8 +311,8 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     ) -> None:
         await self._session(RemoteStart(connector_id, id_tag, remote_start_id, profile))
 
-    async def reset(self, hard: bool) -> None:
-        await self.run_command(Reset(hard))
+    async def reset(self, hard: bool, boot_reason: str = "RemoteReset") -> None:
+        await self.run_command(Reset(hard, boot_reason))
 
     async def unlock(self, connector_id: int) -> str:
         answer = await self.run_command(Unlock(connector_id))

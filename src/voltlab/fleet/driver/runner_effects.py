@@ -158,7 +158,7 @@ class MachineDriver:
                     raise
                 await self.execute(self.feed(Resumed(effect.call_id)), answers)
             elif isinstance(effect, ResetStation):
-                self.spawn(self.reset(effect.hard))
+                self.spawn(self.reset(effect.hard, effect.boot_reason))
             elif isinstance(effect, Reconnect):
                 await self.reboot(effect.reason)
             elif isinstance(effect, Persist) and effect.write_ahead:

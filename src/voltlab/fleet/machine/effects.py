@@ -123,9 +123,11 @@ class Reconnect:
 @dataclass(frozen=True)
 class ResetStation:
     """Reset the station (2.x Reset OnIdle once its last transaction ended; hard after a
-    firmware install). Until reset moves into the machine the driver does it."""
+    firmware install). Until reset moves into the machine the driver does it. `boot_reason`:
+    what the BootNotification after it says (2.x BootReason)."""
 
     hard: bool
+    boot_reason: str = "RemoteReset"
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from voltlab.fleet.machine.events import (
     QueueChanged,
     QueueDelivered,
     QueuedStartDelivered,
+    Restored,
     Resumed,
     TimerFired,
     TransferFailed,
@@ -199,6 +200,8 @@ class StationMachine:
             return self.maintenance.transfer_outcome(event, now)
         if isinstance(event, QueueChanged):
             return offline.queue_changed(self.context, event)
+        if isinstance(event, Restored):
+            return self._restored(now)
         raise UnhandledEvent(f"no flow handles {event!r}")
 
     def _timer(self, name: str, now: float) -> list[Effect]:
@@ -356,7 +359,7 @@ class StationMachine:
         if isinstance(message, CloseInterrupted):
             return sessions.close_interrupted(ctx)
         if isinstance(message, Reset):
-            return station_control.reset(ctx, message.hard)
+            return station_control.reset(ctx, message.hard, message.boot_reason)
         if isinstance(message, ReportStatuses):
             return status.report_statuses(ctx, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
@@ -369,6 +372,17 @@ class StationMachine:
         yield from sessions.close_interrupted(self.context)
         yield from status.report_statuses(self.context, _EVERY_STATUS)
         yield from self._resume_sessions()
+
+    def _restored(self, now: float) -> list[Effect]:
+        """Arm again what ran on timers before the restart (see `Restored`)."""
+        settings = self.settings
+        effects = reservations.restored(
+            self.station, now, reports_ends=settings.reports_reservation_ends
+        )
+        change = self.station.next_limit_change(now)
+        if change is not None:  # a profile's next period: the limits follow it
+            effects.insert(0, self.context.set_timer(profiles.PROFILES_TIMER, change + 0.001))
+        return effects
 
     def _recheck_limits(self) -> Flow[None]:
         for tx in self.station.transactions():
