@@ -90,6 +90,14 @@ def counts_by_charger(session: Session, charger_ids: Sequence[str]) -> dict[str,
     return counts
 
 
+def count_for_cpo(session: Session, cpo_id: str) -> int:
+    """How many findings about the eMSP of this virtual CPO were recorded."""
+    count = session.scalar(
+        select(func.count()).select_from(FindingRecord).where(FindingRecord.cpo_id == cpo_id)
+    )
+    return int(count or 0)
+
+
 def delete_charger_findings(session: Session, charger_ids: Sequence[str]) -> None:
     for start in range(0, len(charger_ids), 500):
         chunk = list(charger_ids[start : start + 500])

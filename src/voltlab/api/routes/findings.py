@@ -1,5 +1,6 @@
-"""Findings about the CSMS under test, per charger and per location (`voltlab.ocpp.findings`;
-the contract is in docs/api.md)."""
+"""Findings about the system under test: the CSMS, per charger and per location
+(`voltlab.ocpp.findings`), and the eMSP, per virtual CPO (`voltlab.ocpi.findings`); the
+contract is in docs/api.md."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from voltlab.api.serialize import finding_json
 from voltlab.store import repo
 from voltlab.store.finding_models import FindingRecord
 from voltlab.store.findings_repo import FindingFilter, counts_by_rule, finding_page
+from voltlab.store.models import Cpo
 
 router = APIRouter(tags=["findings"], route_class=AuthenticatedRoute)
 
@@ -103,4 +105,32 @@ async def location_findings(
         return rows, more, counts_by_rule(session, which)
 
     rows, more, counts = await in_session(database, read)
+    return _body(rows, more) | {"counts": counts}
+
+
+@router.get(
+    "/ocpi/cpos/{cpo_id}/findings",
+    summary="What the virtual CPO found wrong with its eMSP, with counts per rule",
+)
+async def cpo_findings(
+    cpo_id: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    rule: RuleFilter = None,
+    severity: SeverityFilter = None,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> dict[str, Any]:
+    key = decode_cursor(cursor)
+    which = FindingFilter(cpo_id=cpo_id, rule=rule, severity=severity)
+
+    def read(session: Session) -> tuple[list[FindingRecord], bool, dict[str, int]]:
+        cpo = session.get(Cpo, cpo_id) if len(cpo_id) <= 40 else None
+        if cpo is None or cpo.org_id != principal.org_id:
+            raise not_found("CPO", cpo_id)
+        rows, more = _page(session, which, limit, key)
+        return rows, more, counts_by_rule(session, which)
+
+    # The OCPI layer writes its findings as it finds them: nothing is buffered to flush.
+    rows, more, counts = await in_session(get_database(request), read)
     return _body(rows, more) | {"counts": counts}
