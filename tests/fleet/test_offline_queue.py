@@ -25,8 +25,8 @@ from voltlab.fleet.driver.offline_queue import (
     MessageNotQueued,
     OfflineQueue,
     QueuedMessage,
-    QueueStore,
 )
+from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltlab.store.db import Database
 
@@ -90,7 +90,7 @@ def store(database: Database) -> QueueStore:
 
 @pytest.fixture
 def queue(store: QueueStore) -> OfflineQueue:
-    return store.queue("dep-station-1")
+    return OfflineQueue(store, "dep-station-1")
 
 
 class FakeClock:
@@ -182,7 +182,7 @@ async def test_payload_is_copied_on_enqueue(queue: OfflineQueue) -> None:
 
 
 async def test_queues_of_different_chargers_are_separate(store: QueueStore) -> None:
-    one, two = store.queue("dep-a"), store.queue("dep-b")
+    one, two = OfflineQueue(store, "dep-a"), OfflineQueue(store, "dep-b")
     await one.enqueue("StartTransaction", {"who": "a"})
     await two.enqueue("StartTransaction", {"who": "b"})
     await two.enqueue("StopTransaction", {"who": "b"})
@@ -196,11 +196,11 @@ async def test_backlog_known_from_one_read_and_every_later_enqueue(
 ) -> None:
     """A fleet's boot asks once which chargers have queued rows; an enqueue after that read
     still counts, and a charger that never queued anything is known empty without a query."""
-    await QueueStore(database).queue("dep-with-rows").enqueue("MeterValues", {"n": 0})
+    await OfflineQueue(QueueStore(database), "dep-with-rows").enqueue("MeterValues", {"n": 0})
     store = QueueStore(database)  # a restarted process: nothing known yet
-    assert await store.queue("dep-with-rows").may_have_backlog() is True
-    assert await store.queue("dep-empty").may_have_backlog() is False
-    later = store.queue("dep-later")
+    assert await OfflineQueue(store, "dep-with-rows").may_have_backlog() is True
+    assert await OfflineQueue(store, "dep-empty").may_have_backlog() is False
+    later = OfflineQueue(store, "dep-later")
     assert await later.may_have_backlog() is False
     await later.enqueue("StopTransaction", {"n": 1})
     assert await later.may_have_backlog() is True
@@ -224,7 +224,7 @@ async def test_concurrent_enqueues_share_commits_and_keep_per_charger_order(
 ) -> None:
     commits: list[int] = []
     event.listen(database.engine, "commit", lambda _connection: commits.append(1))
-    queues = [store.queue(f"dep-{n}") for n in range(20)]
+    queues = [OfflineQueue(store, f"dep-{n}") for n in range(20)]
 
     async def station(queue: OfflineQueue) -> list[int]:
         return [await queue.enqueue("MeterValues", {"n": n}) for n in range(5)]
@@ -611,7 +611,7 @@ def _set_transaction_id(transaction_id: int) -> Any:
 
 
 async def test_rewrite_updates_only_selected_payloads(store: QueueStore) -> None:
-    queue, other = store.queue("dep-a"), store.queue("dep-b")
+    queue, other = OfflineQueue(store, "dep-a"), OfflineQueue(store, "dep-b")
     await queue.enqueue("MeterValues", {"connectorId": 1, "transactionId": PROVISIONAL_ID})
     await queue.enqueue("MeterValues", {"connectorId": 2, "transactionId": 99})
     await queue.enqueue("StopTransaction", {"transactionId": PROVISIONAL_ID, "meterStop": 10})

@@ -15,10 +15,7 @@ Durability: on SQLite the store runs in WAL mode with synchronous=NORMAL, which 
 committed row across a killed process (kill -9); only an operating-system crash or power loss
 can lose the last commits. On PostgreSQL a commit is durable outright.
 
-Writes from all the queues of one `QueueStore` share a group commit: while one transaction is
-being written, the writes that arrive meanwhile wait and then go together in the next one. A
-lone write therefore waits for nothing, and a fleet that goes offline at once does not turn into
-one commit per message (SQLite has a single writer).
+Writes from all the queues of one `QueueStore` share a group commit (`offline_queue_store`).
 
 One process hosts a given charger at a time (see DESIGN.md, worker shards); the per-charger
 sequence counter relies on that, and the unique (charger_id, seq) index makes a violation fail
@@ -41,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
 from voltlab.fleet.driver.link import NotConnected
+from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltlab.store.db import Database
 from voltlab.store.queue_models import QueuedMessageRecord
@@ -90,141 +88,6 @@ class MessageDropped(Exception):
     """Passed to `on_result` for a message dropped without being sent again: it had already
     used up its attempts (a crash between the last CALLERROR and the drop, or a lowered
     TransactionMessageAttempts)."""
-
-
-# -- the shared store: group commit of queue writes -----------------------------------------------
-
-
-@dataclass
-class _PendingWrite:
-    operation: Callable[[Session], Any]
-    future: asyncio.Future[Any]
-
-
-@dataclass
-class _Outcome:
-    value: Any = None
-    error: Exception | None = None
-
-
-def _chargers_with_rows(session: Session) -> set[str]:
-    return set(session.scalars(select(QueuedMessageRecord.charger_id).distinct()))
-
-
-class QueueStore:
-    """The database side of every offline queue of a fleet: one per `Database`. Writes go
-    through one group-commit writer; reads go straight to a worker thread."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-        self._pending: list[_PendingWrite] = []
-        self._writer: asyncio.Task[None] | None = None
-        # Last seq handed out per charger. Only the writer thread touches it (one batch at a
-        # time), so it needs no lock; it is cleared whenever a batch rolls back.
-        self._last_seq: dict[str, int] = {}
-        # Chargers that may have queued rows: those with rows when first asked, plus every
-        # charger that enqueued since. A fleet's boot then costs one query, not one per station.
-        self._had_rows: set[str] | None = None
-        self._backlog_read: asyncio.Task[set[str]] | None = None
-        self._enqueued: set[str] = set()
-
-    def queue(self, charger_id: str) -> OfflineQueue:
-        return OfflineQueue(self, charger_id)
-
-    async def write(self, operation: Callable[[Session], ResultT]) -> ResultT:
-        """Run `operation` in a transaction shared with the writes that arrive while the
-        previous one commits; return its result once committed."""
-        future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
-        self._pending.append(_PendingWrite(operation, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_pending(), name="offline-queue-writer")
-        return await future
-
-    async def may_have_backlog(self, charger_id: str) -> bool:
-        """False when the charger certainly has no queued message."""
-        if charger_id in self._enqueued:
-            return True
-        if self._had_rows is None:
-            if self._backlog_read is None:
-                self._backlog_read = asyncio.create_task(self.read(_chargers_with_rows))
-            self._had_rows = await asyncio.shield(self._backlog_read)
-        return charger_id in self._had_rows or charger_id in self._enqueued
-
-    def noted_enqueue(self, charger_id: str) -> None:
-        self._enqueued.add(charger_id)
-
-    async def read(self, operation: Callable[[Session], ResultT]) -> ResultT:
-        return await asyncio.to_thread(self._run_read, operation)
-
-    def _run_read(self, operation: Callable[[Session], ResultT]) -> ResultT:
-        with self.database.session() as session:
-            return operation(session)
-
-    async def _write_pending(self) -> None:
-        batch: list[_PendingWrite] = []
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                # A caller cancelled before its write began does not consider it written.
-                batch = [write for write in batch if not write.future.done()]
-                if not batch:
-                    continue
-                operations = [write.operation for write in batch]
-                outcomes = await asyncio.to_thread(self._apply, operations)
-                for write, outcome in zip(batch, outcomes, strict=True):
-                    if write.future.done():
-                        continue
-                    if outcome.error is not None:
-                        write.future.set_exception(outcome.error)
-                    else:
-                        write.future.set_result(outcome.value)
-                batch = []
-        except BaseException:
-            # The writer itself was cancelled (loop shutting down): nobody may wait forever.
-            for write in batch + self._pending:
-                if not write.future.done():
-                    write.future.cancel()
-            self._pending = []
-            raise
-
-    def _apply(self, operations: list[Callable[[Session], Any]]) -> list[_Outcome]:
-        try:
-            with self.database.session() as session:
-                values = [operation(session) for operation in operations]
-        except Exception as exc:  # noqa: BLE001 - reported to the callers below
-            self._last_seq.clear()  # rolled back: the counters may be ahead of the table
-            if len(operations) == 1:
-                return [_Outcome(error=exc)]
-            # One failing write must not fail the others of its batch: retry each alone.
-            return [self._apply_alone(operation) for operation in operations]
-        return [_Outcome(value=value) for value in values]
-
-    def _apply_alone(self, operation: Callable[[Session], Any]) -> _Outcome:
-        try:
-            with self.database.session() as session:
-                return _Outcome(value=operation(session))
-        except Exception as exc:  # noqa: BLE001 - reported to the caller
-            self._last_seq.clear()
-            return _Outcome(error=exc)
-
-    def next_seq(self, session: Session, charger_id: str) -> int:
-        """The seq for a new message of `charger_id`; call only inside a `write` operation.
-
-        Kept in memory so seq keeps increasing while the queue empties and fills again (an old
-        seq a caller still holds never names a newer message); read from the table on first use.
-        """
-        last = self._last_seq.get(charger_id)
-        if last is None:
-            last = (
-                session.scalar(
-                    select(func.max(QueuedMessageRecord.seq)).where(
-                        QueuedMessageRecord.charger_id == charger_id
-                    )
-                )
-                or 0
-            )
-        self._last_seq[charger_id] = last + 1
-        return last + 1
 
 
 # -- one charger's queue -----------------------------------------------------------------------

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from voltlab.clock import Clock, monotonic
-from voltlab.fleet.driver.offline_queue import QueueStore
+from voltlab.fleet.driver.offline_queue import OfflineQueue
+from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.fleet.driver.runner import StationRunner
 from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
@@ -152,7 +153,7 @@ class FleetRuntime:
                 persist=self.writer.persist,
                 stored_meter=self.writer,
                 snapshot=(spec.state or {}).get("station"),
-                queue=self.queues.queue(spec.charger_id),
+                queue=OfflineQueue(self.queues, spec.charger_id),
                 frame_log=self.recent_frames,
                 connect_gate=self.connect_gate,
                 on_finding=partial(self._finding, spec),
