@@ -12,7 +12,13 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 # Tables declared in their own modules join Base.metadata when imported, before create_all.
-from voltlab.store import clock_state, csms_models, ocpi_models, queue_models  # noqa: F401
+from voltlab.store import (  # noqa: F401
+    clock_state,
+    csms_models,
+    ocpi_models,
+    queue_models,
+    scenario_models,
+)
 from voltlab.store.models import Base
 
 DEFAULT_DATABASE_URL = "sqlite:///voltlab.db"

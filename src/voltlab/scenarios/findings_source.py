@@ -1,0 +1,48 @@
+"""Where scenarios read findings: the one function `read_findings`, kept alone in this module so
+the findings of issue 12's first deliverable plug in here and nowhere else.
+
+Findings (rule, severity, title, detail, spec_ref, at, evidence) are recorded per charger in the
+`findings` table and served by `GET /ocpp/chargers/{id}/findings` (`{"findings": [...],
+"next_cursor": ...}`, filterable by `rule` and `severity`). A scenario's chargers are its own,
+made by the run, so every finding of theirs was raised during the run. While the server has no
+such route (it answers 404 "Not Found" for the path itself) the findings are `available=False`:
+`expect_no_finding` is then reported `skipped`, never passed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from voltlab.scenarios.gateway import Gateway, GatewayError
+
+FINDINGS_PAGE = 200
+
+
+@dataclass(frozen=True)
+class FindingsRead:
+    available: bool
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def read_findings(gateway: Gateway, charger_ids: Sequence[str]) -> FindingsRead:
+    """Every finding of these chargers, each with its `charger_id`, oldest first."""
+    collected: list[dict[str, Any]] = []
+    for charger_id in charger_ids:
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": FINDINGS_PAGE}
+            if cursor is not None:
+                params["cursor"] = cursor
+            page = await gateway.get_optional(f"/ocpp/chargers/{charger_id}/findings", params)
+            if page is None:
+                # The route is missing (findings not on this server) or the charger is gone.
+                return FindingsRead(available=False)
+            if not isinstance(page, dict) or not isinstance(page.get("findings"), list):
+                raise GatewayError(f"unexpected findings page for {charger_id}: {page!r}")
+            collected.extend({"charger_id": charger_id, **item} for item in page["findings"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+    collected.sort(key=lambda item: str(item.get("at") or ""))
+    return FindingsRead(available=True, findings=collected)
