@@ -44,7 +44,20 @@
  *   client_cert:{subject,issuer,serial}|null} when serving wss (absent otherwise)
  *   {"reply_to":id,"ok":true,"result":...} / {"reply_to":id,"ok":false,"error":{...}}
  *
+ *   {"event":"reaction","identity","on","method","ok","result"|"error"}  (see set_reaction)
+ *
  * stdin (commands, each with an "id"): see handleCommand() below.
+ *
+ * Scripted CSMS behaviour for scenario tests (added for issue 12):
+ *   set_boot_sequence {statuses:[...], interval}  each station's n-th BootNotification is
+ *       answered statuses[n] (the last one repeats); {statuses: null} turns it off.
+ *   set_reaction {on, method, params, when?, identity?, delay_ms?, once?}  after answering a
+ *       CALL `on` (whose params match `when`, dotted paths), send CALL `method` to that station.
+ *       Strings in params: "${transactionId}" (the last id this CSMS gave the station),
+ *       "${identity}", "${param.PATH}" (of the triggering CALL), "${time+N}" / "${time-N}"
+ *       (the triggering CALL's `timestamp`, or now, plus N seconds, ISO 8601).
+ *       once (default true): at most once per station.
+ *   clear_reactions {}
  * Closing stdin shuts the server down and exits the process.
  */
 
@@ -171,6 +184,10 @@ const state = {
     delays: new Map(),               // `${identity||'*'}|${method}` -> ms before answering
     nextTransactionId: 1,
     quiet: false,
+    bootSequence: null,              // {statuses: [...], interval} (set_boot_sequence)
+    bootCounts: new Map(),           // identity -> BootNotifications answered so far
+    lastTransaction: new Map(),      // identity -> last transactionId given (1.6)
+    reactions: [],                   // set_reaction entries
     // what --quiet counts instead of printing
     counts: { connects: 0, disconnects: 0, frames_in: 0, frames_out: 0, calls: {} },
 };
@@ -212,6 +229,13 @@ function idTokenInfo2(idToken) {
 }
 
 function bootResponse(identity) {
+    if (state.bootSequence && !state.bootByIdentity.has(identity)) {
+        const n = state.bootCounts.get(identity) ?? 0;
+        state.bootCounts.set(identity, n + 1);
+        const statuses = state.bootSequence.statuses;
+        const status = statuses[Math.min(n, statuses.length - 1)];
+        return { status, currentTime: nowIso(), interval: state.bootSequence.interval };
+    }
     const b = state.bootByIdentity.get(identity) ?? state.boot;
     return { status: b.status, currentTime: nowIso(), interval: b.interval };
 }
@@ -228,10 +252,11 @@ const handlers16 = {
     FirmwareStatusNotification: empty,
     Heartbeat: () => ({ currentTime: nowIso() }),
     MeterValues: empty,
-    StartTransaction: (p) => ({
-        idTagInfo: idTagInfo16(p.idTag),
-        transactionId: state.nextTransactionId++,
-    }),
+    StartTransaction: (p, ctx) => {
+        const transactionId = state.nextTransactionId++;
+        state.lastTransaction.set(ctx.identity, transactionId);
+        return { idTagInfo: idTagInfo16(p.idTag), transactionId };
+    },
     StatusNotification: empty,
     StopTransaction: (p) => (p.idTag !== undefined ? { idTagInfo: idTagInfo16(p.idTag) } : {}),
     // Security whitepaper (edition 2) extensions
@@ -456,6 +481,7 @@ function attachClient(client) {
             else emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
             const delay = state.delays.get(`${identity}|${method}`) ?? state.delays.get(`*|${method}`);
             if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+            scheduleReactions(identity, method, params ?? {});
             const override = findOverride(identity, method);
             if (override) {
                 if (override.error) {
@@ -469,6 +495,76 @@ function attachClient(client) {
             }
             return fn(params ?? {}, { identity, protocol });
         });
+    }
+}
+
+// ---------------------------------------------------------- reactions ------
+
+function pathValue(obj, path) {
+    let value = obj;
+    for (const part of String(path).split('.')) {
+        if (value === null || typeof value !== 'object' || !(part in value)) return undefined;
+        value = value[part];
+    }
+    return value;
+}
+
+function whenMatches(when, params) {
+    if (!when) return true;
+    return Object.entries(when).every(([path, expected]) => pathValue(params, path) === expected);
+}
+
+function reactionValue(name, identity, params) {
+    if (name === 'transactionId') return state.lastTransaction.get(identity);
+    if (name === 'identity') return identity;
+    if (name.startsWith('param.')) return pathValue(params, name.slice('param.'.length));
+    const time = /^time([+-]\d+(?:\.\d+)?)?$/.exec(name);
+    if (time) {
+        const base = typeof params.timestamp === 'string' ? Date.parse(params.timestamp) : Date.now();
+        const offset = time[1] ? Number(time[1]) * 1000 : 0;
+        return new Date((Number.isNaN(base) ? Date.now() : base) + offset).toISOString();
+    }
+    return undefined;
+}
+
+function substitute(value, identity, params) {
+    if (typeof value === 'string') {
+        const whole = /^\$\{([^}]+)\}$/.exec(value);
+        if (whole) return reactionValue(whole[1], identity, params);
+        return value.replace(/\$\{([^}]+)\}/g, (_, name) => String(reactionValue(name, identity, params)));
+    }
+    if (Array.isArray(value)) return value.map((v) => substitute(v, identity, params));
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, substitute(v, identity, params)]),
+        );
+    }
+    return value;
+}
+
+// After the CSMS answered a CALL `on` from a station, send it the reactions' CALLs.
+function scheduleReactions(identity, on, params) {
+    for (const reaction of state.reactions) {
+        if (reaction.on !== on) continue;
+        if (reaction.identity && reaction.identity !== identity) continue;
+        if (!whenMatches(reaction.when, params)) continue;
+        if (reaction.once && reaction.fired.has(identity)) continue;
+        reaction.fired.add(identity);
+        setTimeout(async () => {
+            const client = state.clients.get(identity);
+            const report = { event: 'reaction', identity, on, method: reaction.method };
+            if (!client) {
+                emit({ ...report, ok: false, error: { code: 'NotConnected', message: '' } });
+                return;
+            }
+            try {
+                const callParams = substitute(reaction.params ?? {}, identity, params);
+                const result = await client.call(reaction.method, callParams);
+                emit({ ...report, ok: true, result });
+            } catch (err) {
+                emit({ ...report, ok: false, error: errorInfo(err) });
+            }
+        }, reaction.delayMs);
     }
 }
 
@@ -586,6 +682,47 @@ async function handleCommand(cmd) {
             else state.overrides.delete(key);
             return { key };
         }
+
+        case 'set_boot_sequence': {
+            if (cmd.statuses == null) {
+                state.bootSequence = null;
+                return { statuses: null };
+            }
+            if (!Array.isArray(cmd.statuses) || !cmd.statuses.length) {
+                throw new CommandError('BadCommand', 'statuses must be a non-empty list');
+            }
+            for (const status of cmd.statuses) checkStatus(status, ['Accepted', 'Pending', 'Rejected'], 'status');
+            const interval = cmd.interval ?? 300;
+            if (!Number.isInteger(interval)) throw new CommandError('BadCommand', 'interval must be an integer');
+            state.bootSequence = { statuses: cmd.statuses, interval };
+            state.bootCounts.clear();
+            return state.bootSequence;
+        }
+
+        case 'set_reaction': {
+            if (typeof cmd.on !== 'string' || typeof cmd.method !== 'string') {
+                throw new CommandError('BadCommand', 'on and method are required');
+            }
+            const delayMs = cmd.delay_ms ?? 100;
+            if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > 60000) {
+                throw new CommandError('BadCommand', 'delay_ms must be 0..60000');
+            }
+            state.reactions.push({
+                on: cmd.on,
+                method: cmd.method,
+                params: cmd.params ?? {},
+                when: cmd.when ?? null,
+                identity: cmd.identity ?? null,
+                delayMs,
+                once: cmd.once ?? true,
+                fired: new Set(),
+            });
+            return { reactions: state.reactions.length };
+        }
+
+        case 'clear_reactions':
+            state.reactions = [];
+            return { reactions: 0 };
 
         case 'close': {
             const client = requireClient(cmd.identity);

@@ -1,0 +1,53 @@
+"""Every library scenario passes against the strict ocpp-rpc CSMS doing what the scenario
+requires, and fails, at the step and with the message it should, against the same CSMS
+scripted to break what the scenario checks (tests/scenarios/csms_scripts.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.test_maintenance_wire import FileServer
+from peers.ocpp_rpc_peer import OcppRpcPeer
+from peers.test_ca import CertAuthority
+from voltlab.scenarios.library import library
+
+from .conftest import Lab, explain, failed_step
+from .csms_scripts import CASES, Case, environment
+
+IDS = [case.scenario for case in CASES]
+
+
+def test_every_library_scenario_has_a_case() -> None:
+    assert sorted(IDS) == sorted(library())
+    assert len(IDS) >= 10
+
+
+@pytest.fixture(scope="module")
+def ca() -> CertAuthority:
+    return CertAuthority.generate("Scenario CSMS Root CA")
+
+
+async def _run(lab: Lab, peer: OcppRpcPeer, ca: CertAuthority, case: Case, breaking: bool):
+    with FileServer() as files:
+        env = environment(files.base, ca)
+        await (case.breaking if breaking else case.passing)(peer, env)
+        return await lab.run(case.scenario)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_passes_against_the_strict_peer(lab: Lab, peer, ca, case: Case) -> None:
+    run = await _run(lab, peer, ca, case, breaking=False)
+    assert run["verdict"] == "passed", explain(run)
+    assert all(s["status"] in ("passed", "skipped") for s in run["steps"]), explain(run)
+    # Every frame the strict CSMS saw was valid OCPP in both directions.
+    assert not peer.strict_failures, peer.strict_failures
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_fails_precisely_when_the_csms_breaks_it(lab: Lab, peer, ca, case: Case) -> None:
+    run = await _run(lab, peer, ca, case, breaking=True)
+    assert run["verdict"] == "failed", explain(run)
+    step = failed_step(run)
+    assert step["status"] == "failed", explain(run)
+    assert step["name"] == case.failing_step, explain(run)
+    assert case.message in step["message"], explain(run)
