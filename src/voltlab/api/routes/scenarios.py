@@ -51,6 +51,12 @@ class RunAccepted(BaseModel):
     scenario_name: str
 
 
+def _loc(field: str) -> list[str | int]:
+    """`steps[2].within` -> ["steps", 2, "within"], as FastAPI's own 422s name a field."""
+    parts = field.replace("[", ".").replace("]", "").split(".")
+    return [int(part) if part.isdigit() else part for part in parts if part]
+
+
 def _runs(request: Request) -> ScenarioRuns:
     runs: ScenarioRuns = request.app.state.scenario_runs
     return runs
