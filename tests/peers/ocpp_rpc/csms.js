@@ -44,20 +44,7 @@
  *   client_cert:{subject,issuer,serial}|null} when serving wss (absent otherwise)
  *   {"reply_to":id,"ok":true,"result":...} / {"reply_to":id,"ok":false,"error":{...}}
  *
- *   {"event":"reaction","identity","on","method","ok","result"|"error"}  (see set_reaction)
- *
  * stdin (commands, each with an "id"): see handleCommand() below.
- *
- * Scripted CSMS behaviour for scenario tests (added for issue 12):
- *   set_boot_sequence {statuses:[...], interval}  each station's n-th BootNotification is
- *       answered statuses[n] (the last one repeats); {statuses: null} turns it off.
- *   set_reaction {on, method, params, when?, identity?, delay_ms?, once?}  after answering a
- *       CALL `on` (whose params match `when`, dotted paths), send CALL `method` to that station.
- *       Strings in params: "${transactionId}" (the last id this CSMS gave the station),
- *       "${identity}", "${param.PATH}" (of the triggering CALL), "${time+N}" / "${time-N}"
- *       (the triggering CALL's `timestamp`, or now, plus N seconds, ISO 8601).
- *       once (default true): at most once per station.
- *   clear_reactions {}
  * Closing stdin shuts the server down and exits the process.
  */
 
@@ -184,12 +171,13 @@ const state = {
     delays: new Map(),               // `${identity||'*'}|${method}` -> ms before answering
     nextTransactionId: 1,
     quiet: false,
+    // what --quiet counts instead of printing
+    counts: { connects: 0, disconnects: 0, frames_in: 0, frames_out: 0, calls: {} },
+    // scripted behaviour for scenario tests (see "reactions" below)
     bootSequence: null,              // {statuses: [...], interval} (set_boot_sequence)
     bootCounts: new Map(),           // identity -> BootNotifications answered so far
     lastTransaction: new Map(),      // identity -> last transactionId given (1.6)
     reactions: [],                   // set_reaction entries
-    // what --quiet counts instead of printing
-    counts: { connects: 0, disconnects: 0, frames_in: 0, frames_out: 0, calls: {} },
 };
 
 function countCall(method) {
@@ -476,12 +464,12 @@ function attachClient(client) {
     const table = handlersByProtocol[protocol] ?? {};
     for (const [method, fn] of Object.entries(table)) {
         client.handle(method, async ({ params, messageId }) => {
+            scheduleReactions(identity, method, params ?? {});
             // strict validation of the request has already passed when we get here
             if (state.quiet) countCall(method);
             else emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
             const delay = state.delays.get(`${identity}|${method}`) ?? state.delays.get(`*|${method}`);
             if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
-            scheduleReactions(identity, method, params ?? {});
             const override = findOverride(identity, method);
             if (override) {
                 if (override.error) {
@@ -499,6 +487,19 @@ function attachClient(client) {
 }
 
 // ---------------------------------------------------------- reactions ------
+/*
+ * Scripted CSMS behaviour for scenario tests (issue 12), driven by these commands:
+ *   set_boot_sequence {statuses:[...], interval}  each station's n-th BootNotification is
+ *       answered statuses[n] (the last one repeats); {statuses: null} turns it off.
+ *   set_reaction {on, method, params, when?, identity?, delay_ms?, once?}  when a station sends
+ *       CALL `on` (whose params match `when`, dotted paths), send it CALL `method` `delay_ms`
+ *       (default 100) after that CALL arrived. Strings in params: "${transactionId}" (the last
+ *       id this CSMS gave the station), "${identity}", "${param.PATH}" (of the triggering
+ *       CALL), "${time+N}" / "${time-N}" (the triggering CALL's `timestamp`, or now, plus N
+ *       seconds, ISO 8601). once (default true): at most once per station. Each outcome is
+ *       printed as {"event":"reaction","identity","on","method","ok","result"|"error"}.
+ *   clear_reactions {}
+ */
 
 function pathValue(obj, path) {
     let value = obj;
@@ -542,7 +543,7 @@ function substitute(value, identity, params) {
     return value;
 }
 
-// After the CSMS answered a CALL `on` from a station, send it the reactions' CALLs.
+// A station sent CALL `on`: send it the CALLs of the reactions it triggers, a little later.
 function scheduleReactions(identity, on, params) {
     for (const reaction of state.reactions) {
         if (reaction.on !== on) continue;
