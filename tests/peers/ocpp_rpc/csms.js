@@ -486,89 +486,6 @@ function attachClient(client) {
     }
 }
 
-// ---------------------------------------------------------- reactions ------
-/*
- * Scripted CSMS behaviour for scenario tests (issue 12), driven by these commands:
- *   set_boot_sequence {statuses:[...], interval}  each station's n-th BootNotification is
- *       answered statuses[n] (the last one repeats); {statuses: null} turns it off.
- *   set_reaction {on, method, params, when?, identity?, delay_ms?, once?}  when a station sends
- *       CALL `on` (whose params match `when`, dotted paths), send it CALL `method` `delay_ms`
- *       (default 100) after that CALL arrived. Strings in params: "${transactionId}" (the last
- *       id this CSMS gave the station), "${identity}", "${param.PATH}" (of the triggering
- *       CALL), "${time+N}" / "${time-N}" (the triggering CALL's `timestamp`, or now, plus N
- *       seconds, ISO 8601). once (default true): at most once per station. Each outcome is
- *       printed as {"event":"reaction","identity","on","method","ok","result"|"error"}.
- *   clear_reactions {}
- */
-
-function pathValue(obj, path) {
-    let value = obj;
-    for (const part of String(path).split('.')) {
-        if (value === null || typeof value !== 'object' || !(part in value)) return undefined;
-        value = value[part];
-    }
-    return value;
-}
-
-function whenMatches(when, params) {
-    if (!when) return true;
-    return Object.entries(when).every(([path, expected]) => pathValue(params, path) === expected);
-}
-
-function reactionValue(name, identity, params) {
-    if (name === 'transactionId') return state.lastTransaction.get(identity);
-    if (name === 'identity') return identity;
-    if (name.startsWith('param.')) return pathValue(params, name.slice('param.'.length));
-    const time = /^time([+-]\d+(?:\.\d+)?)?$/.exec(name);
-    if (time) {
-        const base = typeof params.timestamp === 'string' ? Date.parse(params.timestamp) : Date.now();
-        const offset = time[1] ? Number(time[1]) * 1000 : 0;
-        return new Date((Number.isNaN(base) ? Date.now() : base) + offset).toISOString();
-    }
-    return undefined;
-}
-
-function substitute(value, identity, params) {
-    if (typeof value === 'string') {
-        const whole = /^\$\{([^}]+)\}$/.exec(value);
-        if (whole) return reactionValue(whole[1], identity, params);
-        return value.replace(/\$\{([^}]+)\}/g, (_, name) => String(reactionValue(name, identity, params)));
-    }
-    if (Array.isArray(value)) return value.map((v) => substitute(v, identity, params));
-    if (value && typeof value === 'object') {
-        return Object.fromEntries(
-            Object.entries(value).map(([k, v]) => [k, substitute(v, identity, params)]),
-        );
-    }
-    return value;
-}
-
-// A station sent CALL `on`: send it the CALLs of the reactions it triggers, a little later.
-function scheduleReactions(identity, on, params) {
-    for (const reaction of state.reactions) {
-        if (reaction.on !== on) continue;
-        if (reaction.identity && reaction.identity !== identity) continue;
-        if (!whenMatches(reaction.when, params)) continue;
-        if (reaction.once && reaction.fired.has(identity)) continue;
-        reaction.fired.add(identity);
-        setTimeout(async () => {
-            const client = state.clients.get(identity);
-            const report = { event: 'reaction', identity, on, method: reaction.method };
-            if (!client) {
-                emit({ ...report, ok: false, error: { code: 'NotConnected', message: '' } });
-                return;
-            }
-            try {
-                const callParams = substitute(reaction.params ?? {}, identity, params);
-                const result = await client.call(reaction.method, callParams);
-                emit({ ...report, ok: true, result });
-            } catch (err) {
-                emit({ ...report, ok: false, error: errorInfo(err) });
-            }
-        }, reaction.delayMs);
-    }
-}
-
 // ----------------------------------------------------------- commands ------
 
 class CommandError extends Error {
@@ -756,6 +673,89 @@ async function handleCommand(cmd) {
 
         default:
             throw new CommandError('BadCommand', `unknown op: ${cmd.op}`);
+    }
+}
+
+// ---------------------------------------------------------- reactions ------
+/*
+ * Scripted CSMS behaviour for scenario tests (issue 12), driven by these commands:
+ *   set_boot_sequence {statuses:[...], interval}  each station's n-th BootNotification is
+ *       answered statuses[n] (the last one repeats); {statuses: null} turns it off.
+ *   set_reaction {on, method, params, when?, identity?, delay_ms?, once?}  when a station sends
+ *       CALL `on` (whose params match `when`, dotted paths), send it CALL `method` `delay_ms`
+ *       (default 100) after that CALL arrived. Strings in params: "${transactionId}" (the last
+ *       id this CSMS gave the station), "${identity}", "${param.PATH}" (of the triggering
+ *       CALL), "${time+N}" / "${time-N}" (the triggering CALL's `timestamp`, or now, plus N
+ *       seconds, ISO 8601). once (default true): at most once per station. Each outcome is
+ *       printed as {"event":"reaction","identity","on","method","ok","result"|"error"}.
+ *   clear_reactions {}
+ */
+
+function pathValue(obj, path) {
+    let value = obj;
+    for (const part of String(path).split('.')) {
+        if (value === null || typeof value !== 'object' || !(part in value)) return undefined;
+        value = value[part];
+    }
+    return value;
+}
+
+function whenMatches(when, params) {
+    if (!when) return true;
+    return Object.entries(when).every(([path, expected]) => pathValue(params, path) === expected);
+}
+
+function reactionValue(name, identity, params) {
+    if (name === 'transactionId') return state.lastTransaction.get(identity);
+    if (name === 'identity') return identity;
+    if (name.startsWith('param.')) return pathValue(params, name.slice('param.'.length));
+    const time = /^time([+-]\d+(?:\.\d+)?)?$/.exec(name);
+    if (time) {
+        const base = typeof params.timestamp === 'string' ? Date.parse(params.timestamp) : Date.now();
+        const offset = time[1] ? Number(time[1]) * 1000 : 0;
+        return new Date((Number.isNaN(base) ? Date.now() : base) + offset).toISOString();
+    }
+    return undefined;
+}
+
+function substitute(value, identity, params) {
+    if (typeof value === 'string') {
+        const whole = /^\$\{([^}]+)\}$/.exec(value);
+        if (whole) return reactionValue(whole[1], identity, params);
+        return value.replace(/\$\{([^}]+)\}/g, (_, name) => String(reactionValue(name, identity, params)));
+    }
+    if (Array.isArray(value)) return value.map((v) => substitute(v, identity, params));
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, substitute(v, identity, params)]),
+        );
+    }
+    return value;
+}
+
+// A station sent CALL `on`: send it the CALLs of the reactions it triggers, a little later.
+function scheduleReactions(identity, on, params) {
+    for (const reaction of state.reactions) {
+        if (reaction.on !== on) continue;
+        if (reaction.identity && reaction.identity !== identity) continue;
+        if (!whenMatches(reaction.when, params)) continue;
+        if (reaction.once && reaction.fired.has(identity)) continue;
+        reaction.fired.add(identity);
+        setTimeout(async () => {
+            const client = state.clients.get(identity);
+            const report = { event: 'reaction', identity, on, method: reaction.method };
+            if (!client) {
+                emit({ ...report, ok: false, error: { code: 'NotConnected', message: '' } });
+                return;
+            }
+            try {
+                const callParams = substitute(reaction.params ?? {}, identity, params);
+                const result = await client.call(reaction.method, callParams);
+                emit({ ...report, ok: true, result });
+            } catch (err) {
+                emit({ ...report, ok: false, error: errorInfo(err) });
+            }
+        }, reaction.delayMs);
     }
 }
 
