@@ -37,7 +37,6 @@ from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
-    MeterValuesAnswer,
     MeterValuesReport,
     PlugIn,
     Received,
@@ -298,17 +297,17 @@ def plug_and_start(version: str, m: StationMachine, d: VirtualDriver) -> str | i
 
 def one_sample(d: VirtualDriver, m: StationMachine, limit_at: float) -> MeterValuesReport:
     """The sample timer fires: the next one is set, the reading waits for the store, then goes
-    out; the limit timer stays where it is."""
+    out as the flow's last step (charging steadily changes no status, so nothing waits for the
+    answer); the limit timer stays where it is."""
     assert d.next_timer() == "sample:1"
     [again, wait] = d.feed(TimerFired("sample:1"))
     assert again == SetTimer("sample:1", d.now + INTERVAL)
     assert isinstance(wait, AwaitStoredMeter)
     [call] = d.feed(Resumed(wait.call_id))
     assert isinstance(call, SendCall) and isinstance(call.message, MeterValuesReport)
+    assert call.call_id is None and m.flows.waiting == 0
     report = call.message
     assert report.value.context == "Sample.Periodic" and report.value.timestamp == d.now
-    # Charging steadily changes no status: nothing to report.
-    assert d.feed(CallAnswered(call.call_id or 0, MeterValuesAnswer())) == []
     assert d.timers["limit:1"] == pytest.approx(limit_at, abs=1e-6)
     return report
 

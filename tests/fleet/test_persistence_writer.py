@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from voltlab.fleet.hosting.persistence import FleetWriter
+from voltlab.fleet.hosting.persistence import FleetWriter, sqlite_time_text
 from voltlab.store import repo
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
@@ -69,6 +70,26 @@ async def test_a_lone_surrogate_is_stored_escaped_and_the_batch_is_written(
     ]
     assert _states(database) == {a: {"n": 1}, b: {"n": 2}, c: {"n": 3}}
     assert any("cannot encode" in r.getMessage() and b in r.getMessage() for r in caplog.records)
+
+
+async def test_frame_times_read_back_as_the_datetimes_they_were(database: Database) -> None:
+    """The SQLite path writes the time as text itself: it must read back through the ORM as
+    `datetime.fromtimestamp(ts, UTC)` would, microsecond rounding and second rollover included."""
+    [a] = _chargers(database, 1)
+    writer = FleetWriter(database, {}.get)
+    times = [T0, T0 + 0.0000004, T0 + 0.0000005, T0 + 0.0000015, T0 + 0.9999996, T0 + 59.123456]
+    times += [T0 + 86_400 * 400 + n / 7 for n in range(7)]
+    for n, ts in enumerate(times):
+        writer.frame(a, ts, "out", f'[2,"{n}","Heartbeat",{{}}]')
+    await writer.flush()
+    with database.session() as session:
+        stored = session.scalars(select(Frame.ts).order_by(Frame.id)).all()
+    expected = [datetime.fromtimestamp(ts, UTC) for ts in times]
+    assert [t.replace(tzinfo=UTC) for t in stored] == expected
+    # ... written by the fast path, not only by its fallback to the column's bind processor
+    assert [sqlite_time_text(ts) for ts in times] == [
+        t.isoformat(" ", "microseconds")[:26] for t in expected
+    ]
 
 
 async def test_a_row_the_database_refuses_costs_only_itself(

@@ -115,6 +115,9 @@ class RpcConnection:
         self._handler = handler
         self._on_send = on_send
         self._on_frame = on_frame
+        # A socket that writes without waiting (the stations' `StationSocket`) is written to
+        # directly, not through an awaited `send`.
+        self._send_now: Callable[[str], None] | None = getattr(websocket, "send_now", None)
         # The action list is needed even without validation: unknown -> NotImplemented.
         self._schemas = schema_set(version)
         self._supported: frozenset[str] | None = (
@@ -526,7 +529,10 @@ class RpcConnection:
         if self._on_frame is not None:
             self._observe("out", text)
         try:
-            await self.websocket.send(text)
+            if self._send_now is not None:
+                self._send_now(text)
+            else:
+                await self.websocket.send(text)
         except ConnectionClosed as exc:
             raise ConnectionLost(str(exc)) from exc
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voltlab.clock import Clock
@@ -133,19 +133,18 @@ class StationLink:
         """Connected, and accepted by the CSMS on this connection (the machine knows)."""
         return self.connected and self._registered()
 
-    async def call(
+    def call(
         self,
         action: str,
         payload: dict[str, Any],
         before_send: Callable[[], Awaitable[None]] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Coroutine[Any, Any, dict[str, Any]]:
         """Send a CALL once registered (BootNotification goes through `call_raw`);
-        `before_send`: see `RpcConnection.call`."""
+        `before_send`: see `RpcConnection.call`. The RPC's own coroutine, not one wrapping it
+        (one frame less per call); raises NotConnected at once."""
         if not self.online or self._rpc is None:
             raise NotConnected(f"{self.identity} is not connected to its CSMS")
-        return await self._rpc.call(
-            action, payload, timeout=self.call_timeout, before_send=before_send
-        )
+        return self._rpc.call(action, payload, timeout=self.call_timeout, before_send=before_send)
 
     async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send any CALL on the open socket, registered or not (BootNotification,

@@ -78,7 +78,11 @@ class OfflineMessages:
         if self.queue is None:
             return await self.link.call(action, payload, ahead)
         backlog = self._draining is not None and not self._draining.done()
-        if self.link.online and not backlog and await self._queue_is_empty():
+        # The queue's emptiness is known after the first count: no await for it then.
+        empty = self._queue_empty
+        if empty is None:
+            empty = await self._queue_is_empty()
+        if self.link.online and not backlog and empty:
             try:
                 return await self.link.call(action, payload, ahead)
             except (NotConnected, ConnectionLost, CallTimeout):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -176,23 +177,22 @@ class FleetWriter:
         """Write the batch in one transaction; if that fails, row by row, so one bad row costs
         only itself. Returns the chargers whose snapshot could not be written."""
         now = wall_now()
-        rows = [_frame_row(*frame) for frame in frames]
         try:
             with self.database.session() as session:
-                self._insert_frames(session, rows)
+                self._insert_frames(session, frames)
                 self._update_snapshots(session, snapshots, now)
                 self._prune(session, to_prune)
                 if reading is not None:
                     update_clock_reading(session, reading)
             return set()
         except Exception:
-            log.exception("fleet flush batch failed; writing its %d rows one by one", len(rows))
-        for row in rows:
+            log.exception("fleet flush batch failed; writing its %d frames one by one", len(frames))
+        for frame in frames:
             try:
                 with self.database.session() as session:
-                    self._insert_frames(session, [row])
+                    self._insert_frames(session, [frame])
             except Exception:
-                log.exception("frame of %s not written: %.200r", row["charger_id"], row["frame"])
+                log.exception("frame of %s not written: %.200r", frame[0], frame[3])
         failed: set[str] = set()
         for charger_id, snapshot in snapshots.items():
             try:
@@ -239,22 +239,23 @@ class FleetWriter:
                 )
 
 
-FrameInserter = Callable[[Session, list[dict[str, Any]]], None]
+BufferedFrame = tuple[str, float, str, str]  # charger id, simulated time, direction, text
+FrameInserter = Callable[[Session, list[BufferedFrame]], None]
 
 
 def _frame_inserter(database: Database) -> FrameInserter:
-    """How a batch of frame rows is inserted. SQLite: one sqlite3 executemany of plain tuples,
-    the timestamps converted by the column type's own bind processor (so stored exactly as
-    SQLAlchemy stores them): SQLAlchemy's per-row parameter handling cost more than SQLite's
-    write (measured 12 us per frame through Core, ~5 us this way). Other databases keep Core's
-    insert, which batches rows into multi-row INSERTs there."""
+    """How a batch of buffered frames is inserted. SQLite: one sqlite3 executemany of plain
+    tuples, the timestamp written as the text SQLAlchemy's DateTime stores (checked against the
+    column type's own bind processor below): SQLAlchemy's per-row parameter handling cost more
+    than SQLite's write (measured 12 us per frame through Core, ~5 us this way). Other
+    databases keep Core's insert, which batches rows into multi-row INSERTs there."""
     table = cast(Table, Frame.__table__)
     if not database.is_sqlite:
 
-        def core_insert(session: Session, rows: list[dict[str, Any]]) -> None:
-            if rows:
+        def core_insert(session: Session, frames: list[BufferedFrame]) -> None:
+            if frames:
                 # Core insert on the table: the ORM's bulk path costs more than the write.
-                session.connection().execute(insert(table), rows)
+                session.connection().execute(insert(table), [_frame_row(*f) for f in frames])
 
         return core_insert
 
@@ -263,28 +264,53 @@ def _frame_inserter(database: Database) -> FrameInserter:
     bind = table.c.ts.type.dialect_impl(dialect).bind_processor(dialect)
     assert bind is not None  # SQLite stores datetimes as text of its own format
     # The bind processor %-formats seven fields (5 us a frame, half the writer's cost per
-    # frame); datetime's own isoformat says the same in C, where it does: checked here.
-    probes = [datetime(2026, 1, 2, 3, 4, 5, micro, tzinfo=UTC) for micro in (60708, 0)]
-    same = all(_iso_text(probe) == bind(probe) for probe in probes)
-    ts_bind: Callable[[datetime], Any] = _iso_text if same else bind
+    # frame); `sqlite_time_text` says the same from the float, reusing the text of the last
+    # second: checked here against the bind processor, or the bind processor it is.
+    probes = [1_767_323_045.060708, 1_767_323_045.0, 1_767_323_045.9999996]
+    same = all(
+        sqlite_time_text(probe) == bind(datetime.fromtimestamp(probe, UTC)) for probe in probes
+    )
+
+    def bound_time_text(ts: float) -> Any:
+        return bind(datetime.fromtimestamp(ts, UTC))
+
+    time_text: Callable[[float], Any] = sqlite_time_text if same else bound_time_text
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
 
-    def sqlite_insert(session: Session, rows: list[dict[str, Any]]) -> None:
-        if rows:
+    def sqlite_insert(session: Session, frames: list[BufferedFrame]) -> None:
+        if frames:
             session.connection().exec_driver_sql(
                 sql,
-                [(r["charger_id"], ts_bind(r["ts"]), r["direction"], r["frame"]) for r in rows],
+                [
+                    (cid, time_text(ts), direction, t if t.isascii() else encodable(t, cid))
+                    for cid, ts, direction, t in frames
+                ],
             )
 
     return sqlite_insert
 
 
-def _iso_text(value: datetime) -> str:
-    """A UTC datetime as SQLAlchemy's SQLite DATETIME stores it: `2026-01-02 03:04:05.060708`."""
-    return value.isoformat(" ", "microseconds")[:26]
+_last_second: tuple[int, str] = (-1, "")
+
+
+def sqlite_time_text(ts: float) -> str:
+    """POSIX seconds as SQLAlchemy's SQLite DATETIME stores the UTC datetime
+    `datetime.fromtimestamp(ts, UTC)`: `2026-01-02 03:04:05.060708` (microseconds rounded
+    half to even, as datetime rounds them). The text of the second is reused from the last
+    call: a flush's frames mostly share it."""
+    global _last_second
+    second = math.floor(ts)
+    micros = round((ts - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    cached, text = _last_second
+    if second != cached:
+        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        _last_second = (second, text)
+    return f"{text}.{micros:06d}"
 
 
 def _frame_row(charger_id: str, ts: float, direction: str, text: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from voltlab.fleet.machine.context import FlowContext
-from voltlab.fleet.machine.effects import Effect
+from voltlab.fleet.machine.effects import Effect, SendCall
 from voltlab.fleet.machine.flow import Call, Flow, WaitForStoredMeter
 from voltlab.fleet.machine.flows.sequence import transaction_ref
 from voltlab.fleet.machine.flows.status import report_changes
@@ -53,10 +53,15 @@ def sample_due(ctx: FlowContext, connector_id: int) -> Flow[None]:
         return  # stopped meanwhile: its end carries a later register
     # Offline, the transaction's meter values are queued with its other messages; a lost
     # sample is not retried (the next one carries the register).
-    yield Call(_report(ctx, connector_id, tx, reading, "Sample.Periodic"))
+    report = _report(ctx, connector_id, tx, reading, "Sample.Periodic")
     yield from schedule_limit(ctx, tx)
-    if station.has_status_changes():  # while charging steadily nothing changes
-        yield from report_changes(ctx)
+    if not station.has_status_changes():
+        # While charging steadily nothing changes: the sample ends the flow, and nothing waits
+        # for its answer (one machine step less per sample, the fleet's most frequent call).
+        yield SendCall(report)
+        return
+    yield Call(report)
+    yield from report_changes(ctx)
 
 
 def sample_now(ctx: FlowContext, connector_id: int, context: str) -> Flow[None]:
