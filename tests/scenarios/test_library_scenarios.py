@@ -18,8 +18,14 @@ IDS = [case.scenario for case in CASES]
 
 
 def test_every_library_scenario_has_a_case() -> None:
-    assert sorted(IDS) == sorted(library())
+    ocpp = [name for name, scenario in library().items() if scenario.target == "ocpp"]
+    assert sorted(IDS) == sorted(ocpp)
     assert len(IDS) >= 10
+    # the eMSP scenarios: tests/scenarios/test_emsp_scenarios.py
+    assert sorted(set(library()) - set(ocpp)) == [
+        "emsp-handshake-location-sync",
+        "emsp-start-session-to-cdr",
+    ]
 
 
 @pytest.fixture(scope="module")

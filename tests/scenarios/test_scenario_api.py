@@ -26,6 +26,7 @@ async def test_library_listed(lab: Lab) -> None:
     assert names == sorted(library()) and len(names) >= 10
     storm = next(item for item in body["scenarios"] if item["name"] == "boot-storm")
     assert storm["versions"] == ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"] and storm["steps"] == 5
+    assert storm["target"] == "ocpp"
     anonymous = await lab.http.get("/scenarios", headers={"Authorization": ""})
     assert anonymous.status_code == 401
 
@@ -52,6 +53,13 @@ async def test_refusals_name_the_field(lab: Lab) -> None:
     assert detail[0]["loc"] == ["body", "target", "ocpp_version"]
     detail = await refused({"scenario": "boot-storm", "target": {**TARGET, "csms_url": "http://x"}})
     assert detail[0]["loc"][:3] == ["body", "target", "csms_url"]
+    # an eMSP scenario needs a CPO, an OCPP one a CSMS
+    detail = await refused({"scenario": "emsp-start-session-to-cdr", "target": TARGET})
+    assert detail[0]["loc"] == ["body", "target", "cpo_id"]
+    detail = await refused({"scenario": "boot-storm", "target": {"cpo_id": "cpo-1"}})
+    assert detail[0]["loc"] == ["body", "target", "cpo_id"]
+    detail = await refused({"scenario": "boot-storm", "target": {"csms_url": TARGET["csms_url"]}})
+    assert detail[0]["loc"] == ["body", "target", "ocpp_version"]
 
 
 async def test_a_run_is_stored_reported_and_private(lab: Lab, database: Database) -> None:

@@ -19,6 +19,8 @@ FINAL_COMMAND_STATES = ("succeeded", "failed", "timed_out")
 async def create_chargers(ctx: RunContext, scenario: Scenario, step: Step) -> str:
     args = step.args
     name = str(args.get("as", "station"))
+    if ctx.target.csms_url is None:
+        raise StepError("create_chargers needs a CSMS target (csms_url, ocpp_version)")
     if name in ctx.groups:
         raise StepError(f"chargers named {name!r} exist already in this run")
     count = int(args.get("count", 1))

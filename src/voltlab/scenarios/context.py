@@ -29,8 +29,12 @@ class StepError(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    csms_url: str
-    ocpp_version: str
+    """A CSMS (`csms_url`, `ocpp_version`) or a virtual CPO an eMSP registered with
+    (`cpo_id`)."""
+
+    csms_url: str | None = None
+    ocpp_version: str | None = None
+    cpo_id: str | None = None
     keep: bool = False  # keep the chargers after the run (default: delete them)
 
 
@@ -57,6 +61,8 @@ class RunContext:
     variables: dict[str, Any] = field(default_factory=dict)
     frames: dict[str, list[Frame]] = field(default_factory=dict)  # charger id -> oldest first
     marks: dict[str, dict[str, int]] = field(default_factory=dict)  # step name -> frame ids
+    # Findings the target's CPO held before the run (an eMSP run's CPO is not the run's own).
+    earlier_findings: set[str] = field(default_factory=set)
     current_step: str = ""
 
     # -- chargers -------------------------------------------------------------------------------
@@ -70,6 +76,9 @@ class RunContext:
 
     def all_charger_ids(self) -> list[str]:
         return [c.charger_id for group in self.groups.values() for c in group.chargers]
+
+    def cpo_ids(self) -> list[str]:
+        return [self.target.cpo_id] if self.target.cpo_id else []
 
     # -- time -----------------------------------------------------------------------------------
 

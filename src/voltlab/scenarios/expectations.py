@@ -221,13 +221,15 @@ async def expect_no_finding(ctx: RunContext, step: Step) -> str:
         if "chargers" in step.args
         else ctx.all_charger_ids()
     )
-    read = await read_findings(ctx.gateway, chargers)
+    cpos = [] if "chargers" in step.args else ctx.cpo_ids()
+    read = await read_findings(ctx.gateway, chargers, cpos)
     if not read.available:
         raise Skipped("this server records no findings yet (GET /ocpp/chargers/{id}/findings)")
     hits = [
         f
         for f in read.findings
-        if (rule is None or f.get("rule") == rule)
+        if str(f.get("id")) not in ctx.earlier_findings
+        and (rule is None or f.get("rule") == rule)
         and (severity is None or f.get("severity") == severity)
     ]
     if hits:

@@ -3,7 +3,8 @@ the findings of issue 12's first deliverable plug in here and nowhere else.
 
 Findings (rule, severity, title, detail, spec_ref, at, evidence) are recorded per charger in the
 `findings` table and served by `GET /ocpp/chargers/{id}/findings` (`{"findings": [...],
-"next_cursor": ...}`, filterable by `rule` and `severity`). A scenario's chargers are its own,
+"next_cursor": ...}`, filterable by `rule` and `severity`), and per virtual CPO (findings about
+an eMSP) by `GET /ocpi/cpos/{id}/findings`. A scenario's chargers are its own,
 made by the run, so every finding of theirs was raised during the run. While the server has no
 such route (it answers 404 "Not Found" for the path itself) the findings are `available=False`:
 `expect_no_finding` is then reported `skipped`, never passed."""
@@ -25,22 +26,27 @@ class FindingsRead:
     findings: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def read_findings(gateway: Gateway, charger_ids: Sequence[str]) -> FindingsRead:
-    """Every finding of these chargers, each with its `charger_id`, oldest first."""
+async def read_findings(
+    gateway: Gateway, charger_ids: Sequence[str], cpo_ids: Sequence[str] = ()
+) -> FindingsRead:
+    """Every finding of these chargers (and virtual CPOs: findings about an eMSP), oldest
+    first, each naming its `charger_id` or `cpo_id`."""
     collected: list[dict[str, Any]] = []
-    for charger_id in charger_ids:
+    paths = [("charger_id", i, f"/ocpp/chargers/{i}/findings") for i in charger_ids]
+    paths += [("cpo_id", i, f"/ocpi/cpos/{i}/findings") for i in cpo_ids]
+    for key, ident, path in paths:
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": FINDINGS_PAGE}
             if cursor is not None:
                 params["cursor"] = cursor
-            page = await gateway.get_optional(f"/ocpp/chargers/{charger_id}/findings", params)
+            page = await gateway.get_optional(path, params)
             if page is None:
-                # The route is missing (findings not on this server) or the charger is gone.
+                # The route is missing (findings not on this server) or the object is gone.
                 return FindingsRead(available=False)
             if not isinstance(page, dict) or not isinstance(page.get("findings"), list):
-                raise GatewayError(f"unexpected findings page for {charger_id}: {page!r}")
-            collected.extend({"charger_id": charger_id, **item} for item in page["findings"])
+                raise GatewayError(f"unexpected findings page from {path}: {page!r}")
+            collected.extend({key: ident, **item} for item in page["findings"])
             cursor = page.get("next_cursor")
             if not cursor:
                 break

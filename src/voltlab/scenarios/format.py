@@ -42,6 +42,7 @@ class Scenario:
     title: str
     description: str
     requires: str
+    target: str  # ocpp | emsp
     versions: tuple[str, ...]
     default_within: float
     default_model: str
@@ -101,6 +102,7 @@ def load(source: Mapping[str, Any] | str) -> Scenario:
         title=data.get("title") or data["name"],
         description=data.get("description") or "",
         requires=data.get("requires") or "",
+        target=str(data.get("target", "ocpp")),
         versions=tuple(data.get("versions") or ()),
         default_within=float(defaults.get("within", 30)),
         default_model=str(defaults.get("model", "ac-22kw-2c")),

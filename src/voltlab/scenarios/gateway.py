@@ -74,6 +74,14 @@ class Gateway:
         result: dict[str, Any] = await self._request("GET", f"/ocpp/commands/{command_id}")
         return result
 
+    async def cpo(self, cpo_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("GET", f"/ocpi/cpos/{cpo_id}")
+        return result
+
+    async def cpo_report(self, cpo_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("GET", f"/ocpi/cpos/{cpo_id}/report")
+        return result
+
     async def frames(self, charger_id: str, after_id: int = 0) -> list[Frame]:
         """The charger's frames with an id above `after_id`, oldest first."""
         collected: list[Frame] = []

@@ -24,6 +24,7 @@ def summary(scenario: Scenario) -> dict[str, object]:
     return {
         "name": scenario.name,
         "title": scenario.title,
+        "target": scenario.target,
         "description": scenario.description,
         "requires": scenario.requires,
         "versions": list(scenario.versions),

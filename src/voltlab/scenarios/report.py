@@ -43,6 +43,7 @@ def junit_xml(run: Mapping[str, Any]) -> str:
         ("verdict", run.get("verdict")),
         ("csms_url", target.get("csms_url")),
         ("ocpp_version", target.get("ocpp_version")),
+        ("cpo_id", target.get("cpo_id")),
     ):
         ET.SubElement(properties, "property", {"name": key, "value": str(value)})
     for step in steps:
@@ -75,6 +76,12 @@ def junit_xml(run: Mapping[str, Any]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
 
 
+def _target(target: Mapping[str, Any]) -> str:
+    if target.get("cpo_id"):
+        return f"the eMSP registered with CPO {target['cpo_id']}"
+    return f"{target.get('csms_url')} ({target.get('ocpp_version')})"
+
+
 _ICON = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
 
 
@@ -89,7 +96,7 @@ def markdown(run: Mapping[str, Any]) -> str:
         f"# Scenario `{run.get('scenario_name')}`: {str(verdict).upper()}",
         "",
         f"- run: `{run.get('run_id')}`",
-        f"- target: {target.get('csms_url')} ({target.get('ocpp_version')})",
+        f"- target: {_target(target)}",
         f"- started: {run.get('started_at')}, finished: {run.get('finished_at')}",
     ]
     if run.get("message"):

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from voltlab.clock import monotonic, wall_now
-from voltlab.scenarios import actions, expectations
+from voltlab.scenarios import actions, expectations, ocpi_steps
 from voltlab.scenarios.context import RunContext, StepError, StepFailed, Target
 from voltlab.scenarios.expectations import Skipped
 from voltlab.scenarios.findings_source import read_findings
@@ -83,6 +83,10 @@ async def _execute(ctx: RunContext, scenario: Scenario, step: Step) -> str:
             return await expectations.expect_meter(ctx, scenario, step)
         case "expect_no_finding":
             return await expectations.expect_no_finding(ctx, step)
+        case "wait_cpo":
+            return await ocpi_steps.wait_cpo(ctx, scenario, step)
+        case "expect_ocpi":
+            return await ocpi_steps.expect_ocpi(ctx, scenario, step)
     raise StepError(f"unknown step kind {step.do!r}")
 
 
@@ -109,6 +113,10 @@ class ScenarioRunner:
 
     async def run(self) -> RunResult:
         verdict = "passed"
+        if self.ctx.cpo_ids():
+            with contextlib.suppress(GatewayError):
+                read = await read_findings(self.ctx.gateway, [], self.ctx.cpo_ids())
+                self.ctx.earlier_findings = {str(f.get("id")) for f in read.findings}
         for step, outcome in zip(self.scenario.steps, self.steps, strict=True):
             if verdict != "passed":
                 outcome.status = "skipped"
@@ -148,10 +156,13 @@ class ScenarioRunner:
 
     async def _findings(self) -> tuple[bool, list[dict[str, Any]]]:
         try:
-            read = await read_findings(self.ctx.gateway, self.ctx.all_charger_ids())
+            read = await read_findings(
+                self.ctx.gateway, self.ctx.all_charger_ids(), self.ctx.cpo_ids()
+            )
         except GatewayError:
             return False, []
-        return read.available, read.findings
+        fresh = [f for f in read.findings if str(f.get("id")) not in self.ctx.earlier_findings]
+        return read.available, fresh
 
     async def _clean_up(self) -> None:
         if self.ctx.target.keep:

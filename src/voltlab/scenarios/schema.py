@@ -180,6 +180,37 @@ STEP_KINDS: dict[str, tuple[dict[str, Any], list[str]]] = {
         },
         [],
     ),
+    "wait_cpo": (
+        {
+            "status": {"enum": ["PENDING", "PROVISIONING", "READY"]},
+            "registered": {
+                "type": "boolean",
+                "description": "the eMSP did the credentials handshake with the CPO",
+            },
+            "within": _SECONDS,
+        },
+        [],
+    ),
+    "expect_ocpi": (
+        {
+            "direction": {
+                "enum": ["from_emsp", "to_emsp"],
+                "description": "from_emsp: requests the eMSP made to the CPO; to_emsp: the "
+                "CPO's pushes and calls to the eMSP, judged by the eMSP's answers",
+            },
+            "module": {"type": "string", "minLength": 1},
+            "at_least": {"type": "integer", "minimum": 1},
+            "accept": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "pattern": "^[0-9]{1,3}/[0-9]{1,4}$"},
+                "description": "the answers that count as good, as HTTP/OCPI status "
+                "(default: any 2xx with OCPI status 1000)",
+            },
+            "within": _SECONDS,
+        },
+        ["direction", "module"],
+    ),
     "expect_no_finding": (
         {
             "chargers": _REF,
@@ -227,6 +258,12 @@ SCHEMA: dict[str, Any] = {
             "type": "string",
             "maxLength": 4000,
             "description": "what the CSMS under test must be set up to do for this scenario",
+        },
+        "target": {
+            "enum": ["ocpp", "emsp"],
+            "description": "what the scenario tests: a CSMS (ocpp, the default; the run's "
+            "target is csms_url and ocpp_version) or an eMSP registered with a virtual CPO "
+            "(emsp; the run's target is cpo_id)",
         },
         "versions": {
             "type": "array",

@@ -16,7 +16,7 @@ from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
 from voltlab.api.schemas import CsmsUrl, OcppVersion
 from voltlab.scenarios.context import Target
-from voltlab.scenarios.format import ScenarioInvalid
+from voltlab.scenarios.format import Scenario, ScenarioInvalid
 from voltlab.scenarios.library import library, summary
 from voltlab.scenarios.report import junit_xml, markdown
 from voltlab.scenarios.service import ScenarioRuns, scenario_from
@@ -28,9 +28,13 @@ RUN_HTTP_TIMEOUT = 120.0
 
 
 class RunTarget(BaseModel):
+    """A CSMS (`csms_url` and `ocpp_version`, for OCPP scenarios) or the eMSP registered with
+    one of the caller's virtual CPOs (`cpo_id`, for eMSP scenarios)."""
+
     model_config = ConfigDict(extra="forbid")
-    csms_url: CsmsUrl
-    ocpp_version: OcppVersion
+    csms_url: CsmsUrl | None = None
+    ocpp_version: OcppVersion | None = None
+    cpo_id: str | None = Field(default=None, min_length=1, max_length=40)
     keep: bool = Field(
         default=False, description="keep the run's chargers afterwards (default: deleted)"
     )
@@ -55,6 +59,31 @@ def _loc(field: str) -> list[str | int]:
     """`steps[2].within` -> ["steps", 2, "within"], as FastAPI's own 422s name a field."""
     parts = field.replace("[", ".").replace("]", "").split(".")
     return [int(part) if part.isdigit() else part for part in parts if part]
+
+
+def _target(scenario: Scenario, given: RunTarget) -> Target:
+    """The target the scenario needs, or a 422 naming what is missing or out of place."""
+    loc = ("body", "target")
+    if scenario.target == "emsp":
+        if given.cpo_id is None:
+            raise invalid((*loc, "cpo_id"), f"{scenario.name} tests an eMSP: give cpo_id")
+        if given.csms_url is not None:
+            raise invalid((*loc, "csms_url"), f"{scenario.name} tests an eMSP, not a CSMS")
+        return Target(cpo_id=given.cpo_id, keep=given.keep)
+    if given.cpo_id is not None:
+        raise invalid((*loc, "cpo_id"), f"{scenario.name} tests a CSMS: give csms_url")
+    if given.csms_url is None:
+        raise invalid((*loc, "csms_url"), f"{scenario.name} tests a CSMS: give csms_url")
+    version = given.ocpp_version
+    if version is None:
+        raise invalid((*loc, "ocpp_version"), "give the CSMS's OCPP version")
+    if scenario.versions and version not in scenario.versions:
+        raise invalid(
+            (*loc, "ocpp_version"),
+            f"scenario {scenario.name} runs on {', '.join(scenario.versions)}, not {version}",
+            version,
+        )
+    return Target(csms_url=given.csms_url, ocpp_version=version, keep=given.keep)
 
 
 def _runs(request: Request) -> ScenarioRuns:
@@ -86,20 +115,13 @@ async def start_run(
             *[p for p in exc.field.replace("[", ".").replace("]", "").split(".") if p],
         )
         raise invalid(loc, exc.message) from None
-    version = body.target.ocpp_version
-    if scenario.versions and version not in scenario.versions:
-        raise invalid(
-            ("body", "target", "ocpp_version"),
-            f"scenario {scenario.name} runs on {', '.join(scenario.versions)}, not {version}",
-            version,
-        )
+    target = _target(scenario, body.target)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=request.app),
         base_url="http://voltlab.internal",
         headers={"Authorization": request.headers["authorization"]},
         timeout=RUN_HTTP_TIMEOUT,
     )
-    target = Target(body.target.csms_url, version, body.target.keep)
     return await _runs(request).start(principal.org_id, scenario, target, client)
 
 
