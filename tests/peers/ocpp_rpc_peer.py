@@ -538,6 +538,26 @@ class OcppRpcPeer(JsonLinesChild):
     async def clear_reactions(self) -> None:
         await self.command("clear_reactions")
 
+    async def set_response_when(
+        self,
+        method: str,
+        when: dict,
+        result: dict | None = None,
+        *,
+        error: dict | None = None,
+        identity: str | None = None,
+    ) -> None:
+        """Like :meth:`set_response`, for the CALLs whose params match ``when`` only (dotted
+        paths, e.g. ``{"offline": True}``)."""
+        await self.command(
+            "set_response_when",
+            method=method,
+            when=when,
+            result=result,
+            error=error,
+            identity=identity,
+        )
+
     async def close_station(
         self, identity: str, code: int = 1000, reason: str = "", force: bool = False
     ) -> dict:

@@ -15,12 +15,17 @@ from .conftest import Lab, explain, failed_step
 from .csms_scripts import CASES, Case, environment
 
 IDS = [case.scenario for case in CASES]
+RUNS = [(case, version) for case in CASES for version in case.versions]
+RUN_IDS = [f"{case.scenario}-{version}" for case, version in RUNS]
 
 
 def test_every_library_scenario_has_a_case() -> None:
     ocpp = [name for name, scenario in library().items() if scenario.target == "ocpp"]
     assert sorted(IDS) == sorted(ocpp)
     assert len(IDS) >= 10
+    # every version a scenario claims is tested, both ways
+    for case in CASES:
+        assert case.versions == [v for v in library()[case.scenario].versions if v != "ocpp2.1"]
     # the eMSP scenarios: tests/scenarios/test_emsp_scenarios.py
     assert sorted(set(library()) - set(ocpp)) == [
         "emsp-handshake-location-sync",
@@ -33,27 +38,32 @@ def ca() -> CertAuthority:
     return CertAuthority.generate("Scenario CSMS Root CA")
 
 
-async def _run(lab: Lab, peer: OcppRpcPeer, ca: CertAuthority, case: Case, breaking: bool):
+async def _run(
+    lab: Lab, peer: OcppRpcPeer, ca: CertAuthority, case: Case, version: str, breaking: bool
+):
     with FileServer() as files:
-        env = environment(files.base, ca)
-        await (case.breaking if breaking else case.passing)(peer, env)
-        return await lab.run(case.scenario)
+        env = environment(files.base, ca, version)
+        await (case.breaks[version].script if breaking else case.passing)(peer, env)
+        return await lab.run(case.scenario, version)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-async def test_passes_against_the_strict_peer(lab: Lab, peer, ca, case: Case) -> None:
-    run = await _run(lab, peer, ca, case, breaking=False)
+@pytest.mark.parametrize(("case", "version"), RUNS, ids=RUN_IDS)
+async def test_passes_against_the_strict_peer(lab: Lab, peer, ca, case: Case, version) -> None:
+    run = await _run(lab, peer, ca, case, version, breaking=False)
     assert run["verdict"] == "passed", explain(run)
     assert all(s["status"] in ("passed", "skipped") for s in run["steps"]), explain(run)
     # Every frame the strict CSMS saw was valid OCPP in both directions.
     assert not peer.strict_failures, peer.strict_failures
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-async def test_fails_precisely_when_the_csms_breaks_it(lab: Lab, peer, ca, case: Case) -> None:
-    run = await _run(lab, peer, ca, case, breaking=True)
+@pytest.mark.parametrize(("case", "version"), RUNS, ids=RUN_IDS)
+async def test_fails_precisely_when_the_csms_breaks_it(
+    lab: Lab, peer, ca, case: Case, version
+) -> None:
+    run = await _run(lab, peer, ca, case, version, breaking=True)
+    expected = case.breaks[version]
     assert run["verdict"] == "failed", explain(run)
     step = failed_step(run)
     assert step["status"] == "failed", explain(run)
-    assert step["name"] == case.failing_step, explain(run)
-    assert case.message in step["message"], explain(run)
+    assert step["name"] == expected.step, explain(run)
+    assert expected.message in step["message"], explain(run)

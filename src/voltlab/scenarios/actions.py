@@ -11,7 +11,7 @@ from typing import Any
 from voltlab.scenarios.context import ChargerRef, Group, RunContext, StepError, StepFailed
 from voltlab.scenarios.format import Scenario, Step
 from voltlab.scenarios.gateway import GatewayError
-from voltlab.scenarios.match import MISSING, get_path
+from voltlab.scenarios.match import MISSING, get_path, mismatches
 
 FINAL_COMMAND_STATES = ("succeeded", "failed", "timed_out")
 
@@ -91,6 +91,13 @@ async def command(
             raise StepFailed(
                 f"command {slug} on {record['identity']} ended {status}, expected {expect}{why}"
                 f" (result {record.get('result')!r})"
+            )
+    fields = ctx.substitute(args.get("fields") or {})
+    for record in records:
+        problems = mismatches(record.get("result"), fields)
+        if problems:
+            raise StepFailed(
+                f"command {slug} on {record['identity']}: result " + "; ".join(problems)
             )
     capture_values(ctx, args.get("capture") or {}, records[0].get("result"), f"{slug}'s result")
     return f"{slug}: " + ", ".join(f"{r['identity']} {r['status']}" for r in records)

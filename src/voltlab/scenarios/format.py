@@ -34,6 +34,7 @@ class Step:
     do: str
     name: str
     args: Mapping[str, Any]
+    versions: tuple[str, ...] = ()  # empty: every version
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,13 @@ class Scenario:
     default_model: str
     steps: tuple[Step, ...]
     source: dict[str, Any] = field(repr=False)
+
+    def steps_for(self, version: str | None) -> tuple[Step, ...]:
+        """The steps a run against `version` takes (numbered again from 0)."""
+        chosen = [s for s in self.steps if not s.versions or version in s.versions]
+        return tuple(
+            Step(index, s.do, s.name, s.args, s.versions) for index, s in enumerate(chosen)
+        )
 
 
 def _field_name(path: str) -> str:
@@ -90,8 +98,9 @@ def load(source: Mapping[str, Any] | str) -> Scenario:
         raise ScenarioInvalid(field_name, message) from None
     steps = []
     for index, raw in enumerate(data["steps"]):
-        args = {k: v for k, v in raw.items() if k not in ("do", "name", "description")}
-        steps.append(Step(index, raw["do"], raw.get("name") or f"{index + 1}. {raw['do']}", args))
+        args = {k: v for k, v in raw.items() if k not in ("do", "name", "description", "versions")}
+        name = raw.get("name") or f"{index + 1}. {raw['do']}"
+        steps.append(Step(index, raw["do"], name, args, tuple(raw.get("versions") or ())))
     names = [s.name for s in steps]
     for index, name in enumerate(names):
         if name in names[:index]:

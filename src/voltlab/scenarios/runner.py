@@ -104,7 +104,8 @@ class ScenarioRunner:
     ) -> None:
         self.scenario = scenario
         self.ctx = RunContext(gateway, target, run_id, time_scale, min_wait)
-        self.steps = [StepOutcome(s.index, s.name, s.do) for s in scenario.steps]
+        self.plan = scenario.steps_for(target.ocpp_version)
+        self.steps = [StepOutcome(s.index, s.name, s.do) for s in self.plan]
         self._on_progress = on_progress
 
     async def _progress(self) -> None:
@@ -117,7 +118,7 @@ class ScenarioRunner:
             with contextlib.suppress(GatewayError):
                 read = await read_findings(self.ctx.gateway, [], self.ctx.cpo_ids())
                 self.ctx.earlier_findings = {str(f.get("id")) for f in read.findings}
-        for step, outcome in zip(self.scenario.steps, self.steps, strict=True):
+        for step, outcome in zip(self.plan, self.steps, strict=True):
             if verdict != "passed":
                 outcome.status = "skipped"
                 outcome.message = "not run: an earlier step did not pass"

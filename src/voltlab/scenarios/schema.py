@@ -17,6 +17,13 @@ _COMMON = {
     "do": {"type": "string"},
     "name": {"type": "string", "minLength": 1, "maxLength": 80},
     "description": {"type": "string", "maxLength": 2000},
+    "versions": {
+        "type": "array",
+        "items": {"enum": OCPP_VERSIONS},
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": "run this step only against these OCPP versions (default: all)",
+    },
 }
 _MATCHER: dict[str, Any] = {
     "description": "a value to equal, or an object of operators: eq, ne, in, le, ge, lt, gt, "
@@ -83,6 +90,7 @@ STEP_KINDS: dict[str, tuple[dict[str, Any], list[str]]] = {
             "command": {"type": "string", "pattern": "^[a-z][a-z/-]{1,40}$"},
             "event": {"type": "object"},
             "expect": {"enum": ["succeeded", "failed", "any"]},
+            "fields": {**_FIELDS, "description": "what each command's result must hold"},
             "wait": {"type": "boolean"},
             "within": _SECONDS,
             "capture": _CAPTURE,

@@ -99,7 +99,10 @@ class ScenarioRuns:
             scenario=scenario.source,
             target=asdict(target),
             status="queued",
-            steps=[asdict(StepOutcome(s.index, s.name, s.do)) for s in scenario.steps],
+            steps=[
+                asdict(StepOutcome(s.index, s.name, s.do))
+                for s in scenario.steps_for(target.ocpp_version)
+            ],
             findings=[],
             chargers=[],
             created_at=wall_now(),

@@ -178,6 +178,8 @@ const state = {
     bootCounts: new Map(),           // identity -> BootNotifications answered so far
     lastTransaction: new Map(),      // identity -> last transactionId given (1.6)
     reactions: [],                   // set_reaction entries
+    whenOverrides: [],               // set_response_when entries
+    callParams: new Map(),           // `${identity}|${method}` -> params of the CALL being handled
 };
 
 function countCall(method) {
@@ -305,6 +307,8 @@ const handlersByProtocol = {
 };
 
 function findOverride(identity, method) {
+    const conditional = findConditionalOverride(identity, method);
+    if (conditional) return conditional;
     return state.overrides.get(`${identity}|${method}`) ?? state.overrides.get(`*|${method}`);
 }
 
@@ -642,6 +646,22 @@ async function handleCommand(cmd) {
             state.reactions = [];
             return { reactions: 0 };
 
+        case 'set_response_when': {
+            if (typeof cmd.method !== 'string' || !cmd.when || typeof cmd.when !== 'object') {
+                throw new CommandError('BadCommand', 'method and when are required');
+            }
+            if (!cmd.error && cmd.result === undefined) {
+                throw new CommandError('BadCommand', 'give result or error');
+            }
+            state.whenOverrides.push({
+                method: cmd.method,
+                when: cmd.when,
+                identity: cmd.identity ?? null,
+                ...(cmd.error ? { error: cmd.error } : { result: cmd.result }),
+            });
+            return { overrides: state.whenOverrides.length };
+        }
+
         case 'close': {
             const client = requireClient(cmd.identity);
             const res = await client.close({
@@ -689,6 +709,8 @@ async function handleCommand(cmd) {
  *       seconds, ISO 8601). once (default true): at most once per station. Each outcome is
  *       printed as {"event":"reaction","identity","on","method","ok","result"|"error"}.
  *   clear_reactions {}
+ *   set_response_when {method, when, result | error, identity?}  like set_response, for the
+ *       CALLs whose params match `when` only (e.g. {"offline": true}); checked first.
  */
 
 function pathValue(obj, path) {
@@ -733,8 +755,16 @@ function substitute(value, identity, params) {
     return value;
 }
 
+// The answer set_response_when chose for the CALL being handled, if its params match.
+function findConditionalOverride(identity, method) {
+    const params = state.callParams.get(`${identity}|${method}`) ?? {};
+    return state.whenOverrides.find((o) => o.method === method
+        && (!o.identity || o.identity === identity) && whenMatches(o.when, params));
+}
+
 // A station sent CALL `on`: send it the CALLs of the reactions it triggers, a little later.
 function scheduleReactions(identity, on, params) {
+    state.callParams.set(`${identity}|${on}`, params);
     for (const reaction of state.reactions) {
         if (reaction.on !== on) continue;
         if (reaction.identity && reaction.identity !== identity) continue;
