@@ -142,3 +142,19 @@ async def test_runs_survive_a_restart_and_unfinished_ones_end_in_error(
             "/scenarios/runs", json={"scenario": "boot-storm", "target": TARGET}
         )
         assert started.status_code == 403
+
+
+async def test_a_station_that_cannot_connect_is_named_in_the_failure(lab: Lab) -> None:
+    # The strict peer speaks 1.6 and 2.0.1 only: a 2.1 station is refused at the handshake.
+    inline = {
+        "name": "boot-21",
+        "steps": [
+            {"do": "create_chargers"},
+            {"do": "expect_answer", "action": "BootNotification", "status": "Accepted"},
+        ],
+    }
+    run = await lab.run(inline, "ocpp2.1")
+    message = run["steps"][1]["message"]
+    assert run["verdict"] == "failed", explain(run)
+    assert "the station sent no BootNotification yet (station " in message, message
+    assert "registration None: " in message, message  # then the link's last error

@@ -147,6 +147,7 @@ async def wait_state(ctx: RunContext, scenario: Scenario, step: Step) -> str:
         state = await ctx.gateway.charger(charger.charger_id)
         observed = {k: state.get(k) for k in wanted}
         ok = observed == wanted
+        error = state.get("last_error")
         if status is not None:
             if connector is None:
                 current = state.get("station_status")
@@ -155,7 +156,8 @@ async def wait_state(ctx: RunContext, scenario: Scenario, step: Step) -> str:
                 current = (by_id.get(connector) or {}).get("status")
             observed["status"] = current
             ok = ok and current == status
-        seen[charger.identity] = ", ".join(f"{k}={v}" for k, v in observed.items())
+        text = ", ".join(f"{k}={v}" for k, v in observed.items())
+        seen[charger.identity] = text + (f"; last error: {error}" if error and not ok else "")
         return ok
 
     async def attempt() -> bool | None:

@@ -54,10 +54,20 @@ async def _each_charger(
     if await ctx.poll(within, attempt) is None:
         shown = list(problems.items())[:5]
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise StepFailed(
-            f"within {within:g} s: " + "; ".join(f"{who}: {why}" for who, why in shown) + more
-        )
+        by_identity = {c.identity: c for c in group.chargers}
+        lines = [f"{who}: {why}{await _link_note(ctx, by_identity[who])}" for who, why in shown]
+        raise StepFailed(f"within {within:g} s: " + "; ".join(lines) + more)
     return [charger.identity for charger in group.chargers]
+
+
+async def _link_note(ctx: RunContext, charger: ChargerRef) -> str:
+    """Why a station may have nothing to show: not connected, and the link's last error."""
+    state = await ctx.gateway.charger(charger.charger_id)
+    if state.get("connection") == "connected" and state.get("registration") == "Accepted":
+        return ""
+    note = f" (station {state.get('connection')}, registration {state.get('registration')}"
+    error = state.get("last_error")
+    return note + (f": {error})" if error else ")")
 
 
 async def expect_frame(ctx: RunContext, scenario: Scenario, step: Step) -> str:
