@@ -48,7 +48,7 @@ async def test_refusals_name_the_field(lab: Lab) -> None:
     detail = await refused({"scenario": inline, "target": TARGET})
     assert detail[0]["loc"] == ["body", "scenario", "steps", "0", "seconds"]
     detail = await refused(
-        {"scenario": "fault-mid-charge", "target": {**TARGET, "ocpp_version": "ocpp2.0.1"}}
+        {"scenario": "fault-mid-charge", "target": {**TARGET, "ocpp_version": "ocpp2.1"}}
     )
     assert detail[0]["loc"] == ["body", "target", "ocpp_version"]
     detail = await refused({"scenario": "boot-storm", "target": {**TARGET, "csms_url": "http://x"}})
