@@ -144,6 +144,9 @@ async def expect_answer(ctx: RunContext, scenario: Scenario, step: Step) -> str:
                 if not exchange.answered:
                     return f"no answer to {action} {exchange.message_id}"
                 problem = verdict(exchange)
+                if problem is not None and which in ("all", "first"):
+                    # A later answer cannot undo this one: fail now, not at the deadline.
+                    raise StepFailed(f"{charger.identity}: the CSMS {problem}")
                 if problem is not None:
                     return "the CSMS " + problem
             chosen.append(found[-1])
