@@ -79,6 +79,7 @@ async def test_a_run_is_stored_reported_and_private(lab: Lab, database: Database
     assert [s["status"] for s in run["steps"]] == ["passed", "passed", "failed", "skipped"]
     assert "the CSMS sent no Reset" in run["steps"][2]["message"]
     assert run["chargers"][0]["identity"].startswith("VL")
+    assert run["created_at"].endswith("Z") and run["finished_at"].endswith("Z")
     # the run's chargers are gone, the run is not
     charger_id = run["chargers"][0]["charger_id"]
     assert (await lab.http.get(f"/ocpp/chargers/{charger_id}")).status_code == 404

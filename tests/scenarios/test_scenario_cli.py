@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -66,6 +67,8 @@ async def test_boot_storm_embedded_writes_junit(tmp_path: Path) -> None:
     assert len(cases) == len(library()["boot-storm"].steps)
     assert suites[0].tests == len(cases) and suites[0].failures == 0 and suites[0].errors == 0
     assert all(case.classname == "voltlab.scenarios.boot-storm" for case in cases)
+    # the JUnit schema's timestamp: a date-time without zone or fraction
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", suites[0].timestamp)
     outcomes = [type(r) for case in cases for r in case.result]
     assert Failure not in outcomes and Error not in outcomes
     # without findings on this server, the findings check is reported skipped, never passed

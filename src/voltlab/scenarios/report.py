@@ -33,7 +33,8 @@ def junit_xml(run: Mapping[str, Any]) -> str:
             "name": name,
             **{k: str(v) for k, v in counts.items()},
             "time": f"{total:.3f}",
-            "timestamp": str(run.get("started_at") or run.get("created_at") or ""),
+            # The JUnit schema's timestamp: local date-time, no zone, no fraction (UTC here).
+            "timestamp": str(run.get("started_at") or run.get("created_at") or "")[:19],
         },
     )
     properties = ET.SubElement(suite, "properties")
