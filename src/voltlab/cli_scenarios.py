@@ -21,7 +21,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from voltlab.scenarios.format import ScenarioInvalid, parse_text
+from voltlab.scenarios.format import ScenarioInvalid, parse_text, parse_value
 from voltlab.scenarios.library import library
 from voltlab.scenarios.schema import schema_text
 
@@ -60,6 +60,21 @@ def _scenario_argument(name_or_file: str) -> str | dict[str, Any]:
         return parse_text(path.read_text(encoding="utf-8"))
     except ScenarioInvalid as exc:
         raise typer.BadParameter(f"{path}: {exc}", param_hint="NAME_OR_FILE") from exc
+
+
+def _params(pairs: list[str]) -> dict[str, Any]:
+    """NAME=VALUE pairs; VALUE read as YAML (100 is a number, true a boolean, else text)."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--param")
+        try:
+            value = parse_value(text)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{pair!r}: {exc}", param_hint="--param") from exc
+        params[name] = value
+    return params
 
 
 @contextlib.asynccontextmanager
@@ -161,6 +176,10 @@ def scenario_run(
         str | None, typer.Option(help="voltlab server URL (key from VOLTLAB_KEY)")
     ] = None,
     keep: Annotated[bool, typer.Option(help="keep the run's chargers afterwards")] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="a scenario parameter, NAME=VALUE (repeatable), e.g. stations=100"),
+    ] = None,
     time_scale: Annotated[
         float | None,
         typer.Option(help="embedded only: simulated seconds per real second (VOLTLAB_TIME_SCALE)"),
@@ -177,6 +196,7 @@ def scenario_run(
     body = {
         "scenario": scenario,
         "target": {"csms_url": csms, "ocpp_version": ocpp_version, "keep": keep},
+        "params": _params(param or []),
     }
     verdict = asyncio.run(_run(server, json.loads(json.dumps(body)), junit, report))
     raise typer.Exit(0 if verdict == "passed" else 1 if verdict == "failed" else 2)

@@ -29,6 +29,32 @@ async def test_library_listed(lab: Lab) -> None:
     assert storm["target"] == "ocpp"
     anonymous = await lab.http.get("/scenarios", headers={"Authorization": ""})
     assert anonymous.status_code == 401
+    assert storm["params"] == {"stations": 20}
+    one = (await lab.http.get("/scenarios/library/boot-storm")).json()
+    assert one["scenario"] == library()["boot-storm"].source and one["name"] == "boot-storm"
+    assert (await lab.http.get("/scenarios/library/nope")).status_code == 404
+
+
+async def test_params_set_the_run(lab: Lab) -> None:
+    response = await lab.http.post(
+        "/scenarios/runs",
+        json={"scenario": "boot-storm", "target": {**TARGET, "csms_url": lab.peer.url},
+              "params": {"stations": 3}},
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    run = await lab.finished(response.json()["run_id"])
+    assert run["verdict"] == "passed" and run["params"] == {"stations": 3}, explain(run)
+    assert len(run["chargers"]) == 3
+    assert len({c["identity"] for c in run["chargers"]}) == 3
+    for params, loc in (
+        ({"station": 3}, ["body", "params", "station"]),
+        ({"stations": "many"}, ["body", "params", "stations"]),
+    ):
+        refused = await lab.http.post(
+            "/scenarios/runs", json={"scenario": "boot-storm", "target": TARGET, "params": params}
+        )
+        assert refused.status_code == 422, refused.text
+        assert [str(part) for part in refused.json()["detail"][0]["loc"]] == loc
 
 
 async def test_refusals_name_the_field(lab: Lab) -> None:

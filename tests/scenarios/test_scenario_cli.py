@@ -81,6 +81,7 @@ async def test_a_failing_run_exits_1_with_the_failure_in_junit(tmp_path: Path) -
         code, output = await voltlab(
             "scenario", "run", "boot-storm",
             "--csms", csms.url,
+            "--param", "stations=4",
             "--junit", str(tmp_path / "out.xml"),
             "--report", str(tmp_path / "report.md"),
             "--time-scale", "60",
@@ -88,6 +89,7 @@ async def test_a_failing_run_exits_1_with_the_failure_in_junit(tmp_path: Path) -
         )  # fmt: skip
     assert code == 1, output
     assert "boot-storm: failed" in output
+    assert len(csms.calls(None, "BootNotification")) >= 4
     suite = next(iter(JUnitXml.fromfile(str(tmp_path / "out.xml"))))
     assert suite.failures == 1
     failure = next(r for case in suite for r in case.result if isinstance(r, Failure))

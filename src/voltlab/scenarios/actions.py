@@ -23,7 +23,9 @@ async def create_chargers(ctx: RunContext, scenario: Scenario, step: Step) -> st
         raise StepError("create_chargers needs a CSMS target (csms_url, ocpp_version)")
     if name in ctx.groups:
         raise StepError(f"chargers named {name!r} exist already in this run")
-    count = int(args.get("count", 1))
+    count = ctx.substitute(args.get("count", 1))
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+        raise StepError(f"count must be a whole number from 1 to 1000, not {count!r}")
     prefix = f"VL{ctx.run_id[-8:].upper()}-{name.upper().replace('_', '')}-"
     body: dict[str, Any] = {
         "name": f"scenario {scenario.name} {ctx.run_id} {name}",

@@ -47,8 +47,25 @@ class Scenario:
     versions: tuple[str, ...]
     default_within: float
     default_model: str
+    params: Mapping[str, Any]
     steps: tuple[Step, ...]
     source: dict[str, Any] = field(repr=False)
+
+    def parameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The run's parameters: the defaults, overridden by `given` (each must be declared
+        and of its default's type)."""
+        chosen = dict(self.params)
+        for name, value in given.items():
+            if name not in self.params:
+                known = ", ".join(self.params) or "none"
+                raise ScenarioInvalid(f"params.{name}", f"not a parameter (declared: {known})")
+            default = self.params[name]
+            if isinstance(default, bool) != isinstance(value, bool) or (
+                isinstance(default, int | float) and not isinstance(value, int | float)
+            ):
+                raise ScenarioInvalid(f"params.{name}", f"must be like {default!r}")
+            chosen[name] = value
+        return chosen
 
     def steps_for(self, version: str | None) -> tuple[Step, ...]:
         """The steps a run against `version` takes (numbered again from 0)."""
@@ -74,6 +91,19 @@ def parse_text(text: str) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ScenarioInvalid("", "a scenario is an object with name and steps")
     return loaded
+
+
+def parse_value(text: str) -> str | int | float | bool:
+    """A parameter's value as typed on a command line: 100, 2.5, true, or text."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str | int | float | bool):
+        return value
+    if value is None:
+        return text
+    raise ValueError("a parameter is a number, true/false or text")
 
 
 def load(source: Mapping[str, Any] | str) -> Scenario:
@@ -115,6 +145,7 @@ def load(source: Mapping[str, Any] | str) -> Scenario:
         versions=tuple(data.get("versions") or ()),
         default_within=float(defaults.get("within", 30)),
         default_model=str(defaults.get("model", "ac-22kw-2c")),
+        params=dict(data.get("params") or {}),
         steps=tuple(steps),
         source=data,
     )

@@ -28,5 +28,6 @@ def summary(scenario: Scenario) -> dict[str, object]:
         "description": scenario.description,
         "requires": scenario.requires,
         "versions": list(scenario.versions),
+        "params": dict(scenario.params),
         "steps": len(scenario.steps),
     }

@@ -7,7 +7,7 @@ Verdict: `error` if a step could not be carried out, else `failed` if one failed
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -100,10 +100,12 @@ class ScenarioRunner:
         run_id: str,
         time_scale: float,
         min_wait: float = 5.0,
+        params: Mapping[str, Any] | None = None,
         on_progress: Progress | None = None,
     ) -> None:
         self.scenario = scenario
         self.ctx = RunContext(gateway, target, run_id, time_scale, min_wait)
+        self.ctx.variables.update(params if params is not None else scenario.params)
         self.plan = scenario.steps_for(target.ocpp_version)
         self.steps = [StepOutcome(s.index, s.name, s.do) for s in self.plan]
         self._on_progress = on_progress

@@ -69,7 +69,13 @@ STEP_KINDS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "create_chargers": (
         {
             "as": _REF,
-            "count": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "count": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": 1000},
+                    {"type": "string", "pattern": "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$"},
+                ],
+                "description": "how many (1-1000), or a parameter: ${stations}",
+            },
             "model": {"type": "string", "minLength": 1},
             "security": {
                 "type": "object",
@@ -278,6 +284,13 @@ SCHEMA: dict[str, Any] = {
             "items": {"enum": OCPP_VERSIONS},
             "minItems": 1,
             "uniqueItems": True,
+        },
+        "params": {
+            "type": "object",
+            "description": "parameters a run may set (POST /scenarios/runs `params`, "
+            "`--param NAME=VALUE`), with their defaults; used in steps as ${name}",
+            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]{0,39}$"},
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
         },
         "defaults": {
             "type": "object",

@@ -6,7 +6,7 @@ database; a run its process did not finish is closed with verdict `error` at the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -49,6 +49,7 @@ def run_json(row: ScenarioRun) -> dict[str, Any]:
         "status": row.status,
         "verdict": row.verdict,
         "target": row.target,
+        "params": row.params,
         "steps": row.steps,
         "findings": row.findings,
         "findings_available": row.findings_available,
@@ -93,8 +94,15 @@ class ScenarioRuns:
             return int(getattr(result, "rowcount", 0) or 0)
 
     async def start(
-        self, org_id: str, scenario: Scenario, target: Target, client: httpx.AsyncClient
+        self,
+        org_id: str,
+        scenario: Scenario,
+        target: Target,
+        client: httpx.AsyncClient,
+        params: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """`params`: the run's parameters, checked (Scenario.parameters)."""
+        chosen = dict(params) if params is not None else dict(scenario.params)
         run_id = repo.new_id("run-")
         row = ScenarioRun(
             id=run_id,
@@ -102,6 +110,7 @@ class ScenarioRuns:
             scenario_name=scenario.name,
             scenario=scenario.source,
             target=asdict(target),
+            params=chosen,
             status="queued",
             steps=[
                 asdict(StepOutcome(s.index, s.name, s.do))
@@ -118,7 +127,7 @@ class ScenarioRuns:
             return run_json(row)
 
         body = await self._in_session(insert)
-        self._tasks.spawn(self._run(run_id, scenario, target, client))
+        self._tasks.spawn(self._run(run_id, scenario, target, client, chosen))
         return body
 
     async def _update(self, run_id: str, **values: Any) -> None:
@@ -127,7 +136,12 @@ class ScenarioRuns:
         )
 
     async def _run(
-        self, run_id: str, scenario: Scenario, target: Target, client: httpx.AsyncClient
+        self,
+        run_id: str,
+        scenario: Scenario,
+        target: Target,
+        client: httpx.AsyncClient,
+        params: Mapping[str, Any],
     ) -> None:
         async def progress(steps: list[StepOutcome]) -> None:
             await self._update(run_id, steps=[asdict(step) for step in steps])
@@ -139,6 +153,7 @@ class ScenarioRuns:
             run_id=run_id,
             time_scale=self.time_scale,
             min_wait=self.min_wait,
+            params=params,
             on_progress=progress,
         )
         try:

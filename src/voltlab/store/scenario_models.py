@@ -25,6 +25,7 @@ class ScenarioRun(Base):
     # rewrite what an old run did).
     scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
     target: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|finished
     verdict: Mapped[str | None] = mapped_column(String(20), nullable=True)  # passed|failed|error
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -46,6 +46,11 @@ class RunCreate(BaseModel):
         description="a library scenario's name, or a scenario object (docs/scenario.schema.json)"
     )
     target: RunTarget
+    params: dict[str, str | bool | int | float] = Field(
+        default_factory=dict,
+        max_length=50,
+        description='values for the scenario\'s declared params, e.g. {"stations": 100}',
+    )
 
 
 class RunAccepted(BaseModel):
@@ -96,6 +101,14 @@ async def list_scenarios(principal: CurrentPrincipal) -> dict[str, Any]:
     return {"scenarios": [summary(scenario) for scenario in library().values()]}
 
 
+@router.get("/library/{name}", summary="One library scenario, as written")
+async def get_scenario(name: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    scenario = library().get(name)
+    if scenario is None:
+        raise not_found("scenario", name)
+    return {**summary(scenario), "scenario": scenario.source}
+
+
 @router.post("/runs", status_code=202, response_model=RunAccepted, summary="Start a run")
 async def start_run(
     body: RunCreate, principal: CurrentPrincipal, request: Request
@@ -116,13 +129,17 @@ async def start_run(
         )
         raise invalid(loc, exc.message) from None
     target = _target(scenario, body.target)
+    try:
+        params = scenario.parameters(body.params)
+    except ScenarioInvalid as exc:
+        raise invalid(("body", *_loc(exc.field)), exc.message) from None
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=request.app),
         base_url="http://voltlab.internal",
         headers={"Authorization": request.headers["authorization"]},
         timeout=RUN_HTTP_TIMEOUT,
     )
-    return await _runs(request).start(principal.org_id, scenario, target, client)
+    return await _runs(request).start(principal.org_id, scenario, target, client, params)
 
 
 @router.get("/runs", summary="Recent runs, newest first")
