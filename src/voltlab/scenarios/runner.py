@@ -45,7 +45,8 @@ class RunResult:
         return [asdict(step) for step in self.steps]
 
 
-Progress = Callable[[list[StepOutcome]], Awaitable[None]]
+# Called as each step starts and ends: the steps so far and the run's chargers.
+Progress = Callable[[list[StepOutcome], list[dict[str, str]]], Awaitable[None]]
 
 
 async def _execute(ctx: RunContext, scenario: Scenario, step: Step) -> str:
@@ -110,9 +111,16 @@ class ScenarioRunner:
         self.steps = [StepOutcome(s.index, s.name, s.do) for s in self.plan]
         self._on_progress = on_progress
 
+    def chargers(self) -> list[dict[str, str]]:
+        return [
+            {"as": name, "charger_id": c.charger_id, "identity": c.identity}
+            for name, group in self.ctx.groups.items()
+            for c in group.chargers
+        ]
+
     async def _progress(self) -> None:
         if self._on_progress is not None:
-            await self._on_progress(self.steps)
+            await self._on_progress(self.steps, self.chargers())
 
     async def run(self) -> RunResult:
         verdict = "passed"
@@ -142,11 +150,7 @@ class ScenarioRunner:
             outcome.duration_seconds = round(monotonic() - began, 3)
             await self._progress()
         findings_available, findings = await self._findings()
-        chargers = [
-            {"as": name, "charger_id": c.charger_id, "identity": c.identity}
-            for name, group in self.ctx.groups.items()
-            for c in group.chargers
-        ]
+        chargers = self.chargers()
         await self._clean_up()
         return RunResult(
             verdict=verdict,

@@ -143,8 +143,8 @@ class ScenarioRuns:
         client: httpx.AsyncClient,
         params: Mapping[str, Any],
     ) -> None:
-        async def progress(steps: list[StepOutcome]) -> None:
-            await self._update(run_id, steps=[asdict(step) for step in steps])
+        async def progress(steps: list[StepOutcome], chargers: list[dict[str, str]]) -> None:
+            await self._update(run_id, steps=[asdict(step) for step in steps], chargers=chargers)
 
         runner = ScenarioRunner(
             Gateway(client),
