@@ -11,11 +11,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from sqlalchemy import select  # noqa: E402
+
 from peers.ocpp_rpc_peer import OcppRpcPeer  # noqa: E402
 from support import wait_until  # noqa: E402,F401 - re-exported for older imports
 from voltlab.clock import Clock  # noqa: E402
 from voltlab.fleet.hosting.runtime import FleetRuntime  # noqa: E402
 from voltlab.store.db import Database  # noqa: E402
+from voltlab.store.finding_models import FindingRecord  # noqa: E402
 
 # Simulated seconds per real second in protocol tests: a 60 s meter interval takes 0.6 s.
 TEST_TIME_SCALE = 100.0
@@ -49,11 +52,23 @@ async def peer16() -> AsyncIterator[OcppRpcPeer]:
 
 
 @pytest.fixture
-async def runtime(database: Database) -> AsyncIterator[FleetRuntime]:
+async def runtime(
+    database: Database, request: pytest.FixtureRequest
+) -> AsyncIterator[FleetRuntime]:
     fleet = FleetRuntime(database, Clock(TEST_TIME_SCALE))
     await fleet.start()
     yield fleet
     await fleet.shutdown()
+    # No false positives: against a CSMS that keeps the rules (the strict ocpp-rpc peer), the
+    # stations record no finding of severity error or warning. A test whose CSMS breaks them
+    # on purpose says so with @pytest.mark.csms_misbehaves.
+    if request.node.get_closest_marker("csms_misbehaves") is None:
+        with database.session() as session:
+            rows = session.scalars(
+                select(FindingRecord).where(FindingRecord.severity.in_(("error", "warning")))
+            ).all()
+            found = [(row.rule, row.detail, row.evidence) for row in rows]
+        assert found == [], f"findings about a CSMS that keeps the rules: {found}"
 
 
 def postgres_url() -> str | None:

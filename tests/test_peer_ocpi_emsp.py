@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from peers.ocpi_emsp_peer import OcpiEmspPeer, PeerError, ensure_venv
+from support import judge_emsp_answers
 
 NOW = "2025-01-01T10:00:00Z"
 
@@ -355,6 +356,10 @@ def cpo() -> FakeCpo:
 async def emsp(emsp_venv) -> AsyncIterator[OcpiEmspPeer]:
     async with OcpiEmspPeer(country_code="NL", party_id="EXP") as peer:
         yield peer
+        # No false positives: judged by voltlab's rules about an eMSP, the peer's answers
+        # break none (error or warning).
+        await peer.sync()
+        assert judge_emsp_answers(peer.received(), "2.2.1") == []
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from peers.ocpi_emsp211_peer import OcpiEmsp211Peer
 from peers.ocpi_emsp_peer import ensure_venv
+from support import judge_emsp_answers
 from test_peer_ocpi_emsp import ThreadedServer
 
 NOW = "2025-01-01T10:00:00Z"
@@ -170,6 +171,10 @@ async def registered(emsp_venv, cpo: FakeCpo211) -> AsyncIterator[OcpiEmsp211Pee
     async with OcpiEmsp211Peer(country_code="NL", party_id="EXP") as peer:
         await peer.register(f"{cpo.base}/ocpi/versions", cpo.token_a)
         yield peer
+        # No false positives: judged by voltlab's rules about an eMSP, the peer's answers
+        # break none (error or warning).
+        await peer.sync()
+        assert judge_emsp_answers(peer.received(), "2.1.1") == []
 
 
 async def push(method: str, url: str, token: str, body: Any = None) -> httpx.Response:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,7 +28,22 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, workdir: Path, port: int, **env: str) -> None:
+    """`emsp_misbehaves`: the test's eMSP breaks OCPI rules on purpose. Otherwise `stop()`
+    also requires that the server recorded no finding of severity error or warning about an
+    eMSP (no false positives against the extrawest-ocpi peers), except of the rules in
+    `emsp_breaks` (a test's own hand-written OCPI request that breaks one knowingly)."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int,
+        *,
+        emsp_misbehaves: bool = False,
+        emsp_breaks: tuple[str, ...] = (),
+        **env: str,
+    ) -> None:
+        self.emsp_misbehaves = emsp_misbehaves
+        self.emsp_breaks = emsp_breaks
         self.extra_env = env
         self.workdir = workdir
         self.port = port
@@ -106,6 +122,28 @@ class ServeProcess:
                 f"voltlab serve {outcome} after SIGTERM (expected exit 0 within "
                 f"{STOP_TIMEOUT:g} s):\n" + self.read_log()
             )
+        if not self.emsp_misbehaves:
+            found = [
+                f for f in self.emsp_findings(("error", "warning")) if f[0] not in self.emsp_breaks
+            ]
+            assert found == [], f"findings about an eMSP that keeps the rules: {found}"
+
+    def emsp_findings(self, severities: tuple[str, ...] = ("error", "warning", "info")) -> list:
+        """(rule, severity, detail, evidence) of every finding about an eMSP, from the
+        server's database (readable while it runs: SQLite, WAL or not)."""
+        path = self.workdir / "voltlab.db"
+        if not path.exists():
+            return []
+        with sqlite3.connect(path) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            if "findings" not in tables:
+                return []
+            marks = ",".join("?" for _ in severities)
+            return db.execute(
+                "SELECT rule, severity, detail, evidence FROM findings "
+                f"WHERE cpo_id IS NOT NULL AND severity IN ({marks}) ORDER BY at, id",
+                severities,
+            ).fetchall()
 
 
 async def wait_ready(http: httpx.AsyncClient, status_url: str, timeout: float = 60.0) -> dict:

@@ -31,6 +31,26 @@ async def test_freeze_after_settling_and_thaw_on_removal(monkeypatch: pytest.Mon
     assert gc.get_freeze_count() == 0
 
 
+async def test_a_burst_is_frozen_every_few_hundred_stations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long burst does not wait for the fleet to settle: every BURST_FREEZE_EVERY stations
+    the heap so far is frozen, so collections during the burst skip the stations built."""
+    monkeypatch.setattr(heap, "BURST_FREEZE_EVERY", 3)
+    keeper = HeapKeeper()
+    gc.unfreeze()
+    try:
+        keeper.stations_added()
+        keeper.stations_added()
+        assert gc.get_freeze_count() == 0
+        kept = [[n] for n in range(10)]  # lists are tracked by the collector
+        keeper.stations_added()  # the third: frozen now, before the burst settles
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        keeper.close()
+    assert gc.get_freeze_count() == 0
+
+
 def test_tune_raises_only_the_young_threshold() -> None:
     before = gc.get_threshold()
     try:

@@ -102,7 +102,7 @@ def test_unsigned_update_downloads_installs_and_reboots_step_by_step() -> None:
         Persist(),
         firmware("Installed", 7),
         SendCall(SecurityEventReport("FirmwareUpdated", T0 + 76)),
-        ResetStation(hard=True),
+        ResetStation(hard=True, boot_reason="FirmwareUpdate"),
     ]
     # The new version is stored before the reboot's BootNotification.
     assert m.station.firmware_version == "1.5.0"

@@ -18,6 +18,7 @@ from voltlab.fleet.machine.effects import (
     CancelTimer,
     Effect,
     Fail,
+    Observe,
     Persist,
     Registered,
     SendCall,
@@ -151,7 +152,11 @@ def test_rejected_without_interval_retries_after_the_default_and_nothing_else_go
     # Nothing but BootNotification before acceptance: no heartbeat, no triggered heartbeat,
     # no Authorize (the station is offline for the authorization flow).
     assert m.handle(TimerFired(HEARTBEAT_TIMER), T0 + 2) == []
-    assert trigger(m, "Heartbeat", T0 + 2) == []
+    # A CSMS should not call a Rejected station: the machine observes it (a finding), and the
+    # trigger sends nothing.
+    observed, *answered = m.handle(CsmsRequest(TriggerRequest("Heartbeat", None)), T0 + 2)
+    assert isinstance(observed, Observe) and observed.rule == "csms-call-before-accepted"
+    assert answered == [Answer(TriggerAnswer("Accepted"))]
     [refused] = m.handle(GatewayCommand(AuthorizeIdTag("TAG")), T0 + 2)
     assert isinstance(refused, Fail) and isinstance(refused.error, StationError)
     assert refused.error.code == "not_connected"

@@ -20,7 +20,7 @@ from voltlab.fleet.machine.effects import (
     SendCall,
     SetTimer,
 )
-from voltlab.fleet.machine.events import CsmsRequest, TimerFired
+from voltlab.fleet.machine.events import CsmsRequest, Restored, TimerFired
 from voltlab.fleet.machine.machine import StationMachine, UnhandledEvent
 from voltlab.fleet.machine.messages import (
     CancelReservation,
@@ -227,3 +227,33 @@ def test_2x_codec_decodes_what_the_csms_sends_and_encodes_per_schema(version: st
             "ReservationStatusUpdate",
             {"reservationId": 31, "reservationUpdateStatus": reason},
         )
+
+
+@pytest.mark.parametrize("reports_ends", [True, False])
+def test_a_restored_station_ends_what_fell_due_and_arms_the_other_expiries(
+    reports_ends: bool,
+) -> None:
+    """A restart builds the station from its snapshot with no timer running: `Restored` ends
+    the reservations that expired while no process hosted it and sets the others' timers."""
+    m = machine(reports_ends=reports_ends)
+    m.handle(reserve(7, 1, T0 + 600), T0)
+    m.handle(reserve(8, 2, T0 + 60), T0)
+    station = Station("CP-M", CATALOG["ac-22kw-2c"], seed=1)
+    station.restore(m.station.snapshot())
+    restored = StationMachine(station, MachineSettings(reports_reservation_ends=reports_ends))
+
+    effects = restored.handle(Restored(), T0 + 120)
+
+    ended = [SendCall(ReservationEnded(8, "Expired"))] if reports_ends else []
+    assert effects == [Persist(), SetTimer("reservation:7", T0 + 600), *ended, ReportStatus()]
+    assert station.connector_status(1).status == "Reserved"
+    assert station.connector_status(2).status == "Available"
+    # ... and the armed timer ends the other one when it fires
+    fired = restored.handle(TimerFired("reservation:7"), T0 + 600)
+    assert fired[0] == Persist() and fired[-1] == ReportStatus()
+    assert station.connector_status(1).status == "Available"
+
+
+def test_a_restored_station_without_reservations_arms_nothing() -> None:
+    m = machine(reports_ends=True)
+    assert m.handle(Restored(), T0) == []

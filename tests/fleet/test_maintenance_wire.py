@@ -107,6 +107,8 @@ async def test_firmware_update_and_log_upload(runtime, version):
                 else boot["chargingStation"]["firmwareVersion"]
             )
             assert firmware == "2.5.0"
+            if version != "ocpp1.6":  # 2.x says why it booted (1.6 has no reason)
+                assert boot["reason"] == "FirmwareUpdate"
             assert "FirmwareUpdated" in [
                 e["type"] for e in peer.calls(identity, "SecurityEventNotification")
             ]
@@ -214,6 +216,7 @@ async def test_a_second_update_replaces_a_running_download(runtime):
             assert statuses(2) == ["Downloading", "Downloaded", "Installing", "Installed"]
             boot = peer.calls(identity, "BootNotification")[-1]
             assert boot["chargingStation"]["firmwareVersion"] == "2.5.0"
+            assert boot["reason"] == "FirmwareUpdate"
             await wait_until(lambda: runner.link.online)
             assert (await peer.call(identity, "TriggerMessage", trigger))["status"] == "Accepted"
             await wait_until(lambda: statuses(None) == ["Idle"])  # idle: no requestId

@@ -140,6 +140,7 @@ async def test_remote_start_stop_with_meter_values(runtime, peer16):
     assert peer16.strict_failures == []
 
 
+@pytest.mark.csms_misbehaves  # a remote start on a connector the station lacks: findings expected
 async def test_remote_start_waits_for_cable_and_rejects_busy_connector(runtime, peer16):
     runner = await boot(runtime, peer16, "CP-RW")
     assert (await peer16.call("CP-RW", "RemoteStartTransaction", {"idTag": "T", "connectorId": 2}))[
@@ -283,6 +284,44 @@ async def test_reservation_flow(runtime, peer16):
     assert (await peer16.call("CP-RES", "ReserveNow", busy)) == {"status": "Occupied"}
 
 
+async def test_a_reservation_expires_after_a_restart(runtime, peer16):
+    """A station restarted from its stored state (another process hosts it now) still ends
+    its reservation at the expiry: the restart arms the expiry timer again."""
+    runner = await boot(runtime, peer16, "CP-RESTART-RES")
+    # 300 simulated seconds from the station's clock: 3 s of real time at the tests' scale
+    expiry = (
+        (datetime.fromtimestamp(runner.now(), UTC) + timedelta(seconds=300))
+        .isoformat()
+        .replace("+00:00", "Z")
+    )
+    reserve = {"connectorId": 1, "expiryDate": expiry, "idTag": "OWNER", "reservationId": 21}
+    assert (await peer16.call("CP-RESTART-RES", "ReserveNow", reserve)) == {"status": "Accepted"}
+    await wait_until(lambda: statuses(peer16, "CP-RESTART-RES", 1)[-1] == "Reserved")
+    snapshot = runtime._snapshot_of("dep-CP-RESTART-RES")
+    await runtime.remove_charger("dep-CP-RESTART-RES")
+    before = len(statuses(peer16, "CP-RESTART-RES", 1))
+
+    spec = ChargerSpec(
+        "dep-CP-RESTART-RES-2",
+        "org",
+        "CP-RESTART-RES",
+        peer16.url,
+        "ocpp1.6",
+        "ac-22kw-2c",
+        state=snapshot,
+    )
+    await runtime.start_charger(spec)
+    again = runtime.runner("dep-CP-RESTART-RES-2")
+    await wait_until(lambda: again.link.online)
+    assert again.now() < again.station.reservations[21].expires_at  # restarted before it
+    # Reported again after the new registration, then free at the expiry.
+    await wait_until(lambda: statuses(peer16, "CP-RESTART-RES", 1)[before:][:1] == ["Reserved"])
+    await wait_until(lambda: statuses(peer16, "CP-RESTART-RES", 1)[-1] == "Available", timeout=15)
+    assert again.station.reservations == {}
+    await peer16.sync()
+    assert peer16.strict_failures == []
+
+
 async def test_unlock_connector_stops_transaction(runtime, peer16):
     runner = await boot(runtime, peer16, "CP-UL")
     await COMMANDS["start_session"](runner, {"connector_id": 2, "id_tag": "A"})
@@ -333,6 +372,7 @@ async def test_data_transfer(runtime, peer16):
     assert other == {"status": "UnknownVendorId"}
 
 
+@pytest.mark.csms_misbehaves  # malformed and unsupported CALLs, sent at once: findings expected
 async def test_unsupported_and_malformed_calls_get_the_right_callerror(runtime, peer16):
     runner = await boot(runtime, peer16, "CP-ERR")
     cases = [

@@ -515,6 +515,19 @@ class OcpiEmspPeer(JsonLinesChild):
         """What real-time authorization answers for ``uid`` (ALLOWED by default)."""
         await self.op("set_authorization", uid=uid, allowed=allowed)
 
+    async def misbehave(self, script: list[dict]) -> dict:
+        """Load a script of violations (``ocpi_emsp/misbehave.py`` lists them); each step is
+        used by the first exchange it matches and reported as a ``violated`` event."""
+        return await self.op("misbehave", script=script)
+
+    def violations(self, kind: str | None = None) -> list[dict]:
+        """The ``violated`` events so far (call ``sync`` first), oldest first."""
+        return [
+            ev
+            for ev in self.events
+            if ev.get("event") == "violated" and (kind is None or ev.get("violation") == kind)
+        ]
+
     async def raw(
         self,
         method: str,

@@ -21,6 +21,20 @@ OCPP security profiles (all off by default)::
     OcppRpcPeer(tls_cert=crt, tls_key=key, tls_ca=ca,
                 require_client_cert=True)                        # profile 3: mutual TLS
 
+Misbehaving mode (for the findings about a CSMS): a script of violations the peer commits
+on purpose, each for the next CALL of an action from a station, bypassing strict mode::
+
+    await csms.misbehave("CS001", [
+        {"on": "Heartbeat", "answer": "invalid_result", "result": {"currentTime": 5}},
+        {"on": "StatusNotification", "answer": "callerror", "code": "NoSuchCode"},
+        {"on": "Authorize", "answer": "twice"},     # the right answer, sent twice
+        {"on": "MeterValues", "answer": "none"},    # never answered
+    ])
+    csms.violations("CS001")   # what it committed: kind, method, message_id, frame
+
+Violations that answer nothing (a broken frame, an unknown action, two CALLs at once, an
+answer to an id never sent) are raw frames: :meth:`send_raw`.
+
 ``tls_*`` are paths of PEM files; with TLS on, :attr:`OcppRpcPeer.url` is
 ``wss://127.0.0.1:PORT/ocpp``. ``basic_auth`` is ``"ID:PW"``, ``(ID, PW)`` or a
 mapping ``{ID: PW}`` (ID ``"*"`` matches any identity); a wrong or missing
@@ -568,6 +582,18 @@ class OcppRpcPeer(JsonLinesChild):
     async def send_raw(self, identity: str, text: str) -> None:
         """Send a raw websocket text frame to the station."""
         await self.command("send_raw", identity=identity, text=text)
+
+    async def send_raw_together(self, identity: str, texts: list[str]) -> None:
+        """Send raw text frames in one TCP write, so the station reads them at once."""
+        await self.command("send_raw", identity=identity, texts=texts)
+
+    async def misbehave(self, identity: str, script: list[dict[str, Any]]) -> None:
+        """Queue violations for ``identity``'s next CALLs (see the module docstring)."""
+        await self.command("misbehave", identity=identity, script=script)
+
+    def violations(self, identity: str | None = None) -> list[dict]:
+        """The violations the misbehaving mode committed so far, oldest first."""
+        return self.events_of("violation", identity)
 
     async def sync(self) -> None:
         """Wait until every event the peer emitted so far is in ``events``.

@@ -16,7 +16,7 @@ from voltlab import __version__
 from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
-from voltlab.api.routes import catalog, chargers, commands, cpos, locations, scenarios
+from voltlab.api.routes import catalog, chargers, commands, cpos, findings, locations, scenarios
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
 from voltlab.clock import Clock
 from voltlab.fleet.hosting.runtime_api import Fleet
@@ -128,7 +128,7 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     install_error_handlers(app)
-    for module in (catalog, locations, chargers, commands, cpos, scenarios):
+    for module in (catalog, locations, chargers, findings, commands, cpos, scenarios):
         app.include_router(module.router)
     cpo_stack: VirtualCpos | None = None
     if with_cpos:

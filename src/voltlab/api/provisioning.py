@@ -26,6 +26,7 @@ from voltlab.clock import wall_now
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.fleet.model.catalog import DEFAULT_MODEL
 from voltlab.store import repo
+from voltlab.store.findings_repo import delete_charger_findings
 from voltlab.store.models import Charger, Frame, Location
 
 log = logging.getLogger(__name__)
@@ -177,9 +178,11 @@ def delete_location_rows(session: Session, org_id: str, location_id: str) -> lis
 
 
 def delete_frames(session: Session, charger_ids: Sequence[str]) -> None:
+    """The frame log and the findings of deleted chargers."""
     for start in range(0, len(charger_ids), 500):
         chunk = list(charger_ids[start : start + 500])
         session.execute(delete(Frame).where(Frame.charger_id.in_(chunk)))
+    delete_charger_findings(session, charger_ids)
 
 
 async def _bounded(calls: Iterable[Callable[[], Awaitable[None]]], what: str) -> None:

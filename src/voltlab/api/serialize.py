@@ -8,6 +8,7 @@ from typing import Any
 
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, Fleet, spec_from_row
 from voltlab.fleet.model.catalog import get_model
+from voltlab.store.finding_models import FindingRecord
 from voltlab.store.models import Charger, Command, Frame, Location
 from voltlab.store.times import as_utc
 
@@ -70,7 +71,23 @@ def _idle_connectors(charger: Charger) -> list[dict[str, Any]]:
     ]
 
 
-def charger_json(charger: Charger, fleet: Fleet) -> dict[str, Any]:
+def finding_json(row: FindingRecord) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "charger_id": row.charger_id,
+        "location_id": row.location_id,
+        "cpo_id": row.cpo_id,
+        "rule": row.rule,
+        "severity": row.severity,
+        "title": row.title,
+        "detail": row.detail,
+        "spec_ref": row.spec_ref,
+        "at": rfc3339(row.at),
+        "evidence": row.evidence,
+    }
+
+
+def charger_json(charger: Charger, fleet: Fleet, *, findings: int = 0) -> dict[str, Any]:
     model = get_model(charger.model)
     stored = {
         "charger_id": charger.id,
@@ -84,6 +101,7 @@ def charger_json(charger: Charger, fleet: Fleet) -> dict[str, Any]:
         "security": public_security(charger.security),
         "desired_running": charger.desired_running,
         "created_at": rfc3339(charger.created_at),
+        "findings": findings,  # how many findings about its CSMS the charger recorded
     }
     live = fleet.live_state(charger.id)
     if live is None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.ocpi.service import OcpiService
+from voltlab.store.findings_repo import count_for_cpo
 from voltlab.store.models import Charger, Cpo, CpoStep, Location
 
 
@@ -66,6 +67,8 @@ def cpo_json(
         "created_at": _ts(cpo.created_at),
         "ready_at": _ts(cpo.ready_at),
         "destroyed_at": _ts(cpo.destroyed_at),
+        # how many findings about its eMSP the CPO recorded (GET /ocpi/cpos/{id}/findings)
+        "findings": count_for_cpo(session, cpo.id),
     }
 
 

@@ -116,6 +116,7 @@ async def _realtime(
         payload = None
     ocpi_status = ocpi_status_of(payload)
     await core.count(link.cpo_id, "out", "tokens", response.status_code, ocpi_status)
+    await core.judge_answer(link.cpo_id, link.version, headers, body, response, payload)
     if response.status_code == 404 or ocpi_status == OcpiStatus.UNKNOWN_TOKEN:
         return TokenAuthorization("NOT_ALLOWED", stored, "realtime")
     data = payload.get("data") if isinstance(payload, dict) else None

@@ -3,7 +3,10 @@ HTTP client and traffic counting. One instance per OcpiService; modules receive 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import logging
+import secrets
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -14,8 +17,19 @@ from sqlalchemy.orm import Session
 from voltlab.clock import wall_now
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.envelope import SUPPORTED_VERSIONS
+from voltlab.ocpi.findings import (
+    HttpEvidence,
+    OcpiObservation,
+    evidence_body,
+    evidence_headers,
+    ocpi_rule,
+)
+from voltlab.ocpi.judging import PagingMemory, check_answer
 from voltlab.ocpi.peer_address import PeerAddressPolicy, env_refuses_private_peers
 from voltlab.store.db import Database
+from voltlab.store.findings_repo import insert_findings
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -44,6 +58,8 @@ class OcpiCore:
         # The clock every OCPI timestamp is read from: the fleet's (simulated) clock once the
         # virtual CPO stack wires it in (OcpiService.use_clock), the wall clock until then.
         self.now: Callable[[], datetime] = wall_now
+        # What the paging rules remember of the Links given (ocpi/judging.py).
+        self.paging = PagingMemory()
 
     # --- database -------------------------------------------------------------------------
 
@@ -71,6 +87,59 @@ class OcpiCore:
             traffic_repo.count_request, cpo_id, direction, module, http_status, ocpi_status
         )
 
+    async def record_findings(
+        self,
+        cpo_id: str,
+        version: str,
+        observations: Sequence[OcpiObservation],
+        evidence: Sequence[HttpEvidence],
+    ) -> None:
+        """Store findings about this CPO's eMSP (rules in ocpi/findings.py) at once, in the
+        `findings` table the OCPP findings use: written before the exchange's caller goes on,
+        so a restart (or a crash) loses none. Only violations cost a write."""
+        if not observations:
+            return
+        at = self.now()
+        shown = [item.as_json() for item in evidence]
+        rows = []
+        for observation in observations:
+            rule = ocpi_rule(observation.rule)
+            rows.append(
+                {
+                    "id": f"fnd-{secrets.token_hex(8)}",
+                    "charger_id": None,
+                    "location_id": None,
+                    "cpo_id": cpo_id,
+                    "rule": rule.slug,
+                    "severity": rule.severity,
+                    "title": rule.title,
+                    "detail": observation.detail,
+                    "spec_ref": rule.spec_ref(version),
+                    "at": at,
+                    "evidence": shown,
+                }
+            )
+            log.info("CPO %s: finding %s: %s", cpo_id, rule.slug, observation.detail)
+        try:
+            await self.db(insert_findings, rows)
+        except Exception:  # a finding must never break the exchange it is about
+            log.exception("findings of CPO %s not written", cpo_id)
+
+    async def judge_answer(
+        self,
+        cpo_id: str,
+        version: str,
+        sent: dict[str, str],
+        sent_body: Any,
+        response: httpx.Response,
+        payload: Any,
+    ) -> None:
+        """The eMSP's answer to one of our requests (envelope, status codes, echoed ids)."""
+        observations = check_answer(version, sent, response.status_code, payload, response.headers)
+        if observations:
+            evidence = exchange_evidence(sent, sent_body, response)
+            await self.record_findings(cpo_id, version, observations, [evidence])
+
     # --- URLs -----------------------------------------------------------------------------
 
     def versions_url(self, version: str) -> str:
@@ -97,6 +166,32 @@ class OcpiCore:
         if self._owns_http and self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+def exchange_evidence(
+    sent: dict[str, str],
+    sent_body: Any,
+    response: httpx.Response | None,
+    *,
+    method: str | None = None,
+    url: str | None = None,
+    error: str | None = None,
+) -> HttpEvidence:
+    """One of our requests to the eMSP and its answer (None: no answer came) as evidence."""
+    if response is not None:
+        method = response.request.method
+        url = str(response.request.url)
+    return HttpEvidence(
+        direction="out",
+        method=method or "",
+        url=url or "",
+        status=response.status_code if response is not None else None,
+        request_headers=evidence_headers(sent.items()),
+        request_body=evidence_body(json.dumps(sent_body)) if sent_body is not None else None,
+        response_headers=evidence_headers(response.headers.items()) if response else {},
+        body=evidence_body(response.content) if response is not None else None,
+        error=error,
+    )
 
 
 def check_version(version: str) -> None:

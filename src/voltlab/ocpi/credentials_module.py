@@ -15,6 +15,7 @@ from voltlab.ocpi.credentials_tokens import TOKEN_C_PREFIX, hash_token, is_valid
 from voltlab.ocpi.endpoints import version_details, versions_list
 from voltlab.ocpi.envelope import OcpiError, OcpiReply, OcpiStatus
 from voltlab.ocpi.handshake import discover_peer
+from voltlab.ocpi.judging import check_roles
 from voltlab.ocpi.peer import CpoLink
 from voltlab.ocpi.validation import FieldChecker
 from voltlab.ocpi.web import Caller, read_json_object, run_endpoint
@@ -130,7 +131,9 @@ async def _register(core: OcpiCore, request: Request, caller: Caller, *, update:
             "Registration state changed concurrently; retry",
             http_status=405 if not update else 409,
         )
-    return OcpiReply(data=our_credentials(core, link, token_c))
+    # Tolerated, judged: roles that name one (role, party) twice (2.2.1 credentials object).
+    observations = check_roles(peer_roles) if link.version == "2.2.1" else []
+    return OcpiReply(data=our_credentials(core, link, token_c), observations=observations)
 
 
 def add_configuration_routes(router: APIRouter, core: OcpiCore, version: str) -> None:

@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from voltlab.clock import wall_now
+from voltlab.ocpi.findings import OcpiObservation
 from voltlab.store.times import as_utc
 
 SUPPORTED_VERSIONS: tuple[str, ...] = ("2.2.1", "2.1.1")
@@ -71,6 +72,9 @@ class OcpiReply:
     message: str = "Success"
     http_status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # Rules the request broke, found by the handler (paging, roles); recorded with the
+    # exchange by the endpoint runner.
+    observations: list[OcpiObservation] = field(default_factory=list)
 
 
 def envelope(

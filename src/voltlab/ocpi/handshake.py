@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 
-from voltlab.ocpi.core import OcpiCore, ocpi_status_of
+from voltlab.ocpi.core import OcpiCore, exchange_evidence, ocpi_status_of
 from voltlab.ocpi.credentials_tokens import authorization_header
 from voltlab.ocpi.envelope import OcpiError, OcpiStatus
+from voltlab.ocpi.findings import HttpEvidence, OcpiObservation
 from voltlab.ocpi.peer_address import UNREACHABLE, PeerAddressRefused, PeerUnreachable
 
 
@@ -37,7 +38,8 @@ async def _get(
     *,
     base64_encoded: bool,
     correlation_id: str,
-) -> tuple[int, Any]:
+    version: str,
+) -> tuple[int, Any, HttpEvidence]:
     headers = {
         "Authorization": authorization_header(token_b, base64_encoded=base64_encoded),
         "X-Request-ID": str(uuid.uuid4()),
@@ -60,7 +62,8 @@ async def _get(
     except ValueError:
         payload = None
     await core.count(cpo_id, "out", module, response.status_code, ocpi_status_of(payload))
-    return response.status_code, payload
+    await core.judge_answer(cpo_id, version, headers, None, response, payload)
+    return response.status_code, payload, exchange_evidence(headers, None, response)
 
 
 async def _get_with_token_b(
@@ -72,10 +75,12 @@ async def _get_with_token_b(
     *,
     base64_encoded: bool,
     correlation_id: str,
+    version: str,
 ) -> tuple[Any, bool]:
     """GET and unwrap the envelope's data. On 401 retry once with the other token encoding:
-    many 2.1.1/2.2 peers expect the token unencoded (transport chapter note)."""
-    status, payload = await _get(
+    many 2.1.1/2.2 peers expect the token unencoded (transport chapter note). An eMSP that
+    takes only the encoding its version does not speak breaks ocpi-token-encoding."""
+    status, payload, refused = await _get(
         core,
         cpo_id,
         module,
@@ -83,10 +88,11 @@ async def _get_with_token_b(
         token_b,
         base64_encoded=base64_encoded,
         correlation_id=correlation_id,
+        version=version,
     )
     if status == 401:
         base64_encoded = not base64_encoded
-        status, payload = await _get(
+        status, payload, taken = await _get(
             core,
             cpo_id,
             module,
@@ -94,7 +100,16 @@ async def _get_with_token_b(
             token_b,
             base64_encoded=base64_encoded,
             correlation_id=correlation_id,
+            version=version,
         )
+        if 200 <= status < 300 and base64_encoded != (version == "2.2.1"):
+            wanted, came = ("Base64", "as is") if version == "2.2.1" else ("as is", "Base64")
+            observation = OcpiObservation(
+                "ocpi-token-encoding",
+                f"expected the eMSP to take Token B {wanted} (OCPI {version}); it answered "
+                f"401 to that and took the token {came} (GET {module})",
+            )
+            await core.record_findings(cpo_id, version, [observation], [refused, taken])
     if not 200 <= status < 300:
         raise _client_api_error(f"GET {url} answered HTTP {status}")
     ocpi_status = ocpi_status_of(payload)
@@ -122,6 +137,7 @@ async def discover_peer(
         token_b,
         base64_encoded=base64_encoded,
         correlation_id=correlation_id,
+        version=version,
     )
     if not isinstance(versions, list):
         raise _client_api_error("the versions endpoint did not return a list of versions")
@@ -147,6 +163,7 @@ async def discover_peer(
         token_b,
         base64_encoded=base64_encoded,
         correlation_id=correlation_id,
+        version=version,
     )
     if not isinstance(details, dict) or not isinstance(details.get("endpoints"), list):
         raise _client_api_error("the version details carry no endpoints list")

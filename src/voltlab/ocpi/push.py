@@ -23,8 +23,9 @@ import httpx
 
 from voltlab.ocpi import repo
 from voltlab.ocpi import traffic as traffic_repo
-from voltlab.ocpi.core import OcpiCore, ocpi_status_of
+from voltlab.ocpi.core import OcpiCore, exchange_evidence, ocpi_status_of
 from voltlab.ocpi.credentials_tokens import authorization_header
+from voltlab.ocpi.findings import OcpiObservation
 from voltlab.ocpi.peer import CpoLink
 from voltlab.ocpi.peer_address import UNREACHABLE, PeerAddressRefused, PeerUnreachable
 from voltlab.ocpi.web import routing_headers
@@ -61,6 +62,9 @@ class AttemptResult:
     ocpi_status: int | None = None
     error: str | None = None
     refused: bool = False  # the address policy forbids the URL: retrying cannot help
+    # What was sent and what came (evidence when the push fails for good).
+    sent: dict[str, str] = field(default_factory=dict)
+    response: httpx.Response | None = None
 
     @property
     def ok(self) -> bool:
@@ -172,6 +176,8 @@ class PushQueue:
             more, result = await self._attempts(link, job, request, url)
             attempts += more
         outcome = "succeeded" if result.ok else "failed"
+        if not result.ok:
+            await self._judge_failure(link, job, request, url, attempts, result)
         await self._core.db(
             traffic_repo.finish_push,
             push_id,
@@ -218,21 +224,71 @@ class PushQueue:
             )
             policy.check_connected(response)
         except PeerAddressRefused as exc:
-            return AttemptResult(error=f"refused: {exc.reason}", refused=True)
+            return AttemptResult(error=f"refused: {exc.reason}", refused=True, sent=headers)
         except (httpx.HTTPError, PeerUnreachable):
             # The same text whatever failed: the push log is no port scanner (item 8).
-            return AttemptResult(error=UNREACHABLE)
+            return AttemptResult(error=UNREACHABLE, sent=headers)
         try:
             payload: Any = response.json()
         except ValueError:
             payload = None
+        await self._core.judge_answer(
+            job.cpo_id, link.version, headers, request.body, response, payload
+        )
         result = AttemptResult(
-            http_status=response.status_code, ocpi_status=ocpi_status_of(payload)
+            http_status=response.status_code,
+            ocpi_status=ocpi_status_of(payload),
+            sent=headers,
+            response=response,
         )
         if not result.ok:
             message = payload.get("status_message") if isinstance(payload, dict) else None
             result.error = message or response.text[:500] or f"HTTP {response.status_code}"
         return result
+
+    async def _judge_failure(
+        self,
+        link: CpoLink,
+        job: PushJob,
+        request: PushRequest,
+        url: str,
+        attempts: int,
+        result: AttemptResult,
+    ) -> None:
+        """A push that failed for good is a finding about the eMSP, except a refused PATCH
+        (it may lack the object; its full-object fallback is judged) and a URL our own address
+        policy refused."""
+        if result.refused or (request.method == "PATCH" and result.http_status is not None):
+            return
+        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+        if job.module == "commands" and job.absolute_url is not None:
+            rule = "ocpi-command-result-failed"
+        elif result.http_status is None:
+            rule = "ocpi-push-unreachable"
+        else:
+            rule = "ocpi-push-rejected"
+        if result.http_status is None:
+            detail = (
+                f"expected the eMSP to answer {request.method} {url} ({job.module}); no answer "
+                f"came {tries} ({result.error})"
+            )
+        else:
+            detail = (
+                f"expected HTTP 2xx and status_code 1000 for the valid {job.module} object "
+                f"({request.method} {url}); came HTTP {result.http_status}, status_code "
+                f"{result.ocpi_status} ({result.error}) {tries}"
+            )
+        evidence = exchange_evidence(
+            result.sent,
+            request.body,
+            result.response,
+            method=request.method,
+            url=url,
+            error=result.error if result.response is None else None,
+        )
+        await self._core.record_findings(
+            job.cpo_id, link.version, [OcpiObservation(rule, detail)], [evidence]
+        )
 
     async def _log_skip(self, job: PushJob, request: PushRequest, url: str, reason: str) -> None:
         push_id = await self._core.db(

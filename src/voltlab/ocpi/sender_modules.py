@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from voltlab.ocpi import repo
 from voltlab.ocpi.core import OcpiCore
 from voltlab.ocpi.envelope import OcpiError, OcpiReply, OcpiStatus, not_found
-from voltlab.ocpi.paging import PageRequest, page_headers, parse_page_request
+from voltlab.ocpi.paging import MAX_LIMIT, PageRequest, page_headers, parse_page_request
 from voltlab.ocpi.presenter import present, present_one
 from voltlab.ocpi.shapes_211 import connector_to_211, evse_to_211
 from voltlab.ocpi.web import Caller, run_endpoint
@@ -114,6 +114,15 @@ def add_sender_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
         return await _serve_location(request, location_id, evse_uid, connector_id)
 
 
+def _asked_limit(request: Request) -> int | None:
+    """The limit the eMSP asked for (parse_page_request caps it at X-Limit)."""
+    raw = request.query_params.get("limit")
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
 def _add_list_route(
     router: APIRouter, core: OcpiCore, version: str, module: str, kind: str, tags: list[str | Enum]
 ) -> None:
@@ -121,6 +130,10 @@ def _add_list_route(
     async def list_objects(request: Request) -> Response:
         async def handle(caller: Caller) -> OcpiReply:
             page = parse_page_request(request.query_params)
+            asked = _asked_limit(request)
+            observations = core.paging.judge(
+                caller.cpo_id, module, page.filters, page.offset, asked
+            )
             total, data = await core.db(_list_page, caller.cpo_id, version, kind, page)
             headers = page_headers(
                 page,
@@ -128,7 +141,9 @@ def _add_list_route(
                 returned=len(data),
                 base_url=core.module_url(version, module),
             )
-            return OcpiReply(data=data, headers=headers)
+            next_offset = page.offset + len(data) if "Link" in headers else None
+            core.paging.answered(caller.cpo_id, module, page.filters, next_offset, MAX_LIMIT)
+            return OcpiReply(data=data, headers=headers, observations=observations)
 
         return await run_endpoint(core, request, version=version, module=module, handler=handle)
 

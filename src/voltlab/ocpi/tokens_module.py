@@ -19,6 +19,8 @@ from voltlab.ocpi.envelope import (
     not_found,
     parse_datetime,
 )
+from voltlab.ocpi.findings import OcpiObservation
+from voltlab.ocpi.judging import describe_roles, party_in_roles
 from voltlab.ocpi.validation import FieldChecker
 from voltlab.ocpi.web import Caller, read_json_object, run_endpoint
 
@@ -135,6 +137,21 @@ def _patch(
     row.last_updated = parse_datetime(merged["last_updated"])
 
 
+def _foreign_party(caller: Caller, country_code: str, party_id: str) -> list[OcpiObservation]:
+    """A Token pushed under a party the credentials did not name (the roles tell a server
+    which parties a client pushes Client Owned Objects as). Tolerated, judged."""
+    roles = caller.link.peer_roles
+    if not roles or party_in_roles(roles, country_code, party_id):
+        return []
+    return [
+        OcpiObservation(
+            "ocpi-credentials-roles",
+            f"expected Tokens pushed under a party of the eMSP's credentials "
+            f"({describe_roles(roles)}); came /tokens/{country_code}/{party_id}/…",
+        )
+    ]
+
+
 def add_tokens_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
     path = f"/ocpi/{version}/tokens/{{country_code}}/{{party_id}}/{{token_uid}}"
     tags: list[str | Enum] = [f"OCPI {version}"]  # FastAPI\'s type
@@ -167,7 +184,10 @@ def add_tokens_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
             created = await core.db(
                 _put, caller.cpo_id, country_code, party_id, token_uid, token_type, body
             )
-            return OcpiReply(http_status=201 if created else 200)
+            return OcpiReply(
+                http_status=201 if created else 200,
+                observations=_foreign_party(caller, country_code, party_id),
+            )
 
         return await serve(request, handle)
 
@@ -191,6 +211,6 @@ def add_tokens_routes(router: APIRouter, core: OcpiCore, version: str) -> None:
                 token_type,
                 patch,
             )
-            return OcpiReply()
+            return OcpiReply(observations=_foreign_party(caller, country_code, party_id))
 
         return await serve(request, handle)

@@ -30,6 +30,8 @@ from voltlab.ocpi.envelope import (
     not_found,
     unauthorized,
 )
+from voltlab.ocpi.findings import HttpEvidence, evidence_body, evidence_headers
+from voltlab.ocpi.judging import check_request
 from voltlab.ocpi.peer import CpoLink
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class Caller:
     token_kind: str  # "A" or "C"
     token: str  # the plaintext token as presented (to echo it in GET credentials)
     version: str  # the OCPI version in the URL
+    token_encoded: bool = True  # the header carried the token Base64 encoded
 
     @property
     def cpo_id(self) -> str:
@@ -83,7 +86,13 @@ def authenticate(session: Session, header: str | None, version: str, module: str
             OcpiStatus.UNSUPPORTED_VERSION,
             f"This CPO speaks OCPI {row.version}, not {version}",
         )
-    return Caller(link=CpoLink.from_row(row), token_kind=kind, token=presented, version=version)
+    return Caller(
+        link=CpoLink.from_row(row),
+        token_kind=kind,
+        token=presented,
+        version=version,
+        token_encoded=presented != candidates[0],  # the first candidate is the value as is
+    )
 
 
 async def run_endpoint(
@@ -118,13 +127,49 @@ async def run_endpoint(
     headers.update(reply.headers)
     if reply.http_status == 401:
         headers["WWW-Authenticate"] = "Token"
-    if caller is not None:
-        await core.count(caller.cpo_id, "in", module, reply.http_status, reply.status_code)
-    return JSONResponse(
+    response = JSONResponse(
         envelope(reply.data, reply.status_code, reply.message, core.now()),
         status_code=reply.http_status,
         headers=headers,
     )
+    if caller is not None:
+        await core.count(caller.cpo_id, "in", module, reply.http_status, reply.status_code)
+        await _judge_request(core, request, caller, module, reply, response)
+    return response
+
+
+async def _judge_request(
+    core: OcpiCore,
+    request: Request,
+    caller: Caller,
+    module: str,
+    reply: OcpiReply,
+    response: Response,
+) -> None:
+    """The rules about the eMSP's request (ocpi/judging.py), recorded with the exchange."""
+    link = caller.link
+    observations = check_request(
+        link.version,
+        request.headers,
+        caller.token_encoded,
+        module,
+        link.peer_roles,
+        link.registered,
+    )
+    observations += reply.observations
+    if not observations:
+        return
+    evidence = HttpEvidence(
+        direction="in",
+        method=request.method,
+        url=str(request.url),
+        status=response.status_code,
+        request_headers=evidence_headers(request.headers.items()),
+        request_body=evidence_body(await request.body()),
+        response_headers=evidence_headers(response.headers.items()),
+        body=evidence_body(bytes(response.body)),
+    )
+    await core.record_findings(link.cpo_id, link.version, observations, [evidence])
 
 
 def routing_headers(link: CpoLink) -> dict[str, str]:

@@ -23,6 +23,7 @@ Behaviour worth knowing (beyond the method docstrings):
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import itertools
 import logging
@@ -43,9 +44,12 @@ from voltlab.ocpp.errors import (
     OcppError,
     error_code,
     is_known_code,
+    wire_codes,
 )
+from voltlab.ocpp.findings import FrameEvidence, Observation, RpcObserver
 from voltlab.ocpp.frames import (
     CALL,
+    CALLERROR,
     Call,
     CallError,
     CallResult,
@@ -67,6 +71,16 @@ UNREADABLE_MESSAGE_ID = "-1"
 # timeout timer between calls.
 BUSY_CALL_GAP = 1.0
 BUSY_CALLS = 8
+# Close codes a peer may end a connection with that say nothing went wrong: normal closure and
+# going away (RFC 6455 §7.4.1), service restart and try again later (IANA WebSocket registry).
+NORMAL_CLOSE_CODES = frozenset({1000, 1001, 1012, 1013})
+
+# The CSMS's CALL being handled, as received (set only with an observer): the station's rules
+# that judge a request (fleet/driver) name it as evidence. Each incoming CALL runs in a task
+# of its own, so the value is that task's.
+CURRENT_CALL: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar(
+    "voltlab_current_call", default=None
+)
 
 
 @dataclass(slots=True)
@@ -107,6 +121,7 @@ class RpcConnection:
         supported_actions: Collection[str] | None = None,
         message_ids: Callable[[], str] | None = None,
         on_send: SendHandler | None = None,
+        observer: RpcObserver | None = None,
     ) -> None:
         self.websocket = websocket
         self.version = check_version(version)
@@ -146,6 +161,17 @@ class RpcConnection:
         self._types = message_types(version)
         self._closed = False
         self._running = False
+        # Rules about the peer (ocpp/findings.py); None costs nothing per frame.
+        self._observer = observer
+        self._wire_codes = wire_codes(self.version)
+        self._incoming_open = 0  # the peer's CALLs not answered yet
+        # What a stray answer may refer to: the last answered id, the last abandoned one.
+        self._answered_id: str | None = None
+        self._abandoned_id: str | None = None
+        # The last CALL sent and its answer, as text: evidence for rules judging an answer.
+        self._call_text = ""
+        self._result_text = ""
+        self._answered_action = ""
 
     @property
     def closed(self) -> bool:
@@ -190,10 +216,14 @@ class RpcConnection:
             self._pending_id = message_id
             self._pending_future = future
             try:
-                await self._send(encode(Call(message_id, action, payload)))
+                text = encode(Call(message_id, action, payload))
+                self._call_text = text
+                await self._send(text)
                 self._arm_timeout(loop, action, wait)
                 result = await future
             finally:
+                if not future.done() or future.exception() is not None:
+                    self._abandoned_id = message_id  # a late answer to it is no news
                 self._pending_id = None
                 self._pending_future = None
                 if future.done() and not future.cancelled():
@@ -219,6 +249,12 @@ class RpcConnection:
             try:
                 self._schemas.validate_response(action, result)
             except OcppError as exc:
+                if self._observer is not None:
+                    self._report(
+                        "rpc-invalid-result",
+                        f"{action}: {exc.description}",
+                        self._exchange(message_id, action),
+                    )
                 if self.version == OCPP21:
                     await self._send_quietly(
                         encode(
@@ -279,6 +315,13 @@ class RpcConnection:
         future.set_exception(
             CallTimeout(f"{self._pending_action}: no answer within {self._pending_wait:g} s")
         )
+        if self._observer is not None:
+            action, message_id = self._pending_action, self._pending_id
+            self._report(
+                "rpc-call-timeout",
+                f"{action}: no answer within {self._pending_wait:g} s",
+                (FrameEvidence("out", action, message_id, self._call_text),),
+            )
 
     async def send_unconfirmed(self, action: str, payload: dict[str, Any]) -> None:
         """Send an ocpp2.1 SEND (message type 6); it is never answered and not queued."""
@@ -382,21 +425,41 @@ class RpcConnection:
         """Handle one incoming message; returns what is left to await (answering a malformed
         frame), if anything, so a reader can await it and a delivering socket spawn it."""
         if not isinstance(raw, str):
-            self._observe("in", bytes(raw).decode("utf-8", "replace"))
+            text = bytes(raw).decode("utf-8", "replace")
+            self._observe("in", text)
             log.warning("ignoring a binary WebSocket message: OCPP-J uses text frames only")
+            if self._observer is not None:
+                self._report(
+                    "rpc-invalid-frame",
+                    "a binary WebSocket message; OCPP-J messages are text frames",
+                    (FrameEvidence("in", None, None, text),),
+                )
             return None
         if self._on_frame is not None:
             self._observe("in", raw)
         try:
             frame = decode(raw, self.version)
         except FrameError as exc:
+            if self._observer is not None:
+                self._frame_violation(exc, raw)
             return self._reject_frame(exc)
         # Exact types (`type(...) is`, not isinstance): one check each, and mypy narrows them.
         if type(frame) is Call:
-            self._spawn(self._answer_call(frame))
+            if self._observer is not None:
+                self._incoming(frame, raw)
+            else:
+                self._spawn(self._answer_call(frame))
         elif type(frame) is CallResult:
+            self._result_text = raw
             self._resolve(frame.message_id, frame.payload, None)
         elif type(frame) is CallError:
+            self._result_text = raw
+            if self._observer is not None and frame.error_code not in self._wire_codes:
+                self._report(
+                    "rpc-invalid-callerror",
+                    f"error code {frame.error_code!r} is not an {self.version} error code",
+                    (FrameEvidence("in", None, frame.message_id, raw),),
+                )
             error = CallErrorReceived(
                 frame.error_code, frame.error_description, frame.error_details
             )
@@ -435,14 +498,23 @@ class RpcConnection:
         if future is None or message_id != self._pending_id or future.done():
             # Late (after a timeout) or unknown id: the spec says to ignore it.
             log.debug("ignoring response for unknown or expired message id %r", message_id)
+            if self._observer is not None and message_id != self._abandoned_id:
+                self._stray_answer(message_id)
             return
+        if self._observer is not None:
+            self._answered_id = message_id
+            self._answered_action = self._pending_action
+            sent = self._deadline - self._pending_wait
+            self._observer.answered(self._pending_action, monotonic() - sent)
         if error is not None:
             future.set_exception(error)
         else:
             future.set_result(payload)  # type: ignore[arg-type]
 
-    async def _answer_call(self, call: Call) -> None:
+    async def _answer_call(self, call: Call, raw: str | None = None) -> None:
         after: Callable[[], Awaitable[None] | None] | None = None
+        if raw is not None:
+            CURRENT_CALL.set((call.message_id, call.action, raw))
         try:
             payload, after = await self._run_handler(call)
             text = encode(CallResult(call.message_id, payload))
@@ -453,6 +525,8 @@ class RpcConnection:
             text = self._error_text(
                 call.message_id, "InternalError", f"{call.action} handler failed", {}
             )
+        if raw is not None:
+            self._incoming_open -= 1  # answered from here on: the peer may call again
         sent = await self._send_quietly(text)
         if sent and after is not None:
             try:
@@ -467,8 +541,12 @@ class RpcConnection:
     ) -> tuple[dict[str, Any], Callable[[], Awaitable[None] | None] | None]:
         action = call.action
         if action not in self._schemas.actions:
+            self._report_call("rpc-unknown-action", f"{action!r} is not an {self.version} action")
             raise OcppError("NotImplemented", f"{action!r} is not an {self.version} action")
         if self._supported is not None and action not in self._supported:
+            self._report_call(
+                "csms-unsupported-feature", f"{action} is not supported by this station"
+            )
             raise OcppError("NotSupported", f"{action} is not supported by this endpoint")
         if self.validate:
             self._schemas.validate_request(action, call.payload)
@@ -495,6 +573,72 @@ class RpcConnection:
             await self._on_send(frame.action, frame.payload)
         except Exception:
             log.warning("dropping SEND %s", frame.action, exc_info=True)
+
+    # -- rules about the peer (only with an observer) ------------------------------------
+
+    @property
+    def last_exchange(self) -> tuple[str, str, str, str] | None:
+        """The last CALL answered: (message id, action, the CALL's text, the answer's text),
+        valid until the next CALL goes out (read it as the answer comes back)."""
+        if self._answered_id is None:
+            return None
+        return self._answered_id, self._answered_action, self._call_text, self._result_text
+
+    def _report(self, rule: str, detail: str, evidence: tuple[FrameEvidence, ...]) -> None:
+        observer = self._observer
+        if observer is None:
+            return
+        try:
+            observer.violation(Observation(rule, detail, evidence))
+        except Exception:  # a broken observer must not break the protocol
+            log.exception("RPC observer failed")
+
+    def _exchange(self, message_id: str, action: str) -> tuple[FrameEvidence, ...]:
+        return (
+            FrameEvidence("out", action, message_id, self._call_text),
+            FrameEvidence("in", action, message_id, self._result_text),
+        )
+
+    def _report_call(self, rule: str, detail: str) -> None:
+        current = CURRENT_CALL.get()
+        if current is not None and self._observer is not None:
+            message_id, action, raw = current
+            self._report(rule, detail, (FrameEvidence("in", action, message_id, raw),))
+
+    def _incoming(self, call: Call, raw: str) -> None:
+        """A CALL from the peer: one while another of its CALLs is unanswered breaks the
+        synchronicity rule (answered all the same)."""
+        if self._incoming_open:
+            self._report(
+                "rpc-concurrent-call",
+                f"{call.action} arrived while {self._incoming_open} earlier CALL(s) of the "
+                "CSMS were still unanswered",
+                (FrameEvidence("in", call.action, call.message_id, raw),),
+            )
+        self._incoming_open += 1
+        self._spawn(self._answer_call(call, raw))
+
+    def _frame_violation(self, exc: FrameError, raw: str) -> None:
+        if exc.message_type == CALLERROR:
+            rule, what = "rpc-invalid-callerror", "a malformed CALLERROR"
+        else:
+            rule, what = "rpc-invalid-frame", "not a valid OCPP-J message"
+        self._report(
+            rule,
+            f"{what}: {exc.description}",
+            (FrameEvidence("in", None, exc.message_id, raw),),
+        )
+
+    def _stray_answer(self, message_id: str) -> None:
+        if message_id == self._answered_id:
+            detail = f"a second answer to message id {message_id!r}, which was answered already"
+        else:
+            detail = f"an answer to message id {message_id!r}, which the station never sent"
+        self._report(
+            "rpc-unknown-message-id",
+            detail,
+            (FrameEvidence("in", None, message_id, self._result_text),),
+        )
 
     # -- plumbing --------------------------------------------------------------------------
 

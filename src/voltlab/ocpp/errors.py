@@ -8,6 +8,7 @@ converts with :func:`error_code` right before a frame goes on the wire.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from voltlab.ocpp.versions import OCPP16, check_version
@@ -61,6 +62,13 @@ def error_code(version: str, canonical: str) -> str:
     if version == OCPP16:
         return _OCPP16_SPELLING.get(code, code)
     return code
+
+
+@functools.cache
+def wire_codes(version: str) -> frozenset[str]:
+    """Every CALLERROR code `version` defines, as spelled on its wire (one set per version,
+    shared by its connections)."""
+    return frozenset(error_code(version, code) for code in CANONICAL_CODES)
 
 
 def is_known_code(code: str) -> bool:

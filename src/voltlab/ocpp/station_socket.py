@@ -100,6 +100,11 @@ class StationSocket(WSListener):
         self._closed = True
         self._wake()
 
+    @property
+    def peer_close(self) -> tuple[int, str] | None:
+        """The code and reason of the close frame the peer sent, if it sent one."""
+        return None if self._close is None else (self._close.code, self._close.reason)
+
     # -- the interface RpcConnection uses ----------------------------------------------------
 
     async def recv(self) -> str | bytes:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voltlab.store import (  # noqa: F401
     clock_state,
     csms_models,
+    finding_models,
     ocpi_models,
     queue_models,
     scenario_models,

@@ -23,7 +23,8 @@ stdout (one object per line)::
     {"reply_to": id, "ok": false, "error": {"code", "message", "details"}}
 
 stdin: ``{"id": n, "op": "...", ...}`` with op one of ping, state, register,
-get, command, push_token, add_token, set_authorization, raw. The event for a
+get, command, push_token, add_token, set_authorization, raw, misbehave (a script of
+violations of OCPI: ``misbehave.py``; events ``{"event": "violated", ...}``). The event for a
 request is written before the response leaves the server, and the reply to a
 command is written after every event that came before it, so a ``ping`` makes
 the client's event list current. Closing stdin stops the peer.
@@ -42,6 +43,7 @@ import secrets
 import socket
 import sys
 import traceback
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -145,6 +147,7 @@ os.environ.update(
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
+from misbehave import Script, canned_body, publish_dead  # noqa: E402
 from py_ocpi import get_application  # noqa: E402
 from py_ocpi.core.authentication.authenticator import Authenticator  # noqa: E402
 from py_ocpi.core.enums import Action, ModuleID, RoleEnum  # noqa: E402
@@ -221,6 +224,9 @@ class State:
         self.merged_sessions: dict[str, dict] = {}
         # After each merged push: {"key", "method", "periods", "period_kwh", "kwh"}
         self.merge_steps: list[dict] = []
+        self.x_limits: dict[str, int] = {}  # module -> the X-Limit the CPO announced
+        # After a refuse_base64 step: the CPO sends token B as is, which we take.
+        self.plain_token_b = False
 
     def our_credentials(self) -> dict:
         return {
@@ -257,6 +263,8 @@ class State:
 
 
 STATE = State()
+SCRIPT = Script(emit)
+ECHOED = (b"x-request-id", b"x-correlation-id")
 
 
 def _key(*parts) -> str:
@@ -519,14 +527,49 @@ class Recorder:
         if route_path != original_path:
             scope = dict(scope, path=route_path, raw_path=route_path.encode())
 
+        method = scope["method"]
+        request_headers = header_dict(scope.get("headers", []))
+        # The request's ids, repeated in the answer (OCPI 2.2.1 "Unique message IDs"; py_ocpi
+        # does not), unless the script says otherwise.
+        echo = [
+            (n, request_headers[n.decode()].encode())
+            for n in ECHOED
+            if n.decode() in request_headers
+        ]
+        # One step per answer, the first of the script that matches it.
+        step = SCRIPT.take(
+            frozenset({"bad_envelope", "unknown_status", "http_error", "reject", "no_echo"}),
+            method,
+            original_path,
+        )
+        if step is not None and step["violation"] == "no_echo":
+            echo, step = [], None
+        if step is None:
+            step = self._token_encoding(scope, method, original_path)
+        if step is not None:
+            await self._canned(scope, send, original_path, raw_body, step, echo)
+            return
+        if STATE.plain_token_b:
+            scope = _encode_plain_token_b(scope)
+        dead = None
+        if method == "GET" and original_path.rstrip("/").endswith("/details"):
+            dead = SCRIPT.take(frozenset({"dead_endpoint"}), method, original_path)
+
         status = {"code": None, "headers": []}
         out_chunks = []
-        authorize = scope["method"] == "POST" and original_path.rstrip("/").endswith("/authorize")
+        authorize = method == "POST" and original_path.rstrip("/").endswith("/authorize")
+        authorize = authorize or dead is not None  # both rewrite the body
         held_start = []
+
+        def rewrite(raw: bytes) -> bytes:
+            if dead is not None:
+                return publish_dead(raw, dead["module"])
+            return _authorization_object(raw)
 
         async def capture(message):
             if message["type"] == "http.response.start":
                 headers = [_fix_header(n, v) for n, v in message.get("headers", [])]
+                headers = [(n, v) for n, v in headers if n.lower() not in ECHOED] + echo
                 message = dict(message, headers=headers)
                 status["code"] = message["status"]
                 status["headers"] = headers
@@ -539,7 +582,7 @@ class Recorder:
                 out_chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
-                body = _authorization_object(b"".join(out_chunks))
+                body = rewrite(b"".join(out_chunks))
                 start = held_start.pop()
                 headers = [(n, v) for n, v in start["headers"] if n.lower() != b"content-length"]
                 headers.append((b"content-length", str(len(body)).encode()))
@@ -555,6 +598,43 @@ class Recorder:
             await send(message)
 
         await self.app(scope, replay, capture)
+
+    def _token_encoding(self, scope, method: str, path: str) -> dict | None:
+        """refuse_base64: 401 to Token base64(token B); from then on token B as is is ours."""
+        if SCRIPT.peek("refuse_base64") is None:
+            return None
+        auth = describe_auth(header_dict(scope.get("headers", [])).get("authorization"))
+        if auth is None or auth["matches"] != "token_b":
+            return None
+        step = SCRIPT.take(frozenset({"refuse_base64"}), method, path)
+        if step is not None:
+            STATE.plain_token_b = True
+        return step
+
+    async def _canned(self, scope, send, path, raw_body, step, echo) -> None:
+        kind = step["violation"]
+        if kind == "refuse_base64":
+            status_code, body = (
+                401,
+                json.dumps(
+                    {
+                        "data": None,
+                        "status_code": 2000,
+                        "status_message": "Unauthorized",
+                        "timestamp": now_iso(),
+                    }
+                ).encode(),
+            )
+        else:
+            status_code, body = canned_body(kind, now_iso())
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        headers += echo
+        self._emit(scope, path, raw_body, {"code": status_code, "headers": headers}, body)
+        await send({"type": "http.response.start", "status": status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def _emit(self, scope, path, raw_body, status, raw_response) -> None:
         self.seq += 1
@@ -583,6 +663,18 @@ class Recorder:
                 "auth": describe_auth(headers.get("authorization")),
             }
         )
+
+
+def _encode_plain_token_b(scope):
+    """The CPO sends token B as is (after refuse_base64): py_ocpi wants it Base64 encoded."""
+    headers = []
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            auth = describe_auth(value.decode("latin-1"))
+            if auth is not None and auth["matches"] == "token_b_unencoded":
+                value = f"Token {b64(STATE.token_b)}".encode()
+        headers.append((name, value))
+    return dict(scope, headers=headers)
 
 
 def _authorization_object(raw: bytes) -> bytes:
@@ -709,11 +801,23 @@ class Client:
         params=None,
         headers: dict | None = None,
     ) -> dict:
+        path = urlsplit(url).path
         send_headers = {}
+        if SCRIPT.take(frozenset({"plain_token"}), method, path) is not None:
+            encode = False
         if token is not None:
             send_headers["Authorization"] = f"Token {b64(token) if encode else token}"
+        # OCPI 2.2.1 "Unique message IDs": every request carries both.
+        if SCRIPT.take(frozenset({"omit_request_ids"}), method, path) is None:
+            send_headers["X-Request-ID"] = str(uuid.uuid4())
+            send_headers["X-Correlation-ID"] = str(uuid.uuid4())
+        if SCRIPT.take(frozenset({"foreign_routing"}), method, path) is not None:
+            send_headers["OCPI-from-country-code"] = "DE"
+            send_headers["OCPI-from-party-id"] = "ZZZ"
         if headers:
-            send_headers.update(headers)
+            send_headers.update({k: v for k, v in headers.items() if v is not None})
+            for name in [k for k, v in headers.items() if v is None]:
+                send_headers.pop(name, None)
         kwargs = {}
         if body is not None:
             kwargs["content"] = json.dumps(body).encode()
@@ -858,6 +962,8 @@ async def op_register(cmd: dict) -> dict:
         ours = STATE.our_credentials()
         if cmd.get("roles"):
             ours["roles"] = cmd["roles"]
+        if SCRIPT.take(frozenset({"duplicate_role"}), "POST", urlsplit(credentials_url).path):
+            ours["roles"] = ours["roles"] + ours["roles"][:1]
         ex = await call("POST", credentials_url, token_a, ours)
         creds = ocpi_data(ex, "POST credentials with token A")
         check("POST credentials with token A", Credentials, creds)
@@ -904,9 +1010,16 @@ async def op_get(cmd: dict) -> dict:
     max_pages = int(cmd.get("max_pages", 1000))
     model = MODULE_MODELS.get(module or "")
     pages = []
+    told = STATE.x_limits.get(module or "")
+    if told is not None and SCRIPT.take(
+        frozenset({"limit_above_x_limit"}), "GET", urlsplit(url).path
+    ):
+        params = dict(params or {}, limit=told * 10)
     while url is not None and len(pages) < max_pages:
         ex = await CLIENT.request("GET", url, token=token, params=params)
         params = None  # the next link carries its own query
+        if ex["headers"].get("x-limit", "").isdigit():
+            STATE.x_limits[module or ""] = int(ex["headers"]["x-limit"])
         errors = []
         body = ex["body"]
         if model is not None and isinstance(body, dict):
@@ -919,6 +1032,13 @@ async def op_get(cmd: dict) -> dict:
         ex["validation"] = errors
         pages.append(ex)
         url = next_link(ex["headers"]) if follow and 200 <= ex["status"] < 300 else None
+        if url is not None:
+            step = SCRIPT.take(frozenset({"ignore_link"}), "GET", urlsplit(url).path)
+            if step is not None:  # the next offset computed, not taken from the Link
+                parts = urlsplit(url)
+                query = dict(parse_qsl(parts.query))
+                query["offset"] = str(int(query.get("offset", "0")) + int(step.get("skip", 1)))
+                url = urlunsplit(parts._replace(query=urlencode(query)))
     return {"pages": pages, "module": module}
 
 
@@ -970,6 +1090,8 @@ async def op_push_token(cmd: dict) -> dict:
         errors = validate(Token, token)
         if errors:
             raise OpError("request_invalid", "py_ocpi rejects this Token", {"errors": errors})
+    if SCRIPT.take(frozenset({"foreign_party_token"}), "PUT", "/tokens"):
+        token = dict(token, party_id="ZZZ")
     store_token(token)
     base = cmd.get("url") or endpoint_url("tokens", "RECEIVER")
     cc = token.get("country_code", ARGS.country_code)
@@ -995,6 +1117,13 @@ async def op_raw(cmd: dict) -> dict:
     )
 
 
+async def op_misbehave(cmd: dict) -> dict:
+    try:
+        return SCRIPT.load(list(cmd.get("script") or []))
+    except ValueError as exc:
+        raise OpError("bad_script", str(exc)) from None
+
+
 async def op_ping(cmd: dict) -> dict:
     return {"pong": True, "seq": APP.seq}
 
@@ -1013,6 +1142,7 @@ OPS = {
     "add_token": op_add_token,
     "set_authorization": op_set_authorization,
     "raw": op_raw,
+    "misbehave": op_misbehave,
 }
 
 

@@ -44,7 +44,18 @@
  *   client_cert:{subject,issuer,serial}|null} when serving wss (absent otherwise)
  *   {"reply_to":id,"ok":true,"result":...} / {"reply_to":id,"ok":false,"error":{...}}
  *
+ *   {"event":"violation","identity","kind","method","message_id","frame"}
+ *       (misbehaving mode: a rule of OCPP-J the peer broke on purpose, see `misbehave`)
+ *
  * stdin (commands, each with an "id"): see handleCommand() below.
+ *
+ * Misbehaving mode (command `misbehave`): a script of violations, each used once, for the
+ * next CALL of `on` from `identity` (in order):
+ *   {"on": METHOD, "answer": "invalid_result", "result": {...}}  CALLRESULT that fails the schema
+ *   {"on": METHOD, "answer": "callerror", "code": "NoSuchCode"}  CALLERROR with a bad code
+ *   {"on": METHOD, "answer": "twice"}   the right CALLRESULT, sent twice
+ *   {"on": METHOD, "answer": "none"}    no answer at all
+ * They bypass strict mode (the frames go out raw); every other message is answered as ever.
  * Closing stdin shuts the server down and exits the process.
  */
 
@@ -52,7 +63,7 @@ const fs = require('fs');
 const https = require('https');
 const readline = require('readline');
 const crypto = require('crypto');
-const { RPCServer, createRPCError, createValidator } = require('ocpp-rpc');
+const { RPCServer, createRPCError, createValidator, NOREPLY } = require('ocpp-rpc');
 
 // ---------------------------------------------------------------- CLI ------
 
@@ -170,6 +181,7 @@ const state = {
     overrides: new Map(),            // `${identity||'*'}|${method}` -> {result}|{error}
     delays: new Map(),               // `${identity||'*'}|${method}` -> ms before answering
     nextTransactionId: 1,
+    misbehaviour: new Map(),         // identity -> [{on, answer, ...}] (used once each, in order)
     quiet: false,
     // what --quiet counts instead of printing
     counts: { connects: 0, disconnects: 0, frames_in: 0, frames_out: 0, calls: {} },
@@ -474,6 +486,11 @@ function attachClient(client) {
             else emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
             const delay = state.delays.get(`${identity}|${method}`) ?? state.delays.get(`*|${method}`);
             if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+            const bad = takeMisbehaviour(identity, method);
+            if (bad) {
+                return misbehave(client, identity, method, messageId, bad, () =>
+                    fn(params ?? {}, { identity, protocol }));
+            }
             const override = findOverride(identity, method);
             if (override) {
                 if (override.error) {
@@ -487,6 +504,51 @@ function attachClient(client) {
             }
             return fn(params ?? {}, { identity, protocol });
         });
+    }
+}
+
+// ------------------------------------------------------ misbehaving mode ---
+
+function takeMisbehaviour(identity, method) {
+    const script = state.misbehaviour.get(identity);
+    if (!script) return null;
+    const index = script.findIndex((step) => step.on === method);
+    if (index < 0) return null;
+    const [step] = script.splice(index, 1);
+    return step;
+}
+
+// Answer the CALL `messageId` the way `step` says, bypassing strict mode: the frames go out
+// raw and ocpp-rpc sends nothing (NOREPLY).
+async function misbehave(client, identity, method, messageId, step, answer) {
+    const violation = (kind, frame) => emit({
+        event: 'violation', identity, kind, method, message_id: messageId, frame,
+    });
+    switch (step.answer) {
+        case 'invalid_result': {
+            const frame = JSON.stringify([3, messageId, step.result ?? { unexpected: true }]);
+            client.sendRaw(frame);
+            violation('invalid_result', frame);
+            return NOREPLY;
+        }
+        case 'callerror': {
+            const frame = JSON.stringify([4, messageId, step.code ?? 'NoSuchCode', step.description ?? '', {}]);
+            client.sendRaw(frame);
+            violation('callerror', frame);
+            return NOREPLY;
+        }
+        case 'twice': {
+            const frame = JSON.stringify([3, messageId, await answer()]);
+            client.sendRaw(frame);
+            client.sendRaw(frame);
+            violation('twice', frame);
+            return NOREPLY;
+        }
+        case 'none':
+            violation('none', null);
+            return NOREPLY;
+        default:
+            throw new Error(`unknown misbehaviour ${step.answer}`);
     }
 }
 
@@ -674,9 +736,33 @@ async function handleCommand(cmd) {
 
         case 'send_raw': {
             const client = requireClient(cmd.identity);
+            if (Array.isArray(cmd.texts)) {
+                // Several frames in one TCP write (the socket corked meanwhile): the station
+                // reads them together, e.g. a second CALL before it could answer the first.
+                const socket = client._ws && client._ws._socket;
+                if (socket) socket.cork();
+                for (const text of cmd.texts) client.sendRaw(String(text));
+                if (socket) process.nextTick(() => socket.uncork());
+                return { sent: cmd.texts.length };
+            }
             if (typeof cmd.text !== 'string') throw new CommandError('BadCommand', 'text is required');
             client.sendRaw(cmd.text);
             return { sent: cmd.text.length };
+        }
+
+        case 'misbehave': {
+            if (typeof cmd.identity !== 'string') throw new CommandError('BadCommand', 'identity is required');
+            if (!Array.isArray(cmd.script)) throw new CommandError('BadCommand', 'script must be a list');
+            const script = state.misbehaviour.get(cmd.identity) ?? [];
+            for (const step of cmd.script) {
+                if (typeof step?.on !== 'string') throw new CommandError('BadCommand', 'each step names `on`');
+                if (!['invalid_result', 'callerror', 'twice', 'none'].includes(step.answer)) {
+                    throw new CommandError('BadCommand', `unknown answer ${step.answer}`);
+                }
+                script.push(step);
+            }
+            state.misbehaviour.set(cmd.identity, script);
+            return { waiting: script.length };
         }
 
         case 'list':

@@ -30,6 +30,7 @@ from voltlab.api.provisioning import (
 from voltlab.api.schemas import ChargerCreate
 from voltlab.api.serialize import charger_json, charger_spec, frame_json
 from voltlab.store import repo
+from voltlab.store.findings_repo import counts_by_charger
 from voltlab.store.models import Charger, Frame
 
 router = APIRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=AuthenticatedRoute)
@@ -73,6 +74,10 @@ def _charger_page(
     return rows[:limit], len(rows) > limit
 
 
+def _with_counts(session: Session, chargers: list[Charger]) -> tuple[list[Charger], dict[str, int]]:
+    return chargers, counts_by_charger(session, [charger.id for charger in chargers])
+
+
 @router.get("", summary="List chargers (oldest first)")
 async def list_chargers(
     principal: CurrentPrincipal,
@@ -82,13 +87,25 @@ async def list_chargers(
     cursor: PageCursor = None,
 ) -> dict[str, Any]:
     key = decode_cursor(cursor)
-    page, more = await in_session(
+    (page, counts), more = await in_session(
         get_database(request),
-        lambda s: _charger_page(s, principal.org_id, location_id, limit, key),
+        lambda s: _paged_with_counts(s, principal.org_id, location_id, limit, key),
     )
     fleet = get_fleet(request)
     next_cursor = encode_cursor(page[-1].created_at, page[-1].identity) if more else None
-    return page_body([charger_json(charger, fleet) for charger in page], next_cursor)
+    items = [charger_json(c, fleet, findings=counts.get(c.id, 0)) for c in page]
+    return page_body(items, next_cursor)
+
+
+def _paged_with_counts(
+    session: Session, org_id: str, location_id: str | None, limit: int, key: CursorKey | None
+) -> tuple[tuple[list[Charger], dict[str, int]], bool]:
+    page, more = _charger_page(session, org_id, location_id, limit, key)
+    return _with_counts(session, page), more
+
+
+def _counted(session: Session, charger: Charger) -> tuple[Charger, int]:
+    return charger, counts_by_charger(session, [charger.id]).get(charger.id, 0)
 
 
 def _require_charger(session: Session, org_id: str, charger_id: str) -> Charger:
@@ -102,10 +119,11 @@ def _require_charger(session: Session, org_id: str, charger_id: str) -> Charger:
 async def get_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
-    charger = await in_session(
-        get_database(request), lambda s: _require_charger(s, principal.org_id, charger_id)
+    charger, count = await in_session(
+        get_database(request),
+        lambda s: _counted(s, _require_charger(s, principal.org_id, charger_id)),
     )
-    return charger_json(charger, get_fleet(request))
+    return charger_json(charger, get_fleet(request), findings=count)
 
 
 @router.post("/{charger_id}/start", summary="Connect the charger to its CSMS")
@@ -113,12 +131,12 @@ async def start_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
     fleet = get_fleet(request)
-    charger = await in_session(
+    charger, count = await in_session(
         get_database(request),
-        lambda s: set_desired_running(s, principal.org_id, charger_id, True),
+        lambda s: _counted(s, set_desired_running(s, principal.org_id, charger_id, True)),
     )
     await fleet.start_charger(charger_spec(charger))
-    return charger_json(charger, fleet)
+    return charger_json(charger, fleet, findings=count)
 
 
 @router.post("/{charger_id}/stop", summary="Disconnect the charger (its state is kept)")
@@ -126,12 +144,12 @@ async def stop_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
     fleet = get_fleet(request)
-    charger = await in_session(
+    charger, count = await in_session(
         get_database(request),
-        lambda s: set_desired_running(s, principal.org_id, charger_id, False),
+        lambda s: _counted(s, set_desired_running(s, principal.org_id, charger_id, False)),
     )
     await fleet.stop_charger(charger.id)
-    return charger_json(charger, fleet)
+    return charger_json(charger, fleet, findings=count)
 
 
 @router.delete("/{charger_id}", status_code=204, summary="Delete a charger")

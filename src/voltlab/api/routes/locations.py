@@ -30,6 +30,7 @@ from voltlab.api.provisioning import (
 from voltlab.api.schemas import LocationCreate
 from voltlab.api.serialize import charger_json, location_json
 from voltlab.store import repo
+from voltlab.store.findings_repo import counts_by_charger
 from voltlab.store.models import Charger, Location
 
 router = APIRouter(prefix="/ocpp/locations", tags=["locations"], route_class=AuthenticatedRoute)
@@ -87,11 +88,12 @@ async def list_locations(
 
 def _location_with_chargers(
     session: Session, org_id: str, location_id: str
-) -> tuple[Location, list[Charger]]:
+) -> tuple[Location, list[Charger], dict[str, int]]:
     location = repo.get_location(session, org_id, location_id)
     if location is None:
         raise not_found("location", location_id)
-    return location, repo.chargers_of_location(session, org_id, location_id)
+    chargers = repo.chargers_of_location(session, org_id, location_id)
+    return location, chargers, counts_by_charger(session, [c.id for c in chargers])
 
 
 @router.get("/{location_id}", summary="Get a location and its chargers")
@@ -99,14 +101,14 @@ async def get_location(
     location_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
     fleet = get_fleet(request)
-    location, chargers = await in_session(
+    location, chargers, counts = await in_session(
         get_database(request),
         lambda s: _location_with_chargers(s, principal.org_id, location_id),
     )
     return location_json(
         location,
         charger_count=len(chargers),
-        chargers=[charger_json(charger, fleet) for charger in chargers],
+        chargers=[charger_json(c, fleet, findings=counts.get(c.id, 0)) for c in chargers],
     )
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from voltlab.clock import Clock
 from voltlab.fleet.driver.security import connect_kwargs, describe_connect_error
-from voltlab.ocpp.connection import Handler, RpcConnection
+from voltlab.ocpp.connection import NORMAL_CLOSE_CODES, Handler, RpcConnection
+from voltlab.ocpp.findings import FrameEvidence, Observation, RpcObserver
 from voltlab.ocpp.station_socket import open_station_socket
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class StationLink:
         registered: Callable[[], bool],
         call_timeout: float = 30.0,
         connect_gate: asyncio.Semaphore | None = None,
+        observer: RpcObserver | None = None,
     ) -> None:
         self.identity = identity
         self.url = csms_url.rstrip("/") + "/" + identity
@@ -63,6 +65,7 @@ class StationLink:
         self.call_timeout = call_timeout
         # Shared by a fleet: how many opening handshakes may be in flight at once.
         self._connect_gate = connect_gate
+        self._observer = observer  # rules about the CSMS (ocpp/findings.py)
         self.connection = "stopped"  # connecting | connected | disconnected | stopped
         self.last_error: str | None = None
         self._rpc: RpcConnection | None = None
@@ -128,6 +131,12 @@ class StationLink:
     def connected(self) -> bool:
         return self._rpc is not None and not self._rpc.closed
 
+    def last_exchange(self) -> tuple[str, str, str, str] | None:
+        """The last CALL answered on the open connection: (message id, action, the CALL's
+        text, the answer's text); None without a connection."""
+        rpc = self._rpc
+        return None if rpc is None else rpc.last_exchange
+
     @property
     def online(self) -> bool:
         """Connected, and accepted by the CSMS on this connection (the machine knows)."""
@@ -186,6 +195,7 @@ class StationLink:
                 continue
             if websocket.subprotocol != self.version:
                 self.last_error = f"CSMS did not accept subprotocol {self.version}"
+                self._subprotocol_violation(websocket.subprotocol)
                 await websocket.close(1002, "subprotocol")
                 self._set_connection("disconnected")
                 await self._backoff(backoff)
@@ -217,6 +227,7 @@ class StationLink:
             on_frame=self._on_frame,
             call_timeout=self.call_timeout,
             supported_actions=self._supported_actions,
+            observer=self._observer,
         )
         self._rpc = rpc
         self._set_connection("connected")
@@ -225,4 +236,36 @@ class StationLink:
             await rpc.run()  # read in this task: one task fewer per station
         finally:
             self._rpc = None
+            self._close_violation(websocket)
             self._on_disconnected()
+
+    # -- rules about the CSMS's handshake and close ------------------------------------------
+
+    def _subprotocol_violation(self, chosen: str | None) -> None:
+        if self._observer is None:
+            return
+        came = "none" if not chosen else repr(chosen)
+        handshake = f"HTTP/1.1 101 Switching Protocols; Sec-WebSocket-Protocol: {chosen or '-'}"
+        self._observer.violation(
+            Observation(
+                "rpc-subprotocol",
+                f"the station offered {self.version!r}; the CSMS's handshake chose {came}",
+                (FrameEvidence("in", None, None, handshake),),
+            )
+        )
+
+    def _close_violation(self, websocket: Any) -> None:
+        peer_close = getattr(websocket, "peer_close", None)
+        if self._observer is None or peer_close is None:
+            return  # no close frame from the CSMS (a dropped connection) says nothing here
+        code, reason = peer_close
+        if code in NORMAL_CLOSE_CODES:
+            return
+        self._observer.violation(
+            Observation(
+                "rpc-abnormal-close",
+                f"expected close code 1000, 1001, 1012 or 1013; the CSMS closed with {code} "
+                f"{reason!r}",
+                (FrameEvidence("in", None, None, f"close {code} {reason}"),),
+            )
+        )

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from voltlab.clock import Clock, TimerHandle
 from voltlab.fleet.codecs.station_codec import codec_for
+from voltlab.fleet.driver.findings import Record, StationFindings
 from voltlab.fleet.driver.link import StationLink
 from voltlab.fleet.driver.maintenance_control import StationMaintenance
 from voltlab.fleet.driver.offline_queue import OfflineQueue
@@ -21,6 +22,7 @@ from voltlab.fleet.driver.runner_offline import OfflineMessages, QueuedTransacti
 from voltlab.fleet.driver.runner_registration import RegistrationDriver
 from voltlab.fleet.driver.state_view import live_state, stored_state
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
+from voltlab.fleet.machine.events import Restored
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
 from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
@@ -41,12 +43,17 @@ from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.smart_charging import ChargingProfile
 from voltlab.fleet.model.station import Station, StationError, Transaction
+from voltlab.ocpp.findings import Observation
 
 log = logging.getLogger(__name__)
 
 FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]]]
 # An awaitable write of one charger's snapshot, now (`persist`).
 SnapshotWrite = Callable[[str], Awaitable[None]]
+
+
+def _ignore(_observation: Observation) -> None:
+    """No recorder (a runner in a test): findings go nowhere."""
 
 
 class StoredMeter(Protocol):
@@ -79,6 +86,8 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         connect_gate: asyncio.Semaphore | None = None,
         persist: SnapshotWrite | None = None,
         stored_meter: StoredMeter | None = None,
+        on_finding: Record | None = None,
+        slow_answer_s: float = 2.0,
     ) -> None:
         self.charger_id = charger_id
         self.clock = clock
@@ -88,11 +97,16 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         self._stored_meter = stored_meter
         config = (snapshot or {}).get("config")
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
+        self._restored = bool(snapshot)
         if snapshot:
             self.station.restore(snapshot)
         self.codec = codec_for(version)
         # The station's behaviour as events in, effects out (docs/station-machine.md).
         self.machine = StationMachine(self.station, settings_for(version))
+        # Rules about the CSMS (ocpp/findings.py); the link reads the exchange lazily.
+        self.findings = StationFindings(
+            on_finding or _ignore, lambda: self.link.last_exchange(), slow_answer_s
+        )
         self.link = StationLink(
             identity=identity,
             csms_url=csms_url,
@@ -107,6 +121,7 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
             on_state=self.changed,
             registered=lambda: self.machine.online,
             connect_gate=connect_gate,
+            observer=self.findings,
         )
         self._on_frame = on_frame
         # The stored frame log (newest `limit` frames, oldest first), for diagnostics uploads.
@@ -188,6 +203,9 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._restored:
+            # What ran on the machine's timers before the restart runs again (`Restored`).
+            self.spawn(self.execute(self.feed(Restored())))
         self.link.start()
 
     async def stop(self, close_code: int = 1000) -> None:
@@ -293,8 +311,8 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     ) -> None:
         await self._session(RemoteStart(connector_id, id_tag, remote_start_id, profile))
 
-    async def reset(self, hard: bool) -> None:
-        await self.run_command(Reset(hard))
+    async def reset(self, hard: bool, boot_reason: str = "RemoteReset") -> None:
+        await self.run_command(Reset(hard, boot_reason))
 
     async def unlock(self, connector_id: int) -> str:
         answer = await self.run_command(Unlock(connector_id))

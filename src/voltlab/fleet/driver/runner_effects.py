@@ -22,6 +22,7 @@ from voltlab.fleet.machine.effects import (
     Download,
     Effect,
     Fail,
+    Observe,
     Persist,
     ReadFrameLog,
     Reconnect,
@@ -157,7 +158,7 @@ class MachineDriver:
                     raise
                 await self.execute(self.feed(Resumed(effect.call_id)), answers)
             elif isinstance(effect, ResetStation):
-                self.spawn(self.reset(effect.hard))
+                self.spawn(self.reset(effect.hard, effect.boot_reason))
             elif isinstance(effect, Reconnect):
                 await self.reboot(effect.reason)
             elif isinstance(effect, Persist) and effect.write_ahead:
@@ -215,6 +216,8 @@ class MachineDriver:
             self.changed()
         elif isinstance(effect, Fail):
             raise effect.error
+        elif isinstance(effect, Observe):
+            self.findings.observe(effect)
         else:
             # Sending or awaiting before the answer would hold the CSMS's request open.
             raise RuntimeError(f"{effect!r} cannot run before the answer or without a request")
@@ -225,7 +228,7 @@ class MachineDriver:
         self._timers.pop(name, None)
         effects = self.feed(TimerFired(name))
         for index, effect in enumerate(effects):
-            if isinstance(effect, SetTimer | CancelTimer) or (
+            if isinstance(effect, SetTimer | CancelTimer | Observe) or (
                 isinstance(effect, Persist) and not effect.write_ahead
             ):
                 self._execute_at_once(effect)

@@ -5,6 +5,7 @@ rule. `StationRunner` mixes this in."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,8 @@ class QueuedTransactions:
 
 class OfflineMessages:
     queued_transactions: QueuedTransactions
+    _draining: asyncio.Task[Any] | None
+    _queue_empty: bool | None  # None: not counted yet
 
     def may_start_offline(self: StationRunner, id_tag: str) -> bool:
         return may_start_offline(self.machine.context, id_tag)

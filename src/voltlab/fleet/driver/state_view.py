@@ -40,6 +40,8 @@ def live_state(runner: StationRunner) -> dict[str, Any]:
         "station_status": station.connector_status(0).status,
         "connectors": _connectors(station),
         "faults": faults,
+        # How fast the CSMS answered this station's CALLs (per action, ms; this process).
+        "response_times": runner.findings.response_times(),
         "reservations": [
             {
                 "reservation_id": r.reservation_id,

@@ -1,4 +1,7 @@
-"""Batched writes from the fleet to the store: the OCPP frame log and station snapshots.
+"""Batched writes from the fleet to the store: the OCPP frame log, station snapshots and the
+findings about the CSMS (`voltlab.ocpp.findings`), which never cost a station a write of its
+own: they wait in memory with the frames and go out with the next batch (and the last one at
+shutdown).
 
 Stations mostly never wait for the database: frames and dirty markers are buffered in memory and
 written in one transaction per flush (write-behind). Two things wait for a write (write-ahead):
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 from voltlab.clock import ClockReading, wall_now
 from voltlab.store.clock_state import update_clock_reading
 from voltlab.store.db import Database
+from voltlab.store.findings_repo import insert_findings
 from voltlab.store.models import Charger, Frame
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,7 @@ class FleetWriter:
         self._snapshot_of = snapshot_of
         self._clock_reading = clock_reading
         self._frames: list[tuple[str, float, str, str]] = []
+        self._findings: list[dict[str, Any]] = []  # rows of `findings`, in the next batch
         self._dirty: set[str] = set()
         # Chargers whose snapshot a caller waits for (`persist`, `settled`): a write-ahead
         # flush writes these (and the frames) only; the others wait for the regular flush.
@@ -67,6 +72,10 @@ class FleetWriter:
         # A tuple now, the row later in the writer thread: the event loop pays only the append.
         self._frames.append((charger_id, ts, direction, text))
 
+    def finding(self, row: dict[str, Any]) -> None:
+        """Buffer a finding row (the columns of `FindingRecord`) for the next batch."""
+        self._findings.append(row)
+
     def mark_dirty(self, charger_id: str) -> None:
         self._dirty.add(charger_id)
 
@@ -74,6 +83,7 @@ class FleetWriter:
         self._dirty.discard(charger_id)
         self._awaited.discard(charger_id)
         self._frames = [f for f in self._frames if f[0] != charger_id]
+        self._findings = [f for f in self._findings if f["charger_id"] != charger_id]
 
     async def persist(self, charger_id: str) -> None:
         """Write this charger's snapshot now (with the buffered frames and the other snapshots
@@ -140,6 +150,7 @@ class FleetWriter:
 
     async def _flush_locked(self, awaited_only: bool = False) -> None:
         frames, self._frames = self._frames, []
+        findings, self._findings = self._findings, []
         awaited, self._awaited = self._awaited, set()
         if awaited_only:
             dirty = awaited & self._dirty  # what is awaited was marked dirty with it
@@ -147,7 +158,7 @@ class FleetWriter:
         else:
             dirty, self._dirty = self._dirty, set()
         snapshots = {cid: snap for cid in dirty if (snap := self._snapshot_of(cid)) is not None}
-        if not frames and not snapshots:
+        if not frames and not snapshots and not findings:
             return
         to_prune = []
         for charger_id, *_ in frames:
@@ -159,11 +170,14 @@ class FleetWriter:
         # Read after every frame of the batch was stamped: the stored time is never behind them.
         reading = self._clock_reading() if self._clock_reading is not None else None
         try:
-            failed = await asyncio.to_thread(self._write, frames, snapshots, to_prune, reading)
+            failed = await asyncio.to_thread(
+                self._write, frames, snapshots, to_prune, reading, findings
+            )
         except Exception:
-            # Keep the process up; the snapshots are retried on the next flush.
+            # Keep the process up; the snapshots and findings are retried on the next flush.
             log.exception("fleet flush failed")
             self._dirty |= set(snapshots)
+            self._findings[:0] = findings
             return
         self._dirty |= failed
 
@@ -173,6 +187,7 @@ class FleetWriter:
         snapshots: dict[str, dict[str, Any]],
         to_prune: list[str],
         reading: ClockReading | None = None,
+        findings: list[dict[str, Any]] | None = None,
     ) -> set[str]:
         """Write the batch in one transaction; if that fails, row by row, so one bad row costs
         only itself. Returns the chargers whose snapshot could not be written."""
@@ -180,6 +195,7 @@ class FleetWriter:
         try:
             with self.database.session() as session:
                 self._insert_frames(session, frames)
+                insert_findings(session, findings or [])
                 self._update_snapshots(session, snapshots, now)
                 self._prune(session, to_prune)
                 if reading is not None:
@@ -193,6 +209,12 @@ class FleetWriter:
                     self._insert_frames(session, [frame])
             except Exception:
                 log.exception("frame of %s not written: %.200r", frame[0], frame[3])
+        for finding in findings or []:
+            try:
+                with self.database.session() as session:
+                    insert_findings(session, [finding])
+            except Exception:
+                log.exception("finding %s not written", finding.get("id"))
         failed: set[str] = set()
         for charger_id, snapshot in snapshots.items():
             try:

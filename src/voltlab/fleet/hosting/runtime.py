@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +22,7 @@ from voltlab.fleet.hosting.heap import HeapKeeper
 from voltlab.fleet.hosting.persistence import FleetWriter
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
 from voltlab.fleet.model.catalog import get_model
+from voltlab.ocpp.findings import Observation, rule
 from voltlab.store.clock_state import load_clock_reading, save_clock_reading
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
@@ -32,6 +37,20 @@ FLUSH_INTERVAL = 0.5  # real seconds between batched writes
 MAX_CONNECTING = 128
 GOING_AWAY = 1001  # WebSocket close code when the server shuts down
 RECOVERED_COMMAND_WAIT = 30.0  # real seconds a recovered command waits for its charger
+# The p95 of a CSMS's answer times (per action, per station) above which the station records
+# the warning csms-slow-responses; milliseconds, VOLTLAB_SLOW_ANSWER_P95_MS overrides it.
+DEFAULT_SLOW_ANSWER_P95_MS = 2000.0
+
+
+def slow_answer_threshold() -> float:
+    """The p95 threshold in seconds, from the environment (bad values: the default)."""
+    raw = os.environ.get("VOLTLAB_SLOW_ANSWER_P95_MS")
+    try:
+        value = float(raw) if raw else DEFAULT_SLOW_ANSWER_P95_MS
+    except ValueError:
+        log.warning("VOLTLAB_SLOW_ANSWER_P95_MS=%r is not a number; using the default", raw)
+        value = DEFAULT_SLOW_ANSWER_P95_MS
+    return max(value, 0.0) / 1000
 
 
 class FleetRuntime:
@@ -44,6 +63,7 @@ class FleetRuntime:
         self.queues = QueueStore(database)
         self.heap = HeapKeeper()
         self.connect_gate = asyncio.Semaphore(MAX_CONNECTING)
+        self.slow_answer_s = slow_answer_threshold()
         self._flusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -135,6 +155,8 @@ class FleetRuntime:
                 queue=self.queues.queue(spec.charger_id),
                 frame_log=self.recent_frames,
                 connect_gate=self.connect_gate,
+                on_finding=partial(self._finding, spec),
+                slow_answer_s=self.slow_answer_s,
             )
             self.runners[spec.charger_id] = runner
             self.heap.stations_added()
@@ -184,6 +206,26 @@ class FleetRuntime:
 
     def _frame(self, charger_id: str, direction: str, text: str) -> None:
         self.writer.frame(charger_id, self.clock.now(), direction, text)
+
+    def _finding(self, spec: ChargerSpec, observation: Observation) -> None:
+        """A rule about the CSMS was broken: a row for the next batch (write-behind)."""
+        found = rule(observation.rule)
+        self.writer.finding(
+            {
+                "id": f"fnd-{secrets.token_hex(8)}",
+                "charger_id": spec.charger_id,
+                "location_id": spec.location_id,
+                "cpo_id": None,
+                "rule": found.slug,
+                "severity": found.severity,
+                "title": found.title,
+                "detail": observation.detail,
+                "spec_ref": found.spec_ref(spec.ocpp_version),
+                "at": datetime.fromtimestamp(self.clock.now(), UTC),
+                "evidence": [frame.as_json() for frame in observation.evidence],
+            }
+        )
+        log.info("%s: finding %s: %s", spec.identity, found.slug, observation.detail)
 
     def _snapshot_of(self, charger_id: str) -> dict[str, Any] | None:
         runner = self.runners.get(charger_id)

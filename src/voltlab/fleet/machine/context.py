@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from voltlab.fleet.machine.csms_rules import CsmsMemory
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
 from voltlab.fleet.machine.events import QueueChanged
 from voltlab.fleet.model.certificates import CertificateStore, CsrFactory, make_csr
@@ -81,6 +82,8 @@ class FlowContext:
     # its CSR come from `make_csr` (injected: key generation is random and takes CPU).
     certificates: CertificateStore = field(default_factory=CertificateStore)
     make_csr: CsrFactory = make_csr
+    # What the rules about the CSMS remember of its answers on this connection.
+    csms: CsmsMemory = field(default_factory=CsmsMemory)
     # The driver's offline queue as it last reported it (nothing queued until it does).
     offline_queue: QueueChanged = QueueChanged(0, frozenset())
 

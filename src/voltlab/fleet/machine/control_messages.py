@@ -99,9 +99,11 @@ class UnlockAnswer:
 
 @dataclass(frozen=True)
 class Reset:
-    """Gateway command (and what a finished firmware install or a Reset OnIdle leads to)."""
+    """Gateway command (and what a finished firmware install or a Reset OnIdle leads to).
+    `boot_reason`: what the BootNotification after it says (2.x BootReason)."""
 
     hard: bool
+    boot_reason: str = "RemoteReset"
 
 
 @dataclass(frozen=True)

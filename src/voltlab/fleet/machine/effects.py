@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from voltlab.fleet.machine.messages import CsmsAnswerMessage, StationMessage
 
@@ -122,9 +123,22 @@ class Reconnect:
 @dataclass(frozen=True)
 class ResetStation:
     """Reset the station (2.x Reset OnIdle once its last transaction ended; hard after a
-    firmware install). Until reset moves into the machine the driver does it."""
+    firmware install). Until reset moves into the machine the driver does it. `boot_reason`:
+    what the BootNotification after it says (2.x BootReason)."""
 
     hard: bool
+    boot_reason: str = "RemoteReset"
+
+
+@dataclass(frozen=True)
+class Observe:
+    """The CSMS broke a rule (`voltlab.ocpp.findings`, by slug): the driver records a finding
+    with the frames that show it. `subject` says which: "request", the CSMS request being
+    handled; "answer", the CSMS's answer to the call the flow just got back."""
+
+    rule: str
+    detail: str
+    subject: Literal["request", "answer"]
 
 
 Effect = (
@@ -143,4 +157,5 @@ Effect = (
     | Reconnect
     | ResetStation
     | Registered
+    | Observe
 )

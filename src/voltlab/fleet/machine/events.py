@@ -157,6 +157,13 @@ class QueueDelivered:
 
 
 @dataclass(frozen=True)
+class Restored:
+    """The station was built from its stored state (another process hosted it before): what
+    ran on the machine's timers is armed again (reservation expiries, the next period
+    boundary of its charging profiles), and what fell due meanwhile happens now."""
+
+
+@dataclass(frozen=True)
 class Rebooting:
     """The station is about to restart (Reset): its next BootNotification says `reason`."""
 
@@ -178,5 +185,6 @@ Event = (
     | ConfigurationChanged
     | QueueChanged
     | QueueDelivered
+    | Restored
     | Rebooting
 )

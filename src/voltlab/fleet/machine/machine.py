@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from voltlab.fleet.machine import csms_rules
 from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
@@ -42,6 +43,7 @@ from voltlab.fleet.machine.events import (
     CallAbandoned,
     CallAnswered,
     CallFailed,
+    Connected,
     CsmsRequest,
     DownloadDone,
     Event,
@@ -50,6 +52,7 @@ from voltlab.fleet.machine.events import (
     QueueChanged,
     QueueDelivered,
     QueuedStartDelivered,
+    Restored,
     Resumed,
     TimerFired,
     TransferFailed,
@@ -159,14 +162,21 @@ class StationMachine:
         if type(event) is Resumed:
             return self.flows.resume(event.call_id, None)
         if registration.owns(event):
+            if type(event) is Connected:
+                self.context.csms.clear()
             return registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
             )
         if isinstance(event, CsmsRequest):
+            observed = csms_rules.request_allowed(self.registration.status, event.message)
             if isinstance(event.message, CertificateRequest):
                 ctx, wall_time = self.context, event.wall_time
-                return certificates.certificate_request(ctx, event.message, wall_time)
-            return self._request(event.message, now)
+                effects = certificates.certificate_request(ctx, event.message, wall_time)
+            else:
+                effects = self._request(event.message, now)
+            if observed is not None:
+                effects.insert(0, observed)
+            return effects
         if isinstance(event, GatewayCommand):
             return self._command(event.message, now, from_csms=False)
         if isinstance(event, CallAnswered):
@@ -190,6 +200,8 @@ class StationMachine:
             return self.maintenance.transfer_outcome(event, now)
         if isinstance(event, QueueChanged):
             return offline.queue_changed(self.context, event)
+        if isinstance(event, Restored):
+            return self._restored(now)
         raise UnhandledEvent(f"no flow handles {event!r}")
 
     def _timer(self, name: str, now: float) -> list[Effect]:
@@ -309,7 +321,9 @@ class StationMachine:
                 needs_enabled_cache=from_csms and self.settings.clear_cache_needs_enabled_cache,
             )
         if isinstance(message, AuthorizeIdTag):
-            flow = authorization.authorize(self.station, message.id_tag, now, online=self.online)
+            flow = authorization.authorize(
+                self.station, message.id_tag, now, online=self.online, memory=self.context.csms
+            )
             return self.flows.start(flow, _answer)
         if isinstance(message, Unlock):
             return self.flows.start(
@@ -345,7 +359,7 @@ class StationMachine:
         if isinstance(message, CloseInterrupted):
             return sessions.close_interrupted(ctx)
         if isinstance(message, Reset):
-            return station_control.reset(ctx, message.hard)
+            return station_control.reset(ctx, message.hard, message.boot_reason)
         if isinstance(message, ReportStatuses):
             return status.report_statuses(ctx, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
@@ -358,6 +372,17 @@ class StationMachine:
         yield from sessions.close_interrupted(self.context)
         yield from status.report_statuses(self.context, _EVERY_STATUS)
         yield from self._resume_sessions()
+
+    def _restored(self, now: float) -> list[Effect]:
+        """Arm again what ran on timers before the restart (see `Restored`)."""
+        settings = self.settings
+        effects = reservations.restored(
+            self.station, now, reports_ends=settings.reports_reservation_ends
+        )
+        change = self.station.next_limit_change(now)
+        if change is not None:  # a profile's next period: the limits follow it
+            effects.insert(0, self.context.set_timer(profiles.PROFILES_TIMER, change + 0.001))
+        return effects
 
     def _recheck_limits(self) -> Flow[None]:
         for tx in self.station.transactions():

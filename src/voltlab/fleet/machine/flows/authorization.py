@@ -5,6 +5,8 @@ answers is learnt into the cache."""
 
 from __future__ import annotations
 
+from voltlab.fleet.machine import csms_rules
+from voltlab.fleet.machine.csms_rules import CsmsMemory
 from voltlab.fleet.machine.effects import Persist
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.messages import (
@@ -18,7 +20,12 @@ from voltlab.fleet.model.station import Station
 
 
 def authorize(
-    station: Station, id_tag: str, now: float, *, online: bool
+    station: Station,
+    id_tag: str,
+    now: float,
+    *,
+    online: bool,
+    memory: CsmsMemory | None = None,
 ) -> Flow[AuthorizationDecision]:
     config = station.config
     pre_authorize = config.get_bool("LocalPreAuthorize")
@@ -41,6 +48,8 @@ def authorize(
     if isinstance(answer, CallFailure):
         raise StationError("csms_error", f"Authorize failed: {answer.detail or answer.reason}")
     assert isinstance(answer, AuthorizeAnswer)
+    if memory is not None:  # judges the transaction's start answer (csms_rules)
+        csms_rules.authorize_answered(memory, id_tag, answer.info, now)
     yield from learn(station, id_tag, answer.info)
     return AuthorizationDecision(id_tag, answer.info, "csms")
 

@@ -95,7 +95,9 @@ def remote_start(ctx: FlowContext, command: RemoteStart) -> Flow[Transaction | N
     connector_id = command.connector_id
     parent = None
     if station.config.get_bool("AuthorizeRemoteTxRequests"):
-        decision = yield from authorize(station, command.id_tag, ctx.now, online=ctx.online)
+        decision = yield from authorize(
+            station, command.id_tag, ctx.now, online=ctx.online, memory=ctx.csms
+        )
         if not decision.accepted:
             return None
         parent = decision.info.parent_id_tag

@@ -105,7 +105,7 @@ class FirmwareFlow(OneJobAtATime[FirmwareJob]):
                 Persist(),
                 self._end(job, "Installed"),
                 SendCall(SecurityEventReport("FirmwareUpdated", now)),
-                ResetStation(hard=True),
+                ResetStation(hard=True, boot_reason="FirmwareUpdate"),
             ]
         return []  # "download": the transfer's outcome moves the job on, not a timer
 

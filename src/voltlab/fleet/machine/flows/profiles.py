@@ -18,7 +18,14 @@ from voltlab.fleet.machine.control_messages import (
     SetChargingProfile,
     SetChargingProfileAnswer,
 )
-from voltlab.fleet.machine.effects import Answer, Effect, Persist, ReportStatus, SendCall
+from voltlab.fleet.machine.effects import (
+    Answer,
+    Effect,
+    Observe,
+    Persist,
+    ReportStatus,
+    SendCall,
+)
 from voltlab.fleet.machine.flow import Flow
 from voltlab.fleet.machine.flows.metering import schedule_limit
 from voltlab.fleet.model.smart_charging import ChargingProfile
@@ -30,11 +37,37 @@ def set_charging_profile(
     ctx: FlowContext, request: SetChargingProfile, *, profile_rules: str
 ) -> list[Effect]:
     if request.profile is None:
-        return [Answer(SetChargingProfileAnswer("Rejected", request.refusal))]
+        detail = f"the station could not read the profile: {request.refusal or 'unreadable'}"
+        return [
+            Observe("csms-invalid-charging-profile", detail, "request"),
+            Answer(SetChargingProfileAnswer("Rejected", request.refusal)),
+        ]
+    reason = _refusal(ctx, request.connector_id, request.profile, profile_rules)
     status = install(ctx, request.connector_id, request.profile, profile_rules=profile_rules)
     if status != "Accepted":
-        return [Answer(SetChargingProfileAnswer(status))]
+        detail = f"SetChargingProfile rejected: {reason or 'the station refused it'}"
+        return [
+            Observe("csms-invalid-charging-profile", detail, "request"),
+            Answer(SetChargingProfileAnswer(status)),
+        ]
     return [Persist(), Answer(SetChargingProfileAnswer(status)), *limits_changed(ctx)]
+
+
+def _refusal(
+    ctx: FlowContext, connector_id: int, profile: ChargingProfile, profile_rules: str
+) -> str | None:
+    """Why `install` would refuse the profile (None: it would not, on these grounds)."""
+    station = ctx.station
+    if connector_id != 0 and connector_id not in station.connectors:
+        return f"connector {connector_id} does not exist"
+    tx = station.connectors[connector_id].transaction if connector_id else None
+    return station.profiles.check_install(
+        connector_id,
+        profile,
+        transaction_id=None if tx is None else tx.transaction_id,
+        in_transaction=tx is not None,
+        ocpp_version=profile_rules,
+    )
 
 
 def install(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from voltlab.fleet.machine import csms_rules
 from voltlab.fleet.machine.effects import (
     CancelTimer,
     Effect,
@@ -134,6 +135,9 @@ def boot(reg: Registration, station: Station, now: Now, reason: str) -> Flow[Non
             yield SetTimer(BOOT_TIMER, now() + DEFAULT_RETRY_INTERVAL)
         return
     assert isinstance(answer, BootAnswer)
+    observed = csms_rules.boot_interval(answer)
+    if observed is not None:
+        yield observed
     was_online = reg.online
     reg.status = answer.status
     if answer.status != "Accepted":

@@ -10,7 +10,7 @@ from voltlab.fleet.machine.control_messages import (
     RemoteStopAnswer,
     RemoteStopRequest,
 )
-from voltlab.fleet.machine.effects import Answer, Effect
+from voltlab.fleet.machine.effects import Answer, Effect, Observe
 from voltlab.fleet.machine.flow import FlowStepper, no_result
 from voltlab.fleet.machine.flows.cable import choose_remote_connector, remote_start
 from voltlab.fleet.machine.flows.sessions import stop_transaction
@@ -20,11 +20,22 @@ from voltlab.fleet.machine.session_messages import RemoteStart
 def remote_start_request(
     ctx: FlowContext, flows: FlowStepper, request: RemoteStartRequest
 ) -> list[Effect]:
+    named = request.connector_id
+    unknown = named is not None and named not in ctx.station.connectors
     connector_id = choose_remote_connector(ctx, request.connector_id, request.id_tag)
     # A profile that comes with a remote start is for its transaction: a TxProfile.
     profile = request.profile
     refused = request.profile_unreadable or (profile is not None and profile.purpose != "TxProfile")
     if connector_id is None or refused:
+        if unknown:
+            detail = (
+                f"a remote start on connector/EVSE {request.connector_id}; the station has "
+                f"{', '.join(str(c) for c in ctx.station.connectors if c) or 'none'}"
+            )
+            return [
+                Observe("csms-unknown-connector", detail, "request"),
+                Answer(RemoteStartAnswer("Rejected")),
+            ]
         return [Answer(RemoteStartAnswer("Rejected"))]
     open_tx = ctx.station.connectors[connector_id].transaction
     opened = None

@@ -89,6 +89,16 @@ def timer_fired(station: Station, name: str, now: float, *, reports_ends: bool) 
     return [*before, *after]
 
 
+def restored(station: Station, now: float, *, reports_ends: bool) -> list[Effect]:
+    """After a restart: the reservations that expired while no process hosted the station
+    end now; the others get their expiry timer again."""
+    expired, after = _expire(station, now, reports_ends, fired=None)
+    before = [e for e in expired if not isinstance(e, CancelTimer)]  # no timer ran yet
+    for reservation in station.reservations.values():
+        before.append(SetTimer(timer_name(reservation.reservation_id), reservation.expires_at))
+    return [*before, *after]
+
+
 def _expire(
     station: Station, now: float, reports_ends: bool, *, fired: str | None
 ) -> tuple[list[Effect], list[Effect]]:

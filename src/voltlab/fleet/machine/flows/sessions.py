@@ -4,6 +4,7 @@ crash left open. Flows that wait for the CSMS yield `Call`s (machine.flow)."""
 
 from __future__ import annotations
 
+from voltlab.fleet.machine import csms_rules
 from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.effects import Persist, ResetStation
 from voltlab.fleet.machine.events import QueuedStartDelivered
@@ -127,7 +128,13 @@ def _announce(ctx: FlowContext, tx: Transaction) -> Flow[IdTagInfo | None]:
             "csms_error", f"starting the transaction failed: {answer.detail or answer.reason}"
         )
     assert isinstance(answer, TransactionStartedAnswer)
+    observed = csms_rules.start_answered(ctx.csms, tx.id_tag, answer.info, ctx.now)
+    if observed is not None:
+        yield observed
     if answer.transaction_id is not None:
+        observed = csms_rules.transaction_id_given(ctx.csms, answer.transaction_id, tx.local_id)
+        if observed is not None:
+            yield observed
         tx.transaction_id = answer.transaction_id
         yield Persist(write_ahead=True)  # the CSMS's id is stored before energy flows
     if answer.info is not None:

@@ -44,7 +44,7 @@ def reset_request(ctx: FlowContext, flows: FlowStepper, request: ResetRequest) -
     return [Answer(ResetAnswer("Accepted")), *flows.start(reset(ctx, request.hard), no_result)]
 
 
-def reset(ctx: FlowContext, hard: bool) -> Flow[None]:
+def reset(ctx: FlowContext, hard: bool, boot_reason: str = "RemoteReset") -> Flow[None]:
     station = ctx.station
     reason = "HardReset" if hard else "SoftReset"
     yield SendCall(SecurityEventReport("ResetOrReboot", ctx.now, f"{reason} requested"))
@@ -57,7 +57,7 @@ def reset(ctx: FlowContext, hard: bool) -> Flow[None]:
     yield from report_changes(ctx)
     station.registration = None
     yield Persist()
-    yield Reconnect("RemoteReset")
+    yield Reconnect(boot_reason)
 
 
 def unlock_request(
