@@ -106,6 +106,8 @@ async def test_handshake_and_location_sync(server: httpx.AsyncClient) -> None:
         await emsp.get("locations", params={"limit": 1}, follow=True)
         run = await _finished(server, run_id)
     assert run["verdict"] == "passed", explain(run)
+    assert all(s["status"] == "passed" for s in run["steps"]), explain(run)
+    assert run["findings_available"] is True
 
 
 async def test_handshake_without_location_sync_fails(server: httpx.AsyncClient) -> None:
@@ -131,6 +133,7 @@ async def test_start_session_to_cdr(server: httpx.AsyncClient, breaking: bool) -
         run = await _finished(server, run_id)
     if not breaking:
         assert run["verdict"] == "passed", explain(run)
+        assert all(s["status"] == "passed" for s in run["steps"]), explain(run)
         return
     assert run["verdict"] == "failed", explain(run)
     step = failed_step(run)

@@ -25,7 +25,7 @@ async def test_library_listed(lab: Lab) -> None:
     names = [item["name"] for item in body["scenarios"]]
     assert names == sorted(library()) and len(names) >= 10
     storm = next(item for item in body["scenarios"] if item["name"] == "boot-storm")
-    assert storm["versions"] == ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"] and storm["steps"] == 5
+    assert storm["versions"] == ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"] and storm["steps"] == 7
     assert storm["target"] == "ocpp"
     anonymous = await lab.http.get("/scenarios", headers={"Authorization": ""})
     assert anonymous.status_code == 401
@@ -185,3 +185,28 @@ async def test_a_station_that_cannot_connect_is_named_in_the_failure(lab: Lab) -
     assert run["verdict"] == "failed", explain(run)
     assert "the station sent no BootNotification yet (station " in message, message
     assert "registration None: " in message, message  # then the link's last error
+
+
+async def test_a_finding_fails_the_scenario_that_forbids_it(lab: Lab) -> None:
+    """The whole loop: the station's rules record a finding about the CSMS, the scenario reads
+    it (GET /ocpp/chargers/{id}/findings) and fails, and the run lists it."""
+    await lab.peer.set_boot("Accepted", interval=0)  # a heartbeat interval of 0: 1.6 4.2
+    inline = {
+        "name": "interval",
+        "steps": [
+            {"do": "create_chargers"},
+            {"do": "wait_state", "registration": "Accepted"},
+            {"do": "expect_no_finding", "severity": "error"},
+            {"do": "expect_no_finding", "name": "no boot interval finding",
+             "rule": "csms-boot-interval"},
+        ],
+    }  # fmt: skip
+    run = await lab.run(inline)
+    assert run["verdict"] == "failed", explain(run)
+    assert [s["status"] for s in run["steps"]] == ["passed", "passed", "passed", "failed"]
+    assert run["steps"][3]["message"].startswith("1 finding(s) of rule csms-boot-interval: ")
+    assert run["findings_available"] is True
+    [found] = run["findings"]
+    assert found["rule"] == "csms-boot-interval" and found["severity"] == "warning"
+    assert found["charger_id"] == run["chargers"][0]["charger_id"]
+    assert found["evidence"][0]["action"] == "BootNotification"

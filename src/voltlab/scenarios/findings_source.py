@@ -5,9 +5,10 @@ Findings (rule, severity, title, detail, spec_ref, at, evidence) are recorded pe
 `findings` table and served by `GET /ocpp/chargers/{id}/findings` (`{"findings": [...],
 "next_cursor": ...}`, filterable by `rule` and `severity`), and per virtual CPO (findings about
 an eMSP) by `GET /ocpi/cpos/{id}/findings`. A scenario's chargers are its own,
-made by the run, so every finding of theirs was raised during the run. While the server has no
-such route (it answers 404 "Not Found" for the path itself) the findings are `available=False`:
-`expect_no_finding` is then reported `skipped`, never passed."""
+made by the run, so every finding of theirs was raised during the run (an eMSP run filters out
+its CPO's earlier ones). A server without these routes (an older one behind `--server`) answers
+404: the findings are then `available=False` and `expect_no_finding` is reported `skipped`,
+never passed."""
 
 from __future__ import annotations
 
