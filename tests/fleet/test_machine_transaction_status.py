@@ -11,7 +11,7 @@ from fleet.machine_support import answer_statuses, register
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import ocpp201_sessions as sessions2x
 from voltlab.fleet.codecs import ocpp201_triggers as codec2x
-from voltlab.fleet.driver.runner_offline import QueuedTransactions
+from voltlab.fleet.driver.offline_delivery import QueuedTransactions
 from voltlab.fleet.machine.effects import Answer, Effect, SendCall
 from voltlab.fleet.machine.events import (
     CallAnswered,

@@ -47,12 +47,12 @@ async def test_csms_outage_queue_delivered_in_order(runtime, version, outage):
     # A loaded event loop fires the sampler late (x100 in simulated time): wait, bounded, for
     # the four samples the half outage should hold rather than trusting the sleep alone.
     for _ in range(600):
-        if await runner.queue.pending() >= 4:
+        if await runner.offline.queue.pending() >= 4:
             break
         await asyncio.sleep(0.05)
     # the driver ends the session while the CSMS is away: its stop is queued too
     await COMMANDS["stop_session"](runner, {"connector_id": 1})
-    queued = await runner.queue.pending()
+    queued = await runner.offline.queue.pending()
     assert queued >= 5
     await asyncio.sleep(outage / 2)
     async with OcppRpcPeer(protocols=(version,), strict=True, port=port) as second:
@@ -91,10 +91,10 @@ async def test_csms_outage_queue_delivered_in_order(runtime, version, outage):
         assert gaps and all(INTERVAL - 2 <= g < 2 * (INTERVAL - 2) for g in gaps), gaps
         # the last delivered message leaves the queue once its answer is committed
         for _ in range(100):
-            if await runner.queue.pending() == 0:
+            if await runner.offline.queue.pending() == 0:
                 break
             await asyncio.sleep(0.05)
-        assert await runner.queue.pending() == 0
+        assert await runner.offline.queue.pending() == 0
         await second.sync()
         assert second.strict_failures == []
     print(f"{version}: {queued} messages queued during a {outage:.0f} s outage, all delivered")

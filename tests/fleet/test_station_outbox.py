@@ -1,8 +1,8 @@
-"""The station's outbox (fleet/driver/runner_effects): what its timers start runs in order on
-one task of the station, not one task per meter sample; a MeterValues frame leaves only once
-the store covered its reading, and one stored-meter wait covers every reading taken before
-the flush; one CALL at a time. A station runner on an in-process socket whose CSMS answers
-when the test says, and a store the test flushes."""
+"""The station's outbox (fleet/driver/effects.py, `MachineDriver`): what its timers start runs
+in order on one task of the station, not one task per meter sample; a MeterValues frame leaves
+only once the store covered its reading, and one stored-meter wait covers every reading taken
+before the flush; one CALL at a time. A station runner on an in-process socket whose CSMS
+answers when the test says, and a store the test flushes."""
 
 from __future__ import annotations
 
@@ -111,11 +111,11 @@ async def test_samples_leave_in_order_one_task_one_call_after_the_store_covered_
         stored_meter=store,
     )
     csms = Csms()
-    rpc = RpcConnection(csms, "ocpp1.6", handler=runner.handle_request)
+    rpc = RpcConnection(csms, "ocpp1.6", handler=runner.driver.handle_request)
     runner.link._rpc = rpc
     reader = asyncio.create_task(rpc.run())
     try:
-        runner.link_connected()
+        runner.registration.link_connected()
         for _ in range(100):
             if runner.machine.online:
                 break
@@ -125,21 +125,21 @@ async def test_samples_leave_in_order_one_task_one_call_after_the_store_covered_
         await runner.plug(1)
         await runner.start_transaction(1, "TAG-1")
         await settle()
-        tasks_before = len(runner._tasks)
+        tasks_before = len(runner.tasks)
 
         csms.hold = True
         for _ in range(3):  # three samples come due while the store has not flushed
-            runner._timer_fired("sample:1")
+            runner.driver.timer_fired("sample:1")
             await asyncio.sleep(0.002)  # each reading at its own instant
         await settle()
         assert csms.meter_values() == [], "no meter value before the store holds its reading"
-        assert runner._sender is not None and len(runner._tasks) == tasks_before + 1
+        assert runner.driver.outbox_busy and len(runner.tasks) == tasks_before + 1
         assert len(store.waiters) == 1, "one wait for the store covers every queued reading"
 
-        runner._timer_fired("sample:1")  # a fourth, before the flush: covered by it
+        runner.driver.timer_fired("sample:1")  # a fourth, before the flush: covered by it
         await asyncio.sleep(0.002)
         store.started += 1  # the flush takes its snapshots now ...
-        runner._timer_fired("sample:1")  # ... a fifth after that: the next flush covers it
+        runner.driver.timer_fired("sample:1")  # ... a fifth after that: the next flush covers it
         store.started -= 1
         store.flush()
         await settle()
@@ -166,8 +166,8 @@ async def test_samples_leave_in_order_one_task_one_call_after_the_store_covered_
         assert registers == sorted(registers)
         assert {v["transactionId"] for v in values} == {7}
         await settle()
-        assert runner._sender is None and runner._outbox is None, "the task ends when drained"
-        assert len(runner._tasks) == tasks_before
+        assert not runner.driver.outbox_busy, "the task ends when drained"
+        assert len(runner.tasks) == tasks_before
     finally:
         await runner.stop()
         csms.closed.set_result(None)

@@ -37,11 +37,11 @@ async def test_messages_in_queue_until_the_queue_is_delivered(runtime):
     await first.stop()  # the CSMS dies
     await wait_until(lambda: not runner.link.online)
     for _ in range(600):  # periodic samples queue up (every 0.6 s real)
-        if await runner.queue.pending() >= 2:
+        if await runner.offline.queue.pending() >= 2:
             break
         await asyncio.sleep(0.05)
     await COMMANDS["stop_session"](runner, {"connector_id": 1})
-    assert await runner.queue.pending() >= 3
+    assert await runner.offline.queue.pending() >= 3
     async with OcppRpcPeer(protocols=(VERSION,), strict=True, port=port) as second:
         await wait_until(lambda: runner.link.online, timeout=20)
         # The drain sends one message a second: the transaction's end is still queued.
@@ -57,10 +57,10 @@ async def test_messages_in_queue_until_the_queue_is_delivered(runtime):
             timeout=30,
         )
         for _ in range(100):  # the last message leaves the queue once its answer is stored
-            if await runner.queue.pending() == 0:
+            if await runner.offline.queue.pending() == 0:
                 break
             await asyncio.sleep(0.05)
-        assert await runner.queue.pending() == 0
+        assert await runner.offline.queue.pending() == 0
         status = await second.call(identity, "GetTransactionStatus", {"transactionId": tx_id})
         assert status == {"messagesInQueue": False, "ongoingIndicator": False}
         assert await second.call(identity, "GetTransactionStatus", {}) == {"messagesInQueue": False}

@@ -38,12 +38,9 @@ class StationLink:
         csms_url: str,
         version: str,
         security: dict[str, Any] | None,
-        handler: Handler,
         supported_actions: frozenset[str],
         clock: Clock,
         on_frame: Callable[[str, str], None],
-        on_connected: Callable[[], None],
-        on_disconnected: Callable[[], None],
         on_state: Callable[[], None],
         registered: Callable[[], bool],
         call_timeout: float = 30.0,
@@ -54,12 +51,9 @@ class StationLink:
         self.url = csms_url.rstrip("/") + "/" + identity
         self.version = version
         self.security = security or {}
-        self._handler = handler
         self._supported_actions = supported_actions
         self.clock = clock
         self._on_frame = on_frame
-        self._on_connected = on_connected
-        self._on_disconnected = on_disconnected
         self._on_state = on_state
         self._registered = registered
         self.call_timeout = call_timeout
@@ -76,6 +70,23 @@ class StationLink:
         # (the station keeps running meanwhile; its transaction messages queue offline).
         self._partition: asyncio.Future[None] | None = None
         self._partition_seconds = 0.0
+
+    # Given by `listen`: the station's driver, built after the link (it calls the link).
+    _handler: Handler
+    _on_connected: Callable[[], None]
+    _on_disconnected: Callable[[], None]
+
+    def listen(
+        self,
+        handler: Handler,
+        on_connected: Callable[[], None],
+        on_disconnected: Callable[[], None],
+    ) -> None:
+        """Who hears from the link, before it starts: `handler` answers the CSMS's requests,
+        `on_connected` / `on_disconnected` hear of each connection and its end."""
+        self._handler = handler
+        self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -1,29 +1,42 @@
 """StationRunner: one virtual charging station at work, the thin asyncio driver under its
-`StationMachine`. It joins the station model, the machine, the version's codec and the link:
-CSMS requests and gateway commands go into the machine as events, and the runner executes the
-effects that come out (calls, answers, timers, writes)."""
+`StationMachine` (in the spirit of `websockets`' asyncio connection over its protocol). It
+builds the station's parts and joins them, each taking the collaborators it calls:
+
+- `MachineDriver` (effects.py) feeds the machine events and executes its effects: CSMS
+  requests answered, calls sent, timers, the outbox of what timers start;
+- `OfflineDelivery` (offline_delivery.py) delivers transaction messages in order, queues them
+  while the CSMS is away and drains the queue;
+- `RegistrationFollowUp` (registration.py) turns the link's connections into events and
+  delivers the queue once the CSMS accepts the station;
+- `StationMaintenance` (maintenance_control.py) runs transfers and keeps recent frames;
+- `StationLink` (the socket), `StationTasks`, `StationWrites`, `StationFindings`.
+
+The runner's own methods are what the hosting layer and the gateway call: start and stop,
+the session commands, the live state."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import zlib
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
-from voltlab.clock import Clock, TimerHandle
+from voltlab.clock import Clock
 from voltlab.fleet.codecs.station_codec import codec_for
+from voltlab.fleet.driver.effects import MachineDriver
 from voltlab.fleet.driver.findings import Record, StationFindings
 from voltlab.fleet.driver.link import StationLink
-from voltlab.fleet.driver.maintenance_control import StationMaintenance
+from voltlab.fleet.driver.maintenance_control import FrameLog, StationMaintenance
+from voltlab.fleet.driver.offline_delivery import OfflineDelivery
 from voltlab.fleet.driver.offline_queue import OfflineQueue
-from voltlab.fleet.driver.runner_effects import TRANSPORT_ERRORS, MachineDriver
-from voltlab.fleet.driver.runner_offline import OfflineMessages, QueuedTransactions
-from voltlab.fleet.driver.runner_registration import RegistrationDriver
+from voltlab.fleet.driver.registration import RegistrationFollowUp
 from voltlab.fleet.driver.state_view import live_state, stored_state
+from voltlab.fleet.driver.station_tasks import StationTasks
+from voltlab.fleet.driver.writes import SnapshotWrite, StationWrites, StoredMeter
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.events import Restored
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
+from voltlab.fleet.machine.flows.sessions import may_start_offline
 from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
 from voltlab.fleet.machine.session_messages import (
@@ -45,29 +58,31 @@ from voltlab.fleet.model.smart_charging import ChargingProfile
 from voltlab.fleet.model.station import Station, StationError, Transaction
 from voltlab.ocpp.findings import Observation
 
-log = logging.getLogger(__name__)
-
-FrameLog = Callable[[str, int], Coroutine[Any, Any, list[tuple[float, str, str]]]]
-# An awaitable write of one charger's snapshot, now (`persist`).
-SnapshotWrite = Callable[[str], Awaitable[None]]
-
 
 def _ignore(_observation: Observation) -> None:
     """No recorder (a runner in a test): findings go nowhere."""
 
 
-class StoredMeter(Protocol):
-    """Where a meter reading becomes durable: the regular flush of the station's snapshot
-    (`persistence.FleetWriter`)."""
+class StationRunner:
+    # A fleet hosts thousands: no per-instance dict.
+    __slots__ = (
+        "charger_id",
+        "clock",
+        "version",
+        "station",
+        "machine",
+        "tasks",
+        "writes",
+        "findings",
+        "link",
+        "driver",
+        "offline",
+        "maintenance",
+        "registration",
+        "_restored",
+        "_on_frame",
+    )
 
-    def settle_mark(self, charger_id: str) -> int: ...
-
-    def stored_since(self, mark: int) -> bool: ...
-
-    async def settled_since(self, mark: int) -> None: ...
-
-
-class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     def __init__(
         self,
         *,
@@ -92,49 +107,74 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         self.charger_id = charger_id
         self.clock = clock
         self.version = version
-        self._on_change = on_change
-        self._persist = persist
-        self._stored_meter = stored_meter
         config = (snapshot or {}).get("config")
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
         self._restored = bool(snapshot)
         if snapshot:
             self.station.restore(snapshot)
-        self.codec = codec_for(version)
+        codec = codec_for(version)
         # The station's behaviour as events in, effects out (docs/station-machine.md).
-        self.machine = StationMachine(self.station, settings_for(version))
+        machine = self.machine = StationMachine(self.station, settings_for(version))
+        self.tasks = StationTasks(identity)
+        self.writes = StationWrites(charger_id, on_change, persist, stored_meter)
         # Rules about the CSMS (ocpp/findings.py); the link reads the exchange lazily.
         self.findings = StationFindings(
             on_finding or _ignore, lambda: self.link.last_exchange(), slow_answer_s
         )
-        self.link = StationLink(
+        self.link = link = StationLink(
             identity=identity,
             csms_url=csms_url,
             version=version,
             security=security,
-            handler=self.handle_request,
-            supported_actions=frozenset(self.codec.requests),
+            supported_actions=frozenset(codec.requests),
             clock=clock,
             on_frame=self._frame,
-            on_connected=self.link_connected,
-            on_disconnected=self.link_disconnected,
-            on_state=self.changed,
+            on_state=self.writes.changed,
             registered=lambda: self.machine.online,
             connect_gate=connect_gate,
             observer=self.findings,
         )
         self._on_frame = on_frame
-        # The stored frame log (newest `limit` frames, oldest first), for diagnostics uploads.
-        self.frame_log = frame_log
-        # Transaction messages that could not be delivered, kept in order across restarts.
-        self.queue = queue
-        self._draining: asyncio.Task[Any] | None = None
-        self._queue_empty: bool | None = None  # None: not counted yet
-        self.queued_transactions = QueuedTransactions()
-        self.maintenance = StationMaintenance(self)
+        self.driver = driver = MachineDriver(
+            identity=identity,
+            machine=machine,
+            codec=codec,
+            clock=clock,
+            link=link,
+            tasks=self.tasks,
+            writes=self.writes,
+            findings=self.findings,
+        )
+        self.offline = OfflineDelivery(
+            driver=driver,
+            link=link,
+            queue=queue,
+            codec=codec,
+            clock=clock,
+            config=self.station.config,
+            tasks=self.tasks,
+            writes=self.writes,
+        )
+        self.maintenance = StationMaintenance(
+            driver=driver,
+            tasks=self.tasks,
+            clock=clock,
+            charger_id=charger_id,
+            frame_log=frame_log,
+            certificates=machine.context.certificates,
+        )
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
-        self._timers: dict[str, TimerHandle] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.registration = RegistrationFollowUp(
+            driver=driver, link=link, offline=self.offline, tasks=self.tasks, station=self.station
+        )
+        # The two edges that point back up, closed before the station starts: the driver hands
+        # effects to the collaborators built on it, the link reports to the driver.
+        driver.attach(self.offline, self.maintenance, self.registration)
+        link.listen(
+            driver.handle_request,
+            self.registration.link_connected,
+            self.registration.link_disconnected,
+        )
 
     def _frame(self, direction: str, text: str) -> None:
         self.maintenance.frame(direction, text)
@@ -147,90 +187,27 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
     def now(self) -> float:
         return self.clock.now()
 
-    def changed(self) -> None:
-        self._on_change(self.charger_id)
-
-    async def write_ahead(self) -> None:
-        """Store the station's state now, before a frame that announces a transaction's start
-        or end is sent: after a crash the station neither repeats nor invents one."""
-        if self._persist is not None:
-            await self._persist(self.charger_id)
-        else:
-            self.changed()
-
-    def meter_mark(self) -> int | None:
-        """Where the store stands now, for a reading just taken (see `meter_settled`)."""
-        if self._stored_meter is None:
-            return None
-        return self._stored_meter.settle_mark(self.charger_id)
-
-    async def meter_settled(self, mark: int | None = None) -> None:
-        """Wait until the stored meter register is at least the one about to be sent: until a
-        regular flush that started after `mark` (taken when the reading was; now if None)
-        ended. No write of its own, so a restart never closes a transaction below a meter
-        value the CSMS saw; readings a flush covered already wait for nothing."""
-        store = self._stored_meter
-        if store is None:
-            self.changed()
-            return
-        if mark is None:
-            mark = store.settle_mark(self.charger_id)
-        if not store.stored_since(mark):
-            await store.settled_since(mark)
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def defer(self, factory: Callable[[], Coroutine[Any, Any, Any]]) -> Callable[[], None]:
-        """A post-reply action that runs as the station's own task, so closing the connection
-        (as Reset does) cannot cancel it halfway."""
-
-        def start() -> None:
-            self.spawn(factory())
-
-        return start
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            if not isinstance(exc, (StationError, *TRANSPORT_ERRORS)):
-                log.error("%s: background task failed", self.identity, exc_info=exc)
-
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._restored:
             # What ran on the machine's timers before the restart runs again (`Restored`).
-            self.spawn(self.execute(self.feed(Restored())))
+            driver = self.driver
+            self.tasks.spawn(driver.execute(driver.feed(Restored())))
         self.link.start()
 
     async def stop(self, close_code: int = 1000) -> None:
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
-        self._outbox = None  # with the sender cancelled below: what the timers left is dropped
-        for task in list(self._tasks):
-            task.cancel()
+        self.driver.stop()  # timers, and the outbox its sender (a station task) leaves
+        self.tasks.cancel_all()
         await self.link.stop(close_code)
         self.station.registration = None
-        self.changed()
-
-    # -- timers -------------------------------------------------------------------------------
-
-    def _cancel_timer(self, name: str) -> None:
-        handle = self._timers.pop(name, None)
-        if handle is not None:
-            handle.cancel()
+        self.writes.changed()
 
     # -- status -------------------------------------------------------------------------------
 
     async def publish_status(self) -> None:
         """Send a StatusNotification for every connector whose status changed."""
-        await self.run_command(ReportStatuses())
+        await self.driver.run_command(ReportStatuses())
 
     def require_online(self) -> None:
         if not self.link.online:
@@ -241,18 +218,21 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
                 f"(connection {self.link.connection}, registration {registration})",
             )
 
+    def may_start_offline(self, id_tag: str) -> bool:
+        return may_start_offline(self.machine.context, id_tag)
+
     # -- authorization ------------------------------------------------------------------------
 
     async def authorize(self, id_tag: str) -> AuthorizationDecision:
         """Local list, then cache, then Authorize at the CSMS, as the configuration allows."""
-        decision = await self.run_command(AuthorizeIdTag(id_tag))
+        decision = await self.driver.run_command(AuthorizeIdTag(id_tag))
         assert isinstance(decision, AuthorizationDecision)
         return decision
 
     # -- sessions: machine flows (machine/flows/sessions.py, cable.py, metering.py) ------------
 
     async def _session(self, command: SessionCommand) -> Transaction | None:
-        result = await self.run_command(command)
+        result = await self.driver.run_command(command)
         assert isinstance(result, SessionResult)
         return result.transaction
 
@@ -296,7 +276,7 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         return await self._session(Unplug(connector_id))
 
     def ev_power_changed(self, connector_id: int) -> None:
-        self.spawn(self._session(RecheckLimits()))
+        self.tasks.spawn(self._session(RecheckLimits()))
 
     def choose_remote_connector(self, connector_id: int | None, id_tag: str) -> int | None:
         """The connector a RemoteStart would use, or None to reject it."""
@@ -312,10 +292,10 @@ class StationRunner(OfflineMessages, MachineDriver, RegistrationDriver):
         await self._session(RemoteStart(connector_id, id_tag, remote_start_id, profile))
 
     async def reset(self, hard: bool, boot_reason: str = "RemoteReset") -> None:
-        await self.run_command(Reset(hard, boot_reason))
+        await self.driver.run_command(Reset(hard, boot_reason))
 
     async def unlock(self, connector_id: int) -> str:
-        answer = await self.run_command(Unlock(connector_id))
+        answer = await self.driver.run_command(Unlock(connector_id))
         assert isinstance(answer, UnlockAnswer)
         return answer.status
 

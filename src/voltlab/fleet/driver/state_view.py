@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from voltlab.fleet.driver.findings import StationFindings
+from voltlab.fleet.driver.link import StationLink
+from voltlab.fleet.machine.machine import StationMachine
+from voltlab.fleet.model.station import Station
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
-if TYPE_CHECKING:
-    from voltlab.fleet.driver.runner import StationRunner
-    from voltlab.fleet.model.station import Station
+
+class HostedStation(Protocol):
+    """What the views read of a running station (`StationRunner`)."""
+
+    @property
+    def station(self) -> Station: ...
+
+    @property
+    def machine(self) -> StationMachine: ...
+
+    @property
+    def link(self) -> StationLink: ...
+
+    @property
+    def findings(self) -> StationFindings: ...
+
+    def now(self) -> float: ...
 
 
-def stored_state(runner: StationRunner) -> dict[str, Any]:
+def stored_state(runner: HostedStation) -> dict[str, Any]:
     """What the store keeps beside the station's snapshot, at every flush that finds the
     station changed: its connectors as the API shows them, connection and registration."""
     runner.station.advance(runner.now())
@@ -22,7 +40,7 @@ def stored_state(runner: StationRunner) -> dict[str, Any]:
     }
 
 
-def live_state(runner: StationRunner) -> dict[str, Any]:
+def live_state(runner: HostedStation) -> dict[str, Any]:
     station = runner.station
     now = runner.now()
     station.advance(now)

@@ -110,20 +110,20 @@ async def configuration(runner: StationRunner, payload: dict[str, Any]) -> Resul
         except ValueError as exc:
             raise StationError("invalid_value", str(exc)) from exc
         if key.endswith(".HeartbeatInterval"):
-            runner.configuration_changed("HeartbeatInterval")
-        runner.changed()
+            runner.registration.configuration_changed("HeartbeatInterval")
+        runner.writes.changed()
         return {"key": key, "value": device_model.get_dotted(key)}
     try:
         runner.station.config.set_local(key, value)
     except ConfigError as exc:
         raise StationError("invalid_value", str(exc)) from exc
-    runner.configuration_changed(key)
-    runner.changed()
+    runner.registration.configuration_changed(key)
+    runner.writes.changed()
     return {"key": key, "value": runner.station.config.get(key)}
 
 
 async def cache_reset(runner: StationRunner, payload: dict[str, Any]) -> Result:
-    answer = await runner.run_command(ClearCache())
+    answer = await runner.driver.run_command(ClearCache())
     assert isinstance(answer, ClearCacheAnswer)
     return {"cleared_entries": answer.cleared_entries}
 
@@ -140,7 +140,7 @@ async def local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Res
         )
         entries.append((entry["id_tag"], info))
     list_version = bounded_int(payload["list_version"], "list_version", 0, INT32_MAX)
-    answer = await runner.run_command(
+    answer = await runner.driver.run_command(
         SendLocalList(list_version, payload["update_type"], tuple(entries))
     )
     assert isinstance(answer, SendLocalListAnswer)
@@ -153,7 +153,7 @@ async def local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Res
 
 
 async def clear_local_auth_list(runner: StationRunner, payload: dict[str, Any]) -> Result:
-    answer = await runner.run_command(ClearLocalList())
+    answer = await runner.driver.run_command(ClearLocalList())
     assert isinstance(answer, ClearLocalListAnswer)
     return {"removed_entries": answer.removed_entries, "list_version": 0}
 
