@@ -1,4 +1,4 @@
-"""`voltlab` command line: run the server, manage API keys."""
+"""`voltlab` command line: run the server, manage API keys, run scenarios."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voltlab.api.serialize import rfc3339
+from voltlab.cli_scenarios import scenario_app
 from voltlab.clock import wall_now
 from voltlab.store import repo
 from voltlab.store.db import Database, database_url_from_env
@@ -19,6 +20,7 @@ from voltlab.store.db import Database, database_url_from_env
 app = typer.Typer(help="voltlab: virtual OCPP chargers and OCPI CPOs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(scenario_app, name="scenario")
 
 console = Console()
 

@@ -41,12 +41,14 @@ MINIMAL_EVENTS: dict[str, dict[str, Any] | None] = {
     "ev-requests-energy": {"connector_id": 1, "power_kw": 7.4},
     "ev-stops-energy": {"connector_id": 1},
     "power-update": {"connector_id": 1, "power_kw": 3.5, "soc_percent": 80},
+    "partition": {"duration_seconds": 30},
+    "restart-link": {},
 }
 
 
 def test_minimal_events_cover_every_slug() -> None:
     assert set(MINIMAL_EVENTS) == {kind.slug for kind in COMMAND_KINDS}
-    assert len(MINIMAL_EVENTS) == 18
+    assert len(MINIMAL_EVENTS) == 20
 
 
 async def test_seed_start_session_example(

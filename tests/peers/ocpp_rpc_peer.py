@@ -519,6 +519,59 @@ class OcppRpcPeer(JsonLinesChild):
             "set_response", method=method, result=result, error=error, identity=identity
         )
 
+    async def set_boot_sequence(self, statuses: list[str] | None, interval: int = 300) -> None:
+        """Each station's n-th BootNotification is answered ``statuses[n]`` (the last one
+        repeats); None turns the sequence off."""
+        await self.command("set_boot_sequence", statuses=statuses, interval=interval)
+
+    async def set_reaction(
+        self,
+        on: str,
+        method: str,
+        params: dict | None = None,
+        *,
+        when: dict | None = None,
+        identity: str | None = None,
+        delay: float = 0.1,
+        once: bool = True,
+    ) -> None:
+        """After answering a CALL ``on`` (params matching ``when``), send the station CALL
+        ``method`` with ``params`` ("${transactionId}", "${param.X}", "${time+N}" substituted;
+        see csms.js). Each outcome is an event ``reaction``."""
+        await self.command(
+            "set_reaction",
+            on=on,
+            method=method,
+            params=params or {},
+            when=when,
+            identity=identity,
+            delay_ms=round(delay * 1000),
+            once=once,
+        )
+
+    async def clear_reactions(self) -> None:
+        await self.command("clear_reactions")
+
+    async def set_response_when(
+        self,
+        method: str,
+        when: dict,
+        result: dict | None = None,
+        *,
+        error: dict | None = None,
+        identity: str | None = None,
+    ) -> None:
+        """Like :meth:`set_response`, for the CALLs whose params match ``when`` only (dotted
+        paths, e.g. ``{"offline": True}``)."""
+        await self.command(
+            "set_response_when",
+            method=method,
+            when=when,
+            result=result,
+            error=error,
+            identity=identity,
+        )
+
     async def close_station(
         self, identity: str, code: int = 1000, reason: str = "", force: bool = False
     ) -> dict:

@@ -16,10 +16,11 @@ from voltlab import __version__
 from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
-from voltlab.api.routes import catalog, chargers, commands, cpos, findings, locations
+from voltlab.api.routes import catalog, chargers, commands, cpos, findings, locations, scenarios
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
 from voltlab.clock import Clock
 from voltlab.fleet.hosting.runtime_api import Fleet
+from voltlab.scenarios.service import ScenarioRuns
 from voltlab.store.db import Database, database_url_from_env
 
 __all__ = ["bootstrap_keys", "create_app"]
@@ -51,6 +52,12 @@ def _fleet_clock(fleet: Fleet) -> Callable[[], float] | None:
     return clock.now if isinstance(clock, Clock) else None
 
 
+def _time_scale(fleet: Fleet) -> float:
+    """How fast the fleet's simulated time runs (scenario waits are in simulated seconds)."""
+    clock = getattr(fleet, "clock", None)
+    return clock.time_scale if isinstance(clock, Clock) else Clock.from_env().time_scale
+
+
 def create_app(
     database: Database | None = None,
     fleet: Fleet | None = None,
@@ -76,11 +83,16 @@ def create_app(
         await _call_if_present(runtime, "start")
         if cpo_stack is not None:
             app.state.cpo_service = await cpo_stack.start(runtime, _fleet_clock(runtime))
+        runs = ScenarioRuns(db, _time_scale(runtime))
+        await anyio.to_thread.run_sync(runs.abandon_unfinished)
+        app.state.scenario_runs = runs
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            # Runs first: they drive the fleet through this app.
+            await runs.shutdown()
             # The fleet first: its last frames and snapshots are written while the thread
             # executor is alive (the durable engine's stop shuts down the one it installed).
             await _call_if_present(runtime, "shutdown")
@@ -102,6 +114,7 @@ def create_app(
     app.state.fleet = fleet
     app.state.ready = False
     app.state.cpo_service = None
+    app.state.scenario_runs = None
     app.state.public_url = os.environ.get("VOLTLAB_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 
     @app.get("/health", tags=["health"], summary="Liveness and readiness (no auth)")
@@ -115,7 +128,7 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     install_error_handlers(app)
-    for module in (catalog, locations, chargers, findings, commands, cpos):
+    for module in (catalog, locations, chargers, findings, commands, cpos, scenarios):
         app.include_router(module.router)
     cpo_stack: VirtualCpos | None = None
     if with_cpos:

@@ -171,6 +171,12 @@ class PowerUpdateEvent(EventModel):
     soc_percent: float | None = Field(default=None, ge=0, le=100)
 
 
+class PartitionEvent(EventModel):
+    duration_seconds: float = Field(
+        gt=0, le=86_400, description="simulated seconds without network (up to a day)"
+    )
+
+
 class CommandTarget(BaseModel):
     """Exactly one of `charger_id` / `location_id`; `charger_ids` narrows a location to a
     subset. Examples: {"charger_id": "dep-123"}, {"location_id": "loc-456"},
@@ -220,4 +226,6 @@ COMMAND_KINDS: tuple[CommandKind, ...] = (
     CommandKind("ev-requests-energy", EvRequestsEnergyEvent, "EV requests energy"),
     CommandKind("ev-stops-energy", ConnectorEvent, "EV stops drawing energy"),
     CommandKind("power-update", PowerUpdateEvent, "Change EV power draw / state of charge"),
+    CommandKind("partition", PartitionEvent, "Cut the station's network for a while"),
+    CommandKind("restart-link", NoFields, "Kill the station's connection and reconnect"),
 )

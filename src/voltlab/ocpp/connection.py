@@ -388,6 +388,19 @@ class RpcConnection:
         except Exception:
             log.debug("error while closing the websocket", exc_info=True)
 
+    async def abort(self, reason: str) -> None:
+        """Drop the connection without a closing handshake, as a broken network would (the
+        peer sees 1006); a socket that cannot do that is closed with 1001."""
+        self._shutdown(reason)
+        drop = getattr(self.websocket, "abort", None)
+        try:
+            if callable(drop):
+                await drop()
+            else:
+                await self.websocket.close(1001, reason)
+        except Exception:
+            log.debug("error while aborting the websocket", exc_info=True)
+
     def _shutdown(self, reason: str) -> None:
         self._closed = True
         if self._timer is not None:

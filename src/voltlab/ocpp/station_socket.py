@@ -154,6 +154,15 @@ class StationSocket(WSListener):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(transport.wait_disconnected(), 5)
 
+    async def abort(self) -> None:
+        """Hang up without a close frame (a network failure, as the peer sees it)."""
+        transport = self.transport
+        if transport is None or self._closed:
+            return
+        transport.disconnect()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(transport.wait_disconnected(), 5)
+
     # -- plumbing ----------------------------------------------------------------------------
 
     @staticmethod

@@ -18,6 +18,7 @@ from voltlab.store import (  # noqa: F401
     finding_models,
     ocpi_models,
     queue_models,
+    scenario_models,
 )
 from voltlab.store.models import Base
 

@@ -185,6 +185,13 @@ const state = {
     quiet: false,
     // what --quiet counts instead of printing
     counts: { connects: 0, disconnects: 0, frames_in: 0, frames_out: 0, calls: {} },
+    // scripted behaviour for scenario tests (see "reactions" below)
+    bootSequence: null,              // {statuses: [...], interval} (set_boot_sequence)
+    bootCounts: new Map(),           // identity -> BootNotifications answered so far
+    lastTransaction: new Map(),      // identity -> last transactionId given (1.6)
+    reactions: [],                   // set_reaction entries
+    whenOverrides: [],               // set_response_when entries
+    callParams: new Map(),           // `${identity}|${method}` -> params of the CALL being handled
 };
 
 function countCall(method) {
@@ -224,6 +231,13 @@ function idTokenInfo2(idToken) {
 }
 
 function bootResponse(identity) {
+    if (state.bootSequence && !state.bootByIdentity.has(identity)) {
+        const n = state.bootCounts.get(identity) ?? 0;
+        state.bootCounts.set(identity, n + 1);
+        const statuses = state.bootSequence.statuses;
+        const status = statuses[Math.min(n, statuses.length - 1)];
+        return { status, currentTime: nowIso(), interval: state.bootSequence.interval };
+    }
     const b = state.bootByIdentity.get(identity) ?? state.boot;
     return { status: b.status, currentTime: nowIso(), interval: b.interval };
 }
@@ -240,10 +254,11 @@ const handlers16 = {
     FirmwareStatusNotification: empty,
     Heartbeat: () => ({ currentTime: nowIso() }),
     MeterValues: empty,
-    StartTransaction: (p) => ({
-        idTagInfo: idTagInfo16(p.idTag),
-        transactionId: state.nextTransactionId++,
-    }),
+    StartTransaction: (p, ctx) => {
+        const transactionId = state.nextTransactionId++;
+        state.lastTransaction.set(ctx.identity, transactionId);
+        return { idTagInfo: idTagInfo16(p.idTag), transactionId };
+    },
     StatusNotification: empty,
     StopTransaction: (p) => (p.idTag !== undefined ? { idTagInfo: idTagInfo16(p.idTag) } : {}),
     // Security whitepaper (edition 2) extensions
@@ -304,6 +319,8 @@ const handlersByProtocol = {
 };
 
 function findOverride(identity, method) {
+    const conditional = findConditionalOverride(identity, method);
+    if (conditional) return conditional;
     return state.overrides.get(`${identity}|${method}`) ?? state.overrides.get(`*|${method}`);
 }
 
@@ -463,6 +480,7 @@ function attachClient(client) {
     const table = handlersByProtocol[protocol] ?? {};
     for (const [method, fn] of Object.entries(table)) {
         client.handle(method, async ({ params, messageId }) => {
+            scheduleReactions(identity, method, params ?? {});
             // strict validation of the request has already passed when we get here
             if (state.quiet) countCall(method);
             else emit({ event: 'call', identity, protocol, method, params, message_id: messageId });
@@ -649,6 +667,63 @@ async function handleCommand(cmd) {
             return { key };
         }
 
+        case 'set_boot_sequence': {
+            if (cmd.statuses == null) {
+                state.bootSequence = null;
+                return { statuses: null };
+            }
+            if (!Array.isArray(cmd.statuses) || !cmd.statuses.length) {
+                throw new CommandError('BadCommand', 'statuses must be a non-empty list');
+            }
+            for (const status of cmd.statuses) checkStatus(status, ['Accepted', 'Pending', 'Rejected'], 'status');
+            const interval = cmd.interval ?? 300;
+            if (!Number.isInteger(interval)) throw new CommandError('BadCommand', 'interval must be an integer');
+            state.bootSequence = { statuses: cmd.statuses, interval };
+            state.bootCounts.clear();
+            return state.bootSequence;
+        }
+
+        case 'set_reaction': {
+            if (typeof cmd.on !== 'string' || typeof cmd.method !== 'string') {
+                throw new CommandError('BadCommand', 'on and method are required');
+            }
+            const delayMs = cmd.delay_ms ?? 100;
+            if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > 60000) {
+                throw new CommandError('BadCommand', 'delay_ms must be 0..60000');
+            }
+            state.reactions.push({
+                on: cmd.on,
+                method: cmd.method,
+                params: cmd.params ?? {},
+                when: cmd.when ?? null,
+                identity: cmd.identity ?? null,
+                delayMs,
+                once: cmd.once ?? true,
+                fired: new Set(),
+            });
+            return { reactions: state.reactions.length };
+        }
+
+        case 'clear_reactions':
+            state.reactions = [];
+            return { reactions: 0 };
+
+        case 'set_response_when': {
+            if (typeof cmd.method !== 'string' || !cmd.when || typeof cmd.when !== 'object') {
+                throw new CommandError('BadCommand', 'method and when are required');
+            }
+            if (!cmd.error && cmd.result === undefined) {
+                throw new CommandError('BadCommand', 'give result or error');
+            }
+            state.whenOverrides.push({
+                method: cmd.method,
+                when: cmd.when,
+                identity: cmd.identity ?? null,
+                ...(cmd.error ? { error: cmd.error } : { result: cmd.result }),
+            });
+            return { overrides: state.whenOverrides.length };
+        }
+
         case 'close': {
             const client = requireClient(cmd.identity);
             const res = await client.close({
@@ -704,6 +779,99 @@ async function handleCommand(cmd) {
 
         default:
             throw new CommandError('BadCommand', `unknown op: ${cmd.op}`);
+    }
+}
+
+// ---------------------------------------------------------- reactions ------
+/*
+ * Scripted CSMS behaviour for scenario tests (issue 12), driven by these commands:
+ *   set_boot_sequence {statuses:[...], interval}  each station's n-th BootNotification is
+ *       answered statuses[n] (the last one repeats); {statuses: null} turns it off.
+ *   set_reaction {on, method, params, when?, identity?, delay_ms?, once?}  when a station sends
+ *       CALL `on` (whose params match `when`, dotted paths), send it CALL `method` `delay_ms`
+ *       (default 100) after that CALL arrived. Strings in params: "${transactionId}" (the last
+ *       id this CSMS gave the station), "${identity}", "${param.PATH}" (of the triggering
+ *       CALL), "${time+N}" / "${time-N}" (the triggering CALL's `timestamp`, or now, plus N
+ *       seconds, ISO 8601). once (default true): at most once per station. Each outcome is
+ *       printed as {"event":"reaction","identity","on","method","ok","result"|"error"}.
+ *   clear_reactions {}
+ *   set_response_when {method, when, result | error, identity?}  like set_response, for the
+ *       CALLs whose params match `when` only (e.g. {"offline": true}); checked first.
+ */
+
+function pathValue(obj, path) {
+    let value = obj;
+    for (const part of String(path).split('.')) {
+        if (value === null || typeof value !== 'object' || !(part in value)) return undefined;
+        value = value[part];
+    }
+    return value;
+}
+
+function whenMatches(when, params) {
+    if (!when) return true;
+    return Object.entries(when).every(([path, expected]) => pathValue(params, path) === expected);
+}
+
+function reactionValue(name, identity, params) {
+    if (name === 'transactionId') return state.lastTransaction.get(identity);
+    if (name === 'identity') return identity;
+    if (name.startsWith('param.')) return pathValue(params, name.slice('param.'.length));
+    const time = /^time([+-]\d+(?:\.\d+)?)?$/.exec(name);
+    if (time) {
+        const base = typeof params.timestamp === 'string' ? Date.parse(params.timestamp) : Date.now();
+        const offset = time[1] ? Number(time[1]) * 1000 : 0;
+        return new Date((Number.isNaN(base) ? Date.now() : base) + offset).toISOString();
+    }
+    return undefined;
+}
+
+function substitute(value, identity, params) {
+    if (typeof value === 'string') {
+        const whole = /^\$\{([^}]+)\}$/.exec(value);
+        if (whole) return reactionValue(whole[1], identity, params);
+        return value.replace(/\$\{([^}]+)\}/g, (_, name) => String(reactionValue(name, identity, params)));
+    }
+    if (Array.isArray(value)) return value.map((v) => substitute(v, identity, params));
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, substitute(v, identity, params)]),
+        );
+    }
+    return value;
+}
+
+// The answer set_response_when chose for the CALL being handled, if its params match.
+function findConditionalOverride(identity, method) {
+    const params = state.callParams.get(`${identity}|${method}`) ?? {};
+    return state.whenOverrides.find((o) => o.method === method
+        && (!o.identity || o.identity === identity) && whenMatches(o.when, params));
+}
+
+// A station sent CALL `on`: send it the CALLs of the reactions it triggers, a little later.
+function scheduleReactions(identity, on, params) {
+    state.callParams.set(`${identity}|${on}`, params);
+    for (const reaction of state.reactions) {
+        if (reaction.on !== on) continue;
+        if (reaction.identity && reaction.identity !== identity) continue;
+        if (!whenMatches(reaction.when, params)) continue;
+        if (reaction.once && reaction.fired.has(identity)) continue;
+        reaction.fired.add(identity);
+        setTimeout(async () => {
+            const client = state.clients.get(identity);
+            const report = { event: 'reaction', identity, on, method: reaction.method };
+            if (!client) {
+                emit({ ...report, ok: false, error: { code: 'NotConnected', message: '' } });
+                return;
+            }
+            try {
+                const callParams = substitute(reaction.params ?? {}, identity, params);
+                const result = await client.call(reaction.method, callParams);
+                emit({ ...report, ok: true, result });
+            } catch (err) {
+                emit({ ...report, ok: false, error: errorInfo(err) });
+            }
+        }, reaction.delayMs);
     }
 }
 

@@ -1,4 +1,4 @@
-"""/ocpp/commands: the 18 command endpoints and the command records they create.
+"""/ocpp/commands: the 20 command endpoints and the command records they create.
 
 One path for every command (docs/architecture.md): validate -> one `commands` row per targeted
 charger -> commit -> `fleet.submit_command(id)`. The dispatcher reports the outcome on the row."""
@@ -216,7 +216,7 @@ def _queue(
     return resolution, commands
 
 
-# --- the 18 command endpoints ------------------------------------------------------------------
+# --- the 20 command endpoints ------------------------------------------------------------------
 
 
 class _CommandBody(BaseModel):

@@ -66,6 +66,10 @@ class StationLink:
         self._task: asyncio.Task[None] | None = None
         self._wanted = False
         self._reconnect_now: asyncio.Future[None] | None = None  # only while backing off
+        # A simulated network partition: no connection until this many real seconds pass
+        # (the station keeps running meanwhile; its transaction messages queue offline).
+        self._partition: asyncio.Future[None] | None = None
+        self._partition_seconds = 0.0
 
     # Given by `listen`: the station's driver, built after the link (it calls the link).
     _handler: Handler
@@ -113,6 +117,27 @@ class StationLink:
         if self._rpc is not None:
             await self._rpc.close(1000, "reset")
 
+    async def partition(self, seconds: float) -> None:
+        """A network partition of `seconds` simulated seconds: the socket is dropped without a
+        closing handshake (the CSMS sees an abnormal closure, 1006) and no connection is tried
+        until the partition ends; then the link connects again at once."""
+        self._partition_seconds = self.clock.real_seconds(seconds)
+        if self._partition is None or self._partition.done():
+            self._partition = asyncio.get_running_loop().create_future()
+        if self._reconnect_now is not None and not self._reconnect_now.done():
+            self._reconnect_now.set_result(None)
+        if self._rpc is not None:
+            await self._rpc.abort("network partition (simulated)")
+
+    async def _sit_out_partition(self) -> None:
+        partition = self._partition
+        if partition is None:
+            return
+        self._partition = None
+        self._set_connection("disconnected")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(partition, timeout=self._partition_seconds)
+
     @property
     def connected(self) -> bool:
         return self._rpc is not None and not self._rpc.closed
@@ -157,6 +182,7 @@ class StationLink:
     async def _run(self) -> None:
         backoff = 1.0
         while self._wanted:
+            await self._sit_out_partition()
             self._set_connection("connecting")
             try:
                 # Security profile 1: Basic auth; 2: TLS + Basic; 3: mutual TLS.
@@ -190,6 +216,8 @@ class StationLink:
             self.last_error = None
             await self._serve(websocket)
             self._set_connection("disconnected")
+            if self._partition is not None:
+                backoff = 1.0
 
     async def _backoff(self, seconds: float) -> None:
         # Jitter spreads a fleet's reconnects so they do not hit the CSMS at one instant.

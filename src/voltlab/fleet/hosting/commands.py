@@ -1,4 +1,4 @@
-"""The 18 gateway commands, executed against one hosted station. Each checks its preconditions
+"""The 20 gateway commands, executed against one hosted station. Each checks its preconditions
 before touching the station, so a failed command leaves it as it was."""
 
 from __future__ import annotations
@@ -362,6 +362,21 @@ async def power_update(runner: StationRunner, payload: dict[str, Any]) -> Result
     )
 
 
+async def partition(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    """The station loses its network for `duration_seconds` (simulated) and keeps running: the
+    socket drops without a closing handshake, transaction messages queue offline, and the link
+    connects again when the partition ends."""
+    seconds = bounded_number(payload.get("duration_seconds"), "duration_seconds", 86_400)
+    await runner.link.partition(seconds)
+    return {"partitioned_seconds": seconds}
+
+
+async def restart_link(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    """Kill the connection (no closing handshake) and connect again at once."""
+    await runner.link.partition(0.0)
+    return {"restarted": True}
+
+
 COMMANDS: dict[str, CommandFn] = {
     "proxy_message": proxy_message,
     "configuration": configuration,
@@ -381,4 +396,6 @@ COMMANDS: dict[str, CommandFn] = {
     "ev_requests_energy": ev_requests_energy,
     "ev_stops_energy": ev_stops_energy,
     "power_update": power_update,
+    "partition": partition,
+    "restart_link": restart_link,
 }

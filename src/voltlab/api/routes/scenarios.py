@@ -1,0 +1,175 @@
+"""/scenarios: the scenario library and scenario runs (issue 12, docs/api.md "Scenarios").
+
+A run drives this very server through its public Gateway API (an in-process HTTP client with
+the caller's key, so the run can do exactly what its caller may and every command takes the
+one command path); its steps and verdict are stored in `scenario_runs`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import httpx
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.api.context import invalid, not_found
+from voltlab.api.schemas import CsmsUrl, OcppVersion
+from voltlab.scenarios.context import Target
+from voltlab.scenarios.format import Scenario, ScenarioInvalid
+from voltlab.scenarios.library import library, summary
+from voltlab.scenarios.report import junit_xml, markdown
+from voltlab.scenarios.service import ScenarioRuns, scenario_from
+
+router = APIRouter(prefix="/scenarios", tags=["scenarios"], route_class=AuthenticatedRoute)
+
+# How long one Gateway call of a run may take (a location of many chargers is the slowest).
+RUN_HTTP_TIMEOUT = 120.0
+
+
+class RunTarget(BaseModel):
+    """A CSMS (`csms_url` and `ocpp_version`, for OCPP scenarios) or the eMSP registered with
+    one of the caller's virtual CPOs (`cpo_id`, for eMSP scenarios)."""
+
+    model_config = ConfigDict(extra="forbid")
+    csms_url: CsmsUrl | None = None
+    ocpp_version: OcppVersion | None = None
+    cpo_id: str | None = Field(default=None, min_length=1, max_length=40)
+    keep: bool = Field(
+        default=False, description="keep the run's chargers afterwards (default: deleted)"
+    )
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: str | dict[str, Any] = Field(
+        description="a library scenario's name, or a scenario object (docs/scenario.schema.json)"
+    )
+    target: RunTarget
+    params: dict[str, str | bool | int | float] = Field(
+        default_factory=dict,
+        max_length=50,
+        description='values for the scenario\'s declared params, e.g. {"stations": 100}',
+    )
+
+
+class RunAccepted(BaseModel):
+    run_id: str
+    status_url: str
+    status: Literal["queued"]
+    scenario_name: str
+
+
+def _loc(field: str) -> list[str | int]:
+    """`steps[2].within` -> ["steps", 2, "within"], as FastAPI's own 422s name a field."""
+    parts = field.replace("[", ".").replace("]", "").split(".")
+    return [int(part) if part.isdigit() else part for part in parts if part]
+
+
+def _target(scenario: Scenario, given: RunTarget) -> Target:
+    """The target the scenario needs, or a 422 naming what is missing or out of place."""
+    loc = ("body", "target")
+    if scenario.target == "emsp":
+        if given.cpo_id is None:
+            raise invalid((*loc, "cpo_id"), f"{scenario.name} tests an eMSP: give cpo_id")
+        if given.csms_url is not None:
+            raise invalid((*loc, "csms_url"), f"{scenario.name} tests an eMSP, not a CSMS")
+        return Target(cpo_id=given.cpo_id, keep=given.keep)
+    if given.cpo_id is not None:
+        raise invalid((*loc, "cpo_id"), f"{scenario.name} tests a CSMS: give csms_url")
+    if given.csms_url is None:
+        raise invalid((*loc, "csms_url"), f"{scenario.name} tests a CSMS: give csms_url")
+    version = given.ocpp_version
+    if version is None:
+        raise invalid((*loc, "ocpp_version"), "give the CSMS's OCPP version")
+    if scenario.versions and version not in scenario.versions:
+        raise invalid(
+            (*loc, "ocpp_version"),
+            f"scenario {scenario.name} runs on {', '.join(scenario.versions)}, not {version}",
+            version,
+        )
+    return Target(csms_url=given.csms_url, ocpp_version=version, keep=given.keep)
+
+
+def _runs(request: Request) -> ScenarioRuns:
+    runs: ScenarioRuns = request.app.state.scenario_runs
+    return runs
+
+
+@router.get("", summary="The built-in scenario library")
+async def list_scenarios(principal: CurrentPrincipal) -> dict[str, Any]:
+    return {"scenarios": [summary(scenario) for scenario in library().values()]}
+
+
+@router.get("/library/{name}", summary="One library scenario, as written")
+async def get_scenario(name: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    scenario = library().get(name)
+    if scenario is None:
+        raise not_found("scenario", name)
+    return {**summary(scenario), "scenario": scenario.source}
+
+
+@router.post("/runs", status_code=202, response_model=RunAccepted, summary="Start a run")
+async def start_run(
+    body: RunCreate, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    try:
+        scenario = scenario_from(body.scenario)
+    except KeyError:
+        raise invalid(
+            ("body", "scenario"),
+            f"no library scenario {body.scenario!r} (GET /scenarios lists them)",
+            body.scenario,
+        ) from None
+    except ScenarioInvalid as exc:
+        loc = (
+            "body",
+            "scenario",
+            *[p for p in exc.field.replace("[", ".").replace("]", "").split(".") if p],
+        )
+        raise invalid(loc, exc.message) from None
+    target = _target(scenario, body.target)
+    try:
+        params = scenario.parameters(body.params)
+    except ScenarioInvalid as exc:
+        raise invalid(("body", *_loc(exc.field)), exc.message) from None
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=request.app),
+        base_url="http://voltlab.internal",
+        headers={"Authorization": request.headers["authorization"]},
+        timeout=RUN_HTTP_TIMEOUT,
+    )
+    return await _runs(request).start(principal.org_id, scenario, target, client, params)
+
+
+@router.get("/runs", summary="Recent runs, newest first")
+async def list_runs(
+    principal: CurrentPrincipal,
+    request: Request,
+    limit: int = Query(default=50, ge=1, le=200),
+) -> dict[str, Any]:
+    return {"items": await _runs(request).recent(principal.org_id, limit)}
+
+
+async def _run(request: Request, org_id: str, run_id: str) -> dict[str, Any]:
+    run = await _runs(request).get(org_id, run_id)
+    if run is None:
+        raise not_found("scenario run", run_id)
+    return run
+
+
+@router.get("/runs/{run_id}", summary="A run: its steps, verdict and findings")
+async def get_run(run_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    return await _run(request, principal.org_id, run_id)
+
+
+@router.get("/runs/{run_id}/junit", summary="A run as JUnit XML", response_class=Response)
+async def get_run_junit(run_id: str, principal: CurrentPrincipal, request: Request) -> Response:
+    run = await _run(request, principal.org_id, run_id)
+    return Response(junit_xml(run), media_type="application/xml")
+
+
+@router.get("/runs/{run_id}/report", summary="A run as a Markdown report", response_class=Response)
+async def get_run_report(run_id: str, principal: CurrentPrincipal, request: Request) -> Response:
+    run = await _run(request, principal.org_id, run_id)
+    return Response(markdown(run), media_type="text/markdown; charset=utf-8")
