@@ -51,6 +51,7 @@ async def test_create_single_charger(
         "password_set": True,
         "ca_set": False,
         "client_certificate_set": False,
+        "tls_csms_url": None,
     }
     assert [spec.identity for spec in fleet.started] == ["SOLO-1"]
 
@@ -74,6 +75,7 @@ async def test_charger_in_location_inherits_its_settings(
         "password_set": True,
         "ca_set": False,
         "client_certificate_set": False,
+        "tls_csms_url": None,
     }
 
 

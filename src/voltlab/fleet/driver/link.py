@@ -16,7 +16,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voltlab.clock import Clock
-from voltlab.fleet.driver.security import connect_kwargs, describe_connect_error
+from voltlab.fleet.driver.security import (
+    connect_kwargs,
+    describe_connect_error,
+    raised_security,
+)
 from voltlab.ocpp.connection import NORMAL_CLOSE_CODES, Handler, RpcConnection
 from voltlab.ocpp.findings import FrameEvidence, Observation, RpcObserver
 from voltlab.ocpp.station_socket import open_station_socket
@@ -51,6 +55,8 @@ class StationLink:
         self.url = csms_url.rstrip("/") + "/" + identity
         self.version = version
         self.security = security or {}
+        # As configured; a security-profile upgrade connects with more (`use_profile`).
+        self._configured = (self.security, csms_url)
         self._supported_actions = supported_actions
         self.clock = clock
         self._on_frame = on_frame
@@ -137,6 +143,17 @@ class StationLink:
         self._set_connection("disconnected")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(partition, timeout=self._partition_seconds)
+
+    def use_profile(
+        self, profile: int, csms_ca_pem: str | None, client: tuple[str, str] | None = None
+    ) -> None:
+        """Connect with security `profile` from the next connection on (the machine's
+        `UseSecurityProfile`); the configured profile connects as configured."""
+        security, csms_url = raised_security(
+            *self._configured, profile, csms_ca_pem=csms_ca_pem, client=client
+        )
+        self.security = security
+        self.url = csms_url.rstrip("/") + "/" + self.identity
 
     @property
     def connected(self) -> bool:

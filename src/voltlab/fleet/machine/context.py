@@ -46,6 +46,18 @@ class AwaitingCable:
     remote_start_id: int | None
 
 
+@dataclass
+class ConnectionSecurity:
+    """The security profile the station connects with and what a higher one would need
+    (flows/security_profile.py); `previous`: the profile before an upgrade that no connection
+    has confirmed yet (the station falls back to it)."""
+
+    profile: int = 0
+    has_password: bool = False  # HTTP Basic auth (AuthorizationKey / BasicAuthPassword)
+    has_client_certificate: bool = False  # configured for profile 3
+    previous: int | None = None
+
+
 def random_transaction_id() -> str:
     return str(uuid.uuid4())
 
@@ -82,6 +94,8 @@ class FlowContext:
     # its CSR come from `make_csr` (injected: key generation is random and takes CPU).
     certificates: CertificateStore = field(default_factory=CertificateStore)
     make_csr: CsrFactory = make_csr
+    # The security profile connected with, and an upgrade not yet confirmed.
+    security: ConnectionSecurity = field(default_factory=ConnectionSecurity)
     # What the rules about the CSMS remember of its answers on this connection.
     csms: CsmsMemory = field(default_factory=CsmsMemory)
     # The driver's offline queue as it last reported it (nothing queued until it does).

@@ -121,6 +121,15 @@ class Reconnect:
 
 
 @dataclass(frozen=True)
+class UseSecurityProfile:
+    """Connect with security `profile` from now on: the driver's link closes the connection
+    and connects again with it (above the configured profile: TLS, the CSMS judged by the CSMS
+    root certificates the CSMS installed; Basic auth with the station's password up to 2)."""
+
+    profile: int
+
+
+@dataclass(frozen=True)
 class ResetStation:
     """Reset the station (2.x Reset OnIdle once its last transaction ended; hard after a
     firmware install). Until reset moves into the machine the driver does it. `boot_reason`:
@@ -155,6 +164,7 @@ Effect = (
     | ReadFrameLog
     | CancelTransfer
     | Reconnect
+    | UseSecurityProfile
     | ResetStation
     | Registered
     | Observe

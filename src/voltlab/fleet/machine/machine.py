@@ -74,6 +74,7 @@ from voltlab.fleet.machine.flows import (
     registration,
     remote,
     reservations,
+    security_profile,
     sessions,
     station_control,
     status,
@@ -162,16 +163,22 @@ class StationMachine:
         if type(event) is Resumed:
             return self.flows.resume(event.call_id, None)
         if registration.owns(event):
+            confirmed: list[Effect] = []
             if type(event) is Connected:
                 self.context.csms.clear()
-            return registration.handle(
+                confirmed = security_profile.connected(self.context)
+            return confirmed + registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
             )
         if isinstance(event, CsmsRequest):
             observed = csms_rules.request_allowed(self.registration.status, event.message)
-            if isinstance(event.message, CertificateRequest):
+            message = event.message
+            if isinstance(message, CertificateRequest):
                 ctx, wall_time = self.context, event.wall_time
-                effects = certificates.certificate_request(ctx, event.message, wall_time)
+                effects = certificates.certificate_request(ctx, message, wall_time)
+            elif isinstance(message, ChangeConfiguration) and message.key == security_profile.KEY:
+                ctx, wall_time = self.context, event.wall_time
+                effects = security_profile.change_security_profile(ctx, message.value, wall_time)
             else:
                 effects = self._request(event.message, now)
             if observed is not None:
@@ -221,6 +228,8 @@ class StationMachine:
             return profiles.limits_changed(self.context)
         if prefix == "cable":
             return self.flows.start(cable.cable_timeout(self.context, int(connector)), no_result)
+        if name == security_profile.FALLBACK_TIMER:
+            return security_profile.fall_back(self.context)
         raise UnhandledEvent(f"no flow owns the timer {name!r}")
 
     def _limit_due(self, connector_id: int) -> Flow[None]:
