@@ -91,8 +91,9 @@ async def test_16_upgrade_refused_before_the_root_then_over_tls(runtime, peer, c
     config = await peer.call("SPU-16", "GetConfiguration", {"key": ["SecurityProfile"]})
     assert config["configurationKey"][0]["value"] == "2"
     assert runner.machine.context.security.previous is None  # confirmed: no fallback
-    # The findings check at teardown sees exactly the one early refusal.
     assert len(findings(runtime, "csms-security-profile-prerequisites")) == 1
+    await peer.sync()
+    assert peer.strict_failures == []
 
 
 async def test_16_upgrade_that_cannot_connect_falls_back(runtime, peer, ca) -> None:
@@ -113,3 +114,67 @@ async def test_16_upgrade_that_cannot_connect_falls_back(runtime, peer, ca) -> N
     assert runner.machine.context.security.profile == 1
     config = await peer.call("SPU-FB", "GetConfiguration", {"key": ["SecurityProfile"]})
     assert config["configurationKey"][0]["value"] == "1"
+
+
+def network_profile(url: str, profile: int) -> dict:
+    return {
+        "ocppVersion": "OCPP20",
+        "ocppTransport": "JSON",
+        "ocppCsmsUrl": url,
+        "messageTimeout": 30,
+        "securityProfile": profile,
+        "ocppInterface": "Wired0",
+    }
+
+
+def priority(value: str) -> dict:
+    return {
+        "setVariableData": [
+            {
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "NetworkConfigurationPriority"},
+                "attributeValue": value,
+            }
+        ]
+    }
+
+
+@pytest.mark.csms_misbehaves  # the priority is set once before the root certificate
+async def test_201_upgrade_through_a_network_profile(runtime, peer, ca) -> None:
+    runner = await start(runtime, peer, "SPU-201", "ocpp2.0.1", None)
+    ident = "SPU-201"
+    slot2 = {"configurationSlot": 2, "connectionData": network_profile(peer.tls_url, 2)}
+    assert (await peer.call(ident, "SetNetworkProfile", slot2))["status"] == "Accepted"
+    # Below the active profile: Rejected, NoSecurityDowngrade (B09.FR.04).
+    slot3 = {"configurationSlot": 3, "connectionData": network_profile(peer.url, 0)}
+    refused = await peer.call(ident, "SetNetworkProfile", slot3)
+    assert refused["status"] == "Rejected"
+    assert refused["statusInfo"]["reasonCode"] == "NoSecurityDowngrade"
+    # Before InstallCertificate: Rejected (A05.FR.02).
+    [early] = (await peer.call(ident, "SetVariables", priority("2,1")))["setVariableResult"]
+    assert early["attributeStatus"] == "Rejected"
+    assert early["attributeStatusInfo"]["reasonCode"] == "NoCSMSRootCert"
+    root = {"certificateType": "CSMSRootCertificate", "certificate": ca.cert_pem}
+    assert (await peer.call(ident, "InstallCertificate", root))["status"] == "Accepted"
+    [ok] = (await peer.call(ident, "SetVariables", priority("2,1")))["setVariableResult"]
+    assert ok["attributeStatus"] == "Accepted"  # A05.FR.04
+    await wait_until(lambda: peer.calls(ident, "SecurityEventNotification"))
+    event = peer.calls(ident, "SecurityEventNotification")[0]
+    assert event["type"] == "ReconfigurationOfSecurityParameters"
+    assert len(peer.events_of("connected", ident)) == 1  # the Reset brings the new profile
+    assert (await peer.call(ident, "Reset", {"type": "Immediate"}))["status"] == "Accepted"
+    await wait_until(lambda: len(peer.events_of("connected", ident)) == 2)
+    second = peer.events_of("connected", ident)[1]
+    assert second["tls"]["protocol"] in ("TLSv1.2", "TLSv1.3")
+    await wait_until(lambda: runner.link.online)
+    read = {
+        "getVariableData": [
+            {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}
+        ]
+    }
+    [value] = (await peer.call(ident, "GetVariables", read))["getVariableResult"]
+    assert value["attributeValue"] == "2"
+    details = [detail for detail, _ in findings(runtime, "csms-security-profile-prerequisites")]
+    assert len(details) == 2 and any("A05.FR.02" in d for d in details), details
+    await peer.sync()
+    assert peer.strict_failures == []

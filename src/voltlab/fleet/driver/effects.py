@@ -255,9 +255,13 @@ class MachineDriver:
             elif isinstance(effect, UseSecurityProfile):
                 store = self.machine.context.certificates
                 self._link.use_profile(
-                    effect.profile, store.csms_ca_pem(), store.client_credentials()
+                    effect.profile,
+                    store.csms_ca_pem(),
+                    store.client_credentials(),
+                    csms_url=effect.csms_url,
                 )
-                await self._link.restart()
+                if effect.reconnect:
+                    await self._link.restart()
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self._writes.write_ahead()
             elif isinstance(effect, Download | Upload | ReadFrameLog):

@@ -145,12 +145,18 @@ class StationLink:
             await asyncio.wait_for(partition, timeout=self._partition_seconds)
 
     def use_profile(
-        self, profile: int, csms_ca_pem: str | None, client: tuple[str, str] | None = None
+        self,
+        profile: int,
+        csms_ca_pem: str | None,
+        client: tuple[str, str] | None = None,
+        *,
+        csms_url: str | None = None,
     ) -> None:
-        """Connect with security `profile` from the next connection on (the machine's
-        `UseSecurityProfile`); the configured profile connects as configured."""
+        """Connect with security `profile` (to `csms_url`, when given) from the next
+        connection on (the machine's `UseSecurityProfile`); the configured profile without a
+        URL connects as configured."""
         security, csms_url = raised_security(
-            *self._configured, profile, csms_ca_pem=csms_ca_pem, client=client
+            *self._configured, profile, csms_ca_pem=csms_ca_pem, client=client, to=csms_url
         )
         self.security = security
         self.url = csms_url.rstrip("/") + "/" + self.identity

@@ -190,6 +190,7 @@ class StationRunner:
             self.station.config.set_local(PROFILE_KEY, str(profile))
         self.machine.context.security = ConnectionSecurity(
             profile,
+            configured=security_profile(configured),
             has_password=bool(configured.get("password")),
             has_client_certificate=bool(configured.get("client_cert_pem")),
         )

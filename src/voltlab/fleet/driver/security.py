@@ -81,14 +81,16 @@ def raised_security(
     *,
     csms_ca_pem: str | None,
     client: tuple[str, str] | None = None,
+    to: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The security settings and CSMS URL to connect with after the CSMS raised the profile to
     `profile` (1.6 Security Whitepaper A05; the configured profile: as configured). From
     profile 2 on the connection is TLS to `tls_csms_url` (default: the CSMS URL with wss://),
     the CSMS certificate judged by the CSMS root certificates it installed (`csms_ca_pem`; the
     configured `ca_pem` when none is), Basic auth with the configured password; profile 3
-    adds the station's certificate (configured, or the one the CSMS signed: `client`)."""
-    if profile == security_profile(configured):
+    adds the station's certificate (configured, or the one the CSMS signed: `client`). `to`:
+    the URL a 2.x network profile names, used as it is."""
+    if profile == security_profile(configured) and to is None:
         return dict(configured), csms_url
     raised: dict[str, Any] = {**configured, "profile": profile}
     if profile >= 2:
@@ -96,6 +98,8 @@ def raised_security(
         _, sep, rest = csms_url.partition("://")
         tls_url = configured.get("tls_csms_url")
         csms_url = str(tls_url) if tls_url else ("wss" + sep + rest if sep else csms_url)
+    if to is not None:
+        csms_url = to
     if profile == 3 and not configured.get("client_cert_pem") and client is not None:
         raised["client_cert_pem"], raised["client_key_pem"] = client
     return raised, csms_url

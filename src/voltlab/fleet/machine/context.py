@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from voltlab.fleet.machine.configuration_messages import NetworkProfile
 from voltlab.fleet.machine.csms_rules import CsmsMemory
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
 from voltlab.fleet.machine.events import QueueChanged
@@ -56,6 +57,10 @@ class ConnectionSecurity:
     has_password: bool = False  # HTTP Basic auth (AuthorizationKey / BasicAuthPassword)
     has_client_certificate: bool = False  # configured for profile 3
     previous: int | None = None
+    # 2.x network connection profiles by slot (SetNetworkProfile); slot 1 is the configured
+    # connection unless the CSMS set it. Not kept across a restart.
+    configured: int = 0
+    slots: dict[int, NetworkProfile] = field(default_factory=dict)
 
 
 def random_transaction_id() -> str:
