@@ -174,7 +174,9 @@ async def test_201_upgrade_through_a_network_profile(runtime, peer, ca) -> None:
     }
     [value] = (await peer.call(ident, "GetVariables", read))["getVariableResult"]
     assert value["attributeValue"] == "2"
-    details = [detail for detail, _ in findings(runtime, "csms-security-profile-prerequisites")]
+    rule = "csms-security-profile-prerequisites"
+    await wait_until(lambda: len(findings(runtime, rule)) == 2)  # written behind
+    details = [detail for detail, _ in findings(runtime, rule)]
     assert len(details) == 2 and any("A05.FR.02" in d for d in details), details
     await peer.sync()
     assert peer.strict_failures == []
