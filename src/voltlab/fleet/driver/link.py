@@ -20,6 +20,7 @@ from voltlab.fleet.driver.security import (
     connect_kwargs,
     describe_connect_error,
     raised_security,
+    security_profile,
 )
 from voltlab.ocpp.connection import NORMAL_CLOSE_CODES, Handler, RpcConnection
 from voltlab.ocpp.findings import FrameEvidence, Observation, RpcObserver
@@ -67,6 +68,8 @@ class StationLink:
         self._connect_gate = connect_gate
         self._observer = observer  # rules about the CSMS (ocpp/findings.py)
         self.connection = "stopped"  # connecting | connected | disconnected | stopped
+        # The security profile of the open connection (None without one).
+        self.connected_profile: int | None = None
         self.last_error: str | None = None
         self._rpc: RpcConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -264,12 +267,14 @@ class StationLink:
             observer=self._observer,
         )
         self._rpc = rpc
+        self.connected_profile = security_profile(self.security)
         self._set_connection("connected")
         self._on_connected()
         try:
             await rpc.run()  # read in this task: one task fewer per station
         finally:
             self._rpc = None
+            self.connected_profile = None
             self._close_violation(websocket)
             self._on_disconnected()
 
