@@ -206,6 +206,25 @@ STEP_KINDS: dict[str, tuple[dict[str, Any], list[str]]] = {
         },
         [],
     ),
+    "create_cpo": (
+        {
+            "template": {"type": "string", "minLength": 1, "maxLength": 64},
+            "country_code": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+            "party_id": {"type": "string", "pattern": "^[A-Za-z0-9]{3}$"},
+            "ocpi_version": {"enum": ["2.2.1", "2.1.1"]},
+            "seed": {"type": "integer", "minimum": 0},
+            "overrides": {
+                "type": "object",
+                "additionalProperties": {"type": ["integer", "null"]},
+                "description": "template parameters (GET /ocpi/cpos/templates)",
+            },
+            "within": {
+                **_SECONDS,
+                "description": "how long the CPO may take to be READY",
+            },
+        },
+        [],
+    ),
     "wait_cpo": (
         {
             "status": {"enum": ["PENDING", "PROVISIONING", "READY"]},
