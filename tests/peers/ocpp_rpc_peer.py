@@ -20,6 +20,8 @@ OCPP security profiles (all off by default)::
     OcppRpcPeer(tls_cert=crt, tls_key=key, basic_auth="CS001:pw")  # profile 2: wss + Basic
     OcppRpcPeer(tls_cert=crt, tls_key=key, tls_ca=ca,
                 require_client_cert=True)                        # profile 3: mutual TLS
+    OcppRpcPeer(tls_cert=crt, tls_key=key, plain_and_tls=True)   # ws (url) and wss (tls_url):
+                                                                 # a security-profile upgrade
 
 Misbehaving mode (for the findings about a CSMS): a script of violations the peer commits
 on purpose, each for the next CALL of an action from a station, bypassing strict mode::
