@@ -11,7 +11,17 @@ ReconfigurationOfSecurityParameters security event goes out (whitepaper §8), an
 disconnects and connects again with the new profile (A05.FR.06, A05.FR.07:
 `UseSecurityProfile`). When no connection with the new profile comes within `FALLBACK_AFTER`
 simulated seconds the station goes back to the profile it had (A05.FR.08, a SHOULD); the first
-connection with the new profile confirms it, and OCPP never lowers it again (§7.6)."""
+connection with the new profile confirms it, and OCPP never lowers it again (§7.6).
+
+OCPP 2.0.1 keeps SecurityCtrlr.SecurityProfile ReadOnly and raises the profile through a network
+connection profile (A05, B09): SetNetworkProfile stores a slot's CSMS URL and profile (Rejected:
+content the station cannot use, B09.FR.02 InvalidNetworkConf, or a profile below the active one,
+B09.FR.04 NoSecurityDowngrade); SetVariables OCPPCommCtrlr.NetworkConfigurationPriority naming
+slots with profile 2 or 3 needs a valid CSMSRootCertificate (A05.FR.02), with profile 3 a station
+certificate (A05.FR.03), and none below the active profile (A05.FR.10). Accepted (A05.FR.04), the
+first slot's profile and URL are used from the next connection on, which the Reset the CSMS sends
+then brings. In both versions the fallback timer runs from the disconnection that leads to the
+new profile."""
 
 from __future__ import annotations
 
