@@ -75,3 +75,17 @@ async def test_fails_precisely_when_the_csms_breaks_it(
     assert step["status"] == "failed", explain(run)
     assert step["name"] == expected.step, explain(run)
     assert expected.message in step["message"], explain(run)
+    if case.scenario == "security-profile-upgrade":
+        # The station refused the profile raised before the root (1.6 A05.FR.03: Rejected;
+        # 2.0.1 A05.FR.02: the priority Rejected), stayed on ws://, and the run lists why.
+        [station] = run["chargers"]
+        raised = "ChangeConfiguration" if version == "ocpp1.6" else "SetVariables"
+        [reaction] = [
+            r for r in peer.events_of("reaction", station["identity"]) if r["method"] == raised
+        ]
+        result = reaction["result"]
+        status = result.get("status") or result["setVariableResult"][0]["attributeStatus"]
+        assert status == "Rejected", reaction
+        assert ["tls" in c for c in peer.events_of("connected", station["identity"])] == [False]
+        rules = [f["rule"] for f in run["findings"]]
+        assert rules == ["csms-security-profile-prerequisites"], run["findings"]
