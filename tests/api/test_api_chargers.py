@@ -51,6 +51,7 @@ async def test_create_single_charger(
         "password_set": True,
         "ca_set": False,
         "client_certificate_set": False,
+        "tls_csms_url": None,
     }
     assert [spec.identity for spec in fleet.started] == ["SOLO-1"]
 
@@ -74,6 +75,7 @@ async def test_charger_in_location_inherits_its_settings(
         "password_set": True,
         "ca_set": False,
         "client_certificate_set": False,
+        "tls_csms_url": None,
     }
 
 
@@ -298,3 +300,19 @@ async def test_every_supported_version_is_accepted(
     response = await client.post("/ocpp/chargers", json=body, headers=admin)
     assert response.status_code == 201, response.text
     assert response.json()["ocpp_version"] == version
+
+
+async def test_tls_csms_url_for_a_raised_profile(
+    client: httpx.AsyncClient, admin: Headers, fleet: FakeFleet
+) -> None:
+    security = {"profile": 1, "password": "pw", "tls_csms_url": "wss://csms.example:8443/ocpp"}
+    body = {"identity": "UP-1", "csms_url": CSMS, "ocpp_version": "ocpp1.6", "security": security}
+    response = await client.post("/ocpp/chargers", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    assert response.json()["security"]["tls_csms_url"] == "wss://csms.example:8443/ocpp"
+    assert fleet.started[-1].security == security  # the station gets it as given
+    for bad in ("ws://csms.example/ocpp", "wss://user:pw@csms.example/ocpp", "wss://a b"):
+        body = {**body, "identity": "UP-2", "security": {**security, "tls_csms_url": bad}}
+        refused = await client.post("/ocpp/chargers", json=body, headers=admin)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert ["body", "security", "tls_csms_url"] in error_locs(refused)

@@ -45,6 +45,7 @@ async def test_create_location_as_documented(
             "password_set": True,
             "ca_set": False,
             "client_certificate_set": False,
+            "tls_csms_url": None,
         }
         assert charger["desired_running"] is True
         assert charger["connection"] == "connecting"  # live state from the fleet
@@ -128,6 +129,7 @@ async def test_security_profile_zero_needs_no_password(
         "password_set": False,
         "ca_set": False,
         "client_certificate_set": False,
+        "tls_csms_url": None,
     }
 
 

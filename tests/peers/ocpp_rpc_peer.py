@@ -20,6 +20,8 @@ OCPP security profiles (all off by default)::
     OcppRpcPeer(tls_cert=crt, tls_key=key, basic_auth="CS001:pw")  # profile 2: wss + Basic
     OcppRpcPeer(tls_cert=crt, tls_key=key, tls_ca=ca,
                 require_client_cert=True)                        # profile 3: mutual TLS
+    OcppRpcPeer(tls_cert=crt, tls_key=key, plain_and_tls=True)   # ws (url) and wss (tls_url):
+                                                                 # a security-profile upgrade
 
 Misbehaving mode (for the findings about a CSMS): a script of violations the peer commits
 on purpose, each for the next CALL of an action from a station, bypassing strict mode::
@@ -166,6 +168,7 @@ class OcppRpcPeer(JsonLinesChild):
         tls_key: str | os.PathLike[str] | None = None,
         tls_ca: str | os.PathLike[str] | None = None,
         require_client_cert: bool = False,
+        plain_and_tls: bool = False,
         basic_auth: str | tuple[str, str] | Mapping[str, str] | None = None,
         quiet: bool = False,
     ):
@@ -179,6 +182,11 @@ class OcppRpcPeer(JsonLinesChild):
         self.tls_key = None if tls_key is None else str(tls_key)
         self.tls_ca = None if tls_ca is None else str(tls_ca)
         self.require_client_cert = require_client_cert
+        if plain_and_tls and tls_cert is None:
+            raise ValueError("plain_and_tls needs tls_cert and tls_key")
+        # Both listeners: plain ws:// (`url`) and wss:// (`tls_url`), one CSMS behind them.
+        self.plain_and_tls = plain_and_tls
+        self.tls_port: int | None = None
         self.basic_auth = _basic_auth_pairs(basic_auth)
         self.protocols = tuple(protocols)
         self.strict = strict
@@ -208,8 +216,15 @@ class OcppRpcPeer(JsonLinesChild):
     def url(self) -> str:
         if self.port is None:
             raise PeerError("peer is not started")
-        scheme = "wss" if self.tls else "ws"
+        scheme = "wss" if self.tls and not self.plain_and_tls else "ws"
         return f"{scheme}://127.0.0.1:{self.port}/ocpp"
+
+    @property
+    def tls_url(self) -> str:
+        """The wss:// listener of a peer started with `plain_and_tls`."""
+        if self.tls_port is None:
+            raise PeerError("peer has no second (TLS) listener")
+        return f"wss://127.0.0.1:{self.tls_port}/ocpp"
 
     @property
     def pid(self) -> int | None:
@@ -243,6 +258,8 @@ class OcppRpcPeer(JsonLinesChild):
                 args += ["--tls-ca", self.tls_ca]
             if self.require_client_cert:
                 args.append("--tls-require-client-cert")
+            if self.plain_and_tls:
+                args += ["--tls-port", "0"]
         for identity, password in self.basic_auth:
             args += ["--basic-auth", f"{identity}:{password}"]
         self._proc = await asyncio.create_subprocess_exec(
@@ -263,6 +280,8 @@ class OcppRpcPeer(JsonLinesChild):
             await self.stop()
             raise
         self.port = int(ev["port"])
+        if "tls_port" in ev:
+            self.tls_port = int(ev["tls_port"])
 
     async def stop(self, timeout: float = 5.0) -> None:
         proc = self._proc

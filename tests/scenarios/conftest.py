@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
+from peers.test_ca import CertAuthority
 from voltlab.api.app import create_app
 from voltlab.clock import Clock
 from voltlab.fleet.hosting.runtime import FleetRuntime
@@ -27,14 +28,19 @@ class Lab:
         self.http = http
         self.peer = peer
 
-    async def start(self, scenario: str | dict[str, Any], version: str = "ocpp1.6") -> str:
-        response = await self.http.post(
-            "/scenarios/runs",
-            json={
-                "scenario": scenario,
-                "target": {"csms_url": self.peer.url, "ocpp_version": version},
-            },
-        )
+    async def start(
+        self,
+        scenario: str | dict[str, Any],
+        version: str = "ocpp1.6",
+        params: dict[str, Any] | None = None,
+    ) -> str:
+        body: dict[str, Any] = {
+            "scenario": scenario,
+            "target": {"csms_url": self.peer.url, "ocpp_version": version},
+        }
+        if params:
+            body["params"] = params
+        response = await self.http.post("/scenarios/runs", json=body)
         assert response.status_code == 202, response.text
         return str(response.json()["run_id"])
 
@@ -48,8 +54,13 @@ class Lab:
                 raise AssertionError(f"run {run_id} not finished: {run}")
             await asyncio.sleep(0.1)
 
-    async def run(self, scenario: str | dict[str, Any], version: str = "ocpp1.6") -> dict:
-        return await self.finished(await self.start(scenario, version))
+    async def run(
+        self,
+        scenario: str | dict[str, Any],
+        version: str = "ocpp1.6",
+        params: dict[str, Any] | None = None,
+    ) -> dict:
+        return await self.finished(await self.start(scenario, version, params))
 
 
 def failed_step(run: dict[str, Any]) -> dict[str, Any]:
@@ -62,9 +73,23 @@ def explain(run: dict[str, Any]) -> str:
     return "\n".join(f"{s['status']:8} {s['name']}: {s['message']}" for s in run["steps"])
 
 
+@pytest.fixture(scope="session")
+def scenario_ca() -> CertAuthority:
+    """The CSMS's root: it signs the peer's TLS certificate, the CSMS installs it."""
+    return CertAuthority.generate("Scenario CSMS Root CA")
+
+
 @pytest.fixture
-async def peer() -> AsyncIterator[OcppRpcPeer]:
-    async with OcppRpcPeer(protocols=("ocpp1.6", "ocpp2.0.1"), strict=True) as csms:
+async def peer(scenario_ca: CertAuthority, tmp_path_factory) -> AsyncIterator[OcppRpcPeer]:
+    # Plain ws:// (`url`) and, for the security-profile upgrade, wss:// (`tls_url`).
+    cert, key = scenario_ca.issue_server().write(tmp_path_factory.mktemp("tls"), "server")
+    async with OcppRpcPeer(
+        protocols=("ocpp1.6", "ocpp2.0.1"),
+        strict=True,
+        tls_cert=cert,
+        tls_key=key,
+        plain_and_tls=True,
+    ) as csms:
         yield csms
 
 

@@ -4,8 +4,8 @@ scenario checks and names the step that must then fail, with a piece of its mess
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 from peers.test_ca import CertAuthority
@@ -213,6 +213,10 @@ async def firmware_status_refused(peer: OcppRpcPeer, env: dict[str, str]) -> Non
 
 
 def upgrade(install_first: bool) -> Script:
+    """1.6: InstallCertificate, ChangeConfiguration SecurityProfile 2; 2.0.1: InstallCertificate,
+    SetNetworkProfile (profile 2, the wss:// listener), NetworkConfigurationPriority, Reset.
+    Breaking: the profile raised before the root certificate is installed."""
+
     async def script(peer: OcppRpcPeer, env: dict[str, str]) -> None:
         old = env["version"] == "ocpp1.6"
         install = (
@@ -222,20 +226,31 @@ def upgrade(install_first: bool) -> Script:
                 "certificate": env["ca_pem"],
             },
         )
-        variable = {
-            "component": {"name": "SecurityCtrlr"},
-            "variable": {"name": "SecurityProfile"},
-            "attributeValue": "2",
-        }
-        change = (
-            ("ChangeConfiguration", {"key": "SecurityProfile", "value": "2"})
-            if old
-            else ("SetVariables", {"setVariableData": [variable]})
-        )
+        if old:
+            raise_it = [("ChangeConfiguration", {"key": "SecurityProfile", "value": "2"})]
+        else:
+            connection = {
+                "ocppVersion": "OCPP20",
+                "ocppTransport": "JSON",
+                "ocppCsmsUrl": env["tls_url"],
+                "messageTimeout": 30,
+                "securityProfile": 2,
+                "ocppInterface": "Wired0",
+            }
+            priority = {
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "NetworkConfigurationPriority"},
+                "attributeValue": "2,1",
+            }
+            raise_it = [
+                ("SetNetworkProfile", {"configurationSlot": 2, "connectionData": connection}),
+                ("SetVariables", {"setVariableData": [priority]}),
+                ("Reset", {"type": "Immediate"}),
+            ]
         when = AVAILABLE_1 if old else {"evseId": 1, "connectorStatus": "Available"}
-        first, second = (install, change) if install_first else (change, install)
-        await peer.set_reaction("StatusNotification", first[0], first[1], when=when)
-        await peer.set_reaction("StatusNotification", second[0], second[1], when=when, delay=0.8)
+        calls = [install, *raise_it] if install_first else [*raise_it[:2], install]
+        for n, (method, params) in enumerate(calls):
+            await peer.set_reaction("StatusNotification", method, params, when=when, delay=0.1 + n)
 
     return script
 
@@ -269,6 +284,8 @@ class Case:
     scenario: str
     passing: Script
     breaks: dict[str, Break]
+    # The run's params, from the environment: param name -> environment key.
+    params: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def versions(self) -> list[str]:
@@ -386,7 +403,8 @@ CASES = [
     Case(
         "security-profile-upgrade",
         upgrade(install_first=True),
-        {
+        params={"tls_url": "tls_url"},
+        breaks={
             V16: Break(
                 upgrade(install_first=False),
                 "then sets SecurityProfile 2",
@@ -394,7 +412,7 @@ CASES = [
             ),
             V201: Break(
                 upgrade(install_first=False),
-                "then sets SecurityCtrlr.SecurityProfile 2",
+                "then puts it first in NetworkConfigurationPriority",
                 "sent SetVariables",
             ),
         },
@@ -402,9 +420,12 @@ CASES = [
 ]
 
 
-def environment(firmware_base: str, ca: CertAuthority, version: str) -> dict[str, str]:
+def environment(
+    firmware_base: str, ca: CertAuthority, version: str, tls_url: str
+) -> dict[str, str]:
     return {
         "firmware_url": f"{firmware_base}/fw-2.5.0.bin",
         "ca_pem": ca.cert_pem,
         "version": version,
+        "tls_url": tls_url,
     }

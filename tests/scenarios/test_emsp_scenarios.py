@@ -142,3 +142,40 @@ async def test_start_session_to_cdr(server: httpx.AsyncClient, breaking: bool) -
         "the eMSP's requests to commands: made only 200/1000 x1 within 600 s, expected at least "
         "2 answered 2xx/1000"
     ), explain(run)
+
+
+async def _created_cpo(http: httpx.AsyncClient, run_id: str, timeout: float = 120) -> dict:
+    """What the run's create_cpo step made, as the run shows it (target.created_cpo)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = (await http.get(f"/scenarios/runs/{run_id}")).json()
+        created = run["target"].get("created_cpo")
+        if created:
+            return dict(created)
+        assert run["status"] != "finished" and time.monotonic() < deadline, run
+        await asyncio.sleep(0.2)
+
+
+async def test_a_run_without_a_cpo_creates_one(server: httpx.AsyncClient) -> None:
+    async with OcpiEmspPeer(country_code="NL", party_id="EXP") as emsp:
+        response = await server.post(
+            "/scenarios/runs", json={"scenario": "emsp-handshake-location-sync", "target": {}}
+        )
+        assert response.status_code == 202, response.text
+        run_id = str(response.json()["run_id"])
+        created = await _created_cpo(server, run_id)
+        assert created["cpo_id"].startswith("cpo-") and created["token_a"]
+        assert created["status_url"] == f"/ocpi/cpos/{created['cpo_id']}/status"
+        # The eMSP under test registers with what the run shows, as with a CPO of its own.
+        await emsp.register(created["ocpi_peer_url"], created["token_a"])
+        await emsp.get("locations", params={"limit": 1}, follow=True)
+        run = await _finished(server, run_id)
+    assert run["verdict"] == "passed", explain(run)
+    assert all(s["status"] == "passed" for s in run["steps"]), explain(run)
+    first = run["steps"][0]
+    assert first["name"] == "the CPO to test against", explain(run)
+    assert created["cpo_id"] in first["message"] and "READY" in first["message"]
+    assert run["findings_available"] is True
+    # The run's CPO goes with the run.
+    cpo = (await server.get(f"/ocpi/cpos/{created['cpo_id']}")).json()
+    assert cpo["status"] in ("DESTROYING", "DESTROYED"), cpo

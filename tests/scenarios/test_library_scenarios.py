@@ -33,18 +33,19 @@ def test_every_library_scenario_has_a_case() -> None:
     ]
 
 
-@pytest.fixture(scope="module")
-def ca() -> CertAuthority:
-    return CertAuthority.generate("Scenario CSMS Root CA")
+@pytest.fixture
+def ca(scenario_ca: CertAuthority) -> CertAuthority:
+    return scenario_ca
 
 
 async def _run(
     lab: Lab, peer: OcppRpcPeer, ca: CertAuthority, case: Case, version: str, breaking: bool
 ):
     with FileServer() as files:
-        env = environment(files.base, ca, version)
+        env = environment(files.base, ca, version, peer.tls_url)
         await (case.breaks[version].script if breaking else case.passing)(peer, env)
-        return await lab.run(case.scenario, version)
+        params = {name: env[key] for name, key in case.params.items()}
+        return await lab.run(case.scenario, version, params)
 
 
 @pytest.mark.parametrize(("case", "version"), RUNS, ids=RUN_IDS)
@@ -57,6 +58,10 @@ async def test_passes_against_the_strict_peer(lab: Lab, peer, ca, case: Case, ve
     assert [f for f in run["findings"] if f["severity"] in ("error", "warning")] == []
     # Every frame the strict CSMS saw was valid OCPP in both directions.
     assert not peer.strict_failures, peer.strict_failures
+    if case.scenario == "security-profile-upgrade":  # the CSMS saw the station come over TLS
+        [station] = run["chargers"]
+        connections = peer.events_of("connected", station["identity"])
+        assert [("tls" in c) for c in connections] == [False, True], connections
 
 
 @pytest.mark.parametrize(("case", "version"), RUNS, ids=RUN_IDS)
@@ -70,3 +75,17 @@ async def test_fails_precisely_when_the_csms_breaks_it(
     assert step["status"] == "failed", explain(run)
     assert step["name"] == expected.step, explain(run)
     assert expected.message in step["message"], explain(run)
+    if case.scenario == "security-profile-upgrade":
+        # The station refused the profile raised before the root (1.6 A05.FR.03: Rejected;
+        # 2.0.1 A05.FR.02: the priority Rejected), stayed on ws://, and the run lists why.
+        [station] = run["chargers"]
+        raised = "ChangeConfiguration" if version == "ocpp1.6" else "SetVariables"
+        [reaction] = [
+            r for r in peer.events_of("reaction", station["identity"]) if r["method"] == raised
+        ]
+        result = reaction["result"]
+        status = result.get("status") or result["setVariableResult"][0]["attributeStatus"]
+        assert status == "Rejected", reaction
+        assert ["tls" in c for c in peer.events_of("connected", station["identity"])] == [False]
+        rules = [f["rule"] for f in run["findings"]]
+        assert rules == ["csms-security-profile-prerequisites"], run["findings"]

@@ -79,8 +79,12 @@ async def test_refusals_name_the_field(lab: Lab) -> None:
     assert detail[0]["loc"] == ["body", "target", "ocpp_version"]
     detail = await refused({"scenario": "boot-storm", "target": {**TARGET, "csms_url": "http://x"}})
     assert detail[0]["loc"][:3] == ["body", "target", "csms_url"]
-    # an eMSP scenario needs a CPO, an OCPP one a CSMS
+    # an eMSP scenario needs a CPO (its own, made by create_cpo, or the target's), an OCPP one
+    # a CSMS
     detail = await refused({"scenario": "emsp-start-session-to-cdr", "target": TARGET})
+    assert detail[0]["loc"] == ["body", "target", "cpo_id"]
+    no_cpo = {"name": "x", "target": "emsp", "steps": [{"do": "wait_cpo"}]}
+    detail = await refused({"scenario": no_cpo, "target": {}})
     assert detail[0]["loc"] == ["body", "target", "cpo_id"]
     detail = await refused({"scenario": "boot-storm", "target": {"cpo_id": "cpo-1"}})
     assert detail[0]["loc"] == ["body", "target", "cpo_id"]

@@ -49,6 +49,21 @@ def test_library_scenarios_follow_the_schema(name: str) -> None:
         ),
         ("name: [unclosed", "", "not YAML or JSON"),
         ('{"name": "x", "steps": [{"do": "expect_answer"}]}', "steps[0].action", "is required"),
+        (
+            "name: x\nsteps:\n - do: create_cpo\n   party_id: TOOLONG",
+            "steps[0].party_id",
+            "pattern",
+        ),
+        (
+            "name: x\nsteps:\n - do: create_cpo\n   ocpi_version: '3.0'",
+            "steps[0].ocpi_version",
+            "one of",
+        ),
+        (
+            "name: x\nsteps:\n - do: wait_state\n   security_profile: 4",
+            "steps[0].security_profile",
+            "smaller",
+        ),
     ],
 )
 def test_errors_name_the_field(text: str, field: str, message: str) -> None:

@@ -71,6 +71,13 @@ class SecurityIn(StrictModel):
         validate_default=True,
         description="profile 3: its private key (never shown)",
     )
+    tls_csms_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        pattern=r"^wss://[^\s@]+$",
+        description="the CSMS over TLS once it raised the profile to 2 or 3 "
+        "(default: the CSMS URL with wss://)",
+    )
 
     @field_validator("client_key_pem", mode="after")
     @classmethod

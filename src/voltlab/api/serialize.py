@@ -29,6 +29,7 @@ def public_security(security: dict[str, Any] | None) -> dict[str, Any] | None:
         "password_set": bool(security.get("password")),
         "ca_set": bool(security.get("ca_pem")),
         "client_certificate_set": bool(security.get("client_cert_pem")),
+        "tls_csms_url": security.get("tls_csms_url"),
     }
 
 

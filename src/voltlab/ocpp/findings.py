@@ -189,6 +189,14 @@ RULES: dict[str, Rule] = {
             "OCPP 2.0.1 Part 2 §K01 SetChargingProfile (K01.FR.*)",
         ),
         Rule(
+            "csms-security-profile-prerequisites",
+            "warning",
+            "CSMS raised the security profile without its prerequisites, or not upwards",
+            "OCPP 1.6 Security Whitepaper ed. 2, A05 Upgrade Charge Point Security Profile "
+            "(A05.FR.01-04), §7.6 SecurityProfile",
+            "OCPP 2.0.1 Part 2 §A05 Upgrade Charging Station Security Profile",
+        ),
+        Rule(
             "csms-unsupported-feature",
             "warning",
             "CSMS used a feature the station does not support (answered NotSupported)",

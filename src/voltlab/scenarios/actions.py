@@ -37,7 +37,9 @@ async def create_chargers(ctx: RunContext, scenario: Scenario, step: Step) -> st
         "auto_start": bool(args.get("auto_start", True)),
     }
     if "security" in args:
-        body["security"] = dict(args["security"])
+        # An empty value (a parameter left at its default "") leaves the field out.
+        security = ctx.substitute(dict(args["security"]))
+        body["security"] = {k: v for k, v in security.items() if v not in ("", None)}
     try:
         location = await ctx.gateway.create_location(body)
     except GatewayError as exc:
@@ -140,7 +142,7 @@ async def wait_state(ctx: RunContext, scenario: Scenario, step: Step) -> str:
     args = step.args
     group = ctx.group(args.get("chargers"))
     within = float(args.get("within", scenario.default_within))
-    wanted = {k: args[k] for k in ("connection", "registration") if k in args}
+    wanted = {k: args[k] for k in ("connection", "registration", "security_profile") if k in args}
     connector = args.get("connector")
     status = args.get("status")
     seen: dict[str, str] = {}

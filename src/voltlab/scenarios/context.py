@@ -64,6 +64,9 @@ class RunContext:
     # Findings the target's CPO held before the run (an eMSP run's CPO is not the run's own).
     earlier_findings: set[str] = field(default_factory=set)
     current_step: str = ""
+    # The CPO `create_cpo` made (cpo_id, token_a, ocpi_peer_url, status_url); deleted after
+    # the run unless the target says keep.
+    created_cpo: dict[str, Any] | None = None
 
     # -- chargers -------------------------------------------------------------------------------
 
@@ -77,8 +80,15 @@ class RunContext:
     def all_charger_ids(self) -> list[str]:
         return [c.charger_id for group in self.groups.values() for c in group.chargers]
 
+    def cpo_id(self) -> str | None:
+        """The run's CPO: the target's, or the one `create_cpo` made."""
+        if self.target.cpo_id is not None:
+            return self.target.cpo_id
+        return None if self.created_cpo is None else str(self.created_cpo["cpo_id"])
+
     def cpo_ids(self) -> list[str]:
-        return [self.target.cpo_id] if self.target.cpo_id else []
+        cpo_id = self.cpo_id()
+        return [cpo_id] if cpo_id else []
 
     # -- time -----------------------------------------------------------------------------------
 

@@ -67,6 +67,11 @@ class Scenario:
             chosen[name] = value
         return chosen
 
+    @property
+    def creates_cpo(self) -> bool:
+        """An eMSP scenario that makes its own CPO (`create_cpo`) needs no cpo_id target."""
+        return any(step.do == "create_cpo" for step in self.steps)
+
     def steps_for(self, version: str | None) -> tuple[Step, ...]:
         """The steps a run against `version` takes (numbered again from 0)."""
         chosen = [s for s in self.steps if not s.versions or version in s.versions]

@@ -78,6 +78,14 @@ class Gateway:
         result: dict[str, Any] = await self._request("GET", f"/ocpi/cpos/{cpo_id}")
         return result
 
+    async def create_cpo(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /ocpi/cpos: 202 with the CPO's id, Token A and versions URL."""
+        result: dict[str, Any] = await self._request("POST", "/ocpi/cpos", json=body)
+        return result
+
+    async def delete_cpo(self, cpo_id: str) -> None:
+        await self._request("DELETE", f"/ocpi/cpos/{cpo_id}")
+
     async def cpo_report(self, cpo_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._request("GET", f"/ocpi/cpos/{cpo_id}/report")
         return result

@@ -39,14 +39,18 @@ class RunResult:
     findings_available: bool
     chargers: list[dict[str, str]]
     message: str = ""
+    created_cpo: dict[str, Any] | None = None
     variables: dict[str, Any] = field(default_factory=dict)
 
     def steps_json(self) -> list[dict[str, Any]]:
         return [asdict(step) for step in self.steps]
 
 
-# Called as each step starts and ends: the steps so far and the run's chargers.
-Progress = Callable[[list[StepOutcome], list[dict[str, str]]], Awaitable[None]]
+# Called as each step starts and ends: the steps so far, the run's chargers and the CPO the
+# run created (None: none).
+Progress = Callable[
+    [list[StepOutcome], list[dict[str, str]], dict[str, Any] | None], Awaitable[None]
+]
 
 
 async def _execute(ctx: RunContext, scenario: Scenario, step: Step) -> str:
@@ -84,6 +88,8 @@ async def _execute(ctx: RunContext, scenario: Scenario, step: Step) -> str:
             return await expectations.expect_meter(ctx, scenario, step)
         case "expect_no_finding":
             return await expectations.expect_no_finding(ctx, step)
+        case "create_cpo":
+            return await ocpi_steps.create_cpo(ctx, scenario, step)
         case "wait_cpo":
             return await ocpi_steps.wait_cpo(ctx, scenario, step)
         case "expect_ocpi":
@@ -120,7 +126,7 @@ class ScenarioRunner:
 
     async def _progress(self) -> None:
         if self._on_progress is not None:
-            await self._on_progress(self.steps, self.chargers())
+            await self._on_progress(self.steps, self.chargers(), self.ctx.created_cpo)
 
     async def run(self) -> RunResult:
         verdict = "passed"
@@ -159,6 +165,7 @@ class ScenarioRunner:
             findings_available=findings_available,
             chargers=chargers,
             variables=dict(self.ctx.variables),
+            created_cpo=self.ctx.created_cpo,
         )
 
     async def _findings(self) -> tuple[bool, list[dict[str, Any]]]:
@@ -178,3 +185,6 @@ class ScenarioRunner:
             # A failed delete leaves chargers behind; it must not turn a verdict into an error.
             with contextlib.suppress(GatewayError):
                 await self.ctx.gateway.delete_location(group.location_id)
+        if self.ctx.created_cpo is not None:
+            with contextlib.suppress(GatewayError):
+                await self.ctx.gateway.delete_cpo(str(self.ctx.created_cpo["cpo_id"]))

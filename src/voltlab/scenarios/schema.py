@@ -82,6 +82,12 @@ STEP_KINDS: dict[str, tuple[dict[str, Any], list[str]]] = {
                 "properties": {
                     "profile": {"type": "integer", "minimum": 0, "maximum": 3},
                     "password": {"type": "string"},
+                    "ca_pem": {"type": "string"},
+                    "tls_csms_url": {
+                        "type": "string",
+                        "description": "the CSMS over wss:// once it raised the profile to 2 "
+                        "(a parameter: ${tls_url}; empty: the CSMS URL with wss://)",
+                    },
                 },
             },
             "auto_start": {"type": "boolean"},
@@ -120,6 +126,12 @@ STEP_KINDS: dict[str, tuple[dict[str, Any], list[str]]] = {
             "chargers": _REF,
             "connection": {"enum": ["connecting", "connected", "disconnected", "stopped"]},
             "registration": {"enum": ["Accepted", "Pending", "Rejected"]},
+            "security_profile": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 3,
+                "description": "the security profile of the station's open connection",
+            },
             "connector": {"type": "integer", "minimum": 1},
             "status": {"type": "string"},
             "within": _SECONDS,
@@ -191,6 +203,25 @@ STEP_KINDS: dict[str, tuple[dict[str, Any], list[str]]] = {
             "samples": {"type": "integer", "minimum": 1},
             "within": _SECONDS,
             "since": _SINCE,
+        },
+        [],
+    ),
+    "create_cpo": (
+        {
+            "template": {"type": "string", "minLength": 1, "maxLength": 64},
+            "country_code": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+            "party_id": {"type": "string", "pattern": "^[A-Za-z0-9]{3}$"},
+            "ocpi_version": {"enum": ["2.2.1", "2.1.1"]},
+            "seed": {"type": "integer", "minimum": 0},
+            "overrides": {
+                "type": "object",
+                "additionalProperties": {"type": ["integer", "null"]},
+                "description": "template parameters (GET /ocpi/cpos/templates)",
+            },
+            "within": {
+                **_SECONDS,
+                "description": "how long the CPO may take to be READY",
+            },
         },
         [],
     ),

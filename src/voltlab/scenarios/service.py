@@ -143,8 +143,15 @@ class ScenarioRuns:
         client: httpx.AsyncClient,
         params: Mapping[str, Any],
     ) -> None:
-        async def progress(steps: list[StepOutcome], chargers: list[dict[str, str]]) -> None:
-            await self._update(run_id, steps=[asdict(step) for step in steps], chargers=chargers)
+        async def progress(
+            steps: list[StepOutcome],
+            chargers: list[dict[str, str]],
+            created_cpo: dict[str, Any] | None,
+        ) -> None:
+            values: dict[str, Any] = {"steps": [asdict(s) for s in steps], "chargers": chargers}
+            if created_cpo is not None:  # the eMSP under test needs its Token A now
+                values["target"] = _with_cpo(target, created_cpo)
+            await self._update(run_id, **values)
 
         runner = ScenarioRunner(
             Gateway(client),
@@ -205,6 +212,12 @@ class ScenarioRuns:
         cancelled = await self._tasks.drain(timeout=2.0)
         if cancelled:
             await anyio.to_thread.run_sync(self.abandon_unfinished)
+
+
+def _with_cpo(target: Target, created_cpo: dict[str, Any]) -> dict[str, Any]:
+    """The run's target once `create_cpo` made its CPO: `created_cpo` holds what the eMSP
+    under test registers with (as `POST /ocpi/cpos` shows it: id, Token A, versions URL)."""
+    return {**asdict(target), "created_cpo": dict(created_cpo)}
 
 
 def scenario_from(source: Any) -> Scenario:

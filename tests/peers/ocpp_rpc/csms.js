@@ -8,7 +8,8 @@
  *
  *   node csms.js [--port N] [--host 127.0.0.1] [--protocols ocpp1.6,ocpp2.0.1]
  *                [--no-strict] [--allow-no-protocol]
- *                [--tls-cert PATH --tls-key PATH [--tls-ca PATH [--tls-require-client-cert]]]
+ *                [--tls-cert PATH --tls-key PATH [--tls-ca PATH [--tls-require-client-cert]]
+ *                 [--tls-port N]]
  *                [--basic-auth IDENTITY:PASSWORD]... [--quiet]
  *
  * --quiet (for benchmarks): no per-connection, per-frame or per-call events on
@@ -23,6 +24,10 @@
  *   --tls-require-client-cert
  *                          refuse the TLS handshake without a valid client
  *                          certificate (profile 3 only); needs --tls-ca.
+ *   --tls-port N           serve both: plain ws:// on --port and wss:// on N (0: any
+ *                          free port), the same CSMS behind both (a station whose
+ *                          security profile is raised moves from one to the other);
+ *                          "listening" then carries "tls_port".
  *   --basic-auth ID:PW     HTTP Basic auth (profiles 1 and 2): the upgrade is
  *                          rejected with 401 unless the station sends password PW
  *                          for identity ID (repeatable; ID `*` matches any
@@ -78,6 +83,7 @@ function parseArgs(argv) {
         tlsKey: null,
         tlsCa: null,
         tlsRequireClientCert: false,
+        tlsPort: null,               // with --tls-cert: plain on --port, TLS on this one
         basicAuth: new Map(),        // identity ('*' = any) -> password
         quiet: false,
     };
@@ -101,6 +107,7 @@ function parseArgs(argv) {
             case '--tls-key': opts.tlsKey = value(); break;
             case '--tls-ca': opts.tlsCa = value(); break;
             case '--tls-require-client-cert': opts.tlsRequireClientCert = true; break;
+            case '--tls-port': opts.tlsPort = Number.parseInt(value(), 10); break;
             case '--basic-auth': {
                 const pair = value();
                 const colon = pair.indexOf(':');
@@ -119,6 +126,12 @@ function parseArgs(argv) {
         throw new Error('--tls-cert and --tls-key go together');
     }
     if (opts.tlsCa && !opts.tlsCert) throw new Error('--tls-ca needs --tls-cert and --tls-key');
+    if (opts.tlsPort !== null) {
+        if (!opts.tlsCert) throw new Error('--tls-port needs --tls-cert and --tls-key');
+        if (!Number.isInteger(opts.tlsPort) || opts.tlsPort < 0 || opts.tlsPort > 65535) {
+            throw new Error('--tls-port must be an integer 0..65535');
+        }
+    }
     if (opts.tlsRequireClientCert && !opts.tlsCa) {
         throw new Error('--tls-require-client-cert needs --tls-ca');
     }
@@ -963,13 +976,15 @@ async function main() {
         });
         await new Promise((resolve, reject) => {
             tlsServer.once('error', reject);
-            tlsServer.listen({ port: opts.port, host: opts.host }, () => {
+            const port = opts.tlsPort !== null ? opts.tlsPort : opts.port;
+            tlsServer.listen({ port, host: opts.host }, () => {
                 tlsServer.off('error', reject);
                 resolve();
             });
         });
         httpServer = tlsServer;
-    } else {
+    }
+    if (!tlsServer || opts.tlsPort !== null) {
         httpServer = await server.listen(opts.port, opts.host);
     }
     const address = httpServer.address();
@@ -982,6 +997,7 @@ async function main() {
     };
     if (tlsServer) {
         listening.tls = { client_ca: Boolean(opts.tlsCa), require_client_cert: opts.tlsRequireClientCert };
+        if (opts.tlsPort !== null) listening.tls_port = tlsServer.address().port;
     }
     if (opts.basicAuth.size) listening.basic_auth = [...opts.basicAuth.keys()];
     emit(listening);

@@ -70,8 +70,9 @@ def _target(scenario: Scenario, given: RunTarget) -> Target:
     """The target the scenario needs, or a 422 naming what is missing or out of place."""
     loc = ("body", "target")
     if scenario.target == "emsp":
-        if given.cpo_id is None:
-            raise invalid((*loc, "cpo_id"), f"{scenario.name} tests an eMSP: give cpo_id")
+        if given.cpo_id is None and (given.csms_url is not None or not scenario.creates_cpo):
+            creates = " (or none: it creates its CPO)" if scenario.creates_cpo else ""
+            raise invalid((*loc, "cpo_id"), f"{scenario.name} tests an eMSP: give cpo_id{creates}")
         if given.csms_url is not None:
             raise invalid((*loc, "csms_url"), f"{scenario.name} tests an eMSP, not a CSMS")
         return Target(cpo_id=given.cpo_id, keep=given.keep)

@@ -41,6 +41,7 @@ from voltlab.fleet.machine.effects import (
     SendCall,
     SetTimer,
     Upload,
+    UseSecurityProfile,
 )
 from voltlab.fleet.machine.events import (
     CallAbandoned,
@@ -251,6 +252,16 @@ class MachineDriver:
                 self._tasks.spawn(self.run_command(Reset(effect.hard, effect.boot_reason)))
             elif isinstance(effect, Reconnect):
                 await self._registration.reboot(effect.reason)
+            elif isinstance(effect, UseSecurityProfile):
+                store = self.machine.context.certificates
+                self._link.use_profile(
+                    effect.profile,
+                    store.csms_ca_pem(),
+                    store.client_credentials(),
+                    csms_url=effect.csms_url,
+                )
+                if effect.reconnect:
+                    await self._link.restart()
             elif isinstance(effect, Persist) and effect.write_ahead:
                 await self._writes.write_ahead()
             elif isinstance(effect, Download | Upload | ReadFrameLog):

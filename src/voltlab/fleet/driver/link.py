@@ -16,7 +16,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voltlab.clock import Clock
-from voltlab.fleet.driver.security import connect_kwargs, describe_connect_error
+from voltlab.fleet.driver.security import (
+    connect_kwargs,
+    describe_connect_error,
+    raised_security,
+    security_profile,
+)
 from voltlab.ocpp.connection import NORMAL_CLOSE_CODES, Handler, RpcConnection
 from voltlab.ocpp.findings import FrameEvidence, Observation, RpcObserver
 from voltlab.ocpp.station_socket import open_station_socket
@@ -51,6 +56,8 @@ class StationLink:
         self.url = csms_url.rstrip("/") + "/" + identity
         self.version = version
         self.security = security or {}
+        # As configured; a security-profile upgrade connects with more (`use_profile`).
+        self._configured = (self.security, csms_url)
         self._supported_actions = supported_actions
         self.clock = clock
         self._on_frame = on_frame
@@ -61,6 +68,8 @@ class StationLink:
         self._connect_gate = connect_gate
         self._observer = observer  # rules about the CSMS (ocpp/findings.py)
         self.connection = "stopped"  # connecting | connected | disconnected | stopped
+        # The security profile of the open connection (None without one).
+        self.connected_profile: int | None = None
         self.last_error: str | None = None
         self._rpc: RpcConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -137,6 +146,23 @@ class StationLink:
         self._set_connection("disconnected")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(partition, timeout=self._partition_seconds)
+
+    def use_profile(
+        self,
+        profile: int,
+        csms_ca_pem: str | None,
+        client: tuple[str, str] | None = None,
+        *,
+        csms_url: str | None = None,
+    ) -> None:
+        """Connect with security `profile` (to `csms_url`, when given) from the next
+        connection on (the machine's `UseSecurityProfile`); the configured profile without a
+        URL connects as configured."""
+        security, csms_url = raised_security(
+            *self._configured, profile, csms_ca_pem=csms_ca_pem, client=client, to=csms_url
+        )
+        self.security = security
+        self.url = csms_url.rstrip("/") + "/" + self.identity
 
     @property
     def connected(self) -> bool:
@@ -241,12 +267,14 @@ class StationLink:
             observer=self._observer,
         )
         self._rpc = rpc
+        self.connected_profile = security_profile(self.security)
         self._set_connection("connected")
         self._on_connected()
         try:
             await rpc.run()  # read in this task: one task fewer per station
         finally:
             self._rpc = None
+            self.connected_profile = None
             self._close_violation(websocket)
             self._on_disconnected()
 

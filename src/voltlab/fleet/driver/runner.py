@@ -30,12 +30,15 @@ from voltlab.fleet.driver.maintenance_control import FrameLog, StationMaintenanc
 from voltlab.fleet.driver.offline_delivery import OfflineDelivery
 from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.registration import RegistrationFollowUp
+from voltlab.fleet.driver.security import security_profile
 from voltlab.fleet.driver.state_view import live_state, stored_state
 from voltlab.fleet.driver.station_tasks import StationTasks
 from voltlab.fleet.driver.writes import SnapshotWrite, StationWrites, StoredMeter
+from voltlab.fleet.machine.context import ConnectionSecurity
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.events import Restored
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
+from voltlab.fleet.machine.flows.security_profile import KEY as PROFILE_KEY
 from voltlab.fleet.machine.flows.sessions import may_start_offline
 from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.messages import AuthorizationDecision, AuthorizeIdTag
@@ -164,6 +167,7 @@ class StationRunner:
             certificates=machine.context.certificates,
         )
         self.maintenance.restore((snapshot or {}).get("maintenance") or {})
+        self._secure(security)
         self.registration = RegistrationFollowUp(
             driver=driver, link=link, offline=self.offline, tasks=self.tasks, station=self.station
         )
@@ -175,6 +179,24 @@ class StationRunner:
             self.registration.link_connected,
             self.registration.link_disconnected,
         )
+
+    def _secure(self, security: dict[str, Any] | None) -> None:
+        """The profile the station connects with: the configured one, or the higher one a CSMS
+        set (1.6 ChangeConfiguration SecurityProfile), which the snapshot's configuration
+        keeps."""
+        configured = security or {}
+        profile = max(security_profile(configured), self.station.config.get_int(PROFILE_KEY))
+        if profile != self.station.config.get_int(PROFILE_KEY):
+            self.station.config.set_local(PROFILE_KEY, str(profile))
+        self.machine.context.security = ConnectionSecurity(
+            profile,
+            configured=security_profile(configured),
+            has_password=bool(configured.get("password")),
+            has_client_certificate=bool(configured.get("client_cert_pem")),
+        )
+        if profile != security_profile(configured):
+            store = self.machine.context.certificates
+            self.link.use_profile(profile, store.csms_ca_pem(), store.client_credentials())
 
     def _frame(self, direction: str, text: str) -> None:
         self.maintenance.frame(direction, text)

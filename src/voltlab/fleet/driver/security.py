@@ -16,7 +16,9 @@ The `security` dict of a station::
                                       #      system CAs when absent
      "client_cert_pem": "...",        # profile 3: certificate (chain), leaf first
      "client_key_pem": "...",         # profile 3: its private key (PEM)
-     "client_key_password": "..."}    # optional, for an encrypted key
+     "client_key_password": "...",    # optional, for an encrypted key
+     "tls_csms_url": "wss://..."}     # the CSMS over TLS after a profile upgrade (default:
+                                      # the CSMS URL with wss://)
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
     "build_ssl_context",
     "connect_kwargs",
     "describe_connect_error",
+    "raised_security",
     "security_profile",
 ]
 
@@ -69,6 +72,37 @@ def security_profile(security: Mapping[str, Any] | None) -> int:
     if profile not in (0, 1, 2, 3):
         raise SecurityConfigError(f"security profile must be 0, 1, 2 or 3, got {profile}")
     return profile
+
+
+def raised_security(
+    configured: Mapping[str, Any],
+    csms_url: str,
+    profile: int,
+    *,
+    csms_ca_pem: str | None,
+    client: tuple[str, str] | None = None,
+    to: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The security settings and CSMS URL to connect with after the CSMS raised the profile to
+    `profile` (1.6 Security Whitepaper A05; the configured profile: as configured). From
+    profile 2 on the connection is TLS to `tls_csms_url` (default: the CSMS URL with wss://),
+    the CSMS certificate judged by the CSMS root certificates it installed (`csms_ca_pem`; the
+    configured `ca_pem` when none is), Basic auth with the configured password; profile 3
+    adds the station's certificate (configured, or the one the CSMS signed: `client`). `to`:
+    the URL a 2.x network profile names, used as it is."""
+    if profile == security_profile(configured) and to is None:
+        return dict(configured), csms_url
+    raised: dict[str, Any] = {**configured, "profile": profile}
+    if profile >= 2:
+        raised["ca_pem"] = csms_ca_pem or configured.get("ca_pem")
+        _, sep, rest = csms_url.partition("://")
+        tls_url = configured.get("tls_csms_url")
+        csms_url = str(tls_url) if tls_url else ("wss" + sep + rest if sep else csms_url)
+    if to is not None:
+        csms_url = to
+    if profile == 3 and not configured.get("client_cert_pem") and client is not None:
+        raised["client_cert_pem"], raised["client_key_pem"] = client
+    return raised, csms_url
 
 
 def basic_auth_header(identity: str, password: str | bytes) -> dict[str, str]:

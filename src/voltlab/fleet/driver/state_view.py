@@ -53,6 +53,8 @@ def live_state(runner: HostedStation) -> dict[str, Any]:
     return {
         "connection": runner.link.connection,
         "registration": runner.machine.registration.status,
+        # The security profile of the open connection (a CSMS may have raised it).
+        "security_profile": runner.link.connected_profile,
         # The link's (connecting) or, while connected, the machine's (BootNotification).
         "last_error": runner.link.last_error or runner.machine.registration.last_error,
         "station_status": station.connector_status(0).status,

@@ -1,6 +1,7 @@
 """Neutral configuration messages of the station machine: 1.6 ChangeConfiguration and
 GetConfiguration over the station's keys, and the 2.x device model (GetVariables,
-SetVariables, GetBaseReport, GetReport and the NotifyReport pages that answer a report).
+SetVariables, GetBaseReport, GetReport and the NotifyReport pages that answer a report), and
+2.x SetNetworkProfile.
 
 The items (`VariableGet`, `VariableResult`, `ReportItem`, ...) are the device model's own
 (`fleet/model/device_model_types.py`); their words (attribute statuses, mutabilities, data
@@ -91,9 +92,42 @@ class ReportPage:
     more_follow: bool
 
 
+@dataclass(frozen=True)
+class NetworkProfile:
+    """A 2.x NetworkConnectionProfile as far as the station uses it: where and how securely
+    to connect."""
+
+    csms_url: str
+    security_profile: int
+
+
+@dataclass(frozen=True)
+class SetNetworkProfile:
+    """2.x SetNetworkProfile (B09); `profile` None: content the station cannot use."""
+
+    slot: int
+    profile: NetworkProfile | None
+
+
+@dataclass(frozen=True)
+class SetNetworkProfileAnswer:
+    status: Literal["Accepted", "Rejected", "Failed"]
+    reason_code: str | None = None
+
+
 ConfigurationRequest = (
-    ChangeConfiguration | GetConfiguration | GetVariables | SetVariables | GetBaseReport | GetReport
+    ChangeConfiguration
+    | GetConfiguration
+    | GetVariables
+    | SetVariables
+    | GetBaseReport
+    | GetReport
+    | SetNetworkProfile
 )
 ConfigurationAnswerMessage = (
-    ChangeConfigurationAnswer | ConfigurationAnswer | VariablesAnswer | ReportAnswer
+    ChangeConfigurationAnswer
+    | ConfigurationAnswer
+    | VariablesAnswer
+    | ReportAnswer
+    | SetNetworkProfileAnswer
 )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from voltlab.fleet.machine.configuration_messages import NetworkProfile
 from voltlab.fleet.machine.csms_rules import CsmsMemory
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
 from voltlab.fleet.machine.events import QueueChanged
@@ -44,6 +45,22 @@ class AwaitingCable:
     id_tag: str
     parent_id_tag: str | None
     remote_start_id: int | None
+
+
+@dataclass
+class ConnectionSecurity:
+    """The security profile the station connects with and what a higher one would need
+    (flows/security_profile.py); `previous`: the profile before an upgrade that no connection
+    has confirmed yet (the station falls back to it)."""
+
+    profile: int = 0
+    has_password: bool = False  # HTTP Basic auth (AuthorizationKey / BasicAuthPassword)
+    has_client_certificate: bool = False  # configured for profile 3
+    previous: int | None = None
+    # 2.x network connection profiles by slot (SetNetworkProfile); slot 1 is the configured
+    # connection unless the CSMS set it. Not kept across a restart.
+    configured: int = 0
+    slots: dict[int, NetworkProfile] = field(default_factory=dict)
 
 
 def random_transaction_id() -> str:
@@ -82,6 +99,8 @@ class FlowContext:
     # its CSR come from `make_csr` (injected: key generation is random and takes CPU).
     certificates: CertificateStore = field(default_factory=CertificateStore)
     make_csr: CsrFactory = make_csr
+    # The security profile connected with, and an upgrade not yet confirmed.
+    security: ConnectionSecurity = field(default_factory=ConnectionSecurity)
     # What the rules about the CSMS remember of its answers on this connection.
     csms: CsmsMemory = field(default_factory=CsmsMemory)
     # The driver's offline queue as it last reported it (nothing queued until it does).

@@ -121,6 +121,19 @@ class Reconnect:
 
 
 @dataclass(frozen=True)
+class UseSecurityProfile:
+    """Connect with security `profile` from now on (above the configured profile: TLS, the
+    CSMS judged by the CSMS root certificates the CSMS installed; Basic auth with the station's
+    password up to 2), to `csms_url` (2.x: the network profile's; None: the configured CSMS
+    over TLS). `reconnect`: the driver's link closes the connection and connects again at once
+    (1.6); otherwise the next connection uses it (2.x: after the Reset the CSMS sends)."""
+
+    profile: int
+    csms_url: str | None = None
+    reconnect: bool = True
+
+
+@dataclass(frozen=True)
 class ResetStation:
     """Reset the station (2.x Reset OnIdle once its last transaction ended; hard after a
     firmware install). Until reset moves into the machine the driver does it. `boot_reason`:
@@ -155,6 +168,7 @@ Effect = (
     | ReadFrameLog
     | CancelTransfer
     | Reconnect
+    | UseSecurityProfile
     | ResetStation
     | Registered
     | Observe

@@ -23,6 +23,7 @@ from voltlab.fleet.machine.configuration_messages import (
     GetConfiguration,
     GetReport,
     GetVariables,
+    SetNetworkProfile,
     SetVariables,
 )
 from voltlab.fleet.machine.context import FlowContext, TransactionPoints, random_transaction_id
@@ -45,6 +46,7 @@ from voltlab.fleet.machine.events import (
     CallFailed,
     Connected,
     CsmsRequest,
+    Disconnected,
     DownloadDone,
     Event,
     FrameLogRead,
@@ -74,6 +76,7 @@ from voltlab.fleet.machine.flows import (
     registration,
     remote,
     reservations,
+    security_profile,
     sessions,
     station_control,
     status,
@@ -162,16 +165,28 @@ class StationMachine:
         if type(event) is Resumed:
             return self.flows.resume(event.call_id, None)
         if registration.owns(event):
+            confirmed: list[Effect] = []
             if type(event) is Connected:
                 self.context.csms.clear()
-            return registration.handle(
+                confirmed = security_profile.connected(self.context)
+            elif type(event) is Disconnected:
+                confirmed = security_profile.disconnected(self.context)
+            return confirmed + registration.handle(
                 self.registration, self.station, self.flows, event, lambda: self.context.now
             )
         if isinstance(event, CsmsRequest):
             observed = csms_rules.request_allowed(self.registration.status, event.message)
-            if isinstance(event.message, CertificateRequest):
+            message = event.message
+            if isinstance(message, CertificateRequest):
                 ctx, wall_time = self.context, event.wall_time
-                effects = certificates.certificate_request(ctx, event.message, wall_time)
+                effects = certificates.certificate_request(ctx, message, wall_time)
+            elif isinstance(message, ChangeConfiguration) and message.key == security_profile.KEY:
+                ctx, wall_time = self.context, event.wall_time
+                effects = security_profile.change_security_profile(ctx, message.value, wall_time)
+            elif isinstance(message, SetVariables) and security_profile.sets_priority(message):
+                effects = security_profile.set_variables(
+                    self.context, message, event.wall_time, self._set_variables
+                )
             else:
                 effects = self._request(event.message, now)
             if observed is not None:
@@ -221,6 +236,8 @@ class StationMachine:
             return profiles.limits_changed(self.context)
         if prefix == "cable":
             return self.flows.start(cable.cable_timeout(self.context, int(connector)), no_result)
+        if name == security_profile.FALLBACK_TIMER:
+            return security_profile.fall_back(self.context)
         raise UnhandledEvent(f"no flow owns the timer {name!r}")
 
     def _limit_due(self, connector_id: int) -> Flow[None]:
@@ -292,12 +309,17 @@ class StationMachine:
         if isinstance(message, GetVariables):
             return configuration.get_variables(ctx, model, message)
         if isinstance(message, SetVariables):
-            return configuration.set_variables(model, message, self._key_changed)
+            return self._set_variables(message)
+        if isinstance(message, SetNetworkProfile):
+            return security_profile.set_network_profile(ctx, message)
         if isinstance(message, GetBaseReport):
             return configuration.get_base_report(ctx, model, self.flows, message)
         if isinstance(message, GetReport):
             return configuration.get_report(ctx, model, self.flows, message)
         raise UnhandledEvent(f"no flow handles {message!r}")
+
+    def _set_variables(self, message: SetVariables) -> list[Effect]:
+        return configuration.set_variables(self.device_model, message, self._key_changed)
 
     def _key_changed(self, key: str) -> list[Effect]:
         """What follows a configuration change (the heartbeat's interval)."""

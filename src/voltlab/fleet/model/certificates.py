@@ -270,6 +270,16 @@ class CertificateStore:
         pems = [pem for kind, pem in self._ca if kind in CSMS_ROOT_TYPES]
         return "".join(pems) or None
 
+    def has_valid_csms_root(self, now: float) -> bool:
+        """A CSMS root (1.6 CentralSystemRootCertificate, 2.0.1 CSMSRootCertificate) valid at
+        `now` (real-world POSIX seconds) is installed: what TLS to the CSMS needs."""
+        return any(
+            _valid_at(cert, now)
+            for kind, pem in self._ca
+            if kind in CSMS_ROOT_TYPES
+            for cert in _stored(pem)
+        )
+
     def _issuer_of(self, cert: x509.Certificate, pool: list[x509.Certificate]) -> x509.Certificate:
         # A root is its own issuer; an installed sub-CA's issuer is looked up among the stored
         # certificates. Unknown issuer: fall back to the certificate itself, so the ids stay
