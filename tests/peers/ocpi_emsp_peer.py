@@ -24,25 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import peer_venv
 from .jsonl_child import JsonLinesChild
 
 PEER_DIR = Path(__file__).resolve().parent / "ocpi_emsp"
 VENV_DIR = PEER_DIR / ".venv"
 REQUIREMENTS = PEER_DIR / "requirements.txt"
 SCRIPT = PEER_DIR / "emsp.py"
-_MARKER = VENV_DIR / ".voltlab-requirements"
 _STREAM_LIMIT = 64 * 1024 * 1024
 OCPI_VERSION = "2.2.1"
 
@@ -61,67 +55,15 @@ class PeerError(RuntimeError):
 
 
 def venv_python() -> Path:
-    return VENV_DIR / "bin" / "python"
-
-
-def _wanted_marker() -> str:
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    return f"{digest} {sys.version_info.major}.{sys.version_info.minor}\n"
-
-
-def _venv_ready() -> bool:
-    try:
-        return venv_python().exists() and _MARKER.read_text() == _wanted_marker()
-    except OSError:
-        return False
+    return peer_venv.venv_python(PEER_DIR)
 
 
 def ensure_venv() -> Path:
-    """Create the peer's venv and install its requirements, once; return its python.
-
-    Idempotent: a marker file in the venv holds the hash of requirements.txt
-    (and the Python minor version); when it matches nothing runs. A changed
-    requirements file rebuilds the venv from scratch.
-    """
-    if _venv_ready():
-        return venv_python()
-    lock_path = Path(tempfile.gettempdir()) / "voltlab-ocpi-emsp-peer-venv.lock"
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one install at a time (xdist workers)
-        try:
-            if _venv_ready():
-                return venv_python()
-            if VENV_DIR.exists():
-                shutil.rmtree(VENV_DIR)
-            steps = [
-                [sys.executable, "-m", "venv", str(VENV_DIR)],
-                [
-                    str(venv_python()),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                    "-q",
-                    "-r",
-                    str(REQUIREMENTS),
-                ],
-                [str(venv_python()), "-c", "import py_ocpi, uvicorn, httpx"],
-            ]
-            env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-            for cmd in steps:
-                proc = subprocess.run(
-                    cmd, cwd=PEER_DIR, capture_output=True, text=True, timeout=900, env=env
-                )
-                if proc.returncode != 0:
-                    raise PeerError(
-                        f"building the OCPI eMSP peer venv failed at {cmd[:4]} "
-                        f"(exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-                    )
-            _MARKER.write_text(_wanted_marker())
-            return venv_python()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    """Create the peer's venv and install its requirements, once; return its python."""
+    try:
+        return peer_venv.ensure_peer_venv(PEER_DIR, "import py_ocpi, uvicorn, httpx")
+    except peer_venv.PeerVenvError as exc:
+        raise PeerError(str(exc)) from exc
 
 
 class OcpiEmspPeer(JsonLinesChild):
