@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -29,6 +28,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from voltlab.clock import ClockReading, wall_now
+from voltlab.ocpp.vocabulary.timestamps import split_micros
 from voltlab.store.clock_state import update_clock_reading
 from voltlab.store.db import Database
 from voltlab.store.findings_repo import insert_findings
@@ -324,10 +324,7 @@ def sqlite_time_text(ts: float) -> str:
     half to even, as datetime rounds them). The text of the second is reused from the last
     call: a flush's frames mostly share it."""
     global _last_second
-    second = math.floor(ts)
-    micros = round((ts - second) * 1e6)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
+    second, micros = split_micros(ts)
     cached, text = _last_second
     if second != cached:
         text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")

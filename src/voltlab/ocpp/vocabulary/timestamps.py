@@ -23,17 +23,24 @@ def _stamp(seconds_text: str, micros: int) -> str:
     return f"{seconds_text}.{micros // 1000:03d}Z"
 
 
-def format_timestamp(epoch: float) -> str:
-    """POSIX seconds as 2026-01-01T12:00:00.123Z (rounded to the microsecond as datetime
-    rounds, then truncated to the millisecond)."""
-    global _last_day
+def split_micros(epoch: float) -> tuple[int, int]:
+    """POSIX seconds as (whole second, microseconds), the microseconds rounded half to even as
+    `datetime.fromtimestamp` rounds them (a rounding up to the next second carries over)."""
     fraction, second = math.modf(epoch)
     micros = round(fraction * 1e6)
     if micros >= 1_000_000:
         second, micros = second + 1, micros - 1_000_000
     elif micros < 0:
         second, micros = second - 1, micros + 1_000_000
-    day, in_day = divmod(int(second), _DAY)
+    return int(second), micros
+
+
+def format_timestamp(epoch: float) -> str:
+    """POSIX seconds as 2026-01-01T12:00:00.123Z (rounded to the microsecond as datetime
+    rounds, then truncated to the millisecond)."""
+    global _last_day
+    second, micros = split_micros(epoch)
+    day, in_day = divmod(second, _DAY)
     cached_day, day_text = _last_day
     if day != cached_day:
         day_text = datetime.fromtimestamp(day * _DAY, UTC).strftime("%Y-%m-%dT")
