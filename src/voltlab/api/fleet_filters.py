@@ -98,8 +98,9 @@ class LiveView:
     statuses: tuple[str | None, ...]
 
 
-def live_view(charger_id: str, state: dict[str, Any] | None, fleet: Fleet) -> LiveView:
-    """The charger's connection, registration and connector statuses as its GET shows them."""
+def live_view(charger_id: str, model: str, state: dict[str, Any] | None, fleet: Fleet) -> LiveView:
+    """The charger's connection, registration and connector statuses as its GET shows them
+    (a charger never run: its model's connectors, status unknown)."""
     live = fleet.live_state(charger_id)
     if live is not None:
         connectors = live.get("connectors") or []
@@ -109,7 +110,11 @@ def live_view(charger_id: str, state: dict[str, Any] | None, fleet: Fleet) -> Li
             tuple(c.get("status") for c in connectors),
         )
     stored = (state or {}).get("connectors")
-    statuses = tuple(c.get("status") for c in stored) if isinstance(stored, list) else ()
+    if isinstance(stored, list):
+        statuses = tuple(c.get("status") for c in stored)
+    else:
+        spec = CATALOG.get(model)
+        statuses = (None,) * (len(spec.connectors) if spec is not None else 0)
     return LiveView("stopped", None, statuses)
 
 
@@ -160,7 +165,7 @@ async def filtered_page(
             database, partial(fetch_batch, base=base, key=key, size=SCAN_BATCH)
         )
         for row in batch:
-            if matches(live_view(row.id, row.state, fleet), which):
+            if matches(live_view(row.id, row.model, row.state, fleet), which):
                 if len(chosen) == limit:
                     return chosen, True
                 chosen.append(row)
@@ -173,7 +178,7 @@ async def filtered_page(
 class StoredCounts:
     by_version: dict[str, int]
     by_model: dict[str, int]
-    states: list[tuple[str, dict[str, Any] | None]]
+    states: list[tuple[str, str, dict[str, Any] | None]]
 
 
 def stored_counts(session: Session, org_id: str, location_id: str | None) -> StoredCounts:
@@ -186,11 +191,11 @@ def stored_counts(session: Session, org_id: str, location_id: str | None) -> Sto
     by_model = session.execute(
         select(Charger.model, func.count()).where(*where).group_by(Charger.model)
     ).all()
-    states = session.execute(select(Charger.id, Charger.state).where(*where)).all()
+    states = session.execute(select(Charger.id, Charger.model, Charger.state).where(*where)).all()
     return StoredCounts(
         {str(k): int(v) for k, v in by_version},
         {str(k): int(v) for k, v in by_model},
-        [(str(i), s) for i, s in states],
+        [(str(i), str(m), s) for i, m, s in states],
     )
 
 
@@ -201,8 +206,8 @@ def summary(stored: StoredCounts, location_id: str | None, fleet: Fleet) -> dict
     connection: Counter[str] = Counter()
     registration: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
-    for charger_id, state in stored.states:
-        view = live_view(charger_id, state, fleet)
+    for charger_id, model, state in stored.states:
+        view = live_view(charger_id, model, state, fleet)
         connection[view.connection] += 1
         registration[view.registration or "none"] += 1
         for status in view.statuses:

@@ -64,28 +64,26 @@ def _sent_samples(session: Session, org_id: str, charger_id: str) -> list[MeterS
 
 def session_series(samples: list[MeterSample], connector_id: int | None) -> dict[str, Any]:
     """The samples of the newest transaction (of `connector_id`, if given)."""
+    # A 1.6 StopTransaction names no connector: its samples belong to the transaction's.
+    connector_of = {s.transaction_id: s.connector_id for s in samples if s.connector_id}
     newest = next(
         (
             s
             for s in reversed(samples)
             if s.transaction_id is not None
-            and (connector_id is None or s.connector_id in (connector_id, None))
+            and (connector_id is None or connector_of.get(s.transaction_id) == connector_id)
         ),
         None,
     )
     if newest is None:
         return {"connector_id": connector_id, "transaction_id": None, "points": []}
     tx_id = newest.transaction_id
-    # A 1.6 StopTransaction names no connector: its samples belong to the transaction's.
-    connector = newest.connector_id or next(
-        (s.connector_id for s in samples if s.transaction_id == tx_id and s.connector_id), None
-    )
     points = [
         {"ts": s.ts, "power_w": s.power_w, "energy_wh": s.energy_wh, "soc": s.soc}
         for s in samples
         if s.transaction_id == tx_id
     ]
-    return {"connector_id": connector, "transaction_id": tx_id, "points": points}
+    return {"connector_id": connector_of.get(tx_id), "transaction_id": tx_id, "points": points}
 
 
 @router.get(
