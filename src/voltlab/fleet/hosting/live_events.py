@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from voltlab.clock import wall_now
 from voltlab.fleet.hosting.runtime_api import ChargerSpec
 from voltlab.live import LiveEvent, LiveHub, stamp
 from voltlab.ocpp.meter_frames import CALL, frame_parts, parse_frame, samples_of_call
@@ -25,7 +26,9 @@ ACTIONS_REMEMBERED = 64  # CALL ids per watched charger, to name the action of t
 LiveStateOf = Callable[[str], dict[str, Any] | None]
 
 
-def charger_event_body(spec: ChargerSpec, live: dict[str, Any]) -> dict[str, Any]:
+def charger_event_body(
+    spec: ChargerSpec, live: dict[str, Any], changed_at: datetime
+) -> dict[str, Any]:
     """The charger as its GET shows it, live part included. Each connector also carries
     `energy_wh` and `soc` (the names of docs/dashboard.md) beside the GET's `meter_wh` and
     `soc_percent`."""
@@ -41,7 +44,7 @@ def charger_event_body(spec: ChargerSpec, live: dict[str, Any]) -> dict[str, Any
         "model": spec.model,
         **{key: value for key, value in live.items() if key != "connectors"},
         "connectors": connectors,
-        "at": stamp(),
+        "at": stamp(changed_at),
     }
 
 
@@ -50,7 +53,8 @@ class FleetLiveEvents:
         self.hub = hub
         self._live_state = live_state
         self.specs: dict[str, ChargerSpec] = {}
-        self._pending: set[str] = set()
+        # Charger -> when its latest change happened (the `at` of its coalesced event).
+        self._pending: dict[str, datetime] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._actions: dict[str, dict[str, str]] = {}  # charger -> CALL id -> action
 
@@ -59,7 +63,7 @@ class FleetLiveEvents:
 
     def forget(self, charger_id: str) -> None:
         self.specs.pop(charger_id, None)
-        self._pending.discard(charger_id)
+        self._pending.pop(charger_id, None)
         self._actions.pop(charger_id, None)
 
     # -- charger ------------------------------------------------------------------------------
@@ -67,21 +71,21 @@ class FleetLiveEvents:
     def changed(self, charger_id: str) -> None:
         if not self.hub.wants("fleet"):
             return
-        self._pending.add(charger_id)
+        self._pending[charger_id] = wall_now()
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(WINDOW, self._emit)
 
     def _emit(self) -> None:
         self._timer = None
-        pending, self._pending = self._pending, set()
-        for charger_id in pending:
+        pending, self._pending = self._pending, {}
+        for charger_id, changed_at in pending.items():
             spec = self.specs.get(charger_id)
             if spec is None or not self.hub.wants_org(spec.org_id, "fleet"):
                 continue
             live = self._live_state(charger_id)
             if live is None:
                 continue
-            body = charger_event_body(spec, live)
+            body = charger_event_body(spec, live, changed_at)
             self.hub.publish(LiveEvent(spec.org_id, "fleet", "charger", body, key=charger_id))
 
     def close(self) -> None:
