@@ -14,7 +14,7 @@ function themeColor(name, fallback) {
 }
 
 export class TimeChart {
-  /** `series`: [{label, scale, color?}], at most two scales (left, right). */
+  /** `series`: [{label, scale, color?, points?}], at most two scales (left, right). */
   constructor(element, { series, height = 220, maxPoints = 5000 }) {
     this.element = element;
     this.maxPoints = maxPoints;
@@ -45,7 +45,8 @@ export class TimeChart {
           scale: s.scale,
           stroke: s.color || PALETTE[index % PALETTE.length],
           width: 2,
-          points: { show: false },
+          // A line needs two samples; a series of few buckets shows its points too.
+          points: { show: Boolean(s.points), size: 7 },
         })),
       ],
     };

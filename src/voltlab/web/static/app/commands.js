@@ -79,11 +79,10 @@ export function commandPanel(targetOf, preferred = 'start-session') {
         if (read.error) errors[field.name] = read.error;
         else if (!read.skip) event[field.name] = read.value;
       }
-      if (!Object.keys(errors).length) {
-        for (const [path, message] of Object.entries(validate(this.doc, this.kind.eventSchema, event))) {
-          const name = path.split('.')[0] || '_';
-          errors[name] = path.includes('.') ? `${path}: ${message}` : message;
-        }
+      // The schema's own checks too; a field that could not be read keeps its reading error.
+      for (const [path, message] of Object.entries(validate(this.doc, this.kind.eventSchema, event))) {
+        const name = path.split('.')[0] || '_';
+        if (!errors[name]) errors[name] = path.includes('.') ? `${path}: ${message}` : message;
       }
       this.errors = errors;
       return Object.keys(errors).length ? null : event;

@@ -3,7 +3,7 @@
 
 import { api, errorText, optional } from './api.js';
 import { TimeChart, unixSeconds } from './chart.js';
-import { live } from './events.js';
+import { live, throttle } from './events.js';
 
 export function cposPage() {
   let unsubscribe = null;
@@ -136,8 +136,14 @@ export function cpoPage(cpoId) {
     error: '',
 
     async init() {
-      unsubscribe = live.subscribe(['cpos', 'findings'], {
+      // The report changes as the CPO's chargers charge: reload it (at most every 2 s) when one
+      // of them changes state, rather than poll.
+      const refreshReport = throttle(() => this.loadReport(), 2000);
+      unsubscribe = live.subscribe(['cpos', 'findings', 'fleet'], {
         cpo: (event) => this.onCpo(event),
+        charger: (state) => {
+          if (this.cpo && (this.cpo.charger_ids || []).includes(state.charger_id)) refreshReport();
+        },
         finding: (finding) => {
           if (finding.cpo_id === cpoId && !this.findings.some((f) => f.id === finding.id)) this.findings.push(finding);
         },
@@ -168,6 +174,15 @@ export function cpoPage(cpoId) {
       }
     },
 
+    async loadReport() {
+      try {
+        this.report = await api(`/ocpi/cpos/${cpoId}/report`);
+        this.$nextTick(() => this.drawSeries());
+      } catch (error) {
+        this.error = errorText(error);
+      }
+    },
+
     onCpo(event) {
       if (event.cpo_id !== cpoId || !this.status) return;
       this.status.status = event.status;
@@ -186,17 +201,22 @@ export function cpoPage(cpoId) {
       return Array.isArray(this.traffic) ? this.traffic : this.traffic.items || this.traffic.traffic || [];
     },
 
-    /** The report's `series` as rows: [{ts, sessions, energy_kwh, revenue}]. */
+    /** The report's `series` (docs/dashboard.md: sessions, energy and revenue per time bucket)
+     * as rows [{ts, sessions, energy_kwh, revenue}]. */
     get seriesRows() {
       const series = this.report && this.report.series;
       if (!series) return [];
-      const rows = Array.isArray(series) ? series : series.buckets || series.items || [];
-      return rows.map((row) => ({
-        ts: row.ts || row.start || row.bucket || row.from,
-        sessions: row.sessions ?? row.session_count ?? 0,
-        energy_kwh: row.energy_kwh ?? (row.energy_wh !== undefined ? row.energy_wh / 1000 : 0),
-        revenue: typeof row.revenue === 'object' && row.revenue !== null ? row.revenue.incl_vat ?? row.revenue.excl_vat : row.revenue ?? 0,
+      return (series.points || []).map((point) => ({
+        ts: point.start,
+        sessions: point.sessions,
+        energy_kwh: point.energy_kwh,
+        revenue: point.revenue_incl_vat,
       }));
+    },
+
+    get revenueLabel() {
+      const currency = this.report && this.report.series && this.report.series.currency;
+      return currency ? `Revenue (${currency}, incl. VAT)` : 'Revenue (incl. VAT)';
     },
 
     drawSeries() {
@@ -208,11 +228,11 @@ export function cpoPage(cpoId) {
       const specs = [
         [this.$refs.sessionsChart, 'Sessions', 'sessions', 'sessions'],
         [this.$refs.energyChart, 'Energy (kWh)', 'kWh', 'energy_kwh'],
-        [this.$refs.revenueChart, 'Revenue', 'revenue', 'revenue'],
+        [this.$refs.revenueChart, this.revenueLabel, 'revenue', 'revenue'],
       ];
       for (const [element, label, scale, field] of specs) {
         if (!element) continue;
-        const chart = new TimeChart(element, { series: [{ label, scale }], height: 180 });
+        const chart = new TimeChart(element, { series: [{ label, scale, points: true }], height: 180 });
         chart.setRows(rows.map((row) => [unixSeconds(row.ts), row[field]]));
         charts.push(chart);
       }

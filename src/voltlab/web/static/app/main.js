@@ -141,12 +141,18 @@ Alpine.data('runPage', runPage);
 Alpine.magic('fmt', () => format);
 Alpine.magic('enums', () => ({ CONNECTIONS, REGISTRATIONS, CONNECTOR_STATUSES, OCPP_VERSIONS }));
 
-// `x-include="ID"`: the element gets a copy of `<template id="ID">` before Alpine walks into its
-// children, so a piece of markup (the command form) is written once and used by two pages.
-Alpine.directive('include', (el, { expression }) => {
-  const template = document.getElementById(expression);
-  if (template) el.append(template.content.cloneNode(true));
-});
+// `x-include="ID"`: the element gets a copy of `<template id="ID">`, so a piece of markup (the
+// command form) is written once and used by two pages. Expanded before Alpine starts, inside
+// the pages' own templates too (x-if content lives in `template.content`).
+function expandIncludes(root) {
+  for (const el of root.querySelectorAll('[x-include]')) {
+    const source = document.getElementById(el.getAttribute('x-include'));
+    el.removeAttribute('x-include');
+    if (source) el.append(source.content.cloneNode(true));
+  }
+  for (const template of root.querySelectorAll('template')) expandIncludes(template.content);
+}
 
+expandIncludes(document);
 window.Alpine = Alpine;
 Alpine.start();
