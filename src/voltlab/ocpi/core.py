@@ -82,9 +82,20 @@ class OcpiCore:
         module: str,
         http_status: int | None,
         ocpi_status: int | None,
+        *,
+        method: str = "",
+        url: str = "",
     ) -> None:
+        """Count a request, and log it when `method` names it (the traffic view)."""
         await self.db(
-            traffic_repo.count_request, cpo_id, direction, module, http_status, ocpi_status
+            traffic_repo.count_request,
+            cpo_id,
+            direction,
+            module,
+            http_status,
+            ocpi_status,
+            method,
+            url,
         )
 
     async def record_findings(

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from voltlab.live import LiveHub
+
 # Tables declared in their own modules join Base.metadata when imported, before create_all.
 from voltlab.store import (  # noqa: F401
     clock_state,
@@ -36,7 +38,9 @@ def database_url_from_env() -> str:
 
 
 class Database:
-    """Owns the engine; `session()` is a unit of work that commits on success."""
+    """Owns the engine; `session()` is a unit of work that commits on success. `live` is the
+    change feed of what is written through it (`voltlab.live`): whoever stores a change can
+    announce it, and a scale-out deployment carries it where the data is (LISTEN/NOTIFY)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -52,6 +56,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.live = LiveHub()
 
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine)
