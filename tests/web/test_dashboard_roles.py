@@ -43,13 +43,12 @@ def assert_read_only(page: Page, where: str) -> None:
 
 
 def test_viewer_sees_no_action_buttons(
-    open_page: Callable[[], Page],
+    page: Page,
     voltlab_server: WebServer,
     csms: ThreadedCsms,
     screenshot: Callable[..., Path],
 ) -> None:
     admin = {"Authorization": f"Bearer {voltlab_server.admin_key}"}
-    page = open_page()
     created = page.request.post(
         "/ocpp/locations",
         headers=admin,
