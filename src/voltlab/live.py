@@ -149,7 +149,8 @@ class LiveHub:
     def __init__(self, queue_limit: int = DEFAULT_QUEUE_LIMIT) -> None:
         self.queue_limit = queue_limit
         self._subs: dict[tuple[str, str], set[Subscription]] = {}
-        self._topics: dict[str, int] = {}  # topic -> subscriptions (all orgs)
+        # topic -> subscriptions (all orgs). Read by the hot paths: empty means nobody listens.
+        self.topics: dict[str, int] = {}
         self._seq = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -158,7 +159,7 @@ class LiveHub:
 
     def wants(self, topic: str) -> bool:
         """Does any subscriber (of any org) listen to `topic`? One dict lookup."""
-        return topic in self._topics
+        return topic in self.topics
 
     def wants_org(self, org_id: str, topic: str) -> bool:
         return (org_id, topic) in self._subs
@@ -207,7 +208,7 @@ class LiveHub:
         subscription = Subscription(org_id, frozenset(topics), queue_limit or self.queue_limit)
         for topic in subscription.topics:
             self._subs.setdefault((org_id, topic), set()).add(subscription)
-            self._topics[topic] = self._topics.get(topic, 0) + 1
+            self.topics[topic] = self.topics.get(topic, 0) + 1
         try:
             yield subscription
         finally:
@@ -218,11 +219,11 @@ class LiveHub:
                     subs.discard(subscription)
                     if not subs:
                         del self._subs[(org_id, topic)]
-                count = self._topics.get(topic, 0) - 1
+                count = self.topics.get(topic, 0) - 1
                 if count > 0:
-                    self._topics[topic] = count
+                    self.topics[topic] = count
                 else:
-                    self._topics.pop(topic, None)
+                    self.topics.pop(topic, None)
 
     def close_all(self) -> int:
         """End every open subscription (server shutdown): their streams finish at once.

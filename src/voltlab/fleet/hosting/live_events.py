@@ -69,7 +69,7 @@ class FleetLiveEvents:
     # -- charger ------------------------------------------------------------------------------
 
     def changed(self, charger_id: str) -> None:
-        if not self.hub.wants("fleet"):
+        if "fleet" not in self.hub.topics:
             return
         self._pending[charger_id] = wall_now()
         if self._timer is None:
@@ -96,7 +96,8 @@ class FleetLiveEvents:
     # -- frames and meter values --------------------------------------------------------------
 
     def frame(self, charger_id: str, ts: float, direction: str, text: str) -> None:
-        if not self.hub.wants(f"charger:{charger_id}"):
+        topics = self.hub.topics
+        if not topics or f"charger:{charger_id}" not in topics:
             if self._actions:
                 self._actions.pop(charger_id, None)
             return
