@@ -37,7 +37,12 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 
-@pytest.fixture(scope="session")
+# The Playwright driver and the browser live for one test module, not the session: while
+# Playwright's sync API is started it marks its event loop as running in this thread, so an
+# asyncio test that ran after it on the same xdist worker (the e2e group's, or any other) would
+# fail with "cannot be called from a running event loop". A module's tests are all synchronous
+# and run together; a launch costs about a second per module.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     reason = chromium_missing()
     if reason is not None:
@@ -49,9 +54,9 @@ def playwright_driver() -> Iterator[Playwright]:
     driver.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
-    """Headless Debian Chromium, one per test session (a launch costs about a second). Every
+    """Headless Debian Chromium, one per test module (see `playwright_driver`). Every
     request to a host other than 127.0.0.1 goes to a proxy port that refuses connections, so a
     page that tries the outside world reaches nothing (and the host recorder reports it)."""
     with socket.socket() as dead_end:
