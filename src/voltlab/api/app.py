@@ -32,6 +32,7 @@ from voltlab.clock import Clock
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.scenarios.service import ScenarioRuns
 from voltlab.store.db import Database, database_url_from_env
+from voltlab.web.assets import mount_dashboard
 
 __all__ = ["bootstrap_keys", "create_app"]
 
@@ -144,6 +145,8 @@ def create_app(
     routers = (live, catalog, fleet_views, locations, chargers, findings, commands, cpos, scenarios)
     for module in routers:
         app.include_router(module.router)
+    # The browser UI at `/` (docs/dashboard.md): static files, a client of the routes above.
+    mount_dashboard(app)
     cpo_stack: VirtualCpos | None = None
     if with_cpos:
         cpo_stack = build_virtual_cpos(app, db, app.state.public_url, csms_url_for(port))
