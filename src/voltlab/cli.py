@@ -53,9 +53,8 @@ def serve(
     """Run the Gateway API, the fleet runtime and everything else in one process."""
     # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, DBOS) is only for
     # `serve`; the `keys` commands start without it.
-    import uvicorn
-
     from voltlab.api.app import bootstrap_keys, create_app
+    from voltlab.api.serving import live_server
 
     database = _open_database()
     created = bootstrap_keys(database, os.environ.get("VOLTLAB_API_KEY"), create_if_empty=True)
@@ -67,7 +66,8 @@ def serve(
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again so the default
     # action ends the process (exit status -15). A graceful stop is a success: exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(create_app(database, port=port), host=host, port=port)
+    # Its shutdown ends the dashboard's event streams first (uvicorn would wait for them).
+    live_server(create_app(database, port=port), host, port).run()
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

@@ -16,12 +16,23 @@ from voltlab import __version__
 from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
-from voltlab.api.routes import catalog, chargers, commands, cpos, findings, locations, scenarios
+from voltlab.api.routes import (
+    catalog,
+    chargers,
+    commands,
+    cpos,
+    findings,
+    fleet_views,
+    live,
+    locations,
+    scenarios,
+)
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
 from voltlab.clock import Clock
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.scenarios.service import ScenarioRuns
 from voltlab.store.db import Database, database_url_from_env
+from voltlab.web.assets import mount_dashboard
 
 __all__ = ["bootstrap_keys", "create_app"]
 
@@ -91,6 +102,9 @@ def create_app(
             yield
         finally:
             app.state.ready = False
+            # Open event streams end (a server other than `LiveServer` gets here only after
+            # they did).
+            db.live.close_all()
             # Runs first: they drive the fleet through this app.
             await runs.shutdown()
             # The fleet first: its last frames and snapshots are written while the thread
@@ -128,8 +142,11 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     install_error_handlers(app)
-    for module in (catalog, locations, chargers, findings, commands, cpos, scenarios):
+    routers = (live, catalog, fleet_views, locations, chargers, findings, commands, cpos, scenarios)
+    for module in routers:
         app.include_router(module.router)
+    # The browser UI at `/` (docs/dashboard.md): static files, a client of the routes above.
+    mount_dashboard(app)
     cpo_stack: VirtualCpos | None = None
     if with_cpos:
         cpo_stack = build_virtual_cpos(app, db, app.state.public_url, csms_url_for(port))

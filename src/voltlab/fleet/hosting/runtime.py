@@ -20,9 +20,11 @@ from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.fleet.driver.runner import StationRunner
 from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
+from voltlab.fleet.hosting.live_events import FleetLiveEvents
 from voltlab.fleet.hosting.persistence import FleetWriter
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
 from voltlab.fleet.model.catalog import get_model
+from voltlab.fleet.model.station_state import station_snapshot
 from voltlab.ocpp.findings import Observation, rule
 from voltlab.store.clock_state import load_clock_reading, save_clock_reading
 from voltlab.store.db import Database
@@ -66,6 +68,8 @@ class FleetRuntime:
         self.connect_gate = asyncio.Semaphore(MAX_CONNECTING)
         self.slow_answer_s = slow_answer_threshold()
         self._flusher: asyncio.Task[None] | None = None
+        # The dashboard's live events (`database.live`): nothing is built while nobody listens.
+        self.live = FleetLiveEvents(database.live, self.live_state)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -95,6 +99,7 @@ class FleetRuntime:
                 await self._flusher
         await self.writer.flush()
         await asyncio.to_thread(self._save_clock)
+        self.live.close()
         self.heap.close()
 
     def _resume_clock(self) -> None:
@@ -149,7 +154,7 @@ class FleetRuntime:
                 security=spec.security,
                 clock=self.clock,
                 on_frame=self._frame,
-                on_change=self.writer.mark_dirty,
+                on_change=self._changed,
                 persist=self.writer.persist,
                 stored_meter=self.writer,
                 snapshot=(spec.state or {}).get("station"),
@@ -161,6 +166,7 @@ class FleetRuntime:
             )
             self.runners[spec.charger_id] = runner
             self.heap.stations_added()
+        self.live.hosted(spec)
         runner.start()
 
     async def stop_charger(self, charger_id: str) -> None:
@@ -174,6 +180,7 @@ class FleetRuntime:
             await runner.stop()
             self.heap.stations_removed()
         self.writer.forget(charger_id)
+        self.live.forget(charger_id)
 
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         runner = self.runners.get(charger_id)
@@ -205,27 +212,33 @@ class FleetRuntime:
             ).all()
         return [(as_utc(ts).timestamp(), direction, text) for ts, direction, text in reversed(rows)]
 
+    def _changed(self, charger_id: str) -> None:
+        self.writer.mark_dirty(charger_id)
+        self.live.changed(charger_id)
+
     def _frame(self, charger_id: str, direction: str, text: str) -> None:
-        self.writer.frame(charger_id, self.clock.now(), direction, text)
+        now = self.clock.now()
+        self.writer.frame(charger_id, now, direction, text)
+        self.live.frame(charger_id, now, direction, text)
 
     def _finding(self, spec: ChargerSpec, observation: Observation) -> None:
         """A rule about the CSMS was broken: a row for the next batch (write-behind)."""
         found = rule(observation.rule)
-        self.writer.finding(
-            {
-                "id": f"fnd-{secrets.token_hex(8)}",
-                "charger_id": spec.charger_id,
-                "location_id": spec.location_id,
-                "cpo_id": None,
-                "rule": found.slug,
-                "severity": found.severity,
-                "title": found.title,
-                "detail": observation.detail,
-                "spec_ref": found.spec_ref(spec.ocpp_version),
-                "at": datetime.fromtimestamp(self.clock.now(), UTC),
-                "evidence": [frame.as_json() for frame in observation.evidence],
-            }
-        )
+        row = {
+            "id": f"fnd-{secrets.token_hex(8)}",
+            "charger_id": spec.charger_id,
+            "location_id": spec.location_id,
+            "cpo_id": None,
+            "rule": found.slug,
+            "severity": found.severity,
+            "title": found.title,
+            "detail": observation.detail,
+            "spec_ref": found.spec_ref(spec.ocpp_version),
+            "at": datetime.fromtimestamp(self.clock.now(), UTC),
+            "evidence": [frame.as_json() for frame in observation.evidence],
+        }
+        self.writer.finding(row)
+        self.live.finding(spec, row)
         log.info("%s: finding %s: %s", spec.identity, found.slug, observation.detail)
 
     def _snapshot_of(self, charger_id: str) -> dict[str, Any] | None:
@@ -236,6 +249,9 @@ class FleetRuntime:
         # flush (above the last meter value sent, not equal to it: 1.6 rounds meterStop).
         state = runner.stored_state()
         return {
-            "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
+            "station": {
+                **station_snapshot(runner.station),
+                "maintenance": runner.maintenance.snapshot(),
+            },
             **state,
         }
