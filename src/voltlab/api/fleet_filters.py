@@ -21,24 +21,19 @@ from voltlab.api.context import in_session, invalid
 from voltlab.api.pagination import CursorKey
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.fleet.model.catalog import CATALOG
-from voltlab.ocpp.vocabulary.connector_status import CONNECTOR_STATUSES_16, EVSE_STATUS_PRIORITY
+from voltlab.ocpp.vocabulary.connector_status import (
+    CONNECTOR_STATUSES_16,
+    EVSE_STATUS_PRIORITY,
+    ConnectorStatus16,
+)
 from voltlab.store.db import Database
 from voltlab.store.models import Charger
 
 Connection = Literal["connecting", "connected", "disconnected", "stopped"]
 Registration = Literal["Accepted", "Pending", "Rejected"]
-ConnectorStatus = Literal[
-    "Available",
-    "Preparing",
-    "Charging",
-    "SuspendedEVSE",
-    "SuspendedEV",
-    "Finishing",
-    "Reserved",
-    "Unavailable",
-    "Faulted",
-    "Occupied",
-]
+# A connector status as either version reports it: 1.6's nine, and 2.x's Occupied (2.x's other
+# four are 1.6 names too).
+ConnectorStatus = Literal[ConnectorStatus16, Literal["Occupied"]]
 VersionFilter = Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"]
 # The live filters read rows in batches of this size until a page is full.
 SCAN_BATCH = 500
