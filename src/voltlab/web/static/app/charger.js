@@ -4,19 +4,11 @@
 import { api, errorText, optional } from './api.js';
 import { TimeChart, unixSeconds } from './chart.js';
 import { live } from './events.js';
-import { pretty, readFrame } from './format.js';
+import { pretty, readFrame, sessionEnergy } from './format.js';
 
 const FRAME_LIMIT = 500;
 const SAMPLE_TABLE_ROWS = 20;
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out']);
-
-/** A session's energy (Wh): the register a sample carried minus the register at the
- * transaction's start, as the CSMS was told both; null when either is unknown. */
-export function sessionEnergy(registerWh, meterStartWh) {
-  if (registerWh === null || registerWh === undefined) return null;
-  if (meterStartWh === null || meterStartWh === undefined) return null;
-  return Math.round((registerWh - meterStartWh) * 1000) / 1000;
-}
 
 /** A frame of the log as the page shows it. `actions` maps message id -> CALL action, so an
  * answer (CALLRESULT / CALLERROR) is listed under the action it answers. */
