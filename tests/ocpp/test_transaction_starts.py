@@ -68,3 +68,17 @@ def test_ocpp2x_start_is_the_started_events_register() -> None:
     assert starts.wants("out", '[2,"x","TransactionEvent",{"eventType":"Started"}]')
     assert not starts.wants("out", '[2,"x","Heartbeat",{}]')
     assert not starts.wants("in", '[3,"x",{"transactionId":1}]')  # nothing asked
+
+
+def test_ocpp2x_samples_belong_to_their_evse() -> None:
+    """Station connector n is EVSE n with connectorId 1: a sample of EVSE 2 is connector 2's."""
+    from voltlab.ocpp.meter_frames import samples_of_call
+
+    payload = {
+        "eventType": "Updated",
+        "transactionInfo": {"transactionId": "tx-b"},
+        "evse": {"id": 2, "connectorId": 1},
+        "meterValue": [_energy("3")],
+    }
+    [sample] = samples_of_call("TransactionEvent", payload)
+    assert (sample.connector_id, sample.transaction_id, sample.energy_wh) == (2, "tx-b", 3000.0)

@@ -71,7 +71,9 @@ def samples_of_call(action: str, payload: Any) -> list[MeterSample]:
         info = payload.get("transactionInfo")
         tx_id = info.get("transactionId") if isinstance(info, dict) else None
         evse = payload.get("evse")
-        connector = evse.get("connectorId", evse.get("id")) if isinstance(evse, dict) else None
+        # The dashboard numbers a 2.x station's connectors by EVSE (each EVSE has one
+        # connector, connectorId 1): the EVSE id is the connector the page shows.
+        connector = evse.get("id") if isinstance(evse, dict) else None
         return _samples(payload.get("meterValue"), connector, tx_id)
     return []
 
