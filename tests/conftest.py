@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def database(tmp_path: Path) -> Database:
     db = Database(f"sqlite:///{tmp_path / 'voltlab.db'}")
-    db.create_all()
+    db.migrate()
     yield db
     db.dispose()
 

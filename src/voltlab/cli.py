@@ -1,4 +1,4 @@
-"""`voltlab` command line: run the server, manage API keys, run scenarios."""
+"""`voltlab` command line: run the server, manage API keys and the schema, run scenarios."""
 
 from __future__ import annotations
 
@@ -14,20 +14,34 @@ from rich.table import Table
 from voltlab.api.serialize import rfc3339
 from voltlab.cli_scenarios import scenario_app
 from voltlab.clock import wall_now
-from voltlab.store import repo
-from voltlab.store.db import Database, database_url_from_env
+from voltlab.store import migrate, repo
+from voltlab.store.db import Database, database_url_from_env, normalize_url
 
 app = typer.Typer(help="voltlab: virtual OCPP chargers and OCPI CPOs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+db_app = typer.Typer(help="The database's schema (migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 app.add_typer(scenario_app, name="scenario")
 
 console = Console()
 
 
 def _open_database() -> Database:
+    """The database, migrated to this release's schema; a database this release cannot use
+    ends the command with the reason (exit status 1), not a traceback."""
     database = Database(database_url_from_env())
-    database.create_all()
+    try:
+        outcome = database.migrate()
+    except (migrate.SchemaTooNew, migrate.SchemaMismatch) as error:
+        database.dispose()
+        console.print(f"[bold red]voltlab cannot use this database:[/bold red] {error}")
+        raise typer.Exit(1) from None
+    if outcome.adopted:
+        console.print(
+            f"The database was made by the previous release: its tables are kept, now at schema "
+            f"revision {outcome.after}."
+        )
     return database
 
 
@@ -116,3 +130,39 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id from `keys li
     finally:
         database.dispose()
     typer.echo(f"revoked {key_id}")
+
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (default: VOLTLAB_DATABASE_URL, else sqlite:///voltlab.db)",
+        show_default=False,
+    ),
+]
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Migrate the database to this release's schema (`serve` does this at every start)."""
+    database = Database(normalize_url(database_url) if database_url else database_url_from_env())
+    try:
+        outcome = database.migrate()
+    except (migrate.SchemaTooNew, migrate.SchemaMismatch) as error:
+        console.print(f"[bold red]not migrated:[/bold red] {error}")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    if not outcome.changed:
+        typer.echo(f"already at {outcome.after} (head)")
+    elif outcome.adopted:
+        typer.echo(f"adopted the previous release's tables; now at {outcome.after} (head)")
+    else:
+        typer.echo(f"upgraded {outcome.before or 'an empty database'} -> {outcome.after} (head)")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Show the database's schema revision and how it relates to this release's."""
+    url = normalize_url(database_url) if database_url else database_url_from_env()
+    typer.echo(migrate.describe(url))

@@ -86,7 +86,7 @@ async def _embedded_server() -> AsyncIterator[httpx.AsyncClient]:
 
     with tempfile.TemporaryDirectory(prefix="voltlab-scenario-") as folder:
         database = Database(f"sqlite:///{Path(folder) / 'voltlab.db'}")
-        database.create_all()
+        database.migrate()
         with database.session() as session:
             org = repo.get_or_create_org(session, "scenarios")
             key = repo.add_api_key(session, org.id, "operator")

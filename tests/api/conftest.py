@@ -149,8 +149,12 @@ class PostgresSchemas:
         try:
             with self.admin.begin() as conn:
                 conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+                # The schema's revision stays: the next test's migration finds it current.
                 tables = conn.scalars(
-                    text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"),
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = :schema"
+                        " AND tablename <> 'alembic_version'"
+                    ),
                     {"schema": schema},
                 ).all()
                 if tables:

@@ -157,7 +157,7 @@ def _key_count(database: Database) -> int:
 
 
 def test_bootstrap_env_key_is_idempotent(database: Database) -> None:
-    database.create_all()
+    database.migrate()
     for _ in range(2):
         assert bootstrap_keys(database, "vl_from_env_123", create_if_empty=True) is None
     assert _key_count(database) == 1
@@ -169,7 +169,7 @@ def test_bootstrap_env_key_is_idempotent(database: Database) -> None:
 
 
 def test_bootstrap_creates_one_key_on_empty_database(database: Database) -> None:
-    database.create_all()
+    database.migrate()
     assert bootstrap_keys(database, None, create_if_empty=False) is None
     assert _key_count(database) == 0
     created = bootstrap_keys(database, None, create_if_empty=True)

@@ -61,7 +61,7 @@ async def served(
     database: Database, peer16: OcppRpcPeer, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Served]:
     monkeypatch.delenv("VOLTLAB_API_KEY", raising=False)
-    database.create_all()
+    database.migrate()
     app = create_app(database, FleetRuntime(database, Clock(100.0)))
     app.state.events_heartbeat = 0.3
     keys: dict[str, dict[str, str]] = {}

@@ -93,7 +93,7 @@ class Lab:
 async def lab(tmp_path, monkeypatch) -> AsyncIterator[Lab]:
     monkeypatch.delenv("VOLTLAB_API_KEY", raising=False)
     database = Database(f"sqlite:///{tmp_path / 'findings.db'}")
-    database.create_all()
+    database.migrate()
     fleet = FleetRuntime(database, Clock(TIME_SCALE))
     app = create_app(database, fleet, virtual_cpos=False)
     async with OcppRpcPeer(protocols=("ocpp1.6", "ocpp2.0.1"), strict=True) as peer:
@@ -329,7 +329,7 @@ async def test_unsupported_feature_and_slow_answers_on_a_201_station(lab: Lab) -
 
 async def test_a_handshake_without_the_subprotocol(tmp_path, monkeypatch) -> None:
     database = Database(f"sqlite:///{tmp_path / 'sub.db'}")
-    database.create_all()
+    database.migrate()
     fleet = FleetRuntime(database, Clock(TIME_SCALE))
     await fleet.start()
     try:

@@ -78,7 +78,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     db = Database(database_url)
-    db.create_all()  # the queue table rides on Base.metadata
+    db.migrate()  # the queue table is in the migrations like every other
     yield db
     db.dispose()
 
@@ -242,7 +242,7 @@ async def test_concurrent_enqueues_share_commits_and_keep_per_charger_order(
 
 async def test_queue_survives_a_restart(database_url: str) -> None:
     before = Database(database_url)
-    before.create_all()
+    before.migrate()
     queue = OfflineQueue.open(before, "dep-station-1")
     seqs = await fill(queue, 4)
     await queue.ack(seqs[0])
@@ -279,7 +279,7 @@ def test_enqueued_messages_survive_kill_9(tmp_path: Path) -> None:
 
         async def main() -> None:
             database = Database({url!r})
-            database.create_all()
+            database.migrate()
             queue = OfflineQueue.open(database, "dep-killed")
             for n in range(25):
                 seq = await queue.enqueue("MeterValues", {{"n": n}})

@@ -1,4 +1,4 @@
-"""The Gateway API application: lifespan (tables, keys, fleet runtime), health and routers."""
+"""The Gateway API application: lifespan (migrations, keys, fleet runtime), health and routers."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ready = False
-        await anyio.to_thread.run_sync(db.create_all)
+        await anyio.to_thread.run_sync(db.migrate)
         env_key = os.environ.get("VOLTLAB_API_KEY")
         await anyio.to_thread.run_sync(lambda: bootstrap_keys(db, env_key, create_if_empty=False))
         runtime = fleet if fleet is not None else _build_runtime(db)

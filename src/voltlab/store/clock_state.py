@@ -1,8 +1,8 @@
 """The last reading of the fleet's simulated clock, one row, so that a restarted process
 continues simulated time instead of starting it again at the wall clock (see
 `voltlab.clock.resumed_origin`). Written with every fleet flush that carries frames or
-snapshots, and at shutdown. Importing this module registers the table on `Base.metadata`, so
-`Database.create_all` adds it to existing databases too."""
+snapshots, and at shutdown. The table is created by the migrations (`voltlab.store.schema`
+lists this module)."""
 
 from __future__ import annotations
 

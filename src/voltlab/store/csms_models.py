@@ -2,8 +2,7 @@
 hash of its OCPP security profile 1 (HTTP Basic) password.
 
 The plaintext lives on the station side only (the charger's ``security`` config, never shown
-by the API). Importing this module registers the table on `Base.metadata`, so
-`Database.create_all` adds it to existing databases too.
+by the API). The table is created by the migrations (`voltlab.store.schema` lists this module).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Engine and session factory. SQLite file by default, any SQLAlchemy URL via
-VOLTLAB_DATABASE_URL."""
+VOLTLAB_DATABASE_URL. The tables come from the migrations (`Database.migrate`,
+`voltlab.store.migrate`)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from voltlab.live import LiveHub
-
-# Tables declared in their own modules join Base.metadata when imported, before create_all.
-from voltlab.store import (  # noqa: F401
-    clock_state,
-    csms_models,
-    finding_models,
-    ocpi_models,
-    queue_models,
-    scenario_models,
-)
-from voltlab.store.models import Base
+from voltlab.store.migrate import Outcome, upgrade
 
 DEFAULT_DATABASE_URL = "sqlite:///voltlab.db"
 
 
 def database_url_from_env() -> str:
-    url = os.environ.get("VOLTLAB_DATABASE_URL") or DEFAULT_DATABASE_URL
+    return normalize_url(os.environ.get("VOLTLAB_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+
+def normalize_url(url: str) -> str:
     # Plain postgresql:// means psycopg 3 here, the driver we install.
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
@@ -58,11 +52,10 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.live = LiveHub()
 
-    def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
-
-    def drop_all(self) -> None:
-        Base.metadata.drop_all(self.engine)
+    def migrate(self) -> Outcome:
+        """Bring the schema to the code's revision (creating it on an empty database), under
+        the migration lock; raises `SchemaTooNew` for a newer release's database."""
+        return upgrade(self.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -8,8 +8,7 @@ meanwhile (the API deletes a charger's findings with its frames). `charger_id` i
 finding about an eMSP (then `cpo_id` names the virtual CPO). `at` is simulated time (the one
 clock), `created_at` wall time. `evidence` is a list of frames `{direction, action,
 message_id, frame}` (OCPP) or HTTP exchanges `{method, url, status, body}` (OCPI).
-Importing this module registers the table on `Base.metadata` (`store/db.py` does), so
-`Database.create_all` adds it to an existing database.
+The table is created by the migrations (`voltlab.store.schema` lists this module).
 """
 
 from __future__ import annotations

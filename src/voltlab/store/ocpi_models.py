@@ -3,8 +3,7 @@ eMSP pushed, traffic counters and the push log.
 
 `cpo_id` is a plain indexed column, not a foreign key to `cpos`: the OCPI layer is usable (and
 testable) without the gateway rows, and `OcpiService.revoke_cpo` is the explicit teardown.
-Importing this module registers the tables on `Base.metadata`, so `Database.create_all` covers
-them.
+The tables are created by the migrations (`voltlab.store.schema` lists this module).
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@ CSMS, kept in order per charger so they survive a reconnect and a process restar
 
 `charger_id` is a plain column, not a foreign key to `chargers`: the queue is usable (and
 testable) without the gateway rows, and a worker must be able to keep a station's messages even
-while its charger row is being rewritten. Importing this module registers the table on
-`Base.metadata`, so `Database.create_all` covers it
-(`voltlab.fleet.driver.offline_queue` imports it).
+while its charger row is being rewritten. The table is created by the migrations
+(`voltlab.store.schema` lists this module).
 """
 
 from __future__ import annotations
