@@ -15,6 +15,11 @@ from typing import Any
 from sqlalchemy import select
 
 from voltlab.clock import Clock, monotonic
+from voltlab.fleet.driver.configuration_view import (
+    ChargerConfiguration,
+    configuration_of,
+    stored_configuration,
+)
 from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.fleet.driver.runner import StationRunner
@@ -185,6 +190,15 @@ class FleetRuntime:
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         runner = self.runners.get(charger_id)
         return None if runner is None else runner.live_state()
+
+    def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
+        runner = self.runners.get(spec.charger_id)
+        now = self.clock.now()
+        if runner is not None:
+            return configuration_of(runner.station, runner.version, now, "live")
+        return stored_configuration(
+            spec.charger_id, spec.identity, spec.model, spec.ocpp_version, spec.state, now
+        )
 
     def submit_command(self, command_id: str) -> None:
         self.dispatcher.submit(command_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from voltlab.fleet.driver.configuration_view import ChargerConfiguration
 from voltlab.store.models import Charger
 
 
@@ -37,6 +38,10 @@ class Fleet(Protocol):
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         """Live state for GET /ocpp/chargers/{id}: connection, registration, connectors[], faults.
         None when this runtime does not host the charger."""
+
+    def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
+        """The charger's OCPP 1.6 keys or 2.x device model: from the station when this runtime
+        hosts it, else from `spec.state` (its stored snapshot). None for an unknown model."""
 
     def submit_command(self, command_id: str) -> None:
         """Hand a queued command record to the dispatcher; returns at once."""
