@@ -26,7 +26,7 @@ from voltlab.fleet.driver.configuration_view import (  # noqa: E402
     ChargerConfiguration,
     stored_configuration,
 )
-from voltlab.fleet.hosting.runtime_api import ChargerSpec  # noqa: E402
+from voltlab.fleet.hosting.runtime_api import ChargerSpec, StatusView  # noqa: E402
 from voltlab.store import repo  # noqa: E402
 from voltlab.store.db import Database  # noqa: E402
 
@@ -94,6 +94,13 @@ class FakeFleet:
 
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         return self.live.get(charger_id)
+
+    def status_view(self, charger_id: str) -> StatusView | None:
+        live = self.live.get(charger_id)
+        if live is None:
+            return None
+        statuses = tuple(c.get("status") for c in live["connectors"])
+        return StatusView(live["connection"], live["registration"], statuses)
 
     def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
         # Hosts nothing: every charger is read from its stored snapshot, as the runtime does

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from voltlab.api.context import in_session, invalid
 from voltlab.api.pagination import CursorKey
-from voltlab.fleet.hosting.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet, StatusView
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.ocpp.vocabulary.connector_status import (
     CONNECTOR_STATUSES_16,
@@ -86,34 +86,24 @@ def stored_conditions(query: Select[Any], which: ChargerFilter) -> Select[Any]:
     return query
 
 
-@dataclass(frozen=True)
-class LiveView:
-    connection: str
-    registration: str | None
-    statuses: tuple[str | None, ...]
-
-
-def live_view(charger_id: str, model: str, state: dict[str, Any] | None, fleet: Fleet) -> LiveView:
+def live_view(
+    charger_id: str, model: str, state: dict[str, Any] | None, fleet: Fleet
+) -> StatusView:
     """The charger's connection, registration and connector statuses as its GET shows them
     (a charger never run: its model's connectors, status unknown)."""
-    live = fleet.live_state(charger_id)
-    if live is not None:
-        connectors = live.get("connectors") or []
-        return LiveView(
-            str(live.get("connection")),
-            live.get("registration"),
-            tuple(c.get("status") for c in connectors),
-        )
+    hosted = fleet.status_view(charger_id)
+    if hosted is not None:
+        return hosted
     stored = (state or {}).get("connectors")
     if isinstance(stored, list):
         statuses = tuple(c.get("status") for c in stored)
     else:
         spec = CATALOG.get(model)
         statuses = (None,) * (len(spec.connectors) if spec is not None else 0)
-    return LiveView("stopped", None, statuses)
+    return StatusView("stopped", None, statuses)
 
 
-def matches(view: LiveView, which: ChargerFilter) -> bool:
+def matches(view: StatusView, which: ChargerFilter) -> bool:
     if which.connection is not None and view.connection != which.connection:
         return False
     if which.registration is not None and view.registration != which.registration:

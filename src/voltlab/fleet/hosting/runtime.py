@@ -27,7 +27,7 @@ from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
 from voltlab.fleet.hosting.live_events import FleetLiveEvents
 from voltlab.fleet.hosting.persistence import FleetWriter
-from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
+from voltlab.fleet.hosting.runtime_api import ChargerSpec, StatusView, spec_from_row
 from voltlab.fleet.model.catalog import get_model
 from voltlab.fleet.model.station_state import station_snapshot
 from voltlab.ocpp.findings import Observation, rule
@@ -190,6 +190,10 @@ class FleetRuntime:
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         runner = self.runners.get(charger_id)
         return None if runner is None else runner.live_state()
+
+    def status_view(self, charger_id: str) -> StatusView | None:
+        runner = self.runners.get(charger_id)
+        return None if runner is None else StatusView(*runner.status_view())
 
     def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
         runner = self.runners.get(spec.charger_id)
