@@ -24,6 +24,8 @@ from voltlab.store.finding_models import FindingRecord  # noqa: E402
 TEST_TIME_SCALE = 100.0
 
 E2E_DIR = Path(__file__).parent / "e2e"
+# The browser tests drive `voltlab serve` processes with chargers too (and one Chromium).
+WEB_DIR = Path(__file__).parent / "web"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -31,9 +33,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """pytest-xdist runs the suite on two workers (`-n 2 --dist loadgroup`, pyproject.toml):
     the end-to-end tests form one group, so they run one after another on one worker. Each
     starts `voltlab serve` processes with up to a hundred chargers, and their real-time bounds
-    were set for one such server at a time; the lighter tests share the other worker."""
+    were set for one such server at a time; the lighter tests share the other worker. The
+    browser tests (tests/web) join that group: one server and one browser at a time."""
     for item in items:
-        if E2E_DIR in item.path.parents:
+        if E2E_DIR in item.path.parents or WEB_DIR in item.path.parents:
             item.add_marker(pytest.mark.xdist_group("e2e"))
 
 

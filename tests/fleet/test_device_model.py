@@ -20,6 +20,7 @@ from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.device_model import DeviceModel, DeviceModelError, pages
 from voltlab.fleet.model.device_model_types import ReportItem
 from voltlab.fleet.model.station import Fault, Station
+from voltlab.fleet.model.station_state import station_snapshot
 
 T0 = 1_800_000_000.0
 GENERATED_AT = "2027-01-15T08:00:00.000Z"
@@ -587,7 +588,7 @@ def test_2x_only_values_survive_the_station_snapshot() -> None:
     set_one(model, "TxCtrlr", "TxBeforeAcceptedEnabled", "true")
     set_one(model, "OCPPCommCtrlr", "HeartbeatInterval", "77")
     set_one(model, "SecurityCtrlr", "OrganizationName", "ACME Charging")
-    snapshot = json.loads(json.dumps(station.snapshot()))
+    snapshot = json.loads(json.dumps(station_snapshot(station)))
     restored = Station("CP-1", CATALOG["ac-22kw-2c"], config=snapshot["config"])
     again = DeviceModel(restored)
     assert again.tx_start_points() == {"EVConnected"}

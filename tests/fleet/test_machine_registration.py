@@ -56,6 +56,7 @@ from voltlab.fleet.machine.trigger_messages import TriggerAnswer, TriggerRequest
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.records import StationError
 from voltlab.fleet.model.station import Station
+from voltlab.fleet.model.station_state import restore_station
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 
@@ -207,8 +208,8 @@ def test_once_the_queue_went_out_interrupted_closes_then_every_status_then_sampl
     station = m.station
     # A restart left transaction 7 open on connector 1; connector 2 charges on (a reconnect).
     left_open = {"local_id": 1, "connector_id": 1, "id_tag": "TAG", "started_at": T0 - 600}
-    station.restore(
-        {"open_transactions": [{**left_open, "meter_start_wh": 0.0, "transaction_id": 7}]}
+    restore_station(
+        station, {"open_transactions": [{**left_open, "meter_start_wh": 0.0, "transaction_id": 7}]}
     )
     station.plug(2, T0)
     station.confirm(station.begin_transaction(2, "TAG", T0), T0)

@@ -32,6 +32,7 @@ from voltlab.fleet.machine.messages import (
 from voltlab.fleet.machine.settings import MachineSettings
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.station import Fault, Station
+from voltlab.fleet.model.station_state import restore_station, station_snapshot
 from voltlab.ocpp.schemas import SchemaSet, schema_directory
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
 
@@ -239,7 +240,7 @@ def test_a_restored_station_ends_what_fell_due_and_arms_the_other_expiries(
     m.handle(reserve(7, 1, T0 + 600), T0)
     m.handle(reserve(8, 2, T0 + 60), T0)
     station = Station("CP-M", CATALOG["ac-22kw-2c"], seed=1)
-    station.restore(m.station.snapshot())
+    restore_station(station, station_snapshot(m.station))
     restored = StationMachine(station, MachineSettings(reports_reservation_ends=reports_ends))
 
     effects = restored.handle(Restored(), T0 + 120)

@@ -10,6 +10,7 @@ from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.config import ConfigurationEntry, StationConfig
 from voltlab.fleet.model.ev import EV_PROFILES, ElectricVehicle
 from voltlab.fleet.model.station import Fault, Reservation, Station, StationError
+from voltlab.fleet.model.station_state import restore_station, station_snapshot
 
 T0 = 1_800_000_000.0
 
@@ -222,9 +223,9 @@ def test_snapshot_round_trip_keeps_registers_and_lists() -> None:
     station.advance(T0 + 3600)
     station.local_list.update(4, "Full", [("A", IdTagInfo("Accepted"))])
     station.config.set_local("HeartbeatInterval", "42")
-    snap = station.snapshot()
+    snap = station_snapshot(station)
     again = Station("CP-1", CATALOG["ac-22kw-2c"], config=snap["config"])
-    again.restore(snap)
+    restore_station(again, snap)
     assert again.connectors[1].register_wh == pytest.approx(
         station.connectors[1].register_wh, abs=1e-3
     )

@@ -59,6 +59,7 @@ from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.smart_charging import ChargingProfile
 from voltlab.fleet.model.station import Station, StationError, Transaction
+from voltlab.fleet.model.station_state import restore_station
 from voltlab.ocpp.findings import Observation
 
 
@@ -114,7 +115,7 @@ class StationRunner:
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
         self._restored = bool(snapshot)
         if snapshot:
-            self.station.restore(snapshot)
+            restore_station(self.station, snapshot)
         codec = codec_for(version)
         # The station's behaviour as events in, effects out (docs/station-machine.md).
         machine = self.machine = StationMachine(self.station, settings_for(version))

@@ -23,6 +23,7 @@ from voltlab.fleet.hosting.heap import HeapKeeper
 from voltlab.fleet.hosting.persistence import FleetWriter
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
 from voltlab.fleet.model.catalog import get_model
+from voltlab.fleet.model.station_state import station_snapshot
 from voltlab.ocpp.findings import Observation, rule
 from voltlab.store.clock_state import load_clock_reading, save_clock_reading
 from voltlab.store.db import Database
@@ -236,6 +237,9 @@ class FleetRuntime:
         # flush (above the last meter value sent, not equal to it: 1.6 rounds meterStop).
         state = runner.stored_state()
         return {
-            "station": {**runner.station.snapshot(), "maintenance": runner.maintenance.snapshot()},
+            "station": {
+                **station_snapshot(runner.station),
+                "maintenance": runner.maintenance.snapshot(),
+            },
             **state,
         }

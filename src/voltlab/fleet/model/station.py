@@ -8,7 +8,6 @@ Status names use the OCPP 1.6 connector vocabulary, the richest one; the 2.x cod
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from voltlab.fleet.model.auth import AuthCache, IdTagInfo, LocalAuthList
 from voltlab.fleet.model.catalog import ChargerModel
@@ -78,7 +77,7 @@ class Station(ReservationBook):
         # A Mersenne Twister holds 2.5 KB of state: one is made per draw, not kept per station.
         self._seed = seed if seed is not None else random.getrandbits(32)
         self._draws = 0
-        self._tx_counter = 0
+        self.tx_counter = 0
         self.profiles = ChargingProfiles(len(self.connectors))
         self.firmware_version = model.firmware_version
         self._now: float | None = None
@@ -322,9 +321,9 @@ class Station(ReservationBook):
         if not conn.plugged:
             raise StationError("not_plugged", f"connector {connector_id} has no cable plugged in")
         reservation = self.reservation_for(connector_id) if id_tag is not None else None
-        self._tx_counter += 1
+        self.tx_counter += 1
         tx = Transaction(
-            local_id=self._tx_counter,
+            local_id=self.tx_counter,
             connector_id=connector_id,
             id_tag=id_tag,
             started_at=now,
@@ -527,69 +526,6 @@ class Station(ReservationBook):
         self.station_reported = None
         for conn in self.connectors.values():
             conn.reported = None
-
-    # -- persistence --------------------------------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "config": self.config.snapshot(),
-            "local_list": self.local_list.snapshot(),
-            "auth_cache": self.auth_cache.snapshot(),
-            "tx_counter": self._tx_counter,
-            "station_operative": self.station_operative,
-            "connectors": [
-                {
-                    "connector_id": c.connector_id,
-                    "register_wh": round(c.register_wh, 3),
-                    "operative": c.operative,
-                    "fault": None if c.fault is None else vars(c.fault),
-                }
-                for c in self.connectors.values()
-            ],
-            "reservations": [vars(r) for r in self.reservations.values()],
-            "charging_profiles": self.profiles.snapshot(),
-            "firmware_version": self.firmware_version,
-            # Transactions open at snapshot time: after a crash or restart they are closed
-            # towards the CSMS with reason PowerLoss, as a rebooted charger does.
-            "open_transactions": [
-                {
-                    "local_id": tx.local_id,
-                    "connector_id": tx.connector_id,
-                    "id_tag": tx.id_tag,
-                    "started_at": tx.started_at,
-                    "meter_start_wh": tx.meter_start_wh,
-                    "transaction_id": tx.transaction_id,
-                    "seq_no": tx.seq_no,
-                }
-                # Also one without an id yet: its StartTransaction may have reached the CSMS.
-                for tx in [*self.transactions(), *self.interrupted]
-            ],
-        }
-
-    def restore(self, body: dict[str, Any]) -> None:
-        self.local_list.restore(body.get("local_list", {}))
-        self.auth_cache.restore(body.get("auth_cache", {}))
-        self._tx_counter = int(body.get("tx_counter", 0))
-        self.station_operative = bool(body.get("station_operative", True))
-        for item in body.get("connectors", []):
-            conn = self.connectors.get(int(item.get("connector_id", 0)))
-            if conn is None:
-                continue
-            conn.register_wh = float(item.get("register_wh", 0.0))
-            conn.operative = bool(item.get("operative", True))
-            if item.get("fault"):
-                conn.fault = Fault(**item["fault"])
-        for item in body.get("reservations", []):
-            reservation = Reservation(**item)
-            self.reservations[reservation.reservation_id] = reservation
-        self.interrupted = [Transaction(**item) for item in body.get("open_transactions", [])]
-        for tx in self.interrupted:
-            # 2.x: a meter value leaves right after the flush that stored its state, before its
-            # seqNo is counted; the next number may be taken. A gap is allowed, a repeat is not.
-            tx.seq_no += 1
-        self.firmware_version = str(body.get("firmware_version") or self.firmware_version)
-        if body.get("charging_profiles"):
-            self.profiles.restore(body["charging_profiles"])
 
 
 def _change(connector_id: int, status: str, fault: Fault | None) -> StatusChange:
