@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from voltlab.clock import Clock, monotonic
 from voltlab.fleet.driver.offline_queue import OfflineQueue
@@ -129,9 +130,16 @@ class FleetRuntime:
         """Continue simulated time where the previous process left it (never backwards: a
         transaction that spans the restart has no reading from the future), before anything
         reads the clock; store the new anchor at once."""
-        with self.database.session() as session:
-            self.clock.resume(load_clock_reading(session))
-            save_clock_reading(session, self.clock.reading())
+        try:
+            with self.database.session() as session:
+                self.clock.resume(load_clock_reading(session))
+                save_clock_reading(session, self.clock.reading())
+        except IntegrityError:
+            # Processes of a cluster starting together on a new database: another one stored
+            # the first reading meanwhile; continue from it.
+            with self.database.session() as session:
+                self.clock.resume(load_clock_reading(session))
+                save_clock_reading(session, self.clock.reading())
 
     def _save_clock(self) -> None:
         try:
