@@ -196,7 +196,13 @@ class PushQueue:
         for attempt in range(1, self._max_attempts + 1):
             result = await self._attempt(link, job, request, url)
             await self._core.count(
-                job.cpo_id, "out", job.module, result.http_status, result.ocpi_status
+                job.cpo_id,
+                "out",
+                job.module,
+                result.http_status,
+                result.ocpi_status,
+                method=request.method,
+                url=url,
             )
             if result.ok or not result.retryable:
                 return attempt, result
