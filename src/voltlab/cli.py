@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 from types import FrameType
@@ -15,7 +16,7 @@ from voltlab.api.serialize import rfc3339
 from voltlab.cli_scenarios import scenario_app
 from voltlab.clock import wall_now
 from voltlab.store import migrate, repo
-from voltlab.store.db import Database, database_url_from_env, normalize_url
+from voltlab.store.db import Database, database_url_from_env, normalize_url, sqlite_path
 
 app = typer.Typer(help="voltlab: virtual OCPP chargers and OCPI CPOs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -45,17 +46,42 @@ def _open_database() -> Database:
     return database
 
 
+ROLES = ("api", "fleet", "all")
+# The SQLite file's lock, held (open) for the life of `serve`: see `_one_process_per_file`.
+_held_lock: list[int] = []
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="on PostgreSQL: api (the API, hosts no chargers), fleet (hosts chargers, "
+            "answers /health and /cluster) or all"
+        ),
+    ] = "all",
 ) -> None:
-    """Run the Gateway API, the fleet runtime and everything else in one process."""
+    """Run the Gateway API, the fleet runtime and everything else in one process; on
+    PostgreSQL, one process of an installation of several (docs/api.md, "Process and health")."""
     # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, DBOS) is only for
     # `serve`; the `keys` commands start without it.
     from voltlab.api.app import bootstrap_keys, create_app
     from voltlab.api.serving import live_server
 
+    if role not in ROLES:
+        raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    url = database_url_from_env()
+    path = sqlite_path(url)
+    if url.startswith("sqlite") and role != "all":
+        console.print(
+            "[bold red]--role api and --role fleet need PostgreSQL[/bold red]: a SQLite "
+            "database serves one process, which does everything (--role all)."
+        )
+        raise typer.Exit(2)
+    if path is not None:
+        _one_process_per_file(path)
     database = _open_database()
     created = bootstrap_keys(database, os.environ.get("VOLTLAB_API_KEY"), create_if_empty=True)
     if created is not None:
@@ -67,7 +93,26 @@ def serve(
     # action ends the process (exit status -15). A graceful stop is a success: exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     # Its shutdown ends the dashboard's event streams first (uvicorn would wait for them).
-    live_server(create_app(database, port=port), host, port).run()
+    live_server(create_app(database, port=port, role=role), host, port).run()
+
+
+def _one_process_per_file(path: str) -> None:
+    """A SQLite installation is one process: a second `serve` on the same file would host every
+    charger a second time. An exclusive `flock` on the database file, taken before anything
+    is read or written and released by the kernel when the process ends however it ends; SQLite
+    itself locks with POSIX record locks, which `flock` does not touch."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        console.print(
+            f"[bold red]voltlab cannot start:[/bold red] another voltlab serve process is "
+            f"using the SQLite database {path}. A SQLite database serves one process; stop "
+            "the other one, or point several processes at PostgreSQL (VOLTLAB_DATABASE_URL)."
+        )
+        raise typer.Exit(1) from None
+    _held_lock.append(descriptor)
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

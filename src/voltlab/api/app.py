@@ -15,10 +15,12 @@ from fastapi.responses import JSONResponse
 from voltlab import __version__
 from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
+from voltlab.api.cluster_view import cluster_view
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.routes import (
     catalog,
     chargers,
+    cluster,
     commands,
     cpos,
     findings,
@@ -29,6 +31,7 @@ from voltlab.api.routes import (
 )
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
 from voltlab.clock import Clock
+from voltlab.fleet.hosting.cluster import ClusterMember, ClusterSettings
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.scenarios.service import ScenarioRuns
 from voltlab.store.db import Database, database_url_from_env
@@ -48,12 +51,12 @@ async def _call_if_present(fleet: object, name: str) -> None:
         await outcome
 
 
-def _build_runtime(database: Database) -> Fleet:
+def _build_runtime(database: Database, member: ClusterMember | None) -> Fleet:
     # Imported here: the runtime pulls in the whole fleet stack, which tests with a fake fleet
     # (and the CLI's key commands) never need.
     from voltlab.fleet.hosting.runtime import FleetRuntime
 
-    runtime: Fleet = FleetRuntime(database)
+    runtime: Fleet = FleetRuntime(database, cluster=member)
     return runtime
 
 
@@ -75,12 +78,21 @@ def create_app(
     *,
     virtual_cpos: bool | None = None,
     port: int | None = None,
+    role: str = "all",
 ) -> FastAPI:
     """`virtual_cpos` defaults to on with the real fleet and off with an injected one (the API
-    tests' fake fleet has no stations to give a CPO)."""
+    tests' fake fleet has no stations to give a CPO). On PostgreSQL the real fleet joins the
+    installation as a worker of `role` (api: hosts no chargers; fleet, all: hosts its share)."""
     owns_database = database is None
     with_cpos = virtual_cpos if virtual_cpos is not None else fleet is None
+    # A fleet worker hosts chargers and answers /health and /cluster; the API is the others'.
+    with_cpos = with_cpos and role != "fleet"
     db = database if database is not None else Database(database_url_from_env())
+    member = (
+        ClusterMember(db, ClusterSettings.from_env(role))
+        if fleet is None and not db.is_sqlite
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +100,7 @@ def create_app(
         await anyio.to_thread.run_sync(db.migrate)
         env_key = os.environ.get("VOLTLAB_API_KEY")
         await anyio.to_thread.run_sync(lambda: bootstrap_keys(db, env_key, create_if_empty=False))
-        runtime = fleet if fleet is not None else _build_runtime(db)
+        runtime = fleet if fleet is not None else _build_runtime(db, member)
         app.state.fleet = runtime
         # The real runtime restores the chargers that were running before the restart.
         await _call_if_present(runtime, "start")
@@ -126,6 +138,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
     app.state.database = db
     app.state.fleet = fleet
+    app.state.cluster = member
     app.state.ready = False
     app.state.cpo_service = None
     app.state.scenario_runs = None
@@ -139,11 +152,18 @@ def create_app(
             "version": __version__,
             "database": db.engine.dialect.name,
         }
+        if ready:
+            try:
+                body |= await cluster_view(request.app, detailed=False)
+            except Exception:  # noqa: BLE001 - the database is down: say so, not a 500
+                body["status"] = "degraded"
+                return JSONResponse(body, status_code=503)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     install_error_handlers(app)
-    routers = (live, catalog, fleet_views, locations, chargers, findings, commands, cpos, scenarios)
-    for module in routers:
+    routers = [live, catalog, fleet_views, locations, chargers, findings, commands, cpos]
+    routers += [scenarios, cluster]
+    for module in routers if role != "fleet" else [cluster]:
         app.include_router(module.router)
     # The browser UI at `/` (docs/dashboard.md): static files, a client of the routes above.
     mount_dashboard(app)

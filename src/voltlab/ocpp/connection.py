@@ -122,8 +122,12 @@ class RpcConnection:
         message_ids: Callable[[], str] | None = None,
         on_send: SendHandler | None = None,
         observer: RpcObserver | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self.websocket = websocket
+        # A fence (issue 14): false once this process may no longer speak for the station (its
+        # lease ran out); no frame leaves after that, whatever task tries.
+        self._may_send = may_send
         self.version = check_version(version)
         self.call_timeout = call_timeout
         self.validate = validate
@@ -670,6 +674,8 @@ class RpcConnection:
             log.exception("on_frame observer failed")
 
     async def _send(self, text: str) -> None:
+        if self._may_send is not None and not self._may_send():
+            raise ConnectionLost("this process no longer hosts the station (lease lost)")
         if self._on_frame is not None:
             self._observe("out", text)
         try:

@@ -82,7 +82,11 @@ class Charger(Base):
 
 class Command(Base):
     __tablename__ = "commands"
-    __table_args__ = (Index("ix_commands_org_created", "org_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_commands_org_created", "org_id", "created_at"),
+        # The claim's scan: the open commands, by status (few rows are queued or running).
+        Index("ix_commands_status_worker", "status", "worker_id"),
+    )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # 12 hex chars
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
     charger_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -96,6 +100,10 @@ class Command(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
+    # The worker (`workers.id`) that claimed the command to run it; NULL while no process has.
+    # Several processes: a command stays claimable by its charger's owner until one claims it,
+    # and a dead worker's claims are handed on or ended (`worker_lost`).
+    worker_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class Frame(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import MetaData
 # Tables declared in their own modules join Base.metadata when imported.
 from voltlab.store import (  # noqa: F401
     clock_state,
+    cluster_models,
     csms_models,
     finding_models,
     ocpi_models,

@@ -393,6 +393,8 @@ function checkSecurity(opts, handshake) {
 
 // ------------------------------------------------------------ clients ------
 
+let connectionCounter = 0;
+
 function attachClient(client) {
     const identity = client.identity;
     const protocol = client.protocol || null;
@@ -400,8 +402,12 @@ function attachClient(client) {
     const path = new URL('http://localhost' + (request.url || '/')).pathname;
 
     state.clients.set(identity, client);
+    // Numbers each connection, so a test can tell which frames came over which one (two
+    // processes must never speak for one station at once).
+    const conn = ++connectionCounter;
     const connected = {
         event: 'connected',
+        conn,
         identity,
         protocol,
         path,
@@ -422,6 +428,7 @@ function attachClient(client) {
         const frame = parseFrame(text);
         const ev = {
             event: 'frame',
+            conn,
             identity,
             direction: outbound ? 'out' : 'in',
             frame: frame === undefined ? null : frame,
@@ -484,6 +491,7 @@ function attachClient(client) {
         state.counts.disconnects++;
         if (!state.quiet) emit({
             event: 'disconnected',
+            conn,
             identity,
             code: code ?? null,
             reason: reason == null ? '' : String(reason),

@@ -51,8 +51,10 @@ class StationLink:
         call_timeout: float = 30.0,
         connect_gate: asyncio.Semaphore | None = None,
         observer: RpcObserver | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self.identity = identity
+        self._may_send = may_send  # the hosting process's lease (RpcConnection's fence)
         self.url = csms_url.rstrip("/") + "/" + identity
         self.version = version
         self.security = security or {}
@@ -265,6 +267,7 @@ class StationLink:
             call_timeout=self.call_timeout,
             supported_actions=self._supported_actions,
             observer=self._observer,
+            may_send=self._may_send,
         )
         self._rpc = rpc
         self.connected_profile = security_profile(self.security)

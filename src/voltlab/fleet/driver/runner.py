@@ -107,7 +107,12 @@ class StationRunner:
         stored_meter: StoredMeter | None = None,
         on_finding: Record | None = None,
         slow_answer_s: float = 2.0,
+        continue_transactions: bool = False,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
+        """`continue_transactions`: the snapshot's running transactions run on (a cluster's
+        takeover) instead of closing with PowerLoss (a restart); `may_send`: the hosting
+        process's lease, checked before every frame (see `StationLink`)."""
         self.charger_id = charger_id
         self.clock = clock
         self.version = version
@@ -115,7 +120,7 @@ class StationRunner:
         self.station = Station(identity, model, config=config, seed=zlib.crc32(charger_id.encode()))
         self._restored = bool(snapshot)
         if snapshot:
-            restore_station(self.station, snapshot)
+            restore_station(self.station, snapshot, continue_transactions=continue_transactions)
         codec = codec_for(version)
         # The station's behaviour as events in, effects out (docs/station-machine.md).
         machine = self.machine = StationMachine(self.station, settings_for(version))
@@ -137,6 +142,7 @@ class StationRunner:
             registered=lambda: self.machine.online,
             connect_gate=connect_gate,
             observer=self.findings,
+            may_send=may_send,
         )
         self._on_frame = on_frame
         self.driver = driver = MachineDriver(

@@ -51,10 +51,16 @@ INTERRUPTED_MESSAGE = (
 
 class CommandDispatcher:
     def __init__(
-        self, database: Database, runner_for: Callable[[str], StationRunner | None]
+        self,
+        database: Database,
+        runner_for: Callable[[str], StationRunner | None],
+        handoff: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """`handoff` (a cluster): a claimed command whose charger is not hosted here (it moved
+        to another process meanwhile) is handed back for its owner to claim, not failed."""
         self.database = database
         self._runner_for = runner_for
+        self._handoff = handoff
         self.timeout = COMMAND_TIMEOUT
         self._to_claim: list[tuple[str, ReadyGate | None]] = []
         self._claimed: set[str] = set()  # in this process, from claim to recorded outcome
@@ -188,6 +194,10 @@ class CommandDispatcher:
         status, result, error = "failed", None, None
         if execute is None:
             error = {"code": "unknown_command", "message": f"no command {event_type!r}"}
+        elif runner is None and self._handoff is not None:
+            self._claimed.discard(command_id)
+            await self._handoff(command_id)
+            return
         elif runner is None:
             error = {
                 "code": "charger_not_running",

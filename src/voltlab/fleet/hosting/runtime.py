@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from voltlab.clock import Clock, monotonic
 from voltlab.fleet.driver.configuration_view import (
@@ -23,6 +24,7 @@ from voltlab.fleet.driver.configuration_view import (
 from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.fleet.driver.runner import StationRunner
+from voltlab.fleet.hosting.cluster import ClusterMember, Notifier
 from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
 from voltlab.fleet.hosting.live_events import FleetLiveEvents
@@ -32,6 +34,7 @@ from voltlab.fleet.model.catalog import get_model
 from voltlab.fleet.model.station_state import station_snapshot
 from voltlab.ocpp.findings import Observation, rule
 from voltlab.store.clock_state import load_clock_reading, save_clock_reading
+from voltlab.store.cluster_repo import CHARGERS_CHANNEL, COMMANDS_CHANNEL
 from voltlab.store.db import Database
 from voltlab.store.models import Charger, Frame
 from voltlab.store.times import as_utc
@@ -62,12 +65,22 @@ def slow_answer_threshold() -> float:
 
 
 class FleetRuntime:
-    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+    """`cluster`: this process is one fleet worker of several on one PostgreSQL (issue 14): it
+    hosts the chargers whose leases it holds, not every charger that should run; without it,
+    every charger that should run is hosted here (one process, the SQLite default)."""
+
+    def __init__(
+        self, database: Database, clock: Clock | None = None, cluster: ClusterMember | None = None
+    ) -> None:
         self.database = database
         self.clock = clock or Clock.from_env()
         self.runners: dict[str, StationRunner] = {}
         self.writer = FleetWriter(database, self._snapshot_of, self.clock.reading)
-        self.dispatcher = CommandDispatcher(database, self.runners.get)
+        self.cluster = cluster
+        self.notifier = Notifier(database) if cluster is not None else None
+        self.dispatcher = CommandDispatcher(
+            database, self.runners.get, handoff=None if cluster is None else cluster.unclaim
+        )
         self.queues = QueueStore(database)
         self.heap = HeapKeeper()
         self.connect_gate = asyncio.Semaphore(MAX_CONNECTING)
@@ -84,6 +97,12 @@ class FleetRuntime:
         self.heap.tune()
         await asyncio.to_thread(self._resume_clock)
         self._flusher = asyncio.create_task(self._flush_loop(), name="fleet-flush")
+        if self.cluster is not None:
+            # The chargers come by lease (`host`), and the commands by claim: a dead worker's
+            # are settled by the sweep, not by `recover`, which would end the running commands
+            # of the live workers too.
+            await self.cluster.join(self if self.cluster.settings.hosts_chargers else None)
+            return
         specs = await asyncio.to_thread(self._running_specs)
         for spec in specs:
             await self.start_charger(spec)
@@ -93,7 +112,10 @@ class FleetRuntime:
 
     async def shutdown(self) -> None:
         """Stop the stations (close code 1001, going away), end the commands, and write the
-        last frames and snapshots. Runs before the event loop's executor goes away."""
+        last frames and snapshots. Runs before the event loop's executor goes away. In a
+        cluster, then hands the leases back so the others take the chargers over at once."""
+        if self.cluster is not None:
+            await self.cluster.stop_acquiring()
         await self.dispatcher.shutdown()
         await asyncio.gather(
             *(r.stop(GOING_AWAY) for r in self.runners.values()), return_exceptions=True
@@ -105,15 +127,28 @@ class FleetRuntime:
         await self.writer.flush()
         await asyncio.to_thread(self._save_clock)
         self.live.close()
+        if self.cluster is not None:
+            try:
+                await self.cluster.leave()
+            except Exception:
+                # The leases expire instead: the others take over later, nothing is lost.
+                log.exception("leases not handed back at shutdown")
         self.heap.close()
 
     def _resume_clock(self) -> None:
         """Continue simulated time where the previous process left it (never backwards: a
         transaction that spans the restart has no reading from the future), before anything
         reads the clock; store the new anchor at once."""
-        with self.database.session() as session:
-            self.clock.resume(load_clock_reading(session))
-            save_clock_reading(session, self.clock.reading())
+        try:
+            with self.database.session() as session:
+                self.clock.resume(load_clock_reading(session))
+                save_clock_reading(session, self.clock.reading())
+        except IntegrityError:
+            # Processes of a cluster starting together on a new database: another one stored
+            # the first reading meanwhile; continue from it.
+            with self.database.session() as session:
+                self.clock.resume(load_clock_reading(session))
+                save_clock_reading(session, self.clock.reading())
 
     def _save_clock(self) -> None:
         try:
@@ -145,6 +180,13 @@ class FleetRuntime:
     # -- Fleet interface ----------------------------------------------------------------------
 
     async def start_charger(self, spec: ChargerSpec) -> None:
+        if self.cluster is not None and spec.charger_id not in self.runners:
+            # Whoever has room takes it (this process too): the row says it should run.
+            self._notify(CHARGERS_CHANNEL)
+            return
+        await self._start_runner(spec)
+
+    async def _start_runner(self, spec: ChargerSpec, *, taken_over: bool = False) -> None:
         runner = self.runners.get(spec.charger_id)
         if runner is None:
             model = get_model(spec.model)
@@ -168,6 +210,8 @@ class FleetRuntime:
                 connect_gate=self.connect_gate,
                 on_finding=partial(self._finding, spec),
                 slow_answer_s=self.slow_answer_s,
+                continue_transactions=taken_over,
+                may_send=None if self.cluster is None else self.cluster.may_send,
             )
             self.runners[spec.charger_id] = runner
             self.heap.stations_added()
@@ -178,6 +222,8 @@ class FleetRuntime:
         runner = self.runners.get(charger_id)
         if runner is not None:
             await runner.stop()
+        if self.cluster is not None:  # the owner's renewal finds it should not run: it goes
+            self._notify(CHARGERS_CHANNEL)
 
     async def remove_charger(self, charger_id: str) -> None:
         runner = self.runners.pop(charger_id, None)
@@ -186,6 +232,8 @@ class FleetRuntime:
             self.heap.stations_removed()
         self.writer.forget(charger_id)
         self.live.forget(charger_id)
+        if self.cluster is not None:  # the lease went with the row; its owner forgets it
+            self._notify(CHARGERS_CHANNEL)
 
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         runner = self.runners.get(charger_id)
@@ -205,10 +253,59 @@ class FleetRuntime:
         )
 
     def submit_command(self, command_id: str) -> None:
-        self.dispatcher.submit(command_id)
+        if self.cluster is None:
+            self.dispatcher.submit(command_id)
+        else:  # claimed from the store by its charger's owner, this process or another
+            self._notify(COMMANDS_CHANNEL)
 
     async def flush(self) -> None:
         await self.writer.flush()
+
+    # -- cluster hosting (`cluster.Hosting`) ----------------------------------------------------
+
+    def hosted(self) -> list[str]:
+        return list(self.runners)
+
+    async def host(self, charger_ids: list[str]) -> None:
+        specs = await asyncio.to_thread(self._specs, charger_ids)
+        for spec in specs:
+            try:
+                await self._start_runner(spec, taken_over=True)
+            except Exception:
+                log.exception("charger %s not started", spec.charger_id)
+
+    async def drop(self, charger_ids: list[str], *, graceful: bool) -> None:
+        runners = [(cid, r) for cid in charger_ids if (r := self.runners.get(cid)) is not None]
+        if not graceful:
+            # Not ours any more: nothing of them is written from here on (another process
+            # may have started them from their stored state already).
+            for cid, _ in runners:
+                self.runners.pop(cid, None)
+                self.writer.forget(cid)
+        await asyncio.gather(*(r.stop(GOING_AWAY) for _, r in runners), return_exceptions=True)
+        if graceful:
+            await self.writer.flush()  # their last snapshots, while still ours
+            for cid, _ in runners:
+                self.runners.pop(cid, None)
+                self.writer.forget(cid)
+        for _ in runners:
+            self.heap.stations_removed()
+
+    def run_commands(self, command_ids: list[str]) -> None:
+        for command_id in command_ids:
+            self.dispatcher.submit(command_id, self._wait_online)
+
+    def _specs(self, charger_ids: list[str]) -> list[ChargerSpec]:
+        with self.database.session() as session:
+            rows = session.scalars(
+                select(Charger).where(Charger.id.in_(charger_ids), Charger.desired_running)
+            ).all()
+            return [spec_from_row(row) for row in rows]
+
+    def _notify(self, channel: str) -> None:
+        assert self.notifier is not None and self.cluster is not None
+        self.notifier.notify(channel)
+        self.cluster.wake()
 
     # -- plumbing -----------------------------------------------------------------------------
 

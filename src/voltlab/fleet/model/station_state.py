@@ -6,9 +6,10 @@ Kept beside the station model rather than in it: the snapshot's shape is the sto
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
-from voltlab.fleet.model.records import Fault, Reservation, Transaction
+from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.records import Connector, Fault, Reservation, Transaction
 from voltlab.fleet.model.station import Station
 
 
@@ -17,6 +18,13 @@ class ConnectorState(TypedDict):
     register_wh: float
     operative: bool
     fault: dict[str, Any] | None
+    # What is plugged in (since issue 14): a charger another process takes over continues its
+    # sessions, so the cable, the EV and the lock come back with it.
+    plugged: NotRequired[bool]
+    ev: NotRequired[dict[str, object] | None]
+    ev_wants_energy: NotRequired[bool]
+    ev_power_cap_w: NotRequired[float | None]
+    locked: NotRequired[bool]
 
 
 class OpenTransaction(TypedDict):
@@ -27,6 +35,14 @@ class OpenTransaction(TypedDict):
     meter_start_wh: float
     transaction_id: str | int | None
     seq_no: int
+    # Since issue 14: running (not left open by an earlier restart) and how it was running.
+    live: NotRequired[bool]
+    confirmed: NotRequired[bool]
+    deauthorized: NotRequired[bool]
+    parent_id_tag: NotRequired[str | None]
+    remote_start_id: NotRequired[int | None]
+    duration_limit_s: NotRequired[float | None]
+    energy_limit_wh: NotRequired[float | None]
 
 
 class StationSnapshot(TypedDict):
@@ -55,33 +71,67 @@ def station_snapshot(station: Station) -> StationSnapshot:
                 "register_wh": round(c.register_wh, 3),
                 "operative": c.operative,
                 "fault": None if c.fault is None else vars(c.fault),
+                "plugged": c.plugged,
+                "ev": None if c.ev is None else c.ev.snapshot(),
+                "ev_wants_energy": c.ev_wants_energy,
+                "ev_power_cap_w": c.ev_power_cap_w,
+                "locked": c.locked,
             }
             for c in station.connectors.values()
         ],
         "reservations": [vars(r) for r in station.reservations.values()],
         "charging_profiles": station.profiles.snapshot(),
         "firmware_version": station.firmware_version,
-        # Transactions open at snapshot time: after a crash or restart they are closed towards
-        # the CSMS with reason PowerLoss, as a rebooted charger does.
+        # Transactions open at snapshot time: after a crash or restart of a single process they
+        # are closed towards the CSMS with reason PowerLoss, as a rebooted charger does; a
+        # charger another process of a cluster takes over continues the live ones.
         "open_transactions": [
-            {
-                "local_id": tx.local_id,
-                "connector_id": tx.connector_id,
-                "id_tag": tx.id_tag,
-                "started_at": tx.started_at,
-                "meter_start_wh": tx.meter_start_wh,
-                "transaction_id": tx.transaction_id,
-                "seq_no": tx.seq_no,
-            }
+            *(_open(tx, live=True) for tx in station.transactions()),
             # Also one without an id yet: its StartTransaction may have reached the CSMS.
-            for tx in [*station.transactions(), *station.interrupted]
+            *(_open(tx, live=False) for tx in station.interrupted),
         ],
     }
 
 
-def restore_station(station: Station, body: Mapping[str, Any]) -> None:
+def _open(tx: Transaction, *, live: bool) -> OpenTransaction:
+    return {
+        "local_id": tx.local_id,
+        "connector_id": tx.connector_id,
+        "id_tag": tx.id_tag,
+        "started_at": tx.started_at,
+        "meter_start_wh": tx.meter_start_wh,
+        "transaction_id": tx.transaction_id,
+        "seq_no": tx.seq_no,
+        "live": live,
+        "confirmed": tx.confirmed,
+        "deauthorized": tx.deauthorized,
+        "parent_id_tag": tx.parent_id_tag,
+        "remote_start_id": tx.remote_start_id,
+        "duration_limit_s": tx.duration_limit_s,
+        "energy_limit_wh": tx.energy_limit_wh,
+    }
+
+
+# What every release stored of an open transaction (the rest is `_continue`'s).
+_RESTORED_FIELDS = (
+    "local_id",
+    "connector_id",
+    "id_tag",
+    "started_at",
+    "meter_start_wh",
+    "transaction_id",
+    "seq_no",
+)
+
+
+def restore_station(
+    station: Station, body: Mapping[str, Any], *, continue_transactions: bool = False
+) -> None:
     """Bring back what `station_snapshot` stored (a JSON round trip of it, possibly written by
-    an earlier release: every field has a default)."""
+    an earlier release: every field has a default). `continue_transactions`: the charger moves
+    to another process of a cluster, it did not lose power: the transactions that were running
+    with their EV plugged in run on (their sampling resumes after the registration), the
+    others are closed with PowerLoss as after a restart."""
     station.local_list.restore(body.get("local_list", {}))
     station.auth_cache.restore(body.get("auth_cache", {}))
     station.tx_counter = int(body.get("tx_counter", 0))
@@ -94,14 +144,47 @@ def restore_station(station: Station, body: Mapping[str, Any]) -> None:
         conn.operative = bool(item.get("operative", True))
         if item.get("fault"):
             conn.fault = Fault(**item["fault"])
+        if continue_transactions:
+            _plug(conn, item)
     for item in body.get("reservations", []):
         reservation = Reservation(**item)
         station.reservations[reservation.reservation_id] = reservation
-    station.interrupted = [Transaction(**item) for item in body.get("open_transactions", [])]
-    for tx in station.interrupted:
+    station.interrupted = []
+    for item in body.get("open_transactions", []):
+        tx = Transaction(**{key: item[key] for key in _RESTORED_FIELDS if key in item})
+        conn = station.connectors.get(tx.connector_id)
+        if continue_transactions and item.get("live") and conn is not None and conn.plugged:
+            _continue(conn, tx, item)
+        else:
+            station.interrupted.append(tx)
+    for tx in [*station.interrupted, *station.transactions()]:
         # 2.x: a meter value leaves right after the flush that stored its state, before its
         # seqNo is counted; the next number may be taken. A gap is allowed, a repeat is not.
         tx.seq_no += 1
     station.firmware_version = str(body.get("firmware_version") or station.firmware_version)
     if body.get("charging_profiles"):
         station.profiles.restore(body["charging_profiles"])
+    station.recompute_power()
+
+
+def _plug(conn: Connector, item: Mapping[str, Any]) -> None:
+    ev = item.get("ev")
+    conn.plugged = bool(item.get("plugged", False)) and isinstance(ev, dict)
+    if conn.plugged:
+        assert isinstance(ev, dict)
+        conn.ev = ElectricVehicle.restore(ev)
+        conn.ev_wants_energy = bool(item.get("ev_wants_energy", True))
+        cap = item.get("ev_power_cap_w")
+        conn.ev_power_cap_w = None if cap is None else float(cap)
+        conn.locked = bool(item.get("locked", False))
+
+
+def _continue(conn: Connector, tx: Transaction, item: Mapping[str, Any]) -> None:
+    tx.confirmed = bool(item.get("confirmed", True))
+    tx.deauthorized = bool(item.get("deauthorized", False))
+    tx.parent_id_tag = item.get("parent_id_tag")
+    tx.remote_start_id = item.get("remote_start_id")
+    tx.duration_limit_s = item.get("duration_limit_s")
+    tx.energy_limit_wh = item.get("energy_limit_wh")
+    conn.transaction = tx
+    conn.locked = True
