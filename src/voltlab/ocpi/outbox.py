@@ -239,9 +239,7 @@ def finish(
 
 
 def pending_count(session: Session) -> int:
-    return int(
-        session.scalar(select(func.count()).where(OcpiOutbox.state == PENDING)) or 0
-    )
+    return int(session.scalar(select(func.count()).where(OcpiOutbox.state == PENDING)) or 0)
 
 
 def next_due(session: Session) -> datetime | None:

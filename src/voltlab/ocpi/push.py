@@ -36,8 +36,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
-from voltlab.ocpi import outbox
-from voltlab.ocpi import repo
+from voltlab.ocpi import outbox, repo
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.core import OcpiCore, exchange_evidence, ocpi_status_of
 from voltlab.ocpi.credentials_tokens import authorization_header
@@ -249,7 +248,9 @@ class PushQueue:
             push_id = await self._core.db(_start_log, row, request, url)
         self._push_ids[row.id] = push_id
         result = await self._attempt(link, job, request, url, row.correlation_id)
-        await self._core.count(job.cpo_id, "out", job.module, result.http_status, result.ocpi_status)
+        await self._core.count(
+            job.cpo_id, "out", job.module, result.http_status, result.ocpi_status
+        )
         attempts, phase = row.attempts + 1, row.phase_attempts + 1
         if result.ok:
             await self._core.db(_end, row.id, push_id, "succeeded", attempts, result, self._now())
@@ -259,7 +260,14 @@ class PushQueue:
         elif result.retryable and phase < self._max_attempts:
             wait = outbox.backoff(phase, self._base_delay, self._max_delay)
             await self._core.db(
-                _again, row.id, push_id, attempts, phase, row.use_fallback, self._now() + wait, result
+                _again,
+                row.id,
+                push_id,
+                attempts,
+                phase,
+                row.use_fallback,
+                self._now() + wait,
+                result,
             )
         else:
             await self._judge_failure(link, job, request, url, attempts, result)

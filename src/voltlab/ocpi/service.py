@@ -137,6 +137,10 @@ class OcpiService:
         waiting for a new push to wake the dispatcher."""
         self._push.wake()
 
+    async def prune_outbox(self, finished_before: datetime) -> int:
+        """Delete outbox rows that ended before `finished_before`; returns how many."""
+        return await self._core.db(outbox.prune, finished_before)
+
     async def drain(self, timeout: float | None = None) -> int:
         """Wait for pending pushes; see `PushQueue.drain`."""
         return await self._push.drain(timeout)

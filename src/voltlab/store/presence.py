@@ -86,7 +86,9 @@ class Presence:
                     conn.execute(text("SELECT 1"))  # still connected, hence still holding it
                 return name in self._held
             except Exception:  # noqa: BLE001 - the locks went with the connection
-                log.warning("presence connection lost; singletons and token re-taken", exc_info=True)
+                log.warning(
+                    "presence connection lost; singletons and token re-taken", exc_info=True
+                )
                 self._drop()
                 return False
 
