@@ -67,9 +67,8 @@ def serve(
     PostgreSQL, one process of an installation of several (docs/api.md, "Process and health")."""
     # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, DBOS) is only for
     # `serve`; the `keys` commands start without it.
-    import uvicorn
-
     from voltlab.api.app import bootstrap_keys, create_app
+    from voltlab.api.serving import live_server
 
     if role not in ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
@@ -93,7 +92,8 @@ def serve(
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again so the default
     # action ends the process (exit status -15). A graceful stop is a success: exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(create_app(database, port=port, role=role), host=host, port=port)
+    # Its shutdown ends the dashboard's event streams first (uvicorn would wait for them).
+    live_server(create_app(database, port=port, role=role), host, port).run()
 
 
 def _one_process_per_file(path: str) -> None:

@@ -190,3 +190,19 @@ async def test_env_key_registered_at_startup(
                 headers = {"Authorization": "Bearer vl_env_startup_key"}
                 assert (await http.get("/ocpp/models", headers=headers)).status_code == 200
     assert _key_count(database) == 1
+
+
+async def test_cluster_is_for_admins(client: httpx.AsyncClient, keys: dict[str, Headers]) -> None:
+    # The API tests' fleet is injected, so the process is a single one on either database.
+    response = await client.get("/cluster", headers=keys["admin"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["mode"] == "single" and body["this_worker"] == "local"
+    assert [w["id"] for w in body["workers"]] == ["local"]
+    for role in ("operator", "viewer"):
+        denied = await client.get("/cluster", headers=keys[role])
+        assert denied.status_code == 403, denied.text
+        assert "admin" in denied.json()["detail"]
+    assert (await client.get("/cluster")).status_code == 401
+    health = (await client.get("/health")).json()
+    assert health["workers"][0]["id"] == "local"

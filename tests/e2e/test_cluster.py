@@ -3,13 +3,12 @@ CSMS: `kill -9` of one and SIGTERM of another move their chargers to the others,
 continue and end once, no message is lost or repeated, two processes never speak for one
 station, and every command reaches a final status.
 
-The default size (60 chargers, 6 charging) keeps the suite fast; `VOLTLAB_CLUSTER_FULL=1`
-runs the issue's size (300 chargers, 30 charging) with the `cluster_full` marker."""
+At the issue's size (300 chargers, 30 charging): about 35 s here, so it is the suite's test (a
+smaller variant would be needed only past ~60 s)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -37,8 +36,6 @@ from .cluster_support import (
 
 POSTGRES = find_postgres()
 pytestmark = pytest.mark.skipif(POSTGRES is None, reason="no local PostgreSQL answers")
-
-FULL = os.environ.get("VOLTLAB_CLUSTER_FULL") == "1"
 
 
 async def _acceptance(tmp_path: Path, chargers: int, charging: int) -> dict[str, float]:
@@ -209,14 +206,7 @@ def _config(index: int) -> dict[str, str]:
     return {"key": "MeterValueSampleInterval", "value": str(60 + index % 5)}
 
 
-async def test_three_processes_kill9_and_sigterm(tmp_path: Path) -> None:
-    figures = await _acceptance(tmp_path, chargers=60, charging=6)
-    print(figures)
-
-
-@pytest.mark.cluster_full
-@pytest.mark.skipif(not FULL, reason="the full size runs with VOLTLAB_CLUSTER_FULL=1")
-async def test_three_processes_300_chargers(tmp_path: Path) -> None:
+async def test_three_processes_300_chargers_kill9_and_sigterm(tmp_path: Path) -> None:
     figures = await _acceptance(tmp_path, chargers=300, charging=30)
     print(figures)
 
@@ -224,7 +214,7 @@ async def test_three_processes_300_chargers(tmp_path: Path) -> None:
 async def test_kill9_during_a_burst_of_100_commands(tmp_path: Path) -> None:
     assert POSTGRES is not None
     with fresh_database(POSTGRES) as url:
-        async with OcppRpcPeer(protocols=("ocpp1.6",), strict=True) as peer:
+        async with OcppRpcPeer(protocols=("ocpp1.6", "ocpp2.0.1"), strict=True) as peer:
             members = [Member(tmp_path / f"p{i}", url) for i in range(3)]
             await start_members(members)
             try:
@@ -237,6 +227,8 @@ async def test_kill9_during_a_burst_of_100_commands(tmp_path: Path) -> None:
 
                     await wait_until(all_connected, 60, "every charger connected")
                     survivors = (members[0].base, members[2].base)
+                    victims = {c for c, pid in owners(url).items() if pid == members[1].pid}
+                    after_kill = 0
                     ids = []
                     for i in range(100):
                         cid = created[i % len(created)]["charger_id"]
@@ -245,13 +237,19 @@ async def test_kill9_during_a_burst_of_100_commands(tmp_path: Path) -> None:
                         )
                         if i == 30:
                             members[1].kill9()
+                        after_kill += i > 30 and cid in victims
 
                     async def done() -> bool:
                         return set((await statuses(http, members[0].base, ids)).values()) <= FINAL
 
                     await wait_until(done, 90, "all 100 commands final")
-                    outcome = await statuses(http, members[0].base, ids)
-                    print({s: list(outcome.values()).count(s) for s in set(outcome.values())})
+                    outcome = list((await statuses(http, members[0].base, ids)).values())
+                    tally = {s: outcome.count(s) for s in set(outcome)}
+                    print(tally)
+                    # the kill came mid-burst: some commands were the dead process's to run
+                    # and were run by the new owner or ended worker_lost
+                    assert tally.get("succeeded", 0) >= 60, tally
+                    assert after_kill >= 10  # commands for the dead process's chargers
             finally:
                 for member in members:
                     if member.proc is not None:

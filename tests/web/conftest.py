@@ -79,7 +79,7 @@ def voltlab_server(tmp_path: Path) -> Iterator[WebServer]:
     `default`, role admin); `viewer_key` is a viewer of the same org. At teardown the server
     must stop cleanly on SIGTERM (ServeProcess.stop)."""
     database = Database(f"sqlite:///{tmp_path / 'voltlab.db'}")
-    database.create_all()
+    database.migrate()
     try:
         with database.session() as session:
             org = repo.get_or_create_org(session, repo.DEFAULT_ORG)

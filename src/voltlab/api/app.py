@@ -24,6 +24,8 @@ from voltlab.api.routes import (
     commands,
     cpos,
     findings,
+    fleet_views,
+    live,
     locations,
     scenarios,
 )
@@ -34,6 +36,7 @@ from voltlab.fleet.hosting.cluster import ClusterMember, ClusterSettings
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.scenarios.service import ScenarioRuns
 from voltlab.store.db import Database, database_url_from_env
+from voltlab.web.assets import mount_dashboard
 
 __all__ = ["bootstrap_keys", "create_app"]
 
@@ -112,6 +115,9 @@ def create_app(
             yield
         finally:
             app.state.ready = False
+            # Open event streams end (a server other than `LiveServer` gets here only after
+            # they did).
+            db.live.close_all()
             # Runs first: they drive the fleet through this app.
             await runs.shutdown()
             # The fleet first: its last frames and snapshots are written while the thread
@@ -156,9 +162,12 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     install_error_handlers(app)
-    routes = (catalog, locations, chargers, findings, commands, cpos, scenarios, cluster)
-    for module in routes if role != "fleet" else (cluster,):
+    routers = [live, catalog, fleet_views, locations, chargers, findings, commands, cpos]
+    routers += [scenarios, cluster]
+    for module in routers if role != "fleet" else [cluster]:
         app.include_router(module.router)
+    # The browser UI at `/` (docs/dashboard.md): static files, a client of the routes above.
+    mount_dashboard(app)
     cpo_stack: VirtualCpos | None = None
     if with_cpos:
         executor_id = member.worker_id if member is not None else LOCAL_EXECUTOR

@@ -1,23 +1,31 @@
-"""Rows -> response JSON. The one place that decides field names and timestamp format."""
+"""Rows -> response JSON. The one place that decides field names and timestamp format (with
+`store.views`, which holds the shapes a lower layer also shows)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, Fleet, spec_from_row
 from voltlab.fleet.model.catalog import get_model
 from voltlab.store.finding_models import FindingRecord
-from voltlab.store.models import Charger, Command, Frame, Location
-from voltlab.store.times import as_utc
+from voltlab.store.models import Charger, Frame, Location
+from voltlab.store.views import command_json, rfc3339
 
-
-def rfc3339(moment: datetime | None) -> str | None:
-    """UTC with a `Z`, millisecond precision. SQLite hands back naive datetimes; they are UTC."""
-    if moment is None:
-        return None
-    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# command_json and rfc3339 live in store.views (the dispatcher shows commands too); the API's
+# modules keep taking every shape from here.
+__all__ = [
+    "charger_json",
+    "charger_spec",
+    "command_json",
+    "command_summary",
+    "finding_json",
+    "frame_json",
+    "location_json",
+    "public_security",
+    "public_url",
+    "rfc3339",
+]
 
 
 def public_security(security: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -145,23 +153,6 @@ def command_summary(command: Any) -> dict[str, Any]:
         "event_type": command.event_type,
         "ocpp_version": command.ocpp_version,
         "payload": command.payload,
-    }
-
-
-def command_json(command: Command) -> dict[str, Any]:
-    return {
-        "id": command.id,
-        "charger_id": command.charger_id,
-        "identity": command.identity,
-        "location_id": command.location_id,
-        "event_type": command.event_type,
-        "ocpp_version": command.ocpp_version,
-        "payload": command.payload,
-        "status": command.status,
-        "result": command.result,
-        "error": command.error,
-        "created_at": rfc3339(command.created_at),
-        "updated_at": rfc3339(command.updated_at),
     }
 
 

@@ -1,4 +1,5 @@
-"""Bookkeeping of CPO status and provisioning steps in the store (what GET .../status shows)."""
+"""Bookkeeping of CPO status and provisioning steps in the store (what GET .../status shows),
+each change announced on the live channel (`cpos` topic) once it is committed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
+from voltlab.cpo.views import status_json
+from voltlab.live import LiveEvent, stamp
 from voltlab.store.db import Database
 from voltlab.store.models import Cpo, CpoStep
 
@@ -26,6 +29,24 @@ def _step(session: Session, cpo_id: str, name: str) -> CpoStep:
     return step
 
 
+def _status_event(database: Database, session: Session, cpo_id: str) -> LiveEvent | None:
+    """The CPO's status as GET .../status shows it, when someone of its org listens."""
+    live = database.live
+    if not live.wants("cpos"):
+        return None
+    cpo = session.get(Cpo, cpo_id)
+    if cpo is None or not live.wants_org(cpo.org_id, "cpos"):
+        return None
+    session.flush()
+    body = status_json(session, cpo) | {"at": stamp()}
+    return LiveEvent(cpo.org_id, "cpos", "cpo", body, key=cpo_id)
+
+
+def _announce(database: Database, event: LiveEvent | None) -> None:
+    if event is not None:
+        database.live.publish(event)
+
+
 def begin(database: Database, cpo_id: str, name: str) -> None:
     with database.session() as session:
         step = _step(session, cpo_id, name)
@@ -33,6 +54,8 @@ def begin(database: Database, cpo_id: str, name: str) -> None:
         step.attempts = (step.attempts or 0) + 1
         step.started_at = step.started_at or wall_now()
         step.finished_at = None
+        event = _status_event(database, session, cpo_id)
+    _announce(database, event)
 
 
 def finish(database: Database, cpo_id: str, name: str, detail: dict[str, Any] | None) -> None:
@@ -42,6 +65,8 @@ def finish(database: Database, cpo_id: str, name: str, detail: dict[str, Any] | 
         step.finished_at = wall_now()
         if detail is not None:
             step.detail = detail
+        event = _status_event(database, session, cpo_id)
+    _announce(database, event)
 
 
 def fail(database: Database, cpo_id: str, name: str, error: str) -> None:
@@ -50,6 +75,8 @@ def fail(database: Database, cpo_id: str, name: str, error: str) -> None:
         step.state = "failed"
         step.last_error = error[:2000]
         step.finished_at = wall_now()
+        event = _status_event(database, session, cpo_id)
+    _announce(database, event)
 
 
 def set_status(database: Database, cpo_id: str, status: str, error: str | None = None) -> None:
@@ -71,3 +98,5 @@ def set_status(database: Database, cpo_id: str, status: str, error: str | None =
             cpo.ready_at = wall_now()
         if status == "DESTROYED":
             cpo.destroyed_at = wall_now()
+        event = _status_event(database, session, cpo_id)
+    _announce(database, event)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voltlab.cpo.report_series import report_series
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.ocpi.service import OcpiService
 from voltlab.store.findings_repo import count_for_cpo
@@ -166,4 +167,5 @@ def report_json(
         "cdrs": {"total": len(cdrs)},
         "energy_kwh": energy,
         "revenue": {"currency": currency, "excl_vat": revenue_excl, "incl_vat": revenue_incl},
+        "series": report_series(sessions, cdrs, currency),
     }

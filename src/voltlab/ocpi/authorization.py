@@ -108,14 +108,16 @@ async def _realtime(
         return None
     except (httpx.HTTPError, PeerUnreachable) as exc:
         log.info("real-time authorization of %s at the eMSP failed: %s", uid, exc)
-        await core.count(link.cpo_id, "out", "tokens", None, None)
+        await core.count(link.cpo_id, "out", "tokens", None, None, method="POST", url=url)
         return None
     try:
         payload: Any = response.json()
     except ValueError:
         payload = None
     ocpi_status = ocpi_status_of(payload)
-    await core.count(link.cpo_id, "out", "tokens", response.status_code, ocpi_status)
+    await core.count(
+        link.cpo_id, "out", "tokens", response.status_code, ocpi_status, method="POST", url=url
+    )
     await core.judge_answer(link.cpo_id, link.version, headers, body, response, payload)
     if response.status_code == 404 or ocpi_status == OcpiStatus.UNKNOWN_TOKEN:
         return TokenAuthorization("NOT_ALLOWED", stored, "realtime")

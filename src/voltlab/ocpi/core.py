@@ -12,9 +12,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
+from voltlab.live import LiveEvent, stamp
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.envelope import SUPPORTED_VERSIONS
 from voltlab.ocpi.findings import (
@@ -28,6 +30,7 @@ from voltlab.ocpi.judging import PagingMemory, check_answer
 from voltlab.ocpi.peer_address import PeerAddressPolicy, env_refuses_private_peers
 from voltlab.store.db import Database
 from voltlab.store.findings_repo import insert_findings
+from voltlab.store.models import Cpo
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +85,20 @@ class OcpiCore:
         module: str,
         http_status: int | None,
         ocpi_status: int | None,
+        *,
+        method: str = "",
+        url: str = "",
     ) -> None:
+        """Count a request, and log it when `method` names it (the traffic view)."""
         await self.db(
-            traffic_repo.count_request, cpo_id, direction, module, http_status, ocpi_status
+            traffic_repo.count_request,
+            cpo_id,
+            direction,
+            module,
+            http_status,
+            ocpi_status,
+            method,
+            url,
         )
 
     async def record_findings(
@@ -124,6 +138,20 @@ class OcpiCore:
             await self.db(insert_findings, rows)
         except Exception:  # a finding must never break the exchange it is about
             log.exception("findings of CPO %s not written", cpo_id)
+            return
+        await self._announce_findings(cpo_id, rows)
+
+    async def _announce_findings(self, cpo_id: str, rows: list[dict[str, Any]]) -> None:
+        """New findings to the live channel's `findings` listeners of the CPO's org."""
+        live = self.database.live
+        if not live.wants("findings"):
+            return
+        org_id = await self.db(_org_of, cpo_id)
+        if org_id is None or not live.wants_org(org_id, "findings"):
+            return
+        for row in rows:
+            body = {**row, "at": stamp(row["at"])}
+            live.publish(LiveEvent(org_id, "findings", "finding", body))
 
     async def judge_answer(
         self,
@@ -204,3 +232,7 @@ def ocpi_status_of(payload: Any) -> int | None:
     if isinstance(payload, dict) and isinstance(payload.get("status_code"), int):
         return int(payload["status_code"])
     return None
+
+
+def _org_of(session: Session, cpo_id: str) -> str | None:
+    return session.scalar(select(Cpo.org_id).where(Cpo.id == cpo_id))

@@ -54,14 +54,22 @@ async def _get(
     except PeerAddressRefused as exc:
         raise _client_api_error(f"GET {url} refused: {exc.reason}") from exc
     except (httpx.HTTPError, PeerUnreachable) as exc:
-        await core.count(cpo_id, "out", module, None, None)
+        await core.count(cpo_id, "out", module, None, None, method="GET", url=url)
         # One text for refused, timed out, unresolvable, not HTTP: no port-state oracle.
         raise _client_api_error(f"GET {url} failed: {UNREACHABLE}") from exc
     try:
         payload: Any = response.json()
     except ValueError:
         payload = None
-    await core.count(cpo_id, "out", module, response.status_code, ocpi_status_of(payload))
+    await core.count(
+        cpo_id,
+        "out",
+        module,
+        response.status_code,
+        ocpi_status_of(payload),
+        method="GET",
+        url=url,
+    )
     await core.judge_answer(cpo_id, version, headers, None, response, payload)
     return response.status_code, payload, exchange_evidence(headers, None, response)
 

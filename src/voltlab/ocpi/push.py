@@ -249,7 +249,13 @@ class PushQueue:
         self._push_ids[row.id] = push_id
         result = await self._attempt(link, job, request, url, row.correlation_id)
         await self._core.count(
-            job.cpo_id, "out", job.module, result.http_status, result.ocpi_status
+            job.cpo_id,
+            "out",
+            job.module,
+            result.http_status,
+            result.ocpi_status,
+            method=request.method,
+            url=url,
         )
         attempts, phase = row.attempts + 1, row.phase_attempts + 1
         if result.ok:

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
 from voltlab.ocpi.envelope import format_datetime
-from voltlab.store.ocpi_models import OcpiPush, OcpiTraffic
+from voltlab.store.ocpi_models import OcpiPush, OcpiRequest, OcpiTraffic
 
 PUSH_LOG_KEEP = 200  # newest push rows kept per CPO
+REQUEST_LOG_KEEP = 500  # newest request rows kept per CPO (GET /ocpi/cpos/{id}/traffic)
+TRIM_EVERY = 50  # request rows written between two trims of a CPO's log
 
 
 def count_request(
@@ -22,10 +24,15 @@ def count_request(
     module: str,
     http_status: int | None,
     ocpi_status: int | None,
+    method: str = "",
+    url: str = "",
 ) -> None:
-    """Add one to a counter. An upsert, so concurrent requests never lose a count or collide
-    on the unique key (both SQLite and PostgreSQL speak ON CONFLICT)."""
+    """Add one to a counter, and a row to the request log when the caller names the request
+    (`method`, `url`). The counter is an upsert, so concurrent requests never lose a count or
+    collide on the unique key (both SQLite and PostgreSQL speak ON CONFLICT)."""
     now = wall_now()
+    if method:
+        _log_request(session, cpo_id, direction, method, module, url, http_status, ocpi_status)
     values: dict[str, Any] = {
         "cpo_id": cpo_id,
         "direction": direction,
@@ -140,3 +147,63 @@ def _trim_push_log(session: Session, cpo_id: str) -> None:
     )
     if cutoff is not None:
         session.execute(delete(OcpiPush).where(OcpiPush.cpo_id == cpo_id, OcpiPush.id <= cutoff))
+
+
+def _log_request(
+    session: Session,
+    cpo_id: str,
+    direction: str,
+    method: str,
+    module: str,
+    url: str,
+    http_status: int | None,
+    ocpi_status: int | None,
+) -> None:
+    row = OcpiRequest(
+        cpo_id=cpo_id,
+        ts=wall_now(),
+        direction=direction,
+        method=method[:8],
+        module=module[:32],
+        url=url[:1000],
+        http_status=http_status,
+        ocpi_status=ocpi_status,
+    )
+    session.add(row)
+    session.flush()
+    # Trimmed every TRIM_EVERY rows, not every row: the log may hold a few more than it keeps.
+    if row.id % TRIM_EVERY == 0:
+        cutoff = session.scalar(
+            select(OcpiRequest.id)
+            .where(OcpiRequest.cpo_id == cpo_id)
+            .order_by(OcpiRequest.id.desc())
+            .offset(REQUEST_LOG_KEEP)
+            .limit(1)
+        )
+        if cutoff is not None:
+            session.execute(
+                delete(OcpiRequest).where(OcpiRequest.cpo_id == cpo_id, OcpiRequest.id <= cutoff)
+            )
+
+
+def recent_requests(session: Session, cpo_id: str, limit: int) -> list[dict[str, Any]]:
+    """The CPO's OCPI requests, newest first (GET /ocpi/cpos/{id}/traffic)."""
+    rows = session.scalars(
+        select(OcpiRequest)
+        .where(OcpiRequest.cpo_id == cpo_id)
+        .order_by(OcpiRequest.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "ts": format_datetime(row.ts),
+            "direction": row.direction,
+            "method": row.method,
+            "module": row.module,
+            "url": row.url,
+            "status_code": row.http_status,
+            "ocpi_status_code": row.ocpi_status,
+        }
+        for row in rows
+    ]

@@ -133,7 +133,15 @@ async def run_endpoint(
         headers=headers,
     )
     if caller is not None:
-        await core.count(caller.cpo_id, "in", module, reply.http_status, reply.status_code)
+        await core.count(
+            caller.cpo_id,
+            "in",
+            module,
+            reply.http_status,
+            reply.status_code,
+            method=request.method,
+            url=str(request.url),
+        )
         await _judge_request(core, request, caller, module, reply, response)
     return response
 

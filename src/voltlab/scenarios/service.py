@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
+from voltlab.live import LiveEvent, stamp
 from voltlab.scenarios.context import Target
 from voltlab.scenarios.format import Scenario, load
 from voltlab.scenarios.gateway import Gateway
@@ -127,13 +128,28 @@ class ScenarioRuns:
             return run_json(row)
 
         body = await self._in_session(insert)
+        self._announce(org_id, body)
         self._tasks.spawn(self._run(run_id, scenario, target, client, chosen))
         return body
 
     async def _update(self, run_id: str, **values: Any) -> None:
-        await self._in_session(
-            lambda s: s.execute(update(ScenarioRun).where(ScenarioRun.id == run_id).values(values))
-        )
+        def write(session: Session) -> tuple[str, dict[str, Any]] | None:
+            session.execute(update(ScenarioRun).where(ScenarioRun.id == run_id).values(values))
+            if not self._database.live.wants("scenarios"):
+                return None
+            row = session.get(ScenarioRun, run_id, populate_existing=True)
+            return None if row is None else (row.org_id, run_json(row))
+
+        changed = await self._in_session(write)
+        if changed is not None:
+            self._announce(*changed)
+
+    def _announce(self, org_id: str, body: dict[str, Any]) -> None:
+        """The run as GET /scenarios/runs/{id} shows it, to the org's `scenarios` listeners."""
+        live = self._database.live
+        if live.wants_org(org_id, "scenarios"):
+            event = LiveEvent(org_id, "scenarios", "scenario-run", body | {"at": stamp()})
+            live.publish(event)
 
     async def _run(
         self,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from voltlab.live import LiveHub
 from voltlab.store.migrate import Outcome, upgrade
 
 DEFAULT_DATABASE_URL = "sqlite:///voltlab.db"
@@ -42,7 +43,9 @@ def sqlite_path(url: str) -> str | None:
 
 
 class Database:
-    """Owns the engine; `session()` is a unit of work that commits on success."""
+    """Owns the engine; `session()` is a unit of work that commits on success. `live` is the
+    change feed of what is written through it (`voltlab.live`): whoever stores a change can
+    announce it, and a scale-out deployment carries it where the data is (LISTEN/NOTIFY)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -58,6 +61,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.live = LiveHub()
 
     def migrate(self) -> Outcome:
         """Bring the schema to the code's revision (creating it on an empty database), under

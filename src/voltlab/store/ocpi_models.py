@@ -153,3 +153,21 @@ class OcpiAuthorization(Base):
     token: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     authorization_reference: Mapped[str | None] = mapped_column(String(36), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
+
+
+class OcpiRequest(Base):
+    """The recent OCPI requests of a CPO, in and out, one row each (the dashboard's traffic
+    view); the counters above keep the totals, this log only the newest
+    (`ocpi.traffic.REQUEST_LOG_KEEP` per CPO)."""
+
+    __tablename__ = "ocpi_requests"
+    __table_args__ = (Index("ix_ocpi_requests_cpo_id_id", "cpo_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cpo_id: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=wall_now)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    method: Mapped[str] = mapped_column(String(8))
+    module: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(1000))
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: no answer
+    ocpi_status: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -6,14 +6,25 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
+from voltlab.api.fleet_filters import (
+    ChargerFilter,
+    ConnectionQ,
+    ModelQ,
+    QText,
+    RegistrationQ,
+    StatusQ,
+    VersionQ,
+    check_model,
+    filtered_page,
+    stored_conditions,
+)
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
-    CursorKey,
     PageCursor,
     PageLimit,
     decode_cursor,
@@ -52,56 +63,45 @@ async def create_charger(
     return charger_json(charger, fleet)
 
 
-def _charger_page(
-    session: Session, org_id: str, location_id: str | None, limit: int, key: CursorKey | None
-) -> tuple[list[Charger], bool]:
+def _charger_query(
+    session: Session, org_id: str, location_id: str | None, which: ChargerFilter
+) -> Select[Any]:
     query = select(Charger).where(Charger.org_id == org_id)
     if location_id is not None:
         if repo.get_location(session, org_id, location_id) is None:
             raise not_found("location", location_id)
         query = query.where(Charger.location_id == location_id)
-    if key is not None:
-        # identity is unique per org, so (created_at, identity) is a total order.
-        query = query.where(
-            or_(
-                Charger.created_at > key.created_at,
-                and_(Charger.created_at == key.created_at, Charger.identity > key.tiebreak),
-            )
-        )
-    rows = list(
-        session.scalars(query.order_by(Charger.created_at, Charger.identity).limit(limit + 1))
-    )
-    return rows[:limit], len(rows) > limit
+    return stored_conditions(query, which)
 
 
-def _with_counts(session: Session, chargers: list[Charger]) -> tuple[list[Charger], dict[str, int]]:
-    return chargers, counts_by_charger(session, [charger.id for charger in chargers])
-
-
-@router.get("", summary="List chargers (oldest first)")
+@router.get("", summary="List chargers (oldest first), filtered")
 async def list_chargers(
     principal: CurrentPrincipal,
     request: Request,
     location_id: Annotated[str | None, Query(max_length=100)] = None,
+    q: QText = None,
+    connection: ConnectionQ = None,
+    registration: RegistrationQ = None,
+    status: StatusQ = None,
+    ocpp_version: VersionQ = None,
+    model: ModelQ = None,
     limit: PageLimit = DEFAULT_PAGE_SIZE,
     cursor: PageCursor = None,
 ) -> dict[str, Any]:
     key = decode_cursor(cursor)
-    (page, counts), more = await in_session(
-        get_database(request),
-        lambda s: _paged_with_counts(s, principal.org_id, location_id, limit, key),
-    )
+    check_model(model)
+    which = ChargerFilter(q, connection, registration, status, ocpp_version, model)
     fleet = get_fleet(request)
+    database = get_database(request)
+    query = await in_session(
+        database, lambda s: _charger_query(s, principal.org_id, location_id, which)
+    )
+    page, more = await filtered_page(database, query, which, fleet, limit, key)
+    ids = [c.id for c in page]
+    counts = await in_session(database, lambda s: counts_by_charger(s, ids)) if ids else {}
     next_cursor = encode_cursor(page[-1].created_at, page[-1].identity) if more else None
     items = [charger_json(c, fleet, findings=counts.get(c.id, 0)) for c in page]
     return page_body(items, next_cursor)
-
-
-def _paged_with_counts(
-    session: Session, org_id: str, location_id: str | None, limit: int, key: CursorKey | None
-) -> tuple[tuple[list[Charger], dict[str, int]], bool]:
-    page, more = _charger_page(session, org_id, location_id, limit, key)
-    return _with_counts(session, page), more
 
 
 def _counted(session: Session, charger: Charger) -> tuple[Charger, int]:

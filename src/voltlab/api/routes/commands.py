@@ -27,10 +27,11 @@ from voltlab.api.pagination import (
     encode_cursor,
     page_body,
 )
-from voltlab.api.serialize import command_json, command_summary
+from voltlab.api.serialize import command_json, command_summary, rfc3339
 from voltlab.clock import wall_now
 from voltlab.fleet.hosting.command_limits import connector_rating_kw
 from voltlab.fleet.model.catalog import get_model
+from voltlab.live import LiveEvent, LiveHub, stamp
 from voltlab.store import repo
 from voltlab.store.models import Charger, Command
 
@@ -216,6 +217,31 @@ def _queue(
     return resolution, commands
 
 
+def _announce_queued(live: LiveHub, org_id: str, commands: list[QueuedCommand]) -> None:
+    """New records are `queued`: the live channel's first word about each (the dispatcher
+    announces the later ones)."""
+    if not commands or not live.wants_org(org_id, "commands"):
+        return
+    at = stamp()
+    for command in commands:
+        body = {
+            "id": command.id,
+            "charger_id": command.charger_id,
+            "identity": command.identity,
+            "location_id": command.location_id,
+            "event_type": command.event_type,
+            "ocpp_version": command.ocpp_version,
+            "payload": command.payload,
+            "status": command.status,
+            "result": None,
+            "error": None,
+            "created_at": rfc3339(command.created_at),
+            "updated_at": rfc3339(command.updated_at),
+            "at": at,
+        }
+        live.publish(LiveEvent(org_id, "commands", "command", body))
+
+
 # --- the 20 command endpoints ------------------------------------------------------------------
 
 
@@ -254,6 +280,7 @@ def _add_command_route(kind: CommandKind) -> None:
             get_database(request),
             lambda s: _queue(s, principal.org_id, kind, command_body.target, payload),
         )
+        _announce_queued(get_database(request).live, principal.org_id, commands)
         fleet = get_fleet(request)
         for command in commands:
             fleet.submit_command(command.id)

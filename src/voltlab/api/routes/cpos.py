@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from voltlab.api.pagination import (
 from voltlab.cpo.service import CpoInputError, CpoLimitReached, CpoRequest, CpoService
 from voltlab.cpo.templates import gallery_json
 from voltlab.cpo.views import cpo_json, report_json, status_json
+from voltlab.ocpi.traffic import REQUEST_LOG_KEEP, recent_requests, traffic_summary
 from voltlab.store.models import Cpo
 
 router = APIRouter(prefix="/ocpi/cpos", tags=["virtual CPOs"], route_class=AuthenticatedRoute)
@@ -132,6 +133,24 @@ async def get_report(cpo_id: str, principal: CurrentPrincipal, request: Request)
             s, _own_cpo(s, principal.org_id, cpo_id), services.ocpi, get_fleet(request)
         ),
     )
+
+
+@router.get("/{cpo_id}/traffic", summary="OCPI requests in and out, newest first")
+async def get_traffic(
+    cpo_id: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=REQUEST_LOG_KEEP)] = 100,
+) -> dict[str, Any]:
+    def read(session: Session) -> dict[str, Any]:
+        _own_cpo(session, principal.org_id, cpo_id)
+        return {
+            "cpo_id": cpo_id,
+            "items": recent_requests(session, cpo_id, limit),
+            "totals": traffic_summary(session, cpo_id)["totals"],
+        }
+
+    return await in_session(get_database(request), read)
 
 
 @router.delete("/{cpo_id}", status_code=202, summary="Delete CPO")

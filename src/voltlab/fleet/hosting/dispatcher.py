@@ -21,13 +21,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from sqlalchemy import ColumnClause, CursorResult, Table, bindparam, literal_column, select, update
+from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
 from voltlab.fleet.driver.runner import StationRunner
 from voltlab.fleet.hosting.commands import COMMANDS
 from voltlab.fleet.model.records import StationError
+from voltlab.live import LiveEvent, stamp
 from voltlab.store.db import Database
 from voltlab.store.models import Command
+from voltlab.store.views import command_json
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +310,19 @@ class CommandDispatcher:
         ]
         with self.database.session() as session:
             session.connection().execute(statement, rows)
+            self._announce(session, list(by_id))
+
+    def _announce(self, session: Session, command_ids: list[str]) -> None:
+        """The new status of each command, to the live channel's `commands` subscribers (read
+        back only when someone listens)."""
+        live = self.database.live
+        if not live.wants("commands"):
+            return
+        at = stamp()
+        for command in session.scalars(select(Command).where(Command.id.in_(command_ids))):
+            if live.wants_org(command.org_id, "commands"):
+                body = command_json(command) | {"at": at}
+                live.publish(LiveEvent(command.org_id, "commands", "command", body))
 
 
 TERMINAL = frozenset({"succeeded", "failed", "timed_out"})

@@ -22,6 +22,7 @@ from voltlab.fleet.driver.runner import StationRunner
 from voltlab.fleet.hosting.cluster import ClusterMember, Notifier
 from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
+from voltlab.fleet.hosting.live_events import FleetLiveEvents
 from voltlab.fleet.hosting.persistence import FleetWriter
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
 from voltlab.fleet.model.catalog import get_model
@@ -80,6 +81,8 @@ class FleetRuntime:
         self.connect_gate = asyncio.Semaphore(MAX_CONNECTING)
         self.slow_answer_s = slow_answer_threshold()
         self._flusher: asyncio.Task[None] | None = None
+        # The dashboard's live events (`database.live`): nothing is built while nobody listens.
+        self.live = FleetLiveEvents(database.live, self.live_state)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -118,6 +121,7 @@ class FleetRuntime:
                 await self._flusher
         await self.writer.flush()
         await asyncio.to_thread(self._save_clock)
+        self.live.close()
         if self.cluster is not None:
             try:
                 await self.cluster.leave()
@@ -192,7 +196,7 @@ class FleetRuntime:
                 security=spec.security,
                 clock=self.clock,
                 on_frame=self._frame,
-                on_change=self.writer.mark_dirty,
+                on_change=self._changed,
                 persist=self.writer.persist,
                 stored_meter=self.writer,
                 snapshot=(spec.state or {}).get("station"),
@@ -206,6 +210,7 @@ class FleetRuntime:
             )
             self.runners[spec.charger_id] = runner
             self.heap.stations_added()
+        self.live.hosted(spec)
         runner.start()
 
     async def stop_charger(self, charger_id: str) -> None:
@@ -221,6 +226,7 @@ class FleetRuntime:
             await runner.stop()
             self.heap.stations_removed()
         self.writer.forget(charger_id)
+        self.live.forget(charger_id)
         if self.cluster is not None:  # the lease went with the row; its owner forgets it
             self._notify(CHARGERS_CHANNEL)
 
@@ -303,27 +309,33 @@ class FleetRuntime:
             ).all()
         return [(as_utc(ts).timestamp(), direction, text) for ts, direction, text in reversed(rows)]
 
+    def _changed(self, charger_id: str) -> None:
+        self.writer.mark_dirty(charger_id)
+        self.live.changed(charger_id)
+
     def _frame(self, charger_id: str, direction: str, text: str) -> None:
-        self.writer.frame(charger_id, self.clock.now(), direction, text)
+        now = self.clock.now()
+        self.writer.frame(charger_id, now, direction, text)
+        self.live.frame(charger_id, now, direction, text)
 
     def _finding(self, spec: ChargerSpec, observation: Observation) -> None:
         """A rule about the CSMS was broken: a row for the next batch (write-behind)."""
         found = rule(observation.rule)
-        self.writer.finding(
-            {
-                "id": f"fnd-{secrets.token_hex(8)}",
-                "charger_id": spec.charger_id,
-                "location_id": spec.location_id,
-                "cpo_id": None,
-                "rule": found.slug,
-                "severity": found.severity,
-                "title": found.title,
-                "detail": observation.detail,
-                "spec_ref": found.spec_ref(spec.ocpp_version),
-                "at": datetime.fromtimestamp(self.clock.now(), UTC),
-                "evidence": [frame.as_json() for frame in observation.evidence],
-            }
-        )
+        row = {
+            "id": f"fnd-{secrets.token_hex(8)}",
+            "charger_id": spec.charger_id,
+            "location_id": spec.location_id,
+            "cpo_id": None,
+            "rule": found.slug,
+            "severity": found.severity,
+            "title": found.title,
+            "detail": observation.detail,
+            "spec_ref": found.spec_ref(spec.ocpp_version),
+            "at": datetime.fromtimestamp(self.clock.now(), UTC),
+            "evidence": [frame.as_json() for frame in observation.evidence],
+        }
+        self.writer.finding(row)
+        self.live.finding(spec, row)
         log.info("%s: finding %s: %s", spec.identity, found.slug, observation.detail)
 
     def _snapshot_of(self, charger_id: str) -> dict[str, Any] | None:

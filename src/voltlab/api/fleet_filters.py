@@ -1,0 +1,223 @@
+"""The dashboard's charger filters and counts (`GET /ocpp/chargers?...`, `GET
+/ocpp/fleet/summary`).
+
+What is stored (identity, version, model, location) is filtered in SQL; what is live
+(connection, registration, connector statuses) comes from the same place the charger's GET
+takes it: the runtime for a charger it hosts, else the stored snapshot (connection
+`stopped`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from voltlab.api.context import in_session, invalid
+from voltlab.api.pagination import CursorKey
+from voltlab.fleet.hosting.runtime_api import Fleet
+from voltlab.fleet.model.catalog import CATALOG
+from voltlab.ocpp.vocabulary.connector_status import CONNECTOR_STATUSES_16, EVSE_STATUS_PRIORITY
+from voltlab.store.db import Database
+from voltlab.store.models import Charger
+
+Connection = Literal["connecting", "connected", "disconnected", "stopped"]
+Registration = Literal["Accepted", "Pending", "Rejected"]
+ConnectorStatus = Literal[
+    "Available",
+    "Preparing",
+    "Charging",
+    "SuspendedEVSE",
+    "SuspendedEV",
+    "Finishing",
+    "Reserved",
+    "Unavailable",
+    "Faulted",
+    "Occupied",
+]
+VersionFilter = Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"]
+# The live filters read rows in batches of this size until a page is full.
+SCAN_BATCH = 500
+
+assert set(CONNECTOR_STATUSES_16) | set(EVSE_STATUS_PRIORITY) == set(
+    ConnectorStatus.__args__  # type: ignore[attr-defined]
+)
+
+
+@dataclass(frozen=True)
+class ChargerFilter:
+    q: str | None = None
+    connection: str | None = None
+    registration: str | None = None
+    status: str | None = None
+    ocpp_version: str | None = None
+    model: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return any(v is not None for v in (self.connection, self.registration, self.status))
+
+
+QText = Annotated[str | None, Query(min_length=1, max_length=128, description="identity contains")]
+ConnectionQ = Annotated[Connection | None, Query(description="connection state")]
+RegistrationQ = Annotated[Registration | None, Query(description="BootNotification answer")]
+StatusQ = Annotated[ConnectorStatus | None, Query(description="a status any connector has")]
+VersionQ = Annotated[VersionFilter | None, Query(description="OCPP version")]
+ModelQ = Annotated[
+    str | None, Query(max_length=64, description="charger model slug (GET /ocpp/models)")
+]
+
+
+def check_model(model: str | None) -> None:
+    """The catalog is data, not a type: an unknown slug is a 422 naming `model`."""
+    if model is not None and model not in CATALOG:
+        known = ", ".join(sorted(CATALOG))
+        raise invalid(("query", "model"), f"unknown model {model!r} (one of {known})", model)
+
+
+def stored_conditions(query: Select[Any], which: ChargerFilter) -> Select[Any]:
+    if which.q is not None:
+        # The identity contains q, taken literally (LIKE's wildcards escaped).
+        escaped = which.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Charger.identity.like(f"%{escaped}%", escape="\\"))
+    if which.ocpp_version is not None:
+        query = query.where(Charger.ocpp_version == which.ocpp_version)
+    if which.model is not None:
+        query = query.where(Charger.model == which.model)
+    return query
+
+
+@dataclass(frozen=True)
+class LiveView:
+    connection: str
+    registration: str | None
+    statuses: tuple[str | None, ...]
+
+
+def live_view(charger_id: str, model: str, state: dict[str, Any] | None, fleet: Fleet) -> LiveView:
+    """The charger's connection, registration and connector statuses as its GET shows them
+    (a charger never run: its model's connectors, status unknown)."""
+    live = fleet.live_state(charger_id)
+    if live is not None:
+        connectors = live.get("connectors") or []
+        return LiveView(
+            str(live.get("connection")),
+            live.get("registration"),
+            tuple(c.get("status") for c in connectors),
+        )
+    stored = (state or {}).get("connectors")
+    if isinstance(stored, list):
+        statuses = tuple(c.get("status") for c in stored)
+    else:
+        spec = CATALOG.get(model)
+        statuses = (None,) * (len(spec.connectors) if spec is not None else 0)
+    return LiveView("stopped", None, statuses)
+
+
+def matches(view: LiveView, which: ChargerFilter) -> bool:
+    if which.connection is not None and view.connection != which.connection:
+        return False
+    if which.registration is not None and view.registration != which.registration:
+        return False
+    return which.status is None or which.status in view.statuses
+
+
+def _after(query: Select[Any], key: CursorKey | None) -> Select[Any]:
+    if key is None:
+        return query
+    # identity is unique per org, so (created_at, identity) is a total order.
+    return query.where(
+        or_(
+            Charger.created_at > key.created_at,
+            and_(Charger.created_at == key.created_at, Charger.identity > key.tiebreak),
+        )
+    )
+
+
+def fetch_batch(
+    session: Session, base: Select[Any], key: CursorKey | None, size: int
+) -> list[Charger]:
+    order = (Charger.created_at, Charger.identity)
+    return list(session.scalars(_after(base, key).order_by(*order).limit(size)))
+
+
+async def filtered_page(
+    database: Database,
+    base: Select[Any],
+    which: ChargerFilter,
+    fleet: Fleet,
+    limit: int,
+    key: CursorKey | None,
+) -> tuple[list[Charger], bool]:
+    """One page (and whether more follow) of `base` (chargers of an org, stored filters
+    applied), oldest first. The live filters are applied here, on the event loop (the
+    runtime's stations are read only there), to batches of rows read in order."""
+    if not which.live:
+        rows = await in_session(database, lambda s: fetch_batch(s, base, key, limit + 1))
+        return rows[:limit], len(rows) > limit
+    chosen: list[Charger] = []
+    while True:
+        batch = await in_session(
+            database, partial(fetch_batch, base=base, key=key, size=SCAN_BATCH)
+        )
+        for row in batch:
+            if matches(live_view(row.id, row.model, row.state, fleet), which):
+                if len(chosen) == limit:
+                    return chosen, True
+                chosen.append(row)
+        if len(batch) < SCAN_BATCH:
+            return chosen, False
+        key = CursorKey(batch[-1].created_at, batch[-1].identity)
+
+
+@dataclass(frozen=True)
+class StoredCounts:
+    by_version: dict[str, int]
+    by_model: dict[str, int]
+    states: list[tuple[str, str, dict[str, Any] | None]]
+
+
+def stored_counts(session: Session, org_id: str, location_id: str | None) -> StoredCounts:
+    where = [Charger.org_id == org_id]
+    if location_id is not None:
+        where.append(Charger.location_id == location_id)
+    by_version = session.execute(
+        select(Charger.ocpp_version, func.count()).where(*where).group_by(Charger.ocpp_version)
+    ).all()
+    by_model = session.execute(
+        select(Charger.model, func.count()).where(*where).group_by(Charger.model)
+    ).all()
+    states = session.execute(select(Charger.id, Charger.model, Charger.state).where(*where)).all()
+    return StoredCounts(
+        {str(k): int(v) for k, v in by_version},
+        {str(k): int(v) for k, v in by_model},
+        [(str(i), str(m), s) for i, m, s in states],
+    )
+
+
+def summary(stored: StoredCounts, location_id: str | None, fleet: Fleet) -> dict[str, Any]:
+    """Counts of the org's chargers (of one location): total, and per connection,
+    registration (`none` before any answer), connector status (each connector counted,
+    `unknown` before any report), OCPP version and model. On the event loop (live reads)."""
+    connection: Counter[str] = Counter()
+    registration: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for charger_id, model, state in stored.states:
+        view = live_view(charger_id, model, state, fleet)
+        connection[view.connection] += 1
+        registration[view.registration or "none"] += 1
+        for status in view.statuses:
+            statuses[status or "unknown"] += 1
+    return {
+        "location_id": location_id,
+        "total": len(stored.states),
+        "by_connection": dict(connection),
+        "by_registration": dict(registration),
+        "by_connector_status": dict(statuses),
+        "by_ocpp_version": stored.by_version,
+        "by_model": stored.by_model,
+    }

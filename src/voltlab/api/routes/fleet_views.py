@@ -1,0 +1,108 @@
+"""The dashboard's views of the fleet: `GET /ocpp/fleet/summary` (counts by state) and
+`GET /ocpp/chargers/{id}/meter-series` (a session's samples, read back from the frames the
+charger sent, so the chart shows what the CSMS was told)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.api.context import get_database, get_fleet, in_session, not_found
+from voltlab.api.fleet_filters import StoredCounts, stored_counts, summary
+from voltlab.fleet.hosting.persistence import FRAMES_KEPT_PER_CHARGER
+from voltlab.ocpp.meter_frames import MeterSample, frame_parts, parse_frame, samples_of_call
+from voltlab.store import repo
+from voltlab.store.models import Frame
+
+router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
+
+# The actions whose CALLs carry a session's meter values (1.6 and 2.x).
+METER_ACTIONS = ("MeterValues", "StopTransaction", "TransactionEvent")
+
+
+@router.get("/ocpp/fleet/summary", summary="Counts of the org's chargers by state")
+async def fleet_summary(
+    principal: CurrentPrincipal,
+    request: Request,
+    location_id: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    def read(session: Session) -> StoredCounts:
+        if (
+            location_id is not None
+            and repo.get_location(session, principal.org_id, location_id) is None
+        ):
+            raise not_found("location", location_id)
+        return stored_counts(session, principal.org_id, location_id)
+
+    stored = await in_session(get_database(request), read)
+    return summary(stored, location_id, get_fleet(request))
+
+
+def _sent_samples(session: Session, org_id: str, charger_id: str) -> list[MeterSample]:
+    """The meter samples of the charger's frame log (what is kept of it), oldest first."""
+    if repo.get_charger(session, org_id, charger_id) is None:
+        raise not_found("charger", charger_id)
+    texts = session.scalars(
+        select(Frame.frame)
+        .where(Frame.charger_id == charger_id, Frame.direction == "out")
+        .order_by(Frame.id.desc())
+        .limit(FRAMES_KEPT_PER_CHARGER)
+    ).all()
+    samples: list[MeterSample] = []
+    for text in reversed(texts):
+        if not any(action in text for action in METER_ACTIONS):
+            continue  # most frames are not meter values: not worth parsing
+        parts = frame_parts(parse_frame(text))
+        if parts is not None and parts[2] is not None:
+            samples.extend(samples_of_call(parts[2], parts[3]))
+    return samples
+
+
+def session_series(samples: list[MeterSample], connector_id: int | None) -> dict[str, Any]:
+    """The samples of the newest transaction (of `connector_id`, if given)."""
+    # A 1.6 StopTransaction names no connector: its samples belong to the transaction's.
+    connector_of = {s.transaction_id: s.connector_id for s in samples if s.connector_id}
+    newest = next(
+        (
+            s
+            for s in reversed(samples)
+            if s.transaction_id is not None
+            and (connector_id is None or connector_of.get(s.transaction_id) == connector_id)
+        ),
+        None,
+    )
+    if newest is None:
+        return {"connector_id": connector_id, "transaction_id": None, "points": []}
+    tx_id = newest.transaction_id
+    points = [
+        {"ts": s.ts, "power_w": s.power_w, "energy_wh": s.energy_wh, "soc": s.soc}
+        for s in samples
+        if s.transaction_id == tx_id
+    ]
+    return {"connector_id": connector_of.get(tx_id), "transaction_id": tx_id, "points": points}
+
+
+@router.get(
+    "/ocpp/chargers/{charger_id}/meter-series",
+    summary="The current (or last) session's meter samples, oldest first",
+)
+async def meter_series(
+    charger_id: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    connector_id: Annotated[int | None, Query(ge=1, le=64)] = None,
+) -> dict[str, Any]:
+    database = get_database(request)
+    await in_session(database, lambda s: _require(s, principal.org_id, charger_id))
+    await get_fleet(request).flush()  # frames still buffered belong to the series too
+    samples = await in_session(database, lambda s: _sent_samples(s, principal.org_id, charger_id))
+    return session_series(samples, connector_id)
+
+
+def _require(session: Session, org_id: str, charger_id: str) -> None:
+    if repo.get_charger(session, org_id, charger_id) is None:
+        raise not_found("charger", charger_id)
