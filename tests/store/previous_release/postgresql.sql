@@ -1,5 +1,5 @@
 -- The tables of voltlab 0.1.0, the last release without migrations: the DDL that
--- Base.metadata.create_all emitted on postgresql at commit 5ade55c (rendered by SQLAlchemy 2.1.9).
+-- Base.metadata.create_all emitted on postgresql at commit 15cd8b3 (rendered by SQLAlchemy 2.1.9).
 -- Frozen: it stands for databases that exist; never regenerate it from newer models.
 
 CREATE TABLE clock_state (
@@ -119,6 +119,21 @@ CREATE TABLE ocpi_pushes (
 );
 
 CREATE INDEX ix_ocpi_pushes_cpo_id ON ocpi_pushes (cpo_id, id);
+
+CREATE TABLE ocpi_requests (
+	id SERIAL NOT NULL, 
+	cpo_id VARCHAR(40) NOT NULL, 
+	ts TIMESTAMP WITH TIME ZONE NOT NULL, 
+	direction VARCHAR(3) NOT NULL, 
+	method VARCHAR(8) NOT NULL, 
+	module VARCHAR(32) NOT NULL, 
+	url VARCHAR(1000) NOT NULL, 
+	http_status INTEGER, 
+	ocpi_status INTEGER, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_ocpi_requests_cpo_id_id ON ocpi_requests (cpo_id, id);
 
 CREATE TABLE ocpi_tokens (
 	id SERIAL NOT NULL, 

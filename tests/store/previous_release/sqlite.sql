@@ -1,5 +1,5 @@
 -- The tables of voltlab 0.1.0, the last release without migrations: the DDL that
--- Base.metadata.create_all emitted on sqlite at commit 5ade55c (rendered by SQLAlchemy 2.1.9).
+-- Base.metadata.create_all emitted on sqlite at commit 15cd8b3 (rendered by SQLAlchemy 2.1.9).
 -- Frozen: it stands for databases that exist; never regenerate it from newer models.
 
 CREATE TABLE orgs (
@@ -53,11 +53,11 @@ CREATE TABLE findings (
 	PRIMARY KEY (id)
 );
 
-CREATE INDEX ix_findings_charger_at ON findings (charger_id, at, id);
-
 CREATE INDEX ix_findings_location_at ON findings (location_id, at, id);
 
 CREATE INDEX ix_findings_cpo_at ON findings (cpo_id, at, id);
+
+CREATE INDEX ix_findings_charger_at ON findings (charger_id, at, id);
 
 CREATE TABLE ocpi_credentials (
 	cpo_id VARCHAR(40) NOT NULL, 
@@ -158,6 +158,21 @@ CREATE TABLE ocpi_authorizations (
 	CONSTRAINT uq_ocpi_authorization UNIQUE (cpo_id, uid)
 );
 
+CREATE TABLE ocpi_requests (
+	id INTEGER NOT NULL, 
+	cpo_id VARCHAR(40) NOT NULL, 
+	ts DATETIME NOT NULL, 
+	direction VARCHAR(3) NOT NULL, 
+	method VARCHAR(8) NOT NULL, 
+	module VARCHAR(32) NOT NULL, 
+	url VARCHAR(1000) NOT NULL, 
+	http_status INTEGER, 
+	ocpi_status INTEGER, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_ocpi_requests_cpo_id_id ON ocpi_requests (cpo_id, id);
+
 CREATE TABLE queued_messages (
 	id INTEGER NOT NULL, 
 	charger_id VARCHAR(40) NOT NULL, 
@@ -224,9 +239,9 @@ CREATE TABLE locations (
 	FOREIGN KEY(org_id) REFERENCES orgs (id) ON DELETE CASCADE
 );
 
-CREATE INDEX ix_locations_org_id ON locations (org_id);
-
 CREATE INDEX ix_locations_cpo_id ON locations (cpo_id);
+
+CREATE INDEX ix_locations_org_id ON locations (org_id);
 
 CREATE TABLE commands (
 	id VARCHAR(40) NOT NULL, 
@@ -248,9 +263,9 @@ CREATE TABLE commands (
 
 CREATE INDEX ix_commands_charger_id ON commands (charger_id);
 
-CREATE INDEX ix_commands_org_created ON commands (org_id, created_at);
-
 CREATE INDEX ix_commands_location_id ON commands (location_id);
+
+CREATE INDEX ix_commands_org_created ON commands (org_id, created_at);
 
 CREATE TABLE cpos (
 	id VARCHAR(40) NOT NULL, 

@@ -165,6 +165,23 @@ def upgrade() -> None:
         with op.batch_alter_table("ocpi_pushes", schema=None) as batch_op:
             batch_op.create_index("ix_ocpi_pushes_cpo_id", ["cpo_id", "id"], unique=False)
 
+    if _missing("ocpi_requests"):
+        op.create_table(
+            "ocpi_requests",
+            sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+            sa.Column("cpo_id", sa.String(length=40), nullable=False),
+            sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("direction", sa.String(length=3), nullable=False),
+            sa.Column("method", sa.String(length=8), nullable=False),
+            sa.Column("module", sa.String(length=32), nullable=False),
+            sa.Column("url", sa.String(length=1000), nullable=False),
+            sa.Column("http_status", sa.Integer(), nullable=True),
+            sa.Column("ocpi_status", sa.Integer(), nullable=True),
+            sa.PrimaryKeyConstraint("id"),
+        )
+        with op.batch_alter_table("ocpi_requests", schema=None) as batch_op:
+            batch_op.create_index("ix_ocpi_requests_cpo_id_id", ["cpo_id", "id"], unique=False)
+
     if _missing("ocpi_tokens"):
         op.create_table(
             "ocpi_tokens",
@@ -450,6 +467,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ocpi_tokens_lookup")
 
     op.drop_table("ocpi_tokens")
+    with op.batch_alter_table("ocpi_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_ocpi_requests_cpo_id_id")
+
+    op.drop_table("ocpi_requests")
     with op.batch_alter_table("ocpi_pushes", schema=None) as batch_op:
         batch_op.drop_index("ix_ocpi_pushes_cpo_id")
 
