@@ -8,7 +8,8 @@ and sends each, one attempt per claim:
   overtakes its PUT, across processes and restarts too;
 - retried with exponential backoff (`retry_base_delay` doubled per attempt, capped at
   `retry_max_delay`), `max_attempts` per request; the row keeps its counts, so a restart
-  continues the schedule instead of starting it over;
+  continues the schedule instead of starting it over. A push that failed `judge_after` times
+  is a finding about the eMSP (once per push) while the row keeps trying;
 - when its predecessor failed for good, or the eMSP answers a PATCH with a client error (it
   lacks the object), the row sends its full-object fallback (a PUT) instead, which is what the
   transport chapter asks a client to do after a failed PATCH;
@@ -60,6 +61,8 @@ DROPPED = (
 # Rows another process may have written are looked for at least this often (seconds).
 POLL_INTERVAL = 1.0
 CONCURRENCY = 32  # attempts in flight per process
+# A push still failing after this many attempts is a finding about the eMSP (it keeps trying).
+JUDGE_AFTER = 5
 
 
 @dataclass
@@ -100,12 +103,14 @@ class PushQueue:
         max_attempts: int = 5,
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 8.0,
+        judge_after: int = JUDGE_AFTER,
         now: Callable[[], datetime] = wall_now,
         poll_interval: float = POLL_INTERVAL,
     ) -> None:
         self._core = core
         self._presence = presence
         self._max_attempts = max(1, max_attempts)
+        self._judge_after = max(1, judge_after)
         self._base_delay = retry_base_delay
         self._max_delay = retry_max_delay
         self._now = now
@@ -264,6 +269,10 @@ class PushQueue:
             # The eMSP refused the PATCH (likely it lacks the object): send the whole object.
             await self._core.db(_again, row.id, push_id, attempts, 0, True, self._now(), result)
         elif result.retryable and phase < self._max_attempts:
+            if phase == self._judge_after:
+                # The eMSP is judged once per push, after as many attempts as a push had
+                # before the outbox (a finding in seconds); the row keeps trying after it.
+                await self._judge_failure(link, job, request, url, attempts, result)
             wait = outbox.backoff(phase, self._base_delay, self._max_delay)
             await self._core.db(
                 _again,
@@ -276,7 +285,8 @@ class PushQueue:
                 result,
             )
         else:
-            await self._judge_failure(link, job, request, url, attempts, result)
+            if phase <= self._judge_after:  # not judged yet
+                await self._judge_failure(link, job, request, url, attempts, result)
             await self._core.db(_end, row.id, push_id, "failed", attempts, result, self._now())
 
     async def _attempt(
