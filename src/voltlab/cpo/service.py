@@ -273,7 +273,7 @@ class CpoService:
                 continue
             try:
                 for cpo_id in await asyncio.to_thread(self._expired):
-                    log.info("CPO %s reached its TTL", cpo_id)
+                    log.warning("CPO %s reached its TTL; destroying it", cpo_id)
                     await self.destroy(cpo_id)
             except Exception:  # noqa: BLE001 - the reaper must keep running
                 log.exception("TTL reaper pass failed")

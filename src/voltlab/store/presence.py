@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import zlib
 
 from sqlalchemy import Connection, text
 
@@ -33,11 +32,6 @@ log = logging.getLogger(__name__)
 PRESENCE_SPACE = 0x766F6C74
 SINGLETON_SPACE = 0x766F6C6E
 SQLITE_TOKEN = 1
-
-
-def singleton_key(name: str) -> int:
-    """A stable 31-bit key for a singleton's name (same in every process and release)."""
-    return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
 class Presence:
@@ -75,13 +69,19 @@ class Presence:
             try:
                 conn = self._connect()
                 if name not in self._held:
+                    # Keyed by the schema too: advisory locks are per database, and two
+                    # installations may share one database in different schemas.
                     got = conn.execute(
-                        text("SELECT pg_try_advisory_lock(:space, :key)"),
-                        {"space": SINGLETON_SPACE, "key": singleton_key(name)},
+                        text(
+                            "SELECT pg_try_advisory_lock(:space, "
+                            "hashtext(:name || '|' || current_schema()))"
+                        ),
+                        {"space": SINGLETON_SPACE, "name": name},
                     ).scalar()
                     if got:
                         self._held.add(name)
-                        log.info("this process now runs the singleton %s", name)
+                        # A warning: which process runs what is worth finding in any log.
+                        log.warning("this process now runs the singleton %s", name)
                 else:
                     conn.execute(text("SELECT 1"))  # still connected, hence still holding it
                 return name in self._held
