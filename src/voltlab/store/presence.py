@@ -122,6 +122,9 @@ class Presence:
         self._held.clear()
         if conn is not None:
             try:
+                # Invalidate, not close: a closed connection goes back to the pool with its
+                # session-level locks still held; an invalidated one is really closed.
+                conn.invalidate()
                 conn.close()
             except Exception:  # noqa: BLE001 - already broken
                 log.debug("closing the presence connection failed", exc_info=True)
