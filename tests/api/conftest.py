@@ -22,7 +22,11 @@ if str(SRC) not in sys.path:  # the package may not be installed in this interpr
 from fastapi import FastAPI  # noqa: E402
 
 from voltlab.api.app import create_app  # noqa: E402
-from voltlab.fleet.hosting.runtime_api import ChargerSpec  # noqa: E402
+from voltlab.fleet.driver.configuration_view import (  # noqa: E402
+    ChargerConfiguration,
+    stored_configuration,
+)
+from voltlab.fleet.hosting.runtime_api import ChargerSpec, StatusView  # noqa: E402
 from voltlab.store import repo  # noqa: E402
 from voltlab.store.db import Database  # noqa: E402
 
@@ -90,6 +94,20 @@ class FakeFleet:
 
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         return self.live.get(charger_id)
+
+    def status_view(self, charger_id: str) -> StatusView | None:
+        live = self.live.get(charger_id)
+        if live is None:
+            return None
+        statuses = tuple(c.get("status") for c in live["connectors"])
+        return StatusView(live["connection"], live["registration"], statuses)
+
+    def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
+        # Hosts nothing: every charger is read from its stored snapshot, as the runtime does
+        # for a charger another process runs.
+        return stored_configuration(
+            spec.charger_id, spec.identity, spec.model, spec.ocpp_version, spec.state, 0.0
+        )
 
     def submit_command(self, command_id: str) -> None:
         self.submitted.append(command_id)

@@ -158,6 +158,18 @@ async def test_meter_series(
                 "meterValue": [sample("2026-01-01T10:00:30Z", "500", "1")],
             },
         ),
+        # Transaction 9 starts at register 12 Wh: its id comes in the CSMS's answer.
+        _call(
+            "s9",
+            "StartTransaction",
+            {
+                "connectorId": 1,
+                "idTag": "T",
+                "meterStart": 12,
+                "timestamp": "2026-01-01T10:59:59Z",
+            },
+        ),
+        json.dumps([3, "s9", {"transactionId": 9, "idTagInfo": {"status": "Accepted"}}]),
         _call(
             "d",
             "MeterValues",
@@ -190,24 +202,47 @@ async def test_meter_series(
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with database.session() as session:
         for text in frames:
-            session.add(Frame(charger_id=charger_id, ts=now, direction="out", frame=text))
+            # The CSMS's answers come in; what the station sends goes out.
+            direction = "in" if text.startswith("[3") else "out"
+            session.add(Frame(charger_id=charger_id, ts=now, direction=direction, frame=text))
         session.add(Frame(charger_id=charger_id, ts=now, direction="in", frame="not json"))
     viewer = keys["viewer"]
     url = f"/ocpp/chargers/{charger_id}/meter-series"
     body = (await client.get(url, headers=viewer)).json()
+    point = {"power_w": 7000.0, "soc": 41.0}
     assert body == {
         "connector_id": 1,
         "transaction_id": "9",
+        "meter_start_wh": 12.0,
         "points": [
-            {"ts": "2026-01-01T11:00:00Z", "power_w": 7000.0, "energy_wh": 20.0, "soc": 41.0},
-            {"ts": "2026-01-01T11:01:00Z", "power_w": 7400.0, "energy_wh": 150.0, "soc": 41.0},
-            {"ts": "2026-01-01T11:02:00Z", "power_w": 0.0, "energy_wh": 160.0, "soc": 41.0},
+            {**point, "ts": "2026-01-01T11:00:00Z", "energy_wh": 20.0, "session_energy_wh": 8.0},
+            {
+                **point,
+                "ts": "2026-01-01T11:01:00Z",
+                "power_w": 7400.0,
+                "energy_wh": 150.0,
+                "session_energy_wh": 138.0,
+            },
+            {
+                **point,
+                "ts": "2026-01-01T11:02:00Z",
+                "power_w": 0.0,
+                "energy_wh": 160.0,
+                "session_energy_wh": 148.0,
+            },
         ],
     }
+    # Transaction 8's start is not in the log: its registers only, no made-up session energy.
     two = (await client.get(url, params={"connector_id": 2}, headers=viewer)).json()
     assert two["transaction_id"] == "8" and [p["power_w"] for p in two["points"]] == [500.0]
+    assert two["meter_start_wh"] is None and two["points"][0]["session_energy_wh"] is None
     none = (await client.get(url, params={"connector_id": 3}, headers=viewer)).json()
-    assert none == {"connector_id": 3, "transaction_id": None, "points": []}
+    assert none == {
+        "connector_id": 3,
+        "transaction_id": None,
+        "meter_start_wh": None,
+        "points": [],
+    }
     assert error_locs(await client.get(url, params={"connector_id": 0}, headers=viewer)) == [
         ["query", "connector_id"]
     ]

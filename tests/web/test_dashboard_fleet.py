@@ -25,6 +25,35 @@ from web.dashboard_steps import (
 PREFIX = "CP-WEB-"
 
 
+def charger_id_of(page: Page) -> str:
+    """The charger id of the charger page shown (`#/chargers/{id}`)."""
+    return page.url.rsplit("/", 1)[1]
+
+
+def box_matches_chart(page: Page, min_points: int) -> dict[str, float]:
+    """Wait (bounded) until the chart has `min_points` samples and connector 1's box shows the
+    chart's last energy point (kWh with 3 decimals: within half a Wh); both read at once."""
+    handle = page.wait_for_function(
+        """(minPoints) => {
+        const el = document.querySelector("[data-testid='power-chart']");
+        const box = document.querySelector("section[data-connector='1'] [data-field=energy]");
+        if (!el || !el.voltlabChart || !box) return false;
+        const d = el.voltlabChart.data;
+        const n = d[0].length;
+        const text = box.textContent.trim();
+        if (n < minPoints || !text.endsWith(' kWh')) return false;
+        const boxKwh = parseFloat(text);
+        const chartKwh = d[2][n - 1];
+        return Math.abs(boxKwh - chartKwh) <= 0.0005 + 1e-9
+          ? { points: n, box_kwh: boxKwh, chart_kwh: chartKwh } : false;
+        }""",
+        arg=min_points,
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    found: dict[str, float] = handle.json_value()
+    return found
+
+
 def test_fleet_location_session_chart_and_frame_log(
     page: Page,
     voltlab_server: WebServer,
@@ -81,6 +110,27 @@ def test_fleet_location_session_chart_and_frame_log(
     connector = page.get_by_role("region", name="Connector 1")
     expect(connector.locator("[data-field=status]")).to_have_text("Available")
     panel = page.get_by_role("form", name="Command form")
+
+    # The configuration table is the station's (GET .../configuration), not model defaults:
+    # a key changed by the `configuration` command shows its new value live.
+    configuration = page.get_by_role("table", name="Configuration")
+    light = configuration.locator("tr[data-key='LightIntensity'] [data-field=value]")
+    expect(light).to_have_text("100")
+    expect(
+        configuration.locator("tr[data-key='AuthorizationKey'] [data-field=value]")
+    ).to_have_text("(write-only)")
+    page.get_by_label("Search configuration").fill("lightint")
+    expect(configuration.locator("tbody tr")).to_have_count(1)
+    panel.get_by_label("Command").select_option("configuration")
+    panel.get_by_label("Key", exact=True).fill("LightIntensity")
+    panel.get_by_label("Value", exact=True).fill("42")
+    panel.get_by_role("button", name="Send configuration").click()
+    expect(light).to_have_text("42", timeout=LIVE_TIMEOUT_MS)
+    # The value the CSMS reads is the one the page shows.
+    got = csms.run(csms.peer.call(identities[0], "GetConfiguration", {"key": ["LightIntensity"]}))
+    assert got["configurationKey"][0]["value"] == "42"
+    screenshot("charger-configuration")
+    page.get_by_label("Search configuration").fill("")
     panel.get_by_label("Command").select_option("start-session")
     # The form checks the API's own schema before sending: an empty id tag is refused here.
     panel.get_by_label("Connector Id").fill("0")
@@ -109,6 +159,23 @@ def test_fleet_location_session_chart_and_frame_log(
     assert times == sorted(times)
     assert 0 < max(power_kw) <= 22.0  # the connector's rating, ac-22kw-2c
     assert energy_kwh[-1] > energy_kwh[0]
+
+    # The connector box follows every sample and says what the chart says: the session's
+    # energy (register minus the transaction's meter start), in kWh, as its last point.
+    first = box_matches_chart(page, min_points=len(times))
+    later = box_matches_chart(page, min_points=first["points"] + 3)
+    assert later["box_kwh"] > first["box_kwh"] > 0
+    # Session energy, not the register: the chart's line starts near zero, at the meter start.
+    series = page.request.get(
+        f"/ocpp/chargers/{charger_id_of(page)}/meter-series",
+        headers={"Authorization": f"Bearer {voltlab_server.admin_key}"},
+    ).json()
+    assert series["meter_start_wh"] is not None
+    assert [p["session_energy_wh"] for p in series["points"][:3]] == [
+        round(p["energy_wh"] - series["meter_start_wh"], 3) for p in series["points"][:3]
+    ]
+    starts = csms.peer.calls(identities[0], "StartTransaction")
+    assert series["meter_start_wh"] == starts[-1]["meterStart"]
 
     # StartTransaction and MeterValues arrive in the frame log as they go over the wire.
     frames = page.get_by_role("table", name="Frame log")

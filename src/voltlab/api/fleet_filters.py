@@ -19,26 +19,21 @@ from sqlalchemy.orm import Session
 
 from voltlab.api.context import in_session, invalid
 from voltlab.api.pagination import CursorKey
-from voltlab.fleet.hosting.runtime_api import Fleet
+from voltlab.fleet.hosting.runtime_api import Fleet, StatusView
 from voltlab.fleet.model.catalog import CATALOG
-from voltlab.ocpp.vocabulary.connector_status import CONNECTOR_STATUSES_16, EVSE_STATUS_PRIORITY
+from voltlab.ocpp.vocabulary.connector_status import (
+    CONNECTOR_STATUSES_16,
+    EVSE_STATUS_PRIORITY,
+    ConnectorStatus16,
+)
 from voltlab.store.db import Database
 from voltlab.store.models import Charger
 
 Connection = Literal["connecting", "connected", "disconnected", "stopped"]
 Registration = Literal["Accepted", "Pending", "Rejected"]
-ConnectorStatus = Literal[
-    "Available",
-    "Preparing",
-    "Charging",
-    "SuspendedEVSE",
-    "SuspendedEV",
-    "Finishing",
-    "Reserved",
-    "Unavailable",
-    "Faulted",
-    "Occupied",
-]
+# A connector status as either version reports it: 1.6's nine, and 2.x's Occupied (2.x's other
+# four are 1.6 names too).
+ConnectorStatus = Literal[ConnectorStatus16, Literal["Occupied"]]
 VersionFilter = Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"]
 # The live filters read rows in batches of this size until a page is full.
 SCAN_BATCH = 500
@@ -91,34 +86,24 @@ def stored_conditions(query: Select[Any], which: ChargerFilter) -> Select[Any]:
     return query
 
 
-@dataclass(frozen=True)
-class LiveView:
-    connection: str
-    registration: str | None
-    statuses: tuple[str | None, ...]
-
-
-def live_view(charger_id: str, model: str, state: dict[str, Any] | None, fleet: Fleet) -> LiveView:
+def live_view(
+    charger_id: str, model: str, state: dict[str, Any] | None, fleet: Fleet
+) -> StatusView:
     """The charger's connection, registration and connector statuses as its GET shows them
     (a charger never run: its model's connectors, status unknown)."""
-    live = fleet.live_state(charger_id)
-    if live is not None:
-        connectors = live.get("connectors") or []
-        return LiveView(
-            str(live.get("connection")),
-            live.get("registration"),
-            tuple(c.get("status") for c in connectors),
-        )
+    hosted = fleet.status_view(charger_id)
+    if hosted is not None:
+        return hosted
     stored = (state or {}).get("connectors")
     if isinstance(stored, list):
         statuses = tuple(c.get("status") for c in stored)
     else:
         spec = CATALOG.get(model)
         statuses = (None,) * (len(spec.connectors) if spec is not None else 0)
-    return LiveView("stopped", None, statuses)
+    return StatusView("stopped", None, statuses)
 
 
-def matches(view: LiveView, which: ChargerFilter) -> bool:
+def matches(view: StatusView, which: ChargerFilter) -> bool:
     if which.connection is not None and view.connection != which.connection:
         return False
     if which.registration is not None and view.registration != which.registration:

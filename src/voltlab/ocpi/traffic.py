@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
 from voltlab.ocpi.envelope import format_datetime
 from voltlab.store.ocpi_models import OcpiPush, OcpiRequest, OcpiTraffic
+from voltlab.store.retention import keep_newest
 
 PUSH_LOG_KEEP = 200  # newest push rows kept per CPO
 REQUEST_LOG_KEEP = 500  # newest request rows kept per CPO (GET /ocpi/cpos/{id}/traffic)
@@ -138,15 +139,7 @@ def recent_pushes(session: Session, cpo_id: str, limit: int = 50) -> list[dict[s
 
 
 def _trim_push_log(session: Session, cpo_id: str) -> None:
-    cutoff = session.scalar(
-        select(OcpiPush.id)
-        .where(OcpiPush.cpo_id == cpo_id)
-        .order_by(OcpiPush.id.desc())
-        .offset(PUSH_LOG_KEEP)
-        .limit(1)
-    )
-    if cutoff is not None:
-        session.execute(delete(OcpiPush).where(OcpiPush.cpo_id == cpo_id, OcpiPush.id <= cutoff))
+    keep_newest(session, OcpiPush.id, OcpiPush.cpo_id, cpo_id, PUSH_LOG_KEEP)
 
 
 def _log_request(
@@ -173,17 +166,7 @@ def _log_request(
     session.flush()
     # Trimmed every TRIM_EVERY rows, not every row: the log may hold a few more than it keeps.
     if row.id % TRIM_EVERY == 0:
-        cutoff = session.scalar(
-            select(OcpiRequest.id)
-            .where(OcpiRequest.cpo_id == cpo_id)
-            .order_by(OcpiRequest.id.desc())
-            .offset(REQUEST_LOG_KEEP)
-            .limit(1)
-        )
-        if cutoff is not None:
-            session.execute(
-                delete(OcpiRequest).where(OcpiRequest.cpo_id == cpo_id, OcpiRequest.id <= cutoff)
-            )
+        keep_newest(session, OcpiRequest.id, OcpiRequest.cpo_id, cpo_id, REQUEST_LOG_KEEP)
 
 
 def recent_requests(session: Session, cpo_id: str, limit: int) -> list[dict[str, Any]]:

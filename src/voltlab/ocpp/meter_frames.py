@@ -13,6 +13,7 @@ ENERGY = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
 SOC = "SoC"
 CALL = 2
+CALLRESULT = 3
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ def samples_of_call(action: str, payload: Any) -> list[MeterSample]:
         info = payload.get("transactionInfo")
         tx_id = info.get("transactionId") if isinstance(info, dict) else None
         evse = payload.get("evse")
-        connector = evse.get("connectorId", evse.get("id")) if isinstance(evse, dict) else None
+        # The dashboard numbers a 2.x station's connectors by EVSE (each EVSE has one
+        # connector, connectorId 1): the EVSE id is the connector the page shows.
+        connector = evse.get("id") if isinstance(evse, dict) else None
         return _samples(payload.get("meterValue"), connector, tx_id)
     return []
 
@@ -139,3 +142,42 @@ def _number(item: dict[str, Any]) -> float | None:
     if unit in ("kW", "kWh"):
         number *= 1000.0
     return round(number, 3)
+
+
+class TransactionStarts:
+    """The meter register at each transaction's start, as the station told the CSMS: 1.6
+    StartTransaction's `meterStart` (its transaction id comes in the CSMS's answer), 2.x the
+    energy reading of TransactionEvent Started. Fed the frames of one station in order, both
+    directions. A session's energy is a sample's register minus this."""
+
+    def __init__(self) -> None:
+        self.meter_start_wh: dict[str, float] = {}
+        self._asked: dict[str, float] = {}  # StartTransaction CALL id -> meterStart
+
+    def feed(self, direction: str, frame: Any) -> None:
+        parts = frame_parts(frame)
+        if parts is None:
+            return
+        kind, message_id, action, payload = parts
+        if not isinstance(payload, dict):
+            return
+        if direction == "out" and kind == CALL:
+            if action == "StartTransaction":
+                start = payload.get("meterStart")
+                if isinstance(start, int | float) and not isinstance(start, bool):
+                    self._asked[message_id] = float(start)
+            elif action == "TransactionEvent" and payload.get("eventType") == "Started":
+                for sample in samples_of_call(action, payload):
+                    if sample.transaction_id is not None and sample.energy_wh is not None:
+                        self.meter_start_wh.setdefault(sample.transaction_id, sample.energy_wh)
+        elif direction == "in" and kind == CALLRESULT and message_id in self._asked:
+            start = self._asked.pop(message_id)
+            tx_id = payload.get("transactionId")
+            if tx_id is not None:
+                self.meter_start_wh[str(tx_id)] = start
+
+    def wants(self, direction: str, text: str) -> bool:
+        """Whether a frame's text may matter (a cheap test before parsing it)."""
+        if direction == "out":
+            return "StartTransaction" in text or '"Started"' in text
+        return bool(self._asked) and "transactionId" in text

@@ -3,6 +3,7 @@ command dispatcher announces a command's new status in this shape on the live ch
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,27 @@ def rfc3339(moment: datetime | None) -> str | None:
     return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def command_json(command: Command) -> dict[str, Any]:
+@dataclass
+class QueuedCommand:
+    """A `commands` row as inserted (the 202 answer and the first live event are built from
+    these, without reading the row back)."""
+
+    id: str
+    org_id: str
+    charger_id: str
+    identity: str
+    location_id: str | None
+    event_type: str
+    ocpp_version: str
+    payload: dict[str, Any]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def command_json(command: Command | QueuedCommand) -> dict[str, Any]:
     return {
         "id": command.id,
         "charger_id": command.charger_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -124,6 +124,25 @@ async def get_charger(
         lambda s: _counted(s, _require_charger(s, principal.org_id, charger_id)),
     )
     return charger_json(charger, get_fleet(request), findings=count)
+
+
+@router.get(
+    "/{charger_id}/configuration",
+    summary="The charger's OCPP 1.6 configuration keys or 2.x device model",
+)
+async def get_configuration(
+    charger_id: str, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    charger = await in_session(
+        get_database(request), lambda s: _require_charger(s, principal.org_id, charger_id)
+    )
+    configuration = get_fleet(request).configuration(charger_spec(charger))
+    if configuration is None:
+        # A row whose model left the catalog: no station could be built to read it from.
+        raise HTTPException(
+            status_code=409, detail=f"charger {charger_id!r}: unknown model {charger.model!r}"
+        )
+    return {"charger_id": charger.id, "identity": charger.identity, **configuration}
 
 
 @router.post("/{charger_id}/start", summary="Connect the charger to its CSMS")

@@ -7,7 +7,6 @@ charger -> commit -> `fleet.submit_command(id)`. The dispatcher reports the outc
 # FastAPI must see their body annotation as a class, not as a string it cannot resolve.
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -27,13 +26,14 @@ from voltlab.api.pagination import (
     encode_cursor,
     page_body,
 )
-from voltlab.api.serialize import command_json, command_summary, rfc3339
+from voltlab.api.serialize import command_json, command_summary
 from voltlab.clock import wall_now
 from voltlab.fleet.hosting.command_limits import connector_rating_kw
 from voltlab.fleet.model.catalog import get_model
 from voltlab.live import LiveEvent, LiveHub, stamp
 from voltlab.store import repo
 from voltlab.store.models import Charger, Command
+from voltlab.store.views import QueuedCommand
 
 router = APIRouter(prefix="/ocpp/commands", tags=["commands"], route_class=AuthenticatedRoute)
 
@@ -74,23 +74,6 @@ class CommandAccepted(BaseModel):
 
 
 # --- target resolution -------------------------------------------------------------------------
-
-
-@dataclass
-class QueuedCommand:
-    """A `commands` row as inserted (the 202 answer is built from these)."""
-
-    id: str
-    org_id: str
-    charger_id: str
-    identity: str
-    location_id: str | None
-    event_type: str
-    ocpp_version: str
-    payload: dict[str, Any]
-    status: str
-    created_at: datetime
-    updated_at: datetime
 
 
 @dataclass
@@ -224,21 +207,7 @@ def _announce_queued(live: LiveHub, org_id: str, commands: list[QueuedCommand]) 
         return
     at = stamp()
     for command in commands:
-        body = {
-            "id": command.id,
-            "charger_id": command.charger_id,
-            "identity": command.identity,
-            "location_id": command.location_id,
-            "event_type": command.event_type,
-            "ocpp_version": command.ocpp_version,
-            "payload": command.payload,
-            "status": command.status,
-            "result": None,
-            "error": None,
-            "created_at": rfc3339(command.created_at),
-            "updated_at": rfc3339(command.updated_at),
-            "at": at,
-        }
+        body = command_json(command) | {"at": at}
         live.publish(LiveEvent(org_id, "commands", "command", body))
 
 

@@ -14,7 +14,13 @@ from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
 from voltlab.api.fleet_filters import StoredCounts, stored_counts, summary
 from voltlab.fleet.hosting.persistence import FRAMES_KEPT_PER_CHARGER
-from voltlab.ocpp.meter_frames import MeterSample, frame_parts, parse_frame, samples_of_call
+from voltlab.ocpp.meter_frames import (
+    MeterSample,
+    TransactionStarts,
+    frame_parts,
+    parse_frame,
+    samples_of_call,
+)
 from voltlab.store import repo
 from voltlab.store.models import Frame
 
@@ -42,28 +48,39 @@ async def fleet_summary(
     return summary(stored, location_id, get_fleet(request))
 
 
-def _sent_samples(session: Session, org_id: str, charger_id: str) -> list[MeterSample]:
-    """The meter samples of the charger's frame log (what is kept of it), oldest first."""
+def _sent_samples(
+    session: Session, org_id: str, charger_id: str
+) -> tuple[list[MeterSample], dict[str, float]]:
+    """The meter samples of the charger's frame log (what is kept of it), oldest first, and
+    the register at each transaction's start (`TransactionStarts`)."""
     if repo.get_charger(session, org_id, charger_id) is None:
         raise not_found("charger", charger_id)
-    texts = session.scalars(
-        select(Frame.frame)
-        .where(Frame.charger_id == charger_id, Frame.direction == "out")
+    rows = session.execute(
+        select(Frame.direction, Frame.frame)
+        .where(Frame.charger_id == charger_id)
         .order_by(Frame.id.desc())
         .limit(FRAMES_KEPT_PER_CHARGER)
     ).all()
     samples: list[MeterSample] = []
-    for text in reversed(texts):
-        if not any(action in text for action in METER_ACTIONS):
-            continue  # most frames are not meter values: not worth parsing
+    starts = TransactionStarts()
+    for direction, text in reversed(rows):
+        # Most frames carry neither meter values nor a start: not worth parsing.
+        if starts.wants(direction, text):
+            starts.feed(direction, parse_frame(text))
+        if direction != "out" or not any(action in text for action in METER_ACTIONS):
+            continue
         parts = frame_parts(parse_frame(text))
         if parts is not None and parts[2] is not None:
             samples.extend(samples_of_call(parts[2], parts[3]))
-    return samples
+    return samples, starts.meter_start_wh
 
 
-def session_series(samples: list[MeterSample], connector_id: int | None) -> dict[str, Any]:
-    """The samples of the newest transaction (of `connector_id`, if given)."""
+def session_series(
+    samples: list[MeterSample], connector_id: int | None, meter_starts: dict[str, float]
+) -> dict[str, Any]:
+    """The samples of the newest transaction (of `connector_id`, if given). `meter_start_wh`
+    is the register at the transaction's start as the CSMS was told it (None when that frame
+    is no longer kept); each point's `session_energy_wh` is its register minus it."""
     # A 1.6 StopTransaction names no connector: its samples belong to the transaction's.
     connector_of = {s.transaction_id: s.connector_id for s in samples if s.connector_id}
     newest = next(
@@ -75,15 +92,34 @@ def session_series(samples: list[MeterSample], connector_id: int | None) -> dict
         ),
         None,
     )
-    if newest is None:
-        return {"connector_id": connector_id, "transaction_id": None, "points": []}
+    if newest is None or newest.transaction_id is None:
+        return {
+            "connector_id": connector_id,
+            "transaction_id": None,
+            "meter_start_wh": None,
+            "points": [],
+        }
     tx_id = newest.transaction_id
+    start = meter_starts.get(tx_id)
     points = [
-        {"ts": s.ts, "power_w": s.power_w, "energy_wh": s.energy_wh, "soc": s.soc}
+        {
+            "ts": s.ts,
+            "power_w": s.power_w,
+            "energy_wh": s.energy_wh,
+            "session_energy_wh": None
+            if start is None or s.energy_wh is None
+            else round(s.energy_wh - start, 3),
+            "soc": s.soc,
+        }
         for s in samples
         if s.transaction_id == tx_id
     ]
-    return {"connector_id": connector_of.get(tx_id), "transaction_id": tx_id, "points": points}
+    return {
+        "connector_id": connector_of.get(tx_id),
+        "transaction_id": tx_id,
+        "meter_start_wh": start,
+        "points": points,
+    }
 
 
 @router.get(
@@ -99,8 +135,10 @@ async def meter_series(
     database = get_database(request)
     await in_session(database, lambda s: _require(s, principal.org_id, charger_id))
     await get_fleet(request).flush()  # frames still buffered belong to the series too
-    samples = await in_session(database, lambda s: _sent_samples(s, principal.org_id, charger_id))
-    return session_series(samples, connector_id)
+    samples, starts = await in_session(
+        database, lambda s: _sent_samples(s, principal.org_id, charger_id)
+    )
+    return session_series(samples, connector_id, starts)
 
 
 def _require(session: Session, org_id: str, charger_id: str) -> None:

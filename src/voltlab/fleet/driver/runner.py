@@ -31,7 +31,7 @@ from voltlab.fleet.driver.offline_delivery import OfflineDelivery
 from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.registration import RegistrationFollowUp
 from voltlab.fleet.driver.security import security_profile
-from voltlab.fleet.driver.state_view import live_state, stored_state
+from voltlab.fleet.driver.state_view import live_state, status_view, stored_state
 from voltlab.fleet.driver.station_tasks import StationTasks
 from voltlab.fleet.driver.writes import SnapshotWrite, StationWrites, StoredMeter
 from voltlab.fleet.machine.context import ConnectionSecurity
@@ -332,6 +332,9 @@ class StationRunner:
 
     def live_state(self) -> dict[str, Any]:
         return live_state(self)
+
+    def status_view(self) -> tuple[str, str | None, tuple[str, ...]]:
+        return status_view(self)
 
     def stored_state(self) -> dict[str, Any]:
         """The part of the live state the store keeps with every snapshot (cheaper)."""

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from voltlab.clock import ClockReading, wall_now
@@ -33,6 +33,7 @@ from voltlab.store.clock_state import update_clock_reading
 from voltlab.store.db import Database
 from voltlab.store.findings_repo import insert_findings
 from voltlab.store.models import Charger, Frame
+from voltlab.store.retention import keep_newest
 
 log = logging.getLogger(__name__)
 
@@ -248,17 +249,7 @@ class FleetWriter:
     @staticmethod
     def _prune(session: Session, to_prune: list[str]) -> None:
         for charger_id in to_prune:
-            cutoff = session.scalar(
-                select(Frame.id)
-                .where(Frame.charger_id == charger_id)
-                .order_by(Frame.id.desc())
-                .offset(FRAMES_KEPT_PER_CHARGER)
-                .limit(1)
-            )
-            if cutoff is not None:
-                session.execute(
-                    delete(Frame).where(Frame.charger_id == charger_id, Frame.id <= cutoff)
-                )
+            keep_newest(session, Frame.id, Frame.charger_id, charger_id, FRAMES_KEPT_PER_CHARGER)
 
 
 BufferedFrame = tuple[str, float, str, str]  # charger id, simulated time, direction, text

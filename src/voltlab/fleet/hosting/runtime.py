@@ -16,6 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from voltlab.clock import Clock, monotonic
+from voltlab.fleet.driver.configuration_view import (
+    ChargerConfiguration,
+    configuration_of,
+    stored_configuration,
+)
 from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.fleet.driver.runner import StationRunner
@@ -24,7 +29,7 @@ from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
 from voltlab.fleet.hosting.live_events import FleetLiveEvents
 from voltlab.fleet.hosting.persistence import FleetWriter
-from voltlab.fleet.hosting.runtime_api import ChargerSpec, spec_from_row
+from voltlab.fleet.hosting.runtime_api import ChargerSpec, StatusView, spec_from_row
 from voltlab.fleet.model.catalog import get_model
 from voltlab.fleet.model.station_state import station_snapshot
 from voltlab.ocpp.findings import Observation, rule
@@ -233,6 +238,19 @@ class FleetRuntime:
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         runner = self.runners.get(charger_id)
         return None if runner is None else runner.live_state()
+
+    def status_view(self, charger_id: str) -> StatusView | None:
+        runner = self.runners.get(charger_id)
+        return None if runner is None else StatusView(*runner.status_view())
+
+    def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
+        runner = self.runners.get(spec.charger_id)
+        now = self.clock.now()
+        if runner is not None:
+            return configuration_of(runner.station, runner.version, now, "live")
+        return stored_configuration(
+            spec.charger_id, spec.identity, spec.model, spec.ocpp_version, spec.state, now
+        )
 
     def submit_command(self, command_id: str) -> None:
         if self.cluster is None:

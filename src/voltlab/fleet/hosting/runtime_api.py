@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from voltlab.fleet.driver.configuration_view import ChargerConfiguration
 from voltlab.store.models import Charger
 
 
@@ -24,6 +25,16 @@ class ChargerSpec:
     state: dict[str, Any] | None = None  # snapshot restored from the store
 
 
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """What the fleet page counts and filters by: connection, registration (None before an
+    answer) and each connector's status, as of the station's last step."""
+
+    connection: str
+    registration: str | None
+    statuses: tuple[str | None, ...]
+
+
 class Fleet(Protocol):
     async def start_charger(self, spec: ChargerSpec) -> None:
         """Load (if needed) and connect the charger. Idempotent."""
@@ -37,6 +48,14 @@ class Fleet(Protocol):
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         """Live state for GET /ocpp/chargers/{id}: connection, registration, connectors[], faults.
         None when this runtime does not host the charger."""
+
+    def status_view(self, charger_id: str) -> StatusView | None:
+        """The charger's connection, registration and connector statuses, cheaply (the fleet
+        page reads them for every charger of an org). None when not hosted here."""
+
+    def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
+        """The charger's OCPP 1.6 keys or 2.x device model: from the station when this runtime
+        hosts it, else from `spec.state` (its stored snapshot). None for an unknown model."""
 
     def submit_command(self, command_id: str) -> None:
         """Hand a queued command record to the dispatcher; returns at once."""

@@ -68,8 +68,9 @@ export class TimeChart {
   append(row) {
     const x = row[0];
     const xs = this.columns[0];
-    // Samples arrive in order; one that does not (a retransmission) is dropped, not sorted in.
-    if (xs.length && x < xs[xs.length - 1]) return;
+    // Samples arrive in order; one that is not newer than the last (a retransmission, or a
+    // sample both a reload and the live channel delivered) is dropped, not sorted in.
+    if (xs.length && x <= xs[xs.length - 1]) return;
     this.columns.forEach((column, index) => column.push(row[index] ?? null));
     if (xs.length > this.maxPoints) this.columns.forEach((column) => column.shift());
     this.redraw();

@@ -12,6 +12,8 @@ const early = new Map();
 const EARLY_LIMIT = 2000;
 
 function remember(record) {
+  const known = early.get(record.id);
+  if (known && staleFor(record, known)) return;
   early.set(record.id, record);
   if (early.size > EARLY_LIMIT) early.delete(early.keys().next().value);
 }
@@ -152,7 +154,9 @@ export function commandPanel(targetOf, preferred = 'start-session') {
     onCommand(record) {
       remember(record);
       const mine = this.tracked.find((item) => item.id === record.id);
-      if (mine) Object.assign(mine, pick(record));
+      // A GET answered after a newer event (read before the record changed) must not put a
+      // finished command back to `queued`.
+      if (mine && !staleFor(record, mine)) Object.assign(mine, pick(record));
     },
 
     outcome(record) {
@@ -164,5 +168,11 @@ export function commandPanel(targetOf, preferred = 'start-session') {
 }
 
 function pick(record) {
-  return { status: record.status, error: record.error, result: record.result };
+  return { status: record.status, error: record.error, result: record.result, updated_at: record.updated_at };
+}
+
+/** Whether `record` is older than what `shown` already says (records only move forward). */
+export function staleFor(record, shown) {
+  if (TERMINAL.has(shown.status) && !TERMINAL.has(record.status)) return true;
+  return Boolean(shown.updated_at && record.updated_at && record.updated_at < shown.updated_at);
 }

@@ -12,6 +12,9 @@ const RETRY_MAX_MS = 10_000;
 export class SseParser {
   constructor() {
     this.buffer = '';
+    // The last chunk ended in CR: a LF opening the next one ends the same line (CRLF cut in
+    // two by the network), not a second, blank line that would end the event early.
+    this.afterCr = false;
     this.reset();
   }
 
@@ -22,6 +25,8 @@ export class SseParser {
   }
 
   feed(chunk) {
+    if (this.afterCr && chunk.startsWith('\n')) chunk = chunk.slice(1);
+    if (chunk) this.afterCr = false;
     this.buffer += chunk;
     const events = [];
     let newline;
@@ -29,6 +34,7 @@ export class SseParser {
       const line = this.buffer.slice(0, newline);
       const width = this.buffer.startsWith('\r\n', newline) ? 2 : 1;
       this.buffer = this.buffer.slice(newline + width);
+      if (width === 1 && this.buffer === '' && chunk.endsWith('\r')) this.afterCr = true;
       if (line === '') {
         if (this.data.length) {
           events.push({ type: this.type || 'message', id: this.id, data: this.data.join('\n') });

@@ -10,6 +10,14 @@ export function kwh(wattHours) {
   return `${(wattHours / 1000).toFixed(3)} kWh`;
 }
 
+/** A session's energy (Wh): the register a sample carried minus the register at the
+ * transaction's start, as the CSMS was told both; null when either is unknown. */
+export function sessionEnergy(registerWh, meterStartWh) {
+  if (registerWh === null || registerWh === undefined) return null;
+  if (meterStartWh === null || meterStartWh === undefined) return null;
+  return Math.round((registerWh - meterStartWh) * 1000) / 1000;
+}
+
 export function percent(value) {
   if (value === null || value === undefined) return '–';
   return `${Number(value).toFixed(1)} %`;
