@@ -31,6 +31,7 @@ from voltlab.api.routes import (
 )
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
 from voltlab.clock import Clock
+from voltlab.cpo.durable import LOCAL_EXECUTOR
 from voltlab.fleet.hosting.cluster import ClusterMember, ClusterSettings
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.scenarios.service import ScenarioRuns
@@ -169,5 +170,8 @@ def create_app(
     mount_dashboard(app)
     cpo_stack: VirtualCpos | None = None
     if with_cpos:
-        cpo_stack = build_virtual_cpos(app, db, app.state.public_url, csms_url_for(port))
+        executor_id = member.worker_id if member is not None else LOCAL_EXECUTOR
+        cpo_stack = build_virtual_cpos(
+            app, db, app.state.public_url, csms_url_for(port), executor_id
+        )
     return app

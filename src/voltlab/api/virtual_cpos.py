@@ -21,21 +21,23 @@ from fastapi import FastAPI, WebSocket
 from voltlab.clock import monotonic, wall_now
 from voltlab.cpo.commander import CommandBridge
 from voltlab.cpo.driver import VirtualDriver
-from voltlab.cpo.durable import DurableEngine
+from voltlab.cpo.durable import LOCAL_EXECUTOR, DurableEngine
+from voltlab.cpo.housekeeping import Housekeeping
 from voltlab.cpo.networks import CpoNetworks
 from voltlab.cpo.provisioner import Provisioner
 from voltlab.cpo.roaming import RoamingBridge
 from voltlab.cpo.service import CpoService
 from voltlab.cpo.smart_charging_bridge import SmartChargingBridge
 from voltlab.cpo.workflow_services import WorkflowServices
+from voltlab.csms.persistence import DatabaseTransactions
 from voltlab.csms.server import BuiltinCsms
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.ocpi.service import OcpiService
 from voltlab.store.csms_models import station_password_hash
 from voltlab.store.db import Database
 
-# Seconds the virtual-CPO stack gets at shutdown to finish OCPI commands and pushes in flight
-# (a push to an eMSP that no longer answers retries for about 8 s).
+# Seconds the virtual-CPO stack gets at shutdown to finish OCPI commands and the push attempts
+# in flight (unsent pushes stay in the outbox).
 SHUTDOWN_GRACE = 3.0
 
 
@@ -58,12 +60,43 @@ class CpoRuntime:
     driver: VirtualDriver
 
 
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from exc
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
+def push_settings_from_env() -> dict[str, float]:
+    """How long the outbox keeps trying a push: VOLTLAB_OCPI_PUSH_MAX_ATTEMPTS (default 20)
+    attempts per request, waits from VOLTLAB_OCPI_PUSH_RETRY_BASE_DELAY (0.5 s) doubling up to
+    VOLTLAB_OCPI_PUSH_RETRY_MAX_DELAY (300 s): about 1.5 hours of an eMSP being down."""
+    return {
+        "push_max_attempts": int(_env_number("VOLTLAB_OCPI_PUSH_MAX_ATTEMPTS", 20)),
+        "push_retry_base_delay": _env_number("VOLTLAB_OCPI_PUSH_RETRY_BASE_DELAY", 0.5),
+        "push_retry_max_delay": _env_number("VOLTLAB_OCPI_PUSH_RETRY_MAX_DELAY", 300.0),
+    }
+
+
 class VirtualCpos:
-    def __init__(self, database: Database, ocpi: OcpiService, csms_url: str) -> None:
+    def __init__(
+        self,
+        database: Database,
+        ocpi: OcpiService,
+        csms_url: str,
+        executor_id: str = LOCAL_EXECUTOR,
+    ) -> None:
         self.database = database
         self.ocpi = ocpi
         self.csms_url = csms_url
-        self.engine = DurableEngine(database.url)
+        self.engine = DurableEngine(database.url, executor_id)
+        self.housekeeping = Housekeeping(database, ocpi.presence, self.engine, ocpi)
         # Set once the stack runs: until then the CSMS endpoint answers 1013 (try again later).
         self.running: CpoRuntime | None = None
 
@@ -87,10 +120,11 @@ class VirtualCpos:
             max_power_w=networks.connector_max_power_w,
             station_clock=clock,
             now=clock,
+            transactions=DatabaseTransactions(database),
         )
         provisioner = Provisioner(database, ocpi, fleet, networks, csms, self.csms_url)
         return CpoRuntime(
-            service=CpoService(database, ocpi, networks, now=wall_now),
+            service=CpoService(database, ocpi, networks, now=wall_now, lead=ocpi.presence.lead),
             csms=csms,
             provisioner=provisioner,
             commander=CommandBridge(ocpi, csms, roaming, driver),
@@ -114,6 +148,10 @@ class VirtualCpos:
         # where the fleet and the CSMS they act on live.
         self.engine.start(WorkflowServices(database=self.database, provisioner=wired.provisioner))
         wired.service.start_reaper()
+        self.housekeeping.start()
+        # What the outbox holds from before (a crash, another process's rows) goes out now.
+        await asyncio.to_thread(self.ocpi.presence.join)
+        self.ocpi.start_pushes()
         return wired.service
 
     async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
@@ -130,18 +168,29 @@ class VirtualCpos:
             await wired.smart_charging.drain(left())
             await wired.driver.drain(left())
             await wired.service.stop_reaper()
+            await self.housekeeping.stop()
             await asyncio.to_thread(self.engine.stop)
+        # Pushes are durable: the attempts in flight get what is left of the grace, the rest
+        # stay in the outbox for the next process.
         await self.ocpi.drain(left())
         await self.ocpi.aclose()
+        # On the loop's thread: the durable engine's stop shut the default executor down, and
+        # closing one connection is quick.
+        self.ocpi.presence.leave()
 
 
 def build_virtual_cpos(
-    app: FastAPI, database: Database, public_url: str, csms_url: str
+    app: FastAPI,
+    database: Database,
+    public_url: str,
+    csms_url: str,
+    executor_id: str = LOCAL_EXECUTOR,
 ) -> VirtualCpos:
     """Mount the OCPI interface and the built-in CSMS endpoint on `app`; the stack behind them
-    starts with `VirtualCpos.start` once the fleet runs."""
-    ocpi = OcpiService(database, public_url)
-    stack = VirtualCpos(database, ocpi, csms_url)
+    starts with `VirtualCpos.start` once the fleet runs. `executor_id`: DBOS's for this process
+    (its cluster worker id on PostgreSQL, `cpo.durable`)."""
+    ocpi = OcpiService(database, public_url, **push_settings_from_env())  # type: ignore[arg-type]
+    stack = VirtualCpos(database, ocpi, csms_url, executor_id)
     app.include_router(ocpi.router())
 
     @app.websocket("/csms/{cpo_id}/{identity}")

@@ -84,9 +84,6 @@ class RoamingBridge:
         self.driver = driver
         self._indexes: dict[str, NetworkIndex] = {}
         self._cpos: dict[str, Cpo] = {}
-        # How the eMSP authorized each (cpo, uid): a cache of the ocpi_authorizations rows
-        # (None cached too: a uid the eMSP gave nothing for).
-        self._given: dict[tuple[str, str], GivenAuthorization | None] = {}
         # Per session id, the authorization it started with (a second session of the same
         # token, or its stop, must not change it); read back from the stored Session after a
         # restart.
@@ -135,17 +132,15 @@ class RoamingBridge:
     async def remember(self, cpo_id: str, given: GivenAuthorization) -> None:
         """Keep what the eMSP gave for a token uid (stored, so a restart keeps it)."""
         await self.ocpi.remember_authorization(cpo_id, given)
-        self._given[(cpo_id, given.uid)] = given
 
     async def forget(self, cpo_id: str, uid: str) -> None:
-        self._given[(cpo_id, uid)] = None
         await self.ocpi.forget_authorization(cpo_id, uid)
 
     def given(self, cpo_id: str, uid: str) -> GivenAuthorization | None:
-        key = (cpo_id, uid)
-        if key not in self._given:
-            self._given[key] = self.ocpi.given_authorization(cpo_id, uid)
-        return self._given[key]
+        # Read from the database every time, never cached here: the eMSP's START_SESSION may
+        # have reached another process, and the session may start on this one (issue 14).
+        # Asked at an authorization or a session's first push, not per frame.
+        return self.ocpi.given_authorization(cpo_id, uid)
 
     def _given_for_session(
         self, cpo_id: str, session_id: str, uid: str

@@ -37,6 +37,7 @@ MAX_CPOS_PER_ORG = int(os.environ.get("VOLTLAB_MAX_CPOS_PER_ORG", "10"))
 # of TTL expiry lowers it rather than wait a real minute.
 MIN_TTL_SECONDS = int(os.environ.get("VOLTLAB_MIN_CPO_TTL_SECONDS", "60"))
 REAPER_INTERVAL = 1.0  # real seconds between TTL checks
+REAPER = "ttl-reaper"  # the singleton's name (one runner per installation)
 
 
 class CpoLimitReached(Exception):
@@ -75,8 +76,12 @@ class CpoService:
         ocpi: OcpiService,
         networks: CpoNetworks,
         now: Callable[[], datetime],
+        lead: Callable[[str], bool] | None = None,
     ) -> None:
+        """`lead(name)` says whether this process runs the installation's singleton `name`
+        now (`store.presence.Presence.lead`); None: always (one process)."""
         self.database = database
+        self._lead = lead
         self.ocpi = ocpi
         self.networks = networks
         self.now = now
@@ -260,11 +265,15 @@ class CpoService:
             return expired
 
     async def _reap_forever(self) -> None:
+        """Every process runs this loop; only the one leading "ttl-reaper" reaps, so a CPO is
+        destroyed once per installation, and when the leader dies the next asks and leads."""
         while True:
             await asyncio.sleep(REAPER_INTERVAL)
+            if self._lead is not None and not await asyncio.to_thread(self._lead, REAPER):
+                continue
             try:
                 for cpo_id in await asyncio.to_thread(self._expired):
-                    log.info("CPO %s reached its TTL", cpo_id)
+                    log.warning("CPO %s reached its TTL; destroying it", cpo_id)
                     await self.destroy(cpo_id)
             except Exception:  # noqa: BLE001 - the reaper must keep running
                 log.exception("TTL reaper pass failed")

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from voltlab.csms.events import CsmsListener, CsmsTransaction, MeterSample
+from voltlab.csms.tx_records import TransactionChange
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,13 @@ class TransactionStopped:
     tx: CsmsTransaction
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionsChanged:
+    """For the store, not the listener: the transactions a frame changed (issue 14)."""
+
+    changes: list[TransactionChange]
+
+
 Notification = (
     StationRegistered
     | StationDisconnected
@@ -67,6 +76,7 @@ Notification = (
     | TransactionStarted
     | MeterValuesReceived
     | TransactionStopped
+    | TransactionsChanged
 )
 
 
@@ -84,7 +94,7 @@ async def deliver(listener: CsmsListener, cpo_id: str, identity: str, note: Noti
         await listener.transaction_started(cpo_id, note.tx)
     elif isinstance(note, MeterValuesReceived):
         await listener.meter_values(cpo_id, note.tx, note.samples)
-    else:
+    elif isinstance(note, TransactionStopped):
         await listener.transaction_stopped(cpo_id, note.tx)
 
 
@@ -92,9 +102,16 @@ class StationNotifier:
     """Delivers one station's notifications in order, off the frame path."""
 
     def __init__(
-        self, listener: CsmsListener, cpo_id: str, identity: str, *, timeout: float = 60.0
+        self,
+        listener: CsmsListener,
+        cpo_id: str,
+        identity: str,
+        *,
+        timeout: float = 60.0,
+        save: Callable[[list[TransactionChange]], Awaitable[None]] | None = None,
     ) -> None:
         self.listener = listener
+        self.save = save
         self.cpo_id = cpo_id
         self.identity = identity
         self.timeout = timeout
@@ -143,7 +160,11 @@ class StationNotifier:
         name = type(note).__name__
         try:
             async with asyncio.timeout(self.timeout):
-                await deliver(self.listener, self.cpo_id, self.identity, note)
+                if isinstance(note, TransactionsChanged):
+                    if self.save is not None:
+                        await self.save(note.changes)
+                else:
+                    await deliver(self.listener, self.cpo_id, self.identity, note)
         except TimeoutError:
             log.error(
                 "CSMS listener did not handle %s of %s/%s within %g s; skipped",

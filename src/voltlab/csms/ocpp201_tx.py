@@ -126,6 +126,13 @@ class TransactionEvents:
         return {} if token is None else {"idTokenInfo": id_token_info(status, self.version)}
 
     def _apply(self, event: _Event) -> None:
+        self._apply_event(event)
+        # Whatever the event changed (seqNos, chargingState, the EVSE, the id tag) is written.
+        tx = self._transaction_of(self.record.ocpp2.transactions.get(event.station_transaction_id))
+        if tx is not None:
+            self.registry.mark(tx)
+
+    def _apply_event(self, event: _Event) -> None:
         # Looked up after the authorization await: the state may have moved meanwhile.
         state = self.record.ocpp2.transactions.get(event.station_transaction_id)
         if state is None:

@@ -1,8 +1,12 @@
-"""Sans-I/O state of the built-in CSMS: stations, connectors and transactions, in memory.
+"""Sans-I/O state of the built-in CSMS: stations, connectors and transactions.
 
-Nothing here is durable on purpose: after a restart the fleet stations boot again and report
-their connectors, and a transaction that was open is closed by the station's own
-StopTransaction (PowerLoss), which the registry accepts for ids it never saw.
+In memory, as the working copy of the stations connected to this process: with
+``track_changes`` the registry marks every transaction a frame changes (`tx_changes`), the
+server writes them to the database (issue 14), and a station connecting here gets its stored
+transactions back first (`restore_station`), whichever process served it before. Connector
+states are not stored: a station reports them again when it connects. Without a store (tests,
+standalone use), a transaction the CSMS never saw is still accepted at its stop or adopted
+from its MeterValues.
 
 OCPP 2.x transactions live here too, under an integer id the registry allocates; the 2.x
 bookkeeping on top (station transaction ids, chargingState) is `StationRecord.ocpp2`.
@@ -29,6 +33,7 @@ from voltlab.csms.events import (
 from voltlab.csms.ocpp201_state import Ocpp2Station
 from voltlab.csms.plausibility import MeterGuard, Verdict
 from voltlab.csms.timestamps import Now
+from voltlab.csms.tx_changes import ChangeLog
 from voltlab.ocpp.vocabulary.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
@@ -103,9 +108,14 @@ StationKey = tuple[str, str]  # (cpo_id, identity)
 
 class Registry:
     def __init__(
-        self, next_transaction_id: Callable[[], int], guard: MeterGuard | None = None
+        self,
+        next_transaction_id: Callable[[], int],
+        guard: MeterGuard | None = None,
+        *,
+        track_changes: bool = False,
     ) -> None:
         self._next_transaction_id = next_transaction_id
+        self.changes = ChangeLog() if track_changes else None
         # Decides which energy readings are billing truth (see `csms.plausibility`).
         self.guard = guard or MeterGuard()
         self.rejections: Counter[str] = Counter()  # implausible readings per CPO
@@ -132,7 +142,28 @@ class Registry:
     def station_records(self, cpo_id: str) -> list[StationRecord]:
         return [r for (cpo, _), r in self._stations.items() if cpo == cpo_id]
 
+    def mark(self, tx: CsmsTransaction, samples: list[MeterSample] | None = None) -> None:
+        """Note that a frame changed `tx` (to be written, when changes are tracked)."""
+        if self.changes is not None:
+            self.changes.mark(tx, samples)
+
+    def restore_station(self, cpo_id: str, identity: str, stored: list[CsmsTransaction]) -> None:
+        """Replace what this process holds of a station's transactions with the stored ones
+        (another process may have served it since)."""
+        for table in (self._open, self._closed):
+            for tx_id in [
+                i for i, tx in table.items() if tx.cpo_id == cpo_id and tx.identity == identity
+            ]:
+                del table[tx_id]
+        for tx in stored:
+            if tx.is_open:
+                self._open[tx.transaction_id] = tx
+            else:
+                self._closed[tx.transaction_id] = tx
+
     def forget_cpo(self, cpo_id: str) -> None:
+        if self.changes is not None:
+            self.changes.forget_cpo(cpo_id)
         self.rejections.pop(cpo_id, None)
         for key in [k for k in self._stations if k[0] == cpo_id]:
             del self._stations[key]
@@ -234,6 +265,7 @@ class Registry:
             station_transaction_id=station_transaction_id,
         )
         self._open[tx.transaction_id] = tx
+        self.mark(tx)
         return tx, superseded
 
     def adopt(
@@ -268,6 +300,7 @@ class Registry:
             recovered=True,
         )
         self._open[transaction_id] = tx
+        self.mark(tx)
         return tx
 
     def record_samples(
@@ -308,6 +341,7 @@ class Registry:
                 tx.last_soc_percent = sample.soc_percent
             accepted.append(sample)
         tx.samples.extend(accepted)
+        self.mark(tx, accepted)
         overflow = len(tx.samples) - MAX_SAMPLES_PER_TRANSACTION
         if overflow > 0:
             del tx.samples[1 : 1 + overflow]  # keep the first sample: it anchors the start
@@ -441,6 +475,7 @@ class Registry:
         tx.stop_id_tag = id_tag
         if not tx.id_tag and id_tag:
             tx.id_tag = id_tag
+        self.mark(tx)
         if self._open.get(tx.transaction_id) is tx:
             del self._open[tx.transaction_id]
         if tx.transaction_id not in self._closed:

@@ -2,7 +2,9 @@
 
 One instance serves every CPO of the process. The HTTP layer mounts `serve` on
 ``/csms/{cpo_id}/{identity}``; the cpo layer implements `CsmsListener` and drives stations
-through `call` and the helpers. State is in memory (see `registry`).
+through `call` and the helpers. State is in memory (see `registry`); with a `TransactionStore`
+its transactions are in the database too, so a station may reconnect to any process (issue 14,
+`persistence.TransactionSync`).
 
 Stations speak OCPP 1.6, 2.0.1 or 2.1 on the same endpoint; the negotiated subprotocol picks
 the session class (`Ocpp16Session`, `Ocpp201Session`), and the listener hears the same
@@ -31,10 +33,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from voltlab.clock import wall_time
 from voltlab.csms.asgi_socket import StarletteSocket
 from voltlab.csms.events import CsmsListener, CsmsTransaction, IdTagStatus, StationView
-from voltlab.csms.notify import StationDisconnected, StationNotifier
+from voltlab.csms.notify import (
+    Notification,
+    StationDisconnected,
+    StationNotifier,
+)
 from voltlab.csms.ocpp16 import CHARGE_POINT_ACTIONS, Ocpp16Session
 from voltlab.csms.ocpp201 import Ocpp201Session, charging_station_actions
 from voltlab.csms.operations import StationNotConnected, StationOperations
+from voltlab.csms.persistence import TransactionStore, TransactionSync
 from voltlab.csms.plausibility import MaxPowerLookup, MeterGuard
 from voltlab.csms.registry import Registry, StationKey, TransactionIds
 from voltlab.csms.station_auth import (
@@ -103,6 +110,7 @@ class BuiltinCsms(StationOperations):
         station_password_hash: PasswordHashLookup | None = None,
         max_power_w: MaxPowerLookup | None = None,
         station_clock: Now | None = None,
+        transactions: TransactionStore | None = None,
     ) -> None:
         """
         ``now`` is the time put on CSMS timestamps (default: the wall clock; pass the fleet
@@ -115,6 +123,9 @@ class BuiltinCsms(StationOperations):
         every connection must authenticate. ``max_power_w(cpo_id, identity, connector_id)``
         bounds the energy a connector may report; ``station_clock`` is the stations' clock,
         capping the timestamps they claim (see `csms.plausibility`).
+
+        ``transactions`` keeps the transactions in the database (issue 14): written as frames
+        change them, read back when a station connects, ids from a shared sequence.
         """
         self.listener = listener
         self.heartbeat_interval = heartbeat_interval
@@ -129,12 +140,26 @@ class BuiltinCsms(StationOperations):
         )
         self._now: Now = now or wall_time
         self._on_frame = on_frame
+        self._transactions = transactions
+        if next_transaction_id is None:
+            next_transaction_id = (
+                transactions.id_sequence("transaction") if transactions else TransactionIds()
+            )
         self.registry = Registry(
-            next_transaction_id or TransactionIds(), MeterGuard(max_power_w, station_clock)
+            next_transaction_id,
+            MeterGuard(max_power_w, station_clock),
+            track_changes=transactions is not None,
         )
         # 2.x RequestStartTransaction ids: unique across restarts like transaction ids, so
         # a station's late TransactionEvent never matches a request of a previous run.
-        self._remote_start_ids = TransactionIds()
+        self._remote_start_ids = (
+            transactions.id_sequence("remote_start") if transactions else TransactionIds()
+        )
+        self._sync = (
+            TransactionSync(self.registry, transactions, self._notifier, notify_timeout)
+            if transactions is not None
+            else None
+        )
         self._links: dict[StationKey, _Link] = {}
         self._claims: set[StationKey] = set()  # identities between claim and registered link
         self._notifiers: dict[StationKey, StationNotifier] = {}
@@ -161,6 +186,8 @@ class BuiltinCsms(StationOperations):
         record.registered = False  # until this connection's BootNotification
         record.version = version
         record.connected_at = record.last_seen = self._datetime()
+        if self._sync is not None:
+            await self._sync.restore(key, self._notifiers.get(key))
         reader = asyncio.get_running_loop().create_task(
             link.rpc.run(), name=f"csms:{cpo_id}/{identity}"
         )
@@ -254,7 +281,7 @@ class BuiltinCsms(StationOperations):
                 identity=identity,
                 registry=self.registry,
                 authorize=lambda id_tag: self._authorize(cpo_id, identity, id_tag),
-                emit=self._notifier(key).push,
+                emit=self._emitter(key),
                 now=self._datetime,
                 heartbeat_interval=self.heartbeat_interval,
             ).handle
@@ -266,7 +293,7 @@ class BuiltinCsms(StationOperations):
                 version=version,
                 registry=self.registry,
                 decide=lambda id_tag: self._decide(cpo_id, identity, id_tag),
-                emit=self._notifier(key).push,
+                emit=self._emitter(key),
                 now=self._datetime,
                 heartbeat_interval=self.heartbeat_interval,
             ).handle
@@ -281,7 +308,7 @@ class BuiltinCsms(StationOperations):
         rpc = RpcConnection(
             socket,
             version,
-            handler=handler,
+            handler=self._sync.flushing(key, handler) if self._sync is not None else handler,
             on_frame=observer,
             call_timeout=self.call_timeout,
             validate=True,
@@ -306,9 +333,22 @@ class BuiltinCsms(StationOperations):
     def _notifier(self, key: StationKey) -> StationNotifier:
         notifier = self._notifiers.get(key)
         if notifier is None:
-            notifier = StationNotifier(self.listener, *key, timeout=self.notify_timeout)
+            save = self._transactions.save if self._transactions is not None else None
+            notifier = StationNotifier(self.listener, *key, timeout=self.notify_timeout, save=save)
             self._notifiers[key] = notifier
         return notifier
+
+    def _emitter(self, key: StationKey) -> Callable[[Notification], None]:
+        notifier = self._notifier(key)
+        if self._sync is None:
+            return notifier.push
+        sync = self._sync
+
+        def emit(note: Notification) -> None:
+            sync.flush(key)  # the store first: the listener's pushes follow stored state
+            notifier.push(note)
+
+        return emit
 
     async def _authorize(self, cpo_id: str, identity: str, id_tag: str) -> IdTagStatus:
         """The listener's decision; Invalid when it fails or takes too long (fail closed)."""
@@ -426,6 +466,8 @@ class BuiltinCsms(StationOperations):
         for key in [k for k in self._notifiers if k[0] == cpo_id]:
             self._notifiers.pop(key).cancel()
         self.registry.forget_cpo(cpo_id)
+        if self._transactions is not None:
+            await self._transactions.forget_cpo(cpo_id)
 
     async def idle(self) -> None:
         """Wait until every notification recorded so far has reached the listener."""

@@ -1,14 +1,25 @@
-"""Pushes to the eMSP: background tasks with bounded retries, ordered per object.
+"""Pushes to the eMSP, from the durable outbox (`voltlab.ocpi.outbox`, issue 14).
 
-Ordering: jobs for the same object (one location, one session, one CDR, one command response
-URL) are chained, each waits for its predecessor, so a PATCH never overtakes its PUT. When the
-predecessor failed, or the eMSP answers a PATCH with a client error (it lacks the object), the
-job sends its full-object fallback (a PUT) instead, which is what the transport chapter asks a
-client to do after a failed PATCH.
+A push is a row written in the same database transaction as the change it reports (the caller
+uses `PushQueue.enqueue` inside its unit of work, then `wake`); this dispatcher claims due rows
+and sends each, one attempt per claim:
+- ordered per object: a row is claimed only when every earlier row of its object (one
+  location, one session, one CDR, one command response URL) has ended, so a PATCH never
+  overtakes its PUT, across processes and restarts too;
+- retried with exponential backoff (`retry_base_delay` doubled per attempt, capped at
+  `retry_max_delay`), `max_attempts` per request; the row keeps its counts, so a restart
+  continues the schedule instead of starting it over. A push that failed `judge_after` times
+  is a finding about the eMSP (once per push) while the row keeps trying;
+- when its predecessor failed for good, or the eMSP answers a PATCH with a client error (it
+  lacks the object), the row sends its full-object fallback (a PUT) instead, which is what the
+  transport chapter asks a client to do after a failed PATCH;
+- in a cluster exactly one process holds a row while it sends it (`FOR UPDATE SKIP LOCKED`,
+  then the process's presence token); a process that dies frees its rows at once.
 
-Jobs live in memory: a crash loses the pushes in flight, and a shutdown gives them a bounded
-grace, then logs the rest as ``dropped``. The eMSP can always catch up by pulling (OCPI
-requires pull for exactly this reason).
+Delivery is at least once: a process killed after the eMSP received a request and before the
+row was marked done sends it again after the restart (the window is one HTTP exchange).
+Shutdown stops claiming, lets attempts in flight finish within a bound, and cancels the rest
+(logged ``dropped``; their rows stay pending for the next process).
 """
 
 from __future__ import annotations
@@ -16,44 +27,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 import httpx
+from sqlalchemy.orm import Session
 
-from voltlab.ocpi import repo
+from voltlab.clock import wall_now
+from voltlab.ocpi import outbox, repo
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.core import OcpiCore, exchange_evidence, ocpi_status_of
 from voltlab.ocpi.credentials_tokens import authorization_header
 from voltlab.ocpi.findings import OcpiObservation
+from voltlab.ocpi.outbox import ClaimedRow, PushJob, PushRequest
 from voltlab.ocpi.peer import CpoLink
 from voltlab.ocpi.peer_address import UNREACHABLE, PeerAddressRefused, PeerUnreachable
 from voltlab.ocpi.web import routing_headers
+from voltlab.store.presence import Presence
+from voltlab.store.times import as_utc
 from voltlab.tasks import BackgroundTasks
+
+__all__ = ["PushJob", "PushQueue", "PushRequest"]
 
 log = logging.getLogger(__name__)
 
-DROPPED = "the server shut down before the push was delivered"
-
-
-@dataclass(frozen=True)
-class PushRequest:
-    method: str
-    path: str  # appended to the eMSP's module endpoint URL ("" for the endpoint itself)
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PushJob:
-    cpo_id: str
-    module: str  # eMSP endpoint identifier, also the traffic counter's module
-    object_key: str  # ordering key within the CPO
-    request: PushRequest
-    # Full-object PUT to send instead of a PATCH whose object the eMSP may not have.
-    fallback: PushRequest | None = None
-    # Command results go to the response_url the eMSP gave, not to a module endpoint.
-    absolute_url: str | None = None
-    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+DROPPED = (
+    "the server shut down before the push was delivered; it stays in the outbox for the next "
+    "process"
+)
+# Rows another process may have written are looked for at least this often (seconds).
+POLL_INTERVAL = 1.0
+CONCURRENCY = 32  # attempts in flight per process
+# A push still failing after this many attempts is a finding about the eMSP (it keeps trying).
+JUDGE_AFTER = 5
 
 
 @dataclass
@@ -89,135 +98,205 @@ class PushQueue:
     def __init__(
         self,
         core: OcpiCore,
+        presence: Presence,
         *,
         max_attempts: int = 5,
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 8.0,
+        judge_after: int = JUDGE_AFTER,
+        now: Callable[[], datetime] = wall_now,
+        poll_interval: float = POLL_INTERVAL,
     ) -> None:
         self._core = core
+        self._presence = presence
         self._max_attempts = max(1, max_attempts)
+        self._judge_after = max(1, judge_after)
         self._base_delay = retry_base_delay
         self._max_delay = retry_max_delay
-        self._tails: dict[str, asyncio.Task[str]] = {}
+        self._now = now
+        self._poll_interval = poll_interval
         self._tasks = BackgroundTasks("OCPI pushes")
+        self._inflight: set[int] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._progress: asyncio.Event | None = None
+        self._stopped = False
+        self._push_ids: dict[int, int] = {}  # row id -> push log id, while in flight
 
-    def submit(self, job: PushJob) -> None:
-        """Schedule a push and return at once."""
-        key = f"{job.cpo_id}|{job.object_key}"
-        previous = self._tails.get(key)
-        task = self._tasks.spawn(self._run(job, previous))
-        self._tails[key] = task
-        task.add_done_callback(lambda done: self._forget(key, done))
+    # -- writing ------------------------------------------------------------------------------
 
-    def _forget(self, key: str, task: asyncio.Task[str]) -> None:
-        if self._tails.get(key) is task:
-            del self._tails[key]
+    def enqueue(self, session: Session, job: PushJob) -> int:
+        """Add `job` to the outbox in the caller's transaction; call `wake` after it commits."""
+        return outbox.enqueue(session, job, str(uuid.uuid4()), self._now())
+
+    def wake(self) -> None:
+        """New rows (or a start): claim now rather than at the next poll."""
+        if self._stopped:
+            return
+        if self._wakeup is None:
+            self._wakeup, self._progress = asyncio.Event(), asyncio.Event()
+        self._wakeup.set()
+        if self._loop_task is None or self._loop_task.done():
+            self._loop_task = asyncio.get_running_loop().create_task(
+                self._run(), name="ocpi-outbox"
+            )
+
+    # -- shutdown and tests -------------------------------------------------------------------
 
     async def drain(self, timeout: float | None = None) -> int:
-        """Wait until every push ended (retries included). With a `timeout` (seconds), cancel
-        the pushes still pending then (each logs itself ``dropped``); returns how many."""
+        """Without `timeout`: wait until the outbox holds no pending row (tests). With one
+        (shutdown): stop claiming, give the attempts in flight `timeout` seconds, cancel the
+        rest (each logs itself ``dropped``, its row stays pending); returns how many."""
+        if timeout is None:
+            while not self._stopped:
+                if not self._inflight and await self._core.db(outbox.pending_count) == 0:
+                    break
+                self.wake()
+                assert self._progress is not None
+                self._progress.clear()
+                try:
+                    async with asyncio.timeout(self._poll_interval):
+                        await self._progress.wait()
+                except TimeoutError:
+                    pass
+            return 0
+        await self._stop_loop()
         return await self._tasks.drain(timeout)
 
     async def cancel_all(self) -> int:
+        await self._stop_loop()
         return await self._tasks.cancel()
 
-    async def _run(self, job: PushJob, previous: asyncio.Task[str] | None) -> str:
-        previous_failed = False
-        if previous is not None:
-            # asyncio.wait, not await: a cancelled predecessor must not cancel this job.
-            await asyncio.wait([previous])
-            previous_failed = previous.cancelled() or previous.result() == "failed"
-        try:
-            return await self._deliver(job, previous_failed)
-        except Exception:  # never let a background task die with an unretrieved exception
-            log.exception("OCPI push %s %s failed unexpectedly", job.module, job.object_key)
-            return "failed"
+    async def _stop_loop(self) -> None:
+        self._stopped = True
+        task, self._loop_task = self._loop_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
 
-    async def _deliver(self, job: PushJob, previous_failed: bool) -> str:
+    # -- the dispatcher -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None and self._progress is not None
+        if not self._presence.clustered:
+            # One process: claims left by a previous run of it (kill -9) are its own.
+            await self._core.db(outbox.release_all, self._presence.token)
+        while not self._stopped:
+            self._wakeup.clear()
+            claimed: list[ClaimedRow] = []
+            try:
+                token = await anyio.to_thread.run_sync(self._presence.current_token)
+                free = CONCURRENCY - len(self._inflight)
+                claimed = await self._core.db(outbox.claim, token, free, self._now())
+                for row in claimed:
+                    self._inflight.add(row.id)
+                    self._tasks.spawn(self._deliver(row))
+                due = await self._core.db(outbox.next_due)
+            except Exception:  # noqa: BLE001 - the database is away: try again later
+                log.warning("OCPI outbox: claiming failed; retrying", exc_info=True)
+                due = None
+            self._progress.set()
+            delay = self._poll_interval
+            if due is not None:
+                until_due = (as_utc(due) - self._now()).total_seconds()
+                if until_due > 0:
+                    delay = min(delay, until_due)
+            try:
+                async with asyncio.timeout(delay):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+
+    async def _deliver(self, row: ClaimedRow) -> None:
+        try:
+            await self._send(row)
+        except asyncio.CancelledError:
+            # Shutdown: the log says so instead of showing it pending for ever; the row stays.
+            push_id = self._push_ids.get(row.id, row.push_log_id)
+            await self._core.db(_dropped, row.id, push_id, row.attempts)
+            raise
+        except Exception:  # never let a delivery die with the row claimed
+            log.exception("OCPI push %s %s failed unexpectedly", row.job.module, row.job.object_key)
+            await self._core.db(
+                outbox.retry_later,
+                row.id,
+                attempts=row.attempts,
+                phase_attempts=row.phase_attempts,
+                use_fallback=row.use_fallback,
+                next_attempt_at=self._now() + outbox.backoff(1, self._base_delay, self._max_delay),
+                error="internal error",
+            )
+        finally:
+            self._inflight.discard(row.id)
+            self._push_ids.pop(row.id, None)
+            if self._wakeup is not None:
+                self._wakeup.set()
+            if self._progress is not None:
+                self._progress.set()
+
+    async def _send(self, row: ClaimedRow) -> None:
+        job = row.job
         link = await self._core.db(repo.get_link, job.cpo_id)
-        request = job.request
-        if previous_failed and job.fallback is not None:
-            request = job.fallback
+        request = row.request
         base_url = job.absolute_url
         if base_url is None and link is not None:
             base_url = link.endpoint(job.module)
-        url = (base_url.rstrip("/") + request.path) if base_url and request.path else base_url
+        url = _join(base_url, request.path)
         if link is None or not link.can_push or url is None:
             reason = "not registered" if link is None or not link.can_push else "no endpoint"
-            await self._log_skip(job, request, url or "", reason)
             # Nothing was sent, so a later PATCH must fall back to the full object.
-            return "failed" if reason == "not registered" else "skipped"
-        push_id = await self._core.db(
-            traffic_repo.start_push, job.cpo_id, job.module, request.method, url, job.object_key
+            state = "failed" if reason == "not registered" else "skipped"
+            await self._core.db(_skip, row, request, url or "", reason, state, self._now())
+            return
+        push_id = row.push_log_id
+        if push_id is None:
+            push_id = await self._core.db(_start_log, row, request, url)
+        self._push_ids[row.id] = push_id
+        result = await self._attempt(link, job, request, url, row.correlation_id)
+        await self._core.count(
+            job.cpo_id,
+            "out",
+            job.module,
+            result.http_status,
+            result.ocpi_status,
+            method=request.method,
+            url=url,
         )
-        try:
-            attempts, result = await self._attempts(link, job, request, url)
-        except asyncio.CancelledError:
-            # Shutdown dropped it: the log says so instead of showing it pending for ever.
-            await self._core.db(
-                traffic_repo.finish_push,
-                push_id,
-                outcome="dropped",
-                attempts=0,
-                http_status=None,
-                ocpi_status=None,
-                error=DROPPED,
-            )
-            raise
-        if (
-            not result.ok
-            and request is job.request
-            and job.fallback is not None
-            and not result.retryable
-        ):
+        attempts, phase = row.attempts + 1, row.phase_attempts + 1
+        if result.ok:
+            await self._core.db(_end, row.id, push_id, "succeeded", attempts, result, self._now())
+        elif not row.use_fallback and job.fallback is not None and not result.retryable:
             # The eMSP refused the PATCH (likely it lacks the object): send the whole object.
-            request = job.fallback
-            url = base_url.rstrip("/") + request.path if base_url else url
-            more, result = await self._attempts(link, job, request, url)
-            attempts += more
-        outcome = "succeeded" if result.ok else "failed"
-        if not result.ok:
-            await self._judge_failure(link, job, request, url, attempts, result)
-        await self._core.db(
-            traffic_repo.finish_push,
-            push_id,
-            outcome=outcome,
-            attempts=attempts,
-            http_status=result.http_status,
-            ocpi_status=result.ocpi_status,
-            error=result.error,
-        )
-        return outcome
-
-    async def _attempts(
-        self, link: CpoLink, job: PushJob, request: PushRequest, url: str
-    ) -> tuple[int, AttemptResult]:
-        result = AttemptResult(error="not attempted")
-        for attempt in range(1, self._max_attempts + 1):
-            result = await self._attempt(link, job, request, url)
-            await self._core.count(
-                job.cpo_id,
-                "out",
-                job.module,
-                result.http_status,
-                result.ocpi_status,
-                method=request.method,
-                url=url,
+            await self._core.db(_again, row.id, push_id, attempts, 0, True, self._now(), result)
+        elif result.retryable and phase < self._max_attempts:
+            if phase == self._judge_after:
+                # The eMSP is judged once per push, after as many attempts as a push had
+                # before the outbox (a finding in seconds); the row keeps trying after it.
+                await self._judge_failure(link, job, request, url, attempts, result)
+            wait = outbox.backoff(phase, self._base_delay, self._max_delay)
+            await self._core.db(
+                _again,
+                row.id,
+                push_id,
+                attempts,
+                phase,
+                row.use_fallback,
+                self._now() + wait,
+                result,
             )
-            if result.ok or not result.retryable:
-                return attempt, result
-            if attempt < self._max_attempts:
-                await asyncio.sleep(min(self._base_delay * 2 ** (attempt - 1), self._max_delay))
-        return self._max_attempts, result
+        else:
+            if phase <= self._judge_after:  # not judged yet
+                await self._judge_failure(link, job, request, url, attempts, result)
+            await self._core.db(_end, row.id, push_id, "failed", attempts, result, self._now())
 
     async def _attempt(
-        self, link: CpoLink, job: PushJob, request: PushRequest, url: str
+        self, link: CpoLink, job: PushJob, request: PushRequest, url: str, correlation_id: str
     ) -> AttemptResult:
         assert link.token_b is not None  # can_push guarantees it
         headers = {
             "Authorization": authorization_header(link.token_b, base64_encoded=link.token_b_base64),
             "X-Request-ID": str(uuid.uuid4()),
-            "X-Correlation-ID": job.correlation_id,
+            "X-Correlation-ID": correlation_id,
         }
         if link.version == "2.2.1":
             headers.update(routing_headers(link))
@@ -296,16 +375,107 @@ class PushQueue:
             job.cpo_id, link.version, [OcpiObservation(rule, detail)], [evidence]
         )
 
-    async def _log_skip(self, job: PushJob, request: PushRequest, url: str, reason: str) -> None:
-        push_id = await self._core.db(
-            traffic_repo.start_push, job.cpo_id, job.module, request.method, url, job.object_key
-        )
-        await self._core.db(
-            traffic_repo.finish_push,
+
+def _join(base_url: str | None, path: str) -> str | None:
+    if not base_url:
+        return None
+    return base_url.rstrip("/") + path if path else base_url
+
+
+def _start_log(session: Session, row: ClaimedRow, request: PushRequest, url: str) -> int:
+    job = row.job
+    push_id = traffic_repo.start_push(
+        session, job.cpo_id, job.module, request.method, url, job.object_key
+    )
+    outbox.set_push_log(session, row.id, push_id)
+    return push_id
+
+
+def _skip(
+    session: Session,
+    row: ClaimedRow,
+    request: PushRequest,
+    url: str,
+    reason: str,
+    state: str,
+    now: datetime,
+) -> None:
+    job = row.job
+    push_id = traffic_repo.start_push(
+        session, job.cpo_id, job.module, request.method, url, job.object_key
+    )
+    traffic_repo.finish_push(
+        session,
+        push_id,
+        outcome="skipped",
+        attempts=0,
+        http_status=None,
+        ocpi_status=None,
+        error=reason,
+    )
+    outbox.finish(session, row.id, state=state, attempts=row.attempts, error=reason, now=now)
+
+
+def _end(
+    session: Session,
+    row_id: int,
+    push_id: int,
+    outcome: str,
+    attempts: int,
+    result: AttemptResult,
+    now: datetime,
+) -> None:
+    outbox.finish(session, row_id, state=outcome, attempts=attempts, error=result.error, now=now)
+    traffic_repo.finish_push(
+        session,
+        push_id,
+        outcome=outcome,
+        attempts=attempts,
+        http_status=result.http_status,
+        ocpi_status=result.ocpi_status,
+        error=result.error,
+    )
+
+
+def _again(
+    session: Session,
+    row_id: int,
+    push_id: int,
+    attempts: int,
+    phase_attempts: int,
+    use_fallback: bool,
+    next_attempt_at: datetime,
+    result: AttemptResult,
+) -> None:
+    outbox.retry_later(
+        session,
+        row_id,
+        attempts=attempts,
+        phase_attempts=phase_attempts,
+        use_fallback=use_fallback,
+        next_attempt_at=next_attempt_at,
+        error=result.error,
+    )
+    traffic_repo.finish_push(
+        session,
+        push_id,
+        outcome="pending",
+        attempts=attempts,
+        http_status=result.http_status,
+        ocpi_status=result.ocpi_status,
+        error=result.error,
+    )
+
+
+def _dropped(session: Session, row_id: int, push_id: int | None, attempts: int) -> None:
+    if push_id is not None:
+        traffic_repo.finish_push(
+            session,
             push_id,
-            outcome="skipped",
-            attempts=0,
+            outcome="dropped",
+            attempts=attempts,
             http_status=None,
             ocpi_status=None,
-            error=reason,
+            error=DROPPED,
         )
+    outbox.release_claim(session, row_id)

@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
-from voltlab.ocpi import authorizations, repo
+from voltlab.ocpi import authorizations, outbox, repo
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.authorization import TokenAuthorization, authorize
 from voltlab.ocpi.authorizations import GivenAuthorization
@@ -41,6 +41,7 @@ from voltlab.ocpi.shapes_211 import command_result_to_211, session_patch_to_211
 from voltlab.ocpi.tokens_module import add_tokens_routes
 from voltlab.store.db import Database
 from voltlab.store.ocpi_models import OcpiCredentials
+from voltlab.store.presence import Presence
 
 __all__ = ["ChargingProfileHandler", "CommandHandler", "OcpiService", "TokenAuthorization"]
 
@@ -82,12 +83,20 @@ class OcpiService:
         http: httpx.AsyncClient | None = None,
         push_max_attempts: int = 5,
         push_retry_base_delay: float = 0.5,
+        push_retry_max_delay: float = 8.0,
         refuse_private_peers: bool | None = None,
+        presence: Presence | None = None,
     ) -> None:
-        """`refuse_private_peers` None reads VOLTLAB_OCPI_REFUSE_PRIVATE_PEERS."""
+        """`refuse_private_peers` None reads VOLTLAB_OCPI_REFUSE_PRIVATE_PEERS. `presence` is
+        the process's presence in the installation (one is made when not given)."""
         self._core = OcpiCore(database, public_url, http, refuse_private_peers=refuse_private_peers)
+        self.presence = presence or Presence(database)
         self._push = PushQueue(
-            self._core, max_attempts=push_max_attempts, retry_base_delay=push_retry_base_delay
+            self._core,
+            self.presence,
+            max_attempts=push_max_attempts,
+            retry_base_delay=push_retry_base_delay,
+            retry_max_delay=push_retry_max_delay,
         )
         self._command_handler: CommandHandler | None = None
         self._charging_profile_handler: ChargingProfileHandler | None = None
@@ -122,6 +131,15 @@ class OcpiService:
 
     def now(self) -> datetime:
         return self._core.now()
+
+    def start_pushes(self) -> None:
+        """Deliver the outbox's pending rows (a previous run's, other processes' too) without
+        waiting for a new push to wake the dispatcher."""
+        self._push.wake()
+
+    async def prune_outbox(self, finished_before: datetime) -> int:
+        """Delete outbox rows that ended before `finished_before`; returns how many."""
+        return await self._core.db(outbox.prune, finished_before)
 
     async def drain(self, timeout: float | None = None) -> int:
         """Wait for pending pushes; see `PushQueue.drain`."""
@@ -184,9 +202,11 @@ class OcpiService:
         row.updated_at = wall_now()
 
     def purge_cpo(self, session: Session, cpo_id: str) -> None:
-        """Delete the CPO's OCPI objects and received tokens (credentials row stays, revoked)."""
+        """Delete the CPO's OCPI objects, received tokens and unsent pushes (credentials row
+        stays, revoked)."""
         self.revoke_cpo(session, cpo_id)
         repo.delete_cpo_data(session, cpo_id)
+        outbox.delete_cpo_rows(session, cpo_id)
 
     def publish(
         self, session: Session, cpo_id: str, kind: str, object_id: str, body: dict[str, Any]
@@ -241,39 +261,26 @@ class OcpiService:
         at_text = format_datetime(parse_datetime(at))
         lock = self._locks.setdefault(f"{cpo_id}|{location_id}", asyncio.Lock())
         async with lock:
-            outcome = await self._core.db(
+            pushed = await self._core.db(
                 self._apply_evse_status, cpo_id, location_id, evse_uid, status, at_text
             )
-        if outcome is None:
+        if not pushed:
             log.warning("EVSE %s/%s of CPO %s is not published", location_id, evse_uid, cpo_id)
             return
-        link, presented_location = outcome
-        owner = _segment(link.country_code) + _segment(link.party_id) + _segment(location_id)
-        self._push.submit(
-            PushJob(
-                cpo_id=cpo_id,
-                module="locations",
-                object_key=f"location:{location_id}",
-                request=PushRequest(
-                    "PATCH", owner + _segment(evse_uid), {"status": status, "last_updated": at_text}
-                ),
-                fallback=PushRequest("PUT", owner, presented_location),
-            )
-        )
+        self._push.wake()
 
-    @staticmethod
     def _apply_evse_status(
-        session: Session, cpo_id: str, location_id: str, evse_uid: str, status: str, at: str
-    ) -> tuple[CpoLink, dict[str, Any]] | None:
+        self, session: Session, cpo_id: str, location_id: str, evse_uid: str, status: str, at: str
+    ) -> bool:
         link = repo.get_link(session, cpo_id)
         row = repo.get_object_for_update(session, cpo_id, "location", location_id)
         if link is None or row is None:
-            return None
+            return False
         body = dict(row.body)
         evses = [dict(evse) for evse in body.get("evses") or []]
         evse = next((e for e in evses if e.get("uid") == evse_uid), None)
         if evse is None:
-            return None
+            return False
         evse["status"] = status
         evse["last_updated"] = at
         body["evses"] = evses
@@ -283,18 +290,57 @@ class OcpiService:
             body["last_updated"] = at
             row.last_updated = when
         row.body = body
-        return link, present_one(session, cpo_id, link.version, "location", body)
+        presented = present_one(session, cpo_id, link.version, "location", body)
+        owner = _segment(link.country_code) + _segment(link.party_id) + _segment(location_id)
+        # In the transaction that stored the change: the push is as durable as the change.
+        self._push.enqueue(
+            session,
+            PushJob(
+                cpo_id=cpo_id,
+                module="locations",
+                object_key=f"location:{location_id}",
+                request=PushRequest(
+                    "PATCH", owner + _segment(evse_uid), {"status": status, "last_updated": at}
+                ),
+                fallback=PushRequest("PUT", owner, presented),
+            ),
+        )
+        return True
 
     async def session_changed(
-        self, cpo_id: str, session_body: dict[str, Any], patch: dict[str, Any] | None = None
+        self,
+        cpo_id: str,
+        session_body: dict[str, Any],
+        patch: dict[str, Any] | None = None,
+        *,
+        also: Callable[[Session], None] | None = None,
     ) -> None:
+        """Store a Session and add its push (PUT, or `patch` as a PATCH with the PUT as its
+        fallback) to the outbox in one transaction; `also` joins that transaction (the
+        roaming bridge's bookkeeping of what the eMSP holds)."""
         session_id = str(session_body.get("id", ""))
         if not session_id:
             raise ValueError("session body has no id")
-        link, presented = await self._core.db(self._store, cpo_id, "session", session_body)
-        if link is None:
+        pushed = await self._core.db(self._store_session, cpo_id, session_body, patch, also)
+        if not pushed:
             log.warning("session %s of unknown CPO %s stored, not pushed", session_id, cpo_id)
             return
+        self._push.wake()
+
+    def _store_session(
+        self,
+        session: Session,
+        cpo_id: str,
+        session_body: dict[str, Any],
+        patch: dict[str, Any] | None,
+        also: Callable[[Session], None] | None,
+    ) -> bool:
+        link, presented = self._store(session, cpo_id, "session", session_body)
+        if also is not None:
+            also(session)
+        if link is None:
+            return False
+        session_id = str(session_body["id"])
         path = _segment(link.country_code) + _segment(link.party_id) + _segment(session_id)
         full = PushRequest("PUT", path, presented)
         request = full
@@ -308,32 +354,56 @@ class OcpiService:
                     patch_body["charging_periods"] = session_body.get("charging_periods") or []
                 patch_body = session_patch_to_211(patch_body)
             request = PushRequest("PATCH", path, patch_body)
-        self._push.submit(
+        self._push.enqueue(
+            session,
             PushJob(
                 cpo_id=cpo_id,
                 module="sessions",
                 object_key=f"session:{session_id}",
                 request=request,
                 fallback=full if patch is not None else None,
-            )
+            ),
         )
+        return True
 
-    async def cdr_created(self, cpo_id: str, cdr_body: dict[str, Any]) -> None:
+    async def cdr_created(
+        self,
+        cpo_id: str,
+        cdr_body: dict[str, Any],
+        *,
+        also: Callable[[Session], None] | None = None,
+    ) -> None:
         cdr_id = str(cdr_body.get("id", ""))
         if not cdr_id:
             raise ValueError("CDR body has no id")
-        link, presented = await self._core.db(self._store, cpo_id, "cdr", cdr_body)
-        if link is None:
+        pushed = await self._core.db(self._store_cdr, cpo_id, cdr_body, also)
+        if not pushed:
             log.warning("CDR %s of unknown CPO %s stored, not pushed", cdr_id, cpo_id)
             return
-        self._push.submit(
+        self._push.wake()
+
+    def _store_cdr(
+        self,
+        session: Session,
+        cpo_id: str,
+        cdr_body: dict[str, Any],
+        also: Callable[[Session], None] | None,
+    ) -> bool:
+        link, presented = self._store(session, cpo_id, "cdr", cdr_body)
+        if also is not None:
+            also(session)
+        if link is None:
+            return False
+        self._push.enqueue(
+            session,
             PushJob(
                 cpo_id=cpo_id,
                 module="cdrs",
-                object_key=f"cdr:{cdr_id}",
+                object_key=f"cdr:{cdr_body['id']}",
                 request=PushRequest("POST", "", presented),
-            )
+            ),
         )
+        return True
 
     @staticmethod
     def _store(
@@ -350,37 +420,42 @@ class OcpiService:
     async def send_command_result(
         self, cpo_id: str, response_url: str, result: str, message: str | None = None
     ) -> None:
-        link = await self._core.db(repo.get_link, cpo_id)
-        if link is not None and link.version == "2.1.1":
-            body: dict[str, Any] = {"result": command_result_to_211(result)}
-        else:
-            body = {"result": result}
-            if message:
-                body["message"] = [{"language": "en", "text": message[:512]}]
-        self._push.submit(
-            PushJob(
-                cpo_id=cpo_id,
-                module="commands",
-                object_key=f"command:{response_url}",
-                request=PushRequest("POST", "", body),
-                absolute_url=response_url,
+        def write(session: Session) -> None:
+            link = repo.get_link(session, cpo_id)
+            if link is not None and link.version == "2.1.1":
+                body: dict[str, Any] = {"result": command_result_to_211(result)}
+            else:
+                body = {"result": result}
+                if message:
+                    body["message"] = [{"language": "en", "text": message[:512]}]
+            self._push.enqueue(
+                session,
+                PushJob(
+                    cpo_id=cpo_id,
+                    module="commands",
+                    object_key=f"command:{response_url}",
+                    request=PushRequest("POST", "", body),
+                    absolute_url=response_url,
+                ),
             )
-        )
+
+        await self._core.db(write)
+        self._push.wake()
 
     async def send_result(
         self, cpo_id: str, response_url: str, body: dict[str, Any], module: str = "chargingprofiles"
     ) -> None:
         """POST an asynchronous result object (e.g. a ChargingProfileResult) to the eMSP's
-        response_url with Token B, retried and ordered like every push."""
-        self._push.submit(
-            PushJob(
-                cpo_id=cpo_id,
-                module=module,
-                object_key=f"result:{response_url}",
-                request=PushRequest("POST", "", dict(body)),
-                absolute_url=response_url,
-            )
+        response_url with Token B, through the outbox like every push."""
+        job = PushJob(
+            cpo_id=cpo_id,
+            module=module,
+            object_key=f"result:{response_url}",
+            request=PushRequest("POST", "", dict(body)),
+            absolute_url=response_url,
         )
+        await self._core.db(self._push.enqueue, job)
+        self._push.wake()
 
     async def remember_authorization(self, cpo_id: str, given: GivenAuthorization) -> None:
         """Keep how the eMSP authorized a token uid (the last value given wins)."""

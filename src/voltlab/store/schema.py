@@ -13,6 +13,7 @@ from voltlab.store import (  # noqa: F401
     csms_models,
     finding_models,
     ocpi_models,
+    outbox_models,
     queue_models,
     scenario_models,
 )
