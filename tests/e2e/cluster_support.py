@@ -59,6 +59,7 @@ class Member(ServeProcess):
             **env,
         )
         self.role = role
+        self.extra_args = ("--role", role)
 
     def start(self) -> None:
         super().start()
@@ -265,3 +266,43 @@ def _check_speakers(peer: OcppRpcPeer, report: WireReport) -> None:
             latest = newest.get(event["identity"], 0)
             if event["conn"] < latest:
                 report.two_speakers.append((event["identity"], event["conn"], latest))
+
+
+async def record(http: httpx.AsyncClient, base: str, command_id: str) -> dict[str, Any]:
+    response = await http.get(f"{base}/ocpp/commands/{command_id}", headers=HEADERS)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def claimed_by(database_url: str, command_id: str) -> int | None:
+    """PID of the live worker that claimed the command (None: unclaimed or its worker gone)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.execute(
+                text(
+                    "SELECT w.pid FROM commands AS c JOIN workers AS w ON w.id = c.worker_id "
+                    "WHERE c.id = :id"
+                ),
+                {"id": command_id},
+            ).scalar()
+    finally:
+        engine.dispose()
+    return None if pid is None else int(pid)
+
+
+def open_connections(peer: OcppRpcPeer) -> dict[str, set[int]]:
+    """identity -> the numbers of its connections the peer holds open (call after `sync`)."""
+    opened: dict[str, set[int]] = defaultdict(set)
+    for event in peer.events:
+        if event.get("event") == "connected":
+            opened[event["identity"]].add(event["conn"])
+        elif event.get("event") == "disconnected":
+            opened[event["identity"]].discard(event["conn"])
+    return dict(opened)
+
+
+def reconnected_since(peer: OcppRpcPeer, mark: int) -> set[str]:
+    """Identities that opened a connection since `peer.events[mark]`."""
+    return {e["identity"] for e in peer.events[mark:] if e.get("event") == "connected"}

@@ -49,6 +49,7 @@ class ServeProcess:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
+        self.extra_args: tuple[str, ...] = ()  # after `serve --host --port`, e.g. `--role`
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -70,6 +71,7 @@ class ServeProcess:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
+                *self.extra_args,
             ],
             cwd=self.workdir,
             env=env,

@@ -53,6 +53,9 @@ class QueueStore:
         self._had_rows: set[str] | None = None
         self._backlog_read: asyncio.Task[set[str]] | None = None
         self._enqueued: set[str] = set()
+        # Chargers taken over from another process (a cluster): their rows were written
+        # there, after `_had_rows` was read and with seqs this process never handed out.
+        self._adopted: set[str] = set()
 
     async def write(self, operation: Callable[[Session], ResultT]) -> ResultT:
         """Run `operation` in a transaction shared with the writes that arrive while the
@@ -75,6 +78,13 @@ class QueueStore:
 
     def noted_enqueue(self, charger_id: str) -> None:
         self._enqueued.add(charger_id)
+
+    def adopt(self, charger_ids: list[str]) -> None:
+        """These chargers come from another process, which may have queued messages for them:
+        read their backlog, and their next seq from the table (the writer thread drops the
+        counters it kept, should they have been here before)."""
+        self._enqueued.update(charger_ids)
+        self._adopted.update(charger_ids)
 
     async def read(self, operation: Callable[[Session], ResultT]) -> ResultT:
         return await asyncio.to_thread(self._run_read, operation)
@@ -111,6 +121,8 @@ class QueueStore:
             raise
 
     def _apply(self, operations: list[Callable[[Session], Any]]) -> list[_Outcome]:
+        while self._adopted:  # the writer thread alone touches `_last_seq`
+            self._last_seq.pop(self._adopted.pop(), None)
         try:
             with self.database.session() as session:
                 values = [operation(session) for operation in operations]

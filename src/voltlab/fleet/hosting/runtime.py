@@ -268,6 +268,8 @@ class FleetRuntime:
 
     async def host(self, charger_ids: list[str]) -> None:
         specs = await asyncio.to_thread(self._specs, charger_ids)
+        # Their offline queues were filled by the process that hosted them before.
+        self.queues.adopt([spec.charger_id for spec in specs])
         for spec in specs:
             try:
                 await self._start_runner(spec, taken_over=True)
