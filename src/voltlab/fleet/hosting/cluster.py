@@ -113,11 +113,15 @@ class ClusterMember:
         self._task: asyncio.Task[None] | None = None
         self._dropping: set[asyncio.Task[None]] = set()
         self._stall_logged = False
+        # Declared dead by the others (frozen past the lease): whatever it hosts is theirs
+        # now. Fenced until every charger is dropped, even once the worker joined again,
+        # and dropped without a final flush (that would write stale state over theirs).
+        self._evicted = False
 
     # -- the fence ----------------------------------------------------------------------------
 
     def may_send(self) -> bool:
-        return monotonic() < self.valid_until
+        return not self._evicted and monotonic() < self.valid_until
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -203,9 +207,12 @@ class ClusterMember:
         with self.database.engine.begin() as conn:
             alive, held = cluster_repo.heartbeat(conn, self.worker_id, self.settings.lease_seconds)
         if not alive:
-            # Swept as dead (frozen past the lease): its leases are gone; join again.
+            # Swept as dead (frozen past the lease): its leases are gone; join again. The
+            # fence stays shut (not renewed here) until `_run` dropped what it hosted.
+            self._evicted = True
             log.warning("this worker was declared dead by the others; joining again")
             self._register()
+            return held, began
         self.valid_until = began + self.settings.lease_seconds - self._margin
         return held, began
 
@@ -270,6 +277,9 @@ class ClusterMember:
                 if hosted:
                     log.error("leases not renewed in time: stopping %d chargers", len(hosted))
                     self._drop(hosted, graceful=False)
+                elif self._evicted and not self._dropping:
+                    log.warning("chargers of the lost leases stopped; taking work again")
+                    self._evicted = False
                 continue
             try:
                 acquired, claimed = await asyncio.to_thread(self._pass, len(hosting.hosted()))
