@@ -67,12 +67,14 @@ class DurableEngine:
             self.running = False
         bind(None)
 
-    def recover_dead(self, live_executors: set[str]) -> int:
+    async def recover_dead(self, live_executors: set[str]) -> int:
         """Recover the unfinished workflows of executors that are not live (dead processes);
         returns how many. Call from one process at a time (the "dbos-recovery" singleton)."""
         if not self.running:
             return 0
-        pending = DBOS.list_workflows(status="PENDING")
+        # The async listing: DBOS refuses its blocking one on a thread with a running loop, and
+        # the recovery below must run on the loop (it resumes async workflows there).
+        pending = await DBOS.list_workflows_async(status="PENDING")
         dead = sorted(
             {
                 w.executor_id

@@ -79,4 +79,4 @@ class Housekeeping:
 
         live_executors = await asyncio.to_thread(live)
         # On the loop's thread: DBOS resumes async workflows on the running loop.
-        self.engine.recover_dead(live_executors)
+        await self.engine.recover_dead(live_executors)
