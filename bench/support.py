@@ -24,6 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from e2e.cluster_support import fresh_database  # noqa: E402
 from peers.ocpp_rpc_peer import OcppRpcPeer  # noqa: E402
 
 API_KEY = "vl_bench_" + "b" * 32
@@ -37,6 +38,7 @@ __all__ = [
     "VoltlabServer",
     "cpu_seconds",
     "create_fleet",
+    "fresh_database",
     "free_port",
     "machine",
     "rss_kib",
@@ -115,17 +117,18 @@ def _profiled() -> list[str]:
 
 
 class VoltlabServer:
-    """`python -m voltlab serve` on a free loopback port, with an API client.
+    """`python -m voltlab serve` on a free loopback port, with an API client; on a SQLite file of
+    its own, or on `database_url` (several processes on one PostgreSQL: bench/cluster.py).
 
     With BENCH_PROFILE=FILE in the environment, py-spy samples the server from the moment it
     answers until the benchmark ends and writes collapsed stacks (flamegraph input) to FILE."""
 
-    def __init__(self, **env: str) -> None:
+    def __init__(self, database_url: str | None = None, **env: str) -> None:
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="voltlab-bench-"))
         self.env = dict(
             os.environ,
-            VOLTLAB_DATABASE_URL=f"sqlite:///{self.workdir / 'voltlab.db'}",
+            VOLTLAB_DATABASE_URL=database_url or f"sqlite:///{self.workdir / 'voltlab.db'}",
             VOLTLAB_API_KEY=API_KEY,
             VOLTLAB_PUBLIC_URL=f"http://127.0.0.1:{self.port}",
             **env,

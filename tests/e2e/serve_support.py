@@ -50,8 +50,11 @@ class ServeProcess:
         self.base = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
         self.extra_args: tuple[str, ...] = ()  # after `serve --host --port`, e.g. `--role`
+        self._starts = 0
 
     def start(self) -> None:
+        self._starts += 1
+        self._log_offset = self._log_size()
         env = dict(os.environ)
         env.update(
             VOLTLAB_DATABASE_URL=f"sqlite:///{self.workdir / 'voltlab.db'}",
@@ -79,10 +82,32 @@ class ServeProcess:
             stderr=subprocess.STDOUT,
         )
 
+    def _log_size(self) -> int:
+        path = self.workdir / "serve.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def _lost_port_race(self) -> bool:
+        """The first start exited because another process took the free port between
+        `free_port()` and the bind (seen with the suite's parallel servers): nothing used
+        the port yet, so another one may be taken."""
+        if self._starts != 1 or self.proc is None or self.proc.poll() is None:
+            return False
+        with open(self.workdir / "serve.log", "rb") as log:
+            log.seek(self._log_offset)
+            return b"address already in use" in log.read()
+
     async def wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as http:
             while time.monotonic() < deadline:
+                for _ in range(3):  # bounded: three new ports at the most
+                    if not self._lost_port_race():
+                        break
+                    self.log.close()
+                    self._starts = 0
+                    self.port = free_port()
+                    self.base = f"http://127.0.0.1:{self.port}"
+                    self.start()
                 assert self.proc is not None and self.proc.poll() is None, self.read_log()
                 try:
                     if (await http.get(self.base + "/health")).status_code == 200:

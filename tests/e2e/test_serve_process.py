@@ -5,6 +5,7 @@ the running chargers back."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 
@@ -234,3 +235,23 @@ async def test_queue_survives_kill_9_while_the_csms_is_away(
         order = [f[2] for f in frames if f[2] in ("MeterValues", "StopTransaction")]
         assert order[-1] == "StopTransaction" and set(order[:-1]) == {"MeterValues"}
         assert second.strict_failures == []
+
+
+async def test_a_first_start_that_loses_its_port_takes_another(tmp_path: Path) -> None:
+    """The suite's servers start in parallel: a port free when chosen may be taken before the
+    bind. The first start then moves to another free port instead of failing the test."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    server = ServeProcess(tmp_path, port)
+    try:
+        server.start()
+        await server.wait_healthy()
+        assert server.port != port
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(server.base + "/health")).status_code == 200
+        assert "address already in use" in server.read_log()
+    finally:
+        server.stop()
+        taken.close()

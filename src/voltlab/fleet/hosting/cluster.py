@@ -268,8 +268,10 @@ class ClusterMember:
         hosting = self._hosting
         assert hosting is not None
         while True:
+            notified = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.heartbeat_seconds)
+                notified = True
             self._wake.clear()
             self._loop_tick = monotonic()
             if not self.may_send():
@@ -282,7 +284,9 @@ class ClusterMember:
                     self._evicted = False
                 continue
             try:
-                acquired, claimed = await asyncio.to_thread(self._pass, len(hosting.hosted()))
+                acquired, claimed = await asyncio.to_thread(
+                    self._pass, len(hosting.hosted()), notified
+                )
             except Exception:  # noqa: BLE001 - the next pass tries again
                 log.warning("cluster pass failed", exc_info=True)
                 continue
@@ -291,14 +295,16 @@ class ClusterMember:
             if claimed:
                 hosting.run_commands(claimed)
 
-    def _pass(self, hosted: int) -> tuple[list[str], list[str]]:
+    def _pass(self, hosted: int, notified: bool) -> tuple[list[str], list[str]]:
         settings = self.settings
-        # A renewal of our own first: a charger stopped or deleted through another process
-        # (woken by its NOTIFY) leaves now, not at the heartbeat thread's next beat.
-        held, began = self._beat_once()
-        loop = self._loop
-        if loop is not None:
-            loop.call_soon_threadsafe(self._renewed, held, began)
+        if notified:
+            # Woken by another process's NOTIFY: a renewal of our own first, so a charger
+            # stopped or deleted there leaves now, not at the heartbeat thread's next beat. A
+            # periodic pass leaves renewing to that thread (each renewal writes every lease).
+            held, began = self._beat_once()
+            loop = self._loop
+            if loop is not None:
+                loop.call_soon_threadsafe(self._renewed, held, began)
         with self.database.engine.begin() as conn:
             counts = cluster_repo.sweep(conn, settings.unclaimed_timeout_s)
         if counts["dead_workers"]:

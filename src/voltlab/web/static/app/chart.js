@@ -14,7 +14,7 @@ function themeColor(name, fallback) {
 }
 
 export class TimeChart {
-  /** `series`: [{label, scale, color?, points?}], at most two scales (left, right). */
+  /** `series`: [{label, scale, color?, points?, bars?}], at most two scales (left, right). */
   constructor(element, { series, height = 220, maxPoints = 5000 }) {
     this.element = element;
     this.maxPoints = maxPoints;
@@ -40,14 +40,20 @@ export class TimeChart {
       legend: { live: true },
       series: [
         {},
-        ...series.map((s, index) => ({
-          label: s.label,
-          scale: s.scale,
-          stroke: s.color || PALETTE[index % PALETTE.length],
-          width: 2,
-          // A line needs two samples; a series of few buckets shows its points too.
-          points: { show: Boolean(s.points), size: 7 },
-        })),
+        ...series.map((s, index) => {
+          const color = s.color || PALETTE[index % PALETTE.length];
+          return {
+            label: s.label,
+            scale: s.scale,
+            stroke: color,
+            width: 2,
+            // A line needs two samples; a series of few buckets shows its points too.
+            points: { show: Boolean(s.points), size: 7 },
+            // Amounts per time bucket are bars: a line between two buckets would draw values
+            // that no bucket holds.
+            ...(s.bars ? { paths: uPlot.paths.bars({ size: [0.6, 64] }), fill: `${color}88` } : {}),
+          };
+        }),
       ],
     };
     this.plot = new uPlot(options, this.columns, element);

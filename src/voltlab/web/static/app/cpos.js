@@ -232,7 +232,7 @@ export function cpoPage(cpoId) {
       ];
       for (const [element, label, scale, field] of specs) {
         if (!element) continue;
-        const chart = new TimeChart(element, { series: [{ label, scale, points: true }], height: 180 });
+        const chart = new TimeChart(element, { series: [{ label, scale, bars: true }], height: 180 });
         chart.setRows(rows.map((row) => [unixSeconds(row.ts), row[field]]));
         charts.push(chart);
       }
