@@ -4,7 +4,6 @@ and API keys for two orgs."""
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,6 +20,7 @@ if str(SRC) not in sys.path:  # the package may not be installed in this interpr
 
 from fastapi import FastAPI  # noqa: E402
 
+from store.databases import find_postgres  # noqa: E402
 from voltlab.api.app import create_app  # noqa: E402
 from voltlab.fleet.driver.configuration_view import (  # noqa: E402
     ChargerConfiguration,
@@ -33,27 +33,9 @@ from voltlab.store.db import Database  # noqa: E402
 # The store runs on SQLite and PostgreSQL; every API test runs on both. PostgreSQL comes from
 # VOLTLAB_TEST_POSTGRES_URL, else the local server on 127.0.0.1:5432 if one answers ("off"
 # disables it). Without one the PostgreSQL half is reported as skipped, never silently absent.
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def _find_postgres() -> str | None:
-    configured = os.environ.get("VOLTLAB_TEST_POSTGRES_URL")
-    if configured == "off":
-        return None
-    url = configured or DEFAULT_POSTGRES_URL
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:  # noqa: BLE001 - any failure means: no PostgreSQL here
-        if configured:
-            raise
-        return None
-    return url
-
-
-POSTGRES_URL = _find_postgres()
+POSTGRES_URL = find_postgres()
 BACKENDS = ["sqlite", "postgresql"]
 
 

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
+from store.databases import find_postgres, fresh_schema
 from voltlab.fleet.driver.link import NotConnected
 from voltlab.fleet.driver.offline_queue import (
     MessageDropped,
@@ -30,28 +29,10 @@ from voltlab.fleet.driver.offline_queue_store import QueueStore
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltlab.store.db import Database
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PROVISIONAL_ID = -1  # the transactionId a 1.6 station uses until the CSMS assigns one
 
 
-def _find_postgres() -> str | None:
-    configured = os.environ.get("VOLTLAB_TEST_POSTGRES_URL")
-    if configured == "off":
-        return None
-    url = configured or DEFAULT_POSTGRES_URL
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:  # noqa: BLE001 - any failure means: no PostgreSQL here
-        return None
-    return url
-
-
-POSTGRES_URL = _find_postgres()
+POSTGRES_URL = find_postgres()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -62,17 +43,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     if POSTGRES_URL is None:
         pytest.skip("no PostgreSQL reachable (set VOLTLAB_TEST_POSTGRES_URL)")
-    schema = "q_" + uuid.uuid4().hex[:12]
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(POSTGRES_URL, prefix="q_") as url:
+        yield url
 
 
 @pytest.fixture

@@ -85,6 +85,9 @@ def fair_share(conn: Connection) -> tuple[int, int]:
     return int(wanted or 0), int(workers or 0)
 
 
+INSERT_ROUNDS = 3  # statements of `acquire` for never-hosted chargers, at the most
+
+
 def acquire(conn: Connection, worker_id: str, lease_seconds: float, limit: int) -> list[str]:
     """Take up to `limit` chargers that should run and have no live owner: first those whose
     lease expired (a dead or stopped worker's: they wait longest), then those never hosted.
@@ -108,25 +111,34 @@ def acquire(conn: Connection, worker_id: str, lease_seconds: float, limit: int) 
             params,
         )
     ]
-    params["n"] = limit - len(taken)
-    if params["n"] > 0:
-        taken += [
-            row[0]
-            for row in conn.execute(
-                text(
-                    "INSERT INTO charger_leases (charger_id, worker_id, acquired_at, expires_at) "
-                    "SELECT c.id, :w, now(), now() + make_interval(secs => :ttl) "
-                    "FROM chargers AS c WHERE c.id IN (SELECT c2.id FROM chargers AS c2 "
-                    "WHERE c2.desired_running AND NOT EXISTS (SELECT 1 FROM charger_leases "
-                    "AS l WHERE l.charger_id = c2.id) ORDER BY c2.created_at, c2.id "
-                    "LIMIT :n FOR UPDATE SKIP LOCKED) "
-                    "ON CONFLICT (charger_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, "
-                    "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
-                    "WHERE charger_leases.expires_at < now() RETURNING charger_id"
-                ),
-                params,
-            )
-        ]
+    # Chargers never hosted. The statement's snapshot may miss a lease another worker has
+    # just committed for a charger this one then locks (its row was only locked, not updated,
+    # so PostgreSQL does not re-check it): that insert conflicts and takes nothing. A new
+    # statement sees the commit, so conflicts are retried, a bounded number of times.
+    for _ in range(INSERT_ROUNDS):
+        wanted = limit - len(taken)
+        if wanted <= 0:
+            break
+        params["n"] = wanted
+        candidates, inserted = conn.execute(
+            text(
+                "WITH candidates AS (SELECT c.id FROM chargers AS c WHERE c.desired_running "
+                "AND NOT EXISTS (SELECT 1 FROM charger_leases AS l WHERE l.charger_id = c.id) "
+                "ORDER BY c.created_at, c.id LIMIT :n FOR UPDATE SKIP LOCKED), "
+                "inserted AS (INSERT INTO charger_leases "
+                "(charger_id, worker_id, acquired_at, expires_at) "
+                "SELECT id, :w, now(), now() + make_interval(secs => :ttl) FROM candidates "
+                "ON CONFLICT (charger_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, "
+                "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
+                "WHERE charger_leases.expires_at < now() RETURNING charger_id) "
+                "SELECT (SELECT count(*) FROM candidates), "
+                "ARRAY(SELECT charger_id FROM inserted)"
+            ),
+            params,
+        ).one()
+        taken += list(inserted)
+        if len(inserted) == candidates:
+            break  # no conflict: nothing more to take, or all it asked for
     return taken
 
 
