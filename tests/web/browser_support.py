@@ -5,7 +5,12 @@ and the strict ocpp-rpc CSMS hosted on an event loop of its own thread."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -37,9 +42,23 @@ _LOCAL_SCHEMES = frozenset({"data", "blob", "about", "javascript"})
 T = TypeVar("T")
 
 
+def install_chromium() -> None:
+    """On first use, as the other test peers are installed: Debian's chromium through
+    `.ci/system chromium` (apt-get; root only), once for all xdist workers (a file lock)."""
+    if CHROMIUM.exists() or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return
+    lock_path = Path(tempfile.gettempdir()) / "voltlab-chromium-install.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not CHROMIUM.exists():
+            script = Path(__file__).resolve().parents[2] / ".ci" / "system"
+            subprocess.run(["bash", str(script), "chromium"], check=False, timeout=900)
+
+
 def chromium_missing() -> str | None:
     """Why the browser tests cannot run here, or None. They fail with this reason rather than
     skip: an acceptance test that skips where the browser is missing can never fail."""
+    install_chromium()
     if not CHROMIUM.exists():
         return (
             f"{CHROMIUM} is missing: the browser tests drive Debian's `chromium` package. "
