@@ -1,8 +1,10 @@
 """The `event` body of each `/ocpp/commands/{slug}` endpoint (docs/api.md's command table) and the
 `target` every command shares.
 
-Bounds are checked here; whether a value suits the charger's OCPP version (an id_tag longer than
-1.6's CiString20, a stop reason 1.6 does not know) is for the runtime to judge."""
+Pure pydantic (shared with `voltlab.client`): the bounds come from api/bounds.py, the
+vocabulary from voltlab.ocpp.vocabulary. Bounds are checked here; whether a value suits the
+charger's OCPP version (an id_tag longer than 1.6's CiString20, a stop reason 1.6 does not
+know) is for the runtime to judge."""
 
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from voltlab.fleet.hosting.command_limits import (
+from voltlab.api.bounds import (
     INT32_MAX,
     MAX_DURATION_SECONDS,
     MAX_POWER_KW,
     MAX_TARGET_ENERGY_KWH,
+    EvProfileName,
 )
-from voltlab.fleet.model.ev import EV_PROFILES
 from voltlab.ocpp.vocabulary.authorization import AuthorizationStatus16
 from voltlab.ocpp.vocabulary.connector_status import FaultType
 from voltlab.ocpp.vocabulary.stop_reasons import StopReason  # the runtime maps it per version
@@ -113,12 +115,9 @@ class ConnectorEvent(EventModel):
     connector_id: ConnectorId
 
 
-EvProfileName = Literal[tuple(p.name for p in EV_PROFILES)]  # type: ignore[valid-type]
-
-
 class PlugConnectorEvent(EventModel):
     connector_id: ConnectorId
-    ev_profile: EvProfileName | None = Field(  # type: ignore[valid-type]
+    ev_profile: EvProfileName | None = Field(
         default=None, description="which EV plugs in (random profile when left out)"
     )
     soc_percent: float | None = Field(default=None, ge=0, le=100, description="EV state of charge")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from voltlab.cpo.service import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
+from voltlab.cpo.limits import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
 
 OVERRIDE_KEYS = ("locations", "chargers_per_location")
 

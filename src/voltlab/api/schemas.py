@@ -1,5 +1,9 @@
 """Request bodies for locations and chargers. Field rules live here so a bad body is a 422 whose
-`loc` names the offending field."""
+`loc` names the offending field.
+
+Pure pydantic, shared with `voltlab.client`: importing this module loads no fleet code. The two
+checks against the server's own data (the charger catalog, the OCPP versions this build runs)
+import it when they first run."""
 
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ from pydantic import (
     field_validator,
 )
 
-from voltlab.fleet.codecs.station_codec import AVAILABLE_VERSIONS
-from voltlab.fleet.model.catalog import CATALOG, DEFAULT_MODEL
+from voltlab.api.bounds import DEFAULT_MODEL
 
 
 def _available_version(version: str) -> str:
+    from voltlab.fleet.codecs.station_codec import AVAILABLE_VERSIONS
+
     if version not in AVAILABLE_VERSIONS:
         raise ValueError(
             f"{version} stations are not available in this build yet; "
@@ -165,6 +170,8 @@ def _check_csms_url(value: str) -> str:
 
 
 def _check_model(value: str) -> str:
+    from voltlab.fleet.model.catalog import CATALOG
+
     if value not in CATALOG:
         raise ValueError(f"unknown model {value!r}; one of {', '.join(sorted(CATALOG))}")
     return value

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from voltlab.cpo import steps as cpo_steps
 from voltlab.cpo import workflows
 from voltlab.cpo.generator import OverrideError, check_overrides, is_supported_country
+from voltlab.cpo.limits import DEFAULT_TTL_SECONDS
 from voltlab.cpo.networks import CpoNetworks
 from voltlab.cpo.templates import TEMPLATES
 from voltlab.ocpi.service import OcpiService
@@ -31,11 +32,7 @@ from voltlab.store.models import Cpo, CpoStep
 log = logging.getLogger(__name__)
 
 LIVE_STATUSES = ("PENDING", "PROVISIONING", "READY", "FAILED")
-DEFAULT_TTL_SECONDS = 3600
 MAX_CPOS_PER_ORG = int(os.environ.get("VOLTLAB_MAX_CPOS_PER_ORG", "10"))
-# The smallest ttl_seconds POST /ocpi/cpos accepts. A TTL counts real seconds, so the e2e test
-# of TTL expiry lowers it rather than wait a real minute.
-MIN_TTL_SECONDS = int(os.environ.get("VOLTLAB_MIN_CPO_TTL_SECONDS", "60"))
 REAPER_INTERVAL = 1.0  # real seconds between TTL checks
 REAPER = "ttl-reaper"  # the singleton's name (one runner per installation)
 

@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
-from voltlab.api.schemas import CsmsUrl, OcppVersion
+from voltlab.api.scenario_schemas import RunCreate, RunTarget
 from voltlab.scenarios.context import Target
 from voltlab.scenarios.format import Scenario, ScenarioInvalid
 from voltlab.scenarios.library import library, summary
@@ -25,32 +25,6 @@ router = APIRouter(prefix="/scenarios", tags=["scenarios"], route_class=Authenti
 
 # How long one Gateway call of a run may take (a location of many chargers is the slowest).
 RUN_HTTP_TIMEOUT = 120.0
-
-
-class RunTarget(BaseModel):
-    """A CSMS (`csms_url` and `ocpp_version`, for OCPP scenarios) or the eMSP registered with
-    one of the caller's virtual CPOs (`cpo_id`, for eMSP scenarios)."""
-
-    model_config = ConfigDict(extra="forbid")
-    csms_url: CsmsUrl | None = None
-    ocpp_version: OcppVersion | None = None
-    cpo_id: str | None = Field(default=None, min_length=1, max_length=40)
-    keep: bool = Field(
-        default=False, description="keep the run's chargers afterwards (default: deleted)"
-    )
-
-
-class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    scenario: str | dict[str, Any] = Field(
-        description="a library scenario's name, or a scenario object (docs/scenario.schema.json)"
-    )
-    target: RunTarget
-    params: dict[str, str | bool | int | float] = Field(
-        default_factory=dict,
-        max_length=50,
-        description='values for the scenario\'s declared params, e.g. {"stations": 100}',
-    )
 
 
 class RunAccepted(BaseModel):

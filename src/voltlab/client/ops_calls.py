@@ -1,0 +1,135 @@
+"""The calls of commands, virtual CPOs and scenarios (docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from voltlab.client import models
+from voltlab.client.calls import Call, adapted, body_of, model, segment, text
+
+Severity = Literal["error", "warning", "info"]
+Target = models.CommandTarget | str
+
+
+def target_of(target: Target) -> models.CommandTarget:
+    """A charger id stands for `{"charger_id": id}`."""
+    return models.CommandTarget(charger_id=target) if isinstance(target, str) else target
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def command(
+    slug: str, target: Target, event: models.EventModel | None
+) -> Call[models.CommandAccepted]:
+    body: dict[str, Any] = {"target": body_of(target_of(target))}
+    if event is not None:
+        body["event"] = body_of(event)
+    return Call("POST", f"/ocpp/commands/{slug}", model(models.CommandAccepted), body=body)
+
+
+def list_commands(
+    charger_id: str | None = None,
+    location_id: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[models.CommandPage]:
+    params = {
+        "charger_id": charger_id,
+        "location_id": location_id,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    return Call("GET", "/ocpp/commands", model(models.CommandPage), params)
+
+
+def get_command(command_id: str) -> Call[models.CommandView]:
+    return Call("GET", f"/ocpp/commands/{segment(command_id)}", model(models.CommandView))
+
+
+# --- virtual CPOs -------------------------------------------------------------------------------
+
+
+def cpo_templates() -> Call[list[models.CpoTemplate]]:
+    return Call("GET", "/ocpi/cpos/templates", adapted(list[models.CpoTemplate]))
+
+
+def create_cpo(body: models.CpoCreate) -> Call[models.CpoCreated]:
+    return Call("POST", "/ocpi/cpos", model(models.CpoCreated), body=body_of(body))
+
+
+def list_cpos(limit: int | None = None, cursor: str | None = None) -> Call[models.CpoPage]:
+    params = {"limit": limit, "cursor": cursor}
+    return Call("GET", "/ocpi/cpos", model(models.CpoPage), params)
+
+
+def _cpo(cpo_id: str, tail: str = "") -> str:
+    return f"/ocpi/cpos/{segment(cpo_id)}{tail}"
+
+
+def get_cpo(cpo_id: str) -> Call[models.CpoView]:
+    return Call("GET", _cpo(cpo_id), model(models.CpoView))
+
+
+def cpo_status(cpo_id: str) -> Call[models.CpoStatusView]:
+    return Call("GET", _cpo(cpo_id, "/status"), model(models.CpoStatusView))
+
+
+def cpo_report(cpo_id: str) -> Call[models.CpoReport]:
+    return Call("GET", _cpo(cpo_id, "/report"), model(models.CpoReport))
+
+
+def cpo_traffic(cpo_id: str, limit: int | None = None) -> Call[models.CpoTraffic]:
+    params = {"limit": limit}
+    return Call("GET", _cpo(cpo_id, "/traffic"), model(models.CpoTraffic), params)
+
+
+def delete_cpo(cpo_id: str) -> Call[models.CpoDeletion]:
+    return Call("DELETE", _cpo(cpo_id), model(models.CpoDeletion))
+
+
+def cpo_findings(
+    cpo_id: str,
+    rule: str | None = None,
+    severity: Severity | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[models.FindingsWithCounts]:
+    params = {"rule": rule, "severity": severity, "limit": limit, "cursor": cursor}
+    return Call("GET", _cpo(cpo_id, "/findings"), model(models.FindingsWithCounts), params)
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+
+
+def scenario_library() -> Call[models.ScenarioLibrary]:
+    return Call("GET", "/scenarios", model(models.ScenarioLibrary))
+
+
+def scenario(name: str) -> Call[models.ScenarioSource]:
+    path = f"/scenarios/library/{segment(name)}"
+    return Call("GET", path, model(models.ScenarioSource))
+
+
+def start_run(body: models.RunCreate) -> Call[models.RunAccepted]:
+    return Call("POST", "/scenarios/runs", model(models.RunAccepted), body=body_of(body))
+
+
+def list_runs(limit: int | None = None) -> Call[models.RunList]:
+    return Call("GET", "/scenarios/runs", model(models.RunList), {"limit": limit})
+
+
+def _run(run_id: str, tail: str = "") -> str:
+    return f"/scenarios/runs/{segment(run_id)}{tail}"
+
+
+def get_run(run_id: str) -> Call[models.RunView]:
+    return Call("GET", _run(run_id), model(models.RunView))
+
+
+def run_junit(run_id: str) -> Call[str]:
+    return Call("GET", _run(run_id, "/junit"), text)
+
+
+def run_report(run_id: str) -> Call[str]:
+    return Call("GET", _run(run_id, "/report"), text)
