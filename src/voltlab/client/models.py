@@ -9,6 +9,7 @@ compares them with a live server's /openapi.json."""
 
 from __future__ import annotations
 
+from voltlab.api.bounds import EvProfileName
 from voltlab.api.command_events import (
     AuthListEntry,
     AuthorizeIdTagEvent,
@@ -82,6 +83,8 @@ from voltlab.api.responses.scenarios import (
 from voltlab.api.responses.system import ClusterView, HealthView, MeView
 from voltlab.api.scenario_schemas import RunCreate, RunTarget
 from voltlab.api.schemas import ChargerCreate, LocationCreate, SecurityIn
+from voltlab.ocpp.vocabulary.connector_status import FaultType
+from voltlab.ocpp.vocabulary.stop_reasons import StopReason
 
 __all__ = [
     "AuthListEntry",
@@ -115,8 +118,10 @@ __all__ = [
     "CpoTraffic",
     "CpoView",
     "ErrorBody",
+    "EvProfileName",
     "EvRequestsEnergyEvent",
     "EventModel",
+    "FaultType",
     "FindingView",
     "FindingsWithCounts",
     "FleetSummary",
@@ -148,6 +153,7 @@ __all__ = [
     "SecurityIn",
     "StartSessionEvent",
     "StartTransactionEvent",
+    "StopReason",
     "StopSessionEvent",
     "StopTransactionEvent",
     "ValidationErrorBody",
