@@ -306,16 +306,23 @@ class AsyncClient:
         return await self._t.send(fc.cluster())
 
     @asynccontextmanager
-    async def events(self, topics: Iterable[str]) -> AsyncIterator[AsyncIterator[LiveMessage]]:
+    async def events(
+        self, topics: Iterable[str], *, read_timeout: float | None = None
+    ) -> AsyncIterator[AsyncIterator[LiveMessage]]:
         """The live channel: `async with client.events(["fleet"]) as stream: async for m in
-        stream: ...`. The stream ends when the block is left."""
+        stream: ...`. It is entered once the server subscribed, so whatever happens after that is
+        in the stream. The stream ends when the block is left; `read_timeout` bounds each wait
+        for data (the server sends a keep-alive every 15 s)."""
         params = {"topics": topics_param(topics)}
-        timeout = httpx.Timeout(self.http.timeout.connect, read=None)
+        timeout = httpx.Timeout(self.http.timeout.connect, read=read_timeout)
         async with self.http.stream("GET", "/events", params=params, timeout=timeout) as response:
             if response.status_code >= 400:
                 await response.aread()
                 raise_for_error(response)
-            yield aparse(response.aiter_lines())
+            lines = response.aiter_lines()
+            # The server's first line (": subscribed") says its subscription is in place.
+            await anext(lines, None)
+            yield aparse(lines)
 
     async def aclose(self) -> None:
         await self.http.aclose()

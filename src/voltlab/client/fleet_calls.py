@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from voltlab.client import models
-from voltlab.client.calls import Call, adapted, body_of, model, nothing, segment
+from voltlab.client.calls import Call, body_of, segment
 
 Severity = Literal["error", "warning", "info"]
 
@@ -14,47 +14,47 @@ Severity = Literal["error", "warning", "info"]
 
 
 def health() -> Call[models.HealthView]:
-    return Call("GET", "/health", model(models.HealthView), readable_errors=(503,))
+    return Call("GET", "/health", models.HealthView, readable_errors=(503,))
 
 
 def me() -> Call[models.MeView]:
-    return Call("GET", "/me", model(models.MeView))
+    return Call("GET", "/me", models.MeView)
 
 
 def charger_models() -> Call[list[models.ChargerModelView]]:
-    return Call("GET", "/ocpp/models", adapted(list[models.ChargerModelView]))
+    return Call("GET", "/ocpp/models", list[models.ChargerModelView])
 
 
 def fleet_summary(location_id: str | None = None) -> Call[models.FleetSummary]:
     params = {"location_id": location_id}
-    return Call("GET", "/ocpp/fleet/summary", model(models.FleetSummary), params)
+    return Call("GET", "/ocpp/fleet/summary", models.FleetSummary, params)
 
 
 def cluster() -> Call[models.ClusterView]:
-    return Call("GET", "/cluster", model(models.ClusterView))
+    return Call("GET", "/cluster", models.ClusterView)
 
 
 # --- locations ----------------------------------------------------------------------------------
 
 
 def create_location(body: models.LocationCreate) -> Call[models.LocationDetail]:
-    return Call("POST", "/ocpp/locations", model(models.LocationDetail), body=body_of(body))
+    return Call("POST", "/ocpp/locations", models.LocationDetail, body=body_of(body))
 
 
 def list_locations(
     limit: int | None = None, cursor: str | None = None
 ) -> Call[models.LocationPage]:
     params = {"limit": limit, "cursor": cursor}
-    return Call("GET", "/ocpp/locations", model(models.LocationPage), params)
+    return Call("GET", "/ocpp/locations", models.LocationPage, params)
 
 
 def get_location(location_id: str) -> Call[models.LocationDetail]:
     path = f"/ocpp/locations/{segment(location_id)}"
-    return Call("GET", path, model(models.LocationDetail))
+    return Call("GET", path, models.LocationDetail)
 
 
 def delete_location(location_id: str) -> Call[None]:
-    return Call("DELETE", f"/ocpp/locations/{segment(location_id)}", nothing)
+    return Call("DELETE", f"/ocpp/locations/{segment(location_id)}", None)
 
 
 def location_findings(
@@ -66,14 +66,14 @@ def location_findings(
 ) -> Call[models.FindingsWithCounts]:
     path = f"/ocpp/locations/{segment(location_id)}/findings"
     params = {"rule": rule, "severity": severity, "limit": limit, "cursor": cursor}
-    return Call("GET", path, model(models.FindingsWithCounts), params)
+    return Call("GET", path, models.FindingsWithCounts, params)
 
 
 # --- chargers -----------------------------------------------------------------------------------
 
 
 def create_charger(body: models.ChargerCreate) -> Call[models.ChargerView]:
-    return Call("POST", "/ocpp/chargers", model(models.ChargerView), body=body_of(body))
+    return Call("POST", "/ocpp/chargers", models.ChargerView, body=body_of(body))
 
 
 def list_chargers(
@@ -98,7 +98,7 @@ def list_chargers(
         "limit": limit,
         "cursor": cursor,
     }
-    return Call("GET", "/ocpp/chargers", model(models.ChargerPage), params)
+    return Call("GET", "/ocpp/chargers", models.ChargerPage, params)
 
 
 def _charger(charger_id: str, tail: str = "") -> str:
@@ -106,37 +106,36 @@ def _charger(charger_id: str, tail: str = "") -> str:
 
 
 def get_charger(charger_id: str) -> Call[models.ChargerView]:
-    return Call("GET", _charger(charger_id), model(models.ChargerView))
+    return Call("GET", _charger(charger_id), models.ChargerView)
 
 
 def start_charger(charger_id: str) -> Call[models.ChargerView]:
-    return Call("POST", _charger(charger_id, "/start"), model(models.ChargerView))
+    return Call("POST", _charger(charger_id, "/start"), models.ChargerView)
 
 
 def stop_charger(charger_id: str) -> Call[models.ChargerView]:
-    return Call("POST", _charger(charger_id, "/stop"), model(models.ChargerView))
+    return Call("POST", _charger(charger_id, "/stop"), models.ChargerView)
 
 
 def delete_charger(charger_id: str) -> Call[None]:
-    return Call("DELETE", _charger(charger_id), nothing)
+    return Call("DELETE", _charger(charger_id), None)
 
 
 def configuration(charger_id: str) -> Call[models.ChargerConfigurationView]:
     path = _charger(charger_id, "/configuration")
-    read = adapted(models.ChargerConfigurationView)
-    return Call("GET", path, read)
+    return Call("GET", path, models.ChargerConfigurationView)
 
 
 def meter_series(charger_id: str, connector_id: int | None = None) -> Call[models.MeterSeries]:
     params = {"connector_id": connector_id}
-    return Call("GET", _charger(charger_id, "/meter-series"), model(models.MeterSeries), params)
+    return Call("GET", _charger(charger_id, "/meter-series"), models.MeterSeries, params)
 
 
 def messages(
     charger_id: str, limit: int | None = None, before: int | None = None
 ) -> Call[models.FramePage]:
     params = {"limit": limit, "before": before}
-    return Call("GET", _charger(charger_id, "/messages"), model(models.FramePage), params)
+    return Call("GET", _charger(charger_id, "/messages"), models.FramePage, params)
 
 
 def charger_findings(
@@ -148,4 +147,4 @@ def charger_findings(
 ) -> Call[models.ChargerFindings]:
     params = {"rule": rule, "severity": severity, "limit": limit, "cursor": cursor}
     path = _charger(charger_id, "/findings")
-    return Call("GET", path, model(models.ChargerFindings), params)
+    return Call("GET", path, models.ChargerFindings, params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from voltlab.client import models
-from voltlab.client.calls import Call, adapted, body_of, model, segment, text
+from voltlab.client.calls import Call, body_of, segment
 
 Severity = Literal["error", "warning", "info"]
 Target = models.CommandTarget | str
@@ -25,7 +25,7 @@ def command(
     body: dict[str, Any] = {"target": body_of(target_of(target))}
     if event is not None:
         body["event"] = body_of(event)
-    return Call("POST", f"/ocpp/commands/{slug}", model(models.CommandAccepted), body=body)
+    return Call("POST", f"/ocpp/commands/{slug}", models.CommandAccepted, body=body)
 
 
 def list_commands(
@@ -40,27 +40,27 @@ def list_commands(
         "limit": limit,
         "cursor": cursor,
     }
-    return Call("GET", "/ocpp/commands", model(models.CommandPage), params)
+    return Call("GET", "/ocpp/commands", models.CommandPage, params)
 
 
 def get_command(command_id: str) -> Call[models.CommandView]:
-    return Call("GET", f"/ocpp/commands/{segment(command_id)}", model(models.CommandView))
+    return Call("GET", f"/ocpp/commands/{segment(command_id)}", models.CommandView)
 
 
 # --- virtual CPOs -------------------------------------------------------------------------------
 
 
 def cpo_templates() -> Call[list[models.CpoTemplate]]:
-    return Call("GET", "/ocpi/cpos/templates", adapted(list[models.CpoTemplate]))
+    return Call("GET", "/ocpi/cpos/templates", list[models.CpoTemplate])
 
 
 def create_cpo(body: models.CpoCreate) -> Call[models.CpoCreated]:
-    return Call("POST", "/ocpi/cpos", model(models.CpoCreated), body=body_of(body))
+    return Call("POST", "/ocpi/cpos", models.CpoCreated, body=body_of(body))
 
 
 def list_cpos(limit: int | None = None, cursor: str | None = None) -> Call[models.CpoPage]:
     params = {"limit": limit, "cursor": cursor}
-    return Call("GET", "/ocpi/cpos", model(models.CpoPage), params)
+    return Call("GET", "/ocpi/cpos", models.CpoPage, params)
 
 
 def _cpo(cpo_id: str, tail: str = "") -> str:
@@ -68,24 +68,24 @@ def _cpo(cpo_id: str, tail: str = "") -> str:
 
 
 def get_cpo(cpo_id: str) -> Call[models.CpoView]:
-    return Call("GET", _cpo(cpo_id), model(models.CpoView))
+    return Call("GET", _cpo(cpo_id), models.CpoView)
 
 
 def cpo_status(cpo_id: str) -> Call[models.CpoStatusView]:
-    return Call("GET", _cpo(cpo_id, "/status"), model(models.CpoStatusView))
+    return Call("GET", _cpo(cpo_id, "/status"), models.CpoStatusView)
 
 
 def cpo_report(cpo_id: str) -> Call[models.CpoReport]:
-    return Call("GET", _cpo(cpo_id, "/report"), model(models.CpoReport))
+    return Call("GET", _cpo(cpo_id, "/report"), models.CpoReport)
 
 
 def cpo_traffic(cpo_id: str, limit: int | None = None) -> Call[models.CpoTraffic]:
     params = {"limit": limit}
-    return Call("GET", _cpo(cpo_id, "/traffic"), model(models.CpoTraffic), params)
+    return Call("GET", _cpo(cpo_id, "/traffic"), models.CpoTraffic, params)
 
 
 def delete_cpo(cpo_id: str) -> Call[models.CpoDeletion]:
-    return Call("DELETE", _cpo(cpo_id), model(models.CpoDeletion))
+    return Call("DELETE", _cpo(cpo_id), models.CpoDeletion)
 
 
 def cpo_findings(
@@ -96,27 +96,27 @@ def cpo_findings(
     cursor: str | None = None,
 ) -> Call[models.FindingsWithCounts]:
     params = {"rule": rule, "severity": severity, "limit": limit, "cursor": cursor}
-    return Call("GET", _cpo(cpo_id, "/findings"), model(models.FindingsWithCounts), params)
+    return Call("GET", _cpo(cpo_id, "/findings"), models.FindingsWithCounts, params)
 
 
 # --- scenarios ----------------------------------------------------------------------------------
 
 
 def scenario_library() -> Call[models.ScenarioLibrary]:
-    return Call("GET", "/scenarios", model(models.ScenarioLibrary))
+    return Call("GET", "/scenarios", models.ScenarioLibrary)
 
 
 def scenario(name: str) -> Call[models.ScenarioSource]:
     path = f"/scenarios/library/{segment(name)}"
-    return Call("GET", path, model(models.ScenarioSource))
+    return Call("GET", path, models.ScenarioSource)
 
 
 def start_run(body: models.RunCreate) -> Call[models.RunAccepted]:
-    return Call("POST", "/scenarios/runs", model(models.RunAccepted), body=body_of(body))
+    return Call("POST", "/scenarios/runs", models.RunAccepted, body=body_of(body))
 
 
 def list_runs(limit: int | None = None) -> Call[models.RunList]:
-    return Call("GET", "/scenarios/runs", model(models.RunList), {"limit": limit})
+    return Call("GET", "/scenarios/runs", models.RunList, {"limit": limit})
 
 
 def _run(run_id: str, tail: str = "") -> str:
@@ -124,12 +124,12 @@ def _run(run_id: str, tail: str = "") -> str:
 
 
 def get_run(run_id: str) -> Call[models.RunView]:
-    return Call("GET", _run(run_id), model(models.RunView))
+    return Call("GET", _run(run_id), models.RunView)
 
 
 def run_junit(run_id: str) -> Call[str]:
-    return Call("GET", _run(run_id, "/junit"), text)
+    return Call("GET", _run(run_id, "/junit"), str)
 
 
 def run_report(run_id: str) -> Call[str]:
-    return Call("GET", _run(run_id, "/report"), text)
+    return Call("GET", _run(run_id, "/report"), str)

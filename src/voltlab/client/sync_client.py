@@ -294,16 +294,24 @@ class Client:
         return self._t.send(fc.cluster())
 
     @contextmanager
-    def events(self, topics: Iterable[str]) -> Iterator[Iterator[LiveMessage]]:
+    def events(
+        self, topics: Iterable[str], *, read_timeout: float | None = None
+    ) -> Iterator[Iterator[LiveMessage]]:
         """The live channel: `with client.events(["fleet"]) as stream: for m in stream: ...`.
-        The stream ends when the block is left."""
+        It is entered once the server subscribed, so whatever happens after that is in the
+        stream. The stream ends when the block is left; `read_timeout` bounds each wait for data
+        (the server sends a keep-alive every 15 s)."""
         params = {"topics": topics_param(topics)}
-        timeout = httpx.Timeout(self.http.timeout.connect, read=None)
+        timeout = httpx.Timeout(self.http.timeout.connect, read=read_timeout)
         with self.http.stream("GET", "/events", params=params, timeout=timeout) as response:
             if response.status_code >= 400:
                 response.read()
                 raise_for_error(response)
-            yield parse(response.iter_lines())
+            lines = response.iter_lines()
+            # The server's first line (": subscribed") says its subscription is in place:
+            # from here on nothing is missed.
+            next(lines, None)
+            yield parse(lines)
 
     def close(self) -> None:
         self.http.close()
