@@ -176,4 +176,3 @@ class CentralSystem:
             if transaction.identity == identity and transaction.meter_stop_wh is None:
                 return transaction
         return None
-
