@@ -27,7 +27,10 @@ NOT_ON_THE_WIRE = {"EventModel"}
 
 def normalized(schema: Any) -> Any:
     """Without the words, `default: null` (FastAPI leaves it out) and the -Input/-Output
-    suffixes of component names."""
+    suffixes of component names; numbers as floats (FastAPI writes bounds as floats, so
+    2**63 - 1 reads back as 9.223372036854776e18)."""
+    if isinstance(schema, int | float) and not isinstance(schema, bool):
+        return float(schema)
     if isinstance(schema, dict):
         return {
             key: (_SUFFIX.sub("", value) if key == "$ref" else normalized(value))
