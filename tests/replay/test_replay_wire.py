@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from replay.conftest import Lab
+from support import wait_until
 
 
 def frames_of(capture: str) -> list[dict]:
@@ -98,9 +99,9 @@ async def test_an_authorize_answered_differently_is_reported_with_both_frames(la
         if line["direction"] == "in" and line["frame"][0] == 3 and line["frame"][1] == authorize[1]
     )
     assert captured_answer[2] == {"idTagInfo": {"status": "Accepted"}}
-    # The CSMS under test now refuses the tag at Authorize (and only there).
+    # The CSMS under test refuses the tag at the next Authorize (and only there, once).
     await lab.peer.set_response(
-        "Authorize", {"idTagInfo": {"status": "Invalid"}}, identity="CAP-AUTH"
+        "Authorize", {"idTagInfo": {"status": "Invalid"}}, identity="CAP-AUTH", once=True
     )
 
     run = await lab.replay(capture, speed=60)
@@ -136,6 +137,9 @@ async def test_an_authorize_answered_differently_is_reported_with_both_frames(la
     assert finding["request"]["frame"][1] == answered[-1][1] != authorize[1]
     # The rest of the session still went as captured (StartTransaction was Accepted).
     assert run["counts"]["played"] == run["counts"]["station_calls"]
+    # The CSMS answers as before again: so does the next replay.
+    again = await lab.replay(capture, speed=60)
+    assert again["status"] == "passed", again["findings"]
     assert lab.peer.strict_failures == []
 
 
@@ -227,3 +231,46 @@ async def test_a_csms_call_missing_and_one_not_in_the_capture_are_reported(lab: 
     assert reaction["ok"] is False and reaction["error"]["code"] == "NotSupported"
     assert run["counts"]["played"] == run["counts"]["station_calls"] == 10
     assert lab.peer.strict_failures == []
+
+
+async def test_a_connection_the_csms_closes_mid_session_is_reported(lab: Lab) -> None:
+    log = (DATA / "python_ocpp_station.log").read_text(encoding="utf-8")
+    await lab.peer.set_reaction(
+        "StatusNotification",
+        "RemoteStartTransaction",
+        {"idTag": "LOG-TAG-1", "connectorId": 1},
+        when={"connectorId": 1, "status": "Available"},
+        identity="PYCP-1",
+        delay=0.2,
+    )
+    run_id = await lab.start_replay(log)  # the captured pace: a second to the first meter value
+    # Charging (the third status) is answered; the first meter value is a second away.
+    await wait_until(lambda: len(lab.peer.calls("PYCP-1", "StatusNotification")) >= 3)
+    await lab.peer.close_station("PYCP-1", code=1000)
+    run = await lab.finished(run_id)
+    assert run["status"] == "diverged"
+    [closed] = run["findings"]
+    assert closed["kind"] == "connection-closed"
+    # Where it ended: before the session's first captured meter value.
+    assert closed["action"] == "MeterValues" and closed["expected"]["line"] == 15
+    assert run["counts"]["played"] < run["counts"]["station_calls"]
+
+
+async def test_a_broken_rule_of_ocpp_j_is_reported_with_the_frame(lab: Lab) -> None:
+    log = (DATA / "python_ocpp_station.log").read_text(encoding="utf-8")
+    await lab.peer.set_reaction(
+        "StatusNotification",
+        "RemoteStartTransaction",
+        {"idTag": "LOG-TAG-1", "connectorId": 1},
+        when={"connectorId": 1, "status": "Available"},
+        identity="PYCP-1",
+        delay=0.2,
+    )
+    await lab.peer.misbehave("PYCP-1", [{"on": "Authorize", "answer": "twice"}])
+    run = await lab.replay(log, speed=10)
+    assert run["status"] == "diverged"
+    [twice] = run["findings"]
+    assert twice["kind"] == "rpc-violation"
+    assert twice["detail"].startswith("rpc-unknown-message-id: a second answer")
+    [committed] = lab.peer.violations("PYCP-1")
+    assert twice["actual"]["frame"] == json.loads(committed["frame"])
