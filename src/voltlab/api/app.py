@@ -27,6 +27,7 @@ from voltlab.api.routes import (
     fleet_views,
     live,
     locations,
+    replays,
     scenarios,
 )
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
@@ -163,7 +164,7 @@ def create_app(
 
     install_error_handlers(app)
     routers = [live, catalog, fleet_views, locations, chargers, findings, commands, cpos]
-    routers += [scenarios, cluster]
+    routers += [scenarios, replays, cluster]
     for module in routers if role != "fleet" else [cluster]:
         app.include_router(module.router)
     # The browser UI at `/` (docs/dashboard.md): static files, a client of the routes above.
