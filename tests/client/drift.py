@@ -151,6 +151,7 @@ def sample_calls() -> dict[str, Call[Any]]:
     charger = models.ChargerCreate.model_construct(identity="x")
     cpo = models.CpoCreate.model_construct(template="x")
     run = models.RunCreate.model_construct(scenario="x")
+    replay = models.ReplayCreate.model_construct(capture="x")
     fc, oc = "voltlab.client.fleet_calls", "voltlab.client.ops_calls"
     return {
         f"{fc}.health": fleet_calls.health(),
@@ -172,6 +173,7 @@ def sample_calls() -> dict[str, Call[Any]]:
         f"{fc}.configuration": fleet_calls.configuration("dep-1"),
         f"{fc}.meter_series": fleet_calls.meter_series("dep-1"),
         f"{fc}.messages": fleet_calls.messages("dep-1"),
+        f"{fc}.messages_jsonl": fleet_calls.messages_jsonl("dep-1"),
         f"{fc}.charger_findings": fleet_calls.charger_findings("dep-1"),
         f"{oc}.list_commands": ops_calls.list_commands(),
         f"{oc}.get_command": ops_calls.get_command("cmd-1"),
@@ -191,6 +193,9 @@ def sample_calls() -> dict[str, Call[Any]]:
         f"{oc}.get_run": ops_calls.get_run("run-1"),
         f"{oc}.run_junit": ops_calls.run_junit("run-1"),
         f"{oc}.run_report": ops_calls.run_report("run-1"),
+        f"{oc}.start_replay": ops_calls.start_replay(replay),
+        f"{oc}.list_replays": ops_calls.list_replays(),
+        f"{oc}.get_replay": ops_calls.get_replay("rpl-1"),
     } | {
         f"{oc}.command/{kind.slug}": ops_calls.command(kind.slug, "dep-1", None)
         for kind in COMMAND_KINDS

@@ -16,6 +16,7 @@ ALLOWED = {
     "voltlab.api.bounds",
     "voltlab.api.command_events",
     "voltlab.api.cpo_schemas",
+    "voltlab.api.replay_schemas",
     "voltlab.api.scenario_schemas",
     "voltlab.api.schemas",
     "voltlab.clock",

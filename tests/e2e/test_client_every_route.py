@@ -244,6 +244,18 @@ def _scenarios(client: Client, csms_url: str) -> None:
     assert "fault-mid-charge" in client.scenarios.report(accepted.run_id)
 
 
+def _replays(client: Client, charger_id: str, csms_url: str) -> None:
+    """A charger's frame log exported as a capture and replayed against the same CSMS."""
+    capture = client.chargers.messages_jsonl(charger_id)
+    assert '"BootNotification"' in capture.splitlines()[0]
+    assert len(client.chargers.messages_jsonl(charger_id, limit=2).splitlines()) == 2
+    body = models.ReplayCreate(csms_url=csms_url, capture=capture, speed=100)
+    started = client.replays.start(body)
+    run = client.replays.wait(started.run_id, 60)
+    assert run.status == "passed", run
+    assert started.run_id in {r.run_id for r in client.replays.list(limit=5).items}
+
+
 def _errors(client: Client, server: ServeProcess, viewer_key: str, charger_id: str) -> None:
     with Client(server.base, "vl_not_a_key") as stranger:
         assert "unknown" in _raises(Unauthorized, stranger.me).detail
@@ -287,9 +299,11 @@ async def test_every_gateway_route_through_the_client(
                     lambda r: hits.add((r.request.method, r.request.url.path))
                 )
                 charger_id, location_id = _fleet(client, peer_all.url)
+                location_charger = client.locations.get(location_id).chargers[0].charger_id
                 _commands(client, charger_id)
                 _cpos(client)
                 _scenarios(client, peer_all.url)
+                _replays(client, location_charger, peer_all.url)
                 _errors(client, server, viewer_key, charger_id)
                 _deletes(client, charger_id, location_id)
 

@@ -24,6 +24,7 @@ from voltlab.client.waiting import (
     AsyncCommandBatch,
     async_batch,
     await_cpo_ready,
+    await_replay,
     await_run,
 )
 
@@ -131,6 +132,10 @@ class Chargers:
     ) -> models.FramePage:
         """The frame log, newest first."""
         return await self._t.send(fc.messages(charger_id, limit, before))
+
+    async def messages_jsonl(self, charger_id: str, *, limit: int | None = None) -> str:
+        """The frame log as a capture to replay (JSON lines, oldest first)."""
+        return await self._t.send(fc.messages_jsonl(charger_id, limit))
 
     async def findings(
         self,
@@ -255,6 +260,28 @@ class Scenarios:
         return await self._t.send(oc.run_report(run_id))
 
 
+class Replays:
+    """Captured OCPP-J sessions played as the station against a CSMS (docs/replay.md)."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._t = transport
+
+    async def start(self, body: models.ReplayCreate) -> models.ReplayRunView:
+        return await self._t.send(oc.start_replay(body))
+
+    async def list(self, *, limit: int | None = None) -> models.ReplayRunList:
+        return await self._t.send(oc.list_replays(limit))
+
+    async def get(self, run_id: str) -> models.ReplayRunView:
+        return await self._t.send(oc.get_replay(run_id))
+
+    async def wait(
+        self, run_id: str, timeout: float = 300.0, *, interval: float = 0.2
+    ) -> models.ReplayRunView:
+        """Polls the run until it is no longer running: passed, diverged or error."""
+        return await await_replay(self._t, run_id, timeout, interval)
+
+
 class AsyncClient:
     """The Gateway API for asyncio::
 
@@ -287,6 +314,7 @@ class AsyncClient:
         self.commands = Commands(sender)
         self.cpos = Cpos(sender)
         self.scenarios = Scenarios(sender)
+        self.replays = Replays(sender)
 
     async def health(self) -> models.HealthView:
         """No key needed; `status` is "starting" (503) until the server accepts work."""

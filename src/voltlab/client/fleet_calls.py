@@ -138,6 +138,13 @@ def messages(
     return Call("GET", _charger(charger_id, "/messages"), models.FramePage, params)
 
 
+def messages_jsonl(charger_id: str, limit: int | None = None) -> Call[str]:
+    """The frame log as a capture to replay: one {timestamp, direction, frame} per line, oldest
+    first (every kept frame unless `limit`)."""
+    params = {"format": "jsonl", "limit": limit}
+    return Call("GET", _charger(charger_id, "/messages"), str, params)
+
+
 def charger_findings(
     charger_id: str,
     rule: str | None = None,

@@ -32,6 +32,7 @@ from voltlab.api.command_events import (
     StopTransactionEvent,
 )
 from voltlab.api.cpo_schemas import CpoCreate
+from voltlab.api.replay_schemas import ReplayCreate, ReplayRunList, ReplayRunView
 from voltlab.api.responses.chargers import (
     ChargerConfigurationView,
     ChargerModelView,
@@ -143,6 +144,9 @@ __all__ = [
     "PlugConnectorEvent",
     "PowerUpdateEvent",
     "ProxyMessageEvent",
+    "ReplayCreate",
+    "ReplayRunList",
+    "ReplayRunView",
     "RunAccepted",
     "RunCreate",
     "RunList",

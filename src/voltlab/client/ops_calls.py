@@ -133,3 +133,18 @@ def run_junit(run_id: str) -> Call[str]:
 
 def run_report(run_id: str) -> Call[str]:
     return Call("GET", _run(run_id, "/report"), str)
+
+
+# --- replays ------------------------------------------------------------------------------------
+
+
+def start_replay(body: models.ReplayCreate) -> Call[models.ReplayRunView]:
+    return Call("POST", "/ocpp/replays", models.ReplayRunView, body=body_of(body))
+
+
+def list_replays(limit: int | None = None) -> Call[models.ReplayRunList]:
+    return Call("GET", "/ocpp/replays", models.ReplayRunList, {"limit": limit})
+
+
+def get_replay(run_id: str) -> Call[models.ReplayRunView]:
+    return Call("GET", f"/ocpp/replays/{segment(run_id)}", models.ReplayRunView)

@@ -24,6 +24,7 @@ from voltlab.client.waiting import (
     CommandBatch,
     batch,
     wait_cpo_ready,
+    wait_replay,
     wait_run,
 )
 
@@ -127,6 +128,10 @@ class Chargers:
     ) -> models.FramePage:
         """The frame log, newest first."""
         return self._t.send(fc.messages(charger_id, limit, before))
+
+    def messages_jsonl(self, charger_id: str, *, limit: int | None = None) -> str:
+        """The frame log as a capture to replay (JSON lines, oldest first)."""
+        return self._t.send(fc.messages_jsonl(charger_id, limit))
 
     def findings(
         self,
@@ -244,6 +249,28 @@ class Scenarios:
         return self._t.send(oc.run_report(run_id))
 
 
+class Replays:
+    """Captured OCPP-J sessions played as the station against a CSMS (docs/replay.md)."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._t = transport
+
+    def start(self, body: models.ReplayCreate) -> models.ReplayRunView:
+        return self._t.send(oc.start_replay(body))
+
+    def list(self, *, limit: int | None = None) -> models.ReplayRunList:
+        return self._t.send(oc.list_replays(limit))
+
+    def get(self, run_id: str) -> models.ReplayRunView:
+        return self._t.send(oc.get_replay(run_id))
+
+    def wait(
+        self, run_id: str, timeout: float = 300.0, *, interval: float = 0.2
+    ) -> models.ReplayRunView:
+        """Polls the run until it is no longer running: passed, diverged or error."""
+        return wait_replay(self._t, run_id, timeout, interval)
+
+
 class Client:
     """The Gateway API, blocking::
 
@@ -275,6 +302,7 @@ class Client:
         self.commands = Commands(sender)
         self.cpos = Cpos(sender)
         self.scenarios = Scenarios(sender)
+        self.replays = Replays(sender)
 
     def health(self) -> models.HealthView:
         """No key needed; `status` is "starting" (503) until the server accepts work."""

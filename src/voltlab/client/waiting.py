@@ -198,3 +198,25 @@ async def await_run(
         return await transport.send(ops_calls.get_run(run_id))
 
     return await apoll(read, _run_finished, timeout, interval, f"scenario run {run_id}")
+
+
+def _replay_finished(run: models.ReplayRunView) -> bool:
+    return run.status != "running"
+
+
+def wait_replay(
+    transport: SyncTransport, run_id: str, timeout: float, interval: float
+) -> models.ReplayRunView:
+    def read() -> models.ReplayRunView:
+        return transport.send(ops_calls.get_replay(run_id))
+
+    return poll(read, _replay_finished, timeout, interval, f"replay {run_id}")
+
+
+async def await_replay(
+    transport: AsyncTransport, run_id: str, timeout: float, interval: float
+) -> models.ReplayRunView:
+    async def read() -> models.ReplayRunView:
+        return await transport.send(ops_calls.get_replay(run_id))
+
+    return await apoll(read, _replay_finished, timeout, interval, f"replay {run_id}")

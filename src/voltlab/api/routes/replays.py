@@ -6,25 +6,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Query, Request
-from pydantic import Field
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
-from voltlab.api.schemas import CsmsUrl, Identity, SecurityIn, StrictModel
+from voltlab.api.replay_schemas import ReplayCreate, ReplayRunList, ReplayRunView
 from voltlab.replay.capture import CaptureInvalid
 from voltlab.replay.plan import plan_replay
 from voltlab.replay.player import ReplayPacing
 from voltlab.replay.service import ReplayRuns
 
-MAX_CAPTURE_CHARS = 1_000_000  # the body limit (1 MiB) bounds it first
 MAX_SHOWN_LINE = 200
-
-# As voltlab.replay.formats.FORMATS.
-CaptureFormat = Literal["auto", "jsonl", "python-ocpp-log"]
 
 
 @asynccontextmanager
@@ -48,41 +43,6 @@ router = APIRouter(
 )
 
 
-class ReplayCreate(StrictModel):
-    csms_url: CsmsUrl
-    capture: str = Field(
-        min_length=1,
-        max_length=MAX_CAPTURE_CHARS,
-        description="the captured session as text, in `format` (docs/replay.md)",
-    )
-    format: CaptureFormat = Field(
-        default="auto",
-        description="jsonl ({timestamp, direction, frame} per line; voltlab's export) or "
-        "python-ocpp-log (the Python ocpp library's log); auto detects it",
-    )
-    identity: Identity | None = Field(
-        default=None,
-        description="the station's identity (default: the capture's); in a log of several "
-        "stations, the one replayed",
-    )
-    ocpp_version: Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"] | None = Field(
-        default=None, description="default: the capture's, or the version its CALLs validate as"
-    )
-    speed: float = Field(
-        default=1.0, gt=0, le=10_000, description="1: the captured pacing; 60: sixty times faster"
-    )
-    answer_timeout_seconds: float = Field(
-        default=30.0, gt=0, le=300, description="how long the CSMS has to answer a CALL"
-    )
-    csms_call_timeout_seconds: float = Field(
-        default=10.0,
-        gt=0,
-        le=300,
-        description="how late a captured CSMS CALL may come before it is reported missing",
-    )
-    security: SecurityIn | None = None
-
-
 def _runs(request: Request) -> ReplayRuns:
     runs: ReplayRuns = request.app.state.replay_runs
     return runs
@@ -95,7 +55,13 @@ def _line_text(capture: str, line: int | None) -> str | None:
     return lines[line - 1][:MAX_SHOWN_LINE] if 0 < line <= len(lines) else None
 
 
-@router.post("", status_code=202, summary="Replay a captured session against a CSMS")
+@router.post(
+    "",
+    status_code=202,
+    summary="Replay a captured session against a CSMS",
+    response_model=None,
+    responses={202: {"model": ReplayRunView, "description": "the run, started"}},
+)
 async def start_replay(
     body: ReplayCreate, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -122,7 +88,12 @@ async def start_replay(
     return await _runs(request).start(principal.org_id, replay)
 
 
-@router.get("", summary="Recent replay runs, newest first")
+@router.get(
+    "",
+    summary="Recent replay runs, newest first",
+    response_model=None,
+    responses={200: {"model": ReplayRunList, "description": "the runs"}},
+)
 async def list_replays(
     principal: CurrentPrincipal,
     request: Request,
@@ -131,7 +102,12 @@ async def list_replays(
     return {"items": await _runs(request).recent(principal.org_id, limit)}
 
 
-@router.get("/{run_id}", summary="A replay run: status, counts and divergences")
+@router.get(
+    "/{run_id}",
+    summary="A replay run: status, counts and divergences",
+    response_model=None,
+    responses={200: {"model": ReplayRunView, "description": "the run"}},
+)
 async def get_replay(run_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     run = await _runs(request).get(principal.org_id, run_id)
     if run is None:
