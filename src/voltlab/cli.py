@@ -1,4 +1,5 @@
-"""`voltlab` command line: run the server, manage API keys and the schema, run scenarios."""
+"""`voltlab` command line: run the server, manage API keys and the schema, run scenarios; the
+client commands (cpo, locations, chargers, cmd, logs) live in `voltlab.cli_client`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voltlab.api.serialize import rfc3339
+from voltlab.cli_client import register as register_client_commands
 from voltlab.cli_scenarios import scenario_app
 from voltlab.clock import wall_now
 from voltlab.store import migrate, repo
@@ -24,6 +26,7 @@ app.add_typer(keys_app, name="keys")
 db_app = typer.Typer(help="The database's schema (migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(scenario_app, name="scenario")
+register_client_commands(app)
 
 console = Console()
 
