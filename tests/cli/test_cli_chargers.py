@@ -245,30 +245,38 @@ def test_logs_follow_shows_a_session_live_and_stops_on_ctrl_c(
     assert len(starts) == 1, printed
 
 
-def test_locations_rm_and_chargers_rm(voltlab, server: LiveServer, csms) -> None:
+def test_location_wide_command_then_rm(voltlab, server: LiveServer, csms) -> None:
     created = voltlab(
-        "locations",
-        "create",
-        "--name",
-        "short-lived",
-        "--csms-url",
-        csms.url,
-        "--chargers",
-        "2",
-        "--identity-prefix",
-        "CLI-RM-",
-        "--no-auto-start",
-        "--json",
-    )
+        "locations", "create", "--name", "short-lived", "--csms-url", csms.url,
+        "--chargers", "6", "--identity-prefix", "CLI-RM-", "--wait", "--timeout", "30", "--json",
+    )  # fmt: skip
     assert created.exit_code == 0, created.output
     body = json.loads(created.stdout)
-    first, second = (c["charger_id"] for c in body["chargers"])
-    assert voltlab("chargers", "rm", first).exit_code == 0
-    assert server.get(f"/ocpp/chargers/{first}").status_code == 404
-    removed = voltlab("locations", "rm", body["location_id"])
+    location_id = body["location_id"]
+    ids = [c["charger_id"] for c in body["chargers"]]
+
+    # A whole location (its records followed through the location's command list) ...
+    everyone = voltlab("cmd", "cache/reset", "--location", location_id, "--wait", "--json")
+    assert everyone.exit_code == 0, everyone.output
+    records = json.loads(everyone.stdout)["commands"]
+    assert sorted(r["charger_id"] for r in records) == sorted(ids)
+    for record in records:
+        stored = server.get(f"/ocpp/commands/{record['id']}").json()
+        assert (stored["status"], stored["event_type"]) == ("succeeded", "cache_reset")
+    # ... and a part of it, --charger-ids as a comma list.
+    some = voltlab(
+        "cmd", "cache/reset", "--location", location_id, "--charger-ids", f"{ids[0]},{ids[1]}",
+        "--json",
+    )  # fmt: skip
+    assert some.exit_code == 0, some.output
+    assert [r["charger_id"] for r in json.loads(some.stdout)["results"]] == ids[:2]
+
+    assert voltlab("chargers", "rm", ids[0]).exit_code == 0
+    assert server.get(f"/ocpp/chargers/{ids[0]}").status_code == 404
+    removed = voltlab("locations", "rm", location_id)
     assert removed.exit_code == 0, removed.output
-    assert server.get(f"/ocpp/locations/{body['location_id']}").status_code == 404
-    assert server.get(f"/ocpp/chargers/{second}").status_code == 404
+    assert server.get(f"/ocpp/locations/{location_id}").status_code == 404
+    assert all(server.get(f"/ocpp/chargers/{i}").status_code == 404 for i in ids[1:])
 
 
 def test_wait_for_chargers_that_never_connect_exits_6(voltlab, server: LiveServer) -> None:

@@ -82,6 +82,9 @@ def gateway(
             yield client
     except CliFailure as failure:
         raise fail(failure) from None
+    except KeyboardInterrupt:
+        # Not click's "Aborted!" with status 1, which reads as a failed outcome.
+        raise fail(CliFailure(ExitCode.INTERRUPTED, "interrupted")) from None
 
 
 def print_json(body: Any) -> None:
