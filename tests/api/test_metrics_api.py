@@ -135,3 +135,20 @@ async def test_the_metrics_listener_answers_without_a_key(database: Database) ->
     with pytest.raises(httpx.ConnectError):  # stopped with the app
         async with httpx.AsyncClient(timeout=2) as http:
             await http.get(f"http://127.0.0.1:{port}/metrics")
+
+
+async def test_a_scrape_counts_every_station_of_a_large_fleet(
+    fleet: FakeFleet, client: httpx.AsyncClient, admin: Headers
+) -> None:
+    """Read in steps between yields to the event loop: none is lost or counted twice."""
+    for index in range(1234):
+        fleet.live[f"dep-{index:04d}"] = {
+            "connection": "connected" if index % 2 else "disconnected",
+            "registration": "Accepted",
+            "connectors": [{"status": "Available"}],
+        }
+    response = await client.get("/metrics", headers=admin)
+    assert station_counts(response.text) == {
+        ("connected", "Accepted"): 617.0,
+        ("disconnected", "Accepted"): 617.0,
+    }
