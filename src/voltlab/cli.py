@@ -1,4 +1,5 @@
-"""`voltlab` command line: run the server, manage API keys and the schema, run scenarios."""
+"""`voltlab` command line: run the server, manage API keys and the schema, run scenarios and
+replays; the client commands (cpo, locations, chargers, cmd, logs) live in `voltlab.cli_client`."""
 
 from __future__ import annotations
 
@@ -6,18 +7,24 @@ import fcntl
 import os
 import signal
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+# Light (the standard library's logging): `serve`'s options name its formats and levels.
 from voltlab.api.log_output import FORMATS, LEVELS, LogLines, configure_logging
-from voltlab.api.serialize import rfc3339
+from voltlab.cli_client import register as register_client_commands
+from voltlab.cli_replay import replay
 from voltlab.cli_scenarios import scenario_app
 from voltlab.clock import wall_now
-from voltlab.store import migrate, repo
-from voltlab.store.db import Database, database_url_from_env, normalize_url, sqlite_path
+
+if TYPE_CHECKING:
+    from voltlab.store.db import Database
+
+# The store (SQLAlchemy, Alembic) and the server stack are imported by the commands that use
+# them: the client commands (cpo, chargers, logs, ...) start in a quarter of the time without.
 
 app = typer.Typer(help="voltlab: virtual OCPP chargers and OCPI CPOs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -25,6 +32,8 @@ app.add_typer(keys_app, name="keys")
 db_app = typer.Typer(help="The database's schema (migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(scenario_app, name="scenario")
+app.command("replay")(replay)
+register_client_commands(app)
 
 console = Console()
 
@@ -32,6 +41,9 @@ console = Console()
 def _open_database() -> Database:
     """The database, migrated to this release's schema; a database this release cannot use
     ends the command with the reason (exit status 1), not a traceback."""
+    from voltlab.store import migrate
+    from voltlab.store.db import Database, database_url_from_env
+
     database = Database(database_url_from_env())
     try:
         outcome = database.migrate()
@@ -86,6 +98,7 @@ def serve(
     from voltlab.api.app import bootstrap_keys, create_app
     from voltlab.api.metrics_listener import parse_listen
     from voltlab.api.serving import live_server
+    from voltlab.store.db import database_url_from_env, sqlite_path
 
     if role not in ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
@@ -156,6 +169,8 @@ def keys_create(
     role: Annotated[str, typer.Option(help="admin | operator | viewer")] = "admin",
 ) -> None:
     """Create an API key and print it (only the key, so scripts can capture it)."""
+    from voltlab.store import repo
+
     if role not in repo.ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(repo.ROLES)}", param_hint="--role")
     if not org.strip():
@@ -173,6 +188,9 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (id, org, role, prefix); the keys themselves are not stored."""
+    from voltlab.api.serialize import rfc3339
+    from voltlab.store import repo
+
     database = _open_database()
     try:
         with database.session() as session:
@@ -195,6 +213,8 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id from `keys list`")]) -> None:
     """Revoke an API key: it answers 401 from now on."""
+    from voltlab.store import repo
+
     database = _open_database()
     try:
         with database.session() as session:
@@ -221,6 +241,9 @@ DatabaseUrl = Annotated[
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Migrate the database to this release's schema (`serve` does this at every start)."""
+    from voltlab.store import migrate
+    from voltlab.store.db import Database, database_url_from_env, normalize_url
+
     database = Database(normalize_url(database_url) if database_url else database_url_from_env())
     try:
         outcome = database.migrate()
@@ -240,5 +263,8 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
 @db_app.command("current")
 def db_current(database_url: DatabaseUrl = None) -> None:
     """Show the database's schema revision and how it relates to this release's."""
+    from voltlab.store import migrate
+    from voltlab.store.db import database_url_from_env, normalize_url
+
     url = normalize_url(database_url) if database_url else database_url_from_env()
     typer.echo(migrate.describe(url))

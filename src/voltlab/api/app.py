@@ -30,6 +30,7 @@ from voltlab.api.routes import (
     live,
     locations,
     metrics,
+    replays,
     scenarios,
 )
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
@@ -183,7 +184,7 @@ def create_app(
 
     install_error_handlers(app)
     routers = [live, catalog, fleet_views, locations, chargers, findings, commands, cpos]
-    routers += [scenarios, cluster]
+    routers += [scenarios, replays, cluster]
     for module in routers if role != "fleet" else [cluster]:
         app.include_router(module.router)
     # Every role: a fleet worker is what a scraper wants most.
