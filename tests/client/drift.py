@@ -159,6 +159,7 @@ def sample_calls() -> dict[str, Call[Any]]:
         f"{fc}.charger_models": fleet_calls.charger_models(),
         f"{fc}.fleet_summary": fleet_calls.fleet_summary(),
         f"{fc}.cluster": fleet_calls.cluster(),
+        f"{fc}.metrics": fleet_calls.metrics(),
         f"{fc}.create_location": fleet_calls.create_location(location),
         f"{fc}.list_locations": fleet_calls.list_locations(),
         f"{fc}.get_location": fleet_calls.get_location("loc-1"),

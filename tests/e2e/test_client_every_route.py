@@ -89,6 +89,7 @@ def _fleet(client: Client, csms_url: str) -> tuple[str, str]:
     assert (me.role, me.can_write) == ("admin", True)
     assert "ac-22kw-2c" in {m.slug for m in client.charger_models()}
     assert client.cluster().mode == "single"
+    assert "# TYPE voltlab_" in client.metrics()
 
     location = client.locations.create(
         models.LocationCreate(
@@ -262,6 +263,7 @@ def _errors(client: Client, server: ServeProcess, viewer_key: str, charger_id: s
     with Client(server.base, viewer_key) as viewer:
         assert viewer.me().role == "viewer"
         assert "read-only" in _raises(Forbidden, lambda: viewer.chargers.stop(charger_id)).detail
+        assert "admin only" in _raises(Forbidden, viewer.metrics).detail
     missing = _raises(NotFound, lambda: client.chargers.get("dep-missing"))
     assert missing.detail == "charger 'dep-missing' not found"
     taken = models.ChargerCreate(identity="CP-ROUTES-SOLO", csms_url="ws://127.0.0.1:9/ocpp")

@@ -330,6 +330,10 @@ class AsyncClient:
     async def fleet_summary(self, *, location_id: str | None = None) -> models.FleetSummary:
         return await self._t.send(fc.fleet_summary(location_id))
 
+    async def metrics(self) -> str:
+        """`GET /metrics`: this process's Prometheus metrics (admin keys; docs/observability.md)."""
+        return await self._t.send(fc.metrics())
+
     async def cluster(self) -> models.ClusterView:
         return await self._t.send(fc.cluster())
 

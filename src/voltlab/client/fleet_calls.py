@@ -30,6 +30,11 @@ def fleet_summary(location_id: str | None = None) -> Call[models.FleetSummary]:
     return Call("GET", "/ocpp/fleet/summary", models.FleetSummary, params)
 
 
+def metrics() -> Call[str]:
+    """Prometheus' text format (admin keys)."""
+    return Call("GET", "/metrics", str)
+
+
 def cluster() -> Call[models.ClusterView]:
     return Call("GET", "/cluster", models.ClusterView)
 

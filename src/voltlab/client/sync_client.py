@@ -318,6 +318,10 @@ class Client:
     def fleet_summary(self, *, location_id: str | None = None) -> models.FleetSummary:
         return self._t.send(fc.fleet_summary(location_id))
 
+    def metrics(self) -> str:
+        """`GET /metrics`: this process's Prometheus metrics (admin keys; docs/observability.md)."""
+        return self._t.send(fc.metrics())
+
     def cluster(self) -> models.ClusterView:
         return self._t.send(fc.cluster())
 
