@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from voltlab.cpo.countries import COUNTRIES
 from voltlab.cpo.generator import (
     IDENTITY_PATTERN,
     Network,
@@ -21,7 +22,6 @@ from voltlab.cpo.generator import (
     network_fingerprint,
     sanitize_identity_prefix,
 )
-from voltlab.cpo.countries import COUNTRIES
 from voltlab.cpo.geo import is_supported_country
 from voltlab.cpo.templates import TEMPLATES, Template
 from voltlab.fleet.model.catalog import CATALOG

@@ -186,7 +186,10 @@ def sanitize_identity_prefix(name_prefix: str) -> str:
 
 def _validate(country_code: str, party_id: str, name_prefix: str, seed: int) -> None:
     if not is_supported_country(country_code):
-        raise NetworkInputError("country_code", f"unsupported country code {country_code!r}")
+        raise NetworkInputError(
+            "country_code",
+            f"country_code {country_code!r} is not an officially assigned ISO 3166-1 alpha-2 code",
+        )
     if not isinstance(party_id, str) or not _PARTY_PATTERN.match(party_id):
         # ISO 15118 operator ids are 3 alphanumerics; they also form the eMI3 EVSE id.
         raise NetworkInputError("party_id", "party_id must be 3 letters or digits")
