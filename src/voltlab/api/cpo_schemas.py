@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from voltlab.cpo.service import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
+from voltlab.cpo.templates import TEMPLATES
 
 OVERRIDE_KEYS = ("locations", "chargers_per_location")
 
@@ -15,7 +16,10 @@ class CpoCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     template: str = Field(
-        min_length=1, max_length=64, description="template slug, see /ocpi/cpos/templates"
+        min_length=1,
+        max_length=64,
+        description="template slug, see /ocpi/cpos/templates",
+        json_schema_extra={"enum": sorted(TEMPLATES)},
     )
     country_code: str = Field(
         min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
