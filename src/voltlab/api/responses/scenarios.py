@@ -49,6 +49,7 @@ class RunStep(ResponseModel):
 
 
 class RunCharger(ResponseModel):
+    as_: str = Field(alias="as", description="the name the scenario calls it by")
     charger_id: str
     identity: str
 
