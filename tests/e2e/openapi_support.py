@@ -42,7 +42,7 @@ FLEET_CPO = {
     "overrides": {"locations": 1, "chargers_per_location": 2},
 }
 SPARE_CPOS = 2
-# Live CPOs an org may have on this server (the fleet's, the spares and a few the fuzzer makes).
+# Live CPOs an org may have on the walk's server (the fleet's, the spares and a few more).
 MAX_CPOS = 6
 # The eMSP-side rule the fleet's own OCPI request breaks on purpose (for a finding about it).
 EMSP_RULE_BROKEN = "ocpi-request-ids-missing"
@@ -115,7 +115,8 @@ class LiveFleet:
             self.peer.stop()
 
 
-def start_fleet(workdir: Path) -> LiveFleet:
+def start_fleet(workdir: Path, max_cpos: int = MAX_CPOS) -> LiveFleet:
+    """`max_cpos`: the org's limit of live CPOs (beyond it, POST /ocpi/cpos answers 503)."""
     peer = ThreadedPeer()
     try:
         peer_url = peer.start()
@@ -123,7 +124,7 @@ def start_fleet(workdir: Path) -> LiveFleet:
             workdir,
             free_port(),
             emsp_breaks=(EMSP_RULE_BROKEN,),
-            VOLTLAB_MAX_CPOS_PER_ORG=str(MAX_CPOS),
+            VOLTLAB_MAX_CPOS_PER_ORG=str(max_cpos),
         )
         server.start()
         asyncio.run(server.wait_healthy())

@@ -20,6 +20,7 @@ from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, in_session, invalid, not_found
 from voltlab.api.responses.declare import AUTHENTICATED, READ, answers
 from voltlab.api.responses.errors import error_responses
+from voltlab.api.responses.events import event_stream_schema
 from voltlab.api.responses.system import MeView
 from voltlab.live import LiveEvent, LiveHub
 from voltlab.store.models import Charger, Org
@@ -112,7 +113,7 @@ async def _stream(
         200: {
             "description": "An endless stream: `event:`, `id:` and `data:` (JSON) per event, "
             "a comment line as keep-alive.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": event_stream_schema()}},
         },
         **error_responses(*READ, 404),
     },
