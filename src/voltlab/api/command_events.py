@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from voltlab.fleet.hosting.command_limits import (
     INT32_MAX,
@@ -179,7 +179,7 @@ class PartitionEvent(EventModel):
 
 # The target's either/or rule (the route's `check_target_shape`) as JSON Schema: a null counts
 # as absent there, so each form allows the others' fields as null.
-_TARGET_FORMS: list[dict[str, Any]] = [
+_TARGET_FORMS: list[JsonValue] = [
     {
         "title": "One charger",
         "required": ["charger_id"],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from voltlab.cpo.service import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
 from voltlab.cpo.templates import TEMPLATES
 
 OVERRIDE_KEYS = ("locations", "chargers_per_location")
+# The gallery's slugs, the schema's enum for `template` (the service names them in its 422).
+TEMPLATE_SLUGS: list[JsonValue] = [*sorted(TEMPLATES)]
 
 
 class CpoCreate(BaseModel):
@@ -19,7 +21,7 @@ class CpoCreate(BaseModel):
         min_length=1,
         max_length=64,
         description="template slug, see /ocpi/cpos/templates",
-        json_schema_extra={"enum": sorted(TEMPLATES)},
+        json_schema_extra={"enum": TEMPLATE_SLUGS},
     )
     country_code: str = Field(
         min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
