@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from voltlab.api.app import create_app
-from voltlab.api.command_events import CommandTarget
+from voltlab.api.command_events import COMMAND_KINDS, CommandTarget
 from voltlab.api.openapi_examples import (
     SEED_CPO_REQUEST,
     SEED_CPO_RESPONSE,
@@ -146,6 +146,8 @@ def test_enums_are_the_catalog_the_templates_and_the_versions(document: dict[str
     listing = document["paths"]["/ocpp/chargers"]["get"]["parameters"]
     assert next(p for p in listing if p["name"] == "model")["schema"]["enum"] == models
     assert schemas["CpoCreate"]["properties"]["template"]["enum"] == sorted(TEMPLATES)
+    slugs = [kind.event_type for kind in COMMAND_KINDS]
+    assert schemas["QueuedCommandView"]["properties"]["event_type"]["enum"] == slugs
     versions = ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"]
     assert schemas["LocationCreate"]["properties"]["ocpp_version"]["enum"] == versions
     assert schemas["ChargerView"]["properties"]["ocpp_version"]["enum"] == versions

@@ -9,11 +9,34 @@ from pydantic import Field
 from voltlab.api.responses.base import OcppVersionName, ResponseModel, Timestamp
 
 CommandStatus = Literal["queued", "running", "succeeded", "failed", "timed_out"]
+# The slugs of the /ocpp/commands endpoints in snake_case (api/command_events.COMMAND_KINDS).
+CommandEventType = Literal[
+    "proxy_message",
+    "configuration",
+    "cache_reset",
+    "local_auth_list",
+    "clear_local_auth_list",
+    "inject_fault",
+    "clear_fault",
+    "plug_connector",
+    "unplug_connector",
+    "unlock_connector",
+    "start_transaction",
+    "stop_transaction",
+    "start_session",
+    "stop_session",
+    "authorize_id_tag",
+    "ev_requests_energy",
+    "ev_stops_energy",
+    "power_update",
+    "partition",
+    "restart_link",
+]
 
 
 class QueuedCommandView(ResponseModel):
     id: str
-    event_type: str = Field(description="the slug in snake_case", examples=["start_session"])
+    event_type: CommandEventType = Field(description="the slug in snake_case")
     ocpp_version: OcppVersionName
     payload: dict[str, Any] = Field(description="the event as given")
 
@@ -55,7 +78,7 @@ class CommandView(ResponseModel):
     charger_id: str
     identity: str
     location_id: str | None
-    event_type: str
+    event_type: str = Field(description="the command's slug in snake_case")
     ocpp_version: OcppVersionName
     payload: dict[str, Any]
     status: CommandStatus
