@@ -96,7 +96,8 @@ class LiveFleet:
     charger_2x_id: str = ""  # at the peer, OCPP 2.0.1
     spare_cpo_ids: list[str] = field(default_factory=list)
     command_ids: list[str] = field(default_factory=list)
-    run_id: str = ""
+    run_id: str = ""  # a scenario run
+    replay_id: str = ""  # a replay of the charging charger's frames (against the dead port)
 
     @property
     def base(self) -> str:
@@ -256,6 +257,16 @@ def _provision(fleet: LiveFleet, http: httpx.Client) -> None:
         "target": {"csms_url": fleet.dead_csms, "ocpp_version": "ocpp1.6"},
     }
     fleet.run_id = _ok(http.post("/scenarios/runs", json=run), 202)["run_id"]
+    fleet.replay_id = _ok(http.post("/ocpp/replays", json=replay_of(fleet, http)), 202)["run_id"]
+
+
+def replay_of(fleet: LiveFleet, http: httpx.Client) -> dict[str, Any]:
+    """A replay of the charging charger's session so far, against the port nobody listens on
+    (a second station of that identity at the peer would take the charger's place)."""
+    params = {"format": "jsonl"}
+    capture = http.get(f"/ocpp/chargers/{fleet.charging_id}/messages", params=params)
+    assert capture.status_code == 200, capture.text
+    return {"csms_url": fleet.dead_csms, "capture": capture.text, "speed": 100}
 
 
 # --- answers against the declared schema --------------------------------------------------------

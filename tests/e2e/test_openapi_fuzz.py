@@ -127,7 +127,14 @@ class Ground:
             elif method == "DELETE" and name == "cpo_id":
                 case.path_parameters[name] = draw(st.sampled_from(self.fleet.spare_cpo_ids))
             else:
-                case.path_parameters[name] = draw(st.sampled_from([value, *self.ids[name]]))
+                pool = self.pool(case.operation.path, name)
+                case.path_parameters[name] = draw(st.sampled_from([value, *pool]))
+
+    def pool(self, path: str, name: str) -> list[str]:
+        """Real ids for a path parameter (`run_id`: a replay's or a scenario run's)."""
+        if name == "run_id" and path.startswith("/ocpp/replays"):
+            return [self.fleet.replay_id]
+        return self.ids[name]
 
     def query(self, case: Any, draw: Callable[[Any], Any]) -> None:
         query = case.query
@@ -278,7 +285,7 @@ class Fuzzer:
             elif method == "DELETE":
                 path_parameters[name] = self.ground.victim(name)
             else:
-                path_parameters[name] = self.ground.ids[name][0]
+                path_parameters[name] = self.ground.pool(operation.path, name)[0]
         if operation.path == "/events":
             return operation.Case(query={"topics": "fleet"})
         if operation.path == "/scenarios/runs":

@@ -15,7 +15,7 @@ import pytest
 
 from voltlab.api.openapi_examples import COMMAND_EVENTS, SEED_CPO_REQUEST
 
-from .openapi_support import MAX_CPOS, Contract, LiveFleet, start_fleet
+from .openapi_support import MAX_CPOS, Contract, LiveFleet, replay_of, start_fleet
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ class Walk:
         **kwargs: Any,
     ) -> httpx.Response:
         path = template.format(**(ids or {}))
-        headers = self.fleet.headers(role) if role else {}
+        headers = {**(self.fleet.headers(role) if role else {}), **kwargs.pop("headers", {})}
         response = self.http.request(method, path, headers=headers, **kwargs)
         where = f"{method} {path} -> {response.status_code}"
         if response.status_code != expect:
@@ -89,6 +89,9 @@ def test_every_answer_keeps_the_declared_contract(fleet: LiveFleet) -> None:
     call("GET", "/ocpp/models", 200)
     call("GET", "/cluster", 200)
     call("GET", "/cluster", 403, role="operator")
+    call("GET", "/metrics", 200)
+    call("GET", "/metrics", 200, headers={"Accept": "application/openmetrics-text"})
+    call("GET", "/metrics", 403, role="viewer")
 
     # Chargers and locations: the CPO's (live, one charging), a 2.0.1 one, new ones.
     call("GET", "/ocpp/fleet/summary", 200)
@@ -104,6 +107,8 @@ def test_every_answer_keeps_the_declared_contract(fleet: LiveFleet) -> None:
     call(
         "GET", "/ocpp/chargers/{charger_id}/meter-series", 200, ids=ids, params={"connector_id": 2}
     )
+    jsonl = {"format": "jsonl"}
+    call("GET", "/ocpp/chargers/{charger_id}/messages", 200, ids=ids, params=jsonl)
     call("GET", "/ocpp/chargers/{charger_id}", 404, ids={"charger_id": "dep-nope"})
     call("GET", "/ocpp/chargers/{charger_id}", 404, role="rival", ids=ids)
     call("GET", "/ocpp/chargers", 200)
@@ -183,6 +188,15 @@ def test_every_answer_keeps_the_declared_contract(fleet: LiveFleet) -> None:
     call("POST", "/ocpi/cpos", 503, json=small | {"party_id": "LMX", "name_prefix": "limitx"})
     for cpo_id in extra:
         call("DELETE", "/ocpi/cpos/{cpo_id}", 202, ids={"cpo_id": cpo_id})
+
+    # Replays of a captured session.
+    with fleet.client() as http:
+        replay = replay_of(fleet, http)
+    call("POST", "/ocpp/replays", 202, json=replay)
+    call("POST", "/ocpp/replays", 422, json=replay | {"capture": "not a capture"})
+    call("GET", "/ocpp/replays", 200)
+    call("GET", "/ocpp/replays/{run_id}", 200, ids={"run_id": fleet.replay_id})
+    call("GET", "/ocpp/replays/{run_id}", 404, ids={"run_id": "rpl-nope"})
 
     # Scenarios.
     call("GET", "/scenarios", 200)

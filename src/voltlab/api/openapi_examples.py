@@ -4,6 +4,7 @@ test_openapi_declarations.py checks each against its schema."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # The seed page "Create CPO (durable)": request and 202 answer.
@@ -136,6 +137,42 @@ CHARGER_EXAMPLES: dict[str, dict[str, Any]] = {
         "summary": "One more charger in a location (its CSMS, version and model)",
         "value": {"identity": "CP-DEPOT-004", "location_id": "loc-456"},
     },
+}
+
+# Two lines of a frame log exported with GET /ocpp/chargers/{id}/messages?format=jsonl.
+_CAPTURE = "".join(
+    json.dumps(line, separators=(",", ":")) + "\n"
+    for line in (
+        {
+            "timestamp": "2026-12-07T11:57:41.988Z",
+            "direction": "out",
+            "frame": [
+                2,
+                "b-1",
+                "BootNotification",
+                {"chargePointVendor": "Voltlab", "chargePointModel": "StreetPost 22 Duo"},
+            ],
+            "identity": "CP-DEPOT-001",
+            "ocpp_version": "ocpp1.6",
+        },
+        {
+            "timestamp": "2026-12-07T11:57:42.015Z",
+            "direction": "in",
+            "frame": [
+                3,
+                "b-1",
+                {"status": "Accepted", "currentTime": "2026-12-07T11:57:42.004Z", "interval": 300},
+            ],
+            "identity": "CP-DEPOT-001",
+            "ocpp_version": "ocpp1.6",
+        },
+    )
+)
+REPLAY_EXAMPLES: dict[str, dict[str, Any]] = {
+    "boot": {
+        "summary": "A boot, replayed sixty times faster (docs/replay.md)",
+        "value": {"csms_url": "ws://127.0.0.1:9000/ocpp", "capture": _CAPTURE, "speed": 60},
+    }
 }
 
 CPO_EXAMPLES: dict[str, dict[str, Any]] = {

@@ -25,12 +25,17 @@ def answers(
     status: int = 200,
     description: str,
     example: Any = None,
+    other_media: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for a route decorator: `model` answered with `status`, and the error
-    statuses `errors`, each with its error body."""
+    """Keyword arguments for a route decorator: `model` answered with `status` (as JSON, or as
+    one of `other_media` when the request asks for it), and the error statuses `errors`, each
+    with its error body."""
     success: dict[str, Any] = {"model": model, "description": description}
+    content: dict[str, Any] = dict(other_media or {})
     if example is not None:
-        success["content"] = {"application/json": {"example": example}}
+        content["application/json"] = {"example": example}
+    if content:
+        success["content"] = content
     return {
         "status_code": status,
         "response_model": None,

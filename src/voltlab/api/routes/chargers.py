@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Select, select
@@ -56,6 +57,9 @@ router = APIRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=Authe
 
 DEFAULT_FRAME_PAGE = 100
 MAX_FRAME_PAGE = 1000
+# Above what the frame log keeps per charger (persistence.FRAMES_KEPT_PER_CHARGER, pruned
+# every 200 frames): an export without `limit` is the whole kept log.
+MAX_EXPORT = 10_000
 
 
 @router.post(
@@ -241,26 +245,70 @@ def _frames(
     return list(session.scalars(query.order_by(Frame.id.desc()).limit(limit)))
 
 
+def _jsonl(charger: Charger, frames: list[Frame]) -> str:
+    """One `{timestamp, direction, frame, identity, ocpp_version}` line per frame, oldest
+    first: what `POST /ocpp/replays` reads (docs/replay.md)."""
+    lines = []
+    for frame in reversed(frames):
+        item = frame_json(frame)
+        line = {
+            "timestamp": item["ts"],
+            "direction": item["direction"],
+            "frame": item["frame"],
+            "identity": charger.identity,
+            "ocpp_version": charger.ocpp_version,
+        }
+        lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return "".join(lines)
+
+
 @router.get(
     "/{charger_id}/messages",
-    summary="OCPP frame log, newest first",
-    **answers(FramePage, *READ, 404, description="Frames, newest first."),
+    summary="OCPP frame log, newest first (format=jsonl: a capture to replay, oldest first)",
+    **answers(
+        FramePage,
+        *READ,
+        404,
+        description="Frames, newest first; with format=jsonl one JSON object per line, "
+        "oldest first.",
+        other_media={"application/x-ndjson": {"schema": {"type": "string"}}},
+    ),
 )
 async def list_messages(
     charger_id: str,
     principal: CurrentPrincipal,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=MAX_FRAME_PAGE)] = DEFAULT_FRAME_PAGE,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_FRAME_PAGE,
+            description=f"json: default {DEFAULT_FRAME_PAGE}; jsonl: default every kept frame",
+        ),
+    ] = None,
     before: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="frame id; older frames only")
     ] = None,
-) -> dict[str, Any]:
+    format: Annotated[
+        Literal["json", "jsonl"],
+        Query(description="jsonl: one {timestamp, direction, frame} per line, oldest first"),
+    ] = "json",
+) -> dict[str, Any] | Response:
     database = get_database(request)
     # 404 before flushing: a foreign caller must not even cause work.
-    await in_session(database, lambda s: _require_charger(s, principal.org_id, charger_id))
-    await get_fleet(request).flush()
-    frames = await in_session(
-        database, lambda s: _frames(s, principal.org_id, charger_id, limit, before)
+    charger = await in_session(
+        database, lambda s: _require_charger(s, principal.org_id, charger_id)
     )
-    next_before = frames[-1].id if len(frames) == limit else None
+    await get_fleet(request).flush()
+    if format == "jsonl":
+        kept = await in_session(
+            database,
+            lambda s: _frames(s, principal.org_id, charger_id, limit or MAX_EXPORT, before),
+        )
+        return Response(_jsonl(charger, kept), media_type="application/x-ndjson")
+    page_size = limit or DEFAULT_FRAME_PAGE
+    frames = await in_session(
+        database, lambda s: _frames(s, principal.org_id, charger_id, page_size, before)
+    )
+    next_before = frames[-1].id if len(frames) == page_size else None
     return {"items": [frame_json(frame) for frame in frames], "next_before": next_before}
