@@ -8,7 +8,10 @@ drawn among the roles and another org's. Every answer must keep the contract: no
 declared status, a declared content type, a body that matches the declared schema.
 
 Bounded: `EXAMPLES` generated cases per operation and mode, one request each, a timeout per
-request. URLs a request could make a charger connect to are rewritten to loopback."""
+request and `RUN_SECONDS` for the run. URLs a request could make a charger connect to are
+rewritten to loopback. The figures (requests, statuses, failures, time) are printed when the
+test runs without xdist (`-n 0`) and recorded as JUnit properties (`fuzz_requests`,
+`fuzz_failures`)."""
 
 from __future__ import annotations
 
