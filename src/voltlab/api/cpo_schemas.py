@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidatorFunctionWrapHandler,
     field_validator,
 )
@@ -17,6 +18,16 @@ from pydantic_core import PydanticCustomError
 from voltlab.cpo.limits import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
 
 OVERRIDE_KEYS = ("locations", "chargers_per_location")
+
+
+def _template_enum(schema: dict[str, JsonValue]) -> None:
+    """The gallery's slugs, the schema's enum for `template` (the service names them in its
+    422); read when a schema is made, so importing this model loads no CPO code."""
+    from voltlab.cpo.templates import TEMPLATES
+
+    schema["enum"] = [*sorted(TEMPLATES)]
+
+
 # The seed is stored as a 64-bit signed integer (BIGINT on PostgreSQL).
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 # Unicode categories a human label must not hold: control characters (C0, DEL, C1) and lone
@@ -28,7 +39,10 @@ class CpoCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     template: str = Field(
-        min_length=1, max_length=64, description="template slug, see /ocpi/cpos/templates"
+        min_length=1,
+        max_length=64,
+        description="template slug, see /ocpi/cpos/templates",
+        json_schema_extra=_template_enum,
     )
     country_code: str = Field(
         min_length=2,

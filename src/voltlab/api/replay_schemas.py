@@ -1,11 +1,11 @@
-"""POST /ocpp/replays's body and the replay run's answer (docs/replay.md). Pure pydantic,
-shared with `voltlab.client`."""
+"""POST /ocpp/replays's body (docs/replay.md). Pure pydantic, shared with `voltlab.client`;
+the run's answer is api/responses/replays.py's ReplayView."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from voltlab.api.schemas import CsmsUrl, Identity, SecurityIn, StrictModel
 
@@ -48,35 +48,3 @@ class ReplayCreate(StrictModel):
         description="how late a captured CSMS CALL may come before it is reported missing",
     )
     security: SecurityIn | None = None
-
-
-class ReplayRunView(BaseModel):
-    """A replay run (voltlab/replay/service.py `run_json`): `status` running, then passed
-    (no divergence), diverged or error; `findings` the divergences, each with both frames."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    run_id: str
-    status: Literal["running", "passed", "diverged", "error"]
-    identity: str
-    csms_url: str
-    ocpp_version: str
-    format: str
-    speed: float
-    settings: dict[str, Any]
-    capture_span_seconds: float
-    counts: dict[str, Any]
-    findings: list[dict[str, Any]]
-    unused_lines: list[dict[str, Any]]
-    bindings: dict[str, Any]
-    message: str | None
-    duration_seconds: float | None
-    created_at: str | None
-    finished_at: str | None
-    status_url: str
-
-
-class ReplayRunList(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    items: list[ReplayRunView]

@@ -1,9 +1,9 @@
 """Request bodies for locations and chargers. Field rules live here so a bad body is a 422 whose
 `loc` names the offending field.
 
-Pure pydantic, shared with `voltlab.client`: importing this module loads no fleet code. The two
-checks against the server's own data (the charger catalog, the OCPP versions this build runs)
-import it when they first run."""
+Pure pydantic, shared with `voltlab.client`: importing this module loads no fleet code. What
+reads the server's own data (the checks and the schema's enum of the charger catalog, the OCPP
+versions this build runs) imports it when it first runs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationInfo,
     field_validator,
 )
@@ -177,12 +178,38 @@ def _check_model(value: str) -> str:
     return value
 
 
+# What `_check_csms_url` requires of the URL's shape, for the schema (the check itself also
+# judges the host and the port, and names the rule broken).
+CSMS_URL_PATTERN = r"^[Ww][Ss][Ss]?://[^\x00-\x20\x7f@/?#]+([/?][^\x00-\x20\x7f#]*)?$"
+
 CsmsUrl = Annotated[
     str,
-    Field(max_length=500, examples=["ws://127.0.0.1:9000/ocpp"]),
+    Field(
+        max_length=500,
+        examples=["ws://127.0.0.1:9000/ocpp"],
+        description="the CSMS's ws:// or wss:// URL; a charger connects to it + `/` + identity",
+        json_schema_extra={"pattern": CSMS_URL_PATTERN},
+    ),
     AfterValidator(_check_csms_url),
 ]
-ModelSlug = Annotated[str, AfterValidator(_check_model)]
+
+
+def _catalog_enum(schema: dict[str, JsonValue]) -> None:
+    """The catalog's slugs as the schema's enum (the check names them in its 422); read when a
+    schema is made, so importing this module loads no fleet code."""
+    from voltlab.fleet.model.catalog import CATALOG
+
+    schema["enum"] = [*sorted(CATALOG)]
+
+
+ModelSlug = Annotated[
+    str,
+    Field(
+        description="a charger model of the catalog (GET /ocpp/models)",
+        json_schema_extra=_catalog_enum,
+    ),
+    AfterValidator(_check_model),
+]
 
 
 class LocationCreate(StrictModel):

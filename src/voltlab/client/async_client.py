@@ -266,18 +266,18 @@ class Replays:
     def __init__(self, transport: AsyncTransport) -> None:
         self._t = transport
 
-    async def start(self, body: models.ReplayCreate) -> models.ReplayRunView:
+    async def start(self, body: models.ReplayCreate) -> models.ReplayView:
         return await self._t.send(oc.start_replay(body))
 
-    async def list(self, *, limit: int | None = None) -> models.ReplayRunList:
+    async def list(self, *, limit: int | None = None) -> models.ReplayList:
         return await self._t.send(oc.list_replays(limit))
 
-    async def get(self, run_id: str) -> models.ReplayRunView:
+    async def get(self, run_id: str) -> models.ReplayView:
         return await self._t.send(oc.get_replay(run_id))
 
     async def wait(
         self, run_id: str, timeout: float = 300.0, *, interval: float = 0.2
-    ) -> models.ReplayRunView:
+    ) -> models.ReplayView:
         """Polls the run until it is no longer running: passed, diverged or error."""
         return await await_replay(self._t, run_id, timeout, interval)
 

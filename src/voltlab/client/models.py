@@ -32,7 +32,7 @@ from voltlab.api.command_events import (
     StopTransactionEvent,
 )
 from voltlab.api.cpo_schemas import CpoCreate
-from voltlab.api.replay_schemas import ReplayCreate, ReplayRunList, ReplayRunView
+from voltlab.api.replay_schemas import ReplayCreate
 from voltlab.api.responses.chargers import (
     ChargerConfigurationView,
     ChargerModelView,
@@ -74,6 +74,7 @@ from voltlab.api.responses.findings import (
     FrameEvidence,
     HttpEvidence,
 )
+from voltlab.api.responses.replays import ReplayList, ReplayView
 from voltlab.api.responses.scenarios import (
     RunAccepted,
     RunList,
@@ -145,8 +146,8 @@ __all__ = [
     "PowerUpdateEvent",
     "ProxyMessageEvent",
     "ReplayCreate",
-    "ReplayRunList",
-    "ReplayRunView",
+    "ReplayList",
+    "ReplayView",
     "RunAccepted",
     "RunCreate",
     "RunList",

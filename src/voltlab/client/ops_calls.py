@@ -138,13 +138,13 @@ def run_report(run_id: str) -> Call[str]:
 # --- replays ------------------------------------------------------------------------------------
 
 
-def start_replay(body: models.ReplayCreate) -> Call[models.ReplayRunView]:
-    return Call("POST", "/ocpp/replays", models.ReplayRunView, body=body_of(body))
+def start_replay(body: models.ReplayCreate) -> Call[models.ReplayView]:
+    return Call("POST", "/ocpp/replays", models.ReplayView, body=body_of(body))
 
 
-def list_replays(limit: int | None = None) -> Call[models.ReplayRunList]:
-    return Call("GET", "/ocpp/replays", models.ReplayRunList, {"limit": limit})
+def list_replays(limit: int | None = None) -> Call[models.ReplayList]:
+    return Call("GET", "/ocpp/replays", models.ReplayList, {"limit": limit})
 
 
-def get_replay(run_id: str) -> Call[models.ReplayRunView]:
-    return Call("GET", f"/ocpp/replays/{segment(run_id)}", models.ReplayRunView)
+def get_replay(run_id: str) -> Call[models.ReplayView]:
+    return Call("GET", f"/ocpp/replays/{segment(run_id)}", models.ReplayView)

@@ -255,18 +255,18 @@ class Replays:
     def __init__(self, transport: SyncTransport) -> None:
         self._t = transport
 
-    def start(self, body: models.ReplayCreate) -> models.ReplayRunView:
+    def start(self, body: models.ReplayCreate) -> models.ReplayView:
         return self._t.send(oc.start_replay(body))
 
-    def list(self, *, limit: int | None = None) -> models.ReplayRunList:
+    def list(self, *, limit: int | None = None) -> models.ReplayList:
         return self._t.send(oc.list_replays(limit))
 
-    def get(self, run_id: str) -> models.ReplayRunView:
+    def get(self, run_id: str) -> models.ReplayView:
         return self._t.send(oc.get_replay(run_id))
 
     def wait(
         self, run_id: str, timeout: float = 300.0, *, interval: float = 0.2
-    ) -> models.ReplayRunView:
+    ) -> models.ReplayView:
         """Polls the run until it is no longer running: passed, diverged or error."""
         return wait_replay(self._t, run_id, timeout, interval)
 

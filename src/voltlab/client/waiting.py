@@ -200,14 +200,14 @@ async def await_run(
     return await apoll(read, _run_finished, timeout, interval, f"scenario run {run_id}")
 
 
-def _replay_finished(run: models.ReplayRunView) -> bool:
+def _replay_finished(run: models.ReplayView) -> bool:
     return run.status != "running"
 
 
 def wait_replay(
     transport: SyncTransport, run_id: str, timeout: float, interval: float
-) -> models.ReplayRunView:
-    def read() -> models.ReplayRunView:
+) -> models.ReplayView:
+    def read() -> models.ReplayView:
         return transport.send(ops_calls.get_replay(run_id))
 
     return poll(read, _replay_finished, timeout, interval, f"replay {run_id}")
@@ -215,8 +215,8 @@ def wait_replay(
 
 async def await_replay(
     transport: AsyncTransport, run_id: str, timeout: float, interval: float
-) -> models.ReplayRunView:
-    async def read() -> models.ReplayRunView:
+) -> models.ReplayView:
+    async def read() -> models.ReplayView:
         return await transport.send(ops_calls.get_replay(run_id))
 
     return await apoll(read, _replay_finished, timeout, interval, f"replay {run_id}")

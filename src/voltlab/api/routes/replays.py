@@ -13,7 +13,10 @@ from fastapi import APIRouter, FastAPI, Query, Request
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
-from voltlab.api.replay_schemas import ReplayCreate, ReplayRunList, ReplayRunView
+from voltlab.api.openapi_examples import REPLAY_EXAMPLES, request_examples
+from voltlab.api.replay_schemas import ReplayCreate
+from voltlab.api.responses.declare import READ, WRITE, answers
+from voltlab.api.responses.replays import ReplayList, ReplayView
 from voltlab.replay.capture import CaptureInvalid
 from voltlab.replay.plan import plan_replay
 from voltlab.replay.player import ReplayPacing
@@ -57,10 +60,9 @@ def _line_text(capture: str, line: int | None) -> str | None:
 
 @router.post(
     "",
-    status_code=202,
     summary="Replay a captured session against a CSMS",
-    response_model=None,
-    responses={202: {"model": ReplayRunView, "description": "the run, started"}},
+    openapi_extra=request_examples(REPLAY_EXAMPLES),
+    **answers(ReplayView, *WRITE, status=202, description="The run, started; follow status_url."),
 )
 async def start_replay(
     body: ReplayCreate, principal: CurrentPrincipal, request: Request
@@ -91,8 +93,7 @@ async def start_replay(
 @router.get(
     "",
     summary="Recent replay runs, newest first",
-    response_model=None,
-    responses={200: {"model": ReplayRunList, "description": "the runs"}},
+    **answers(ReplayList, *READ, description="The newest runs."),
 )
 async def list_replays(
     principal: CurrentPrincipal,
@@ -105,8 +106,7 @@ async def list_replays(
 @router.get(
     "/{run_id}",
     summary="A replay run: status, counts and divergences",
-    response_model=None,
-    responses={200: {"model": ReplayRunView, "description": "the run"}},
+    **answers(ReplayView, *READ, 404, description="The run."),
 )
 async def get_replay(run_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     run = await _runs(request).get(principal.org_id, run_id)
