@@ -113,16 +113,19 @@ def operation(spec: dict[str, Any], method: str, path: str) -> dict[str, Any] | 
     return None
 
 
-def answer_name(op: dict[str, Any]) -> str:
-    """The success answer the operation declares, as `type_name` words it."""
+def answer_name(op: dict[str, Any], text: bool = False) -> str:
+    """The success answer the operation declares, as `type_name` words it; with `text`, "str"
+    when it also declares a body that is not JSON (the frame log's `format=jsonl`)."""
     for status in ("200", "201", "202", "204"):
         response = op.get("responses", {}).get(status)
         if response is None:
             continue
         content = response.get("content") or {}
+        if text and any(kind != "application/json" for kind in content):
+            return "str"
         if "application/json" in content:
             return _schema_name(content["application/json"].get("schema", {}))
-        if any(kind.startswith("text/") or kind.endswith("xml") for kind in content):
+        if content:
             return "str"
         return "None"
     return "<no success answer>"
@@ -211,7 +214,8 @@ def route_drift(spec: dict[str, Any]) -> list[str]:
         if op is None:
             problems.append(f"{name}: no {call.method} {call.path} in /openapi.json")
             continue
-        mine, theirs = type_name(call.response), answer_name(op)
+        mine = type_name(call.response)
+        theirs = answer_name(op, text=mine == "str")
         if mine != theirs:
             problems.append(f"{name}: reads {mine}, the server answers {theirs}")
         body = hints.get(name, {}).get("body")
