@@ -98,11 +98,12 @@ def live_state(runner: HostedStation) -> dict[str, Any]:
             }
             for limit in station.external_limits.all()
         ],
-        "display_messages": _display_messages(station, now),
+        "display_messages": display_messages_view(station, now),
     }
 
 
-def _display_messages(station: Station, now: float) -> list[dict[str, Any]]:
+def display_messages_view(station: Station, now: float) -> list[dict[str, Any]]:
+    """The display's messages at `now`, those on screen first in screen order."""
     messages = station.display_messages
     if not len(messages):
         return []

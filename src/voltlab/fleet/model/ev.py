@@ -34,7 +34,7 @@ EV_PROFILES: tuple[EvProfile, ...] = (
 # EVs that speak ISO 15118, plugged in by name only (a random plug keeps its old draws).
 ISO15118_EV_PROFILES: tuple[EvProfile, ...] = (
     EvProfile("iso15118-sedan", 77_000, 11_000, 150_000, iso15118=True, max_dc_voltage_v=470),
-    EvProfile("iso15118-800v-suv", 100_000, 22_000, 250_000, iso15118=True, max_dc_voltage_v=850),
+    EvProfile("iso15118-800v-suv", 95_000, 22_000, 250_000, iso15118=True, max_dc_voltage_v=850),
 )
 PROFILES_BY_NAME: dict[str, EvProfile] = {
     profile.name: profile for profile in (*EV_PROFILES, *ISO15118_EV_PROFILES)
