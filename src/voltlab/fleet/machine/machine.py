@@ -476,14 +476,14 @@ class StationMachine:
 
 _EVERY_STATUS = ReportStatuses(again=True)
 # After these events the monitors may see a change (not around a connection, whose effects
-# the driver runs at once, nor while the machine restores itself).
+# the driver runs at once, nor while the machine restores itself; nor on `Resumed`: a flow
+# that waited for the store goes on sending what the event before it read).
 _MONITORED_AFTER = frozenset(
     {
         CsmsRequest,
         GatewayCommand,
         CallAnswered,
         CallFailed,
-        Resumed,
         TimerFired,
         QueueDelivered,
         QueuedStartDelivered,

@@ -106,6 +106,8 @@ class VariableSpec:
     scope: str = STATION_SCOPE
     # Read from the station's state, which its snapshot keeps (a derived value that persists).
     stored: bool = False
+    # The value as a number, for the monitors evaluated after every event (no text made).
+    number: LimitReader | None = None
 
     @property
     def dotted(self) -> str:
@@ -165,12 +167,20 @@ def _connector_state(station: Station, target: Target, now: float) -> str:
     return CONNECTOR_STATUS_2X[station.connector_status(target.evse_id or 0).status]
 
 
+def _station_watts(station: Station, target: Target) -> float:
+    return round(sum(conn.power_w for conn in station.connectors.values()), 1)
+
+
+def _evse_watts(station: Station, target: Target) -> float:
+    return round(station.connectors[target.evse_id or 0].power_w, 1)
+
+
 def _station_power(station: Station, target: Target, now: float) -> str:
-    return _decimal(sum(conn.power_w for conn in station.connectors.values()))
+    return _decimal(_station_watts(station, target))
 
 
 def _evse_power(station: Station, target: Target, now: float) -> str:
-    return _decimal(station.connectors[target.evse_id or 0].power_w)
+    return _decimal(_evse_watts(station, target))
 
 
 def _station_problem(station: Station, target: Target, now: float) -> str:
@@ -467,6 +477,7 @@ VARIABLES: tuple[VariableSpec, ...] = (
         "Power",
         DECIMAL,
         _station_power,
+        number=_station_watts,
         unit="W",
         min_limit=0,
         max_limit_of=lambda station, target: station.model.max_station_power_w,
@@ -486,6 +497,7 @@ VARIABLES: tuple[VariableSpec, ...] = (
         "Power",
         DECIMAL,
         _evse_power,
+        number=_evse_watts,
         unit="W",
         min_limit=0,
         max_limit_of=lambda station, target: (

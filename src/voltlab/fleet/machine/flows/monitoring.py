@@ -169,6 +169,8 @@ def after(ctx: FlowContext, evaluator: MonitorEvaluator, *, flush: bool) -> list
 
 def deliver(ctx: FlowContext, events: list[MonitorEvent], *, flush: bool) -> list[Effect]:
     monitors = ctx.station.monitors
+    if not events and not (flush and monitors.pending):
+        return []  # the common case
     level = monitors.level
     reported = [event for event in events if event.severity <= level]
     if not ctx.online:
