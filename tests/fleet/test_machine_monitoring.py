@@ -29,6 +29,7 @@ from voltlab.fleet.machine.session_messages import (
     ReportStatuses,
     StartTransaction,
     StopTransaction,
+    Unplug,
 )
 from voltlab.fleet.model.device_model_types import ComponentRef, ReportFilter, VariableRef
 from voltlab.fleet.model.device_monitoring import MonitorSetting
@@ -296,3 +297,16 @@ def test_too_many_items_is_an_occurrence_violation() -> None:
     with pytest.raises(OcppError) as raised:
         decode_set_variable_monitoring({"setMonitoringData": [bulky]})
     assert raised.value.code == "FormatViolation"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_delta_monitor_on_a_connector_status(version: str) -> None:
+    m, csms = station_machine(version)
+    connector = ComponentRef("Connector", 1, 1)
+    state = VariableRef("AvailabilityState")
+    assert set_monitors(csms, setting(connector, state, "Delta", 0, 6)) == [("Accepted", 101)]
+    csms.command(PlugIn(1))
+    csms.command(Unplug(1))
+    changes = [(e["actualValue"], e["trigger"]) for e in events(csms)]
+    assert changes == [("Occupied", "Delta"), ("Available", "Delta")]
+    assert {e["component"]["evse"]["connectorId"] for e in events(csms)} == {1}
