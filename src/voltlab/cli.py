@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# Light (the standard library's logging): `serve`'s options name its formats and levels.
+from voltlab.api.log_output import FORMATS, LEVELS, LogLines, configure_logging
 from voltlab.cli_client import register as register_client_commands
 from voltlab.cli_replay import replay
 from voltlab.cli_scenarios import scenario_app
@@ -73,17 +75,46 @@ def serve(
             "answers /health and /cluster) or all"
         ),
     ] = "all",
+    log_format: Annotated[
+        str, typer.Option(help="text or json (one JSON object a line)", envvar="VOLTLAB_LOG_FORMAT")
+    ] = "text",
+    log_level: Annotated[
+        str,
+        typer.Option(help=f"{' | '.join(LEVELS)} (libraries: warning)", envvar="VOLTLAB_LOG_LEVEL"),
+    ] = "info",
+    metrics_listen: Annotated[
+        str | None,
+        typer.Option(
+            help="also serve GET /metrics without a key on HOST:PORT (docs/observability.md)",
+            envvar="VOLTLAB_METRICS_LISTEN",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the Gateway API, the fleet runtime and everything else in one process; on
     PostgreSQL, one process of an installation of several (docs/api.md, "Process and health")."""
     # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, DBOS) is only for
     # `serve`; the `keys` commands start without it.
     from voltlab.api.app import bootstrap_keys, create_app
+    from voltlab.api.metrics_listener import parse_listen
     from voltlab.api.serving import live_server
     from voltlab.store.db import database_url_from_env, sqlite_path
 
     if role not in ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    if log_format not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--log-format")
+    if log_level.lower() not in LEVELS:
+        raise typer.BadParameter(f"must be one of {', '.join(LEVELS)}", param_hint="--log-level")
+    try:
+        listen = parse_listen(metrics_listen) if metrics_listen else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--metrics-listen") from None
+    configure_logging(log_format, log_level.lower())
+    if log_format == "json":
+        # Every line the process writes is a log record: the messages below too.
+        console.file = LogLines("voltlab.cli")
+        console.soft_wrap = True
     url = database_url_from_env()
     path = sqlite_path(url)
     if url.startswith("sqlite") and role != "all":
@@ -105,7 +136,8 @@ def serve(
     # action ends the process (exit status -15). A graceful stop is a success: exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     # Its shutdown ends the dashboard's event streams first (uvicorn would wait for them).
-    live_server(create_app(database, port=port, role=role), host, port).run()
+    app = create_app(database, port=port, role=role, metrics_listen=listen)
+    live_server(app, host, port, log_config=None).run()
 
 
 def _one_process_per_file(path: str) -> None:

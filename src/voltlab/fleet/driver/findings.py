@@ -18,16 +18,20 @@ from voltlab.ocpp.response_times import ActionTimes, ResponseTimes
 
 Record = Callable[[Observation], None]
 Exchange = Callable[[], tuple[str, str, str, str] | None]
+Timed = Callable[[str, float], None]  # every answer time, by action (the fleet's metrics)
 
 
 class StationFindings:
     """One station's rules about its CSMS outside the machine (an `RpcObserver`)."""
 
-    __slots__ = ("_record", "_exchange", "times")
+    __slots__ = ("_record", "_exchange", "_timed", "times")
 
-    def __init__(self, record: Record, exchange: Exchange, slow_answer_s: float) -> None:
+    def __init__(
+        self, record: Record, exchange: Exchange, slow_answer_s: float, timed: Timed | None = None
+    ) -> None:
         self._record = record
         self._exchange = exchange  # the last CALL and its answer on the open connection
+        self._timed = timed
         self.times = ResponseTimes(slow_answer_s)
 
     # -- RpcObserver --------------------------------------------------------------------------
@@ -36,6 +40,8 @@ class StationFindings:
         self._record(observation)
 
     def answered(self, action: str, seconds: float) -> None:
+        if self._timed is not None:
+            self._timed(action, seconds)
         if self.times.add(action, seconds):
             p95 = self.times.p95(action)
             threshold = self.times.threshold
