@@ -197,3 +197,18 @@ def test_failed_attempts_move_to_the_next_network_profile(version: str) -> None:
     assert m.handle(ConnectFailed(), csms.now)[-1] == UseSecurityProfile(
         1, "ws://csms-b.example/ocpp", reconnect=False
     )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_new_basic_auth_password_is_used_from_the_next_connection(version: str) -> None:
+    m, csms = station_machine(version)
+    m.context.security.configured = m.context.security.profile = 1
+    password = VariableSet(
+        ComponentRef("SecurityCtrlr"), VariableRef("BasicAuthPassword"), "a-new-password-123"
+    )
+    effects = csms.feed(CsmsRequest(SetVariables((password,))))
+    [answer] = [e for e in effects if isinstance(e, Answer)]
+    assert answer.message.results[0].status == "RebootRequired"  # type: ignore[union-attr]
+    uses = [e for e in effects if isinstance(e, UseSecurityProfile)]
+    assert uses == [UseSecurityProfile(1, None, reconnect=False, password="a-new-password-123")]
+    assert effects.index(uses[0]) < effects.index(answer)  # set before the answer goes out

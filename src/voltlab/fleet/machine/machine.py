@@ -374,10 +374,14 @@ class StationMachine:
         return configuration.set_variables(self.device_model, message, self._key_changed)
 
     def _key_changed(self, key: str) -> list[Effect]:
-        """What follows a configuration change (the heartbeat's interval)."""
-        return registration.configuration_changed(
+        """What follows a configuration change (the heartbeat's interval; 2.x: the next
+        connection's Basic-auth password)."""
+        effects = registration.configuration_changed(
             self.registration, self.station, key, self.context.now
         )
+        if key == network_profiles.PASSWORD_KEY and self.settings.network_profiles:
+            effects.append(network_profiles.use_slot(self.context, self.station.network.active))
+        return effects
 
     def _command(
         self, message: GatewayCommandMessage, now: float, *, from_csms: bool

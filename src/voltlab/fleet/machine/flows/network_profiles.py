@@ -49,6 +49,8 @@ from voltlab.fleet.model.network_profiles import SLOTS, NetworkProfile, NetworkP
 
 COMM_CTRLR, PRIORITY = "OCPPCommCtrlr", "NetworkConfigurationPriority"
 ATTEMPTS_KEY = "OCPPCommCtrlr.NetworkProfileConnectionAttempts"
+# SecurityCtrlr.BasicAuthPassword's setting: the password of the next connection (A01).
+PASSWORD_KEY = "AuthorizationKey"
 DEFAULT_ATTEMPTS = 3
 
 
@@ -184,7 +186,7 @@ def use_slot(ctx: FlowContext, slot: int) -> UseSecurityProfile:
     the CSMS set (SecurityCtrlr.BasicAuthPassword)."""
     profile = _network(ctx).profile(slot)
     assert profile is not None
-    password = profile.basic_auth_password or ctx.station.config.get("AuthorizationKey") or None
+    password = profile.basic_auth_password or ctx.station.config.get(PASSWORD_KEY) or None
     return UseSecurityProfile(
         profile.security_profile, profile.csms_url or None, reconnect=False, password=password
     )
