@@ -116,6 +116,26 @@ async def test_set_network_profile_and_reset_move_the_station_to_a_second_csms_o
     assert values == ["2", "2", "2"]
     assert runner.live_state()["security_profile"] == 2
     assert len(csms_a.events_of("connected", ident)) == 1
+    # Restarted from its stored snapshot, the station connects by the network profile it
+    # chose: CSMS B over TLS, with the password the CSMS set, not A as configured.
+    snapshot = runtime._snapshot_of(f"dep-{ident}")
+    await runtime.remove_charger(f"dep-{ident}")
+    restarted = ChargerSpec(
+        "dep-np-again",
+        "org",
+        ident,
+        csms_a.url,
+        "ocpp2.0.1",
+        "ac-22kw-2c",
+        security={"profile": 1, "password": PASSWORD_A},
+        state=snapshot,
+    )
+    await runtime.start_charger(restarted)
+    again = runtime.runner("dep-np-again")
+    await wait_until(lambda: again.link.online)
+    assert len(csms_b.events_of("connected", ident)) == 2
+    assert "tls" in csms_b.events_of("connected", ident)[1]
+    assert len(csms_a.events_of("connected", ident)) == 1
     for csms in (csms_a, csms_b):
         await csms.sync()
         assert csms.strict_failures == []

@@ -44,7 +44,7 @@ from voltlab.fleet.machine.control_messages import (
 )
 from voltlab.fleet.machine.customer_messages import CostUpdated, CustomerInformation
 from voltlab.fleet.machine.display_requests import DisplayRequest
-from voltlab.fleet.machine.effects import Answer, Effect, Fail
+from voltlab.fleet.machine.effects import Answer, Effect
 from voltlab.fleet.machine.events import (
     CallAbandoned,
     CallAnswered,
@@ -178,13 +178,8 @@ class StationMachine:
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         effects = self._handle(event, now)
-        if self.monitoring is not None and type(event) in _MONITORED_AFTER:
-            events = monitoring.after(
-                self.context, self.monitoring, flush=type(event) is QueueDelivered
-            )
-            if events:  # after what the event did (before a failure, which ends the list)
-                at = len(effects) - 1 if effects and isinstance(effects[-1], Fail) else len(effects)
-                effects[at:at] = events
+        if self.monitoring is not None and type(event) in monitoring.MONITORED_AFTER:
+            monitoring.add_events(self.context, self.monitoring, event, effects)
         return effects
 
     def _handle(self, event: Event, now: float) -> list[Effect]:
@@ -479,24 +474,6 @@ class StationMachine:
 
 
 _EVERY_STATUS = ReportStatuses(again=True)
-# After these events the monitors may see a change (not around a connection, whose effects
-# the driver runs at once, nor while the machine restores itself; nor on `Resumed`: a flow
-# that waited for the store goes on sending what the event before it read).
-_MONITORED_AFTER = frozenset(
-    {
-        CsmsRequest,
-        GatewayCommand,
-        CallAnswered,
-        CallFailed,
-        TimerFired,
-        QueueDelivered,
-        QueuedStartDelivered,
-        DownloadDone,
-        UploadDone,
-        FrameLogRead,
-        TransferFailed,
-    }
-)
 
 
 def _answer(result: Any) -> list[Effect]:

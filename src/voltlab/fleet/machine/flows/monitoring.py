@@ -12,7 +12,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from voltlab.fleet.machine.context import FlowContext
-from voltlab.fleet.machine.effects import Answer, Effect, Persist, SendCall
+from voltlab.fleet.machine.effects import Answer, Effect, Fail, Persist, SendCall
+from voltlab.fleet.machine.events import (
+    CallAnswered,
+    CallFailed,
+    CsmsRequest,
+    DownloadDone,
+    Event,
+    FrameLogRead,
+    GatewayCommand,
+    QueueDelivered,
+    QueuedStartDelivered,
+    TimerFired,
+    TransferFailed,
+    UploadDone,
+)
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow, FlowStepper, no_result
 from voltlab.fleet.machine.monitoring_messages import (
     ClearVariableMonitoring,
@@ -157,6 +171,37 @@ def periodic_due(ctx: FlowContext, evaluator: MonitorEvaluator, name: str) -> li
 
 
 # -- events -------------------------------------------------------------------------------------
+
+
+# After these events the monitors may see a change (not around a connection, whose effects
+# the driver runs at once, nor while the machine restores itself; nor on `Resumed`: a flow
+# that waited for the store goes on sending what the event before it read).
+MONITORED_AFTER = frozenset(
+    {
+        CsmsRequest,
+        GatewayCommand,
+        CallAnswered,
+        CallFailed,
+        TimerFired,
+        QueueDelivered,
+        QueuedStartDelivered,
+        DownloadDone,
+        UploadDone,
+        FrameLogRead,
+        TransferFailed,
+    }
+)
+
+
+def add_events(
+    ctx: FlowContext, evaluator: MonitorEvaluator, event: Event, effects: list[Effect]
+) -> None:
+    """Add what the monitors report to the effects of `event`: after what the event did,
+    before a failure (which ends the list)."""
+    reported = after(ctx, evaluator, flush=type(event) is QueueDelivered)
+    if reported:
+        at = len(effects) - 1 if effects and isinstance(effects[-1], Fail) else len(effects)
+        effects[at:at] = reported
 
 
 def after(ctx: FlowContext, evaluator: MonitorEvaluator, *, flush: bool) -> list[Effect]:
