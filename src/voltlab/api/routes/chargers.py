@@ -24,6 +24,7 @@ from voltlab.api.fleet_filters import (
     filtered_page,
     stored_conditions,
 )
+from voltlab.api.openapi_examples import CHARGER_EXAMPLES, request_examples
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -39,6 +40,13 @@ from voltlab.api.provisioning import (
     set_desired_running,
     start_chargers,
 )
+from voltlab.api.responses.chargers import (
+    ChargerConfigurationView,
+    ChargerPage,
+    ChargerView,
+    FramePage,
+)
+from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
 from voltlab.api.schemas import ChargerCreate
 from voltlab.api.serialize import charger_json, charger_spec, frame_json
 from voltlab.store import repo
@@ -54,7 +62,20 @@ MAX_FRAME_PAGE = 1000
 MAX_EXPORT = 10_000
 
 
-@router.post("", status_code=201, summary="Create one charger")
+@router.post(
+    "",
+    summary="Create one charger",
+    openapi_extra=request_examples(CHARGER_EXAMPLES),
+    **answers(
+        ChargerView,
+        *WRITE,
+        404,
+        409,
+        status=201,
+        description="Created (and started, with auto_start). 404: unknown location_id; "
+        "409: the identity is taken in this org.",
+    ),
+)
 async def create_charger(
     body: ChargerCreate, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -78,7 +99,11 @@ def _charger_query(
     return stored_conditions(query, which)
 
 
-@router.get("", summary="List chargers (oldest first), filtered")
+@router.get(
+    "",
+    summary="List chargers (oldest first), filtered",
+    **answers(ChargerPage, *READ, 404, description="A page (404: unknown location_id)."),
+)
 async def list_chargers(
     principal: CurrentPrincipal,
     request: Request,
@@ -119,7 +144,11 @@ def _require_charger(session: Session, org_id: str, charger_id: str) -> Charger:
     return charger
 
 
-@router.get("/{charger_id}", summary="Get a charger with its live state")
+@router.get(
+    "/{charger_id}",
+    summary="Get a charger with its live state",
+    **answers(ChargerView, *READ, 404, description="The charger."),
+)
 async def get_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -133,6 +162,13 @@ async def get_charger(
 @router.get(
     "/{charger_id}/configuration",
     summary="The charger's OCPP 1.6 configuration keys or 2.x device model",
+    **answers(
+        ChargerConfigurationView,
+        *READ,
+        404,
+        409,
+        description="1.6 keys or the 2.x device model (409: its model left the catalog).",
+    ),
 )
 async def get_configuration(
     charger_id: str, principal: CurrentPrincipal, request: Request
@@ -149,7 +185,11 @@ async def get_configuration(
     return {"charger_id": charger.id, "identity": charger.identity, **configuration}
 
 
-@router.post("/{charger_id}/start", summary="Connect the charger to its CSMS")
+@router.post(
+    "/{charger_id}/start",
+    summary="Connect the charger to its CSMS",
+    **answers(ChargerView, *WRITE, 404, description="The charger, starting."),
+)
 async def start_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -162,7 +202,11 @@ async def start_charger(
     return charger_json(charger, fleet, findings=count)
 
 
-@router.post("/{charger_id}/stop", summary="Disconnect the charger (its state is kept)")
+@router.post(
+    "/{charger_id}/stop",
+    summary="Disconnect the charger (its state is kept)",
+    **answers(ChargerView, *WRITE, 404, description="The charger, stopped."),
+)
 async def stop_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -175,7 +219,11 @@ async def stop_charger(
     return charger_json(charger, fleet, findings=count)
 
 
-@router.delete("/{charger_id}", status_code=204, summary="Delete a charger")
+@router.delete(
+    "/{charger_id}",
+    summary="Delete a charger",
+    **answers_nothing(*WRITE, 404, description="Deleted, with its frame log and findings."),
+)
 async def delete_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> Response:
@@ -217,7 +265,14 @@ def _jsonl(charger: Charger, frames: list[Frame]) -> str:
 @router.get(
     "/{charger_id}/messages",
     summary="OCPP frame log, newest first (format=jsonl: a capture to replay, oldest first)",
-    response_model=None,
+    **answers(
+        FramePage,
+        *READ,
+        404,
+        description="Frames, newest first; with format=jsonl one JSON object per line, "
+        "oldest first.",
+        other_media={"application/x-ndjson": {"schema": {"type": "string"}}},
+    ),
 )
 async def list_messages(
     charger_id: str,

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
 from voltlab.api.fleet_filters import StoredCounts, stored_counts, summary
+from voltlab.api.responses.chargers import FleetSummary, MeterSeries
+from voltlab.api.responses.declare import READ, answers
 from voltlab.fleet.hosting.persistence import FRAMES_KEPT_PER_CHARGER
 from voltlab.ocpp.meter_frames import (
     MeterSample,
@@ -30,7 +32,11 @@ router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
 METER_ACTIONS = ("MeterValues", "StopTransaction", "TransactionEvent")
 
 
-@router.get("/ocpp/fleet/summary", summary="Counts of the org's chargers by state")
+@router.get(
+    "/ocpp/fleet/summary",
+    summary="Counts of the org's chargers by state",
+    **answers(FleetSummary, *READ, 404, description="Counts (404: unknown location_id)."),
+)
 async def fleet_summary(
     principal: CurrentPrincipal,
     request: Request,
@@ -125,6 +131,7 @@ def session_series(
 @router.get(
     "/ocpp/chargers/{charger_id}/meter-series",
     summary="The current (or last) session's meter samples, oldest first",
+    **answers(MeterSeries, *READ, 404, description="The session's samples."),
 )
 async def meter_series(
     charger_id: str,
