@@ -43,12 +43,14 @@ MINIMAL_EVENTS: dict[str, dict[str, Any] | None] = {
     "power-update": {"connector_id": 1, "power_kw": 3.5, "soc_percent": 80},
     "partition": {"duration_seconds": 30},
     "restart-link": {},
+    "set-charging-limit": {"connector_id": 0, "limit_kw": 11, "source": "EMS"},
+    "clear-charging-limit": {"connector_id": 0},
 }
 
 
 def test_minimal_events_cover_every_slug() -> None:
     assert set(MINIMAL_EVENTS) == {kind.slug for kind in COMMAND_KINDS}
-    assert len(MINIMAL_EVENTS) == 20
+    assert len(MINIMAL_EVENTS) == 22
 
 
 async def test_seed_start_session_example(

@@ -8,7 +8,8 @@ from typing import get_args
 from voltlab.api import bounds
 from voltlab.fleet.hosting import command_limits
 from voltlab.fleet.model.catalog import CATALOG, DEFAULT_MODEL
-from voltlab.fleet.model.ev import EV_PROFILES
+from voltlab.fleet.model.ev import PROFILES_BY_NAME
+from voltlab.fleet.model.external_limits import SOURCES
 
 
 def test_bounds_are_the_fleets() -> None:
@@ -18,4 +19,6 @@ def test_bounds_are_the_fleets() -> None:
     assert bounds.MAX_TARGET_ENERGY_KWH == command_limits.MAX_TARGET_ENERGY_KWH
     assert bounds.DEFAULT_MODEL == DEFAULT_MODEL
     assert bounds.DEFAULT_MODEL in CATALOG
-    assert get_args(bounds.EvProfileName) == tuple(p.name for p in EV_PROFILES)
+    assert bounds.MAX_STATION_POWER_KW == command_limits.MAX_STATION_POWER_KW
+    assert get_args(bounds.EvProfileName) == tuple(PROFILES_BY_NAME)
+    assert get_args(bounds.LimitSource) == tuple(SOURCES)

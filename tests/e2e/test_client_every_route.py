@@ -128,7 +128,7 @@ def _fleet(client: Client, csms_url: str) -> tuple[str, str]:
 
 
 def _commands(client: Client, charger_id: str) -> None:
-    """All 20 commands, each waited for until it succeeded."""
+    """Every command (COMMAND_KINDS), each waited for until it succeeded."""
     c = client.commands
     c1 = models.ConnectorEvent(connector_id=1)
     _ok(
@@ -188,6 +188,9 @@ def _commands(client: Client, charger_id: str) -> None:
     _ok(c.partition(charger_id, models.PartitionEvent(duration_seconds=5)))
     _ok(c.restart_link(charger_id))
     _online(client, charger_id)
+    limit = models.ChargingLimitEvent(connector_id=0, limit_kw=11)
+    assert _ok(c.set_charging_limit(charger_id, limit)).result["limit_w"] == 11000
+    _ok(c.clear_charging_limit(charger_id, models.StationOrConnectorEvent(connector_id=0)))
 
     page = client.commands.list(charger_id=charger_id, limit=50)
     assert {command.event_type for command in page.items} == {k.event_type for k in COMMAND_KINDS}

@@ -1,4 +1,4 @@
-"""The 18 command endpoints on OCPP 2.0.1 and 2.1 stations, over HTTP, with their effect on
+"""The command endpoints on OCPP 2.0.1 and 2.1 stations, over HTTP, with their effect on
 the wire (strict ocpp-rpc CSMS), and a location mixing 1.6, 2.0.1 and 2.1 chargers."""
 
 from __future__ import annotations
@@ -170,5 +170,64 @@ async def test_mixed_location_one_start_session(gateway: Gateway) -> None:
         )
         events = tx_events(gw, identity)
         assert events[0]["eventType"] == "Started" and events[0]["idToken"]["idToken"] == "FLEET-1"
+    await gw.peer.sync()
+    assert gw.peer.strict_failures == []
+
+
+@pytest.mark.parametrize("version", ["ocpp2.0.1", "ocpp2.1"])
+async def test_external_limits_iso15118_ev_and_cost_over_http(
+    gateway: Gateway, version: str
+) -> None:
+    """set-charging-limit / clear-charging-limit, an ISO 15118 EV plugged in by name, and the
+    CSMS's CostUpdated: each visible in what the CSMS received and in GET /ocpp/chargers/{id}."""
+    gw = gateway
+    location = await gw.location(chargers=1, version=version, prefix=f"LIM-{version[-3:]}-")
+    [charger] = location["chargers"]
+    target = {"charger_id": charger["charger_id"]}
+    ident = charger["identity"]
+    await gw.command(
+        "plug-connector",
+        target,
+        {"connector_id": 1, "ev_profile": "iso15118-sedan", "departure_seconds": 3600},
+    )
+    await gw.command("start-session", target, {"id_tag": "LIM-1", "connector_id": 1})
+    await wait_until(lambda: sent(gw, ident, "NotifyEVChargingNeeds"))
+    needs = sent(gw, ident, "NotifyEVChargingNeeds")[0]["chargingNeeds"]
+    assert needs["requestedEnergyTransfer"] == "AC_three_phase"
+    assert needs["acChargingParameters"]["evMaxCurrent"] == 16  # 11 kW over three phases
+    [record] = await gw.command(
+        "set-charging-limit", target, {"connector_id": 0, "limit_kw": 4.2, "source": "SO"}
+    )
+    assert record["result"] == {
+        "connector_id": 0,
+        "limit_w": 4200.0,
+        "source": "SO",
+        "notified_csms": True,
+    }
+    assert sent(gw, ident, "NotifyChargingLimit") == [
+        {"chargingLimit": {"chargingLimitSource": "SO"}}
+    ]
+    state = await gw.charger(charger["charger_id"])
+    assert state["connectors"][0]["power_w"] == 4200
+    assert state["external_limits"] == [
+        {"connector_id": 0, "limit_w": 4200.0, "source": "SO", "grid_critical": None}
+    ]
+    tx_id = state["connectors"][0]["transaction_id"]
+    assert (
+        await gw.peer.call(ident, "CostUpdated", {"totalCost": 0.62, "transactionId": tx_id}) == {}
+    )
+    state = await gw.charger(charger["charger_id"])
+    assert state["connectors"][0]["total_cost"] == 0.62
+    await gw.command("clear-charging-limit", target, {"connector_id": 0})
+    assert sent(gw, ident, "ClearedChargingLimit") == [{"chargingLimitSource": "SO"}]
+    [failed] = await gw.command(
+        "clear-charging-limit", target, {"connector_id": 0}, expect="failed"
+    )
+    assert failed["error"]["code"] == "no_limit"
+    response = await gw.post(
+        "/ocpp/commands/set-charging-limit",
+        {"target": target, "event": {"connector_id": 0, "limit_kw": -1}},
+    )
+    assert response.status_code == 422 and "limit_kw" in response.text
     await gw.peer.sync()
     assert gw.peer.strict_failures == []

@@ -506,11 +506,21 @@ def test_full_inventory_lists_every_evse_and_connector() -> None:
         "ClockCtrlr",
         "ChargingStation",
     } <= names
+    monitorable = set()
     for item in items:
         characteristics = item["variableCharacteristics"]
-        assert characteristics["supportsMonitoring"] is False
+        if characteristics["supportsMonitoring"]:
+            monitorable.add((item["component"]["name"], item["variable"]["name"]))
         if characteristics["dataType"] in ("OptionList", "MemberList", "SequenceList"):
             assert characteristics["valuesList"]
+    # A monitor watches what the station may change and report: not a constant, not a
+    # write-only secret, not the clock.
+    assert {("EVSE", "Power"), ("Connector", "AvailabilityState"), ("EVSE", "Problem")} <= (
+        monitorable
+    )
+    assert ("ClockCtrlr", "DateTime") not in monitorable
+    assert ("SecurityCtrlr", "BasicAuthPassword") not in monitorable
+    assert ("ChargingStation", "VendorName") not in monitorable
 
 
 def test_configuration_and_summary_inventories() -> None:

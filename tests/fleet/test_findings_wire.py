@@ -303,10 +303,11 @@ async def test_unsupported_feature_and_slow_answers_on_a_201_station(lab: Lab) -
     identity = _identity(charger_id, lab)
     runner = await _online(lab, charger_id)
     peer = lab.peer
+    # A local controller's request (a station answers every other 2.0.1 CSMS request).
     with pytest.raises(PeerCallError) as refused:
-        await peer.call(identity, "ClearDisplayMessage", {"id": 1})
+        await peer.call(identity, "UnpublishFirmware", {"checksum": "0" * 32})
     assert refused.value.code == "NotSupported"
-    clear_id = _out_calls(peer, identity, "ClearDisplayMessage")[-1][1]
+    clear_id = _out_calls(peer, identity, "UnpublishFirmware")[-1][1]
     # Answers slower than the threshold: a warning once p95 is above it, and only once.
     runner.findings.times.threshold = 0.05
     await peer.set_delay("Heartbeat", 0.1)
@@ -320,7 +321,7 @@ async def test_unsupported_feature_and_slow_answers_on_a_201_station(lab: Lab) -
         "csms-slow-responses": 1,
     }
     [unsupported] = [f for f in findings if f["rule"] == "csms-unsupported-feature"]
-    assert ("ClearDisplayMessage", clear_id) in _ids(unsupported)
+    assert ("UnpublishFirmware", clear_id) in _ids(unsupported)
     assert unsupported["spec_ref"].startswith("OCPP 2.0.1")
     body = (await lab.http.get(f"/ocpp/chargers/{charger_id}/findings", headers=lab.headers)).json()
     heartbeat = body["response_times"]["Heartbeat"]

@@ -33,7 +33,7 @@ from voltlab.fleet.machine.events import Connected, CsmsRequest, Disconnected, T
 from voltlab.fleet.machine.flows.security_profile import FALLBACK_AFTER, FALLBACK_TIMER, RULE
 from voltlab.fleet.machine.machine import StationMachine
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
-from voltlab.fleet.machine.settings import MachineSettings
+from voltlab.fleet.machine.settings import MachineSettings, settings_for
 from voltlab.fleet.model.catalog import CATALOG
 from voltlab.fleet.model.device_model_types import ComponentRef, VariableRef, VariableSet
 from voltlab.fleet.model.station import Station
@@ -41,11 +41,13 @@ from voltlab.fleet.model.station import Station
 YEAR = 365 * 86_400.0
 
 
-def machine(profile: int = 1, *, password: bool = True) -> StationMachine:
-    m = StationMachine(
-        Station("CP-SEC", CATALOG["ac-22kw-2c"], seed=3),
-        MachineSettings(reports_reservation_ends=True),
+def machine(profile: int = 1, *, password: bool = True, version: str = "ocpp1.6") -> StationMachine:
+    settings = (
+        MachineSettings(reports_reservation_ends=True)
+        if version == "ocpp1.6"
+        else settings_for(version)
     )
+    m = StationMachine(Station("CP-SEC", CATALOG["ac-22kw-2c"], seed=3), settings)
     m.context.security = ConnectionSecurity(profile, has_password=password, configured=profile)
     register(m, T0)
     return m
@@ -153,7 +155,7 @@ def test_201_network_profiles(profile: NetworkProfile | None, answer) -> None:
 
 
 def test_201_priority_raises_the_profile_from_the_next_connection() -> None:
-    m = machine()
+    m = machine(version="ocpp2.0.1")
     slot = NetworkProfile("wss://csms.example/ocpp", 2)
     m.handle(CsmsRequest(SetNetworkProfile(2, slot), WALL), T0)
     # Without the root: Rejected (A05.FR.02); the other variable in the request still set,
@@ -176,7 +178,14 @@ def test_201_priority_raises_the_profile_from_the_next_connection() -> None:
     event, use = after
     assert isinstance(event, SendCall) and isinstance(event.message, SecurityEventReport)
     assert use == UseSecurityProfile(2, "wss://csms.example/ocpp", reconnect=False)
+    # The profile is the station's once a connection with it confirms it; slot 1 (profile 1)
+    # then leaves the priority.
+    assert m.context.security.profile == 1
+    m.handle(Disconnected(), T0 + 2)
+    m.handle(Connected(), T0 + 3)
     assert m.context.security.profile == 2
+    assert m.station.config.get("SecurityProfile") == "2"
+    assert m.station.network.priority == (2,)
     # Below the active profile now: refused (A05.FR.10).
     [lower] = answer_of(set_variables(m, priority("1"))).results
     assert lower.refusal is not None and lower.refusal.reason_code == "NoSecurityDowngrade"

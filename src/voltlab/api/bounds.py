@@ -16,11 +16,22 @@ MAX_DURATION_SECONDS = 7 * 24 * 3600
 # The fastest connector in the catalog (fleet/model/catalog.py); each connector's own rating is
 # checked per charger when a command is queued.
 MAX_POWER_KW = 150.0
+# The most powerful station of the catalog (its max_station_power_w): a charging limit's bound.
+MAX_STATION_POWER_KW = 300.0
 # The largest simulated battery (fleet/model/ev.py): an energy target above it is never reached.
 MAX_TARGET_ENERGY_KWH = 95.0
 # The EV profiles of fleet/model/ev.py, by name.
 EvProfileName = Literal[
-    "compact-city", "family-hatch", "long-range-sedan", "premium-suv", "zoe-like"
+    "compact-city",
+    "family-hatch",
+    "long-range-sedan",
+    "premium-suv",
+    "zoe-like",
+    "iso15118-sedan",
+    "iso15118-800v-suv",
 ]
+# Who set an external charging limit (fleet/model/external_limits.py SOURCES; OCPP
+# ChargingLimitSourceEnumType).
+LimitSource = Literal["EMS", "Other", "SO"]
 # The catalog's default charger model (fleet/model/catalog.py DEFAULT_MODEL).
 DEFAULT_MODEL = "ac-22kw-2c"

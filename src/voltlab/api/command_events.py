@@ -20,8 +20,10 @@ from voltlab.api.bounds import (
     INT32_MAX,
     MAX_DURATION_SECONDS,
     MAX_POWER_KW,
+    MAX_STATION_POWER_KW,
     MAX_TARGET_ENERGY_KWH,
     EvProfileName,
+    LimitSource,
 )
 from voltlab.ocpp.vocabulary.authorization import ID_TAG_MAX_LENGTH_16, AuthorizationStatus16
 from voltlab.ocpp.vocabulary.connector_status import FaultType
@@ -127,9 +129,35 @@ class ConnectorEvent(EventModel):
 class PlugConnectorEvent(EventModel):
     connector_id: ConnectorId
     ev_profile: EvProfileName | None = Field(
-        default=None, description="which EV plugs in (random profile when left out)"
+        default=None,
+        description="which EV plugs in (random profile when left out); the iso15118-* EVs tell "
+        "a 2.x station their charging needs",
     )
     soc_percent: float | None = Field(default=None, ge=0, le=100, description="EV state of charge")
+    departure_seconds: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_DURATION_SECONDS,
+        description="when the driver leaves, seconds after plugging in (an ISO 15118 EV says it)",
+    )
+
+
+class ChargingLimitEvent(EventModel):
+    connector_id: StationOrConnectorId
+    limit_kw: float = Field(
+        ge=0,
+        le=MAX_STATION_POWER_KW,
+        description=f"the most the connector (0: the whole station) may draw; 0 to "
+        f"{MAX_STATION_POWER_KW:g} kW",
+    )
+    source: LimitSource = Field(
+        default="EMS", description="who set it (OCPP ChargingLimitSourceEnumType)"
+    )
+    is_grid_critical: bool | None = None
+
+
+class StationOrConnectorEvent(EventModel):
+    connector_id: StationOrConnectorId
 
 
 class StartTransactionEvent(EventModel):
@@ -266,6 +294,10 @@ COMMAND_KINDS: tuple[CommandKind, ...] = (
     CommandKind("power-update", PowerUpdateEvent, "Change EV power draw / state of charge"),
     CommandKind("partition", PartitionEvent, "Cut the station's network for a while"),
     CommandKind("restart-link", NoFields, "Kill the station's connection and reconnect"),
+    CommandKind(
+        "set-charging-limit", ChargingLimitEvent, "Limit a connector or the station from outside"
+    ),
+    CommandKind("clear-charging-limit", StationOrConnectorEvent, "Clear an external limit"),
 )
 
 

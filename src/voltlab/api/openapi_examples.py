@@ -104,6 +104,8 @@ COMMAND_EVENTS: dict[str, dict[str, Any]] = {
     "power-update": {"connector_id": 1, "power_kw": 7.4, "soc_percent": 55},
     "partition": {"duration_seconds": 120},
     "restart-link": {},
+    "set-charging-limit": {"connector_id": 0, "limit_kw": 11, "source": "EMS"},
+    "clear-charging-limit": {"connector_id": 0},
 }
 
 LOCATION_EXAMPLES: dict[str, dict[str, Any]] = {

@@ -77,3 +77,9 @@ class CommandMethods(Generic[R]):
 
     def restart_link(self, target: Target) -> R:
         return self.send("restart-link", target)
+
+    def set_charging_limit(self, target: Target, event: models.ChargingLimitEvent) -> R:
+        return self.send("set-charging-limit", target, event)
+
+    def clear_charging_limit(self, target: Target, event: models.StationOrConnectorEvent) -> R:
+        return self.send("clear-charging-limit", target, event)

@@ -9,10 +9,11 @@ compares them with a live server's /openapi.json."""
 
 from __future__ import annotations
 
-from voltlab.api.bounds import EvProfileName
+from voltlab.api.bounds import EvProfileName, LimitSource
 from voltlab.api.command_events import (
     AuthListEntry,
     AuthorizeIdTagEvent,
+    ChargingLimitEvent,
     ClearFaultEvent,
     CommandTarget,
     ConfigurationEvent,
@@ -28,6 +29,7 @@ from voltlab.api.command_events import (
     ProxyMessageEvent,
     StartSessionEvent,
     StartTransactionEvent,
+    StationOrConnectorEvent,
     StopSessionEvent,
     StopTransactionEvent,
 )
@@ -92,6 +94,7 @@ __all__ = [
     "AuthListEntry",
     "AuthorizeIdTagEvent",
     "ChargerConfigurationView",
+    "ChargingLimitEvent",
     "ChargerCreate",
     "ChargerFindings",
     "ChargerModelView",
@@ -133,6 +136,7 @@ __all__ = [
     "HealthView",
     "HttpEvidence",
     "InjectFaultEvent",
+    "LimitSource",
     "LocalAuthListEvent",
     "LocationCreate",
     "LocationDetail",
@@ -158,6 +162,7 @@ __all__ = [
     "SecurityIn",
     "StartSessionEvent",
     "StartTransactionEvent",
+    "StationOrConnectorEvent",
     "StopReason",
     "StopSessionEvent",
     "StopTransactionEvent",

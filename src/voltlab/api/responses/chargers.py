@@ -68,6 +68,9 @@ class ConnectorView(ResponseModel):
     id_tag: str | None = None
     transaction_energy_wh: float | None = None
     ev: str | None = Field(default=None, description="the EV profile plugged in")
+    total_cost: float | None = Field(
+        default=None, description="the running cost a 2.x CSMS last sent (CostUpdated)"
+    )
 
 
 class FaultView(ResponseModel):
@@ -82,6 +85,30 @@ class ReservationView(ResponseModel):
     connector_id: int | None
     id_tag: str
     expires_at: str
+
+
+class ExternalLimitView(ResponseModel):
+    """A limit from outside the CSMS (the set-charging-limit command)."""
+
+    connector_id: int = Field(description="0: the whole station")
+    limit_w: float
+    source: Literal["EMS", "Other", "SO"]
+    grid_critical: bool | None
+
+
+class DisplayMessageView(ResponseModel):
+    """A message a 2.x CSMS stored with SetDisplayMessage."""
+
+    id: int
+    priority: Literal["AlwaysFront", "InFront", "NormalCycle"]
+    state: str | None = Field(description="shown only in this station state (null: any)")
+    format: str
+    language: str | None
+    content: str
+    start: str | None
+    end: str | None
+    transaction_id: str | None
+    shown: bool = Field(description="on the screen now")
 
 
 class ResponseTimeView(ResponseModel):
@@ -124,6 +151,10 @@ class ChargerView(ResponseModel):
     auth_cache_size: int | None = None
     heartbeat_interval: int | None = None
     simulated_time: str | None = None
+    external_limits: list[ExternalLimitView] | None = None
+    display_messages: list[DisplayMessageView] | None = Field(
+        default=None, description="the ones on screen now first, in screen order"
+    )
 
 
 class ChargerPage(ResponseModel):

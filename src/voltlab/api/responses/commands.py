@@ -31,6 +31,8 @@ CommandEventType = Literal[
     "power_update",
     "partition",
     "restart_link",
+    "set_charging_limit",
+    "clear_charging_limit",
 ]
 
 

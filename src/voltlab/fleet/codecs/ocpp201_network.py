@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from voltlab.fleet.codecs.request_codec import RequestCodec
 from voltlab.fleet.machine.configuration_messages import (
-    NetworkProfile,
     SetNetworkProfile,
     SetNetworkProfileAnswer,
 )
+from voltlab.fleet.model.network_profiles import NetworkProfile
 
 
 class StatusInfo(TypedDict):
@@ -31,7 +31,10 @@ def decode_set_network_profile(payload: dict[str, Any]) -> SetNetworkProfile:
         and urlsplit(url).scheme in ("ws", "wss")
         and bool(urlsplit(url).hostname)
     )
-    profile = NetworkProfile(url, int(data["securityProfile"])) if usable else None
+    # 2.1 may carry the connection's Basic-auth password (2.0.1 sets it as a variable).
+    password = data.get("basicAuthPassword")
+    secret = None if password is None else str(password)
+    profile = NetworkProfile(url, int(data["securityProfile"]), secret) if usable else None
     return SetNetworkProfile(int(payload["configurationSlot"]), profile)
 
 

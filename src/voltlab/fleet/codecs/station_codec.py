@@ -20,8 +20,11 @@ from voltlab.fleet.codecs import (
     ocpp16_triggers,
     ocpp201_availability,
     ocpp201_control,
+    ocpp201_customer,
     ocpp201_device_model,
+    ocpp201_display,
     ocpp201_local_list,
+    ocpp201_monitoring,
     ocpp201_network,
     ocpp201_profiles,
     ocpp201_reservations,
@@ -41,6 +44,7 @@ from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
 from voltlab.fleet.codecs import ocpp201_registration as registration201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
 from voltlab.fleet.codecs.ocpp201_device_model import encode_report_page
+from voltlab.fleet.codecs.ocpp201_notices import NOTICES, decode_notice_answer, encode_notice
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.codecs.request_codec import RequestCodec, join
@@ -130,6 +134,8 @@ class StationCodec:
     encode_profiles_report: Callable[[ChargingProfilesReport], tuple[str, Payload]] | None = None
     # None: the version has no device model to report (1.6).
     encode_report_page: Callable[[ReportPage], tuple[str, Payload]] | None = None
+    # None: the version lacks 2.x's monitoring, display, customer and limit messages (1.6).
+    encode_notice: Callable[[StationMessage], tuple[str, Payload]] | None = None
     # The CSMS requests the version's station answers, by action.
     requests: Mapping[str, RequestCodec] = field(default_factory=dict)
 
@@ -152,6 +158,8 @@ class StationCodec:
             return self.encode_profiles_report(message)
         if isinstance(message, ReportPage) and self.encode_report_page is not None:
             return self.encode_report_page(message)
+        if isinstance(message, NOTICES) and self.encode_notice is not None:
+            return self.encode_notice(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
 
     def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -165,6 +173,8 @@ class StationCodec:
             return decode_sign_certificate_answer(payload)
         if isinstance(message, ReportPage):
             return Received()  # NotifyReportResponse carries nothing
+        if isinstance(message, NOTICES):
+            return decode_notice_answer(message, payload)
         raise TypeError(f"no flow waits for the answer to {message!r}")
 
     def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -207,6 +217,9 @@ REQUESTS_2X = join(
     ocpp201_profiles.REQUESTS,
     ocpp201_availability.REQUESTS,
     ocpp201_device_model.REQUESTS,
+    ocpp201_monitoring.REQUESTS,
+    ocpp201_display.REQUESTS,
+    ocpp201_customer.REQUESTS,
     ocpp201_network.REQUESTS,
     ocpp201_local_list.REQUESTS,
     ocpp201_reservations.REQUESTS,
@@ -246,5 +259,6 @@ def codec_for(version: str) -> StationCodec:
         encode_reservation_ended,
         encode_profiles_report,
         encode_report_page,
+        partial(encode_notice, version=version),
         requests=REQUESTS_2X,
     )

@@ -253,13 +253,7 @@ class MachineDriver:
             elif isinstance(effect, Reconnect):
                 await self._registration.reboot(effect.reason)
             elif isinstance(effect, UseSecurityProfile):
-                store = self.machine.context.certificates
-                self._link.use_profile(
-                    effect.profile,
-                    store.csms_ca_pem(),
-                    store.client_credentials(),
-                    csms_url=effect.csms_url,
-                )
+                self.use_profile(effect)
                 if effect.reconnect:
                     await self._link.restart()
             elif isinstance(effect, Persist) and effect.write_ahead:
@@ -304,6 +298,17 @@ class MachineDriver:
                 decoded = codec.decode_answer(message, answer)
             await self.execute(self.feed(CallAnswered(effect.call_id, decoded)), answers)
 
+    def use_profile(self, effect: UseSecurityProfile) -> None:
+        """The link connects with the profile (and URL, password) from its next connection."""
+        store = self.machine.context.certificates
+        self._link.use_profile(
+            effect.profile,
+            store.csms_ca_pem(),
+            store.client_credentials(),
+            csms_url=effect.csms_url,
+            password=effect.password,
+        )
+
     def execute_at_once(self, effect: Effect) -> None:
         """An effect that neither sends nor waits: a timer set or cancelled, a write-behind, an
         observation, a flow's failure raised."""
@@ -320,6 +325,8 @@ class MachineDriver:
             raise effect.error
         elif isinstance(effect, Observe):
             self._findings.observe(effect)
+        elif isinstance(effect, UseSecurityProfile) and not effect.reconnect:
+            self.use_profile(effect)
         else:
             # Sending or awaiting before the answer would hold the CSMS's request open.
             raise RuntimeError(f"{effect!r} cannot run before the answer or without a request")

@@ -89,18 +89,22 @@ class StationLink:
     _handler: Handler
     _on_connected: Callable[[], None]
     _on_disconnected: Callable[[], None]
+    _on_connect_failed: Callable[[], None] | None = None
 
     def listen(
         self,
         handler: Handler,
         on_connected: Callable[[], None],
         on_disconnected: Callable[[], None],
+        on_connect_failed: Callable[[], None] | None = None,
     ) -> None:
         """Who hears from the link, before it starts: `handler` answers the CSMS's requests,
-        `on_connected` / `on_disconnected` hear of each connection and its end."""
+        `on_connected` / `on_disconnected` hear of each connection and its end,
+        `on_connect_failed` of each attempt that brought none (before the next one)."""
         self._handler = handler
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
+        self._on_connect_failed = on_connect_failed
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -159,12 +163,18 @@ class StationLink:
         client: tuple[str, str] | None = None,
         *,
         csms_url: str | None = None,
+        password: str | None = None,
     ) -> None:
-        """Connect with security `profile` (to `csms_url`, when given) from the next
-        connection on (the machine's `UseSecurityProfile`); the configured profile without a
-        URL connects as configured."""
+        """Connect with security `profile` (to `csms_url`, when given; with `password` for
+        Basic auth, when given) from the next connection on (the machine's
+        `UseSecurityProfile`); the configured profile without a URL connects as configured."""
         security, csms_url = raised_security(
-            *self._configured, profile, csms_ca_pem=csms_ca_pem, client=client, to=csms_url
+            *self._configured,
+            profile,
+            csms_ca_pem=csms_ca_pem,
+            client=client,
+            to=csms_url,
+            password=password,
         )
         self.security = security
         self.url = csms_url.rstrip("/") + "/" + self.identity
@@ -233,6 +243,7 @@ class StationLink:
                 self.last_error = describe_connect_error(exc, self.url)
                 log.debug("not connected: %s", self.last_error)
                 self._set_connection("disconnected")
+                self._connect_failed()
                 await self._backoff(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
@@ -241,6 +252,7 @@ class StationLink:
                 self._subprotocol_violation(websocket.subprotocol)
                 await websocket.close(1002, "subprotocol")
                 self._set_connection("disconnected")
+                self._connect_failed()
                 await self._backoff(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
@@ -250,6 +262,11 @@ class StationLink:
             self._set_connection("disconnected")
             if self._partition is not None:
                 backoff = 1.0
+
+    def _connect_failed(self) -> None:
+        # The next attempt may go elsewhere (2.x: the next network profile, B10).
+        if self._on_connect_failed is not None:
+            self._on_connect_failed()
 
     async def _backoff(self, seconds: float) -> None:
         # Jitter spreads a fleet's reconnects so they do not hit the CSMS at one instant.

@@ -15,6 +15,7 @@ from voltlab.fleet.driver.station_tasks import StationTasks
 from voltlab.fleet.machine.events import (
     ConfigurationChanged,
     Connected,
+    ConnectFailed,
     Disconnected,
     QueueDelivered,
     Rebooting,
@@ -59,6 +60,13 @@ class RegistrationFollowUp:
         driver = self._driver
         for effect in driver.feed(Disconnected()):
             driver.execute_at_once(effect)  # timers and write-behind only
+
+    def link_connect_failed(self) -> None:
+        """An attempt to connect failed: the machine may choose another network profile for
+        the next one (timers, write-behind and the link's settings only)."""
+        driver = self._driver
+        for effect in driver.feed(ConnectFailed()):
+            driver.execute_at_once(effect)
 
     def registration_accepted(self) -> None:
         """The machine's `Registered`: deliver what was queued offline, then the machine does

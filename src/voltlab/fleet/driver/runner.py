@@ -39,6 +39,7 @@ from voltlab.fleet.machine.context import ConnectionSecurity
 from voltlab.fleet.machine.control_messages import Reset, Unlock, UnlockAnswer
 from voltlab.fleet.machine.events import Restored
 from voltlab.fleet.machine.flows.cable import choose_remote_connector
+from voltlab.fleet.machine.flows.network_profiles import use_slot
 from voltlab.fleet.machine.flows.security_profile import KEY as PROFILE_KEY
 from voltlab.fleet.machine.flows.sessions import may_start_offline
 from voltlab.fleet.machine.machine import StationMachine
@@ -58,6 +59,7 @@ from voltlab.fleet.machine.session_messages import (
 from voltlab.fleet.machine.settings import settings_for
 from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.network_profiles import CONFIGURED_SLOT
 from voltlab.fleet.model.smart_charging import ChargingProfile
 from voltlab.fleet.model.station import Station, StationError, Transaction
 from voltlab.fleet.model.station_state import restore_station
@@ -193,6 +195,7 @@ class StationRunner:
             driver.handle_request,
             self.registration.link_connected,
             self.registration.link_disconnected,
+            self.registration.link_connect_failed,
         )
 
     def _secure(self, security: dict[str, Any] | None) -> None:
@@ -209,8 +212,21 @@ class StationRunner:
             has_password=bool(configured.get("password")),
             has_client_certificate=bool(configured.get("client_cert_pem")),
         )
-        if profile != security_profile(configured):
-            store = self.machine.context.certificates
+        network = self.station.network
+        store = self.machine.context.certificates
+        if self.machine.settings.network_profiles and (
+            network.active != CONFIGURED_SLOT or CONFIGURED_SLOT in network.slots
+        ):
+            # 2.x: the network profile the station last chose (B10), kept by its snapshot.
+            use = use_slot(self.machine.context, network.active)
+            self.link.use_profile(
+                use.profile,
+                store.csms_ca_pem(),
+                store.client_credentials(),
+                csms_url=use.csms_url,
+                password=use.password,
+            )
+        elif profile != security_profile(configured):
             self.link.use_profile(profile, store.csms_ca_pem(), store.client_credentials())
 
     def _frame(self, direction: str, text: str) -> None:

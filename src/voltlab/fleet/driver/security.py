@@ -82,6 +82,7 @@ def raised_security(
     csms_ca_pem: str | None,
     client: tuple[str, str] | None = None,
     to: str | None = None,
+    password: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The security settings and CSMS URL to connect with after the CSMS raised the profile to
     `profile` (1.6 Security Whitepaper A05; the configured profile: as configured). From
@@ -89,10 +90,13 @@ def raised_security(
     the CSMS certificate judged by the CSMS root certificates it installed (`csms_ca_pem`; the
     configured `ca_pem` when none is), Basic auth with the configured password; profile 3
     adds the station's certificate (configured, or the one the CSMS signed: `client`). `to`:
-    the URL a 2.x network profile names, used as it is."""
-    if profile == security_profile(configured) and to is None:
+    the URL a 2.x network profile names, used as it is; `password`: the Basic-auth password
+    the CSMS set (2.x BasicAuthPassword, a network profile's), instead of the configured one."""
+    if profile == security_profile(configured) and to is None and password is None:
         return dict(configured), csms_url
     raised: dict[str, Any] = {**configured, "profile": profile}
+    if password is not None:
+        raised["password"] = password
     if profile >= 2:
         raised["ca_pem"] = csms_ca_pem or configured.get("ca_pem")
         _, sep, rest = csms_url.partition("://")

@@ -87,7 +87,55 @@ def live_state(runner: HostedStation) -> dict[str, Any]:
         "auth_cache_size": len(station.auth_cache.entries),
         "heartbeat_interval": station.config.get_int("HeartbeatInterval"),
         "simulated_time": format_timestamp(now),
+        # Limits an EMS set (the set-charging-limit command) and the display's messages, the
+        # ones on screen now first (2.x SetDisplayMessage).
+        "external_limits": [
+            {
+                "connector_id": limit.connector_id,
+                "limit_w": round(limit.limit_w, 1),
+                "source": limit.source,
+                "grid_critical": limit.grid_critical,
+            }
+            for limit in station.external_limits.all()
+        ],
+        "display_messages": display_messages_view(station, now),
     }
+
+
+def display_messages_view(station: Station, now: float) -> list[dict[str, Any]]:
+    """The display's messages at `now`, those on screen first in screen order."""
+    messages = station.display_messages
+    if not len(messages):
+        return []
+    running = {str(tx.transaction_id) for tx in station.transactions()}
+    shown = messages.shown(now, display_state(station), running)
+    stored = messages.all(now)
+    ordered = sorted(stored, key=lambda m: shown.index(m.id) if m.id in shown else len(shown))
+    return [
+        {
+            "id": message.id,
+            "priority": message.priority,
+            "state": message.state,
+            "format": message.message_format,
+            "language": message.language,
+            "content": message.content,
+            "start": None if message.start is None else format_timestamp(message.start),
+            "end": None if message.end is None else format_timestamp(message.end),
+            "transaction_id": message.transaction_id,
+            "shown": message.id in shown,
+        }
+        for message in ordered
+    ]
+
+
+def display_state(station: Station) -> str:
+    """The station's state as a display message's `state` names it (MessageStateEnumType)."""
+    status = station.connector_status(0).status
+    if status == "Faulted":
+        return "Faulted"
+    if status == "Unavailable":
+        return "Unavailable"
+    return "Charging" if station.transactions() else "Idle"
 
 
 def _connectors(station: Station) -> list[dict[str, Any]]:
@@ -114,6 +162,8 @@ def _connectors(station: Station) -> list[dict[str, Any]]:
                 "power_w": round(conn.power_w, 1),
                 "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
                 "ev": None if conn.ev is None else conn.ev.profile.name,
+                # The running cost the CSMS sent (2.x CostUpdated), in its currency.
+                "total_cost": None if tx is None else tx.total_cost,
             }
         )
     return connectors

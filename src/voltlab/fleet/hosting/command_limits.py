@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from voltlab.fleet.model.catalog import CATALOG, ChargerModel
-from voltlab.fleet.model.ev import EV_PROFILES
+from voltlab.fleet.model.ev import PROFILES_BY_NAME
 from voltlab.fleet.model.station import StationError
 
 # OCPP `integer` fields (listVersion, connectorId, intervals) are 32-bit signed.
@@ -15,8 +15,10 @@ INT32_MAX = 2**31 - 1
 MAX_DURATION_SECONDS = 7 * 24 * 3600
 # The fastest connector in the catalog; each connector's own rating is checked per charger.
 MAX_POWER_KW = max(c.max_power_w for m in CATALOG.values() for c in m.connectors) / 1000.0
+# The largest station in the catalog (an external limit caps a whole station).
+MAX_STATION_POWER_KW = max(m.max_station_power_w for m in CATALOG.values()) / 1000.0
 # An energy target above the largest simulated battery can never be reached.
-MAX_TARGET_ENERGY_KWH = max(p.battery_wh for p in EV_PROFILES) / 1000.0
+MAX_TARGET_ENERGY_KWH = max(p.battery_wh for p in PROFILES_BY_NAME.values()) / 1000.0
 
 
 def connector_rating_kw(model: ChargerModel, connector_id: int) -> float | None:

@@ -1,4 +1,4 @@
-"""The 20 gateway commands, executed against one hosted station. Each checks its preconditions
+"""The 22 gateway commands, executed against one hosted station. Each checks its preconditions
 before touching the station, so a failed command leaves it as it was."""
 
 from __future__ import annotations
@@ -11,10 +11,16 @@ from voltlab.fleet.driver.runner import StationRunner
 from voltlab.fleet.hosting.command_limits import (
     INT32_MAX,
     MAX_DURATION_SECONDS,
+    MAX_STATION_POWER_KW,
     MAX_TARGET_ENERGY_KWH,
     bounded_int,
     bounded_number,
     connector_rating_kw,
+)
+from voltlab.fleet.machine.charging_limit_messages import (
+    ClearExternalLimit,
+    ExternalLimitAnswer,
+    SetExternalLimit,
 )
 from voltlab.fleet.machine.messages import (
     ClearCache,
@@ -26,7 +32,7 @@ from voltlab.fleet.machine.messages import (
 )
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.config import ConfigError
-from voltlab.fleet.model.ev import EV_PROFILES, ElectricVehicle
+from voltlab.fleet.model.ev import EV_PROFILES, PROFILES_BY_NAME, ElectricVehicle
 from voltlab.fleet.model.station import Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltlab.ocpp.versions import OCPP16
@@ -196,16 +202,19 @@ async def clear_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:
 async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload)
     ev = None
-    if payload.get("ev_profile") or payload.get("soc_percent") is not None:
-        profiles = {p.name: p for p in EV_PROFILES}
+    departure = payload.get("departure_seconds")
+    if departure is not None:
+        departure = bounded_int(departure, "departure_seconds", 1, MAX_DURATION_SECONDS)
+    if payload.get("ev_profile") or payload.get("soc_percent") is not None or departure:
         name = payload.get("ev_profile")
-        if name is not None and name not in profiles:
+        if name is not None and name not in PROFILES_BY_NAME:
             raise StationError(
-                "unknown_ev_profile", f"ev_profile must be one of {', '.join(profiles)}"
+                "unknown_ev_profile", f"ev_profile must be one of {', '.join(PROFILES_BY_NAME)}"
             )
-        profile = profiles[name] if name else runner.station.rng().choice(EV_PROFILES)
+        profile = PROFILES_BY_NAME[name] if name else runner.station.rng().choice(EV_PROFILES)
         soc = payload.get("soc_percent")
-        ev = ElectricVehicle(profile, 30.0 if soc is None else float(soc))
+        leaves = None if departure is None else runner.now() + departure
+        ev = ElectricVehicle(profile, 30.0 if soc is None else float(soc), leaves)
     await runner.plug(connector_id, ev)
     conn = runner.station.connectors[connector_id]
     return {
@@ -377,6 +386,35 @@ async def restart_link(runner: StationRunner, payload: dict[str, Any]) -> Result
     return {"restarted": True}
 
 
+async def set_charging_limit(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    """A limit from outside the CSMS (an EMS): the power follows at once; a 2.x station
+    reports it (NotifyChargingLimit)."""
+    connector_id = _connector(runner, payload, allow_zero=True)
+    limit_kw = payload.get("limit_kw")
+    if limit_kw != 0:
+        limit_kw = bounded_number(limit_kw, "limit_kw", MAX_STATION_POWER_KW)
+    grid_critical = payload.get("is_grid_critical")
+    command = SetExternalLimit(
+        connector_id, float(limit_kw or 0) * 1000.0, payload.get("source") or "EMS", grid_critical
+    )
+    return _limit_result(await runner.driver.run_command(command))
+
+
+async def clear_charging_limit(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    connector_id = _connector(runner, payload, allow_zero=True)
+    return _limit_result(await runner.driver.run_command(ClearExternalLimit(connector_id)))
+
+
+def _limit_result(answer: object) -> Result:
+    assert isinstance(answer, ExternalLimitAnswer)
+    return {
+        "connector_id": answer.connector_id,
+        "limit_w": answer.limit_w,
+        "source": answer.source,
+        "notified_csms": answer.notified,
+    }
+
+
 COMMANDS: dict[str, CommandFn] = {
     "proxy_message": proxy_message,
     "configuration": configuration,
@@ -398,4 +436,6 @@ COMMANDS: dict[str, CommandFn] = {
     "power_update": power_update,
     "partition": partition,
     "restart_link": restart_link,
+    "set_charging_limit": set_charging_limit,
+    "clear_charging_limit": clear_charging_limit,
 }

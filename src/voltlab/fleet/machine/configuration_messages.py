@@ -20,6 +20,7 @@ from voltlab.fleet.model.device_model_types import (
     VariableResult,
     VariableSet,
 )
+from voltlab.fleet.model.network_profiles import NetworkProfile
 
 ReportStatus = Literal["Accepted", "Rejected", "NotSupported", "EmptyResultSet"]
 
@@ -90,15 +91,6 @@ class ReportPage:
     seq_no: int
     items: tuple[ReportItem, ...]
     more_follow: bool
-
-
-@dataclass(frozen=True)
-class NetworkProfile:
-    """A 2.x NetworkConnectionProfile as far as the station uses it: where and how securely
-    to connect."""
-
-    csms_url: str
-    security_profile: int
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from voltlab.fleet.machine.configuration_messages import NetworkProfile
 from voltlab.fleet.machine.csms_rules import CsmsMemory
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
 from voltlab.fleet.machine.events import QueueChanged
@@ -57,10 +56,9 @@ class ConnectionSecurity:
     has_password: bool = False  # HTTP Basic auth (AuthorizationKey / BasicAuthPassword)
     has_client_certificate: bool = False  # configured for profile 3
     previous: int | None = None
-    # 2.x network connection profiles by slot (SetNetworkProfile); slot 1 is the configured
-    # connection unless the CSMS set it. Not kept across a restart.
+    # The profile configured for the charger (2.x: the network profile in slot 1 until the
+    # CSMS sets that slot; the slots are the station's, `Station.network`).
     configured: int = 0
-    slots: dict[int, NetworkProfile] = field(default_factory=dict)
 
 
 def random_transaction_id() -> str:
@@ -82,6 +80,10 @@ class FlowContext:
     registration: RegistrationState
     # 2.x: statuses folded into ConnectorStatus, per EVSE, with charging-state events.
     folds_statuses_2x: bool = False
+    # 2.x: external limits and ISO 15118 EVs' needs and plans are reported (K12-K17).
+    reports_charging_limits: bool = False
+    # 2.x: the station connects by its network connection profiles (B09/B10).
+    network_profiles: bool = False
     new_transaction_id: Callable[[], str] = random_transaction_id
     now: float = 0.0
     # 2.x Reset OnIdle during a transaction: reset once the last one ends.

@@ -131,6 +131,9 @@ class UseSecurityProfile:
     profile: int
     csms_url: str | None = None
     reconnect: bool = True
+    # The Basic-auth password to use (2.x: the CSMS's BasicAuthPassword or the network
+    # profile's); None: the configured one.
+    password: str | None = None
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,12 @@ class Connected:
 
 
 @dataclass(frozen=True)
+class ConnectFailed:
+    """The link tried to connect and could not (refused, TLS, HTTP 401, no subprotocol): a
+    2.x station counts the attempts against its network profile (B10)."""
+
+
+@dataclass(frozen=True)
 class Disconnected:
     """The connection is gone. Calls still on their way fail by themselves (`CallFailed`)."""
 
@@ -181,6 +187,7 @@ Event = (
     | QueuedStartDelivered
     | TransferOutcome
     | Connected
+    | ConnectFailed
     | Disconnected
     | ConfigurationChanged
     | QueueChanged

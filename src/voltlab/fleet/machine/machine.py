@@ -7,7 +7,9 @@ event. Migrated so far: reservations, the local list, the authorization cache, D
 ChangeAvailability, authorization, registration and heartbeat, sessions (cable, start, stop,
 remote start and stop), meter sampling and limits, charging profiles, status reporting, reset
 and unlock, firmware and log jobs, certificates, configuration (1.6 keys, the 2.x device
-model and its reports), TriggerMessage and GetTransactionStatus."""
+model and its reports), TriggerMessage and GetTransactionStatus; and 2.x's monitoring (the
+device model's monitors evaluated after every event that may change the station), display
+messages, customer information, costs, network profiles, external limits and ISO 15118 needs."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, cast
 
 from voltlab.fleet.machine import csms_rules
 from voltlab.fleet.machine.certificate_messages import CertificateRequest, RequestCertificate
+from voltlab.fleet.machine.charging_limit_messages import ClearExternalLimit, SetExternalLimit
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfiguration,
     ConfigurationRequest,
@@ -39,12 +42,15 @@ from voltlab.fleet.machine.control_messages import (
     Unlock,
     UnlockRequest,
 )
+from voltlab.fleet.machine.customer_messages import CostUpdated, CustomerInformation
+from voltlab.fleet.machine.display_requests import DisplayRequest
 from voltlab.fleet.machine.effects import Answer, Effect
 from voltlab.fleet.machine.events import (
     CallAbandoned,
     CallAnswered,
     CallFailed,
     Connected,
+    ConnectFailed,
     CsmsRequest,
     Disconnected,
     DownloadDone,
@@ -67,10 +73,15 @@ from voltlab.fleet.machine.flows import (
     availability,
     cable,
     certificates,
+    charging_limits,
     configuration,
+    customer_information,
     data_transfer,
+    display_messages,
     local_list,
     metering,
+    monitoring,
+    network_profiles,
     offline,
     profiles,
     registration,
@@ -98,6 +109,7 @@ from voltlab.fleet.machine.messages import (
     ReserveNow,
     SendLocalList,
 )
+from voltlab.fleet.machine.monitoring_messages import MonitoringRequest
 from voltlab.fleet.machine.session_messages import (
     CloseInterrupted,
     EndSession,
@@ -116,6 +128,7 @@ from voltlab.fleet.machine.settings import MachineSettings, transaction_points
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
 from voltlab.fleet.model.certificates import CsrFactory, make_csr
 from voltlab.fleet.model.device_model import DeviceModel
+from voltlab.fleet.model.device_monitoring import MonitorEvaluator
 from voltlab.fleet.model.station import Station
 
 
@@ -145,12 +158,18 @@ class StationMachine:
             default_transaction_measurands=settings.default_transaction_measurands,
             profile_rules=settings.profile_rules,
             folds_statuses_2x=settings.folds_statuses_2x,
+            reports_charging_limits=settings.reports_charging_limits,
+            network_profiles=settings.network_profiles,
             new_transaction_id=new_transaction_id,
             registration=self.registration,
             make_csr=make_csr,
         )
         self.flows = FlowStepper()
         self.device_model = DeviceModel(station)
+        # 2.x: the monitors are evaluated after the events that may change the station.
+        self.monitoring: MonitorEvaluator | None = None
+        if settings.monitors_device_model:
+            self.monitoring = MonitorEvaluator(self.device_model)
 
     @property
     def online(self) -> bool:
@@ -158,6 +177,12 @@ class StationMachine:
         return self.registration.online
 
     def handle(self, event: Event, now: float) -> list[Effect]:
+        effects = self._handle(event, now)
+        if self.monitoring is not None and type(event) in monitoring.MONITORED_AFTER:
+            monitoring.add_events(self.context, self.monitoring, event, effects)
+        return effects
+
+    def _handle(self, event: Event, now: float) -> list[Effect]:
         self.context.now = now
         # The answers that resume a flow first: a meter sample brings two of them.
         if type(event) is CallAnswered:
@@ -168,7 +193,10 @@ class StationMachine:
             confirmed: list[Effect] = []
             if type(event) is Connected:
                 self.context.csms.clear()
-                confirmed = security_profile.connected(self.context)
+                if self.settings.network_profiles:
+                    confirmed = network_profiles.connected(self.context)
+                else:
+                    confirmed = security_profile.connected(self.context)
             elif type(event) is Disconnected:
                 confirmed = security_profile.disconnected(self.context)
             return confirmed + registration.handle(
@@ -183,8 +211,8 @@ class StationMachine:
             elif isinstance(message, ChangeConfiguration) and message.key == security_profile.KEY:
                 ctx, wall_time = self.context, event.wall_time
                 effects = security_profile.change_security_profile(ctx, message.value, wall_time)
-            elif isinstance(message, SetVariables) and security_profile.sets_priority(message):
-                effects = security_profile.set_variables(
+            elif isinstance(message, SetVariables) and network_profiles.sets_priority(message):
+                effects = network_profiles.set_variables(
                     self.context, message, event.wall_time, self._set_variables
                 )
             else:
@@ -217,6 +245,10 @@ class StationMachine:
             return offline.queue_changed(self.context, event)
         if isinstance(event, Restored):
             return self._restored(now)
+        if isinstance(event, ConnectFailed):
+            if not self.settings.network_profiles:
+                return []
+            return network_profiles.connect_failed(self.context)
         raise UnhandledEvent(f"no flow handles {event!r}")
 
     def _timer(self, name: str, now: float) -> list[Effect]:
@@ -238,6 +270,8 @@ class StationMachine:
             return self.flows.start(cable.cable_timeout(self.context, int(connector)), no_result)
         if name == security_profile.FALLBACK_TIMER:
             return security_profile.fall_back(self.context)
+        if prefix == "monitor" and self.monitoring is not None:
+            return monitoring.periodic_due(self.context, self.monitoring, name)
         raise UnhandledEvent(f"no flow owns the timer {name!r}")
 
     def _limit_due(self, connector_id: int) -> Flow[None]:
@@ -298,6 +332,19 @@ class StationMachine:
             return offline.get_transaction_status(self.context, message)
         if isinstance(message, ConfigurationRequest):
             return self._configuration(message)
+        return self._request_2x(message)
+
+    def _request_2x(self, message: CsmsRequestMessage) -> list[Effect]:
+        """The requests 2.x added: monitoring, display messages, customer data, cost."""
+        ctx = self.context
+        if isinstance(message, MonitoringRequest):
+            return monitoring.request(ctx, self.device_model, self.flows, message)
+        if isinstance(message, DisplayRequest):
+            return display_messages.request(ctx, self.flows, message)
+        if isinstance(message, CustomerInformation):
+            return customer_information.customer_information(ctx, self.flows, message)
+        if isinstance(message, CostUpdated):
+            return customer_information.cost_updated(ctx, message)
         raise UnhandledEvent(f"no flow handles {message!r}")  # certificates: see `handle`
 
     def _configuration(self, message: ConfigurationRequest) -> list[Effect]:
@@ -311,7 +358,7 @@ class StationMachine:
         if isinstance(message, SetVariables):
             return self._set_variables(message)
         if isinstance(message, SetNetworkProfile):
-            return security_profile.set_network_profile(ctx, message)
+            return network_profiles.set_network_profile(ctx, message)
         if isinstance(message, GetBaseReport):
             return configuration.get_base_report(ctx, model, self.flows, message)
         if isinstance(message, GetReport):
@@ -322,10 +369,14 @@ class StationMachine:
         return configuration.set_variables(self.device_model, message, self._key_changed)
 
     def _key_changed(self, key: str) -> list[Effect]:
-        """What follows a configuration change (the heartbeat's interval)."""
-        return registration.configuration_changed(
+        """What follows a configuration change (the heartbeat's interval; 2.x: the next
+        connection's Basic-auth password)."""
+        effects = registration.configuration_changed(
             self.registration, self.station, key, self.context.now
         )
+        if key == network_profiles.PASSWORD_KEY and self.settings.network_profiles:
+            effects.append(network_profiles.use_slot(self.context, self.station.network.active))
+        return effects
 
     def _command(
         self, message: GatewayCommandMessage, now: float, *, from_csms: bool
@@ -354,6 +405,10 @@ class StationMachine:
         if isinstance(message, RequestCertificate):
             request = certificates.request_certificate(self.context, message.cert_type)
             return self.flows.start(request, _answer)
+        if isinstance(message, SetExternalLimit):
+            return charging_limits.set_external_limit(self.context, message)
+        if isinstance(message, ClearExternalLimit):
+            return charging_limits.clear_external_limit(self.context, message)
         return self.flows.start(self._session_flow(message), _session_result)
 
     def _session_flow(self, message: GatewayCommandMessage) -> Flow[Any]:
@@ -404,6 +459,8 @@ class StationMachine:
         change = self.station.next_limit_change(now)
         if change is not None:  # a profile's next period: the limits follow it
             effects.insert(0, self.context.set_timer(profiles.PROFILES_TIMER, change + 0.001))
+        if self.monitoring is not None:
+            effects[:0] = monitoring.arm_periodic(self.context)
         return effects
 
     def _recheck_limits(self) -> Flow[None]:

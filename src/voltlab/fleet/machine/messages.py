@@ -15,6 +15,12 @@ from voltlab.fleet.machine.certificate_messages import (
     SignCertificateAnswer,
     SignCertificateRequest,
 )
+from voltlab.fleet.machine.charging_limit_messages import (
+    ChargingLimitCall,
+    ChargingLimitCallAnswer,
+    ExternalLimitAnswer,
+    ExternalLimitCommand,
+)
 from voltlab.fleet.machine.configuration_messages import (
     ConfigurationAnswerMessage,
     ConfigurationRequest,
@@ -27,10 +33,25 @@ from voltlab.fleet.machine.control_messages import (
     ControlRequest,
     ProfileQueryAnswer,
 )
+from voltlab.fleet.machine.customer_messages import (
+    CustomerAnswer,
+    CustomerInformationPage,
+    CustomerRequest,
+)
+from voltlab.fleet.machine.display_requests import (
+    DisplayAnswer,
+    DisplayMessagesPage,
+    DisplayRequest,
+)
 from voltlab.fleet.machine.maintenance_messages import (
     MaintenanceAnswer,
     MaintenanceCall,
     MaintenanceRequest,
+)
+from voltlab.fleet.machine.monitoring_messages import (
+    MonitoringAnswerMessage,
+    MonitoringCall,
+    MonitoringRequest,
 )
 from voltlab.fleet.machine.session_messages import (
     SessionAnswer,
@@ -270,6 +291,9 @@ CsmsRequestMessage = (
     | ConfigurationRequest
     | TriggerRequest
     | GetTransactionStatus
+    | MonitoringRequest
+    | DisplayRequest
+    | CustomerRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -289,6 +313,10 @@ CsmsAnswerMessage = (
     | ConfigurationAnswerMessage
     | TriggerAnswer
     | TransactionStatusAnswer
+    | MonitoringAnswerMessage
+    | DisplayAnswer
+    | CustomerAnswer
+    | ExternalLimitAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -299,6 +327,7 @@ GatewayCommandMessage = (
     | SessionCommand
     | ControlCommand
     | RequestCertificate
+    | ExternalLimitCommand
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = (
@@ -311,7 +340,16 @@ StationMessage = (
     | ControlCall
     | ReportPage
     | SignCertificateRequest
+    | MonitoringCall
+    | DisplayMessagesPage
+    | CustomerInformationPage
+    | ChargingLimitCall
 )
 StationAnswerMessage = (
-    AuthorizeAnswer | BootAnswer | HeartbeatAnswer | SessionAnswer | SignCertificateAnswer
+    AuthorizeAnswer
+    | BootAnswer
+    | HeartbeatAnswer
+    | SessionAnswer
+    | SignCertificateAnswer
+    | ChargingLimitCallAnswer
 )

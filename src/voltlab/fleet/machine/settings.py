@@ -39,6 +39,12 @@ class MachineSettings:
     # 2.x: TxStartPoint / TxStopPoint in the device model decide whether the cable opens
     # and ends a transaction; 1.6: it never opens one.
     transaction_points_from_device_model: bool = False
+    # 2.x: the device model's monitors are evaluated and reported (NotifyEvent).
+    monitors_device_model: bool = False
+    # 2.x: external limits and ISO 15118 EVs' needs and plans are reported (K12-K17).
+    reports_charging_limits: bool = False
+    # 2.x: network connection profiles (slots, priority, attempts) choose the connection.
+    network_profiles: bool = False
 
 
 def settings_for(version: str) -> MachineSettings:
@@ -53,6 +59,9 @@ def settings_for(version: str) -> MachineSettings:
         unlock_keeps_authorized_transaction=True,
         folds_statuses_2x=True,
         transaction_points_from_device_model=True,
+        monitors_device_model=True,
+        reports_charging_limits=True,
+        network_profiles=True,
     )
 
 

@@ -14,18 +14,20 @@ import re
 from collections.abc import Iterator, Sequence
 
 from voltlab.fleet.model.device_model_catalog import (
-    COMPONENT_SCOPES,
     CONNECTOR_SCOPE,
     DATE_TIME,
     EVSE_SCOPE,
     READ_ONLY,
     REPORTING_VALUE_SIZE,
     STATION_SCOPE,
-    VARIABLES,
-    VARIABLES_BY_COMPONENT,
     WRITE_ONLY,
     Target,
     VariableSpec,
+)
+from voltlab.fleet.model.device_model_controllers import (
+    CATALOG,
+    COMPONENT_SCOPES,
+    VARIABLES_BY_COMPONENT,
 )
 from voltlab.fleet.model.device_model_types import (
     ComponentRef,
@@ -52,9 +54,9 @@ COMPONENT_CRITERIA = frozenset({"Active", "Available", "Enabled", "Problem"})
 SUMMARY_VARIABLES = frozenset({"AvailabilityState", "Available", "Problem"})
 
 _SCOPES = {name.lower(): scope for name, scope in COMPONENT_SCOPES.items()}
-_STATION_VARIABLES = tuple(spec for spec in VARIABLES if spec.scope == STATION_SCOPE)
-_EVSE_VARIABLES = tuple(spec for spec in VARIABLES if spec.scope == EVSE_SCOPE)
-_CONNECTOR_VARIABLES = tuple(spec for spec in VARIABLES if spec.scope == CONNECTOR_SCOPE)
+_STATION_VARIABLES = tuple(spec for spec in CATALOG if spec.scope == STATION_SCOPE)
+_EVSE_VARIABLES = tuple(spec for spec in CATALOG if spec.scope == EVSE_SCOPE)
+_CONNECTOR_VARIABLES = tuple(spec for spec in CATALOG if spec.scope == CONNECTOR_SCOPE)
 # Component[evse] or Component[evse:connector], then .Variable, then an optional [instance].
 _DOTTED = re.compile(
     r"^(?P<component>\w+)(?:\[(?P<evse>\d+)(?::(?P<connector>\d+))?\])?"
@@ -105,6 +107,8 @@ class DeviceModel:
         spec, _ = found
         if spec.mutability == READ_ONLY:
             return _refused(item, "Rejected", "ReadOnly", f"{spec.dotted} is read-only")
+        if spec.read is not None:  # writable through its own flow (NetworkConfigurationPriority)
+            return _refused(item, "Rejected", "InvalidValue", f"{spec.dotted} is not set here")
         try:
             value = check_value(spec, item.value)
         except DeviceModelError as exc:
@@ -149,13 +153,23 @@ class DeviceModel:
             items.append(self._report_item(spec, target, now))
         return items
 
+    def characteristics(self, spec: VariableSpec, target: Target) -> VariableCharacteristics:
+        max_limit = spec.max_limit
+        if spec.max_limit_of is not None:
+            max_limit = spec.max_limit_of(self.station, target)
+        return VariableCharacteristics(
+            spec.data_type,
+            spec.unit,
+            spec.min_limit,
+            max_limit,
+            spec.values_list,
+            spec.supports_monitoring,
+        )
+
     def _report_item(self, spec: VariableSpec, target: Target, now: float) -> ReportItem:
         value = None
         if spec.mutability != WRITE_ONLY:
             value = self._read(spec, target, now)[:REPORTING_VALUE_SIZE]
-        max_limit = spec.max_limit
-        if spec.max_limit_of is not None:
-            max_limit = spec.max_limit_of(self.station, target)
         return ReportItem(
             component=ComponentRef(spec.component, target.evse_id, target.connector_id),
             variable=VariableRef(spec.variable, spec.instance),
@@ -163,10 +177,7 @@ class DeviceModel:
             mutability=spec.mutability,
             persistent=spec.persistent,
             constant=spec.constant,
-            # No variable monitoring (SetVariableMonitoring) is simulated.
-            characteristics=VariableCharacteristics(
-                spec.data_type, spec.unit, spec.min_limit, max_limit, spec.values_list, False
-            ),
+            characteristics=self.characteristics(spec, target),
         )
 
     def _meets(self, component: str, target: Target, criterion: str) -> bool:
@@ -251,6 +262,23 @@ class DeviceModel:
         # The 1.6 path decides RebootRequired (SecurityProfile, AuthorizationKey,
         # WebSocketPingInterval), so both protocols answer alike.
         return config.set_by_csms(spec.config_key, value)
+
+    # -- what monitors watch (fleet/model/device_monitoring.py) ---------------------------------
+
+    def resolve(
+        self, component: ComponentRef, variable: VariableRef
+    ) -> tuple[VariableSpec, Target] | str:
+        """The variable and the instance a component names, or UnknownComponent /
+        UnknownVariable."""
+        return self._resolve(component, variable)
+
+    def read(self, spec: VariableSpec, target: Target, now: float) -> str:
+        """A variable's value as GetVariables would report it (unchecked mutability)."""
+        return self._read(spec, target, now)
+
+    def instances(self) -> Iterator[tuple[VariableSpec, Target]]:
+        """Every variable of every component instance, in report order."""
+        return self._instances()
 
     # -- addressing ---------------------------------------------------------------------------
 

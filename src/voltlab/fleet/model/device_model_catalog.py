@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from voltlab.fleet.model.config import MEASURANDS, STANDARD_KEYS
+from voltlab.fleet.model.network_profiles import SLOTS
 from voltlab.ocpp.vocabulary.connector_status import CONNECTOR_STATUS_2X
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
@@ -103,6 +104,10 @@ class VariableSpec:
     constant: bool = False  # the station never changes the value at runtime
     reboot_required: bool = False
     scope: str = STATION_SCOPE
+    # Read from the station's state, which its snapshot keeps (a derived value that persists).
+    stored: bool = False
+    # The value as a number, for the monitors evaluated after every event (no text made).
+    number: LimitReader | None = None
 
     @property
     def dotted(self) -> str:
@@ -116,13 +121,19 @@ class VariableSpec:
 
     @property
     def persistent(self) -> bool:
-        return self.read is None or self.constant
+        return self.read is None or self.constant or self.stored
+
+    @property
+    def supports_monitoring(self) -> bool:
+        """A monitor can watch any value the station may change and report (not a constant,
+        not a write-only secret, not the clock, which changes at every instant)."""
+        return not self.constant and self.mutability != WRITE_ONLY and self.data_type != DATE_TIME
 
 
 # -- live readers ---------------------------------------------------------------------------
 
 
-def _fixed(value: str) -> Reader:
+def fixed(value: str) -> Reader:
     def read(station: Station, target: Target, now: float) -> str:
         return value
 
@@ -134,7 +145,7 @@ def _decimal(value: float) -> str:
     return str(int(rounded)) if rounded == int(rounded) else str(rounded)
 
 
-def _bool(value: bool) -> str:
+def as_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
@@ -156,20 +167,28 @@ def _connector_state(station: Station, target: Target, now: float) -> str:
     return CONNECTOR_STATUS_2X[station.connector_status(target.evse_id or 0).status]
 
 
+def _station_watts(station: Station, target: Target) -> float:
+    return round(sum(conn.power_w for conn in station.connectors.values()), 1)
+
+
+def _evse_watts(station: Station, target: Target) -> float:
+    return round(station.connectors[target.evse_id or 0].power_w, 1)
+
+
 def _station_power(station: Station, target: Target, now: float) -> str:
-    return _decimal(sum(conn.power_w for conn in station.connectors.values()))
+    return _decimal(_station_watts(station, target))
 
 
 def _evse_power(station: Station, target: Target, now: float) -> str:
-    return _decimal(station.connectors[target.evse_id or 0].power_w)
+    return _decimal(_evse_watts(station, target))
 
 
 def _station_problem(station: Station, target: Target, now: float) -> str:
-    return _bool(station.station_fault is not None)
+    return as_bool(station.station_fault is not None)
 
 
 def _connector_problem(station: Station, target: Target, now: float) -> str:
-    return _bool(station.connectors[target.evse_id or 0].fault is not None)
+    return as_bool(station.connectors[target.evse_id or 0].fault is not None)
 
 
 def _connector_type(station: Station, target: Target, now: float) -> str:
@@ -180,7 +199,7 @@ def _connector_type(station: Station, target: Target, now: float) -> str:
 def _feature(profile: str) -> Reader:
     # Availability of an optional function follows the 1.6 SupportedFeatureProfiles key.
     def read(station: Station, target: Target, now: float) -> str:
-        return _bool(profile in station.config.get_list("SupportedFeatureProfiles"))
+        return as_bool(profile in station.config.get_list("SupportedFeatureProfiles"))
 
     return read
 
@@ -220,11 +239,11 @@ def _mapped(component: str, variable: str, key: str, data_type: str, **kw: Any) 
     return VariableSpec(component, variable, data_type, config_key=key, **kw)
 
 
-def _held(component: str, variable: str, data_type: str, default: str, **kw: Any) -> VariableSpec:
+def held(component: str, variable: str, data_type: str, default: str, **kw: Any) -> VariableSpec:
     return VariableSpec(component, variable, data_type, held_default=default, **kw)
 
 
-def _live(component: str, variable: str, data_type: str, read: Reader, **kw: Any) -> VariableSpec:
+def live(component: str, variable: str, data_type: str, read: Reader, **kw: Any) -> VariableSpec:
     kw.setdefault("mutability", READ_ONLY)
     return VariableSpec(component, variable, data_type, read=read, **kw)
 
@@ -259,7 +278,7 @@ TRUE, FALSE = "true", "false"
 
 VARIABLES: tuple[VariableSpec, ...] = (
     _mapped(COMM, "HeartbeatInterval", "HeartbeatInterval", INTEGER, unit="s"),
-    _held(COMM, "MessageTimeout", INTEGER, "30", instance="Default", unit="s", min_limit=1),
+    held(COMM, "MessageTimeout", INTEGER, "30", instance="Default", unit="s", min_limit=1),
     _mapped(
         COMM,
         "MessageAttemptInterval",
@@ -269,23 +288,25 @@ VARIABLES: tuple[VariableSpec, ...] = (
         unit="s",
     ),
     _mapped(COMM, "MessageAttempts", "TransactionMessageAttempts", INTEGER, instance=TX_EVENT),
-    # One network connection profile (the configured CSMS URL) in slot 1; no SetNetworkProfile.
-    _held(
+    # The configuration slots in the order they are tried (slot 1: the configured connection
+    # until SetNetworkProfile sets it); SetVariables of it is the network-profile flow's.
+    live(
         COMM,
         "NetworkConfigurationPriority",
         SEQUENCE_LIST,
-        "1",
-        values_list=("1",),
-        allow_empty=False,
+        lambda s, t, n: ",".join(str(slot) for slot in s.network.priority),
+        mutability=READ_WRITE,
+        values_list=tuple(str(slot) for slot in SLOTS),
+        stored=True,
     ),
-    _held(COMM, "OfflineThreshold", INTEGER, "60", unit="s", min_limit=0),
+    held(COMM, "OfflineThreshold", INTEGER, "60", unit="s", min_limit=0),
     _mapped(COMM, "ResetRetries", "ResetRetries", INTEGER),
     _mapped(COMM, "WebSocketPingInterval", "WebSocketPingInterval", INTEGER, unit="s"),
-    _live(
+    live(
         COMM,
         "FileTransferProtocols",
         MEMBER_LIST,
-        _fixed("HTTP,HTTPS"),
+        fixed("HTTP,HTTPS"),
         values_list=FILE_TRANSFER_PROTOCOLS,
         constant=True,
     ),
@@ -294,11 +315,11 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _mapped(TX, "StopTxOnEVSideDisconnect", "StopTransactionOnEVSideDisconnect", BOOLEAN),
     _mapped(TX, "StopTxOnInvalidId", "StopTransactionOnInvalidId", BOOLEAN),
     _mapped(TX, "MaxEnergyOnInvalidId", "MaxEnergyOnInvalidId", INTEGER, unit="Wh"),
-    _held(TX, "TxBeforeAcceptedEnabled", BOOLEAN, FALSE),
-    _held(
+    held(TX, "TxBeforeAcceptedEnabled", BOOLEAN, FALSE),
+    held(
         TX, "TxStartPoint", MEMBER_LIST, "PowerPathClosed", values_list=TX_POINTS, allow_empty=False
     ),
-    _held(
+    held(
         TX,
         "TxStopPoint",
         MEMBER_LIST,
@@ -306,15 +327,15 @@ VARIABLES: tuple[VariableSpec, ...] = (
         values_list=TX_POINTS,
         allow_empty=False,
     ),
-    _held(AUTH, "Enabled", BOOLEAN, TRUE),
+    held(AUTH, "Enabled", BOOLEAN, TRUE),
     _mapped(AUTH, "AuthorizeRemoteStart", "AuthorizeRemoteTxRequests", BOOLEAN),
     _mapped(AUTH, "LocalAuthorizeOffline", "LocalAuthorizeOffline", BOOLEAN),
     _mapped(AUTH, "LocalPreAuthorize", "LocalPreAuthorize", BOOLEAN),
     _mapped(AUTH, "OfflineTxForUnknownIdEnabled", "AllowOfflineTxForUnknownId", BOOLEAN),
     _mapped(CACHE, "Enabled", "AuthorizationCacheEnabled", BOOLEAN),
-    _live(CACHE, "Available", BOOLEAN, _fixed(TRUE), constant=True),
-    _held(CACHE, "LifeTime", INTEGER, "86400", unit="s", min_limit=1),
-    _live(
+    live(CACHE, "Available", BOOLEAN, fixed(TRUE), constant=True),
+    held(CACHE, "LifeTime", INTEGER, "86400", unit="s", min_limit=1),
+    live(
         CACHE,
         "Storage",
         INTEGER,
@@ -323,10 +344,10 @@ VARIABLES: tuple[VariableSpec, ...] = (
         max_limit_of=lambda station, target: station.auth_cache.capacity * BYTES_PER_AUTH_ENTRY,
     ),
     # The cache drops the entry learnt longest ago (lookups do not refresh it): FIFO, fixed.
-    _live(CACHE, "Policy", OPTION_LIST, _fixed("FIFO"), values_list=CACHE_POLICIES, constant=True),
+    live(CACHE, "Policy", OPTION_LIST, fixed("FIFO"), values_list=CACHE_POLICIES, constant=True),
     _mapped(LOCAL, "Enabled", "LocalAuthListEnabled", BOOLEAN),
-    _live(LOCAL, "Available", BOOLEAN, _feature("LocalAuthListManagement")),
-    _live(
+    live(LOCAL, "Available", BOOLEAN, _feature("LocalAuthListManagement")),
+    live(
         LOCAL,
         "Entries",
         INTEGER,
@@ -334,10 +355,8 @@ VARIABLES: tuple[VariableSpec, ...] = (
         max_limit_of=lambda station, target: station.local_list.max_length,
     ),
     _mapped(LOCAL, "ItemsPerMessage", "SendLocalListMaxLength", INTEGER, constant=True),
-    _live(
-        LOCAL, "BytesPerMessage", INTEGER, _fixed(str(BYTES_PER_MESSAGE)), unit="B", constant=True
-    ),
-    _live(
+    live(LOCAL, "BytesPerMessage", INTEGER, fixed(str(BYTES_PER_MESSAGE)), unit="B", constant=True),
+    live(
         LOCAL,
         "Storage",
         INTEGER,
@@ -345,8 +364,8 @@ VARIABLES: tuple[VariableSpec, ...] = (
         unit="B",
         max_limit_of=lambda station, target: station.local_list.max_length * BYTES_PER_AUTH_ENTRY,
     ),
-    _held(SAMPLED, "Enabled", BOOLEAN, TRUE),
-    _held(
+    held(SAMPLED, "Enabled", BOOLEAN, TRUE),
+    held(
         SAMPLED,
         "TxStartedMeasurands",
         MEMBER_LIST,
@@ -356,20 +375,20 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _measurands(SAMPLED, "TxUpdatedMeasurands", "MeterValuesSampledData"),
     _mapped(SAMPLED, "TxUpdatedInterval", "MeterValueSampleInterval", INTEGER, unit="s"),
     _measurands(SAMPLED, "TxEndedMeasurands", "StopTxnSampledData"),
-    _held(SAMPLED, "TxEndedInterval", INTEGER, "0", unit="s", min_limit=0),
-    _held(ALIGNED, "Enabled", BOOLEAN, TRUE),
+    held(SAMPLED, "TxEndedInterval", INTEGER, "0", unit="s", min_limit=0),
+    held(ALIGNED, "Enabled", BOOLEAN, TRUE),
     _mapped(ALIGNED, "Interval", "ClockAlignedDataInterval", INTEGER, unit="s"),
     _measurands(ALIGNED, "Measurands", "MeterValuesAlignedData"),
     _measurands(ALIGNED, "TxEndedMeasurands", "StopTxnAlignedData"),
-    _held(ALIGNED, "TxEndedInterval", INTEGER, "0", unit="s", min_limit=0),
+    held(ALIGNED, "TxEndedInterval", INTEGER, "0", unit="s", min_limit=0),
     # Charging profiles cap the EV's power in the station model (fleet/model/smart_charging.py).
-    _held(SMART, "Enabled", BOOLEAN, TRUE),
-    _live(SMART, "Available", BOOLEAN, _feature("SmartCharging")),
+    held(SMART, "Enabled", BOOLEAN, TRUE),
+    live(SMART, "Available", BOOLEAN, _feature("SmartCharging")),
     _mapped(SMART, "ProfileStackLevel", "ChargeProfileMaxStackLevel", INTEGER),
     _mapped(SMART, "PeriodsPerSchedule", "ChargingScheduleMaxPeriods", INTEGER),
     _mapped(SMART, "Entries", "MaxChargingProfilesInstalled", INTEGER),
-    _held(RESERVATION, "Enabled", BOOLEAN, TRUE),
-    _live(RESERVATION, "Available", BOOLEAN, _feature("Reservation")),
+    held(RESERVATION, "Enabled", BOOLEAN, TRUE),
+    live(RESERVATION, "Available", BOOLEAN, _feature("Reservation")),
     _mapped(
         RESERVATION, "NonEvseSpecific", "ReserveConnectorZeroSupported", BOOLEAN, constant=True
     ),
@@ -388,13 +407,13 @@ VARIABLES: tuple[VariableSpec, ...] = (
         max_limit=40,
     ),
     # The identity is the charger's address in the fleet (URL path); it does not move.
-    _live(SECURITY, "Identity", STRING, _identity, max_limit=48, constant=True),
-    _held(SECURITY, "OrganizationName", STRING, "Voltlab", max_limit=CONFIGURATION_VALUE_SIZE),
-    _live(
+    live(SECURITY, "Identity", STRING, _identity, max_limit=48, constant=True),
+    held(SECURITY, "OrganizationName", STRING, "Voltlab", max_limit=CONFIGURATION_VALUE_SIZE),
+    live(
         DEVICE_DATA,
         "ItemsPerMessage",
         INTEGER,
-        _fixed(str(ITEMS_PER_MESSAGE)),
+        fixed(str(ITEMS_PER_MESSAGE)),
         instance="GetReport",
         constant=True,
     ),
@@ -407,39 +426,39 @@ VARIABLES: tuple[VariableSpec, ...] = (
         instance="GetVariables",
         constant=True,
     ),
-    _live(
+    live(
         DEVICE_DATA,
         "ItemsPerMessage",
         INTEGER,
-        _fixed(str(ITEMS_PER_MESSAGE)),
+        fixed(str(ITEMS_PER_MESSAGE)),
         instance="SetVariables",
         constant=True,
     ),
     *(
-        _live(
+        live(
             DEVICE_DATA,
             "BytesPerMessage",
             INTEGER,
-            _fixed(str(BYTES_PER_MESSAGE)),
+            fixed(str(BYTES_PER_MESSAGE)),
             instance=instance,
             unit="B",
             constant=True,
         )
         for instance in ("GetReport", "GetVariables", "SetVariables")
     ),
-    _live(
-        DEVICE_DATA, "ReportingValueSize", INTEGER, _fixed(str(REPORTING_VALUE_SIZE)), constant=True
+    live(
+        DEVICE_DATA, "ReportingValueSize", INTEGER, fixed(str(REPORTING_VALUE_SIZE)), constant=True
     ),
-    _live(
+    live(
         DEVICE_DATA,
         "ConfigurationValueSize",
         INTEGER,
-        _fixed(str(CONFIGURATION_VALUE_SIZE)),
+        fixed(str(CONFIGURATION_VALUE_SIZE)),
         constant=True,
     ),
-    _live(CLOCK, "DateTime", DATE_TIME, _clock),
+    live(CLOCK, "DateTime", DATE_TIME, _clock),
     # The virtual station runs on the host's clock, hence RealTimeClock by default.
-    _held(
+    held(
         CLOCK,
         "TimeSource",
         SEQUENCE_LIST,
@@ -447,22 +466,23 @@ VARIABLES: tuple[VariableSpec, ...] = (
         values_list=TIME_SOURCES,
         allow_empty=False,
     ),
-    _live(STATION, "AvailabilityState", OPTION_LIST, _station_state, values_list=CONNECTOR_STATES),
-    _live(STATION, "Available", BOOLEAN, _fixed(TRUE), constant=True),
-    _live(STATION, "Problem", BOOLEAN, _station_problem),
-    _live(STATION, "Model", STRING, lambda s, t, n: s.model.model, constant=True),
-    _live(STATION, "VendorName", STRING, lambda s, t, n: s.model.vendor, constant=True),
-    _live(STATION, "SupplyPhases", INTEGER, _station_phases, constant=True),
-    _live(
+    live(STATION, "AvailabilityState", OPTION_LIST, _station_state, values_list=CONNECTOR_STATES),
+    live(STATION, "Available", BOOLEAN, fixed(TRUE), constant=True),
+    live(STATION, "Problem", BOOLEAN, _station_problem),
+    live(STATION, "Model", STRING, lambda s, t, n: s.model.model, constant=True),
+    live(STATION, "VendorName", STRING, lambda s, t, n: s.model.vendor, constant=True),
+    live(STATION, "SupplyPhases", INTEGER, _station_phases, constant=True),
+    live(
         STATION,
         "Power",
         DECIMAL,
         _station_power,
+        number=_station_watts,
         unit="W",
         min_limit=0,
         max_limit_of=lambda station, target: station.model.max_station_power_w,
     ),
-    _live(
+    live(
         EVSE,
         "AvailabilityState",
         OPTION_LIST,
@@ -470,13 +490,14 @@ VARIABLES: tuple[VariableSpec, ...] = (
         values_list=CONNECTOR_STATES,
         scope=EVSE_SCOPE,
     ),
-    _live(EVSE, "Available", BOOLEAN, _fixed(TRUE), constant=True, scope=EVSE_SCOPE),
-    _live(EVSE, "Problem", BOOLEAN, _connector_problem, scope=EVSE_SCOPE),
-    _live(
+    live(EVSE, "Available", BOOLEAN, fixed(TRUE), constant=True, scope=EVSE_SCOPE),
+    live(EVSE, "Problem", BOOLEAN, _connector_problem, scope=EVSE_SCOPE),
+    live(
         EVSE,
         "Power",
         DECIMAL,
         _evse_power,
+        number=_evse_watts,
         unit="W",
         min_limit=0,
         max_limit_of=lambda station, target: (
@@ -484,7 +505,7 @@ VARIABLES: tuple[VariableSpec, ...] = (
         ),
         scope=EVSE_SCOPE,
     ),
-    _live(
+    live(
         EVSE,
         "SupplyPhases",
         INTEGER,
@@ -492,7 +513,7 @@ VARIABLES: tuple[VariableSpec, ...] = (
         constant=True,
         scope=EVSE_SCOPE,
     ),
-    _live(
+    live(
         CONNECTOR,
         "AvailabilityState",
         OPTION_LIST,
@@ -500,12 +521,10 @@ VARIABLES: tuple[VariableSpec, ...] = (
         values_list=CONNECTOR_STATES,
         scope=CONNECTOR_SCOPE,
     ),
-    _live(CONNECTOR, "Available", BOOLEAN, _fixed(TRUE), constant=True, scope=CONNECTOR_SCOPE),
-    _live(CONNECTOR, "Problem", BOOLEAN, _connector_problem, scope=CONNECTOR_SCOPE),
-    _live(
-        CONNECTOR, "ConnectorType", STRING, _connector_type, constant=True, scope=CONNECTOR_SCOPE
-    ),
-    _live(
+    live(CONNECTOR, "Available", BOOLEAN, fixed(TRUE), constant=True, scope=CONNECTOR_SCOPE),
+    live(CONNECTOR, "Problem", BOOLEAN, _connector_problem, scope=CONNECTOR_SCOPE),
+    live(CONNECTOR, "ConnectorType", STRING, _connector_type, constant=True, scope=CONNECTOR_SCOPE),
+    live(
         CONNECTOR,
         "SupplyPhases",
         INTEGER,
@@ -514,11 +533,3 @@ VARIABLES: tuple[VariableSpec, ...] = (
         scope=CONNECTOR_SCOPE,
     ),
 )
-
-COMPONENT_SCOPES: dict[str, str] = {spec.component: spec.scope for spec in VARIABLES}
-
-# Case-insensitive index (names are case-insensitive on the wire): component -> variables.
-VARIABLES_BY_COMPONENT: dict[str, tuple[VariableSpec, ...]] = {
-    name.lower(): tuple(spec for spec in VARIABLES if spec.component == name)
-    for name in COMPONENT_SCOPES
-}

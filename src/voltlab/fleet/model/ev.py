@@ -1,7 +1,8 @@
 """Electric vehicle model: battery, state of charge, how much power it accepts.
 
 AC charging is limited by the on-board charger; DC charging follows a taper above ~80 % SoC,
-as real batteries do."""
+as real batteries do. An EV that speaks ISO 15118 tells the station its charging needs (the
+energy it wants, its current and voltage limits, when it leaves); the others say nothing."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ class EvProfile:
     battery_wh: int
     max_ac_w: int  # on-board charger
     max_dc_w: int
+    # ISO 15118 high-level communication: the EV states its charging needs (2.x
+    # NotifyEVChargingNeeds) and plans its charging from the station's schedule.
+    iso15118: bool = False
+    max_dc_voltage_v: int = 500  # the battery's highest voltage (a 400 V or an 800 V pack)
+    min_ac_current_a: int = 6  # IEC 61851-1: the lowest current a pilot signal may offer
 
 
+# The EVs a plug without a named profile draws from (a station's seed picks among them).
 EV_PROFILES: tuple[EvProfile, ...] = (
     EvProfile("compact-city", 42_000, 11_000, 50_000),
     EvProfile("family-hatch", 58_000, 11_000, 120_000),
@@ -24,6 +31,14 @@ EV_PROFILES: tuple[EvProfile, ...] = (
     EvProfile("premium-suv", 95_000, 22_000, 150_000),
     EvProfile("zoe-like", 52_000, 22_000, 50_000),
 )
+# EVs that speak ISO 15118, plugged in by name only (a random plug keeps its old draws).
+ISO15118_EV_PROFILES: tuple[EvProfile, ...] = (
+    EvProfile("iso15118-sedan", 77_000, 11_000, 150_000, iso15118=True, max_dc_voltage_v=470),
+    EvProfile("iso15118-800v-suv", 95_000, 22_000, 250_000, iso15118=True, max_dc_voltage_v=850),
+)
+PROFILES_BY_NAME: dict[str, EvProfile] = {
+    profile.name: profile for profile in (*EV_PROFILES, *ISO15118_EV_PROFILES)
+}
 
 TAPER_START_SOC = 80.0
 # Share of the DC peak still accepted at 100 % SoC; the power falls linearly to it.
@@ -31,9 +46,13 @@ TAPER_FLOOR = 0.08
 
 
 class ElectricVehicle:
-    def __init__(self, profile: EvProfile, soc_percent: float) -> None:
+    def __init__(
+        self, profile: EvProfile, soc_percent: float, departure_at: float | None = None
+    ) -> None:
         self.profile = profile
         self.soc_percent = max(0.0, min(100.0, soc_percent))
+        # When the driver leaves (POSIX seconds), as an ISO 15118 EV tells the station.
+        self.departure_at = departure_at
 
     @classmethod
     def random(cls, rng: random.Random) -> ElectricVehicle:
@@ -59,16 +78,30 @@ class ElectricVehicle:
         share = 1.0 - (1.0 - TAPER_FLOOR) * progress
         return self.profile.max_dc_w * share
 
+    @property
+    def energy_to_full_wh(self) -> float:
+        return self.profile.battery_wh * (100.0 - self.soc_percent) / 100.0
+
     def absorb(self, energy_wh: float) -> None:
         self.soc_percent = min(
             100.0, self.soc_percent + 100.0 * energy_wh / self.profile.battery_wh
         )
 
     def snapshot(self) -> dict[str, object]:
-        return {"profile": self.profile.name, "soc_percent": round(self.soc_percent, 3)}
+        body: dict[str, object] = {
+            "profile": self.profile.name,
+            "soc_percent": round(self.soc_percent, 3),
+        }
+        if self.departure_at is not None:
+            body["departure_at"] = self.departure_at
+        return body
 
     @classmethod
     def restore(cls, body: dict[str, object]) -> ElectricVehicle:
-        by_name = {p.name: p for p in EV_PROFILES}
-        profile = by_name.get(str(body.get("profile")), EV_PROFILES[0])
-        return cls(profile, float(body.get("soc_percent", 50.0)))  # type: ignore[arg-type]
+        profile = PROFILES_BY_NAME.get(str(body.get("profile")), EV_PROFILES[0])
+        departure = body.get("departure_at")
+        return cls(
+            profile,
+            float(body.get("soc_percent", 50.0)),  # type: ignore[arg-type]
+            None if departure is None else float(departure),  # type: ignore[arg-type]
+        )

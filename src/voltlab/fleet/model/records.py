@@ -61,6 +61,8 @@ class Transaction:
     stopped_at: float | None = None
     stop_reason: str | None = None  # a StopReason (ocpp.vocabulary.stop_reasons)
     meter_stop_wh: float | None = None
+    # The running cost the CSMS last told the station (2.x CostUpdated), in its currency.
+    total_cost: float | None = None
 
     def energy_wh(self, register_wh: float) -> float:
         return register_wh - self.meter_start_wh

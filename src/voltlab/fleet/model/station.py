@@ -12,7 +12,11 @@ import random
 from voltlab.fleet.model.auth import AuthCache, IdTagInfo, LocalAuthList
 from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.config import StationConfig
+from voltlab.fleet.model.display_messages import DisplayMessages
 from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.external_limits import ExternalLimits
+from voltlab.fleet.model.monitors import Monitors, preset_monitors
+from voltlab.fleet.model.network_profiles import NetworkProfiles
 from voltlab.fleet.model.records import (
     WARNING_FAULTS,
     Connector,
@@ -79,6 +83,12 @@ class Station(ReservationBook):
         self._draws = 0
         self.tx_counter = 0
         self.profiles = ChargingProfiles(len(self.connectors))
+        # Limits from outside the CSMS (an EMS), the device model's monitors, the display's
+        # messages and the network connection profiles (2.x; version-neutral state).
+        self.external_limits = ExternalLimits()
+        self.monitors = Monitors(preset_monitors(model))
+        self.display_messages = DisplayMessages()
+        self.network = NetworkProfiles()
         self.firmware_version = model.firmware_version
         self._now: float | None = None
         # Transactions that were running when the process stopped, still to be closed.
@@ -163,13 +173,18 @@ class Station(ReservationBook):
         if self._now is None:
             return None
         tx = self.connectors[connector_id].transaction if connector_id else None
-        return self.profiles.limit_w(
+        limit = self.profiles.limit_w(
             connector_id,
             self._now,
             tx_started_at=None if tx is None else tx.started_at,
             phases=self.phases(connector_id),
             voltage=AC_PHASE_VOLTAGE,
         )
+        if self.external_limits:
+            external = self.external_limits.limit_w(connector_id)
+            if external is not None:
+                limit = external if limit is None else min(limit, external)
+        return limit
 
     def next_limit_change(self, now: float) -> float | None:
         changes = []
@@ -386,6 +401,7 @@ class Station(ReservationBook):
             conn.locked = False
         conn.history = (conn.history + [tx])[-5:]
         self.profiles.transaction_ended(connector_id)
+        self.display_messages.transaction_ended(tx.transaction_id)
         if conn.scheduled_operative is not None:
             conn.operative = conn.scheduled_operative
             conn.scheduled_operative = None

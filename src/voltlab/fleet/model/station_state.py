@@ -43,6 +43,7 @@ class OpenTransaction(TypedDict):
     remote_start_id: NotRequired[int | None]
     duration_limit_s: NotRequired[float | None]
     energy_limit_wh: NotRequired[float | None]
+    total_cost: NotRequired[float | None]
 
 
 class StationSnapshot(TypedDict):
@@ -56,10 +57,15 @@ class StationSnapshot(TypedDict):
     charging_profiles: dict[str, Any]
     firmware_version: str
     open_transactions: list[OpenTransaction]
+    # 2.x state, present only when the station holds some (issue 17).
+    monitors: NotRequired[dict[str, Any]]
+    display_messages: NotRequired[list[dict[str, Any]]]
+    network_profiles: NotRequired[dict[str, Any]]
+    external_limits: NotRequired[list[dict[str, Any]]]
 
 
 def station_snapshot(station: Station) -> StationSnapshot:
-    return {
+    snapshot: StationSnapshot = {
         "config": station.config.snapshot(),
         "local_list": station.local_list.snapshot(),
         "auth_cache": station.auth_cache.snapshot(),
@@ -91,10 +97,23 @@ def station_snapshot(station: Station) -> StationSnapshot:
             *(_open(tx, live=False) for tx in station.interrupted),
         ],
     }
+    monitors = station.monitors.snapshot()
+    if monitors is not None:
+        snapshot["monitors"] = monitors
+    messages = station.display_messages.snapshot()
+    if messages is not None:
+        snapshot["display_messages"] = messages
+    network = station.network.snapshot()
+    if network is not None:
+        snapshot["network_profiles"] = network
+    limits = station.external_limits.snapshot()
+    if limits is not None:
+        snapshot["external_limits"] = limits
+    return snapshot
 
 
 def _open(tx: Transaction, *, live: bool) -> OpenTransaction:
-    return {
+    body: OpenTransaction = {
         "local_id": tx.local_id,
         "connector_id": tx.connector_id,
         "id_tag": tx.id_tag,
@@ -110,6 +129,9 @@ def _open(tx: Transaction, *, live: bool) -> OpenTransaction:
         "duration_limit_s": tx.duration_limit_s,
         "energy_limit_wh": tx.energy_limit_wh,
     }
+    if tx.total_cost is not None:
+        body["total_cost"] = tx.total_cost
+    return body
 
 
 # What every release stored of an open transaction (the rest is `_continue`'s).
@@ -164,6 +186,14 @@ def restore_station(
     station.firmware_version = str(body.get("firmware_version") or station.firmware_version)
     if body.get("charging_profiles"):
         station.profiles.restore(body["charging_profiles"])
+    if body.get("monitors"):
+        station.monitors.restore(body["monitors"])
+    if body.get("display_messages"):
+        station.display_messages.restore(body["display_messages"])
+    if body.get("network_profiles"):
+        station.network.restore(body["network_profiles"])
+    if body.get("external_limits"):
+        station.external_limits.restore(body["external_limits"])
     station.recompute_power()
 
 
@@ -186,5 +216,6 @@ def _continue(conn: Connector, tx: Transaction, item: Mapping[str, Any]) -> None
     tx.remote_start_id = item.get("remote_start_id")
     tx.duration_limit_s = item.get("duration_limit_s")
     tx.energy_limit_wh = item.get("energy_limit_wh")
+    tx.total_cost = item.get("total_cost")
     conn.transaction = tx
     conn.locked = True

@@ -27,6 +27,7 @@ from voltlab.fleet.machine.effects import (
     SendCall,
 )
 from voltlab.fleet.machine.flow import Flow
+from voltlab.fleet.machine.flows.ev_charging import ev_charging_schedule
 from voltlab.fleet.machine.flows.metering import schedule_limit
 from voltlab.fleet.model.smart_charging import ChargingProfile
 
@@ -50,7 +51,8 @@ def set_charging_profile(
             Observe("csms-invalid-charging-profile", detail, "request"),
             Answer(SetChargingProfileAnswer(status)),
         ]
-    return [Persist(), Answer(SetChargingProfileAnswer(status)), *limits_changed(ctx)]
+    plan = ev_charging_schedule(ctx, request.connector_id, request.profile)
+    return [Persist(), Answer(SetChargingProfileAnswer(status)), *limits_changed(ctx), *plan]
 
 
 def _refusal(
@@ -97,6 +99,7 @@ def install_pending(ctx: FlowContext, connector_id: int, *, profile_rules: str) 
     if install(ctx, connector_id, profile, profile_rules=profile_rules) == "Accepted":
         yield Persist()
         yield from limits_changed(ctx)
+        yield from ev_charging_schedule(ctx, connector_id, profile)
 
 
 def clear_charging_profile(ctx: FlowContext, request: ClearChargingProfile) -> list[Effect]:
@@ -139,9 +142,14 @@ def get_composite_schedule(ctx: FlowContext, request: GetCompositeSchedule) -> l
         return [Answer(CompositeScheduleAnswer(None))]
     tx = station.connectors[connector_id].transaction if connector_id else None
     if connector_id == 0:
-        max_w = station.model.max_station_power_w
+        max_w = float(station.model.max_station_power_w)
     else:
-        max_w = station.connectors[connector_id].spec.max_power_w
+        max_w = float(station.connectors[connector_id].spec.max_power_w)
+    # External limits (an EMS's) hold over the whole window as well (K12).
+    for limited in {connector_id, 0}:
+        external = station.external_limits.limit_w(limited)
+        if external is not None:
+            max_w = min(max_w, external)
     schedule = station.profiles.composite_schedule(
         connector_id,
         ctx.now,

@@ -14,26 +14,13 @@ simulated seconds the station goes back to the profile it had (A05.FR.08, a SHOU
 connection with the new profile confirms it, and OCPP never lowers it again (§7.6).
 
 OCPP 2.0.1 keeps SecurityCtrlr.SecurityProfile ReadOnly and raises the profile through a network
-connection profile (A05, B09): SetNetworkProfile stores a slot's CSMS URL and profile (Rejected:
-content the station cannot use, B09.FR.02 InvalidNetworkConf, or a profile below the active one,
-B09.FR.04 NoSecurityDowngrade); SetVariables OCPPCommCtrlr.NetworkConfigurationPriority naming
-slots with profile 2 or 3 needs a valid CSMSRootCertificate (A05.FR.02), with profile 3 a station
-certificate (A05.FR.03), and none below the active profile (A05.FR.10). Accepted (A05.FR.04), the
-first slot's profile and URL are used from the next connection on, which the Reset the CSMS sends
-then brings. In both versions the fallback timer runs from the disconnection that leads to the
-new profile."""
+connection profile: `flows/network_profiles.py`. The fallback timer here is 1.6's; a 2.x station
+falls back through its network profiles' priority instead."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from voltlab.fleet.machine.configuration_messages import (
     ChangeConfigurationAnswer,
-    NetworkProfile,
-    SetNetworkProfile,
-    SetNetworkProfileAnswer,
-    SetVariables,
-    VariablesAnswer,
 )
 from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.effects import (
@@ -46,7 +33,6 @@ from voltlab.fleet.machine.effects import (
 )
 from voltlab.fleet.machine.flows.certificates import MissingWallTime
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
-from voltlab.fleet.model.device_model_types import Refusal, VariableResult, VariableSet
 
 KEY = "SecurityProfile"
 RULE = "csms-security-profile-prerequisites"
@@ -97,7 +83,7 @@ def _refusal(ctx: FlowContext, wanted: int, value: str, wall_time: float | None)
                 f"SecurityProfile {wanted} before a valid CSMS root certificate was installed "
                 "(InstallCertificate CentralSystemRootCertificate first, A05.FR.03)"
             )
-    if wanted == 3 and not _has_client_certificate(ctx):
+    if wanted == 3 and not has_client_certificate(ctx):
         return "SecurityProfile 3 before the station had a certificate (A05.FR.04)"
     return None
 
@@ -106,146 +92,13 @@ def _has_password(ctx: FlowContext) -> bool:
     return ctx.security.has_password or bool(ctx.station.config.get("AuthorizationKey"))
 
 
-def _has_client_certificate(ctx: FlowContext) -> bool:
+def has_client_certificate(ctx: FlowContext) -> bool:
     return ctx.security.has_client_certificate or (
         ctx.certificates.client_credentials() is not None
     )
 
 
-# -- 2.x: network connection profiles -----------------------------------------------------------
-
-COMM_CTRLR, PRIORITY = "OCPPCommCtrlr", "NetworkConfigurationPriority"
-
-
-def set_network_profile(ctx: FlowContext, request: SetNetworkProfile) -> list[Effect]:
-    profile = request.profile
-    if profile is None or profile.security_profile not in (0, 1, 2, 3) or request.slot < 0:
-        return [Answer(SetNetworkProfileAnswer("Rejected", "InvalidNetworkConf"))]
-    active = ctx.security.profile
-    if profile.security_profile < active:
-        detail = (
-            f"SetNetworkProfile slot {request.slot} with security profile "
-            f"{profile.security_profile}, below the active profile {active} (B09.FR.04)"
-        )
-        return [
-            Observe(RULE, detail, "request"),
-            Answer(SetNetworkProfileAnswer("Rejected", "NoSecurityDowngrade")),
-        ]
-    ctx.security.slots[request.slot] = profile
-    return [Answer(SetNetworkProfileAnswer("Accepted"))]
-
-
-def sets_priority(request: SetVariables) -> bool:
-    return any(_is_priority(item) for item in request.items)
-
-
-def _is_priority(item: VariableSet) -> bool:
-    return item.component.name == COMM_CTRLR and item.variable.name == PRIORITY
-
-
-def set_variables(
-    ctx: FlowContext,
-    request: SetVariables,
-    wall_time: float | None,
-    set_others: Callable[[SetVariables], list[Effect]],
-) -> list[Effect]:
-    """SetVariables with NetworkConfigurationPriority: that item here, the others by the
-    device model (`set_others`), the results in the request's order."""
-    others = SetVariables(tuple(item for item in request.items if not _is_priority(item)))
-    before: list[Effect] = []
-    after: list[Effect] = []
-    if others.items:
-        for effect in set_others(others):
-            if isinstance(effect, Answer):
-                assert isinstance(effect.message, VariablesAnswer)
-                answered = list(effect.message.results)
-            else:
-                before.append(effect)
-    else:
-        answered = []
-    results: list[VariableResult] = []
-    for item in request.items:
-        if not _is_priority(item):
-            results.append(answered.pop(0))
-            continue
-        result, effects = _set_priority(ctx, item, wall_time)
-        results.append(result)
-        before += [e for e in effects if isinstance(e, Observe | Persist)]
-        after += [e for e in effects if not isinstance(e, Observe | Persist)]
-    return [*before, Answer(VariablesAnswer(tuple(results))), *after]
-
-
-def _set_priority(
-    ctx: FlowContext, item: VariableSet, wall_time: float | None
-) -> tuple[VariableResult, list[Effect]]:
-    def result(status: str, code: str | None = None, info: str = "") -> VariableResult:
-        refusal = Refusal(code, info) if code is not None else None
-        return VariableResult(
-            item.component, item.variable, item.attribute_type, status, None, refusal
-        )
-
-    try:
-        order = [int(part) for part in item.value.split(",")]
-    except ValueError:
-        return result("Rejected", "InvalidValue", f"not a list of slots: {item.value!r}"), []
-    profiles = [_slot(ctx, slot) for slot in order]
-    if not order or None in profiles:
-        missing = [slot for slot, p in zip(order, profiles, strict=True) if p is None]
-        return result("Rejected", "InvalidValue", f"no network profile in slot {missing}"), []
-    chosen = [p for p in profiles if p is not None]
-    refused = _priority_refusal(ctx, chosen, wall_time)
-    if refused is not None:
-        code, detail = refused
-        return result("Rejected", code, detail), [Observe(RULE, detail, "request")]
-    first, security = chosen[0], ctx.security
-    if first.security_profile <= security.profile:
-        return result("Accepted"), []
-    previous = security.profile
-    security.previous, security.profile = previous, first.security_profile
-    ctx.station.config.set_local(KEY, str(first.security_profile))
-    detail = f"SecurityProfile {previous} -> {first.security_profile} (network profile {order[0]})"
-    return result("Accepted"), [
-        Persist(),
-        SendCall(SecurityEventReport(RECONFIGURED, ctx.now, detail)),
-        UseSecurityProfile(first.security_profile, first.csms_url, reconnect=False),
-    ]
-
-
-def _slot(ctx: FlowContext, slot: int) -> NetworkProfile | None:
-    profile = ctx.security.slots.get(slot)
-    if profile is None and slot == 1:  # the configured connection
-        return NetworkProfile("", ctx.security.configured)
-    return profile
-
-
-def _priority_refusal(
-    ctx: FlowContext, profiles: list[NetworkProfile], wall_time: float | None
-) -> tuple[str, str] | None:
-    active = ctx.security.profile
-    levels = [p.security_profile for p in profiles]
-    if min(levels) < active:
-        return "NoSecurityDowngrade", (
-            f"NetworkConfigurationPriority names a profile {min(levels)} below the active "
-            f"profile {active} (A05.FR.10)"
-        )
-    if max(levels) >= 2:
-        if wall_time is None:
-            raise MissingWallTime("NetworkConfigurationPriority needs the wall time")
-        if not ctx.certificates.has_valid_csms_root(wall_time):
-            return "NoCSMSRootCert", (
-                f"NetworkConfigurationPriority with security profile {max(levels)} before a "
-                "valid CSMS root certificate was installed (InstallCertificate "
-                "CSMSRootCertificate first, A05.FR.02)"
-            )
-    if max(levels) == 3 and not _has_client_certificate(ctx):
-        return "NoClientCertificate", (
-            "NetworkConfigurationPriority with security profile 3 before the station had a "
-            "certificate (A05.FR.03)"
-        )
-    return None
-
-
-# -- both versions: confirming or falling back -----------------------------------------------
+# -- 1.6: confirming or falling back -----------------------------------------------
 
 
 def disconnected(ctx: FlowContext) -> list[Effect]:

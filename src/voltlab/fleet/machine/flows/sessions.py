@@ -10,6 +10,7 @@ from voltlab.fleet.machine.effects import Persist, ResetStation
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.flows.authorization import learn
+from voltlab.fleet.machine.flows.ev_charging import ev_charging_needs
 from voltlab.fleet.machine.flows.metering import (
     LIMIT_TIMER,
     SAMPLE_TIMER,
@@ -157,6 +158,7 @@ def _confirmed(ctx: FlowContext, tx: Transaction, info: IdTagInfo | None) -> Flo
     yield from schedule_sampling(ctx, tx.connector_id)
     yield from schedule_limit(ctx, tx)
     yield from report_changes(ctx)
+    yield from ev_charging_needs(ctx, tx)
     return tx
 
 
