@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from voltlab import __version__
+from voltlab.api.auth import api_key_cache
 from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.cluster_view import cluster_view
@@ -138,6 +139,7 @@ def create_app(
     # Size, depth and text checks on every JSON body, OCPI's included, before any route runs.
     app.add_middleware(BodyLimitMiddleware)
     app.state.database = db
+    app.state.api_keys = api_key_cache(db)
     app.state.fleet = fleet
     app.state.cluster = member
     app.state.ready = False

@@ -15,6 +15,7 @@ from voltlab.store.views import command_json, rfc3339
 # command_json and rfc3339 live in store.views (the dispatcher shows commands too); the API's
 # modules keep taking every shape from here.
 __all__ = [
+    "charger_body",
     "charger_json",
     "charger_spec",
     "command_json",
@@ -55,13 +56,13 @@ def charger_spec(charger: Charger) -> ChargerSpec:
     return spec_from_row(charger)
 
 
-def _idle_connectors(charger: Charger) -> list[dict[str, Any]]:
+def _idle_connectors(model_slug: str, state: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Connector list for a charger this process does not host: the last snapshot the runtime
     stored, or the catalog's connectors with unknown live values."""
-    stored = (charger.state or {}).get("connectors")
+    stored = (state or {}).get("connectors")
     if isinstance(stored, list):
         return stored
-    model = get_model(charger.model)
+    model = get_model(model_slug)
     if model is None:
         return []
     return [
@@ -97,6 +98,18 @@ def finding_json(row: FindingRecord) -> dict[str, Any]:
 
 
 def charger_json(charger: Charger, fleet: Fleet, *, findings: int = 0) -> dict[str, Any]:
+    return charger_body(charger, fleet.live_state(charger.id), charger.state, findings=findings)
+
+
+def charger_body(
+    charger: Charger,
+    live: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+    *,
+    findings: int = 0,
+) -> dict[str, Any]:
+    """The charger's JSON from its row and its live state (`Fleet.live_state`); `state`, its
+    stored snapshot, is read only when the charger is not hosted here (`live` None)."""
     model = get_model(charger.model)
     stored = {
         "charger_id": charger.id,
@@ -112,12 +125,11 @@ def charger_json(charger: Charger, fleet: Fleet, *, findings: int = 0) -> dict[s
         "created_at": rfc3339(charger.created_at),
         "findings": findings,  # how many findings about its CSMS the charger recorded
     }
-    live = fleet.live_state(charger.id)
     if live is None:
         live = {
             "connection": "stopped",
             "registration": None,
-            "connectors": _idle_connectors(charger),
+            "connectors": _idle_connectors(charger.model, state),
             "faults": [],
         }
     # Stored fields first and they win: the runtime's view must not relabel the charger.

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from sqlalchemy import Select, select
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
@@ -22,9 +22,11 @@ from voltlab.api.fleet_filters import (
     check_model,
     filtered_page,
     stored_conditions,
+    stored_page,
 )
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
+    CursorKey,
     PageCursor,
     PageLimit,
     decode_cursor,
@@ -39,8 +41,10 @@ from voltlab.api.provisioning import (
     start_chargers,
 )
 from voltlab.api.schemas import ChargerCreate
-from voltlab.api.serialize import charger_json, charger_spec, frame_json
+from voltlab.api.serialize import charger_body, charger_json, charger_spec, frame_json
+from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store import repo
+from voltlab.store.db import Database
 from voltlab.store.findings_repo import counts_by_charger
 from voltlab.store.models import Charger, Frame
 
@@ -74,6 +78,57 @@ def _charger_query(
     return stored_conditions(query, which)
 
 
+def _first_read(
+    session: Session,
+    org_id: str,
+    location_id: str | None,
+    which: ChargerFilter,
+    limit: int,
+    key: CursorKey | None,
+) -> tuple[Select[Any], tuple[list[Charger], bool, dict[str, int]] | None]:
+    """One unit of work: the stored filters' query and, with no live filter, the page itself
+    (rows without their snapshot) with each charger's count of findings."""
+    query = _charger_query(session, org_id, location_id, which)
+    if which.live:
+        return query, None
+    page, more = stored_page(session, query, key, limit)
+    return query, (page, more, counts_by_charger(session, [c.id for c in page]) if page else {})
+
+
+async def charger_items(
+    database: Database,
+    fleet: Fleet,
+    org_id: str,
+    chargers: list[Charger],
+    counts: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The chargers' JSON; the stored snapshots a page left unread are read for the chargers
+    this process does not host (one more unit of work, none when it hosts them all)."""
+    lives = [fleet.live_state(charger.id) for charger in chargers]
+    unread = {
+        charger.id
+        for charger, live in zip(chargers, lives, strict=True)
+        if live is None and "state" in inspect(charger).unloaded
+    }
+    states = (
+        await in_session(database, lambda s: repo.charger_states(s, org_id, list(unread)))
+        if unread
+        else {}
+    )
+
+    def state_of(charger: Charger, live: dict[str, Any] | None) -> dict[str, Any] | None:
+        if live is not None:
+            return None  # hosted here: the live state is shown
+        return states.get(charger.id) if charger.id in unread else charger.state
+
+    return [
+        charger_body(
+            charger, live, state_of(charger, live), findings=counts.get(charger.id, 0)
+        )
+        for charger, live in zip(chargers, lives, strict=True)
+    ]
+
+
 @router.get("", summary="List chargers (oldest first), filtered")
 async def list_chargers(
     principal: CurrentPrincipal,
@@ -93,15 +148,18 @@ async def list_chargers(
     which = ChargerFilter(q, connection, registration, status, ocpp_version, model)
     fleet = get_fleet(request)
     database = get_database(request)
-    query = await in_session(
-        database, lambda s: _charger_query(s, principal.org_id, location_id, which)
+    org_id = principal.org_id
+    query, stored = await in_session(
+        database, lambda s: _first_read(s, org_id, location_id, which, limit, key)
     )
-    page, more = await filtered_page(database, query, which, fleet, limit, key)
-    ids = [c.id for c in page]
-    counts = await in_session(database, lambda s: counts_by_charger(s, ids)) if ids else {}
+    if stored is not None:
+        page, more, counts = stored
+    else:
+        page, more = await filtered_page(database, query, which, fleet, limit, key)
+        ids = [c.id for c in page]
+        counts = await in_session(database, lambda s: counts_by_charger(s, ids)) if ids else {}
     next_cursor = encode_cursor(page[-1].created_at, page[-1].identity) if more else None
-    items = [charger_json(c, fleet, findings=counts.get(c.id, 0)) for c in page]
-    return page_body(items, next_cursor)
+    return page_body(await charger_items(database, fleet, org_id, page, counts), next_cursor)
 
 
 def _counted(session: Session, charger: Charger) -> tuple[Charger, int]:
@@ -183,10 +241,15 @@ async def delete_charger(
     return Response(status_code=204)
 
 
+def _require_exists(session: Session, org_id: str, charger_id: str) -> None:
+    if not repo.charger_exists(session, org_id, charger_id):
+        raise not_found("charger", charger_id)
+
+
 def _frames(
     session: Session, org_id: str, charger_id: str, limit: int, before: int | None
 ) -> list[Frame]:
-    _require_charger(session, org_id, charger_id)
+    _require_exists(session, org_id, charger_id)
     query = select(Frame).where(Frame.charger_id == charger_id)
     if before is not None:
         query = query.where(Frame.id < before)
@@ -205,8 +268,8 @@ async def list_messages(
 ) -> dict[str, Any]:
     database = get_database(request)
     # 404 before flushing: a foreign caller must not even cause work.
-    await in_session(database, lambda s: _require_charger(s, principal.org_id, charger_id))
-    await get_fleet(request).flush()
+    await in_session(database, lambda s: _require_exists(s, principal.org_id, charger_id))
+    await get_fleet(request).flush_log()
     frames = await in_session(
         database, lambda s: _frames(s, principal.org_id, charger_id, limit, before)
     )
