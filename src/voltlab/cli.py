@@ -163,7 +163,7 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id from `keys list`")]) -> None:
-    """Revoke an API key: it answers 401 from now on."""
+    """Revoke an API key: it answers 401 within a second (servers keep a key 1 s at most)."""
     database = _open_database()
     try:
         with database.session() as session:

@@ -162,9 +162,7 @@ def charger_states(
     for start in range(0, len(charger_ids), 500):  # SQLite's bound-parameter limits
         chunk = list(charger_ids[start : start + 500])
         rows = session.execute(
-            select(Charger.id, Charger.state).where(
-                Charger.org_id == org_id, Charger.id.in_(chunk)
-            )
+            select(Charger.id, Charger.state).where(Charger.org_id == org_id, Charger.id.in_(chunk))
         )
         states.update({charger_id: state for charger_id, state in rows})
     return states

@@ -122,9 +122,7 @@ async def charger_items(
         return states.get(charger.id) if charger.id in unread else charger.state
 
     return [
-        charger_body(
-            charger, live, state_of(charger, live), findings=counts.get(charger.id, 0)
-        )
+        charger_body(charger, live, state_of(charger, live), findings=counts.get(charger.id, 0))
         for charger, live in zip(chargers, lives, strict=True)
     ]
 
