@@ -302,6 +302,30 @@ async def start_sessions(
     return ids
 
 
+async def route_costs(
+    http: httpx.AsyncClient, count: int, ids: Ids, server_pid: int
+) -> dict[str, tuple[float, float]]:
+    """Per route, `count` reads one after the other (nothing else asking): the server's CPU
+    milliseconds per answer and the median milliseconds an answer took."""
+    costs: dict[str, tuple[float, float]] = {}
+    rng = random.Random(0)
+    for label, _ in (*MIX, (HEALTH, 0)):
+        took: list[float] = []
+        cpu0 = cpu_seconds(server_pid)
+        for _ in range(count):  # bounded: `count` answers, each within the client's timeout
+            path, params = request_for(label, rng, ids)
+            sent = time.perf_counter()
+            response = await http.get(path, params=params)
+            took.append(time.perf_counter() - sent)
+            if response.status_code != 200:
+                raise RuntimeError(f"{label}: {response.status_code} {response.text[:200]}")
+        costs[label] = (
+            1e3 * (cpu_seconds(server_pid) - cpu0) / count,
+            1e3 * sorted(took)[count // 2],
+        )
+    return costs
+
+
 @contextlib.asynccontextmanager
 async def database_url() -> AsyncIterator[str | None]:
     """None: SQLite in the server's temporary directory; else a fresh PostgreSQL database."""
@@ -333,12 +357,14 @@ async def measure(args: argparse.Namespace, peer: OcppRpcPeer | None) -> dict[st
         health = await run_phase(base_url, args, lambda _rng: HEALTH, ids, server.pid)
         print("  baseline measured", flush=True)
         reads = await run_phase(base_url, args, weighted(MIX), ids, server.pid)
+        costs = await route_costs(http, args.per_route, ids, server.pid)
         after = await summary(http)
         database = str((await http.get("/health")).json()["database"])
         frames_in = None if peer is None else (await peer.counts())["frames_in"]
     return {
         "health": health,
         "reads": reads,
+        "costs": costs,
         "before": before,
         "after": after,
         "database": database,
@@ -394,6 +420,9 @@ async def main() -> None:
         "--sample-interval", type=int, default=10, help="MeterValueSampleInterval, simulated s"
     )
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument(
+        "--per-route", type=int, default=200, help="sequential reads per route (0: none)"
+    )
     args = parser.parse_args()
     print(f"load average at start {load()}; {machine()}")
     if args.csms == "ocpp-rpc":
@@ -424,6 +453,13 @@ async def main() -> None:
         f"{figures['reads'].rate / figures['health'].rate:.2f}, server CPU per answer "
         f"{figures['reads'].cpu_per_answer_ms / figures['health'].cpu_per_answer_ms:.2f}"
     )
+    if args.per_route:
+        print(
+            f"  one client, {args.per_route} reads per route: server CPU per answer (its "
+            "fleet's share included) and median time"
+        )
+        for label, (cpu_ms, median_ms) in figures["costs"].items():
+            print(f"    {label:<44} {cpu_ms:6.2f} ms CPU  {median_ms:6.2f} ms")
     print(f"  load average at the end {load()}")
 
 
