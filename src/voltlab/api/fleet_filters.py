@@ -14,7 +14,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ScalarSelect, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from voltlab.api.context import in_session, invalid
@@ -27,6 +27,7 @@ from voltlab.ocpp.vocabulary.connector_status import (
     ConnectorStatus16,
 )
 from voltlab.store.db import Database
+from voltlab.store.finding_models import FindingRecord
 from voltlab.store.models import Charger
 
 Connection = Literal["connecting", "connected", "disconnected", "stopped"]
@@ -133,14 +134,29 @@ def fetch_batch(
     return list(session.scalars(_after(base, key).order_by(*order).limit(size)))
 
 
+def findings_count() -> ScalarSelect[int]:
+    """The charger's count of findings, as a column of a query over `Charger` (one statement
+    for a page and its counts)."""
+    return (
+        select(func.count())
+        .where(FindingRecord.charger_id == Charger.id)
+        .correlate(Charger)
+        .scalar_subquery()
+    )
+
+
 def stored_page(
     session: Session, base: Select[Any], key: CursorKey | None, limit: int
-) -> tuple[list[Charger], bool]:
-    """One page (and whether more follow) of `base` with no live filter: rows without their
-    stored snapshot (`state`), which only a charger not hosted here shows
-    (`charger_states`)."""
-    rows = fetch_batch(session, base.options(defer(Charger.state)), key, limit + 1)
-    return rows[:limit], len(rows) > limit
+) -> tuple[list[Charger], bool, dict[str, int]]:
+    """One page (and whether more follow) of `base` with no live filter, with each charger's
+    count of findings: rows without their stored snapshot (`state`), which only a charger not
+    hosted here shows (`charger_states`)."""
+    query = _after(base.add_columns(findings_count()), key).options(defer(Charger.state))
+    order = (Charger.created_at, Charger.identity)
+    rows = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    page = [charger for charger, _ in rows[:limit]]
+    counts = {charger.id: count for charger, count in rows[:limit] if count}
+    return page, len(rows) > limit, counts
 
 
 async def filtered_page(

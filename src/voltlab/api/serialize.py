@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, Fleet, spec_from_row
 from voltlab.fleet.model.catalog import get_model
 from voltlab.store.finding_models import FindingRecord
-from voltlab.store.models import Charger, Frame, Location
+from voltlab.store.models import Charger, Location
 from voltlab.store.views import command_json, rfc3339
 
 # command_json and rfc3339 live in store.views (the dispatcher shows commands too); the API's
@@ -168,10 +169,11 @@ def command_summary(command: Any) -> dict[str, Any]:
     }
 
 
-def frame_json(frame: Frame) -> dict[str, Any]:
+def frame_json(frame_id: int, ts: datetime, direction: str, text: str) -> dict[str, Any]:
+    """One row of the frame log (`frames`: id, ts, direction, frame)."""
     try:
-        body: Any = json.loads(frame.frame)
+        body: Any = json.loads(text)
     except ValueError:
         # A peer may send bytes that are not JSON; the log still shows them as they came.
-        body = frame.frame
-    return {"id": frame.id, "ts": rfc3339(frame.ts), "direction": frame.direction, "frame": body}
+        body = text
+    return {"id": frame_id, "ts": rfc3339(ts), "direction": direction, "frame": body}
