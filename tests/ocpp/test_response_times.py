@@ -37,19 +37,3 @@ def test_the_counter_agrees_with_a_sorted_window() -> None:
             # warned is "p95 is above now": set on the crossing, cleared when back below.
             assert window.warned == (times.p95("MeterValues") > times.threshold)
 
-
-def test_a_summary_read_again_shows_every_answer_since() -> None:
-    """The summary is kept between answers (a page of chargers reads every station's): the
-    next answer is in the next one, and a caller's copy is its own."""
-    times = ResponseTimes(threshold=0.5)
-    for _ in range(MIN_SAMPLES):
-        times.add("Heartbeat", 0.01)
-    first = times.summary()
-    first.pop("Heartbeat")
-    again = times.summary()["Heartbeat"]
-    assert (again.count, again.max) == (MIN_SAMPLES, 0.01)
-    times.add("Heartbeat", 0.3)
-    times.add("MeterValues", 0.02)
-    latest = times.summary()
-    assert (latest["Heartbeat"].count, latest["Heartbeat"].max) == (MIN_SAMPLES + 1, 0.3)
-    assert latest["MeterValues"].count == 1

@@ -46,14 +46,11 @@ class ResponseTimes:
     """One station's answer times. `add` returns True when p95 of that action just went
     above `threshold` (seconds): once, until it is back at or below."""
 
-    __slots__ = ("threshold", "_windows", "_summary")
+    __slots__ = ("threshold", "_windows")
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold  # seconds
         self._windows: dict[str, _Window] = {}
-        # The last summary and the number of answers it covered: a page of chargers reads
-        # every station's, usually between two of its answers (no sort then).
-        self._summary: tuple[int, dict[str, ActionTimes]] | None = None
 
     def add(self, action: str, seconds: float) -> bool:
         window = self._windows.get(action)
@@ -89,18 +86,18 @@ class ResponseTimes:
         window = self._windows.get(action)
         return 0.0 if window is None else _percentile(sorted(window.samples), 0.95) / 1000
 
+    def answers(self) -> int:
+        """Every answer counted so far, all actions together (a summary changes with it)."""
+        return sum(window.count for window in self._windows.values())
+
     def summary(self) -> dict[str, ActionTimes]:
         """Per action: answers counted, p50, p95 (of the window) and the max ever."""
-        answers = sum(window.count for window in self._windows.values())
-        if self._summary is not None and self._summary[0] == answers:
-            return dict(self._summary[1])
         out = {}
         for action, window in self._windows.items():
             ordered = sorted(window.samples)
             p50, p95 = _percentile(ordered, 0.5) / 1000, _percentile(ordered, 0.95) / 1000
             out[action] = ActionTimes(window.count, p50, p95, window.max)
-        self._summary = (answers, out)
-        return dict(out)
+        return out
 
 
 def _percentile(ordered: list[int], fraction: float) -> int:

@@ -23,12 +23,15 @@ Exchange = Callable[[], tuple[str, str, str, str] | None]
 class StationFindings:
     """One station's rules about its CSMS outside the machine (an `RpcObserver`)."""
 
-    __slots__ = ("_record", "_exchange", "times")
+    __slots__ = ("_record", "_exchange", "times", "_times_shown")
 
     def __init__(self, record: Record, exchange: Exchange, slow_answer_s: float) -> None:
         self._record = record
         self._exchange = exchange  # the last CALL and its answer on the open connection
         self.times = ResponseTimes(slow_answer_s)
+        # The last `response_times` and the answers it covered: a page of chargers shows
+        # every station's, mostly between two of its answers (no sorting then).
+        self._times_shown: tuple[int, dict[str, dict[str, float | int]]] | None = None
 
     # -- RpcObserver --------------------------------------------------------------------------
 
@@ -67,8 +70,15 @@ class StationFindings:
         self._record(Observation(effect.rule, effect.detail, evidence))
 
     def response_times(self) -> dict[str, dict[str, float | int]]:
-        """Per action: answers counted, p50, p95 and max in milliseconds."""
-        return {action: _ms(times) for action, times in self.times.summary().items()}
+        """Per action: answers counted, p50, p95 and max in milliseconds (the inner mappings
+        are shared with the next caller until an answer comes: read them, do not change
+        them)."""
+        answers = self.times.answers()
+        shown = self._times_shown
+        if shown is None or shown[0] != answers:
+            summary = {action: _ms(times) for action, times in self.times.summary().items()}
+            shown = self._times_shown = (answers, summary)
+        return dict(shown[1])
 
 
 def _ms(times: ActionTimes) -> dict[str, float | int]:
