@@ -36,4 +36,3 @@ def test_the_counter_agrees_with_a_sorted_window() -> None:
         if len(window.samples) >= MIN_SAMPLES:
             # warned is "p95 is above now": set on the crossing, cleared when back below.
             assert window.warned == (times.p95("MeterValues") > times.threshold)
-
