@@ -16,6 +16,7 @@ from voltlab import __version__
 from voltlab.api.auth import api_key_cache
 from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
+from voltlab.api.charger_owners import ChargerOwners
 from voltlab.api.cluster_view import cluster_view
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.routes import (
@@ -140,6 +141,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
     app.state.database = db
     app.state.api_keys = api_key_cache(db)
+    app.state.charger_owners = ChargerOwners()
     app.state.fleet = fleet
     app.state.cluster = member
     app.state.ready = False

@@ -11,6 +11,7 @@ from sqlalchemy import Row, Select, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.api.charger_owners import ChargerOwners
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
 from voltlab.api.errors import SafeJSONResponse
 from voltlab.api.fleet_filters import (
@@ -290,12 +291,14 @@ async def list_messages(
     ] = None,
 ) -> dict[str, Any]:
     database = get_database(request)
-    # 404 before flushing: a foreign caller must not even cause work.
-    await in_session(database, lambda s: _require_exists(s, principal.org_id, charger_id))
+    org_id = principal.org_id
+    owners: ChargerOwners = request.app.state.charger_owners
+    if not owners.known(org_id, charger_id):
+        # 404 before flushing: a foreign caller must not even cause work.
+        await in_session(database, lambda s: _require_exists(s, org_id, charger_id))
+        owners.found(org_id, charger_id)
     await get_fleet(request).flush_log()
-    frames = await in_session(
-        database, lambda s: _frames(s, principal.org_id, charger_id, limit, before)
-    )
+    frames = await in_session(database, lambda s: _frames(s, org_id, charger_id, limit, before))
     next_before = frames[-1][0] if len(frames) == limit else None
     items = [frame_json(frame_id, ts, direction, text) for frame_id, ts, direction, text in frames]
     return {"items": items, "next_before": next_before}
