@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import uvloop
 
 from support import (
     API_KEY,
@@ -308,6 +309,8 @@ async def route_costs(
     """Per route, `count` reads one after the other (nothing else asking): the server's CPU
     milliseconds per answer and the median milliseconds an answer took."""
     costs: dict[str, tuple[float, float]] = {}
+    if count < 1:
+        return costs
     rng = random.Random(0)
     for label, _ in (*MIX, (HEALTH, 0)):
         took: list[float] = []
@@ -464,4 +467,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The clients on uvloop, as the server: a quarter less CPU per request on the machine they
+    # share with it.
+    uvloop.run(main())
