@@ -1,4 +1,5 @@
-"""`voltlab` command line: run the server, manage API keys and the schema, run scenarios."""
+"""`voltlab` command line: run the server, manage API keys and the schema, run scenarios and
+replays; the client commands (cpo, locations, chargers, cmd, logs) live in `voltlab.cli_client`."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ import fcntl
 import os
 import signal
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from voltlab.api.serialize import rfc3339
+# Light (the standard library's logging): `serve`'s options name its formats and levels.
+from voltlab.api.log_output import FORMATS, LEVELS, LogLines, configure_logging
+from voltlab.cli_client import register as register_client_commands
+from voltlab.cli_replay import replay
 from voltlab.cli_scenarios import scenario_app
 from voltlab.clock import wall_now
-from voltlab.store import migrate, repo
-from voltlab.store.db import Database, database_url_from_env, normalize_url, sqlite_path
+
+if TYPE_CHECKING:
+    from voltlab.store.db import Database
+
+# The store (SQLAlchemy, Alembic) and the server stack are imported by the commands that use
+# them: the client commands (cpo, chargers, logs, ...) start in a quarter of the time without.
 
 app = typer.Typer(help="voltlab: virtual OCPP chargers and OCPI CPOs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -24,6 +32,8 @@ app.add_typer(keys_app, name="keys")
 db_app = typer.Typer(help="The database's schema (migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(scenario_app, name="scenario")
+app.command("replay")(replay)
+register_client_commands(app)
 
 console = Console()
 
@@ -31,6 +41,9 @@ console = Console()
 def _open_database() -> Database:
     """The database, migrated to this release's schema; a database this release cannot use
     ends the command with the reason (exit status 1), not a traceback."""
+    from voltlab.store import migrate
+    from voltlab.store.db import Database, database_url_from_env
+
     database = Database(database_url_from_env())
     try:
         outcome = database.migrate()
@@ -62,16 +75,46 @@ def serve(
             "answers /health and /cluster) or all"
         ),
     ] = "all",
+    log_format: Annotated[
+        str, typer.Option(help="text or json (one JSON object a line)", envvar="VOLTLAB_LOG_FORMAT")
+    ] = "text",
+    log_level: Annotated[
+        str,
+        typer.Option(help=f"{' | '.join(LEVELS)} (libraries: warning)", envvar="VOLTLAB_LOG_LEVEL"),
+    ] = "info",
+    metrics_listen: Annotated[
+        str | None,
+        typer.Option(
+            help="also serve GET /metrics without a key on HOST:PORT (docs/observability.md)",
+            envvar="VOLTLAB_METRICS_LISTEN",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the Gateway API, the fleet runtime and everything else in one process; on
     PostgreSQL, one process of an installation of several (docs/api.md, "Process and health")."""
     # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, DBOS) is only for
     # `serve`; the `keys` commands start without it.
     from voltlab.api.app import bootstrap_keys, create_app
+    from voltlab.api.metrics_listener import parse_listen
     from voltlab.api.serving import live_server
+    from voltlab.store.db import database_url_from_env, sqlite_path
 
     if role not in ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    if log_format not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--log-format")
+    if log_level.lower() not in LEVELS:
+        raise typer.BadParameter(f"must be one of {', '.join(LEVELS)}", param_hint="--log-level")
+    try:
+        listen = parse_listen(metrics_listen) if metrics_listen else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--metrics-listen") from None
+    configure_logging(log_format, log_level.lower())
+    if log_format == "json":
+        # Every line the process writes is a log record: the messages below too.
+        console.file = LogLines("voltlab.cli")
+        console.soft_wrap = True
     url = database_url_from_env()
     path = sqlite_path(url)
     if url.startswith("sqlite") and role != "all":
@@ -93,7 +136,8 @@ def serve(
     # action ends the process (exit status -15). A graceful stop is a success: exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     # Its shutdown ends the dashboard's event streams first (uvicorn would wait for them).
-    live_server(create_app(database, port=port, role=role), host, port).run()
+    app = create_app(database, port=port, role=role, metrics_listen=listen)
+    live_server(app, host, port, log_config=None).run()
 
 
 def _one_process_per_file(path: str) -> None:
@@ -125,6 +169,8 @@ def keys_create(
     role: Annotated[str, typer.Option(help="admin | operator | viewer")] = "admin",
 ) -> None:
     """Create an API key and print it (only the key, so scripts can capture it)."""
+    from voltlab.store import repo
+
     if role not in repo.ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(repo.ROLES)}", param_hint="--role")
     if not org.strip():
@@ -142,6 +188,9 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (id, org, role, prefix); the keys themselves are not stored."""
+    from voltlab.api.serialize import rfc3339
+    from voltlab.store import repo
+
     database = _open_database()
     try:
         with database.session() as session:
@@ -164,6 +213,8 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id from `keys list`")]) -> None:
     """Revoke an API key: it answers 401 within a second (servers keep a key 1 s at most)."""
+    from voltlab.store import repo
+
     database = _open_database()
     try:
         with database.session() as session:
@@ -190,6 +241,9 @@ DatabaseUrl = Annotated[
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Migrate the database to this release's schema (`serve` does this at every start)."""
+    from voltlab.store import migrate
+    from voltlab.store.db import Database, database_url_from_env, normalize_url
+
     database = Database(normalize_url(database_url) if database_url else database_url_from_env())
     try:
         outcome = database.migrate()
@@ -209,5 +263,8 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
 @db_app.command("current")
 def db_current(database_url: DatabaseUrl = None) -> None:
     """Show the database's schema revision and how it relates to this release's."""
+    from voltlab.store import migrate
+    from voltlab.store.db import database_url_from_env, normalize_url
+
     url = normalize_url(database_url) if database_url else database_url_from_env()
     typer.echo(migrate.describe(url))

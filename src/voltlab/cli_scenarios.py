@@ -21,9 +21,8 @@ import httpx
 import typer
 from rich.console import Console
 
-from voltlab.scenarios.format import ScenarioInvalid, parse_text, parse_value
-from voltlab.scenarios.library import library
-from voltlab.scenarios.schema import schema_text
+# The scenario modules (their schema compiles at import: a third of a second) are imported by
+# the commands that use them, not by every `voltlab` command.
 
 scenario_app = typer.Typer(help="Run scenarios against a CSMS under test.", no_args_is_help=True)
 console = Console()
@@ -36,6 +35,8 @@ MARK |= {"error": "[magenta]ERROR[/magenta]", "skipped": "[yellow]SKIP[/yellow]"
 @scenario_app.command("list")
 def scenario_list() -> None:
     """The built-in scenarios: name, OCPP versions, title."""
+    from voltlab.scenarios.library import library
+
     for scenario in library().values():
         versions = ",".join(scenario.versions) or "any"
         console.print(f"[bold]{scenario.name}[/bold]  ({versions})  {scenario.title}")
@@ -44,10 +45,15 @@ def scenario_list() -> None:
 @scenario_app.command("schema")
 def scenario_schema() -> None:
     """Print the JSON Schema scenarios follow."""
+    from voltlab.scenarios.schema import schema_text
+
     typer.echo(schema_text(), nl=False)
 
 
 def _scenario_argument(name_or_file: str) -> str | dict[str, Any]:
+    from voltlab.scenarios.format import ScenarioInvalid, parse_text
+    from voltlab.scenarios.library import library
+
     if name_or_file in library():
         return name_or_file
     path = Path(name_or_file)
@@ -64,6 +70,8 @@ def _scenario_argument(name_or_file: str) -> str | dict[str, Any]:
 
 def _params(pairs: list[str]) -> dict[str, Any]:
     """NAME=VALUE pairs; VALUE read as YAML (100 is a number, true a boolean, else text)."""
+    from voltlab.scenarios.format import parse_value
+
     params: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")

@@ -77,6 +77,9 @@ class FakeFleet:
     def live_state(self, charger_id: str) -> dict[str, Any] | None:
         return self.live.get(charger_id)
 
+    def hosted(self) -> list[str]:
+        return list(self.live)
+
     def status_view(self, charger_id: str) -> StatusView | None:
         live = self.live.get(charger_id)
         if live is None:

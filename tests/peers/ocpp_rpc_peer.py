@@ -528,14 +528,21 @@ class OcppRpcPeer(JsonLinesChild):
         *,
         error: dict | None = None,
         identity: str | None = None,
+        once: bool = False,
     ) -> None:
-        """Answer ``method`` with ``result`` (or a CALLERROR ``{"code","message"}``).
+        """Answer ``method`` with ``result`` (or a CALLERROR ``{"code","message"}``); with
+        ``once``, only the next such CALL (then the built-in handler answers again).
 
         With neither, the built-in handler answers again. Strict mode still
         checks an overridden result: an invalid one becomes InternalError.
         """
         await self.command(
-            "set_response", method=method, result=result, error=error, identity=identity
+            "set_response",
+            method=method,
+            result=result,
+            error=error,
+            identity=identity,
+            once=once or None,
         )
 
     async def set_boot_sequence(self, statuses: list[str] | None, interval: int = 300) -> None:

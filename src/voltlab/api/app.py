@@ -19,6 +19,8 @@ from voltlab.api.bootstrap import bootstrap_keys
 from voltlab.api.charger_owners import ChargerOwners
 from voltlab.api.cluster_view import cluster_view
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
+from voltlab.api.metrics import AppMetrics
+from voltlab.api.metrics_listener import MetricsListener
 from voltlab.api.routes import (
     catalog,
     chargers,
@@ -29,6 +31,8 @@ from voltlab.api.routes import (
     fleet_views,
     live,
     locations,
+    metrics,
+    replays,
     scenarios,
 )
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
@@ -82,10 +86,12 @@ def create_app(
     virtual_cpos: bool | None = None,
     port: int | None = None,
     role: str = "all",
+    metrics_listen: tuple[str, int] | None = None,
 ) -> FastAPI:
     """`virtual_cpos` defaults to on with the real fleet and off with an injected one (the API
     tests' fake fleet has no stations to give a CPO). On PostgreSQL the real fleet joins the
-    installation as a worker of `role` (api: hosts no chargers; fleet, all: hosts its share)."""
+    installation as a worker of `role` (api: hosts no chargers; fleet, all: hosts its share).
+    `metrics_listen` (host, port): also serve `GET /metrics` there, without a key."""
     owns_database = database is None
     with_cpos = virtual_cpos if virtual_cpos is not None else fleet is None
     # A fleet worker hosts chargers and answers /health and /cluster; the API is the others'.
@@ -100,6 +106,19 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ready = False
+        # First: a scraper sees the boot (the counts of a fleet that is still starting).
+        listener = MetricsListener(app.state.metrics, *metrics_listen) if metrics_listen else None
+        if listener is not None:
+            await listener.start()
+        try:
+            async with _running(app):
+                yield
+        finally:
+            if listener is not None:
+                await listener.stop()
+
+    @asynccontextmanager
+    async def _running(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(db.migrate)
         env_key = os.environ.get("VOLTLAB_API_KEY")
         await anyio.to_thread.run_sync(lambda: bootstrap_keys(db, env_key, create_if_empty=False))
@@ -147,6 +166,8 @@ def create_app(
     app.state.ready = False
     app.state.cpo_service = None
     app.state.scenario_runs = None
+    app.state.metrics = AppMetrics(app, db)
+    app.state.ocpi_metrics = None
     app.state.public_url = os.environ.get("VOLTLAB_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 
     @app.get("/health", tags=["health"], summary="Liveness and readiness (no auth)")
@@ -167,9 +188,11 @@ def create_app(
 
     install_error_handlers(app)
     routers = [live, catalog, fleet_views, locations, chargers, findings, commands, cpos]
-    routers += [scenarios, cluster]
+    routers += [scenarios, replays, cluster]
     for module in routers if role != "fleet" else [cluster]:
         app.include_router(module.router)
+    # Every role: a fleet worker is what a scraper wants most.
+    app.include_router(metrics.router)
     # The browser UI at `/` (docs/dashboard.md): static files, a client of the routes above.
     mount_dashboard(app)
     cpo_stack: VirtualCpos | None = None
@@ -178,4 +201,5 @@ def create_app(
         cpo_stack = build_virtual_cpos(
             app, db, app.state.public_url, csms_url_for(port), executor_id
         )
+        app.state.ocpi_metrics = cpo_stack.ocpi.metrics
     return app

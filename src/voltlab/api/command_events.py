@@ -1,12 +1,14 @@
 """The `event` body of each `/ocpp/commands/{slug}` endpoint (docs/api.md's command table) and the
 `target` every command shares.
 
-Bounds are checked here; whether a value suits the charger's OCPP version (an id_tag longer than
-1.6's CiString20, a stop reason 1.6 does not know) is for the runtime to judge."""
+Bounds are checked here. What depends on the targeted chargers' OCPP version is checked at
+submit too, before anything is queued: an id tag longer than 1.6's IdToken (CiString20) is a 422
+(`id_tag_too_long_for`). A stop reason 1.6 does not know is mapped by the runtime."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -19,7 +21,7 @@ from voltlab.fleet.hosting.command_limits import (
     MAX_TARGET_ENERGY_KWH,
 )
 from voltlab.fleet.model.ev import EV_PROFILES
-from voltlab.ocpp.vocabulary.authorization import AuthorizationStatus16
+from voltlab.ocpp.vocabulary.authorization import ID_TAG_MAX_LENGTH_16, AuthorizationStatus16
 from voltlab.ocpp.vocabulary.connector_status import FaultType
 from voltlab.ocpp.vocabulary.stop_reasons import StopReason  # the runtime maps it per version
 
@@ -30,10 +32,17 @@ ConnectorId = Annotated[int, Field(ge=1, le=INT32_MAX, description="1-based conn
 StationOrConnectorId = Annotated[
     int, Field(ge=0, le=INT32_MAX, description="0 = the whole station")
 ]
-# 1.6 allows 20 characters (CiString20), 2.x IdToken 36.
+# 2.x IdToken allows 36 characters; 1.6 only 20 (CiString20), checked per targeted charger.
 IdTag = Annotated[
     str,
-    Field(min_length=1, max_length=36, pattern=NO_CONTROL_PATTERN, examples=["EV-USER-1234"]),
+    Field(
+        min_length=1,
+        max_length=36,
+        pattern=NO_CONTROL_PATTERN,
+        examples=["EV-USER-1234"],
+        description="1-36 characters (OCPP 2.x IdToken); at most 20 for an OCPP 1.6 charger "
+        "(IdToken, CiString20): a longer one targeting a 1.6 charger answers 422",
+    ),
 ]
 PowerKw = Annotated[
     float,
@@ -229,3 +238,46 @@ COMMAND_KINDS: tuple[CommandKind, ...] = (
     CommandKind("partition", PartitionEvent, "Cut the station's network for a while"),
     CommandKind("restart-link", NoFields, "Kill the station's connection and reconnect"),
 )
+
+
+@dataclass(frozen=True)
+class IdTagRefusal:
+    """A 422 for an id tag some targeted 1.6 charger cannot carry: `loc` names the field."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    value: str
+
+
+def _id_tags(payload: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every id tag an event carries, with where it sits in the request body."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(payload.get("id_tag"), str):
+        found.append((("body", "event", "id_tag"), payload["id_tag"]))
+    for index, entry in enumerate(payload.get("entries") or []):
+        for key in ("id_tag", "parent_id_tag"):
+            if isinstance(entry, Mapping) and isinstance(entry.get(key), str):
+                found.append((("body", "event", "entries", index, key), entry[key]))
+    return found
+
+
+def id_tag_too_long_for(
+    payload: Mapping[str, Any], chargers: Iterable[tuple[str, str]]
+) -> IdTagRefusal | None:
+    """The first id tag of `payload` longer than OCPP 1.6's IdToken (CiString20) when any of
+    `chargers` ((identity, ocpp_version) pairs) speaks 1.6; None when every tag fits."""
+    tags = [(loc, tag) for loc, tag in _id_tags(payload) if len(tag) > ID_TAG_MAX_LENGTH_16]
+    if not tags:
+        return None
+    ocpp16 = [identity for identity, version in chargers if version == "ocpp1.6"]
+    if not ocpp16:
+        return None
+    loc, tag = tags[0]
+    others = f" (and {len(ocpp16) - 1} more 1.6 chargers)" if len(ocpp16) > 1 else ""
+    field = ".".join(str(part) for part in loc[1:])
+    return IdTagRefusal(
+        loc,
+        f"{field}: {len(tag)} characters exceeds OCPP 1.6 IdToken (CiString20, at most "
+        f"{ID_TAG_MAX_LENGTH_16}) of charger {ocpp16[0]!r}{others}; nothing was queued",
+        tag,
+    )

@@ -13,6 +13,7 @@ import json
 import math
 import random
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,8 +55,14 @@ __all__ = [
 OVERRIDE_KEYS: tuple[str, ...] = ("locations", "chargers_per_location")
 IDENTITY_PATTERN = re.compile(r"^[A-Za-z0-9._~\-]{1,48}$")
 _PARTY_PATTERN = re.compile(r"^[A-Za-z0-9]{3}$")
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # stored as BIGINT
 _PREFIX_MAX = 32  # API limit on name_prefix; with the suffix an identity stays ≤ 48
-_EVSE_SPACING_M = 4.0  # bays are a car width apart along the kerb / row
+_EVSE_SPACING_M = 4.0
+# Latin letters NFKD does not decompose into a base letter and a mark.
+_LATIN_LETTERS = str.maketrans(
+    {"ß": "ss", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Œ": "OE", "œ": "oe", "Ł": "L"}
+    | {"ł": "l", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "Th", "þ": "th", "ı": "i"}
+)  # bays are a car width apart along the kerb / row
 
 
 class NetworkInputError(ValueError):
@@ -167,15 +174,22 @@ def check_overrides(
 
 
 def sanitize_identity_prefix(name_prefix: str) -> str:
-    """Map a free-text prefix onto the OCPP identity alphabet [A-Za-z0-9._~-], ≤ 32 chars."""
-    cleaned = re.sub(r"[^A-Za-z0-9._~\-]+", "-", name_prefix.strip())
+    """Map a free-text label onto the OCPP identity alphabet [A-Za-z0-9._~-], ≤ 32 chars:
+    accents dropped ('Zoë' -> 'Zoe'), every other run of characters outside it -> '-'."""
+    # NFKD splits 'ë' into 'e' + a combining mark, which the substitution below then drops.
+    decomposed = unicodedata.normalize("NFKD", name_prefix.strip().translate(_LATIN_LETTERS))
+    ascii_text = "".join(char for char in decomposed if not unicodedata.combining(char))
+    cleaned = re.sub(r"[^A-Za-z0-9._~\-]+", "-", ascii_text)
     cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-")[:_PREFIX_MAX].strip("-")
     return cleaned or "cpo"
 
 
 def _validate(country_code: str, party_id: str, name_prefix: str, seed: int) -> None:
     if not is_supported_country(country_code):
-        raise NetworkInputError("country_code", f"unsupported country code {country_code!r}")
+        raise NetworkInputError(
+            "country_code",
+            f"country_code {country_code!r} is not an officially assigned ISO 3166-1 alpha-2 code",
+        )
     if not isinstance(party_id, str) or not _PARTY_PATTERN.match(party_id):
         # ISO 15118 operator ids are 3 alphanumerics; they also form the eMI3 EVSE id.
         raise NetworkInputError("party_id", "party_id must be 3 letters or digits")
@@ -183,6 +197,15 @@ def _validate(country_code: str, party_id: str, name_prefix: str, seed: int) -> 
         raise NetworkInputError("name_prefix", "name_prefix must not be empty")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise NetworkInputError("seed", "seed must be an integer")
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise NetworkInputError("seed", "seed must be a 64-bit signed integer")
+
+
+def _random_for(seed: int) -> random.Random:
+    """random.Random seeds an int by its absolute value (-1 and 1 give the same stream), so a
+    negative seed is taken as its 64-bit two's complement: 2**63..2**64-1, which no seed in
+    range maps to otherwise. Non-negative seeds are used as they are, as they always were."""
+    return random.Random(seed if seed >= 0 else seed + 2**64)
 
 
 def _pick_model(template: Template, rng: random.Random) -> str:
@@ -279,7 +302,7 @@ def generate_network(
     location_count, chargers_per_location = check_overrides(template, overrides)
     profile = country_profile(country_code)
     last_updated = ocpi_timestamp(created_at)
-    rng = random.Random(seed)
+    rng = _random_for(seed)
     identity_prefix = sanitize_identity_prefix(name_prefix)
     operator_name = f"{name_prefix.strip()} {template.brand}"
     tariffs = [

@@ -41,6 +41,8 @@ _GENERIC_NAMES: dict[str, str] = {
 _MOTORWAY_ADDRESS: dict[str, str] = {"GB": "{road} J{n}", "US": "{road} Exit {n}"}
 
 _KM_PER_DEGREE_LAT = 111.32
+_GENERIC_RADIUS_KM = 8.0  # urban sites around a capital without a detailed table
+_MOTORWAY_MAX_KM = 30.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,16 @@ def country_profile(country_code: str) -> CountryProfile:
             names=detail.names,
             detailed=True,
         )
-    capital = City(facts.capital, facts.latitude, facts.longitude, 8.0, (), 1)
+    capital = City(
+        facts.capital,
+        facts.latitude,
+        facts.longitude,
+        _GENERIC_RADIUS_KM,
+        (),
+        1,
+        bearings=facts.bearings,
+        reach_km=facts.reach_km,
+    )
     return CountryProfile(
         alpha2=code,
         alpha3=facts.alpha3,
@@ -161,12 +172,17 @@ def _pick_city(profile: CountryProfile, rng: random.Random) -> City:
 def _distance_km(kind: SiteKind, city: City, rng: random.Random) -> float:
     if kind == "motorway":
         # Service areas sit on the motorway outside town, not downtown.
-        return rng.uniform(12.0, 30.0)
-    if kind == "workplace":
+        distance, farthest = rng.uniform(12.0, _MOTORWAY_MAX_KM), _MOTORWAY_MAX_KM
+    elif kind == "workplace":
         # Depots and business parks cluster on the outskirts.
-        return city.radius_km * rng.uniform(0.6, 1.3)
-    # Uniform over the disc: sqrt keeps sites from bunching at the centre.
-    return city.radius_km * math.sqrt(rng.random())
+        distance, farthest = city.radius_km * rng.uniform(0.6, 1.3), city.radius_km * 1.3
+    else:
+        # Uniform over the disc: sqrt keeps sites from bunching at the centre.
+        distance, farthest = city.radius_km * math.sqrt(rng.random()), city.radius_km
+    if city.reach_km is not None and farthest > city.reach_km:
+        # Scaled, not clipped: the same draws, the same spread, within the country.
+        distance *= city.reach_km / farthest
+    return distance
 
 
 def _street_address(profile: CountryProfile, street: str, rng: random.Random) -> str:

@@ -23,6 +23,9 @@ class City:
     # Compass arc (degrees clockwise from north) sites may lie in, for cities by the sea or a
     # border, so a scattered site stays on land and in the country. None: any direction.
     bearings: tuple[float, float] | None = None
+    # The farthest any site may lie from the centre (km), motorway services included, where the
+    # country ends sooner (a small state, an island). None: no limit beyond the kind's own.
+    reach_km: float | None = None
 
 
 @dataclass(frozen=True)

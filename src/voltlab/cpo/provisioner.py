@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from voltlab.clock import monotonic
-from voltlab.cpo.generator import Network
+from voltlab.cpo.generator import Network, sanitize_identity_prefix
 from voltlab.cpo.networks import CpoNetworks
 from voltlab.csms.events import StationView
 from voltlab.csms.station_auth import hash_station_password, new_station_password
@@ -132,7 +132,7 @@ class Provisioner:
                         csms_url=self.csms_url(cpo_id),
                         ocpp_version=ocpp_version_for(cpo.template),
                         model=max(set(models), key=models.count) if models else "ac-22kw-2c",
-                        identity_prefix=cpo.name_prefix,
+                        identity_prefix=sanitize_identity_prefix(cpo.name_prefix),
                         security=None,
                         cpo_id=cpo_id,
                     )

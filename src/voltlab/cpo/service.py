@@ -112,7 +112,9 @@ class CpoService:
             )
         if not is_supported_country(request.country_code):
             raise CpoInputError(
-                ("body", "country_code"), f"unsupported country code {request.country_code!r}"
+                ("body", "country_code"),
+                f"country_code {request.country_code!r} is not an officially assigned "
+                "ISO 3166-1 alpha-2 code",
             )
         try:
             check_overrides(template, request.overrides)

@@ -8,11 +8,13 @@ endpoint."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dbos import DBOS
 
+from voltlab import log_context
 from voltlab.cpo import steps as cpo_steps
 from voltlab.cpo.workflow_services import bound
 
@@ -28,18 +30,25 @@ PROVISION_STEPS = (
 DESTROY_STEPS = ("stop_chargers", "revoke_tokens")
 BOOT_WAIT_SECONDS = 120.0
 
+log = logging.getLogger(__name__)
+
 
 async def _tracked(cpo_id: str, name: str, work: Callable[[], Awaitable[T]]) -> T:
-    await asyncio.to_thread(cpo_steps.begin, bound().database, cpo_id, name)
-    try:
-        result = await work()
-    except Exception as exc:
-        await asyncio.to_thread(
-            cpo_steps.fail, bound().database, cpo_id, name, f"{type(exc).__name__}: {exc}"
-        )
-        raise
-    await asyncio.to_thread(cpo_steps.finish, bound().database, cpo_id, name, None)
-    return result
+    # The step's log lines, and those of what it starts, name the CPO (stations have their own).
+    with log_context.bound(cpo_id=cpo_id):
+        log.debug("step %s started", name)
+        await asyncio.to_thread(cpo_steps.begin, bound().database, cpo_id, name)
+        try:
+            result = await work()
+        except Exception as exc:
+            log.warning("step %s failed: %s: %s", name, type(exc).__name__, exc)
+            await asyncio.to_thread(
+                cpo_steps.fail, bound().database, cpo_id, name, f"{type(exc).__name__}: {exc}"
+            )
+            raise
+        await asyncio.to_thread(cpo_steps.finish, bound().database, cpo_id, name, None)
+        log.debug("step %s done", name)
+        return result
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.5, backoff_rate=2.0)

@@ -51,6 +51,7 @@ from voltlab.csms.station_auth import (
     StationAuthenticator,
 )
 from voltlab.csms.timestamps import Now
+from voltlab.log_context import bound
 from voltlab.ocpp.connection import Handler, RpcConnection
 from voltlab.ocpp.errors import ConnectionLost
 from voltlab.ocpp.versions import OCPP16, OCPP21, OCPP201
@@ -168,6 +169,11 @@ class BuiltinCsms(StationOperations):
 
     async def serve(self, websocket: WebSocket, cpo_id: str, identity: str) -> None:
         """Run one station connection until it closes (mount on /csms/{cpo_id}/{identity})."""
+        # Every log line of the connection, uvicorn's included, names the CPO and the station.
+        with bound(cpo_id=cpo_id, identity=identity):
+            await self._serve(websocket, cpo_id, identity)
+
+    async def _serve(self, websocket: WebSocket, cpo_id: str, identity: str) -> None:
         key = (cpo_id, identity)
         try:
             version = await self._handshake(websocket, cpo_id, identity)

@@ -27,6 +27,7 @@ from voltlab.ocpi.findings import (
     ocpi_rule,
 )
 from voltlab.ocpi.judging import PagingMemory, check_answer
+from voltlab.ocpi.metrics import OcpiMetrics
 from voltlab.ocpi.peer_address import PeerAddressPolicy, env_refuses_private_peers
 from voltlab.store.db import Database
 from voltlab.store.findings_repo import insert_findings
@@ -63,6 +64,7 @@ class OcpiCore:
         self.now: Callable[[], datetime] = wall_now
         # What the paging rules remember of the Links given (ocpi/judging.py).
         self.paging = PagingMemory()
+        self.metrics = OcpiMetrics()
 
     # --- database -------------------------------------------------------------------------
 
@@ -89,7 +91,11 @@ class OcpiCore:
         method: str = "",
         url: str = "",
     ) -> None:
-        """Count a request, and log it when `method` names it (the traffic view)."""
+        """Count a request, and log it when `method` names it (the traffic view). Our own
+        requests (out) are counted in the metrics here too; the eMSPs' (in) by
+        `run_endpoint`, which sees the unauthenticated ones as well."""
+        if direction == "out":
+            self.metrics.request(direction, module, method, http_status)
         await self.db(
             traffic_repo.count_request,
             cpo_id,

@@ -37,6 +37,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from voltlab.clock import wall_now
+from voltlab.log_context import bind
 from voltlab.ocpi import outbox, repo
 from voltlab.ocpi import traffic as traffic_repo
 from voltlab.ocpi.core import OcpiCore, exchange_evidence, ocpi_status_of
@@ -208,14 +209,17 @@ class PushQueue:
                 pass
 
     async def _deliver(self, row: ClaimedRow) -> None:
+        bind(cpo_id=row.job.cpo_id)  # a task of its own: its log lines name the CPO
         try:
             await self._send(row)
         except asyncio.CancelledError:
             # Shutdown: the log says so instead of showing it pending for ever; the row stays.
+            self._core.metrics.push(row.job.module, "dropped")
             push_id = self._push_ids.get(row.id, row.push_log_id)
             await self._core.db(_dropped, row.id, push_id, row.attempts)
             raise
         except Exception:  # never let a delivery die with the row claimed
+            self._core.metrics.push(row.job.module, "error")
             log.exception("OCPI push %s %s failed unexpectedly", row.job.module, row.job.object_key)
             await self._core.db(
                 outbox.retry_later,
@@ -247,6 +251,7 @@ class PushQueue:
             # Nothing was sent, so a later PATCH must fall back to the full object.
             state = "failed" if reason == "not registered" else "skipped"
             await self._core.db(_skip, row, request, url or "", reason, state, self._now())
+            self._core.metrics.push(job.module, "unregistered" if state == "failed" else state)
             return
         push_id = row.push_log_id
         if push_id is None:
@@ -265,9 +270,11 @@ class PushQueue:
         attempts, phase = row.attempts + 1, row.phase_attempts + 1
         if result.ok:
             await self._core.db(_end, row.id, push_id, "succeeded", attempts, result, self._now())
+            self._core.metrics.push(job.module, "succeeded")
         elif not row.use_fallback and job.fallback is not None and not result.retryable:
             # The eMSP refused the PATCH (likely it lacks the object): send the whole object.
             await self._core.db(_again, row.id, push_id, attempts, 0, True, self._now(), result)
+            self._core.metrics.push(job.module, "fallback")
         elif result.retryable and phase < self._max_attempts:
             if phase == self._judge_after:
                 # The eMSP is judged once per push, after as many attempts as a push had
@@ -284,10 +291,12 @@ class PushQueue:
                 self._now() + wait,
                 result,
             )
+            self._core.metrics.push(job.module, "retry")
         else:
             if phase <= self._judge_after:  # not judged yet
                 await self._judge_failure(link, job, request, url, attempts, result)
             await self._core.db(_end, row.id, push_id, "failed", attempts, result, self._now())
+            self._core.metrics.push(job.module, "failed")
 
     async def _attempt(
         self, link: CpoLink, job: PushJob, request: PushRequest, url: str, correlation_id: str

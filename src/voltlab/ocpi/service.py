@@ -90,6 +90,7 @@ class OcpiService:
         """`refuse_private_peers` None reads VOLTLAB_OCPI_REFUSE_PRIVATE_PEERS. `presence` is
         the process's presence in the installation (one is made when not given)."""
         self._core = OcpiCore(database, public_url, http, refuse_private_peers=refuse_private_peers)
+        self.metrics = self._core.metrics  # requests and pushes, for GET /metrics
         self.presence = presence or Presence(database)
         self._push = PushQueue(
             self._core,

@@ -19,6 +19,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from voltlab.log_context import bind, bound
 from voltlab.ocpi import repo
 from voltlab.ocpi.core import OcpiCore
 from voltlab.ocpi.credentials_tokens import hash_token, header_token_candidates
@@ -103,11 +104,20 @@ async def run_endpoint(
     module: str,
     handler: Handler,
 ) -> Response:
+    # The caller's CPO is bound once known (log lines name it), for this request only.
+    with bound(cpo_id=None):
+        return await _answer(core, request, version, module, handler)
+
+
+async def _answer(
+    core: OcpiCore, request: Request, version: str, module: str, handler: Handler
+) -> Response:
     request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
     correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
     caller: Caller | None = None
     try:
         caller = await core.db(authenticate, request.headers.get("authorization"), version, module)
+        bind(cpo_id=caller.cpo_id)
         reply = await handler(caller)
     except OcpiError as error:
         reply = OcpiReply(
@@ -132,6 +142,7 @@ async def run_endpoint(
         status_code=reply.http_status,
         headers=headers,
     )
+    core.metrics.request("in", module, request.method, reply.http_status)
     if caller is not None:
         await core.count(
             caller.cpo_id,

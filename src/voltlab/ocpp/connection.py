@@ -54,6 +54,7 @@ from voltlab.ocpp.frames import (
     CallError,
     CallResult,
     CallResultError,
+    Frame,
     Send,
     decode,
     encode,
@@ -94,6 +95,10 @@ class Reply:
 Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any] | Reply]]
 SendHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 FrameObserver = Callable[[str, str], None]
+# Counts each frame (the station's metrics): direction ("in", "out"), kind ("call", "result",
+# "error", "send", "resulterror", "invalid") and the action ("" when no action is known: an
+# answer to no pending call, a frame that could not be read).
+FrameTally = Callable[[str, str, str], None]
 Receiver = Callable[[str | bytes], None]
 
 
@@ -123,8 +128,10 @@ class RpcConnection:
         on_send: SendHandler | None = None,
         observer: RpcObserver | None = None,
         may_send: Callable[[], bool] | None = None,
+        tally: FrameTally | None = None,
     ) -> None:
         self.websocket = websocket
+        self._tally = tally
         # A fence (issue 14): false once this process may no longer speak for the station (its
         # lease ran out); no frame leaves after that, whatever task tries.
         self._may_send = may_send
@@ -223,6 +230,8 @@ class RpcConnection:
                 text = encode(Call(message_id, action, payload))
                 self._call_text = text
                 await self._send(text)
+                if self._tally is not None:
+                    self._tally("out", "call", action)
                 self._arm_timeout(loop, action, wait)
                 result = await future
             finally:
@@ -260,13 +269,15 @@ class RpcConnection:
                         self._exchange(message_id, action),
                     )
                 if self.version == OCPP21:
-                    await self._send_quietly(
+                    sent = await self._send_quietly(
                         encode(
                             CallResultError(
                                 message_id, exc.code, exc.description[:MAX_ERROR_DESCRIPTION]
                             )
                         )
                     )
+                    if sent and self._tally is not None:
+                        self._tally("out", "resulterror", action)
                 raise
         return result
 
@@ -336,6 +347,8 @@ class RpcConnection:
         if self.validate:
             self._schemas.validate_send(action, payload)
         await self._send(encode(Send(self._new_message_id(), action, payload)))
+        if self._tally is not None:
+            self._tally("out", "send", action)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -431,6 +444,8 @@ class RpcConnection:
         if not isinstance(raw, str):
             text = bytes(raw).decode("utf-8", "replace")
             self._observe("in", text)
+            if self._tally is not None:
+                self._tally("in", "invalid", "")
             log.warning("ignoring a binary WebSocket message: OCPP-J uses text frames only")
             if self._observer is not None:
                 self._report(
@@ -444,9 +459,13 @@ class RpcConnection:
         try:
             frame = decode(raw, self.version)
         except FrameError as exc:
+            if self._tally is not None:
+                self._tally("in", "invalid", "")
             if self._observer is not None:
                 self._frame_violation(exc, raw)
             return self._reject_frame(exc)
+        if self._tally is not None:
+            self._count_incoming(frame)
         # Exact types (`type(...) is`, not isinstance): one check each, and mypy narrows them.
         if type(frame) is Call:
             if self._observer is not None:
@@ -488,7 +507,9 @@ class RpcConnection:
             # Requests and frames we cannot classify are answered; answering a malformed
             # response or SEND could start an error ping-pong, and the spec forbids it.
             message_id = exc.message_id if exc.message_id is not None else UNREADABLE_MESSAGE_ID
-            await self._send_quietly(self._error_text(message_id, exc.code, exc.description, {}))
+            text = self._error_text(message_id, exc.code, exc.description, {})
+            if await self._send_quietly(text) and self._tally is not None:
+                self._tally("out", "error", "")
             return
         if exc.message_id is not None and exc.message_id == self._pending_id:
             self._resolve(exc.message_id, None, exc)
@@ -519,9 +540,11 @@ class RpcConnection:
         after: Callable[[], Awaitable[None] | None] | None = None
         if raw is not None:
             CURRENT_CALL.set((call.message_id, call.action, raw))
+        kind = "error"
         try:
             payload, after = await self._run_handler(call)
             text = encode(CallResult(call.message_id, payload))
+            kind = "result"
         except OcppError as exc:
             text = self._error_text(call.message_id, exc.code, exc.description, exc.details)
         except Exception:
@@ -532,6 +555,8 @@ class RpcConnection:
         if raw is not None:
             self._incoming_open -= 1  # answered from here on: the peer may call again
         sent = await self._send_quietly(text)
+        if sent and self._tally is not None:
+            self._tally("out", kind, call.action)
         if sent and after is not None:
             try:
                 outcome = after()
@@ -577,6 +602,21 @@ class RpcConnection:
             await self._on_send(frame.action, frame.payload)
         except Exception:
             log.warning("dropping SEND %s", frame.action, exc_info=True)
+
+    def _count_incoming(self, frame: Frame) -> None:
+        """Tally a decoded incoming frame; an answer is named after the pending CALL it
+        answers (one is outstanding at a time), an answer to none with no action."""
+        tally = self._tally
+        assert tally is not None
+        if type(frame) is Call:
+            tally("in", "call", frame.action)
+        elif type(frame) is CallResult or type(frame) is CallError:
+            action = self._pending_action if frame.message_id == self._pending_id else ""
+            tally("in", "result" if type(frame) is CallResult else "error", action)
+        elif type(frame) is Send:
+            tally("in", "send", frame.action)
+        else:
+            tally("in", "resulterror", "")
 
     # -- rules about the peer (only with an observer) ------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -133,7 +134,8 @@ class Cpo(Base):
     role: Mapped[str] = mapped_column(String(16), default="CPO")
     name_prefix: Mapped[str] = mapped_column(String(32))
     ocpi_version: Mapped[str] = mapped_column(String(8))
-    seed: Mapped[int] = mapped_column(Integer)
+    # Any 64-bit signed seed: BIGINT on PostgreSQL; SQLite's INTEGER already holds 64 bits.
+    seed: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ttl_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

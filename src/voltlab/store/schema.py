@@ -15,6 +15,7 @@ from voltlab.store import (  # noqa: F401
     ocpi_models,
     outbox_models,
     queue_models,
+    replay_models,
     scenario_models,
 )
 from voltlab.store.models import Base

@@ -334,7 +334,12 @@ const handlersByProtocol = {
 function findOverride(identity, method) {
     const conditional = findConditionalOverride(identity, method);
     if (conditional) return conditional;
-    return state.overrides.get(`${identity}|${method}`) ?? state.overrides.get(`*|${method}`);
+    const key = state.overrides.has(`${identity}|${method}`) ? `${identity}|${method}` : `*|${method}`;
+    const override = state.overrides.get(key);
+    // `once`: this CALL only; the next one is answered as before (a CSMS that changed its
+    // answer to one request, e.g. one Authorize of a replayed session).
+    if (override?.once) state.overrides.delete(key);
+    return override;
 }
 
 // --------------------------------------------------------------- TLS -------
@@ -682,10 +687,11 @@ async function handleCommand(cmd) {
         case 'set_response': {
             if (typeof cmd.method !== 'string') throw new CommandError('BadCommand', 'method is required');
             const key = `${cmd.identity ?? '*'}|${cmd.method}`;
-            if (cmd.error) state.overrides.set(key, { error: cmd.error });
-            else if (cmd.result !== undefined) state.overrides.set(key, { result: cmd.result });
+            const once = Boolean(cmd.once);
+            if (cmd.error) state.overrides.set(key, { error: cmd.error, once });
+            else if (cmd.result !== undefined) state.overrides.set(key, { result: cmd.result, once });
             else state.overrides.delete(key);
-            return { key };
+            return { key, once };
         }
 
         case 'set_boot_sequence': {

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Row, Select, bindparam, inspect, select
@@ -56,6 +57,9 @@ router = APIRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=Authe
 
 DEFAULT_FRAME_PAGE = 100
 MAX_FRAME_PAGE = 1000
+# Above what the frame log keeps per charger (persistence.FRAMES_KEPT_PER_CHARGER, pruned
+# every 200 frames): an export without `limit` is the whole kept log.
+MAX_EXPORT = 10_000
 
 
 @router.post("", status_code=201, summary="Create one charger")
@@ -280,25 +284,66 @@ def _frames(
     return list(session.execute(query, {"charger_id": charger_id, "limit": limit}))
 
 
-@router.get("/{charger_id}/messages", summary="OCPP frame log, newest first")
+def _jsonl(charger: Charger, frames: list[Row[int, datetime, str, str]]) -> str:
+    """One `{timestamp, direction, frame, identity, ocpp_version}` line per frame, oldest
+    first: what `POST /ocpp/replays` reads (docs/replay.md)."""
+    lines = []
+    for frame_id, ts, direction, text in reversed(frames):
+        item = frame_json(frame_id, ts, direction, text)
+        line = {
+            "timestamp": item["ts"],
+            "direction": item["direction"],
+            "frame": item["frame"],
+            "identity": charger.identity,
+            "ocpp_version": charger.ocpp_version,
+        }
+        lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return "".join(lines)
+
+
+@router.get(
+    "/{charger_id}/messages",
+    summary="OCPP frame log, newest first (format=jsonl: a capture to replay, oldest first)",
+    response_model=None,
+)
 async def list_messages(
     charger_id: str,
     principal: CurrentPrincipal,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=MAX_FRAME_PAGE)] = DEFAULT_FRAME_PAGE,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_FRAME_PAGE,
+            description=f"json: default {DEFAULT_FRAME_PAGE}; jsonl: default every kept frame",
+        ),
+    ] = None,
     before: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="frame id; older frames only")
     ] = None,
-) -> dict[str, Any]:
+    format: Annotated[
+        Literal["json", "jsonl"],
+        Query(description="jsonl: one {timestamp, direction, frame} per line, oldest first"),
+    ] = "json",
+) -> dict[str, Any] | Response:
     database = get_database(request)
     org_id = principal.org_id
+    if format == "jsonl":
+        # 404 before flushing: a foreign caller must not even cause work.
+        charger = await in_session(database, lambda s: _require_charger(s, org_id, charger_id))
+        await get_fleet(request).flush_log()
+        kept = await in_session(
+            database, lambda s: _frames(s, org_id, charger_id, limit or MAX_EXPORT, before)
+        )
+        return Response(_jsonl(charger, kept), media_type="application/x-ndjson")
     owners: ChargerOwners = request.app.state.charger_owners
     if not owners.known(org_id, charger_id):
-        # 404 before flushing: a foreign caller must not even cause work.
+        # The same rule, checked once per (org, charger) in this process.
         await in_session(database, lambda s: _require_exists(s, org_id, charger_id))
         owners.found(org_id, charger_id)
     await get_fleet(request).flush_log()
-    frames = await in_session(database, lambda s: _frames(s, org_id, charger_id, limit, before))
-    next_before = frames[-1][0] if len(frames) == limit else None
+    page_size = limit or DEFAULT_FRAME_PAGE
+    frames = await in_session(database, lambda s: _frames(s, org_id, charger_id, page_size, before))
+    next_before = frames[-1][0] if len(frames) == page_size else None
     items = [frame_json(frame_id, ts, direction, text) for frame_id, ts, direction, text in frames]
     return {"items": items, "next_before": next_before}

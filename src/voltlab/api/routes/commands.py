@@ -15,7 +15,13 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
-from voltlab.api.command_events import COMMAND_KINDS, CommandKind, CommandTarget, EventModel
+from voltlab.api.command_events import (
+    COMMAND_KINDS,
+    CommandKind,
+    CommandTarget,
+    EventModel,
+    id_tag_too_long_for,
+)
 from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -160,6 +166,12 @@ def _queue(
     payload: dict[str, Any],
 ) -> tuple[Resolution, list[QueuedCommand]]:
     resolution = _resolve(session, org_id, target)
+    # Refused whole, before any row: an id tag a targeted 1.6 charger could not send.
+    refusal = id_tag_too_long_for(
+        payload, [(c.identity, c.ocpp_version) for c in resolution.targets]
+    )
+    if refusal is not None:
+        raise invalid(refusal.loc, refusal.message, refusal.value)
     connector_id = payload.get("connector_id") if kind.connector_field else None
     power_kw = payload.get("power_kw")
     now = wall_now()

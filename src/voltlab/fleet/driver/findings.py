@@ -18,16 +18,20 @@ from voltlab.ocpp.response_times import ActionTimes, ResponseTimes
 
 Record = Callable[[Observation], None]
 Exchange = Callable[[], tuple[str, str, str, str] | None]
+Timed = Callable[[str, float], None]  # every answer time, by action (the fleet's metrics)
 
 
 class StationFindings:
     """One station's rules about its CSMS outside the machine (an `RpcObserver`)."""
 
-    __slots__ = ("_record", "_exchange", "times", "_times_shown")
+    __slots__ = ("_record", "_exchange", "_timed", "times", "_times_shown")
 
-    def __init__(self, record: Record, exchange: Exchange, slow_answer_s: float) -> None:
+    def __init__(
+        self, record: Record, exchange: Exchange, slow_answer_s: float, timed: Timed | None = None
+    ) -> None:
         self._record = record
         self._exchange = exchange  # the last CALL and its answer on the open connection
+        self._timed = timed
         self.times = ResponseTimes(slow_answer_s)
         # The last `response_times` and the answers it covered: a page of chargers shows
         # every station's, mostly between two of its answers (no sorting then).
@@ -39,6 +43,8 @@ class StationFindings:
         self._record(observation)
 
     def answered(self, action: str, seconds: float) -> None:
+        if self._timed is not None:
+            self._timed(action, seconds)
         if self.times.add(action, seconds):
             p95 = self.times.p95(action)
             threshold = self.times.threshold

@@ -22,7 +22,7 @@ from voltlab.fleet.driver.security import (
     raised_security,
     security_profile,
 )
-from voltlab.ocpp.connection import NORMAL_CLOSE_CODES, Handler, RpcConnection
+from voltlab.ocpp.connection import NORMAL_CLOSE_CODES, FrameTally, Handler, RpcConnection
 from voltlab.ocpp.findings import FrameEvidence, Observation, RpcObserver
 from voltlab.ocpp.station_socket import open_station_socket
 
@@ -52,7 +52,9 @@ class StationLink:
         connect_gate: asyncio.Semaphore | None = None,
         observer: RpcObserver | None = None,
         may_send: Callable[[], bool] | None = None,
+        tally: FrameTally | None = None,
     ) -> None:
+        """`tally`: counts each frame of the connection (the fleet's metrics)."""
         self.identity = identity
         self._may_send = may_send  # the hosting process's lease (RpcConnection's fence)
         self.url = csms_url.rstrip("/") + "/" + identity
@@ -63,6 +65,7 @@ class StationLink:
         self._supported_actions = supported_actions
         self.clock = clock
         self._on_frame = on_frame
+        self._tally = tally
         self._on_state = on_state
         self._registered = registered
         self.call_timeout = call_timeout
@@ -228,6 +231,7 @@ class StationLink:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure to connect is reported and retried
                 self.last_error = describe_connect_error(exc, self.url)
+                log.debug("not connected: %s", self.last_error)
                 self._set_connection("disconnected")
                 await self._backoff(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -268,14 +272,19 @@ class StationLink:
             supported_actions=self._supported_actions,
             observer=self._observer,
             may_send=self._may_send,
+            tally=self._tally,
         )
         self._rpc = rpc
         self.connected_profile = security_profile(self.security)
+        log.debug(
+            "connected to %s (%s, profile %s)", self.url, self.version, self.connected_profile
+        )
         self._set_connection("connected")
         self._on_connected()
         try:
             await rpc.run()  # read in this task: one task fewer per station
         finally:
+            log.debug("connection to %s ended", self.url)
             self._rpc = None
             self.connected_profile = None
             self._close_violation(websocket)

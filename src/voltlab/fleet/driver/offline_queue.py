@@ -17,7 +17,7 @@ can lose the last commits. On PostgreSQL a commit is durable outright.
 
 Writes from all the queues of one `QueueStore` share a group commit (`offline_queue_store`).
 
-One process hosts a given charger at a time (see DESIGN.md, worker shards); the per-charger
+One process hosts a given charger at a time (docs/api.md, Several processes); the per-charger
 sequence counter relies on that, and the unique (charger_id, seq) index makes a violation fail
 loudly instead of reordering messages.
 """

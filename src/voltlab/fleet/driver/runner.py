@@ -32,6 +32,7 @@ from voltlab.fleet.driver.offline_queue import OfflineQueue
 from voltlab.fleet.driver.registration import RegistrationFollowUp
 from voltlab.fleet.driver.security import security_profile
 from voltlab.fleet.driver.state_view import live_state, status_view, stored_state
+from voltlab.fleet.driver.station_metrics import StationMetrics
 from voltlab.fleet.driver.station_tasks import StationTasks
 from voltlab.fleet.driver.writes import SnapshotWrite, StationWrites, StoredMeter
 from voltlab.fleet.machine.context import ConnectionSecurity
@@ -109,10 +110,12 @@ class StationRunner:
         slow_answer_s: float = 2.0,
         continue_transactions: bool = False,
         may_send: Callable[[], bool] | None = None,
+        metrics: StationMetrics | None = None,
     ) -> None:
         """`continue_transactions`: the snapshot's running transactions run on (a cluster's
         takeover) instead of closing with PowerLoss (a restart); `may_send`: the hosting
-        process's lease, checked before every frame (see `StationLink`)."""
+        process's lease, checked before every frame (see `StationLink`); `metrics`: the
+        fleet's counts of frames and answer times."""
         self.charger_id = charger_id
         self.clock = clock
         self.version = version
@@ -124,11 +127,15 @@ class StationRunner:
         codec = codec_for(version)
         # The station's behaviour as events in, effects out (docs/station-machine.md).
         machine = self.machine = StationMachine(self.station, settings_for(version))
-        self.tasks = StationTasks(identity)
+        # Its tasks run in a context naming the station (log lines carry its ids).
+        self.tasks = StationTasks(identity, charger_id)
         self.writes = StationWrites(charger_id, on_change, persist, stored_meter)
         # Rules about the CSMS (ocpp/findings.py); the link reads the exchange lazily.
         self.findings = StationFindings(
-            on_finding or _ignore, lambda: self.link.last_exchange(), slow_answer_s
+            on_finding or _ignore,
+            lambda: self.link.last_exchange(),
+            slow_answer_s,
+            None if metrics is None else metrics.answer_timer(version),
         )
         self.link = link = StationLink(
             identity=identity,
@@ -143,6 +150,7 @@ class StationRunner:
             connect_gate=connect_gate,
             observer=self.findings,
             may_send=may_send,
+            tally=None if metrics is None else metrics.frame_tally(version),
         )
         self._on_frame = on_frame
         self.driver = driver = MachineDriver(
@@ -223,7 +231,7 @@ class StationRunner:
             # What ran on the machine's timers before the restart runs again (`Restored`).
             driver = self.driver
             self.tasks.spawn(driver.execute(driver.feed(Restored())))
-        self.link.start()
+        self.tasks.enter(self.link.start)
 
     async def stop(self, close_code: int = 1000) -> None:
         self.driver.stop()  # timers, and the outbox its sender (a station task) leaves

@@ -11,25 +11,39 @@ from typing import Any
 
 from voltlab.fleet.driver.call_errors import TRANSPORT_ERRORS
 from voltlab.fleet.model.records import StationError
+from voltlab.log_context import station_context
 
 log = logging.getLogger(__name__)
 
 
 class StationTasks:
-    __slots__ = ("_identity", "_running")
+    """With `charger_id`, the tasks start in `log_context.station_context`: their log lines
+    name the station (and not the command that started one)."""
 
-    def __init__(self, identity: str) -> None:
+    __slots__ = ("_identity", "_running", "_charger_id")
+
+    def __init__(self, identity: str, charger_id: str | None = None) -> None:
         self._identity = identity
         self._running: set[asyncio.Task[Any]] = set()
+        self._charger_id = charger_id
 
     def __len__(self) -> int:
         return len(self._running)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
+        charger_id = self._charger_id
+        context = None if charger_id is None else station_context(charger_id, self._identity)
+        task = asyncio.create_task(coro, context=context)
         self._running.add(task)
         task.add_done_callback(self._done)
         return task
+
+    def enter(self, start: Callable[[], None]) -> None:
+        """Call `start` in the station's context: what it starts (the link's task) runs there."""
+        if self._charger_id is None:
+            start()
+        else:
+            station_context(self._charger_id, self._identity).run(start)
 
     def defer(self, factory: Callable[[], Coroutine[Any, Any, Any]]) -> Callable[[], None]:
         """A post-reply action that runs as the station's own task, so closing the connection

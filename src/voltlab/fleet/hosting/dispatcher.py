@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 from voltlab.clock import wall_now
 from voltlab.fleet.driver.runner import StationRunner
 from voltlab.fleet.hosting.commands import COMMANDS
+from voltlab.fleet.hosting.metrics import FleetMetrics
 from voltlab.fleet.model.records import StationError
 from voltlab.live import LiveEvent, stamp
+from voltlab.log_context import bind
 from voltlab.store.db import Database
 from voltlab.store.models import Command
 from voltlab.store.views import command_json
@@ -38,7 +40,8 @@ COMMAND_TIMEOUT = 120.0  # real seconds a command may run before it is recorded 
 RECORD_RETRY = 1.0  # real seconds between attempts to store transitions the database refused
 SHUTDOWN_RECORD_WAIT = 10.0  # real seconds a shutdown waits for the outcomes to be stored
 
-Claimed = tuple[str, str, str, dict[str, Any]]  # command id, charger id, event type, payload
+# command id, charger id, event type, payload, the charger's identity
+Claimed = tuple[str, str, str, dict[str, Any], str]
 # command id, status, result, error; status "running" marks the start, the others the outcome
 Transition = tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]
 ReadyGate = Callable[[str], Awaitable[None]]
@@ -55,10 +58,13 @@ class CommandDispatcher:
         database: Database,
         runner_for: Callable[[str], StationRunner | None],
         handoff: Callable[[str], Awaitable[None]] | None = None,
+        metrics: FleetMetrics | None = None,
     ) -> None:
         """`handoff` (a cluster): a claimed command whose charger is not hosted here (it moved
-        to another process meanwhile) is handed back for its owner to claim, not failed."""
+        to another process meanwhile) is handed back for its owner to claim, not failed;
+        `metrics`: where the outcomes are counted."""
         self.database = database
+        self._metrics = metrics
         self._runner_for = runner_for
         self._handoff = handoff
         self.timeout = COMMAND_TIMEOUT
@@ -158,11 +164,21 @@ class CommandDispatcher:
                 chunk = command_ids[start : start + 500]
                 rows = session.execute(
                     select(
-                        Command.id, Command.charger_id, Command.event_type, Command.payload
+                        Command.id,
+                        Command.charger_id,
+                        Command.event_type,
+                        Command.payload,
+                        Command.identity,
                     ).where(Command.id.in_(chunk), Command.status == "queued")
                 )
-                for command_id, charger_id, event_type, payload in rows:
-                    claimed[command_id] = (command_id, charger_id, event_type, dict(payload or {}))
+                for command_id, charger_id, event_type, payload, identity in rows:
+                    claimed[command_id] = (
+                        command_id,
+                        charger_id,
+                        event_type,
+                        dict(payload or {}),
+                        identity,
+                    )
         return [claimed[cid] for cid in command_ids if cid in claimed]
 
     def _start(self, command: Claimed, ready: ReadyGate | None) -> None:
@@ -184,7 +200,9 @@ class CommandDispatcher:
     async def _run(
         self, command: Claimed, before: asyncio.Task[None] | None, ready: ReadyGate | None
     ) -> None:
-        command_id, charger_id, event_type, payload = command
+        command_id, charger_id, event_type, payload, identity = command
+        # This task's log lines (and those of what it starts) name the command and charger.
+        bind(command_id=command_id, charger_id=charger_id, identity=identity)
         if before is not None:
             await asyncio.wait([before])  # the charger's earlier command first, whatever it did
         if ready is not None:
@@ -208,8 +226,12 @@ class CommandDispatcher:
             # Stored before it acts (one commit for the commands starting together): after a
             # crash a command that may have acted is `running`, never `queued` to run again.
             await self._note((command_id, "running", None, None))
+            log.debug("command %s started", event_type)
             status, result, error = await self._execute(command_id, execute, runner, payload)
             self._running.discard(command_id)
+        log.debug("command %s %s%s", event_type, status, f": {error['code']}" if error else "")
+        if self._metrics is not None:
+            self._metrics.command_finished(event_type if execute else "unknown", status)
         self._note((command_id, status, result, error))
 
     async def _execute(

@@ -27,7 +27,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from voltlab.clock import ClockReading, wall_now
+from voltlab.clock import ClockReading, monotonic, wall_now
+from voltlab.fleet.hosting.metrics import FleetMetrics
 from voltlab.ocpp.vocabulary.timestamps import split_micros
 from voltlab.store.clock_state import update_clock_reading
 from voltlab.store.db import Database
@@ -47,8 +48,11 @@ class FleetWriter:
         database: Database,
         snapshot_of: Callable[[str], dict[str, Any] | None],
         clock_reading: Callable[[], ClockReading] | None = None,
+        metrics: FleetMetrics | None = None,
     ) -> None:
+        """`metrics`: where each batch's duration and frames are counted."""
         self.database = database
+        self._metrics = metrics
         self._snapshot_of = snapshot_of
         self._clock_reading = clock_reading
         self._frames: list[tuple[str, float, str, str]] = []
@@ -181,6 +185,7 @@ class FleetWriter:
                 self._since_prune[charger_id] = 0
         # Read after every frame of the batch was stamped: the stored time is never behind them.
         reading = self._clock_reading() if self._clock_reading is not None else None
+        started = monotonic()
         try:
             failed = await asyncio.to_thread(
                 self._write, frames, snapshots, to_prune, reading, findings
@@ -188,9 +193,13 @@ class FleetWriter:
         except Exception:
             # Keep the process up; the snapshots and findings are retried on the next flush.
             log.exception("fleet flush failed")
+            if self._metrics is not None:
+                self._metrics.flush_failures.inc()
             self._dirty |= set(snapshots)
             self._findings[:0] = findings
             return
+        if self._metrics is not None:
+            self._metrics.flush.observe(monotonic() - started)
         self._dirty |= failed
 
     def _write(
@@ -212,13 +221,17 @@ class FleetWriter:
                 self._prune(session, to_prune)
                 if reading is not None:
                     update_clock_reading(session, reading)
+            self._frames_written(len(frames))
             return set()
         except Exception:
             log.exception("fleet flush batch failed; writing its %d frames one by one", len(frames))
+            if self._metrics is not None:
+                self._metrics.flush_failures.inc()
         for frame in frames:
             try:
                 with self.database.session() as session:
                     self._insert_frames(session, [frame])
+                self._frames_written(1)
             except Exception:
                 log.exception("frame of %s not written: %.200r", frame[0], frame[3])
         for finding in findings or []:
@@ -242,6 +255,10 @@ class FleetWriter:
             except Exception:
                 log.exception("clock reading not written")
         return failed
+
+    def _frames_written(self, count: int) -> None:
+        if self._metrics is not None and count:
+            self._metrics.frames_written.inc(count)
 
     @staticmethod
     def _update_snapshots(

@@ -28,6 +28,7 @@ from voltlab.fleet.hosting.cluster import ClusterMember, Notifier
 from voltlab.fleet.hosting.dispatcher import CommandDispatcher
 from voltlab.fleet.hosting.heap import HeapKeeper
 from voltlab.fleet.hosting.live_events import FleetLiveEvents
+from voltlab.fleet.hosting.metrics import FleetMetrics
 from voltlab.fleet.hosting.persistence import FleetWriter
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, StatusView, spec_from_row
 from voltlab.fleet.model.catalog import get_model
@@ -75,11 +76,18 @@ class FleetRuntime:
         self.database = database
         self.clock = clock or Clock.from_env()
         self.runners: dict[str, StationRunner] = {}
-        self.writer = FleetWriter(database, self._snapshot_of, self.clock.reading)
+        # Counted as things happen; what the fleet holds is read at scrape time (api/metrics.py).
+        self.metrics = FleetMetrics()
+        self.writer = FleetWriter(
+            database, self._snapshot_of, self.clock.reading, metrics=self.metrics
+        )
         self.cluster = cluster
         self.notifier = Notifier(database) if cluster is not None else None
         self.dispatcher = CommandDispatcher(
-            database, self.runners.get, handoff=None if cluster is None else cluster.unclaim
+            database,
+            self.runners.get,
+            handoff=None if cluster is None else cluster.unclaim,
+            metrics=self.metrics,
         )
         self.queues = QueueStore(database)
         self.heap = HeapKeeper()
@@ -212,6 +220,7 @@ class FleetRuntime:
                 slow_answer_s=self.slow_answer_s,
                 continue_transactions=taken_over,
                 may_send=None if self.cluster is None else self.cluster.may_send,
+                metrics=self.metrics.stations,
             )
             self.runners[spec.charger_id] = runner
             self.heap.stations_added()

@@ -53,6 +53,9 @@ class Fleet(Protocol):
         """The charger's connection, registration and connector statuses, cheaply (the fleet
         page reads them for every charger of an org). None when not hosted here."""
 
+    def hosted(self) -> list[str]:
+        """The ids of the chargers this runtime hosts (`GET /metrics` counts their states)."""
+
     def configuration(self, spec: ChargerSpec) -> ChargerConfiguration | None:
         """The charger's OCPP 1.6 keys or 2.x device model: from the station when this runtime
         hosts it, else from `spec.state` (its stored snapshot). None for an unknown model."""

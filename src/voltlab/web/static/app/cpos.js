@@ -74,7 +74,12 @@ export function cposPage() {
       const perLocation = Number(f.chargers_per_location);
       if (!/^[A-Za-z]{2}$/.test(f.country_code)) errors.country_code = 'two letters (ISO 3166-1)';
       if (!/^[A-Za-z0-9]{3}$/.test(f.party_id)) errors.party_id = 'three letters or digits';
-      if (!/^[A-Za-z0-9._~-]{1,32}$/.test(f.name_prefix)) errors.name_prefix = 'letters, digits, . _ ~ -';
+      // A human label, as the API takes it: 1-32 characters (code points), not only spaces,
+      // no control characters.
+      const label = [...f.name_prefix];
+      if (!label.length || label.length > 32 || !f.name_prefix.trim() || /[\u0000-\u001f\u007f-\u009f]/.test(f.name_prefix)) {
+        errors.name_prefix = '1-32 characters, no control characters';
+      }
       if (!Number.isInteger(locations) || locations < 1 || locations > f.caps.locations) errors.locations = `from 1 to ${f.caps.locations}`;
       if (!Number.isInteger(perLocation) || perLocation < 1 || perLocation > f.caps.chargers_per_location) {
         errors.chargers_per_location = `from 1 to ${f.caps.chargers_per_location}`;

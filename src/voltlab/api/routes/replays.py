@@ -1,0 +1,139 @@
+"""/ocpp/replays: a captured OCPP-J session played as the station against a CSMS, every answer
+compared with the captured one (issue 16, docs/replay.md). The run goes on in the background;
+its row in `replay_runs` says how it went."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI, Query, Request
+from pydantic import Field
+
+from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.api.context import invalid, not_found
+from voltlab.api.schemas import CsmsUrl, Identity, SecurityIn, StrictModel
+from voltlab.replay.capture import CaptureInvalid
+from voltlab.replay.plan import plan_replay
+from voltlab.replay.player import ReplayPacing
+from voltlab.replay.service import ReplayRuns
+
+MAX_CAPTURE_CHARS = 1_000_000  # the body limit (1 MiB) bounds it first
+MAX_SHOWN_LINE = 200
+
+# As voltlab.replay.formats.FORMATS.
+CaptureFormat = Literal["auto", "jsonl", "python-ocpp-log"]
+
+
+@asynccontextmanager
+async def _replay_runs(app: FastAPI) -> AsyncIterator[None]:
+    """The runs of this process: started after the app's own start (the schema is migrated
+    by then), stopped before the app's own stop."""
+    runs = ReplayRuns(app.state.database)
+    await anyio.to_thread.run_sync(runs.abandon_unfinished)
+    app.state.replay_runs = runs
+    try:
+        yield
+    finally:
+        await runs.shutdown()
+
+
+router = APIRouter(
+    prefix="/ocpp/replays",
+    tags=["replays"],
+    route_class=AuthenticatedRoute,
+    lifespan=_replay_runs,
+)
+
+
+class ReplayCreate(StrictModel):
+    csms_url: CsmsUrl
+    capture: str = Field(
+        min_length=1,
+        max_length=MAX_CAPTURE_CHARS,
+        description="the captured session as text, in `format` (docs/replay.md)",
+    )
+    format: CaptureFormat = Field(
+        default="auto",
+        description="jsonl ({timestamp, direction, frame} per line; voltlab's export) or "
+        "python-ocpp-log (the Python ocpp library's log); auto detects it",
+    )
+    identity: Identity | None = Field(
+        default=None,
+        description="the station's identity (default: the capture's); in a log of several "
+        "stations, the one replayed",
+    )
+    ocpp_version: Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"] | None = Field(
+        default=None, description="default: the capture's, or the version its CALLs validate as"
+    )
+    speed: float = Field(
+        default=1.0, gt=0, le=10_000, description="1: the captured pacing; 60: sixty times faster"
+    )
+    answer_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="how long the CSMS has to answer a CALL"
+    )
+    csms_call_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="how late a captured CSMS CALL may come before it is reported missing",
+    )
+    security: SecurityIn | None = None
+
+
+def _runs(request: Request) -> ReplayRuns:
+    runs: ReplayRuns = request.app.state.replay_runs
+    return runs
+
+
+def _line_text(capture: str, line: int | None) -> str | None:
+    if line is None:
+        return None
+    lines = capture.splitlines()
+    return lines[line - 1][:MAX_SHOWN_LINE] if 0 < line <= len(lines) else None
+
+
+@router.post("", status_code=202, summary="Replay a captured session against a CSMS")
+async def start_replay(
+    body: ReplayCreate, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    pacing = ReplayPacing(body.speed, body.answer_timeout_seconds, body.csms_call_timeout_seconds)
+    security = body.security.model_dump(exclude_none=True) if body.security else None
+
+    def plan() -> Any:
+        return plan_replay(
+            body.capture,
+            csms_url=body.csms_url,
+            format=body.format,
+            identity=body.identity,
+            ocpp_version=body.ocpp_version,
+            pacing=pacing,
+            security=security,
+        )
+
+    try:
+        # Reading a capture of thousands of frames (and their schema checks) off the loop.
+        replay = await anyio.to_thread.run_sync(plan)
+    except CaptureInvalid as exc:
+        value = _line_text(body.capture, exc.line) if exc.field == "capture" else None
+        raise invalid(("body", exc.field), str(exc), value) from None
+    return await _runs(request).start(principal.org_id, replay)
+
+
+@router.get("", summary="Recent replay runs, newest first")
+async def list_replays(
+    principal: CurrentPrincipal,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    return {"items": await _runs(request).recent(principal.org_id, limit)}
+
+
+@router.get("/{run_id}", summary="A replay run: status, counts and divergences")
+async def get_replay(run_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    run = await _runs(request).get(principal.org_id, run_id)
+    if run is None:
+        raise not_found("replay run", run_id)
+    return run
