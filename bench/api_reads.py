@@ -3,12 +3,15 @@ of its own (one `httpx.AsyncClient` per client, all in this process; the server 
 serve` process of its own, so its CPU is counted apart from the load's), issuing a mix of the
 Gateway API's reads, closed loop (the next request once the last answered, after `--think` ms),
 while CHARGERS chargers of the server run (CHARGING of them in a session, so meter values,
-frames and state writes flow). Prints p50/p90/p99/max per route and overall, requests/s and
-errors; the baseline, measured in the same run by the same clients: `GET /health` (no key, no
-session; on PostgreSQL it reads the workers' rows), and the ratio. Target: reads p99 <= 500 ms.
+frames and state writes flow). Prints p50/p90/p99/max per route and overall, requests/s,
+errors and the server's CPU per answer; the baseline, measured in the same run by the same
+clients: `GET /health` (no key, no session; on PostgreSQL it reads the workers' rows), and the
+ratios. Then each route alone, `--per-route` reads by one client: its CPU and median time.
+Target: reads p99 <= 500 ms.
 
     python3 bench/api_reads.py [--clients 200] [--chargers 50] [--charging 20]
         [--requests 30000] [--seconds 30] [--csms ocpp-rpc|builtin] [--think 0]
+        [--per-route 200]
 
 `--csms ocpp-rpc` (default): one location of CHARGERS chargers against the strict npm
 ocpp-rpc CSMS. `--csms builtin`: a `workplace-depot` virtual CPO of CHARGERS chargers against
