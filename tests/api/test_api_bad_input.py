@@ -232,6 +232,26 @@ async def test_100k_brackets_is_a_4xx(client: httpx.AsyncClient, admin: Headers,
     assert response.json()["detail"][0]["loc"][0] == "body"
 
 
+@pytest.mark.parametrize(
+    "path", ["/ocpp/commands/proxy-message", "/ocpp/locations", "/ocpp/chargers"]
+)
+async def test_a_body_that_is_not_text_is_a_422_naming_the_body(
+    client: httpx.AsyncClient, admin: Headers, database: Database, path: str
+) -> None:
+    # Not UTF-8 (FastAPI's reader fails on it with a 400 of its own): refused as malformed JSON.
+    headers = {**admin, "Content-Type": "application/json"}
+    response = await client.post(path, content=b'{"name": "\xff\xfe"}', headers=headers)
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body"] and problem["type"] == "json_invalid"
+    assert "utf-8" in problem["msg"]
+    assert await count_rows(database, Location) == 0
+    # JSON in UTF-16, which JSON's reader detects, is text: it is read as usual.
+    body = json.dumps({"name": "utf16", "csms_url": CSMS}).encode("utf-16")
+    made = await client.post("/ocpp/locations", content=body, headers=headers)
+    assert made.status_code == 201, made.text
+
+
 async def test_body_over_the_size_limit_is_413(
     client: httpx.AsyncClient, admin: Headers, database: Database, charger_id: str
 ) -> None:
@@ -290,6 +310,9 @@ async def test_ocpi_paths_answer_in_the_ocpi_envelope(
     )
     assert text.status_code == 400
     assert text.json()["status_code"] == 2001 and "uid" in text.json()["status_message"]
+    binary = await client.put(url, content=b'{"uid": "\xff"}')
+    assert binary.status_code == 400
+    assert binary.json()["status_code"] == 2001 and "utf-8" in binary.json()["status_message"]
 
 
 # --- the org's records stay readable -----------------------------------------------------------

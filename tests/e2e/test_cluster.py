@@ -82,8 +82,10 @@ async def _run(
     health = (await http.get(victim.base + "/health")).json()
     assert len(health["workers"]) == 3, health
 
-    # Sessions on `charging` chargers, a third on each process and both versions on each, so
-    # that the kill and the stop each move open transactions; commands through every process.
+    # Sessions on `charging` chargers, a third on each process and both versions on each where
+    # it hosts both, so that the kill and the stop each move open transactions; commands
+    # through every process. The locations are created one after the other, so a process may
+    # hold chargers of one version only: its share then comes from that version.
     owner = owners(url)
     assert len(owner) == count
     charging_ids = []
@@ -94,8 +96,12 @@ async def _run(
             for v in ("ocpp1.6", "ocpp2.0.1")
         ]
         share = charging // 3
-        charging_ids += by_version[0][: share // 2] + by_version[1][: share - share // 2]
-    assert len(charging_ids) == charging
+        picked = by_version[0][: share // 2] + by_version[1][: share - share // 2]
+        rest = [cid for cid in by_version[0] + by_version[1] if cid not in picked]
+        charging_ids += picked + rest[: share - len(picked)]
+    assert len(charging_ids) == charging, charging_ids
+    versions = {c["ocpp_version"] for c in created if c["charger_id"] in charging_ids}
+    assert versions == {"ocpp1.6", "ocpp2.0.1"}
     bases = [first.base, victim.base, stopped.base]
     sessions = [
         await command(

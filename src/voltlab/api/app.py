@@ -21,6 +21,7 @@ from voltlab.api.cluster_view import cluster_view
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.metrics import AppMetrics
 from voltlab.api.metrics_listener import MetricsListener
+from voltlab.api.responses.system import HealthView
 from voltlab.api.routes import (
     catalog,
     chargers,
@@ -170,7 +171,16 @@ def create_app(
     app.state.ocpi_metrics = None
     app.state.public_url = os.environ.get("VOLTLAB_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 
-    @app.get("/health", tags=["health"], summary="Liveness and readiness (no auth)")
+    @app.get(
+        "/health",
+        tags=["health"],
+        summary="Liveness and readiness (no auth)",
+        response_model=None,
+        responses={
+            200: {"model": HealthView, "description": "Ready: accepts work."},
+            503: {"model": HealthView, "description": "Starting, or the database is down."},
+        },
+    )
     async def health(request: Request) -> JSONResponse:
         ready = bool(request.app.state.ready)
         body: dict[str, Any] = {

@@ -182,8 +182,23 @@ def _too_deep(body: bytes) -> BodyProblem:
     )
 
 
+def _not_text(body: bytes) -> BodyProblem | None:
+    """Bytes that are no text in the encoding JSON's reader detects (UTF-8, or UTF-16/32):
+    a 422 naming the body, as for any other malformed JSON (FastAPI would answer 400)."""
+    try:
+        body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError as exc:
+        message = f"body is not {exc.encoding} text (invalid byte at position {exc.start})"
+        return BodyProblem(422, "json_invalid", ["body"], message)
+    return None
+
+
 def check_json_body(body: bytes) -> BodyProblem | None:
-    """Depth first (before anything recursive parses it), then the text of every string."""
+    """Text first, then depth (before anything recursive parses it), then the text of every
+    string."""
+    problem = _not_text(body)
+    if problem is not None:
+        return problem
     if _deeper_than(body, MAX_JSON_DEPTH):
         return _too_deep(body)
     if not _SUSPECT_TEXT.search(body):

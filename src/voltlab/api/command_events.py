@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from voltlab.fleet.hosting.command_limits import (
     INT32_MAX,
@@ -186,12 +186,42 @@ class PartitionEvent(EventModel):
     )
 
 
+# The target's either/or rule (the route's `check_target_shape`) as JSON Schema: a null counts
+# as absent there, so each form allows the others' fields as null.
+_TARGET_FORMS: list[JsonValue] = [
+    {
+        "title": "One charger",
+        "required": ["charger_id"],
+        "properties": {
+            "charger_id": {"type": "string"},
+            "location_id": {"type": "null"},
+            "charger_ids": {"type": "null"},
+        },
+    },
+    {
+        "title": "A location, or some of its chargers",
+        "required": ["location_id"],
+        "properties": {"location_id": {"type": "string"}, "charger_id": {"type": "null"}},
+    },
+]
+
+
 class CommandTarget(BaseModel):
     """Exactly one of `charger_id` / `location_id`; `charger_ids` narrows a location to a
     subset. Examples: {"charger_id": "dep-123"}, {"location_id": "loc-456"},
     {"location_id": "loc-456", "charger_ids": ["dep-1", "dep-2"]}."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": _TARGET_FORMS,
+            "examples": [
+                {"charger_id": "dep-123"},
+                {"location_id": "loc-456"},
+                {"location_id": "loc-456", "charger_ids": ["dep-1", "dep-2"]},
+            ],
+        },
+    )
 
     charger_id: str | None = Field(default=None, min_length=1, max_length=100)
     location_id: str | None = Field(default=None, min_length=1, max_length=100)

@@ -9,14 +9,18 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidatorFunctionWrapHandler,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from voltlab.cpo.service import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
+from voltlab.cpo.templates import TEMPLATES
 
 OVERRIDE_KEYS = ("locations", "chargers_per_location")
+# The gallery's slugs, the schema's enum for `template` (the service names them in its 422).
+TEMPLATE_SLUGS: list[JsonValue] = [*sorted(TEMPLATES)]
 # The seed is stored as a 64-bit signed integer (BIGINT on PostgreSQL).
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 # Unicode categories a human label must not hold: control characters (C0, DEL, C1) and lone
@@ -28,7 +32,10 @@ class CpoCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     template: str = Field(
-        min_length=1, max_length=64, description="template slug, see /ocpi/cpos/templates"
+        min_length=1,
+        max_length=64,
+        description="template slug, see /ocpi/cpos/templates",
+        json_schema_extra={"enum": TEMPLATE_SLUGS},
     )
     country_code: str = Field(
         min_length=2,

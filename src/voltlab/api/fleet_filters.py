@@ -64,7 +64,12 @@ RegistrationQ = Annotated[Registration | None, Query(description="BootNotificati
 StatusQ = Annotated[ConnectorStatus | None, Query(description="a status any connector has")]
 VersionQ = Annotated[VersionFilter | None, Query(description="OCPP version")]
 ModelQ = Annotated[
-    str | None, Query(max_length=64, description="charger model slug (GET /ocpp/models)")
+    str | None,
+    Query(
+        max_length=64,
+        description="charger model slug (GET /ocpp/models)",
+        json_schema_extra={"enum": sorted(CATALOG)},
+    ),
 ]
 
 

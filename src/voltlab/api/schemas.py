@@ -170,12 +170,29 @@ def _check_model(value: str) -> str:
     return value
 
 
+# What `_check_csms_url` requires of the URL's shape, for the schema (the check itself also
+# judges the host and the port, and names the rule broken).
+CSMS_URL_PATTERN = r"^[Ww][Ss][Ss]?://[^\x00-\x20\x7f@/?#]+([/?][^\x00-\x20\x7f#]*)?$"
+
 CsmsUrl = Annotated[
     str,
-    Field(max_length=500, examples=["ws://127.0.0.1:9000/ocpp"]),
+    Field(
+        max_length=500,
+        examples=["ws://127.0.0.1:9000/ocpp"],
+        description="the CSMS's ws:// or wss:// URL; a charger connects to it + `/` + identity",
+        json_schema_extra={"pattern": CSMS_URL_PATTERN},
+    ),
     AfterValidator(_check_csms_url),
 ]
-ModelSlug = Annotated[str, AfterValidator(_check_model)]
+# The catalog's slugs as the schema's enum; the check names them in its 422.
+ModelSlug = Annotated[
+    str,
+    Field(
+        description="a charger model of the catalog (GET /ocpp/models)",
+        json_schema_extra={"enum": sorted(CATALOG)},
+    ),
+    AfterValidator(_check_model),
+]
 
 
 class LocationCreate(StrictModel):

@@ -191,7 +191,9 @@ def build_virtual_cpos(
     (its cluster worker id on PostgreSQL, `cpo.durable`)."""
     ocpi = OcpiService(database, public_url, **push_settings_from_env())  # type: ignore[arg-type]
     stack = VirtualCpos(database, ocpi, csms_url, executor_id)
-    app.include_router(ocpi.router())
+    # OCPI's own endpoints keep OCPI's contract (its envelope, Token auth, the OCPI 2.2.1 and
+    # 2.1.1 texts): they are not part of the Gateway API's OpenAPI description.
+    app.include_router(ocpi.router(), include_in_schema=False)
 
     @app.websocket("/csms/{cpo_id}/{identity}")
     async def csms_endpoint(websocket: WebSocket, cpo_id: str, identity: str) -> None:

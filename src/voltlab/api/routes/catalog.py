@@ -7,11 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
+from voltlab.api.responses.chargers import ChargerModelView
+from voltlab.api.responses.declare import AUTHENTICATED, answers
 from voltlab.fleet.model.catalog import CATALOG
 
 router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
 
 
-@router.get("/ocpp/models", summary="List charger models")
+@router.get(
+    "/ocpp/models",
+    summary="List charger models",
+    **answers(list[ChargerModelView], *AUTHENTICATED, description="The catalog."),
+)
 async def list_models(principal: CurrentPrincipal) -> list[dict[str, Any]]:
     return [model.to_json() for model in CATALOG.values()]

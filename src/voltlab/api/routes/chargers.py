@@ -29,6 +29,7 @@ from voltlab.api.fleet_filters import (
     stored_conditions,
     stored_page,
 )
+from voltlab.api.openapi_examples import CHARGER_EXAMPLES, request_examples
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorKey,
@@ -45,6 +46,13 @@ from voltlab.api.provisioning import (
     set_desired_running,
     start_chargers,
 )
+from voltlab.api.responses.chargers import (
+    ChargerConfigurationView,
+    ChargerPage,
+    ChargerView,
+    FramePage,
+)
+from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
 from voltlab.api.schemas import ChargerCreate
 from voltlab.api.serialize import charger_body, charger_json, charger_spec, frame_json
 from voltlab.fleet.hosting.runtime_api import Fleet
@@ -62,7 +70,20 @@ MAX_FRAME_PAGE = 1000
 MAX_EXPORT = 10_000
 
 
-@router.post("", status_code=201, summary="Create one charger")
+@router.post(
+    "",
+    summary="Create one charger",
+    openapi_extra=request_examples(CHARGER_EXAMPLES),
+    **answers(
+        ChargerView,
+        *WRITE,
+        404,
+        409,
+        status=201,
+        description="Created (and started, with auto_start). 404: unknown location_id; "
+        "409: the identity is taken in this org.",
+    ),
+)
 async def create_charger(
     body: ChargerCreate, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -134,7 +155,11 @@ async def charger_items(
     ]
 
 
-@router.get("", summary="List chargers (oldest first), filtered")
+@router.get(
+    "",
+    summary="List chargers (oldest first), filtered",
+    **answers(ChargerPage, *READ, 404, description="A page (404: unknown location_id)."),
+)
 async def list_chargers(
     principal: CurrentPrincipal,
     request: Request,
@@ -195,19 +220,28 @@ def _charger_with_findings(session: Session, org_id: str, charger_id: str) -> tu
     return charger, count
 
 
-@router.get("/{charger_id}", summary="Get a charger with its live state")
-async def get_charger(
-    charger_id: str, principal: CurrentPrincipal, request: Request
-) -> dict[str, Any]:
+@router.get(
+    "/{charger_id}",
+    summary="Get a charger with its live state",
+    **answers(ChargerView, *READ, 404, description="The charger."),
+)
+async def get_charger(charger_id: str, principal: CurrentPrincipal, request: Request) -> Response:
     charger, count = await in_session(
         get_database(request), lambda s: _charger_with_findings(s, principal.org_id, charger_id)
     )
-    return charger_json(charger, get_fleet(request), findings=count)
+    return SafeJSONResponse(charger_json(charger, get_fleet(request), findings=count))
 
 
 @router.get(
     "/{charger_id}/configuration",
     summary="The charger's OCPP 1.6 configuration keys or 2.x device model",
+    **answers(
+        ChargerConfigurationView,
+        *READ,
+        404,
+        409,
+        description="1.6 keys or the 2.x device model (409: its model left the catalog).",
+    ),
 )
 async def get_configuration(
     charger_id: str, principal: CurrentPrincipal, request: Request
@@ -224,7 +258,11 @@ async def get_configuration(
     return {"charger_id": charger.id, "identity": charger.identity, **configuration}
 
 
-@router.post("/{charger_id}/start", summary="Connect the charger to its CSMS")
+@router.post(
+    "/{charger_id}/start",
+    summary="Connect the charger to its CSMS",
+    **answers(ChargerView, *WRITE, 404, description="The charger, starting."),
+)
 async def start_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -237,7 +275,11 @@ async def start_charger(
     return charger_json(charger, fleet, findings=count)
 
 
-@router.post("/{charger_id}/stop", summary="Disconnect the charger (its state is kept)")
+@router.post(
+    "/{charger_id}/stop",
+    summary="Disconnect the charger (its state is kept)",
+    **answers(ChargerView, *WRITE, 404, description="The charger, stopped."),
+)
 async def stop_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -250,7 +292,11 @@ async def stop_charger(
     return charger_json(charger, fleet, findings=count)
 
 
-@router.delete("/{charger_id}", status_code=204, summary="Delete a charger")
+@router.delete(
+    "/{charger_id}",
+    summary="Delete a charger",
+    **answers_nothing(*WRITE, 404, description="Deleted, with its frame log and findings."),
+)
 async def delete_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> Response:
@@ -304,7 +350,14 @@ def _jsonl(charger: Charger, frames: list[Row[int, datetime, str, str]]) -> str:
 @router.get(
     "/{charger_id}/messages",
     summary="OCPP frame log, newest first (format=jsonl: a capture to replay, oldest first)",
-    response_model=None,
+    **answers(
+        FramePage,
+        *READ,
+        404,
+        description="Frames, newest first; with format=jsonl one JSON object per line, "
+        "oldest first.",
+        other_media={"application/x-ndjson": {"schema": {"type": "string"}}},
+    ),
 )
 async def list_messages(
     charger_id: str,
@@ -325,7 +378,7 @@ async def list_messages(
         Literal["json", "jsonl"],
         Query(description="jsonl: one {timestamp, direction, frame} per line, oldest first"),
     ] = "json",
-) -> dict[str, Any] | Response:
+) -> Response:
     database = get_database(request)
     org_id = principal.org_id
     if format == "jsonl":
@@ -346,4 +399,4 @@ async def list_messages(
     frames = await in_session(database, lambda s: _frames(s, org_id, charger_id, page_size, before))
     next_before = frames[-1][0] if len(frames) == page_size else None
     items = [frame_json(frame_id, ts, direction, text) for frame_id, ts, direction, text in frames]
-    return {"items": items, "next_before": next_before}
+    return SafeJSONResponse({"items": items, "next_before": next_before})

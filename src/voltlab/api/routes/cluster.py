@@ -8,11 +8,17 @@ from fastapi import APIRouter, HTTPException, Request
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.cluster_view import cluster_view
+from voltlab.api.responses.declare import AUTHENTICATED, answers
+from voltlab.api.responses.system import ClusterView
 
 router = APIRouter(prefix="/cluster", tags=["cluster"], route_class=AuthenticatedRoute)
 
 
-@router.get("", summary="Live workers, their chargers and lease ages (admin)")
+@router.get(
+    "",
+    summary="Live workers, their chargers and lease ages (admin)",
+    **answers(ClusterView, *AUTHENTICATED, 403, description="The installation's processes."),
+)
 async def get_cluster(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     if principal.role != "admin":
         raise HTTPException(status_code=403, detail=f"role {principal.role!r}: admin only")

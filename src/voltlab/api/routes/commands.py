@@ -9,7 +9,7 @@ charger -> commit -> `fleet.submit_command(id)`. The dispatcher reports the outc
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,12 @@ from voltlab.api.command_events import (
     id_tag_too_long_for,
 )
 from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
+from voltlab.api.errors import SafeJSONResponse
+from voltlab.api.openapi_examples import (
+    SEED_START_SESSION_RESPONSE,
+    command_examples,
+    request_examples,
+)
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorKey,
@@ -32,6 +38,8 @@ from voltlab.api.pagination import (
     encode_cursor,
     page_body,
 )
+from voltlab.api.responses.commands import CommandAccepted, CommandPage, CommandView
+from voltlab.api.responses.declare import READ, WRITE, answers
 from voltlab.api.serialize import command_json, command_summary
 from voltlab.clock import wall_now
 from voltlab.fleet.hosting.command_limits import connector_rating_kw
@@ -42,41 +50,6 @@ from voltlab.store.models import Charger, Command
 from voltlab.store.views import QueuedCommand
 
 router = APIRouter(prefix="/ocpp/commands", tags=["commands"], route_class=AuthenticatedRoute)
-
-
-# --- response models (the seed's shape, documented in OpenAPI) ---------------------------------
-
-
-class QueuedCommandOut(BaseModel):
-    id: str
-    event_type: str
-    ocpp_version: str
-    payload: dict[str, Any]
-
-
-class QueuedResult(BaseModel):
-    charger_id: str
-    identity: str
-    command: QueuedCommandOut
-
-
-class TargetErrorOut(BaseModel):
-    code: str
-    message: str
-
-
-class FailedTargetOut(BaseModel):
-    charger_id: str
-    identity: str | None
-    error: TargetErrorOut
-
-
-class CommandAccepted(BaseModel):
-    targeted_count: int
-    queued_count: int
-    failed_count: int
-    results: list[QueuedResult]
-    failed: list[FailedTargetOut]
 
 
 # --- target resolution -------------------------------------------------------------------------
@@ -278,16 +251,25 @@ def _add_command_route(kind: CommandKind) -> None:
         }
 
     submit.__name__ = f"command_{kind.event_type}"
+    example = SEED_START_SESSION_RESPONSE if kind.slug == "start-session" else None
     router.add_api_route(
         f"/{kind.slug}",
         submit,
         methods=["POST"],
-        status_code=202,
-        response_model=CommandAccepted,
         summary=kind.summary,
         description=(
             "Target one charger (`charger_id`), a whole location (`location_id`) or a subset "
-            "of it (`location_id` + `charger_ids`). Answers 202 once the commands are queued."
+            "of it (`location_id` + `charger_ids`). Answers 202 once the commands are queued; "
+            "a targeted charger the command cannot apply to is listed in `failed`."
+        ),
+        openapi_extra=request_examples(command_examples(kind.slug)),
+        **answers(
+            CommandAccepted,
+            *WRITE,
+            404,
+            status=202,
+            description="Queued (404: unknown charger_id or location_id).",
+            example=example,
         ),
     )
 
@@ -327,7 +309,11 @@ def _command_page(
 IdFilter = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
-@router.get("", summary="List command records, newest first")
+@router.get(
+    "",
+    summary="List command records, newest first",
+    **answers(CommandPage, *READ, description="A page, newest first."),
+)
 async def list_commands(
     principal: CurrentPrincipal,
     request: Request,
@@ -346,14 +332,16 @@ async def list_commands(
     return page_body([command_json(command) for command in page], next_cursor)
 
 
-@router.get("/{command_id}", summary="Get one command record")
-async def get_command(
-    command_id: str, principal: CurrentPrincipal, request: Request
-) -> dict[str, Any]:
+@router.get(
+    "/{command_id}",
+    summary="Get one command record",
+    **answers(CommandView, *READ, 404, description="The record."),
+)
+async def get_command(command_id: str, principal: CurrentPrincipal, request: Request) -> Response:
     def load(session: Session) -> Command:
         command = repo.get_command(session, principal.org_id, command_id)
         if command is None:
             raise not_found("command", command_id)
         return command
 
-    return command_json(await in_session(get_database(request), load))
+    return SafeJSONResponse(command_json(await in_session(get_database(request), load)))

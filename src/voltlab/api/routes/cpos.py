@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
 from voltlab.api.cpo_schemas import CpoCreate
+from voltlab.api.errors import SafeJSONResponse
+from voltlab.api.openapi_examples import CPO_EXAMPLES, SEED_CPO_RESPONSE, request_examples
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -20,6 +22,17 @@ from voltlab.api.pagination import (
     encode_cursor,
     page_body,
 )
+from voltlab.api.responses.cpos import (
+    CpoCreated,
+    CpoDeletion,
+    CpoPage,
+    CpoReport,
+    CpoStatusView,
+    CpoTemplate,
+    CpoTraffic,
+    CpoView,
+)
+from voltlab.api.responses.declare import AUTHENTICATED, READ, WRITE, answers
 from voltlab.cpo.service import CpoInputError, CpoLimitReached, CpoRequest, CpoService
 from voltlab.cpo.templates import gallery_json
 from voltlab.cpo.views import cpo_json, report_json, status_json
@@ -47,12 +60,32 @@ def _cpo_body(session: Session, services: CpoService, cpo: Cpo) -> dict[str, Any
     return cpo_json(session, cpo, services.ocpi, services.fingerprint(cpo))
 
 
-@router.get("/templates", summary="The template gallery")
+@router.get(
+    "/templates",
+    summary="The template gallery",
+    **answers(list[CpoTemplate], *AUTHENTICATED, description="Every template."),
+)
 async def templates(principal: CurrentPrincipal) -> list[dict[str, Any]]:
     return gallery_json()
 
 
-@router.post("", status_code=202, summary="Create CPO (durable)")
+@router.post(
+    "",
+    summary="Create CPO (durable)",
+    description="Kick off a full OCPI CPO in one call: network, locations, chargers. Answers "
+    "202 at once with Token A (the eMSP may handshake immediately) and a `status_url`; "
+    "provisioning runs as a durable workflow. Poll `status_url` until READY (or FAILED).",
+    openapi_extra=request_examples(CPO_EXAMPLES),
+    **answers(
+        CpoCreated,
+        *WRITE,
+        409,
+        status=202,
+        description="Provisioning accepted; follow status_url. 503: the engine is not "
+        "running, or the org has as many live CPOs as it may.",
+        example=SEED_CPO_RESPONSE,
+    ),
+)
 async def create_cpo(
     body: CpoCreate, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -77,13 +110,17 @@ async def create_cpo(
         raise HTTPException(status_code=503, detail=str(exc)) from exc
 
 
-@router.get("", summary="List CPOs")
+@router.get(
+    "",
+    summary="List CPOs",
+    **answers(CpoPage, *READ, description="A page, newest first."),
+)
 async def list_cpos(
     principal: CurrentPrincipal,
     request: Request,
     limit: PageLimit = DEFAULT_PAGE_SIZE,
     cursor: PageCursor = None,
-) -> dict[str, Any]:
+) -> Response:
     services = _services(request)
     key = decode_cursor(cursor)
 
@@ -105,10 +142,10 @@ async def list_cpos(
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
         return page_body(items, next_cursor)
 
-    return await in_session(get_database(request), page)
+    return SafeJSONResponse(await in_session(get_database(request), page))
 
 
-@router.get("/{cpo_id}", summary="Get CPO")
+@router.get("/{cpo_id}", summary="Get CPO", **answers(CpoView, *READ, 404, description="The CPO."))
 async def get_cpo(cpo_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     services = _services(request)
     return await in_session(
@@ -117,14 +154,22 @@ async def get_cpo(cpo_id: str, principal: CurrentPrincipal, request: Request) ->
     )
 
 
-@router.get("/{cpo_id}/status", summary="Get CPO provisioning status")
+@router.get(
+    "/{cpo_id}/status",
+    summary="Get CPO provisioning status",
+    **answers(CpoStatusView, *READ, 404, description="Status and provisioning steps."),
+)
 async def get_status(cpo_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     return await in_session(
         get_database(request), lambda s: status_json(s, _own_cpo(s, principal.org_id, cpo_id))
     )
 
 
-@router.get("/{cpo_id}/report", summary="Get CPO report")
+@router.get(
+    "/{cpo_id}/report",
+    summary="Get CPO report",
+    **answers(CpoReport, *READ, 404, description="Network, sessions, CDRs, revenue."),
+)
 async def get_report(cpo_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     services = _services(request)
     return await in_session(
@@ -135,7 +180,11 @@ async def get_report(cpo_id: str, principal: CurrentPrincipal, request: Request)
     )
 
 
-@router.get("/{cpo_id}/traffic", summary="OCPI requests in and out, newest first")
+@router.get(
+    "/{cpo_id}/traffic",
+    summary="OCPI requests in and out, newest first",
+    **answers(CpoTraffic, *READ, 404, description="Requests and totals."),
+)
 async def get_traffic(
     cpo_id: str,
     principal: CurrentPrincipal,
@@ -153,7 +202,11 @@ async def get_traffic(
     return await in_session(get_database(request), read)
 
 
-@router.delete("/{cpo_id}", status_code=202, summary="Delete CPO")
+@router.delete(
+    "/{cpo_id}",
+    summary="Delete CPO",
+    **answers(CpoDeletion, *WRITE, 404, status=202, description="Destruction under way."),
+)
 async def delete_cpo(cpo_id: str, principal: CurrentPrincipal, request: Request) -> Response:
     services = _services(request)
     cpo = await in_session(get_database(request), lambda s: _own_cpo(s, principal.org_id, cpo_id))

@@ -19,6 +19,8 @@ from voltlab.api.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from voltlab.api.responses.declare import READ, answers
+from voltlab.api.responses.findings import ChargerFindings, FindingsWithCounts
 from voltlab.api.serialize import finding_json
 from voltlab.store import repo
 from voltlab.store.finding_models import FindingRecord
@@ -50,6 +52,7 @@ def _body(rows: list[FindingRecord], more: bool) -> dict[str, Any]:
 @router.get(
     "/ocpp/chargers/{charger_id}/findings",
     summary="What the charger found wrong with its CSMS (oldest first)",
+    **answers(ChargerFindings, *READ, 404, description="A page of findings."),
 )
 async def charger_findings(
     charger_id: str,
@@ -79,6 +82,7 @@ async def charger_findings(
 @router.get(
     "/ocpp/locations/{location_id}/findings",
     summary="What the location's chargers found wrong with their CSMS, with counts per rule",
+    **answers(FindingsWithCounts, *READ, 404, description="A page of findings and counts."),
 )
 async def location_findings(
     location_id: str,
@@ -111,6 +115,7 @@ async def location_findings(
 @router.get(
     "/ocpi/cpos/{cpo_id}/findings",
     summary="What the virtual CPO found wrong with its eMSP, with counts per rule",
+    **answers(FindingsWithCounts, *READ, 404, description="A page of findings and counts."),
 )
 async def cpo_findings(
     cpo_id: str,

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
+from voltlab.api.errors import SafeJSONResponse
 from voltlab.api.fleet_filters import StoredCharger, hosted_views, stored_chargers, summary
+from voltlab.api.responses.chargers import FleetSummary, MeterSeries
+from voltlab.api.responses.declare import READ, answers
 from voltlab.fleet.hosting.persistence import FRAMES_KEPT_PER_CHARGER
 from voltlab.ocpp.meter_frames import (
     MeterSample,
@@ -30,12 +33,16 @@ router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
 METER_ACTIONS = ("MeterValues", "StopTransaction", "TransactionEvent")
 
 
-@router.get("/ocpp/fleet/summary", summary="Counts of the org's chargers by state")
+@router.get(
+    "/ocpp/fleet/summary",
+    summary="Counts of the org's chargers by state",
+    **answers(FleetSummary, *READ, 404, description="Counts (404: unknown location_id)."),
+)
 async def fleet_summary(
     principal: CurrentPrincipal,
     request: Request,
     location_id: Annotated[str | None, Query(max_length=100)] = None,
-) -> dict[str, Any]:
+) -> Response:
     org_id = principal.org_id
 
     def read(session: Session) -> list[StoredCharger]:
@@ -54,7 +61,7 @@ async def fleet_summary(
         if unhosted
         else {}
     )
-    return summary(chargers, views, states, location_id)
+    return SafeJSONResponse(summary(chargers, views, states, location_id))
 
 
 def _sent_samples(
@@ -134,6 +141,7 @@ def session_series(
 @router.get(
     "/ocpp/chargers/{charger_id}/meter-series",
     summary="The current (or last) session's meter samples, oldest first",
+    **answers(MeterSeries, *READ, 404, description="The session's samples."),
 )
 async def meter_series(
     charger_id: str,

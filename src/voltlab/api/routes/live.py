@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, in_session, invalid, not_found
+from voltlab.api.responses.declare import AUTHENTICATED, READ, answers
+from voltlab.api.responses.errors import error_responses
+from voltlab.api.responses.events import event_stream_schema
+from voltlab.api.responses.system import MeView
 from voltlab.live import LiveEvent, LiveHub
 from voltlab.store.models import Charger, Org
 
@@ -29,7 +33,11 @@ CHARGER_TOPIC = "charger:"
 MAX_TOPICS = 50
 
 
-@router.get("/me", summary="The caller's key, org and role")
+@router.get(
+    "/me",
+    summary="The caller's key, org and role",
+    **answers(MeView, *AUTHENTICATED, description="The key's org and role."),
+)
 async def me(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     def org_name(session: Session) -> str | None:
         org = session.get(Org, principal.org_id)
@@ -101,7 +109,14 @@ async def _stream(
     "/events",
     summary="Live events (Server-Sent Events)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "description": "An endless stream: `event:`, `id:` and `data:` (JSON) per event, "
+            "a comment line as keep-alive.",
+            "content": {"text/event-stream": {"schema": event_stream_schema()}},
+        },
+        **error_responses(*READ, 404),
+    },
 )
 async def events(
     principal: CurrentPrincipal,

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
+from voltlab.api.errors import SafeJSONResponse
+from voltlab.api.openapi_examples import LOCATION_EXAMPLES, request_examples
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorKey,
@@ -27,6 +29,8 @@ from voltlab.api.provisioning import (
     remove_chargers,
     start_chargers,
 )
+from voltlab.api.responses.chargers import LocationDetail, LocationPage
+from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
 from voltlab.api.schemas import LocationCreate
 from voltlab.api.serialize import charger_json, location_json
 from voltlab.store import repo
@@ -36,7 +40,18 @@ from voltlab.store.models import Charger, Location
 router = APIRouter(prefix="/ocpp/locations", tags=["locations"], route_class=AuthenticatedRoute)
 
 
-@router.post("", status_code=201, summary="Create a location with its chargers")
+@router.post(
+    "",
+    summary="Create a location with its chargers",
+    openapi_extra=request_examples(LOCATION_EXAMPLES),
+    **answers(
+        LocationDetail,
+        *WRITE,
+        409,
+        status=201,
+        description="Created with its chargers (409: an identity is taken in this org).",
+    ),
+)
 async def create_location(
     body: LocationCreate, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -70,20 +85,20 @@ def _location_page(
     return page, counts, len(rows) > limit
 
 
-@router.get("", summary="List locations")
+@router.get("", summary="List locations", **answers(LocationPage, *READ, description="A page."))
 async def list_locations(
     principal: CurrentPrincipal,
     request: Request,
     limit: PageLimit = DEFAULT_PAGE_SIZE,
     cursor: PageCursor = None,
-) -> dict[str, Any]:
+) -> Response:
     key = decode_cursor(cursor)
     page, counts, more = await in_session(
         get_database(request), lambda s: _location_page(s, principal.org_id, limit, key)
     )
     items = [location_json(loc, charger_count=counts.get(loc.id, 0)) for loc in page]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
-    return page_body(items, next_cursor)
+    return SafeJSONResponse(page_body(items, next_cursor))
 
 
 def _location_with_chargers(
@@ -96,7 +111,11 @@ def _location_with_chargers(
     return location, chargers, counts_by_charger(session, [c.id for c in chargers])
 
 
-@router.get("/{location_id}", summary="Get a location and its chargers")
+@router.get(
+    "/{location_id}",
+    summary="Get a location and its chargers",
+    **answers(LocationDetail, *READ, 404, description="The location and its chargers."),
+)
 async def get_location(
     location_id: str, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -112,7 +131,11 @@ async def get_location(
     )
 
 
-@router.delete("/{location_id}", status_code=204, summary="Delete a location and its chargers")
+@router.delete(
+    "/{location_id}",
+    summary="Delete a location and its chargers",
+    **answers_nothing(*WRITE, 404, description="Deleted, with its chargers."),
+)
 async def delete_location(
     location_id: str, principal: CurrentPrincipal, request: Request
 ) -> Response:

@@ -4,10 +4,11 @@ is served without a key on the opt-in metrics listener (api/metrics_listener.py)
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.metrics import AppMetrics
+from voltlab.api.responses.declare import AUTHENTICATED
+from voltlab.api.responses.errors import error_responses
 
 router = APIRouter(tags=["metrics"], route_class=AuthenticatedRoute)
 
@@ -20,8 +21,13 @@ router = APIRouter(tags=["metrics"], route_class=AuthenticatedRoute)
         200: {
             "description": "Prometheus text format 0.0.4, or OpenMetrics when the Accept header "
             "asks for it (docs/observability.md)",
-            "content": {CONTENT_TYPE_PLAIN_0_0_4: {"schema": {"type": "string"}}},
-        }
+            # Media types without their parameters: the version and escaping follow Accept.
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/openmetrics-text": {"schema": {"type": "string"}},
+            },
+        },
+        **error_responses(*AUTHENTICATED, 403),
     },
 )
 async def get_metrics(principal: CurrentPrincipal, request: Request) -> Response:

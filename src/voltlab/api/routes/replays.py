@@ -14,6 +14,9 @@ from pydantic import Field
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
+from voltlab.api.openapi_examples import REPLAY_EXAMPLES, request_examples
+from voltlab.api.responses.declare import READ, WRITE, answers
+from voltlab.api.responses.replays import ReplayList, ReplayView
 from voltlab.api.schemas import CsmsUrl, Identity, SecurityIn, StrictModel
 from voltlab.replay.capture import CaptureInvalid
 from voltlab.replay.plan import plan_replay
@@ -95,7 +98,12 @@ def _line_text(capture: str, line: int | None) -> str | None:
     return lines[line - 1][:MAX_SHOWN_LINE] if 0 < line <= len(lines) else None
 
 
-@router.post("", status_code=202, summary="Replay a captured session against a CSMS")
+@router.post(
+    "",
+    summary="Replay a captured session against a CSMS",
+    openapi_extra=request_examples(REPLAY_EXAMPLES),
+    **answers(ReplayView, *WRITE, status=202, description="The run, started; follow status_url."),
+)
 async def start_replay(
     body: ReplayCreate, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -122,7 +130,11 @@ async def start_replay(
     return await _runs(request).start(principal.org_id, replay)
 
 
-@router.get("", summary="Recent replay runs, newest first")
+@router.get(
+    "",
+    summary="Recent replay runs, newest first",
+    **answers(ReplayList, *READ, description="The newest runs."),
+)
 async def list_replays(
     principal: CurrentPrincipal,
     request: Request,
@@ -131,7 +143,11 @@ async def list_replays(
     return {"items": await _runs(request).recent(principal.org_id, limit)}
 
 
-@router.get("/{run_id}", summary="A replay run: status, counts and divergences")
+@router.get(
+    "/{run_id}",
+    summary="A replay run: status, counts and divergences",
+    **answers(ReplayView, *READ, 404, description="The run."),
+)
 async def get_replay(run_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     run = await _runs(request).get(principal.org_id, run_id)
     if run is None:

@@ -6,7 +6,7 @@ one command path); its steps and verdict are stored in `scenario_runs`."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, Query, Request, Response
@@ -14,6 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
+from voltlab.api.responses.declare import AUTHENTICATED, READ, WRITE, answers
+from voltlab.api.responses.errors import error_responses
+from voltlab.api.responses.scenarios import (
+    RunAccepted,
+    RunList,
+    RunView,
+    ScenarioLibrary,
+    ScenarioSource,
+)
 from voltlab.api.schemas import CsmsUrl, OcppVersion
 from voltlab.scenarios.context import Target
 from voltlab.scenarios.format import Scenario, ScenarioInvalid
@@ -53,13 +62,6 @@ class RunCreate(BaseModel):
     )
 
 
-class RunAccepted(BaseModel):
-    run_id: str
-    status_url: str
-    status: Literal["queued"]
-    scenario_name: str
-
-
 def _loc(field: str) -> list[str | int]:
     """`steps[2].within` -> ["steps", 2, "within"], as FastAPI's own 422s name a field."""
     parts = field.replace("[", ".").replace("]", "").split(".")
@@ -97,12 +99,20 @@ def _runs(request: Request) -> ScenarioRuns:
     return runs
 
 
-@router.get("", summary="The built-in scenario library")
+@router.get(
+    "",
+    summary="The built-in scenario library",
+    **answers(ScenarioLibrary, *AUTHENTICATED, description="Every library scenario."),
+)
 async def list_scenarios(principal: CurrentPrincipal) -> dict[str, Any]:
     return {"scenarios": [summary(scenario) for scenario in library().values()]}
 
 
-@router.get("/library/{name}", summary="One library scenario, as written")
+@router.get(
+    "/library/{name}",
+    summary="One library scenario, as written",
+    **answers(ScenarioSource, *READ, 404, description="The scenario and its source."),
+)
 async def get_scenario(name: str, principal: CurrentPrincipal) -> dict[str, Any]:
     scenario = library().get(name)
     if scenario is None:
@@ -110,7 +120,11 @@ async def get_scenario(name: str, principal: CurrentPrincipal) -> dict[str, Any]
     return {**summary(scenario), "scenario": scenario.source}
 
 
-@router.post("/runs", status_code=202, response_model=RunAccepted, summary="Start a run")
+@router.post(
+    "/runs",
+    summary="Start a run",
+    **answers(RunAccepted, *WRITE, status=202, description="Queued; follow status_url."),
+)
 async def start_run(
     body: RunCreate, principal: CurrentPrincipal, request: Request
 ) -> dict[str, Any]:
@@ -140,10 +154,15 @@ async def start_run(
         headers={"Authorization": request.headers["authorization"]},
         timeout=RUN_HTTP_TIMEOUT,
     )
-    return await _runs(request).start(principal.org_id, scenario, target, client, params)
+    run = await _runs(request).start(principal.org_id, scenario, target, client, params)
+    return {key: run[key] for key in RunAccepted.model_fields}
 
 
-@router.get("/runs", summary="Recent runs, newest first")
+@router.get(
+    "/runs",
+    summary="Recent runs, newest first",
+    **answers(RunList, *READ, description="The newest runs."),
+)
 async def list_runs(
     principal: CurrentPrincipal,
     request: Request,
@@ -159,18 +178,44 @@ async def _run(request: Request, org_id: str, run_id: str) -> dict[str, Any]:
     return run
 
 
-@router.get("/runs/{run_id}", summary="A run: its steps, verdict and findings")
+@router.get(
+    "/runs/{run_id}",
+    summary="A run: its steps, verdict and findings",
+    **answers(RunView, *READ, 404, description="The run."),
+)
 async def get_run(run_id: str, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     return await _run(request, principal.org_id, run_id)
 
 
-@router.get("/runs/{run_id}/junit", summary="A run as JUnit XML", response_class=Response)
+@router.get(
+    "/runs/{run_id}/junit",
+    summary="A run as JUnit XML",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "JUnit XML, one testcase per step.",
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        },
+        **error_responses(*READ, 404),
+    },
+)
 async def get_run_junit(run_id: str, principal: CurrentPrincipal, request: Request) -> Response:
     run = await _run(request, principal.org_id, run_id)
     return Response(junit_xml(run), media_type="application/xml")
 
 
-@router.get("/runs/{run_id}/report", summary="A run as a Markdown report", response_class=Response)
+@router.get(
+    "/runs/{run_id}/report",
+    summary="A run as a Markdown report",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The run as Markdown.",
+            "content": {"text/markdown": {"schema": {"type": "string"}}},
+        },
+        **error_responses(*READ, 404),
+    },
+)
 async def get_run_report(run_id: str, principal: CurrentPrincipal, request: Request) -> Response:
     run = await _run(request, principal.org_id, run_id)
     return Response(markdown(run), media_type="text/markdown; charset=utf-8")

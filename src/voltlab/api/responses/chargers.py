@@ -1,0 +1,234 @@
+"""Chargers, their locations, the model catalog and the dashboard's views of the fleet."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from voltlab.api.responses.base import OcppVersionName, ResponseModel, Timestamp
+from voltlab.ocpp.vocabulary.connector_status import ConnectorStatus16
+
+ConnectionState = Literal["connecting", "connected", "disconnected", "stopped"]
+RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
+# A connector status as either version reports it: 1.6's nine, and 2.x's Occupied.
+ConnectorStatusName = Literal[ConnectorStatus16, Literal["Occupied"]]
+TransactionId = int | str  # 1.6: the CSMS's integer; 2.x: the station's string
+
+
+class ModelConnectorView(ResponseModel):
+    connector_id: int
+    connector_type: str = Field(examples=["IEC62196Type2"])
+    power_type: Literal["AC_1_PHASE", "AC_3_PHASE", "DC"]
+    max_power_w: int
+    max_voltage_v: int
+    max_current_a: int
+
+
+class ChargerModelView(ResponseModel):
+    """One model of the catalog (`GET /ocpp/models`); its slug is a charger's `model`."""
+
+    slug: str = Field(examples=["ac-22kw-2c"])
+    vendor: str
+    model: str
+    firmware_version: str
+    current_type: Literal["AC", "DC"]
+    phases: int = Field(description="1 or 3 for AC, 0 for DC")
+    max_station_power_w: int
+    connectors: list[ModelConnectorView]
+    default_config: dict[str, str]
+
+
+class SecurityView(ResponseModel):
+    """The configured security profile; secrets are never shown, only whether they are set."""
+
+    profile: int = Field(ge=0, le=3)
+    password_set: bool
+    ca_set: bool
+    client_certificate_set: bool
+    tls_csms_url: str | None
+
+
+class ConnectorView(ResponseModel):
+    """A connector's live state (or, for a charger this process does not run, its last stored
+    one; the optional fields only come from a state the station reported)."""
+
+    connector_id: int
+    connector_type: str
+    max_power_w: int
+    status: ConnectorStatusName | None = Field(description="null before the first report")
+    error_code: str | None
+    transaction_id: TransactionId | None
+    meter_wh: float | None
+    power_w: float | None
+    soc_percent: float | None
+    plugged: bool | None = None
+    locked: bool | None = None
+    operative: bool | None = None
+    id_tag: str | None = None
+    transaction_energy_wh: float | None = None
+    ev: str | None = Field(default=None, description="the EV profile plugged in")
+
+
+class FaultView(ResponseModel):
+    connector_id: int = Field(description="0: the whole station")
+    fault_type: str
+    vendor_error_code: str | None
+    info: str | None
+
+
+class ReservationView(ResponseModel):
+    reservation_id: int
+    connector_id: int | None
+    id_tag: str
+    expires_at: str
+
+
+class ResponseTimeView(ResponseModel):
+    """How fast the CSMS answered one action's CALLs (this process's count)."""
+
+    count: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+
+
+class ChargerView(ResponseModel):
+    """A virtual charger: what is stored about it, and its live state. The fields from
+    `security_profile` on are there while this process runs the charger."""
+
+    charger_id: str = Field(examples=["dep-789"])
+    identity: str = Field(examples=["CP-DEPOT-001"])
+    location_id: str | None
+    csms_url: str
+    ocpp_version: OcppVersionName
+    model: str = Field(description="a catalog slug (GET /ocpp/models)")
+    vendor: str | None
+    firmware_version: str | None
+    security: SecurityView | None
+    desired_running: bool
+    created_at: Timestamp
+    findings: int = Field(description="findings about its CSMS the charger recorded")
+    connection: ConnectionState
+    registration: RegistrationStatus | None
+    connectors: list[ConnectorView]
+    faults: list[FaultView]
+    security_profile: int | None = Field(
+        default=None, description="the security profile of the open connection"
+    )
+    last_error: str | None = None
+    station_status: ConnectorStatusName | None = None
+    response_times: dict[str, ResponseTimeView] | None = None
+    reservations: list[ReservationView] | None = None
+    local_list_version: int | None = None
+    auth_cache_size: int | None = None
+    heartbeat_interval: int | None = None
+    simulated_time: str | None = None
+
+
+class ChargerPage(ResponseModel):
+    items: list[ChargerView]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class LocationView(ResponseModel):
+    location_id: str = Field(examples=["loc-456"])
+    name: str
+    csms_url: str
+    ocpp_version: OcppVersionName
+    model: str
+    identity_prefix: str
+    security: SecurityView | None
+    charger_count: int
+    created_at: Timestamp
+
+
+class LocationDetail(LocationView):
+    """A location with its chargers (create and get)."""
+
+    chargers: list[ChargerView]
+
+
+class LocationPage(ResponseModel):
+    items: list[LocationView]
+    next_cursor: str | None
+
+
+class FrameView(ResponseModel):
+    id: int
+    ts: Timestamp
+    direction: Literal["in", "out"] = Field(description="out: station -> CSMS")
+    frame: Any = Field(description="the OCPP-J frame (as text when it was not JSON)")
+
+
+class FramePage(ResponseModel):
+    items: list[FrameView]
+    next_before: int | None = Field(description="pass as `before` for older frames")
+
+
+class ConfigurationKeyView(ResponseModel):
+    key: str
+    readonly: bool
+    value: str | None = Field(default=None, description="absent for a write-only key")
+
+
+class DeviceModelVariableView(ResponseModel):
+    component: str
+    evse_id: int | None
+    connector_id: int | None
+    variable: str
+    instance: str | None
+    attribute_type: Literal["Actual"]
+    mutability: Literal["ReadOnly", "ReadWrite", "WriteOnly"]
+    value: str | None = Field(default=None, description="absent for a write-only variable")
+
+
+class Configuration16View(ResponseModel):
+    """OCPP 1.6: every key GetConfiguration without keys would report."""
+
+    charger_id: str
+    identity: str
+    ocpp_version: Literal["ocpp1.6"]
+    source: Literal["live", "stored"]
+    keys: list[ConfigurationKeyView]
+
+
+class Configuration2xView(ResponseModel):
+    """OCPP 2.0.1 / 2.1: the device model as GetBaseReport FullInventory reports it."""
+
+    charger_id: str
+    identity: str
+    ocpp_version: Literal["ocpp2.0.1", "ocpp2.1"]
+    source: Literal["live", "stored"]
+    variables: list[DeviceModelVariableView]
+
+
+ChargerConfigurationView = Configuration16View | Configuration2xView
+
+
+class MeterPoint(ResponseModel):
+    ts: str = Field(description="the sample's timestamp as the station wrote it")
+    power_w: float | None
+    energy_wh: float | None
+    session_energy_wh: float | None
+    soc: float | None
+
+
+class MeterSeries(ResponseModel):
+    connector_id: int | None
+    transaction_id: str | None
+    meter_start_wh: float | None
+    points: list[MeterPoint]
+
+
+class FleetSummary(ResponseModel):
+    """Counts over the org's chargers (or one location's); each `by_*` maps a value to its
+    count."""
+
+    location_id: str | None
+    total: int
+    by_connection: dict[str, int]
+    by_registration: dict[str, int]
+    by_connector_status: dict[str, int]
+    by_ocpp_version: dict[str, int]
+    by_model: dict[str, int]
