@@ -212,7 +212,7 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id from `keys list`")]) -> None:
-    """Revoke an API key: it answers 401 from now on."""
+    """Revoke an API key: it answers 401 within a second (servers keep a key 1 s at most)."""
     from voltlab.store import repo
 
     database = _open_database()

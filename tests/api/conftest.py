@@ -100,6 +100,9 @@ class FakeFleet:
     async def flush(self) -> None:
         self.flushes += 1
 
+    async def flush_log(self) -> None:
+        self.flushes += 1
+
 
 def _psycopg_url(url: str) -> str:
     if url.startswith("postgresql://"):

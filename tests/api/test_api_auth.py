@@ -7,10 +7,12 @@ import hashlib
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from voltlab.api.app import bootstrap_keys, create_app
+from voltlab.api.auth import api_key_cache
 from voltlab.api.command_events import COMMAND_KINDS
+from voltlab.api.key_cache import KEY_CACHE_SECONDS
 from voltlab.clock import wall_now
 from voltlab.store import repo
 from voltlab.store.db import Database
@@ -71,15 +73,61 @@ async def test_401_comes_before_body_parsing(client: httpx.AsyncClient) -> None:
     assert response.status_code == 401
 
 
-async def test_revoked_key_is_401(
-    client: httpx.AsyncClient, keys: dict[str, Headers], database: Database
+class ManualClock:
+    """The monotonic clock of an app's key cache, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_revoked_key_stops_working_within_the_cache_bound(
+    app: FastAPI, client: httpx.AsyncClient, keys: dict[str, Headers], database: Database
 ) -> None:
+    clock = ManualClock()
+    app.state.api_keys = api_key_cache(database, now=clock)
     assert (await client.get("/ocpp/chargers", headers=keys["operator"])).status_code == 200
+    # As `voltlab keys revoke` writes it, from this process or any other.
     with database.session() as session:
         for key in session.scalars(select(ApiKey).where(ApiKey.role == "operator")):
             key.revoked_at = wall_now()
-    response = await client.get("/ocpp/chargers", headers=keys["operator"])
-    assert response.status_code == 401
+    clock.now += KEY_CACHE_SECONDS  # the documented bound (docs/api.md, Auth)
+    for _ in range(2):
+        response = await client.get("/ocpp/chargers", headers=keys["operator"])
+        assert response.status_code == 401
+        assert response.json() == {"detail": "unknown or revoked api key"}
+    assert (await client.get("/ocpp/chargers", headers=keys["viewer"])).status_code == 200
+
+
+async def test_a_key_is_read_once_per_cache_bound(
+    app: FastAPI, client: httpx.AsyncClient, keys: dict[str, Headers], database: Database
+) -> None:
+    clock = ManualClock()
+    app.state.api_keys = api_key_cache(database, now=clock)
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if "api_keys" in statement:
+            reads.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            assert (await client.get("/ocpp/models", headers=keys["admin"])).status_code == 200
+        assert len(reads) == 1
+        # An unknown key is not remembered: each request looks it up (and a new key works at
+        # once).
+        for _ in range(2):
+            response = await client.get("/ocpp/models", headers={"Authorization": "Bearer vl_x"})
+            assert response.status_code == 401
+        assert len(reads) == 3
+        clock.now += KEY_CACHE_SECONDS
+        assert (await client.get("/ocpp/models", headers=keys["admin"])).status_code == 200
+        assert len(reads) == 4
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
 
 
 async def test_keys_are_stored_hashed(client: httpx.AsyncClient, database: Database) -> None:
@@ -144,6 +192,7 @@ class MinimalFleet:
     def configuration(self, spec: object) -> None: ...
     def submit_command(self, command_id: str) -> None: ...
     async def flush(self) -> None: ...
+    async def flush_log(self) -> None: ...
 
 
 async def test_fleet_without_lifecycle_methods(database: Database) -> None:

@@ -63,6 +63,28 @@ async def test_foreign_ids_are_404(
     assert owner.status_code == 200
 
 
+async def test_the_frame_log_stays_the_owners_after_it_was_read(
+    client: httpx.AsyncClient,
+    keys: dict[str, Headers],
+    acme_world: dict[str, str],
+    fleet: FakeFleet,
+) -> None:
+    """The owner's read skips the check on its next one (the process knows the charger is
+    acme's): another org still gets a 404 and causes no flush, and once the charger is
+    deleted its owner gets a 404 too."""
+    path = f"/ocpp/chargers/{acme_world['charger_id']}/messages"
+    for _ in range(2):
+        assert (await client.get(path, headers=keys["admin"])).status_code == 200
+    assert fleet.flushes == 2
+    assert (await client.get(path, headers=keys["rival"])).status_code == 404
+    assert fleet.flushes == 2
+    deleted = await client.delete(path.removesuffix("/messages"), headers=keys["admin"])
+    assert deleted.status_code == 204
+    response = await client.get(path, headers=keys["admin"])
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"charger {acme_world['charger_id']!r} not found"}
+
+
 @pytest.mark.parametrize("target_kind", ["charger_id", "location_id"])
 async def test_commands_to_foreign_targets_are_404(
     client: httpx.AsyncClient,

@@ -185,3 +185,41 @@ async def test_a_settle_mark_is_covered_by_the_next_flush_that_starts_after_it(
     await asyncio.wait_for(waiting, 5)
     assert writer.stored_since(during)
     await asyncio.wait_for(writer.settled_since(before), 0.01)  # covered: no wait
+
+
+async def test_a_log_reader_waits_for_the_frames_before_it_not_every_snapshot(
+    database: Database,
+) -> None:
+    """`flush_log` (the API before reading the frame log): returns once a write that started
+    after the call committed the frames buffered before it; readers that come while a write
+    is running share the next one; a changed snapshot nobody waits for is left to the flush."""
+    a, b = _chargers(database, 2)
+    writer = FleetWriter(database, lambda cid: {"n": 1})
+    write = writer._write
+    writes: list[int] = []
+    writing, release = threading.Event(), threading.Event()
+
+    def held_write(*args: Any) -> set[str]:
+        writes.append(len(args[0]))  # the frames of this write
+        writing.set()
+        release.wait(5)
+        return write(*args)
+
+    writer._write = held_write  # type: ignore[method-assign]
+    first_frame, second_frame = '[2,"1","Heartbeat",{}]', '[2,"2","Heartbeat",{}]'
+    writer.frame(a, T0, "out", first_frame)
+    writer.mark_dirty(b)  # changed; no log reader waits for its snapshot
+    first = asyncio.create_task(writer.flush_log())
+    await asyncio.to_thread(writing.wait, 5)  # the first write took the first frame
+    writer.frame(a, T0 + 1, "out", second_frame)
+    later = [asyncio.create_task(writer.flush_log()) for _ in range(5)]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in [first, *later])
+    release.set()
+    await asyncio.wait_for(asyncio.gather(first, *later), 5)
+    assert writes == [1, 1], "five readers during a write share the next one"
+    assert [text for _, text in _frames(database)] == [first_frame, second_frame]
+    assert _states(database)[b] is None
+    writer._write = write  # type: ignore[method-assign]
+    await writer.flush()
+    assert _states(database)[b] == {"n": 1}

@@ -13,8 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from voltlab import __version__
+from voltlab.api.auth import api_key_cache
 from voltlab.api.body_limits import BodyLimitMiddleware
 from voltlab.api.bootstrap import bootstrap_keys
+from voltlab.api.charger_owners import ChargerOwners
 from voltlab.api.cluster_view import cluster_view
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.metrics import AppMetrics
@@ -158,6 +160,8 @@ def create_app(
     # Size, depth and text checks on every JSON body, OCPI's included, before any route runs.
     app.add_middleware(BodyLimitMiddleware)
     app.state.database = db
+    app.state.api_keys = api_key_cache(db)
+    app.state.charger_owners = ChargerOwners()
     app.state.fleet = fleet
     app.state.cluster = member
     app.state.ready = False

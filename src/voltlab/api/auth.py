@@ -1,7 +1,8 @@
 """Bearer-key authentication, roles and the route class that applies them.
 
-Keys are looked up by their sha256 hash; the plaintext never reaches the database. A viewer may
-only read. The checks run before FastAPI parses the body (see `AuthenticatedRoute`)."""
+Keys are looked up by their sha256 hash; the plaintext never reaches the database. A key found
+is remembered for at most a second (`key_cache`: a revoked key stops working within that). A
+viewer may only read. The checks run before FastAPI parses the body (see `AuthenticatedRoute`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from voltlab.api.key_cache import KeyCache
+from voltlab.clock import monotonic
 from voltlab.store import repo
 from voltlab.store.db import Database
 
@@ -66,6 +69,18 @@ def _lookup(database: Database, token: str) -> Principal | None:
         return Principal(key_id=key.id, org_id=key.org_id, role=key.role)
 
 
+def api_key_cache(
+    database: Database, *, now: Callable[[], float] = monotonic
+) -> KeyCache[Principal]:
+    """The app's cache of keys (`app.state.api_keys`); a lookup reads the row on a worker
+    thread. `now`: the monotonic clock the bound is measured on."""
+
+    async def lookup(token: str) -> Principal | None:
+        return await anyio.to_thread.run_sync(_lookup, database, token)
+
+    return KeyCache(lookup, now=now)
+
+
 async def authenticate(request: Request) -> Principal:
     """Who is calling, checked once per request (cached on `request.state`)."""
     cached: Principal | None = getattr(request.state, "principal", None)
@@ -73,7 +88,8 @@ async def authenticate(request: Request) -> Principal:
         return cached
     ensure_ready(request)
     token = _bearer_token(request)
-    principal = await anyio.to_thread.run_sync(_lookup, request.app.state.database, token)
+    keys: KeyCache[Principal] = request.app.state.api_keys
+    principal = await keys.principal(token)
     if principal is None:
         raise _unauthorized("unknown or revoked api key")
     if request.method not in READ_METHODS and not principal.can_write:

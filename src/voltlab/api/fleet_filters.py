@@ -14,8 +14,8 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, defer
 
 from voltlab.api.context import in_session, invalid
 from voltlab.api.pagination import CursorKey
@@ -27,6 +27,7 @@ from voltlab.ocpp.vocabulary.connector_status import (
     ConnectorStatus16,
 )
 from voltlab.store.db import Database
+from voltlab.store.finding_models import FindingRecord
 from voltlab.store.models import Charger
 
 Connection = Literal["connecting", "connected", "disconnected", "stopped"]
@@ -97,8 +98,11 @@ def live_view(
     """The charger's connection, registration and connector statuses as its GET shows them
     (a charger never run: its model's connectors, status unknown)."""
     hosted = fleet.status_view(charger_id)
-    if hosted is not None:
-        return hosted
+    return hosted if hosted is not None else stored_view(model, state)
+
+
+def stored_view(model: str, state: dict[str, Any] | None) -> StatusView:
+    """The view of a charger not hosted here: `stopped`, its stored snapshot's statuses."""
     stored = (state or {}).get("connectors")
     if isinstance(stored, list):
         statuses = tuple(c.get("status") for c in stored)
@@ -135,6 +139,31 @@ def fetch_batch(
     return list(session.scalars(_after(base, key).order_by(*order).limit(size)))
 
 
+def findings_count() -> ScalarSelect[int]:
+    """The charger's count of findings, as a column of a query over `Charger` (one statement
+    for a page and its counts)."""
+    return (
+        select(func.count())
+        .where(FindingRecord.charger_id == Charger.id)
+        .correlate(Charger)
+        .scalar_subquery()
+    )
+
+
+def stored_page(
+    session: Session, base: Select[Any], key: CursorKey | None, limit: int
+) -> tuple[list[Charger], bool, dict[str, int]]:
+    """One page (and whether more follow) of `base` with no live filter, with each charger's
+    count of findings: rows without their stored snapshot (`state`), which only a charger not
+    hosted here shows (`charger_states`)."""
+    query = _after(base.add_columns(findings_count()), key).options(defer(Charger.state))
+    order = (Charger.created_at, Charger.identity)
+    rows = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    page = [charger for charger, _ in rows[:limit]]
+    counts = {charger.id: count for charger, count in rows[:limit] if count}
+    return page, len(rows) > limit, counts
+
+
 async def filtered_page(
     database: Database,
     base: Select[Any],
@@ -144,11 +173,8 @@ async def filtered_page(
     key: CursorKey | None,
 ) -> tuple[list[Charger], bool]:
     """One page (and whether more follow) of `base` (chargers of an org, stored filters
-    applied), oldest first. The live filters are applied here, on the event loop (the
-    runtime's stations are read only there), to batches of rows read in order."""
-    if not which.live:
-        rows = await in_session(database, lambda s: fetch_batch(s, base, key, limit + 1))
-        return rows[:limit], len(rows) > limit
+    applied) with a live filter, oldest first. The live filters are applied here, on the event
+    loop (the runtime's stations are read only there), to batches of rows read in order."""
     chosen: list[Charger] = []
     while True:
         batch = await in_session(
@@ -165,49 +191,54 @@ async def filtered_page(
 
 
 @dataclass(frozen=True)
-class StoredCounts:
-    by_version: dict[str, int]
-    by_model: dict[str, int]
-    states: list[tuple[str, str, dict[str, Any] | None]]
+class StoredCharger:
+    charger_id: str
+    model: str
+    ocpp_version: str
 
 
-def stored_counts(session: Session, org_id: str, location_id: str | None) -> StoredCounts:
+def stored_chargers(session: Session, org_id: str, location_id: str | None) -> list[StoredCharger]:
+    """What the summary counts of each charger of the org (of one location), in one query."""
     where = [Charger.org_id == org_id]
     if location_id is not None:
         where.append(Charger.location_id == location_id)
-    by_version = session.execute(
-        select(Charger.ocpp_version, func.count()).where(*where).group_by(Charger.ocpp_version)
-    ).all()
-    by_model = session.execute(
-        select(Charger.model, func.count()).where(*where).group_by(Charger.model)
-    ).all()
-    states = session.execute(select(Charger.id, Charger.model, Charger.state).where(*where)).all()
-    return StoredCounts(
-        {str(k): int(v) for k, v in by_version},
-        {str(k): int(v) for k, v in by_model},
-        [(str(i), str(m), s) for i, m, s in states],
-    )
+    rows = session.execute(select(Charger.id, Charger.model, Charger.ocpp_version).where(*where))
+    return [StoredCharger(str(i), str(m), str(v)) for i, m, v in rows]
 
 
-def summary(stored: StoredCounts, location_id: str | None, fleet: Fleet) -> dict[str, Any]:
+def hosted_views(chargers: list[StoredCharger], fleet: Fleet) -> dict[str, StatusView | None]:
+    """Each charger's view as the runtime has it now (None: not hosted here, its stored snapshot
+    counts). On the event loop."""
+    return {c.charger_id: fleet.status_view(c.charger_id) for c in chargers}
+
+
+def summary(
+    chargers: list[StoredCharger],
+    views: dict[str, StatusView | None],
+    states: dict[str, dict[str, Any] | None],
+    location_id: str | None,
+) -> dict[str, Any]:
     """Counts of the org's chargers (of one location): total, and per connection,
     registration (`none` before any answer), connector status (each connector counted,
-    `unknown` before any report), OCPP version and model. On the event loop (live reads)."""
+    `unknown` before any report), OCPP version and model. `views` from `hosted_views`;
+    `states`: the stored snapshots of the others."""
     connection: Counter[str] = Counter()
     registration: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
-    for charger_id, model, state in stored.states:
-        view = live_view(charger_id, model, state, fleet)
+    for charger in chargers:
+        view = views.get(charger.charger_id) or stored_view(
+            charger.model, states.get(charger.charger_id)
+        )
         connection[view.connection] += 1
         registration[view.registration or "none"] += 1
         for status in view.statuses:
             statuses[status or "unknown"] += 1
     return {
         "location_id": location_id,
-        "total": len(stored.states),
+        "total": len(chargers),
         "by_connection": dict(connection),
         "by_registration": dict(registration),
         "by_connector_status": dict(statuses),
-        "by_ocpp_version": stored.by_version,
-        "by_model": stored.by_model,
+        "by_ocpp_version": dict(Counter(c.ocpp_version for c in chargers)),
+        "by_model": dict(Counter(c.model for c in chargers)),
     }

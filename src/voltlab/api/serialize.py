@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from voltlab.fleet.hosting.runtime_api import ChargerSpec, Fleet, spec_from_row
 from voltlab.fleet.model.catalog import get_model
 from voltlab.store.finding_models import FindingRecord
-from voltlab.store.models import Charger, Frame, Location
+from voltlab.store.models import Charger, Location
 from voltlab.store.views import command_json, rfc3339
 
 # command_json and rfc3339 live in store.views (the dispatcher shows commands too); the API's
 # modules keep taking every shape from here.
 __all__ = [
+    "charger_body",
     "charger_json",
     "charger_spec",
     "command_json",
@@ -55,13 +57,13 @@ def charger_spec(charger: Charger) -> ChargerSpec:
     return spec_from_row(charger)
 
 
-def _idle_connectors(charger: Charger) -> list[dict[str, Any]]:
+def _idle_connectors(model_slug: str, state: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Connector list for a charger this process does not host: the last snapshot the runtime
     stored, or the catalog's connectors with unknown live values."""
-    stored = (charger.state or {}).get("connectors")
+    stored = (state or {}).get("connectors")
     if isinstance(stored, list):
         return stored
-    model = get_model(charger.model)
+    model = get_model(model_slug)
     if model is None:
         return []
     return [
@@ -97,6 +99,18 @@ def finding_json(row: FindingRecord) -> dict[str, Any]:
 
 
 def charger_json(charger: Charger, fleet: Fleet, *, findings: int = 0) -> dict[str, Any]:
+    return charger_body(charger, fleet.live_state(charger.id), charger.state, findings=findings)
+
+
+def charger_body(
+    charger: Charger,
+    live: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+    *,
+    findings: int = 0,
+) -> dict[str, Any]:
+    """The charger's JSON from its row and its live state (`Fleet.live_state`); `state`, its
+    stored snapshot, is read only when the charger is not hosted here (`live` None)."""
     model = get_model(charger.model)
     stored = {
         "charger_id": charger.id,
@@ -112,12 +126,11 @@ def charger_json(charger: Charger, fleet: Fleet, *, findings: int = 0) -> dict[s
         "created_at": rfc3339(charger.created_at),
         "findings": findings,  # how many findings about its CSMS the charger recorded
     }
-    live = fleet.live_state(charger.id)
     if live is None:
         live = {
             "connection": "stopped",
             "registration": None,
-            "connectors": _idle_connectors(charger),
+            "connectors": _idle_connectors(charger.model, state),
             "faults": [],
         }
     # Stored fields first and they win: the runtime's view must not relabel the charger.
@@ -156,10 +169,11 @@ def command_summary(command: Any) -> dict[str, Any]:
     }
 
 
-def frame_json(frame: Frame) -> dict[str, Any]:
+def frame_json(frame_id: int, ts: datetime, direction: str, text: str) -> dict[str, Any]:
+    """One row of the frame log (`frames`: id, ts, direction, frame)."""
     try:
-        body: Any = json.loads(frame.frame)
+        body: Any = json.loads(text)
     except ValueError:
         # A peer may send bytes that are not JSON; the log still shows them as they came.
-        body = frame.frame
-    return {"id": frame.id, "ts": rfc3339(frame.ts), "direction": frame.direction, "frame": body}
+        body = text
+    return {"id": frame_id, "ts": rfc3339(ts), "direction": direction, "frame": body}

@@ -86,6 +86,10 @@ class ResponseTimes:
         window = self._windows.get(action)
         return 0.0 if window is None else _percentile(sorted(window.samples), 0.95) / 1000
 
+    def answers(self) -> int:
+        """Every answer counted so far, all actions together (a summary changes with it)."""
+        return sum(window.count for window in self._windows.values())
+
     def summary(self) -> dict[str, ActionTimes]:
         """Per action: answers counted, p50, p95 (of the window) and the max ever."""
         out = {}

@@ -53,6 +53,10 @@ class Database:
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # Kept open rather than SQLAlchemy's 5: a connection beyond the pool is closed when
+            # it comes back, and opening one costs its pragmas (WAL) under the file's lock.
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 30
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20

@@ -9,6 +9,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
@@ -106,6 +107,16 @@ def get_charger(session: Session, org_id: str, charger_id: str) -> Charger | Non
     ).first()
 
 
+def charger_exists(session: Session, org_id: str, charger_id: str) -> bool:
+    """`get_charger` without loading the row (a 404 check before other work)."""
+    if not looks_like_id(charger_id):
+        return False
+    found = session.scalar(
+        select(Charger.id).where(Charger.id == charger_id, Charger.org_id == org_id)
+    )
+    return found is not None
+
+
 def get_location(session: Session, org_id: str, location_id: str) -> Location | None:
     if not looks_like_id(location_id):
         return None
@@ -140,6 +151,21 @@ def chargers_of_location(
             )
         )
     return list(session.scalars(query.order_by(Charger.identity)))
+
+
+def charger_states(
+    session: Session, org_id: str, charger_ids: Sequence[str]
+) -> dict[str, dict[str, Any] | None]:
+    """The stored snapshot of each charger (the org's; others are left out), for the rows a
+    page read without it."""
+    states: dict[str, dict[str, Any] | None] = {}
+    for start in range(0, len(charger_ids), 500):  # SQLite's bound-parameter limits
+        chunk = list(charger_ids[start : start + 500])
+        rows = session.execute(
+            select(Charger.id, Charger.state).where(Charger.org_id == org_id, Charger.id.in_(chunk))
+        )
+        states.update({charger_id: state for charger_id, state in rows})
+    return states
 
 
 def count_chargers_by_location(session: Session, location_ids: Sequence[str]) -> dict[str, int]:

@@ -9,7 +9,7 @@ charger -> commit -> `fleet.submit_command(id)`. The dispatcher reports the outc
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from voltlab.api.command_events import (
     id_tag_too_long_for,
 )
 from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
+from voltlab.api.errors import SafeJSONResponse
 from voltlab.api.openapi_examples import (
     SEED_START_SESSION_RESPONSE,
     command_examples,
@@ -336,13 +337,11 @@ async def list_commands(
     summary="Get one command record",
     **answers(CommandView, *READ, 404, description="The record."),
 )
-async def get_command(
-    command_id: str, principal: CurrentPrincipal, request: Request
-) -> dict[str, Any]:
+async def get_command(command_id: str, principal: CurrentPrincipal, request: Request) -> Response:
     def load(session: Session) -> Command:
         command = repo.get_command(session, principal.org_id, command_id)
         if command is None:
             raise not_found("command", command_id)
         return command
 
-    return command_json(await in_session(get_database(request), load))
+    return SafeJSONResponse(command_json(await in_session(get_database(request), load)))

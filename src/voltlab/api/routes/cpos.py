@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
 from voltlab.api.cpo_schemas import CpoCreate
+from voltlab.api.errors import SafeJSONResponse
 from voltlab.api.openapi_examples import CPO_EXAMPLES, SEED_CPO_RESPONSE, request_examples
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -119,7 +120,7 @@ async def list_cpos(
     request: Request,
     limit: PageLimit = DEFAULT_PAGE_SIZE,
     cursor: PageCursor = None,
-) -> dict[str, Any]:
+) -> Response:
     services = _services(request)
     key = decode_cursor(cursor)
 
@@ -141,7 +142,7 @@ async def list_cpos(
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
         return page_body(items, next_cursor)
 
-    return await in_session(get_database(request), page)
+    return SafeJSONResponse(await in_session(get_database(request), page))
 
 
 @router.get("/{cpo_id}", summary="Get CPO", **answers(CpoView, *READ, 404, description="The CPO."))

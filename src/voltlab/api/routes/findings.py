@@ -72,7 +72,7 @@ async def charger_findings(
 
     await in_session(database, require)  # 404 before flushing: a foreign id causes no work
     fleet = get_fleet(request)
-    await fleet.flush()  # findings still buffered belong to the list
+    await fleet.flush_log()  # findings still buffered belong to the list
     which = FindingFilter(charger_id=charger_id, rule=rule, severity=severity)
     rows, more = await in_session(database, lambda s: _page(s, which, limit, key))
     live = fleet.live_state(charger_id) or {}
@@ -101,7 +101,7 @@ async def location_findings(
             raise not_found("location", location_id)
 
     await in_session(database, require)
-    await get_fleet(request).flush()
+    await get_fleet(request).flush_log()
     which = FindingFilter(location_id=location_id, rule=rule, severity=severity)
 
     def read(session: Session) -> tuple[list[FindingRecord], bool, dict[str, int]]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
-from voltlab.api.fleet_filters import StoredCounts, stored_counts, summary
+from voltlab.api.errors import SafeJSONResponse
+from voltlab.api.fleet_filters import StoredCharger, hosted_views, stored_chargers, summary
 from voltlab.api.responses.chargers import FleetSummary, MeterSeries
 from voltlab.api.responses.declare import READ, answers
 from voltlab.fleet.hosting.persistence import FRAMES_KEPT_PER_CHARGER
@@ -41,17 +42,26 @@ async def fleet_summary(
     principal: CurrentPrincipal,
     request: Request,
     location_id: Annotated[str | None, Query(max_length=100)] = None,
-) -> dict[str, Any]:
-    def read(session: Session) -> StoredCounts:
-        if (
-            location_id is not None
-            and repo.get_location(session, principal.org_id, location_id) is None
-        ):
-            raise not_found("location", location_id)
-        return stored_counts(session, principal.org_id, location_id)
+) -> Response:
+    org_id = principal.org_id
 
-    stored = await in_session(get_database(request), read)
-    return summary(stored, location_id, get_fleet(request))
+    def read(session: Session) -> list[StoredCharger]:
+        if location_id is not None and repo.get_location(session, org_id, location_id) is None:
+            raise not_found("location", location_id)
+        return stored_chargers(session, org_id, location_id)
+
+    database = get_database(request)
+    chargers = await in_session(database, read)
+    views = hosted_views(chargers, get_fleet(request))
+    # Stored snapshots only of the chargers not hosted here (none, when this process runs
+    # the org's fleet).
+    unhosted = [charger_id for charger_id, view in views.items() if view is None]
+    states = (
+        await in_session(database, lambda s: repo.charger_states(s, org_id, unhosted))
+        if unhosted
+        else {}
+    )
+    return SafeJSONResponse(summary(chargers, views, states, location_id))
 
 
 def _sent_samples(
@@ -141,7 +151,7 @@ async def meter_series(
 ) -> dict[str, Any]:
     database = get_database(request)
     await in_session(database, lambda s: _require(s, principal.org_id, charger_id))
-    await get_fleet(request).flush()  # frames still buffered belong to the series too
+    await get_fleet(request).flush_log()  # frames still buffered belong to the series too
     samples, starts = await in_session(
         database, lambda s: _sent_samples(s, principal.org_id, charger_id)
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, not_found
+from voltlab.api.errors import SafeJSONResponse
 from voltlab.api.openapi_examples import LOCATION_EXAMPLES, request_examples
 from voltlab.api.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -90,14 +91,14 @@ async def list_locations(
     request: Request,
     limit: PageLimit = DEFAULT_PAGE_SIZE,
     cursor: PageCursor = None,
-) -> dict[str, Any]:
+) -> Response:
     key = decode_cursor(cursor)
     page, counts, more = await in_session(
         get_database(request), lambda s: _location_page(s, principal.org_id, limit, key)
     )
     items = [location_json(loc, charger_count=counts.get(loc.id, 0)) for loc in page]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
-    return page_body(items, next_cursor)
+    return SafeJSONResponse(page_body(items, next_cursor))
 
 
 def _location_with_chargers(

@@ -24,7 +24,7 @@ Timed = Callable[[str, float], None]  # every answer time, by action (the fleet'
 class StationFindings:
     """One station's rules about its CSMS outside the machine (an `RpcObserver`)."""
 
-    __slots__ = ("_record", "_exchange", "_timed", "times")
+    __slots__ = ("_record", "_exchange", "_timed", "times", "_times_shown")
 
     def __init__(
         self, record: Record, exchange: Exchange, slow_answer_s: float, timed: Timed | None = None
@@ -33,6 +33,9 @@ class StationFindings:
         self._exchange = exchange  # the last CALL and its answer on the open connection
         self._timed = timed
         self.times = ResponseTimes(slow_answer_s)
+        # The last `response_times` and the answers it covered: a page of chargers shows
+        # every station's, mostly between two of its answers (no sorting then).
+        self._times_shown: tuple[int, dict[str, dict[str, float | int]]] | None = None
 
     # -- RpcObserver --------------------------------------------------------------------------
 
@@ -73,8 +76,15 @@ class StationFindings:
         self._record(Observation(effect.rule, effect.detail, evidence))
 
     def response_times(self) -> dict[str, dict[str, float | int]]:
-        """Per action: answers counted, p50, p95 and max in milliseconds."""
-        return {action: _ms(times) for action, times in self.times.summary().items()}
+        """Per action: answers counted, p50, p95 and max in milliseconds (the inner mappings
+        are shared with the next caller until an answer comes: read them, do not change
+        them)."""
+        answers = self.times.answers()
+        shown = self._times_shown
+        if shown is None or shown[0] != answers:
+            summary = {action: _ms(times) for action, times in self.times.summary().items()}
+            shown = self._times_shown = (answers, summary)
+        return dict(shown[1])
 
 
 def _ms(times: ActionTimes) -> dict[str, float | int]:

@@ -100,6 +100,17 @@ class FleetWriter:
             self._urgent_task = asyncio.create_task(self._flush_urgent(), name="fleet-persist")
         await self.settled(charger_id)
 
+    async def flush_log(self) -> None:
+        """Return once the frames and findings buffered before this call are written: what a
+        reader of the frame log or the findings waits for. A write-ahead flush (the snapshots
+        someone waits for, not every dirty one), shared as `persist`'s are: a burst of readers
+        costs one write at a time, not a queue of full flushes."""
+        mark = self._flushes_started
+        self._urgent = True
+        if self._urgent_task is None or self._urgent_task.done():
+            self._urgent_task = asyncio.create_task(self._flush_urgent(), name="fleet-persist")
+        await self.settled_since(mark)
+
     async def settled(self, charger_id: str) -> None:
         """Return once a flush that started after this call has written the charger's
         snapshot; costs no write of its own (the regular flush does it)."""

@@ -270,6 +270,9 @@ class FleetRuntime:
     async def flush(self) -> None:
         await self.writer.flush()
 
+    async def flush_log(self) -> None:
+        await self.writer.flush_log()
+
     # -- cluster hosting (`cluster.Hosting`) ----------------------------------------------------
 
     def hosted(self) -> list[str]:

@@ -64,8 +64,12 @@ class Fleet(Protocol):
         """Hand a queued command record to the dispatcher; returns at once."""
 
     async def flush(self) -> None:
-        """Write buffered frames and state to the store (the API calls this before reading the
-        frame log so a reader sees every frame sent so far)."""
+        """Write buffered frames and state to the store."""
+
+    async def flush_log(self) -> None:
+        """Write the frames and findings buffered so far (the API calls this before reading
+        the frame log or the findings, so a reader sees every frame sent so far); concurrent
+        callers share the write."""
 
 
 def spec_from_row(row: Charger) -> ChargerSpec:
