@@ -10,11 +10,7 @@ CSMS answered as captured, 1 on divergences, 2 when the replay could not run or 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,54 +19,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from voltlab.cli_servers import embedded_server, remote_server
+
 console = Console()
 
 POLL_SECONDS = 0.2
 EXIT = {"passed": 0, "diverged": 1}
 
 
-@contextlib.asynccontextmanager
-async def _embedded_server() -> AsyncIterator[httpx.AsyncClient]:
-    # Imported here, not for a cycle: the server stack is needed only without --server.
-    from voltlab.api.app import create_app
-    from voltlab.store import repo
-    from voltlab.store.db import Database
-
-    with tempfile.TemporaryDirectory(prefix="voltlab-replay-") as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'voltlab.db'}")
-        database.migrate()
-        with database.session() as session:
-            org = repo.get_or_create_org(session, "replay")
-            key = repo.add_api_key(session, org.id, "operator")
-        app = create_app(database, virtual_cpos=False)
-        try:
-            async with (
-                app.router.lifespan_context(app),
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app),
-                    base_url="http://voltlab.embedded",
-                    headers={"Authorization": f"Bearer {key}"},
-                    timeout=120,
-                ) as client,
-            ):
-                yield client
-        finally:
-            database.dispose()
-
-
-def _remote_server(url: str) -> httpx.AsyncClient:
-    key = os.environ.get("VOLTLAB_KEY")
-    if not key:
-        raise typer.BadParameter(
-            "set VOLTLAB_KEY to an API key of that server", param_hint="--server"
-        )
-    return httpx.AsyncClient(
-        base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {key}"}, timeout=120
-    )
-
-
 async def _replay(server: str | None, body: dict[str, Any]) -> dict[str, Any]:
-    async with _remote_server(server) if server else _embedded_server() as client:
+    async with remote_server(server) if server else embedded_server("replay") as client:
         response = await client.post("/ocpp/replays", json=body)
         if response.status_code != 202:
             console.print(f"[red]replay refused ({response.status_code}):[/red]")

@@ -9,17 +9,16 @@ verdict is `passed` (1 failed, 2 error or a refused run)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
+
+from voltlab.cli_servers import embedded_server, remote_server
 
 # The scenario modules (their schema compiles at import: a third of a second) are imported by
 # the commands that use them, not by every `voltlab` command.
@@ -85,45 +84,6 @@ def _params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-@contextlib.asynccontextmanager
-async def _embedded_server() -> AsyncIterator[httpx.AsyncClient]:
-    # Imported here, not for a cycle: the server stack is needed only without --server.
-    from voltlab.api.app import create_app
-    from voltlab.store import repo
-    from voltlab.store.db import Database
-
-    with tempfile.TemporaryDirectory(prefix="voltlab-scenario-") as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'voltlab.db'}")
-        database.migrate()
-        with database.session() as session:
-            org = repo.get_or_create_org(session, "scenarios")
-            key = repo.add_api_key(session, org.id, "operator")
-        app = create_app(database, virtual_cpos=False)
-        try:
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(
-                    transport=transport,
-                    base_url="http://voltlab.embedded",
-                    headers={"Authorization": f"Bearer {key}"},
-                    timeout=120,
-                ) as client:
-                    yield client
-        finally:
-            database.dispose()
-
-
-def _remote_server(url: str) -> httpx.AsyncClient:
-    key = os.environ.get("VOLTLAB_KEY")
-    if not key:
-        raise typer.BadParameter(
-            "set VOLTLAB_KEY to an API key of that server", param_hint="--server"
-        )
-    return httpx.AsyncClient(
-        base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {key}"}, timeout=120
-    )
-
-
 async def _follow(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
     response = await client.post("/scenarios/runs", json=body)
     if response.status_code != 202:
@@ -155,7 +115,7 @@ async def _follow(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, 
 async def _run(
     server: str | None, body: dict[str, Any], junit: Path | None, report: Path | None
 ) -> str:
-    async with _remote_server(server) if server else _embedded_server() as client:
+    async with remote_server(server) if server else embedded_server("scenarios") as client:
         run = await _follow(client, body)
         if junit is not None:
             xml = (await client.get(run["junit_url"])).raise_for_status().text
