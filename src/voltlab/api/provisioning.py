@@ -13,7 +13,7 @@ from fastapi import HTTPException
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from voltlab.api.context import invalid, not_found
+from voltlab.api.context import in_session, invalid, not_found
 from voltlab.api.schemas import (
     DEFAULT_OCPP_VERSION,
     ChargerCreate,
@@ -26,6 +26,7 @@ from voltlab.clock import wall_now
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.fleet.model.catalog import DEFAULT_MODEL
 from voltlab.store import repo
+from voltlab.store.db import Database
 from voltlab.store.findings_repo import delete_charger_findings
 from voltlab.store.models import Charger, Frame, Location
 
@@ -70,6 +71,15 @@ def _location_prefix(
     return prefix, identities
 
 
+def insert_location_row(session: Session, location: Location) -> Location:
+    """Store a location row, before any charger that references it."""
+    session.add(location)
+    # The models declare no relationship(), so the unit of work does not know a location must
+    # be inserted before the chargers that reference it: flush it first.
+    session.flush()
+    return location
+
+
 def insert_location(
     session: Session, org_id: str, body: LocationCreate
 ) -> tuple[Location, list[Charger]]:
@@ -77,21 +87,20 @@ def insert_location(
     prefix, identities = _location_prefix(session, org_id, body, location_id)
     now = wall_now()
     security = _security_dict(body.security)
-    location = Location(
-        id=location_id,
-        org_id=org_id,
-        name=body.name,
-        csms_url=body.csms_url,
-        ocpp_version=body.ocpp_version,
-        model=body.model,
-        identity_prefix=prefix,
-        security=security,
-        created_at=now,
+    location = insert_location_row(
+        session,
+        Location(
+            id=location_id,
+            org_id=org_id,
+            name=body.name,
+            csms_url=body.csms_url,
+            ocpp_version=body.ocpp_version,
+            model=body.model,
+            identity_prefix=prefix,
+            security=security,
+            created_at=now,
+        ),
     )
-    session.add(location)
-    # The models declare no relationship(), so the unit of work does not know a location must
-    # be inserted before the chargers that reference it: flush it first.
-    session.flush()
     # One timestamp for the batch: listing orders by (created_at, identity), i.e. 001, 002, ...
     chargers = [
         Charger(
@@ -207,3 +216,20 @@ async def start_chargers(fleet: Fleet, chargers: Sequence[Charger]) -> None:
 
 async def remove_chargers(fleet: Fleet, charger_ids: Sequence[str]) -> None:
     await _bounded((partial(fleet.remove_charger, cid) for cid in charger_ids), "remove_charger")
+
+
+async def remove_charger(database: Database, fleet: Fleet, org_id: str, charger_id: str) -> None:
+    """Delete a charger (404 when it is not the org's): its row, then the fleet lets go of it,
+    then its frame log and findings."""
+    await in_session(database, lambda s: delete_charger_row(s, org_id, charger_id))
+    # The fleet forgets the charger only after its row is gone (see Fleet.remove_charger).
+    await fleet.remove_charger(charger_id)
+    await in_session(database, lambda s: delete_frames(s, [charger_id]))
+
+
+async def remove_location(database: Database, fleet: Fleet, org_id: str, location_id: str) -> None:
+    """Delete a location with its chargers (404 when it is not the org's)."""
+    charger_ids = await in_session(database, lambda s: delete_location_rows(s, org_id, location_id))
+    await remove_chargers(fleet, charger_ids)
+    # After the fleet let go, so frames flushed while disconnecting go too.
+    await in_session(database, lambda s: delete_frames(s, charger_ids))

@@ -40,9 +40,8 @@ from voltlab.api.pagination import (
     page_body,
 )
 from voltlab.api.provisioning import (
-    delete_charger_row,
-    delete_frames,
     insert_charger,
+    remove_charger,
     set_desired_running,
     start_chargers,
 )
@@ -300,11 +299,7 @@ async def stop_charger(
 async def delete_charger(
     charger_id: str, principal: CurrentPrincipal, request: Request
 ) -> Response:
-    database = get_database(request)
-    await in_session(database, lambda s: delete_charger_row(s, principal.org_id, charger_id))
-    # The fleet forgets the charger only after its row is gone (see Fleet.remove_charger).
-    await get_fleet(request).remove_charger(charger_id)
-    await in_session(database, lambda s: delete_frames(s, [charger_id]))
+    await remove_charger(get_database(request), get_fleet(request), principal.org_id, charger_id)
     return Response(status_code=204)
 
 

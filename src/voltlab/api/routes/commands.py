@@ -196,6 +196,38 @@ def _announce_queued(live: LiveHub, org_id: str, commands: list[QueuedCommand]) 
         live.publish(LiveEvent(org_id, "commands", "command", body))
 
 
+async def queue_commands(
+    request: Request,
+    org_id: str,
+    kind: CommandKind,
+    target: CommandTarget,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The one path of every command (the /ocpp/commands endpoints and the OCPPLAB SDK's
+    /evcharger/commands, api/ocpplab_compat): a `commands` row per targeted charger, committed,
+    announced, handed to the fleet's dispatcher. `target` has passed `check_target_shape`;
+    `payload` is a valid event of `kind`. Returns the seed's 202 body."""
+    database = get_database(request)
+    resolution, commands = await in_session(
+        database, lambda s: _queue(s, org_id, kind, target, payload)
+    )
+    _announce_queued(database.live, org_id, commands)
+    fleet = get_fleet(request)
+    for command in commands:
+        fleet.submit_command(command.id)
+    results = [
+        {"charger_id": c.charger_id, "identity": c.identity, "command": command_summary(c)}
+        for c in commands
+    ]
+    return {
+        "targeted_count": len(commands) + len(resolution.failed),
+        "queued_count": len(commands),
+        "failed_count": len(resolution.failed),
+        "results": results,
+        "failed": resolution.failed,
+    }
+
+
 # --- the 20 command endpoints ------------------------------------------------------------------
 
 
@@ -230,25 +262,7 @@ def _add_command_route(kind: CommandKind) -> None:
         event = command_body.event
         # "As given": only the fields the client sent, so the record shows its request.
         payload = event.model_dump(mode="json", exclude_unset=True)
-        resolution, commands = await in_session(
-            get_database(request),
-            lambda s: _queue(s, principal.org_id, kind, command_body.target, payload),
-        )
-        _announce_queued(get_database(request).live, principal.org_id, commands)
-        fleet = get_fleet(request)
-        for command in commands:
-            fleet.submit_command(command.id)
-        results = [
-            {"charger_id": c.charger_id, "identity": c.identity, "command": command_summary(c)}
-            for c in commands
-        ]
-        return {
-            "targeted_count": len(commands) + len(resolution.failed),
-            "queued_count": len(commands),
-            "failed_count": len(resolution.failed),
-            "results": results,
-            "failed": resolution.failed,
-        }
+        return await queue_commands(request, principal.org_id, kind, command_body.target, payload)
 
     submit.__name__ = f"command_{kind.event_type}"
     example = SEED_START_SESSION_RESPONSE if kind.slug == "start-session" else None

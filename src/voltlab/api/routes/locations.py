@@ -22,13 +22,7 @@ from voltlab.api.pagination import (
     encode_cursor,
     page_body,
 )
-from voltlab.api.provisioning import (
-    delete_frames,
-    delete_location_rows,
-    insert_location,
-    remove_chargers,
-    start_chargers,
-)
+from voltlab.api.provisioning import insert_location, remove_location, start_chargers
 from voltlab.api.responses.chargers import LocationDetail, LocationPage
 from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
 from voltlab.api.schemas import LocationCreate
@@ -139,11 +133,5 @@ async def get_location(
 async def delete_location(
     location_id: str, principal: CurrentPrincipal, request: Request
 ) -> Response:
-    database = get_database(request)
-    charger_ids = await in_session(
-        database, lambda s: delete_location_rows(s, principal.org_id, location_id)
-    )
-    await remove_chargers(get_fleet(request), charger_ids)
-    # After the fleet let go, so frames flushed while disconnecting go too.
-    await in_session(database, lambda s: delete_frames(s, charger_ids))
+    await remove_location(get_database(request), get_fleet(request), principal.org_id, location_id)
     return Response(status_code=204)
