@@ -66,7 +66,8 @@ def _sdk_locations(exc: RequestValidationError) -> RequestValidationError:
     errors = []
     for error in exc.errors():
         loc = tuple("payload" if part == "event" else part for part in error.get("loc", ()))
-        errors.append({**error, "loc": loc})
+        message = str(error.get("msg", "")).replace("event.", "payload.")
+        errors.append({**error, "loc": loc, "msg": message})
     return RequestValidationError(errors)
 
 

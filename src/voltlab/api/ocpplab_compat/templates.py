@@ -100,6 +100,12 @@ def gallery(include_all: bool) -> list[dict[str, Any]]:
     ]
 
 
+def _connector_types(template: dict[str, Any]) -> set[str]:
+    """Every connector type of the template's chargers (a model may have several)."""
+    models = {charger["model"] for charger in template["body"]["chargers"]}
+    return {kind for model in models for kind in connector_types(CATALOG[model])}
+
+
 @router.get("/locations")
 async def list_templates(
     principal: CurrentPrincipal,
@@ -113,10 +119,7 @@ async def list_templates(
         for item in gallery(include_all)
         if (ocpp_version is None or item["ocpp_version"] == ocpp_version)
         and (ocpi_version is None or item["ocpi_version"] == ocpi_version)
-        and (
-            connector_type is None
-            or any(c["connector_type"] == connector_type for c in item["body"]["chargers"])
-        )
+        and (connector_type is None or connector_type in _connector_types(item))
     ]
     filters = {
         "ocpp_version": ocpp_version,
