@@ -15,7 +15,9 @@ from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import not_found
 from voltlab.fleet.model.catalog import CATALOG, ChargerModel
 
-router = APIRouter(prefix="/evcharger/catalog", route_class=AuthenticatedRoute)
+router = APIRouter(
+    prefix="/evcharger/catalog", route_class=AuthenticatedRoute, include_in_schema=False
+)
 
 Page = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]
 Limit = Annotated[int, Query(ge=1, le=100)]

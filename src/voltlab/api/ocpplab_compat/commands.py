@@ -38,7 +38,9 @@ from voltlab.api.routes.commands import queue_commands
 from voltlab.store import repo
 from voltlab.store.models import Command
 
-router = APIRouter(prefix="/evcharger/commands", route_class=AuthenticatedRoute)
+router = APIRouter(
+    prefix="/evcharger/commands", route_class=AuthenticatedRoute, include_in_schema=False
+)
 
 KINDS: dict[str, CommandKind] = {kind.slug: kind for kind in COMMAND_KINDS}
 DEFAULT_RESULTS = 20

@@ -53,7 +53,7 @@ from voltlab.fleet.model.catalog import CATALOG, DEFAULT_MODEL
 from voltlab.store import repo
 from voltlab.store.models import Charger, Location
 
-router = APIRouter(prefix="/evcharger", route_class=AuthenticatedRoute)
+router = APIRouter(prefix="/evcharger", route_class=AuthenticatedRoute, include_in_schema=False)
 
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE_PATTERN)]
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE_PATTERN)]

@@ -33,7 +33,11 @@ from voltlab.clock import Clock, wall_now
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store.times import as_utc
 
-router = APIRouter(prefix="/evcharger/deployment-runtime-ops", route_class=AuthenticatedRoute)
+router = APIRouter(
+    prefix="/evcharger/deployment-runtime-ops",
+    route_class=AuthenticatedRoute,
+    include_in_schema=False,
+)
 
 DEFAULT_WINDOW = timedelta(minutes=15)
 MAX_WINDOW = timedelta(hours=6)

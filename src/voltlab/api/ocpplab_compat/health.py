@@ -13,7 +13,7 @@ from sqlalchemy import text
 from voltlab import __version__
 from voltlab.api.context import get_database, in_session
 
-router = APIRouter(prefix="/health")
+router = APIRouter(prefix="/health", include_in_schema=False)
 
 
 @router.get("/live")

@@ -21,7 +21,9 @@ from voltlab.api.ocpplab_compat.frame_log import (
 )
 from voltlab.api.ocpplab_compat.lookup import charger_by_identity
 
-router = APIRouter(prefix="/evcharger/logs", route_class=AuthenticatedRoute)
+router = APIRouter(
+    prefix="/evcharger/logs", route_class=AuthenticatedRoute, include_in_schema=False
+)
 
 IdentityQuery = Annotated[str, Query(min_length=1, max_length=128)]
 

@@ -45,7 +45,11 @@ from voltlab.store.times import as_utc
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/evcharger/deployment-runtime-ops", route_class=AuthenticatedRoute)
+router = APIRouter(
+    prefix="/evcharger/deployment-runtime-ops",
+    route_class=AuthenticatedRoute,
+    include_in_schema=False,
+)
 
 # A location's chargers are operated this many at a time (stopping one closes its socket).
 OPERATE_CONCURRENCY = 32

@@ -23,7 +23,9 @@ from voltlab.cpo.geo import country_profile, place_site
 from voltlab.cpo.templates import TEMPLATES, Template
 from voltlab.fleet.model.catalog import CATALOG
 
-router = APIRouter(prefix="/evcharger/templates", route_class=AuthenticatedRoute)
+router = APIRouter(
+    prefix="/evcharger/templates", route_class=AuthenticatedRoute, include_in_schema=False
+)
 
 PLACEHOLDER_CSMS_URL = "ws://127.0.0.1:9000/ocpp"
 COUNTRY = "FR"
