@@ -90,6 +90,13 @@ async def test_auth_roles_and_tenancy(
         "/evcharger/location", params={"location_id": location_id}, headers=rival
     )
     assert gone.status_code == 404
+    # An identity the org already has: 409, and neither the location nor a charger is stored.
+    taken = await client.post(
+        "/evcharger/location", json=place(station("NEW-1"), station("TEN-1")), headers=keys["admin"]
+    )
+    assert taken.status_code == 409, taken.text
+    assert len((await client.get("/ocpp/locations", headers=keys["admin"])).json()["items"]) == 1
+    assert len((await client.get("/ocpp/chargers", headers=keys["admin"])).json()["items"]) == 1
     queued = await client.post(
         "/evcharger/commands/plug-connector", json=plug, headers=keys["admin"]
     )
