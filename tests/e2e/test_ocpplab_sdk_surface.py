@@ -31,7 +31,9 @@ async def peer() -> AsyncIterator[OcppRpcPeer]:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ServeProcess]:
-    serve = ServeProcess(tmp_path, free_port())
+    # Simulated time at the wall's pace: the diagnostics' default window (the last 15 minutes
+    # of the fleet's clock) holds the whole test even on a slow machine.
+    serve = ServeProcess(tmp_path, free_port(), VOLTLAB_TIME_SCALE="1")
     serve.start()
     try:
         await serve.wait_healthy()
