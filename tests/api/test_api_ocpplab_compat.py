@@ -262,6 +262,10 @@ async def test_stages_events_diagnostics_and_logs_from_the_frame_log(
         )
     ).json()
     assert [line["level"] for line in errors["logs"]["lines"]] == ["error"]
+    year_one = {"deployment_id": charger_id, "until": "0001-01-01T00:05:00Z"}
+    assert (
+        await client.get(f"{ops}/diagnostics", params=year_one, headers=admin)
+    ).status_code == 422
     too_long = window | {"since": (start - timedelta(hours=7)).isoformat()}
     assert (
         await client.get(f"{ops}/diagnostics", params=too_long, headers=admin)

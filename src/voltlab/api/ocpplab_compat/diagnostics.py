@@ -99,7 +99,10 @@ def _window(
     fleet: Fleet, since: datetime | None, until: datetime | None
 ) -> tuple[datetime, datetime]:
     end = as_utc(until) if until is not None else _fleet_now(fleet)
-    start = as_utc(since) if since is not None else end - DEFAULT_WINDOW
+    try:
+        start = as_utc(since) if since is not None else end - DEFAULT_WINDOW
+    except OverflowError:  # `until` within 15 minutes of year 1
+        raise invalid(("query", "until"), "until is too early", rfc3339(end)) from None
     if start >= end:
         raise invalid(("query", "since"), "since must be before until", rfc3339(start))
     if end - start > MAX_WINDOW:
