@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import HTTPException, Query, Request, Response
 from sqlalchemy import Row, Select, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,7 @@ from voltlab.api.responses.chargers import (
     FramePage,
 )
 from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.schemas import ChargerCreate
 from voltlab.api.serialize import charger_body, charger_json, charger_spec, frame_json
 from voltlab.fleet.hosting.runtime_api import Fleet
@@ -60,7 +61,7 @@ from voltlab.store.db import Database
 from voltlab.store.findings_repo import counts_by_charger
 from voltlab.store.models import Charger, Frame
 
-router = APIRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=AuthenticatedRoute)
 
 DEFAULT_FRAME_PAGE = 100
 MAX_FRAME_PAGE = 1000

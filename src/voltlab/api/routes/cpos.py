@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -33,13 +33,14 @@ from voltlab.api.responses.cpos import (
     CpoView,
 )
 from voltlab.api.responses.declare import AUTHENTICATED, READ, WRITE, answers
+from voltlab.api.routing import GatewayRouter
 from voltlab.cpo.service import CpoInputError, CpoLimitReached, CpoRequest, CpoService
 from voltlab.cpo.templates import gallery_json
 from voltlab.cpo.views import cpo_json, report_json, status_json
 from voltlab.ocpi.traffic import REQUEST_LOG_KEEP, recent_requests, traffic_summary
 from voltlab.store.models import Cpo
 
-router = APIRouter(prefix="/ocpi/cpos", tags=["virtual CPOs"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/ocpi/cpos", tags=["virtual CPOs"], route_class=AuthenticatedRoute)
 
 
 def _services(request: Request) -> CpoService:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from voltlab.api.errors import SafeJSONResponse
 from voltlab.api.fleet_filters import StoredCharger, hosted_views, stored_chargers, summary
 from voltlab.api.responses.chargers import FleetSummary, MeterSeries
 from voltlab.api.responses.declare import READ, answers
+from voltlab.api.routing import GatewayRouter
 from voltlab.fleet.hosting.persistence import FRAMES_KEPT_PER_CHARGER
 from voltlab.ocpp.meter_frames import (
     MeterSample,
@@ -27,7 +28,7 @@ from voltlab.ocpp.meter_frames import (
 from voltlab.store import repo
 from voltlab.store.models import Frame
 
-router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
+router = GatewayRouter(tags=["chargers"], route_class=AuthenticatedRoute)
 
 # The actions whose CALLs carry a session's meter values (1.6 and 2.x).
 METER_ACTIONS = ("MeterValues", "StopTransaction", "TransactionEvent")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -25,13 +25,14 @@ from voltlab.api.pagination import (
 from voltlab.api.provisioning import insert_location, remove_location, start_chargers
 from voltlab.api.responses.chargers import LocationDetail, LocationPage
 from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.schemas import LocationCreate
 from voltlab.api.serialize import charger_json, location_json
 from voltlab.store import repo
 from voltlab.store.findings_repo import counts_by_charger
 from voltlab.store.models import Charger, Location
 
-router = APIRouter(prefix="/ocpp/locations", tags=["locations"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/ocpp/locations", tags=["locations"], route_class=AuthenticatedRoute)
 
 
 @router.post(
