@@ -21,7 +21,7 @@ from voltlab.api.cluster_view import cluster_view
 from voltlab.api.errors import SafeJSONResponse, install_error_handlers
 from voltlab.api.metrics import AppMetrics
 from voltlab.api.metrics_listener import MetricsListener
-from voltlab.api.ocpplab_compat.routes import router as ocpplab_router
+from voltlab.api.ocpplab_compat.routes import ROUTERS as OCPPLAB_ROUTERS
 from voltlab.api.responses.system import HealthView
 from voltlab.api.routes import (
     catalog,
@@ -203,8 +203,10 @@ def create_app(
     for module in routers if role != "fleet" else [cluster]:
         app.include_router(module.router)
     if role != "fleet":
-        # The OCPPLAB SDK's /evcharger routes: the vendor's contract, not this API's schema.
-        app.include_router(ocpplab_router, include_in_schema=False)
+        # The OCPPLAB SDK's /evcharger routes: the vendor's contract, not this API's schema
+        # (each route says include_in_schema=False).
+        for compat_router in OCPPLAB_ROUTERS:
+            app.include_router(compat_router)
     # Every role: a fleet worker is what a scraper wants most.
     app.include_router(metrics.router)
     # The browser UI at `/` (docs/dashboard.md): static files, a client of the routes above.

@@ -8,14 +8,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import not_found
+from voltlab.api.routing import GatewayRouter
 from voltlab.fleet.model.catalog import CATALOG, ChargerModel
 
-router = APIRouter(
+router = GatewayRouter(
     prefix="/evcharger/catalog", route_class=AuthenticatedRoute, include_in_schema=False
 )
 

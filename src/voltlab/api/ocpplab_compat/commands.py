@@ -11,7 +11,7 @@ or location that is not the caller's."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlalchemy import select
@@ -35,10 +35,11 @@ from voltlab.api.ocpplab_compat.targets import (
     voltlab_target,
 )
 from voltlab.api.routes.commands import queue_commands
+from voltlab.api.routing import GatewayRouter
 from voltlab.store import repo
 from voltlab.store.models import Command
 
-router = APIRouter(
+router = GatewayRouter(
     prefix="/evcharger/commands", route_class=AuthenticatedRoute, include_in_schema=False
 )
 
@@ -112,10 +113,6 @@ def _add_command_route(command: SdkCommand) -> None:
     router.add_api_route(f"/{command.slug}", submit, methods=["POST"], status_code=202)
 
 
-for _command in SDK_COMMANDS:
-    _add_command_route(_command)
-
-
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
@@ -158,3 +155,9 @@ async def get_status(command_id: str, principal: CurrentPrincipal, request: Requ
         return command
 
     return SafeJSONResponse(command_result(await in_session(get_database(request), load)))
+
+
+# After the record routes: a GET of a record then matches before the 15 command routes are
+# tried (as in routes/commands.py; a path matched there is never one of theirs).
+for _command in SDK_COMMANDS:
+    _add_command_route(_command)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from voltlab.api.provisioning import (
     remove_location,
     start_chargers,
 )
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.schemas import (
     DEFAULT_OCPP_VERSION,
     MAX_CHARGERS_PER_LOCATION,
@@ -53,7 +54,7 @@ from voltlab.fleet.model.catalog import CATALOG, DEFAULT_MODEL
 from voltlab.store import repo
 from voltlab.store.models import Charger, Location
 
-router = APIRouter(prefix="/evcharger", route_class=AuthenticatedRoute, include_in_schema=False)
+router = GatewayRouter(prefix="/evcharger", route_class=AuthenticatedRoute, include_in_schema=False)
 
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE_PATTERN)]
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE_PATTERN)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
@@ -28,12 +28,13 @@ from voltlab.api.ocpplab_compat.stages import (
     parse_frame,
     stage_events,
 )
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.serialize import rfc3339
 from voltlab.clock import Clock, wall_now
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store.times import as_utc
 
-router = APIRouter(
+router = GatewayRouter(
     prefix="/evcharger/deployment-runtime-ops",
     route_class=AuthenticatedRoute,
     include_in_schema=False,

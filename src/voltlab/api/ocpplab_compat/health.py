@@ -6,14 +6,15 @@ a broker voltlab does not have: always `not_used`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from voltlab import __version__
 from voltlab.api.context import get_database, in_session
+from voltlab.api.routing import GatewayRouter
 
-router = APIRouter(prefix="/health", include_in_schema=False)
+router = GatewayRouter(prefix="/health", include_in_schema=False)
 
 
 @router.get("/live")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
@@ -20,8 +20,9 @@ from voltlab.api.ocpplab_compat.frame_log import (
     log_entries,
 )
 from voltlab.api.ocpplab_compat.lookup import charger_by_identity
+from voltlab.api.routing import GatewayRouter
 
-router = APIRouter(
+router = GatewayRouter(
     prefix="/evcharger/logs", route_class=AuthenticatedRoute, include_in_schema=False
 )
 

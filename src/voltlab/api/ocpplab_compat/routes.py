@@ -1,9 +1,8 @@
-"""Every route of the SDK compatibility layer, as one router for the app (api/app.py), which
-leaves them out of the Gateway API's OpenAPI description (docs/ocpplab-sdk.md says why)."""
+"""Every router of the SDK compatibility layer, for the app (api/app.py) to include one by one:
+each is a `GatewayRouter`, which turns other paths away on its literal prefixes. Their routes
+are left out of the Gateway API's OpenAPI description (docs/ocpplab-sdk.md says why)."""
 
 from __future__ import annotations
-
-from fastapi import APIRouter
 
 from voltlab.api.ocpplab_compat import (
     catalog,
@@ -15,7 +14,18 @@ from voltlab.api.ocpplab_compat import (
     runtime_ops,
     templates,
 )
+from voltlab.api.routing import GatewayRouter
 
-router = APIRouter(tags=["ocpplab-sdk"])
-for _module in (catalog, templates, deployments, runtime_ops, diagnostics, commands, logs, health):
-    router.include_router(_module.router)
+ROUTERS: tuple[GatewayRouter, ...] = tuple(
+    module.router
+    for module in (
+        catalog,
+        templates,
+        deployments,
+        runtime_ops,
+        diagnostics,
+        commands,
+        logs,
+        health,
+    )
+)

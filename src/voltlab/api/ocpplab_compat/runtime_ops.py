@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ from voltlab.api.ocpplab_compat.stages import (
     stage_events,
 )
 from voltlab.api.provisioning import remove_charger, set_desired_running
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.serialize import charger_spec, rfc3339
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store import repo
@@ -45,7 +46,7 @@ from voltlab.store.times import as_utc
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(
+router = GatewayRouter(
     prefix="/evcharger/deployment-runtime-ops",
     route_class=AuthenticatedRoute,
     include_in_schema=False,

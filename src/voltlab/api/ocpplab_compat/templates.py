@@ -14,16 +14,17 @@ from __future__ import annotations
 import random
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.ocpplab_compat.catalog import brand_slug, connector_types
+from voltlab.api.routing import GatewayRouter
 from voltlab.cpo.geo import country_profile, place_site
 from voltlab.cpo.templates import TEMPLATES, Template
 from voltlab.fleet.model.catalog import CATALOG
 
-router = APIRouter(
+router = GatewayRouter(
     prefix="/evcharger/templates", route_class=AuthenticatedRoute, include_in_schema=False
 )
 
