@@ -6,10 +6,8 @@ deleted; the CSMS sees the same frames as when the same steps go through the see
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +18,9 @@ from ocpplab.errors import NotFoundError
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 
+from .ocpplab_support import FINAL, until
 from .serve_support import API_KEY, ServeProcess, free_port
 
-FINAL = {"applied", "rejected", "expired", "failed"}
 SEED_FINAL = {"succeeded", "failed", "timed_out"}
 MODEL = "ac-22kw-2c"
 
@@ -44,17 +42,6 @@ async def server(tmp_path: Path) -> AsyncIterator[ServeProcess]:
         yield serve
     finally:
         serve.stop()
-
-
-async def until(what: str, probe: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        await asyncio.sleep(0.05)
 
 
 def signature(frame: list[Any]) -> tuple[Any, ...]:

@@ -18,8 +18,8 @@ from peers.ocpp_rpc_peer import OcppRpcPeer
 from voltlab.store import repo
 from voltlab.store.db import Database
 
+from .ocpplab_support import FINAL, until
 from .serve_support import API_KEY, ServeProcess, free_port
-from .test_ocpplab_sdk import FINAL, until
 
 C16, C201 = "CMD-16", "CMD-201"
 

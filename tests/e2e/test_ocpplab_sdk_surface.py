@@ -17,8 +17,8 @@ from ocpplab.errors import NotFoundError, UnprocessableEntityError
 
 from peers.ocpp_rpc_peer import OcppRpcPeer
 
+from .ocpplab_support import until
 from .serve_support import API_KEY, ServeProcess, free_port
-from .test_ocpplab_sdk import until
 
 DEP = "DEP-DC-1"
 
