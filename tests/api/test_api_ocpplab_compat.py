@@ -290,3 +290,25 @@ async def test_stages_events_diagnostics_and_logs_from_the_frame_log(
         await client.get("/evcharger/logs", params={"identity": "LOG-1"}, headers=admin)
     ).json()
     assert empty["total"] == 0
+
+
+async def test_a_nul_in_a_query_is_a_422(client: httpx.AsyncClient, admin: Headers) -> None:
+    """PostgreSQL's text cannot hold NUL: a query naming a charger or location with one is
+    refused before it reaches the database (found by test_api_ocpplab_fuzz.py)."""
+    reads = [
+        ("/evcharger/logs", {"identity": "\x00"}),
+        ("/evcharger/commands", {"identity": "\x00"}),
+        ("/evcharger/commands", {"deployment_id": "a\x00"}),
+        ("/evcharger/deployment-runtime-ops/status", {"identity": "\x00"}),
+        ("/evcharger/deployment-runtime-ops/events", {"identity": "\x00"}),
+        ("/evcharger/deployment-runtime-ops/diagnostics", {"deployment_id": "\x00"}),
+    ]
+    for path, query in reads:
+        assert (await client.get(path, params=query, headers=admin)).status_code == 422, path
+    removals = [
+        ("/evcharger/logs", {"identity": "\x00"}),
+        ("/evcharger/location", {"location_id": "\x00"}),
+        ("/evcharger/deployment", {"identity": "\x00"}),
+    ]
+    for path, query in removals:
+        assert (await client.delete(path, params=query, headers=admin)).status_code == 422, path

@@ -21,6 +21,7 @@ from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.command_events import COMMAND_KINDS, CommandKind
 from voltlab.api.context import get_database, in_session, invalid, not_found
 from voltlab.api.errors import SafeJSONResponse
+from voltlab.api.ocpplab_compat.lookup import OptionalQueryText
 from voltlab.api.ocpplab_compat.payloads import (
     SDK_COMMANDS,
     PayloadProblem,
@@ -113,9 +114,6 @@ def _add_command_route(command: SdkCommand) -> None:
     router.add_api_route(f"/{command.slug}", submit, methods=["POST"], status_code=202)
 
 
-IdQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
-
-
 def _results(
     session: Session, org_id: str, deployment_id: str | None, identity: str | None, limit: int
 ) -> list[Command]:
@@ -133,8 +131,8 @@ def _results(
 async def list_results(
     principal: CurrentPrincipal,
     request: Request,
-    deployment_id: IdQuery = None,
-    identity: IdQuery = None,
+    deployment_id: OptionalQueryText = None,
+    identity: OptionalQueryText = None,
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = DEFAULT_RESULTS,
 ) -> Response:
     if (deployment_id is None) == (identity is None):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
@@ -28,7 +28,12 @@ from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, invalid
 from voltlab.api.ocpplab_compat.catalog import brand_slug, brands, connector_ratings_kw
 from voltlab.api.ocpplab_compat.catalog import connector_types as types_of
-from voltlab.api.ocpplab_compat.lookup import location_by_id_or_name, require_charger
+from voltlab.api.ocpplab_compat.lookup import (
+    OptionalQueryText,
+    QueryText,
+    location_by_id_or_name,
+    require_charger,
+)
 from voltlab.api.ocpplab_compat.stages import current_stage
 from voltlab.api.provisioning import (
     insert_charger,
@@ -260,14 +265,11 @@ async def create_location(
     return JSONResponse(answer, status_code=202)
 
 
-IdQuery = Annotated[str | None, Query(min_length=1, max_length=200)]
-
-
 @router.delete("/location", status_code=204)
 async def delete_location(
     principal: CurrentPrincipal,
     request: Request,
-    location_id: Annotated[str, Query(min_length=1, max_length=200)],
+    location_id: QueryText,
 ) -> Response:
     database, org_id = get_database(request), principal.org_id
     location = await in_session(database, lambda s: location_by_id_or_name(s, org_id, location_id))
@@ -311,8 +313,8 @@ async def create_deployment(
 async def delete_deployment(
     principal: CurrentPrincipal,
     request: Request,
-    deployment_id: IdQuery = None,
-    identity: IdQuery = None,
+    deployment_id: OptionalQueryText = None,
+    identity: OptionalQueryText = None,
 ) -> Response:
     if (deployment_id is None) == (identity is None):
         raise invalid(("query", "deployment_id"), "give exactly one of deployment_id or identity")

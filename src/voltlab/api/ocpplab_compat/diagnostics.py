@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, invalid
 from voltlab.api.ocpplab_compat.frame_log import LogFrame, boot_frames, charger_frames
-from voltlab.api.ocpplab_compat.lookup import require_charger
+from voltlab.api.ocpplab_compat.lookup import QueryText, require_charger
 from voltlab.api.ocpplab_compat.stages import (
     Stage,
     boot_attempts,
@@ -115,7 +115,7 @@ def _window(
 async def diagnostics(
     principal: CurrentPrincipal,
     request: Request,
-    deployment_id: Annotated[str, Query(min_length=1, max_length=100)],
+    deployment_id: QueryText,
     since: datetime | None = None,
     until: datetime | None = None,
     previous: bool | None = None,

@@ -19,21 +19,19 @@ from voltlab.api.ocpplab_compat.frame_log import (
     delete_charger_frames,
     log_entries,
 )
-from voltlab.api.ocpplab_compat.lookup import charger_by_identity
+from voltlab.api.ocpplab_compat.lookup import QueryText, charger_by_identity
 from voltlab.api.routing import GatewayRouter
 
 router = GatewayRouter(
     prefix="/evcharger/logs", route_class=AuthenticatedRoute, include_in_schema=False
 )
 
-IdentityQuery = Annotated[str, Query(min_length=1, max_length=128)]
-
 
 @router.get("")
 async def list_logs(
     principal: CurrentPrincipal,
     request: Request,
-    identity: IdentityQuery,
+    identity: QueryText,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
@@ -57,7 +55,7 @@ async def list_logs(
 
 @router.delete("", status_code=204)
 async def delete_logs(
-    principal: CurrentPrincipal, request: Request, identity: IdentityQuery
+    principal: CurrentPrincipal, request: Request, identity: QueryText
 ) -> Response:
     database, org_id = get_database(request), principal.org_id
     charger = await in_session(database, lambda s: charger_by_identity(s, org_id, identity))

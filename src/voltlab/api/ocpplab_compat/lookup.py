@@ -5,14 +5,23 @@ charger or location is not found (a 404, never a 403)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltlab.api.context import not_found
+from voltlab.api.schemas import PRINTABLE_PATTERN
 from voltlab.store import repo
 from voltlab.store.models import Charger, Location
+
+# A name or id in a query: it reaches the database, and PostgreSQL's text cannot hold NUL (nor
+# has a charger's identity, a location's name or an id any control character): 422 for one.
+QueryText = Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE_PATTERN)]
+OptionalQueryText = Annotated[
+    str | None, Query(min_length=1, max_length=200, pattern=PRINTABLE_PATTERN)
+]
 
 # Chargers a status or events answer covers when no identity is given: the oldest first.
 MAX_LISTED_CHARGERS = 1000

@@ -25,6 +25,7 @@ from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import get_database, get_fleet, in_session, invalid, not_found
 from voltlab.api.ocpplab_compat.frame_log import boot_frames
 from voltlab.api.ocpplab_compat.lookup import (
+    OptionalQueryText,
     charger_by_identity,
     chargers_by_identities,
     org_chargers,
@@ -37,6 +38,7 @@ from voltlab.api.ocpplab_compat.stages import (
 )
 from voltlab.api.provisioning import remove_charger, set_desired_running
 from voltlab.api.routing import GatewayRouter
+from voltlab.api.schemas import PRINTABLE_PATTERN
 from voltlab.api.serialize import charger_spec, rfc3339
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store import repo
@@ -55,7 +57,7 @@ router = GatewayRouter(
 # A location's chargers are operated this many at a time (stopping one closes its socket).
 OPERATE_CONCURRENCY = 32
 ALERTS = frozenset({"failed", "stuck", "recovered"})
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE_PATTERN)]
 
 
 class OperateBody(BaseModel):
@@ -196,7 +198,7 @@ async def events(
     request: Request,
     since: datetime | None = None,
     outcome: Literal["failed", "stuck", "recovered", "alerts", "all"] | None = None,
-    identity: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    identity: OptionalQueryText = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     org_id = principal.org_id
