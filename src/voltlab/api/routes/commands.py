@@ -42,6 +42,7 @@ from voltlab.api.responses.commands import CommandAccepted, CommandPage, Command
 from voltlab.api.responses.declare import READ, WRITE, answers
 from voltlab.api.routing import GatewayRouter
 from voltlab.api.serialize import command_json, command_summary
+from voltlab.api.shared_reads import shared_read
 from voltlab.clock import wall_now
 from voltlab.fleet.hosting.command_limits import connector_rating_kw
 from voltlab.fleet.model.catalog import get_model
@@ -355,7 +356,10 @@ async def get_command(command_id: str, principal: CurrentPrincipal, request: Req
             raise not_found("command", command_id)
         return command
 
-    return SafeJSONResponse(command_json(await in_session(get_database(request), load)))
+    async def compute() -> Response:
+        return SafeJSONResponse(command_json(await in_session(get_database(request), load)))
+
+    return await shared_read(request, principal.org_id, compute)
 
 
 # After the record routes: a GET of a record then matches before the 22 command routes are

@@ -34,6 +34,7 @@ from voltlab.api.responses.cpos import (
 )
 from voltlab.api.responses.declare import AUTHENTICATED, READ, WRITE, answers
 from voltlab.api.routing import GatewayRouter
+from voltlab.api.shared_reads import shared_read
 from voltlab.cpo.service import CpoInputError, CpoLimitReached, CpoRequest, CpoService
 from voltlab.cpo.templates import gallery_json
 from voltlab.cpo.views import cpo_json, report_json, status_json
@@ -143,7 +144,10 @@ async def list_cpos(
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
         return page_body(items, next_cursor)
 
-    return SafeJSONResponse(await in_session(get_database(request), page))
+    async def compute() -> Response:
+        return SafeJSONResponse(await in_session(get_database(request), page))
+
+    return await shared_read(request, principal.org_id, compute)
 
 
 @router.get("/{cpo_id}", summary="Get CPO", **answers(CpoView, *READ, 404, description="The CPO."))
