@@ -140,6 +140,13 @@ class PlugConnectorEvent(EventModel):
         le=MAX_DURATION_SECONDS,
         description="when the driver leaves, seconds after plugging in (an ISO 15118 EV says it)",
     )
+    min_soc_percent: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="a V2X EV's reserve: it discharges no lower (at least its profile's V2X "
+        "floor); only for the v2x-* EVs",
+    )
 
 
 class ChargingLimitEvent(EventModel):
@@ -154,6 +161,17 @@ class ChargingLimitEvent(EventModel):
         default="EMS", description="who set it (OCPP ChargingLimitSourceEnumType)"
     )
     is_grid_critical: bool | None = None
+
+
+class DischargeEvent(EventModel):
+    connector_id: ConnectorId
+    power_kw: float = Field(
+        ge=0,
+        le=MAX_POWER_KW,
+        description="kW the V2X EV gives back (an external setpoint); 0 stops the discharge. "
+        "OCPP 2.1 only; at most the connector's rating, and the EV's, its reserve and the "
+        "CSMS's discharge limits bound it",
+    )
 
 
 class StationOrConnectorEvent(EventModel):
@@ -262,6 +280,9 @@ class CommandKind:
     slug: str
     event_model: type[EventModel]
     summary: str
+    # The OCPP versions whose chargers the command applies to (None: every one); a targeted
+    # charger of another version is listed in `failed` (code `not_supported`).
+    versions: tuple[str, ...] | None = None
 
     @property
     def event_type(self) -> str:
@@ -298,6 +319,12 @@ COMMAND_KINDS: tuple[CommandKind, ...] = (
         "set-charging-limit", ChargingLimitEvent, "Limit a connector or the station from outside"
     ),
     CommandKind("clear-charging-limit", StationOrConnectorEvent, "Clear an external limit"),
+    CommandKind(
+        "discharge",
+        DischargeEvent,
+        "Discharge a V2X EV (an external setpoint, OCPP 2.1)",
+        versions=("ocpp2.1",),
+    ),
 )
 
 

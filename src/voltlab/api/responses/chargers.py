@@ -71,6 +71,13 @@ class ConnectorView(ResponseModel):
     total_cost: float | None = Field(
         default=None, description="the running cost a 2.x CSMS last sent (CostUpdated)"
     )
+    export_wh: float | None = Field(
+        default=None,
+        description="Energy.Active.Export.Register: what a V2X EV gave back to the grid",
+    )
+    discharge_setpoint_w: float | None = Field(
+        default=None, description="the external setpoint the discharge command set (negative)"
+    )
 
 
 class FaultView(ResponseModel):
@@ -94,6 +101,17 @@ class ExternalLimitView(ResponseModel):
     limit_w: float
     source: Literal["EMS", "Other", "SO"]
     grid_critical: bool | None
+
+
+class DerControlView(ResponseModel):
+    """A DER control a 2.1 CSMS set (SetDERControl)."""
+
+    control_id: str
+    control_type: str = Field(examples=["LimitMaxDischarge"])
+    is_default: bool
+    priority: int = Field(description="0 is the highest")
+    superseded: bool = Field(description="overridden by one of higher priority: never executed")
+    in_force: bool = Field(description="the one of its type the station executes now")
 
 
 class DisplayMessageView(ResponseModel):
@@ -155,6 +173,7 @@ class ChargerView(ResponseModel):
     display_messages: list[DisplayMessageView] | None = Field(
         default=None, description="the ones on screen now first, in screen order"
     )
+    der_controls: list[DerControlView] | None = None
 
 
 class ChargerPage(ResponseModel):

@@ -150,6 +150,15 @@ def _queue(
     now = wall_now()
     commands: list[QueuedCommand] = []
     for charger in resolution.targets:
+        if kind.versions is not None and charger.ocpp_version not in kind.versions:
+            resolution.fail(
+                charger.id,
+                charger.identity,
+                "not_supported",
+                f"{kind.slug} needs a charger speaking {' or '.join(kind.versions)}; "
+                f"{charger.identity!r} speaks {charger.ocpp_version}",
+            )
+            continue
         if isinstance(connector_id, int) and not _connector_fits(charger, connector_id):
             resolution.fail(
                 charger.id,

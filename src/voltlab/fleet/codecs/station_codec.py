@@ -18,6 +18,7 @@ from voltlab.fleet.codecs import (
     ocpp16_profiles,
     ocpp16_reservations,
     ocpp16_triggers,
+    ocpp21,
     ocpp201_availability,
     ocpp201_control,
     ocpp201_customer,
@@ -47,7 +48,7 @@ from voltlab.fleet.codecs.ocpp201_device_model import encode_report_page
 from voltlab.fleet.codecs.ocpp201_notices import NOTICES, decode_notice_answer, encode_notice
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
-from voltlab.fleet.codecs.request_codec import RequestCodec, join
+from voltlab.fleet.codecs.request_codec import RequestCodec, extend, join
 from voltlab.fleet.codecs.shared_certificates import decode_sign_certificate_answer
 from voltlab.fleet.machine.certificate_messages import SignCertificateRequest
 from voltlab.fleet.machine.configuration_messages import ReportPage
@@ -136,6 +137,11 @@ class StationCodec:
     encode_report_page: Callable[[ReportPage], tuple[str, Payload]] | None = None
     # None: the version lacks 2.x's monitoring, display, customer and limit messages (1.6).
     encode_notice: Callable[[StationMessage], tuple[str, Payload]] | None = None
+    # The messages `encode_notice` says, and how their answers read (2.1 adds some).
+    notices: tuple[type, ...] = NOTICES
+    decode_notice_answer: Callable[[StationMessage, Payload], StationAnswerMessage] = (
+        decode_notice_answer
+    )
     # The CSMS requests the version's station answers, by action.
     requests: Mapping[str, RequestCodec] = field(default_factory=dict)
 
@@ -158,7 +164,7 @@ class StationCodec:
             return self.encode_profiles_report(message)
         if isinstance(message, ReportPage) and self.encode_report_page is not None:
             return self.encode_report_page(message)
-        if isinstance(message, NOTICES) and self.encode_notice is not None:
+        if isinstance(message, self.notices) and self.encode_notice is not None:
             return self.encode_notice(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
 
@@ -173,8 +179,8 @@ class StationCodec:
             return decode_sign_certificate_answer(payload)
         if isinstance(message, ReportPage):
             return Received()  # NotifyReportResponse carries nothing
-        if isinstance(message, NOTICES):
-            return decode_notice_answer(message, payload)
+        if isinstance(message, self.notices):
+            return self.decode_notice_answer(message, payload)
         raise TypeError(f"no flow waits for the answer to {message!r}")
 
     def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -230,6 +236,9 @@ REQUESTS_2X = join(
     shared_certificates.REQUESTS,
 )
 
+# 2.1: 2.0.1's requests, those whose 2.1 fields 2.0.1 lacks read anew, and 2.1's own.
+REQUESTS_21 = extend(REQUESTS_2X, replaced=ocpp21.REPLACED, added=ocpp21.ADDED)
+
 
 class UnsupportedVersion(ValueError):
     pass
@@ -249,6 +258,22 @@ def codec_for(version: str) -> StationCodec:
             requests=REQUESTS_16,
         )
     maintenance = partial(maintenance201.encode_call, version=version)
+    if version == OCPP21:
+        return StationCodec(
+            version,
+            authorization201,
+            registration201,
+            sessions201,
+            certificates201,
+            maintenance,
+            encode_reservation_ended,
+            ocpp21.encode_profiles_report,
+            encode_report_page,
+            ocpp21.encode_notice_21,
+            ocpp21.NOTICES_21,
+            ocpp21.decode_notice_answer_21,
+            requests=REQUESTS_21,
+        )
     return StationCodec(
         version,
         authorization201,

@@ -99,7 +99,24 @@ def live_state(runner: HostedStation) -> dict[str, Any]:
             for limit in station.external_limits.all()
         ],
         "display_messages": display_messages_view(station, now),
+        # 2.1 DER controls a CSMS set (SetDERControl), the ones in force marked.
+        "der_controls": der_controls_view(station, now),
     }
+
+
+def der_controls_view(station: Station, now: float) -> list[dict[str, Any]]:
+    der = station.v2x.der
+    return [
+        {
+            "control_id": control.control_id,
+            "control_type": control.control_type,
+            "is_default": control.is_default,
+            "priority": control.priority,
+            "superseded": control.superseded,
+            "in_force": der.effective(control.control_type, now) == control,
+        }
+        for control in der.all()
+    ]
 
 
 def display_messages_view(station: Station, now: float) -> list[dict[str, Any]]:
@@ -159,6 +176,9 @@ def _connectors(station: Station) -> list[dict[str, Any]]:
                 if tx is None
                 else round(tx.energy_wh(conn.register_wh), 1),
                 "meter_wh": round(conn.register_wh, 1),
+                # V2X: what the EV gave back, and the external setpoint (`discharge`) held.
+                "export_wh": round(conn.export_wh, 1),
+                "discharge_setpoint_w": station.v2x.setpoints.get(connector_id),
                 "power_w": round(conn.power_w, 1),
                 "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
                 "ev": None if conn.ev is None else conn.ev.profile.name,

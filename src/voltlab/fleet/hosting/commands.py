@@ -1,4 +1,4 @@
-"""The 22 gateway commands, executed against one hosted station. Each checks its preconditions
+"""The 23 gateway commands, executed against one hosted station. Each checks its preconditions
 before touching the station, so a failed command leaves it as it was."""
 
 from __future__ import annotations
@@ -30,8 +30,15 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
     SendLocalListAnswer,
 )
+from voltlab.fleet.machine.v2x_messages import (
+    Discharge,
+    DischargeAnswer,
+    GridConditionAnswer,
+    GridConditionChanged,
+)
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.config import ConfigError
+from voltlab.fleet.model.der_controls import GRID_EVENTS
 from voltlab.fleet.model.ev import EV_PROFILES, PROFILES_BY_NAME, ElectricVehicle
 from voltlab.fleet.model.station import Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
@@ -174,6 +181,7 @@ async def inject_fault(runner: StationRunner, payload: dict[str, Any]) -> Result
     fault = Fault(fault_type, payload.get("vendor_error_code"), payload.get("info"))
     runner.station.set_fault(connector_id, fault, runner.now())
     await runner.publish_status()
+    grid = await _grid_condition(runner, connector_id, fault_type)
     stopped = []
     if fault.blocks_charging:
         reason = "EmergencyStop" if fault_type in EMERGENCY_FAULTS else "Other"
@@ -182,20 +190,45 @@ async def inject_fault(runner: StationRunner, payload: dict[str, Any]) -> Result
             if runner.station.connectors[cid].transaction is not None:
                 tx = await runner.stop_transaction(cid, reason)
                 stopped.append(_tx_result(tx, runner))
-    return {
+    body: Result = {
         "connector_id": connector_id,
         "status": runner.station.connector_status(connector_id).status,
         "stopped_transactions": stopped,
     }
+    return body if grid is None else body | grid
 
 
 async def clear_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload, allow_zero=True)
-    runner.station.clear_fault(connector_id, runner.now())
+    cleared = runner.station.clear_fault(connector_id, runner.now())
     await runner.publish_status()
-    return {
+    grid = await _grid_condition(runner, connector_id, cleared.fault_type)
+    body: Result = {
         "connector_id": connector_id,
         "status": runner.station.connector_status(connector_id).status,
+    }
+    return body if grid is None else body | grid
+
+
+async def _grid_condition(
+    runner: StationRunner, connector_id: int, fault_type: str
+) -> Result | None:
+    """A grid event on the station (connector 0) of a 2.1 station: the DER controls answer
+    it (NotifyDERAlarm, a trip stops the power); the result says what followed."""
+    if (
+        connector_id != 0
+        or fault_type not in GRID_EVENTS
+        or not runner.machine.settings.bidirectional
+    ):
+        return None
+    answer = await runner.driver.run_command(GridConditionChanged())
+    assert isinstance(answer, GridConditionAnswer)
+    return {
+        "grid_event": answer.grid_event,
+        "der_alarms": [
+            {"control_type": alarm.control_type, "ended": alarm.ended} for alarm in answer.alarms
+        ],
+        "der_trip": answer.ceasing,
     }
 
 
@@ -205,7 +238,12 @@ async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Resu
     departure = payload.get("departure_seconds")
     if departure is not None:
         departure = bounded_int(departure, "departure_seconds", 1, MAX_DURATION_SECONDS)
-    if payload.get("ev_profile") or payload.get("soc_percent") is not None or departure:
+    if (
+        payload.get("ev_profile")
+        or payload.get("soc_percent") is not None
+        or departure
+        or payload.get("min_soc_percent") is not None
+    ):
         name = payload.get("ev_profile")
         if name is not None and name not in PROFILES_BY_NAME:
             raise StationError(
@@ -214,7 +252,16 @@ async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Resu
         profile = PROFILES_BY_NAME[name] if name else runner.station.rng().choice(EV_PROFILES)
         soc = payload.get("soc_percent")
         leaves = None if departure is None else runner.now() + departure
-        ev = ElectricVehicle(profile, 30.0 if soc is None else float(soc), leaves)
+        reserve = payload.get("min_soc_percent")
+        if reserve is not None and not profile.bidirectional:
+            raise StationError(
+                "ev_not_bidirectional",
+                f"min_soc_percent is the reserve of a V2X EV; {profile.name} cannot discharge",
+            )
+        reserve = None if reserve is None else bounded_number(reserve, "min_soc_percent", 100)
+        ev = ElectricVehicle(
+            profile, 30.0 if soc is None else float(soc), leaves, min_soc_percent=reserve
+        )
     await runner.plug(connector_id, ev)
     conn = runner.station.connectors[connector_id]
     return {
@@ -405,6 +452,27 @@ async def clear_charging_limit(runner: StationRunner, payload: dict[str, Any]) -
     return _limit_result(await runner.driver.run_command(ClearExternalLimit(connector_id)))
 
 
+async def discharge(runner: StationRunner, payload: dict[str, Any]) -> Result:
+    """An external setpoint (an EMS, a home energy manager): the V2X EV on the connector
+    discharges at `power_kw` (0: stops) where the 2.1 station's schedule lets it follow one."""
+    connector_id = _connector(runner, payload)
+    rating = connector_rating_kw(runner.station.model, connector_id) or 0.0
+    power_kw = payload.get("power_kw")
+    power_kw = 0.0 if power_kw == 0 else bounded_number(power_kw, "power_kw", rating)
+    answer = await runner.driver.run_command(Discharge(connector_id, float(power_kw) * 1000.0))
+    assert isinstance(answer, DischargeAnswer)
+    conn = runner.station.connectors[connector_id]
+    return {
+        "connector_id": connector_id,
+        "setpoint_w": answer.setpoint_w,
+        "power_w": round(answer.power_w, 1),
+        "operation_mode": answer.operation_mode,
+        "following_setpoint": answer.following,
+        "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
+        "export_wh": round(conn.export_wh, 1),
+    }
+
+
 def _limit_result(answer: object) -> Result:
     assert isinstance(answer, ExternalLimitAnswer)
     return {
@@ -438,4 +506,5 @@ COMMANDS: dict[str, CommandFn] = {
     "restart_link": restart_link,
     "set_charging_limit": set_charging_limit,
     "clear_charging_limit": clear_charging_limit,
+    "discharge": discharge,
 }

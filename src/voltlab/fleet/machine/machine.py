@@ -77,6 +77,7 @@ from voltlab.fleet.machine.flows import (
     configuration,
     customer_information,
     data_transfer,
+    der_control,
     display_messages,
     local_list,
     metering,
@@ -126,6 +127,13 @@ from voltlab.fleet.machine.session_messages import (
 )
 from voltlab.fleet.machine.settings import MachineSettings, transaction_points
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
+from voltlab.fleet.machine.v2x_messages import (
+    ClearDERControl,
+    Discharge,
+    GetDERControl,
+    GridConditionChanged,
+    SetDERControl,
+)
 from voltlab.fleet.model.certificates import CsrFactory, make_csr
 from voltlab.fleet.model.device_model import DeviceModel
 from voltlab.fleet.model.device_monitoring import MonitorEvaluator
@@ -160,6 +168,7 @@ class StationMachine:
             folds_statuses_2x=settings.folds_statuses_2x,
             reports_charging_limits=settings.reports_charging_limits,
             network_profiles=settings.network_profiles,
+            bidirectional=settings.bidirectional,
             new_transaction_id=new_transaction_id,
             registration=self.registration,
             make_csr=make_csr,
@@ -264,8 +273,8 @@ class StationMachine:
             return self.maintenance.timer_fired(name, now)
         if prefix == "limit":
             return self.flows.start(self._limit_due(int(connector)), no_result)
-        if name == profiles.PROFILES_TIMER:
-            return profiles.limits_changed(self.context)
+        if name == profiles.PROFILES_TIMER:  # a profile's period or a DER control's window
+            return profiles.limits_changed(self.context) + der_control.alarm_changes(self.context)
         if prefix == "cable":
             return self.flows.start(cable.cable_timeout(self.context, int(connector)), no_result)
         if name == security_profile.FALLBACK_TIMER:
@@ -335,7 +344,8 @@ class StationMachine:
         return self._request_2x(message)
 
     def _request_2x(self, message: CsmsRequestMessage) -> list[Effect]:
-        """The requests 2.x added: monitoring, display messages, customer data, cost."""
+        """The requests 2.x added: monitoring, display messages, customer data, cost; 2.1's
+        DER control."""
         ctx = self.context
         if isinstance(message, MonitoringRequest):
             return monitoring.request(ctx, self.device_model, self.flows, message)
@@ -345,6 +355,8 @@ class StationMachine:
             return customer_information.customer_information(ctx, self.flows, message)
         if isinstance(message, CostUpdated):
             return customer_information.cost_updated(ctx, message)
+        if isinstance(message, SetDERControl | GetDERControl | ClearDERControl):
+            return der_control.request(ctx, self.flows, message)
         raise UnhandledEvent(f"no flow handles {message!r}")  # certificates: see `handle`
 
     def _configuration(self, message: ConfigurationRequest) -> list[Effect]:
@@ -409,6 +421,10 @@ class StationMachine:
             return charging_limits.set_external_limit(self.context, message)
         if isinstance(message, ClearExternalLimit):
             return charging_limits.clear_external_limit(self.context, message)
+        if isinstance(message, Discharge):
+            return der_control.discharge(self.context, message)
+        if isinstance(message, GridConditionChanged):
+            return der_control.grid_condition_changed(self.context)
         return self.flows.start(self._session_flow(message), _session_result)
 
     def _session_flow(self, message: GatewayCommandMessage) -> Flow[Any]:

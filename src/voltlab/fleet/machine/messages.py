@@ -65,6 +65,13 @@ from voltlab.fleet.machine.trigger_messages import (
     TriggerAnswer,
     TriggerRequest,
 )
+from voltlab.fleet.machine.v2x_messages import (
+    DERCall,
+    DERControlAnswer,
+    DERRequest,
+    V2XCommand,
+    V2XCommandAnswer,
+)
 from voltlab.fleet.model.auth import IdTagInfo
 
 # ReserveNow's answer words are the same in 1.6 and 2.x.
@@ -294,6 +301,7 @@ CsmsRequestMessage = (
     | MonitoringRequest
     | DisplayRequest
     | CustomerRequest
+    | DERRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -317,6 +325,8 @@ CsmsAnswerMessage = (
     | DisplayAnswer
     | CustomerAnswer
     | ExternalLimitAnswer
+    | DERControlAnswer
+    | V2XCommandAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -328,6 +338,7 @@ GatewayCommandMessage = (
     | ControlCommand
     | RequestCertificate
     | ExternalLimitCommand
+    | V2XCommand
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = (
@@ -344,6 +355,7 @@ StationMessage = (
     | DisplayMessagesPage
     | CustomerInformationPage
     | ChargingLimitCall
+    | DERCall
 )
 StationAnswerMessage = (
     AuthorizeAnswer

@@ -15,8 +15,12 @@ ConfigurationStatus = Literal["Accepted", "Rejected", "RebootRequired", "NotSupp
 MEASURANDS = frozenset(
     {
         "Energy.Active.Import.Register",
+        # What flows from the EV to the grid (V2X); zero for an EV that only charges.
+        "Energy.Active.Export.Register",
         "Power.Active.Import",
+        "Power.Active.Export",
         "Current.Import",
+        "Current.Export",
         "Current.Offered",
         "Voltage",
         "SoC",
