@@ -104,6 +104,12 @@ class DerControl:
         return start_a < end_b and start_b < end_a
 
 
+def _order(control: DerControl) -> tuple[int, bool, int, str]:
+    """By type, defaults first, then by priority (the highest first)."""
+    kind = DER_CONTROL_TYPES.index(control.control_type)
+    return kind, not control.is_default, control.priority, control.control_id
+
+
 def _window(control: DerControl) -> tuple[float, float]:
     start = float("-inf") if control.start is None else control.start
     end = float("inf") if control.duration is None else start + control.duration
@@ -165,12 +171,15 @@ class DerControls:
             control_type = None
         else:
             matches = list(self._controls.values())
-        return [
-            control
-            for control in matches
-            if (is_default is None or control.is_default == is_default)
-            and (control_type is None or control.control_type == control_type)
-        ]
+        return sorted(
+            (
+                control
+                for control in matches
+                if (is_default is None or control.is_default == is_default)
+                and (control_type is None or control.control_type == control_type)
+            ),
+            key=_order,
+        )
 
     def clear(
         self, *, is_default: bool, control_type: str | None = None, control_id: str | None = None
@@ -182,10 +191,7 @@ class DerControls:
         return doomed
 
     def all(self) -> list[DerControl]:
-        return sorted(
-            self._controls.values(),
-            key=lambda c: (DER_CONTROL_TYPES.index(c.control_type), not c.is_default, c.priority),
-        )
+        return sorted(self._controls.values(), key=_order)
 
     # -- what is in force ---------------------------------------------------------------------
 
