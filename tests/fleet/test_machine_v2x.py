@@ -94,6 +94,15 @@ def test_21_periods_are_read_acted_on_and_reported_back() -> None:
         "setpoint": -7000.0,
         "dischargeLimit": -8000.0,
     }
+    [changed] = [
+        event
+        for event in csms.actions("TransactionEvent")
+        if event["triggerReason"] == "OperationModeChanged"
+    ]
+    assert changed["transactionInfo"] == {
+        "transactionId": tx_id,
+        "operationMode": "CentralSetpoint",
+    }
     # A CentralSetpoint without a setpoint is no schedule.
     bad = request(
         csms, "SetChargingProfile", setpoint_profile(tx_id, operationMode="CentralSetpoint")

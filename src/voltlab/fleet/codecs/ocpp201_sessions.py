@@ -13,6 +13,7 @@ from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
     MeterValuesAnswer,
     MeterValuesReport,
+    OperationModeChanged,
     Received,
     SessionAnswer,
     SessionMessage,
@@ -107,6 +108,8 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
                 "Updated", message.trigger, message.tx, message.sent_at, meterValue=value
             )
         return "MeterValues", {"evseId": message.connector_id, "meterValue": value}
+    if isinstance(message, OperationModeChanged):  # 2.1's (codecs/ocpp21_sessions.py)
+        raise TypeError(f"OCPP 2.0.1 has no message for {message!r}")
     return _ended(message)
 
 

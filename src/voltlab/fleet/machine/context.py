@@ -99,6 +99,8 @@ class FlowContext:
     reporting_statuses: bool = False
     reported_statuses: dict[int, str] = field(default_factory=dict)
     charging_states: dict[int, str] = field(default_factory=dict)
+    # 2.1: the operation mode last reported per transaction (by its local id).
+    operation_modes: dict[int, str] = field(default_factory=dict)
     # The CA certificates and the station's own (flows/certificates.py); a new key pair and
     # its CSR come from `make_csr` (injected: key generation is random and takes CPU).
     certificates: CertificateStore = field(default_factory=CertificateStore)

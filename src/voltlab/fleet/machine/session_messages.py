@@ -140,6 +140,16 @@ class ChargingStateChanged:
 
 
 @dataclass(frozen=True)
+class OperationModeChanged:
+    """2.1: the operation mode a transaction's schedule asks for changed (TransactionEvent
+    Updated, triggerReason OperationModeChanged, with the mode)."""
+
+    tx: TransactionRef
+    mode: str  # an OperationModeEnumType value
+    sent_at: float
+
+
+@dataclass(frozen=True)
 class TransactionTriggered:
     """2.x: the CSMS asked for the transaction's state (TriggerMessage TransactionEvent): a
     TransactionEvent Updated of its own, triggerReason Trigger, without meter values."""
@@ -263,6 +273,7 @@ SessionMessage = (
     | StatusReport
     | ChargingStateChanged
     | TransactionTriggered
+    | OperationModeChanged
 )
 SessionAnswer = (
     TransactionStartedAnswer
@@ -279,6 +290,7 @@ SESSION_MESSAGES = (
     StatusReport,
     ChargingStateChanged,
     TransactionTriggered,
+    OperationModeChanged,
 )
 
 
@@ -292,5 +304,6 @@ def is_transaction_message(message: object) -> bool:
         | TransactionAuthorized
         | TransactionEnded
         | ChargingStateChanged
-        | TransactionTriggered,
+        | TransactionTriggered
+        | OperationModeChanged,
     )
