@@ -1,4 +1,4 @@
-"""/ocpp/commands: the 20 command endpoints and the command records they create.
+"""/ocpp/commands: the command endpoints (COMMAND_KINDS) and the command records they create.
 
 One path for every command (docs/architecture.md): validate -> one `commands` row per targeted
 charger -> commit -> `fleet.submit_command(id)`. The dispatcher reports the outcome on the row."""
@@ -205,7 +205,7 @@ def _announce_queued(live: LiveHub, org_id: str, commands: list[QueuedCommand]) 
         live.publish(LiveEvent(org_id, "commands", "command", body))
 
 
-# --- the 20 command endpoints ------------------------------------------------------------------
+# --- the command endpoints (COMMAND_KINDS) -----------------------------------------------------
 
 
 class _CommandBody(BaseModel):
