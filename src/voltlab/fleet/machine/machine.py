@@ -157,6 +157,7 @@ class StationMachine:
     ) -> None:
         self.station = station
         self.settings = settings
+        station.v2x.enabled = settings.bidirectional  # 2.1 only
         self.maintenance = Maintenance(station, pacing or MaintenancePacing())
         self.registration = registration.Registration()
         self.context = FlowContext(

@@ -55,9 +55,12 @@ class V2XState:
     """What a station holds for bidirectional power transfer: the setpoints external systems
     gave its connectors, and its DER controls."""
 
-    __slots__ = ("der", "setpoints")
+    __slots__ = ("der", "enabled", "setpoints")
 
     def __init__(self) -> None:
+        # Off for a station whose OCPP version has no V2X (the machine says, by its settings):
+        # its power is what 1.6 and 2.0.1 always made of it, at no cost.
+        self.enabled = True
         self.setpoints: dict[int, float] = {}
         self.der = DerControls()
 
@@ -113,6 +116,8 @@ def engaged(station: Station) -> bool:
     """Could anything of V2X bear on the station's power now? (The common case, a station
     without profiles, setpoints or DER controls, skips the rest.)"""
     v2x = station.v2x
+    if not v2x.enabled:
+        return False
     return station.profiles.any_installed() or bool(v2x.setpoints or v2x.der)
 
 
