@@ -17,6 +17,7 @@ from voltlab.fleet.hosting.command_limits import (
     bounded_number,
     connector_rating_kw,
 )
+from voltlab.fleet.hosting.v2x_commands import discharge, grid_condition
 from voltlab.fleet.machine.charging_limit_messages import (
     ClearExternalLimit,
     ExternalLimitAnswer,
@@ -30,15 +31,8 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
     SendLocalListAnswer,
 )
-from voltlab.fleet.machine.v2x_messages import (
-    Discharge,
-    DischargeAnswer,
-    GridConditionAnswer,
-    GridConditionChanged,
-)
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.config import ConfigError
-from voltlab.fleet.model.der_controls import GRID_EVENTS
 from voltlab.fleet.model.ev import EV_PROFILES, PROFILES_BY_NAME, ElectricVehicle
 from voltlab.fleet.model.station import Fault, StationError, Transaction
 from voltlab.ocpp.errors import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
@@ -181,7 +175,7 @@ async def inject_fault(runner: StationRunner, payload: dict[str, Any]) -> Result
     fault = Fault(fault_type, payload.get("vendor_error_code"), payload.get("info"))
     runner.station.set_fault(connector_id, fault, runner.now())
     await runner.publish_status()
-    grid = await _grid_condition(runner, connector_id, fault_type)
+    grid = await grid_condition(runner, connector_id, fault_type)
     stopped = []
     if fault.blocks_charging:
         reason = "EmergencyStop" if fault_type in EMERGENCY_FAULTS else "Other"
@@ -202,34 +196,12 @@ async def clear_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload, allow_zero=True)
     cleared = runner.station.clear_fault(connector_id, runner.now())
     await runner.publish_status()
-    grid = await _grid_condition(runner, connector_id, cleared.fault_type)
+    grid = await grid_condition(runner, connector_id, cleared.fault_type)
     body: Result = {
         "connector_id": connector_id,
         "status": runner.station.connector_status(connector_id).status,
     }
     return body if grid is None else body | grid
-
-
-async def _grid_condition(
-    runner: StationRunner, connector_id: int, fault_type: str
-) -> Result | None:
-    """A grid event on the station (connector 0) of a 2.1 station: the DER controls answer
-    it (NotifyDERAlarm, a trip stops the power); the result says what followed."""
-    if (
-        connector_id != 0
-        or fault_type not in GRID_EVENTS
-        or not runner.machine.settings.bidirectional
-    ):
-        return None
-    answer = await runner.driver.run_command(GridConditionChanged())
-    assert isinstance(answer, GridConditionAnswer)
-    return {
-        "grid_event": answer.grid_event,
-        "der_alarms": [
-            {"control_type": alarm.control_type, "ended": alarm.ended} for alarm in answer.alarms
-        ],
-        "der_trip": answer.ceasing,
-    }
 
 
 async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
@@ -450,27 +422,6 @@ async def set_charging_limit(runner: StationRunner, payload: dict[str, Any]) -> 
 async def clear_charging_limit(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload, allow_zero=True)
     return _limit_result(await runner.driver.run_command(ClearExternalLimit(connector_id)))
-
-
-async def discharge(runner: StationRunner, payload: dict[str, Any]) -> Result:
-    """An external setpoint (an EMS, a home energy manager): the V2X EV on the connector
-    discharges at `power_kw` (0: stops) where the 2.1 station's schedule lets it follow one."""
-    connector_id = _connector(runner, payload)
-    rating = connector_rating_kw(runner.station.model, connector_id) or 0.0
-    power_kw = payload.get("power_kw")
-    power_kw = 0.0 if power_kw == 0 else bounded_number(power_kw, "power_kw", rating)
-    answer = await runner.driver.run_command(Discharge(connector_id, float(power_kw) * 1000.0))
-    assert isinstance(answer, DischargeAnswer)
-    conn = runner.station.connectors[connector_id]
-    return {
-        "connector_id": connector_id,
-        "setpoint_w": answer.setpoint_w,
-        "power_w": round(answer.power_w, 1),
-        "operation_mode": answer.operation_mode,
-        "following_setpoint": answer.following,
-        "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
-        "export_wh": round(conn.export_wh, 1),
-    }
 
 
 def _limit_result(answer: object) -> Result:

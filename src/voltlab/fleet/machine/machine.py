@@ -9,7 +9,8 @@ remote start and stop), meter sampling and limits, charging profiles, status rep
 and unlock, firmware and log jobs, certificates, configuration (1.6 keys, the 2.x device
 model and its reports), TriggerMessage and GetTransactionStatus; and 2.x's monitoring (the
 device model's monitors evaluated after every event that may change the station), display
-messages, customer information, costs, network profiles, external limits and ISO 15118 needs."""
+messages, customer information, costs, network profiles, external limits and ISO 15118 needs;
+2.1's bidirectional power transfer (operation modes, external setpoints) and DER control."""
 
 from __future__ import annotations
 
