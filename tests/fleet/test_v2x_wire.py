@@ -159,6 +159,8 @@ async def test_a_21_session_discharges_at_the_setpoint_and_meters_both_ways(
     )
     state = runner.live_state()["connectors"][0]
     assert state["status"] == "Charging" and state["power_w"] == SETPOINT_W
+    # In dynamic control the EV follows setpoints: it plans no schedule of its own.
+    assert peer.calls(ident, "NotifyEVChargingSchedule") == []
     assert state["export_wh"] >= last[EXPORT]
     await COMMANDS["stop_session"](runner, {"connector_id": 1})
     await peer.sync()

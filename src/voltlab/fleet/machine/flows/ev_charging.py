@@ -102,6 +102,10 @@ def ev_charging_schedule(
     ev = conn.ev
     if not ev.profile.iso15118:
         return []
+    if ctx.bidirectional and ev.profile.bidirectional:
+        # A V2X EV on a 2.1 station asked for ISO 15118-20 dynamic control (its needs say
+        # DynamicControl): it follows the station's setpoints and plans no schedule.
+        return []
     now = ctx.now
     horizon = PLAN_WITHOUT_DEPARTURE_S
     if ev.departure_at is not None and ev.departure_at > now:
