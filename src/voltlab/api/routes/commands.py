@@ -357,7 +357,7 @@ async def get_command(command_id: str, principal: CurrentPrincipal, request: Req
     return await shared_read(request, principal.org_id, compute)
 
 
-# After the record routes: a GET of a record then matches before the 22 command routes are
+# After the record routes: a GET of a record then matches before the command routes are
 # tried (a path matched here is never one of theirs, so the order changes no answer).
 for _kind in COMMAND_KINDS:
     _add_command_route(_kind)
