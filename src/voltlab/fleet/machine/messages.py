@@ -59,6 +59,13 @@ from voltlab.fleet.machine.session_messages import (
     SessionMessage,
     SessionResult,
 )
+from voltlab.fleet.machine.stream_messages import (
+    OpenStreamAnswer,
+    StreamAnswer,
+    StreamCall,
+    StreamRequest,
+)
+from voltlab.fleet.machine.tariff_messages import TariffAnswerMessage, TariffCall, TariffRequest
 from voltlab.fleet.machine.trigger_messages import (
     GetTransactionStatus,
     TransactionStatusAnswer,
@@ -294,6 +301,8 @@ CsmsRequestMessage = (
     | MonitoringRequest
     | DisplayRequest
     | CustomerRequest
+    | TariffRequest
+    | StreamRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -317,6 +326,8 @@ CsmsAnswerMessage = (
     | DisplayAnswer
     | CustomerAnswer
     | ExternalLimitAnswer
+    | TariffAnswerMessage
+    | StreamAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -344,6 +355,8 @@ StationMessage = (
     | DisplayMessagesPage
     | CustomerInformationPage
     | ChargingLimitCall
+    | TariffCall
+    | StreamCall
 )
 StationAnswerMessage = (
     AuthorizeAnswer
@@ -352,4 +365,5 @@ StationAnswerMessage = (
     | SessionAnswer
     | SignCertificateAnswer
     | ChargingLimitCallAnswer
+    | OpenStreamAnswer
 )
