@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
-from voltlab.fleet.model.tariff_cost import ComponentCost, CostDetails, PeriodReport
+from voltlab.fleet.model.cost_report import ComponentCost, CostDetails, PeriodReport
 from voltlab.fleet.model.tariffs import TaxRate
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
@@ -99,7 +99,9 @@ def _period(period: PeriodReport) -> ChargingPeriodType:
         ("MaxCurrent", period.max_current_a),
         ("MinCurrent", period.min_current_a),
     )
-    dimensions.extend({"type": kind, "volume": value} for kind, value in measured if value is not None)
+    dimensions.extend(
+        {"type": kind, "volume": value} for kind, value in measured if value is not None
+    )
     return {
         "startPeriod": format_timestamp(period.start),
         "tariffId": period.tariff_id,

@@ -5,7 +5,7 @@ from the station."""
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 from voltlab.fleet.codecs import ocpp201_monitoring
 from voltlab.fleet.codecs.ocpp201_device_model import ADDITIONAL_INFO_MAX_LENGTH
@@ -139,12 +139,8 @@ def decode_open_answer(payload: Payload) -> OpenStreamAnswer:
 # The CSMS requests this module reads, by action (codecs/request_codec.py);
 # SetVariableMonitoring replaces 2.0.1's for a 2.1 station.
 REQUESTS: dict[str, RequestCodec] = {
-    "SetVariableMonitoring": RequestCodec(
-        decode_set_variable_monitoring, _SET_MONITORING.encode
-    ),
-    "GetPeriodicEventStream": RequestCodec(
-        decode_get_periodic_event_stream, encode_streams_answer
-    ),
+    "SetVariableMonitoring": RequestCodec(decode_set_variable_monitoring, _SET_MONITORING.encode),
+    "GetPeriodicEventStream": RequestCodec(decode_get_periodic_event_stream, encode_streams_answer),
     "AdjustPeriodicEventStream": RequestCodec(
         decode_adjust_periodic_event_stream, encode_adjust_answer
     ),

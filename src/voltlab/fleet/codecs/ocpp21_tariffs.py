@@ -230,7 +230,5 @@ REQUESTS: dict[str, RequestCodec] = {
     "SetDefaultTariff": RequestCodec(decode_set_default_tariff, encode_tariff_answer),
     "GetTariffs": RequestCodec(decode_get_tariffs, encode_tariffs_answer),
     "ClearTariffs": RequestCodec(decode_clear_tariffs, encode_clear_tariffs_answer),
-    "ChangeTransactionTariff": RequestCodec(
-        decode_change_transaction_tariff, encode_tariff_answer
-    ),
+    "ChangeTransactionTariff": RequestCodec(decode_change_transaction_tariff, encode_tariff_answer),
 }

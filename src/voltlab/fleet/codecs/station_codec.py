@@ -18,6 +18,9 @@ from voltlab.fleet.codecs import (
     ocpp16_profiles,
     ocpp16_reservations,
     ocpp16_triggers,
+    ocpp21_streams,
+    ocpp21_tariff_stream_calls,
+    ocpp21_tariffs,
     ocpp201_availability,
     ocpp201_control,
     ocpp201_customer,
@@ -35,7 +38,6 @@ from voltlab.fleet.codecs import (
     shared_requests,
 )
 from voltlab.fleet.codecs import ocpp16_certificates as certificates16
-from voltlab.fleet.codecs import ocpp21_streams, ocpp21_tariff_stream_calls, ocpp21_tariffs
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
 from voltlab.fleet.codecs import ocpp16_registration as registration16
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16

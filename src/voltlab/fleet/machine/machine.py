@@ -112,7 +112,6 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
 )
 from voltlab.fleet.machine.monitoring_messages import MonitoringRequest
-from voltlab.fleet.machine.stream_messages import StreamRequest
 from voltlab.fleet.machine.session_messages import (
     CloseInterrupted,
     EndSession,
@@ -128,6 +127,7 @@ from voltlab.fleet.machine.session_messages import (
     Unplug,
 )
 from voltlab.fleet.machine.settings import MachineSettings, transaction_points
+from voltlab.fleet.machine.stream_messages import StreamRequest
 from voltlab.fleet.machine.tariff_messages import TariffRequest
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
 from voltlab.fleet.model.certificates import CsrFactory, make_csr

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.cost_report import CostDetails
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.measurands import Sample
 from voltlab.fleet.model.records import Transaction
 from voltlab.fleet.model.smart_charging import ChargingProfile
-from voltlab.fleet.model.tariff_cost import CostDetails
 
 
 @dataclass(frozen=True)

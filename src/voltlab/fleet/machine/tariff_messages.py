@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from voltlab.fleet.machine.session_messages import TransactionRef
-from voltlab.fleet.model.tariff_cost import CostDetails
+from voltlab.fleet.model.cost_report import CostDetails
 from voltlab.fleet.model.tariffs import Assignment, Tariff
 
 

@@ -13,8 +13,8 @@ from voltlab.fleet.model.auth import AuthCache, IdTagInfo, LocalAuthList
 from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.config import StationConfig
 from voltlab.fleet.model.display_messages import DisplayMessages
-from voltlab.fleet.model.event_streams import EventStreams
 from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.event_streams import EventStreams
 from voltlab.fleet.model.external_limits import ExternalLimits
 from voltlab.fleet.model.monitors import Monitors, preset_monitors
 from voltlab.fleet.model.network_profiles import NetworkProfiles

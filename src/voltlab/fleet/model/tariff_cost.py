@@ -24,95 +24,39 @@ evaluated once, when the meter starts."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from voltlab.fleet.model.records import Connector, MeterReading
-from voltlab.fleet.model.tariffs import (
-    DAYS,
-    Conditions,
-    PriceComponent,
-    PriceLimit,
-    Tariff,
-    Tariffs,
-    TaxRate,
-    minutes_of,
+from voltlab.fleet.model.cost_report import (
+    ComponentCost,
+    CostDetails,
+    CostTotals,
+    PeriodReport,
+    exact,
+    limited,
+    rounded,
+    with_taxes,
 )
+from voltlab.fleet.model.records import Connector, MeterReading
+from voltlab.fleet.model.tariff_conditions import (
+    Reading,
+    State,
+    first_index,
+    fixed_holds,
+    index_of,
+)
+from voltlab.fleet.model.tariffs import PriceComponent, Tariff, Tariffs, TaxRate, minutes_of
 
 DAY = 86_400.0
 ENERGY_RESOLUTION_WH = 1  # decimals of the register as reported (Sample.decimals)
-TIME_COMPONENTS = ("charging_time", "idle_time")
 EPSILON = 1e-9
 
 
 def meter_wh(register_wh: float) -> Decimal:
     """The register as the station reports it (0.1 Wh), as an exact decimal."""
     return Decimal(repr(round(register_wh, ENERGY_RESOLUTION_WH)))
-
-
-def _decimal(value: float) -> Decimal:
-    return Decimal(repr(value))
-
-
-def with_taxes(net: Decimal, rates: Iterable[TaxRate]) -> Decimal:
-    """`net` with its taxes: stack 0 on the net price, stack n on top of stack n - 1; the
-    rates of one stack are added."""
-    rates = tuple(rates)
-    amount = net
-    for stack in sorted({rate.stack for rate in rates}):
-        percent = sum((_decimal(r.tax) for r in rates if r.stack == stack), Decimal(0))
-        amount += amount * percent / 100
-    return amount
-
-
-def rounded(amount: Decimal, decimals: int) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
-# -- what the cost report says (CostDetailsType, in no version's words) ------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ComponentCost:
-    excl_tax: float
-    incl_tax: float
-    tax_rates: tuple[TaxRate, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CostTotals:
-    currency: str
-    type_of_cost: str  # NormalCost | MinCost | MaxCost
-    components: tuple[tuple[str, ComponentCost], ...]  # (COMPONENTS name, cost)
-    excl_tax: float | None
-    incl_tax: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodReport:
-    """One ChargingPeriodType: a stretch over which the same price elements applied."""
-
-    start: float
-    tariff_id: str
-    energy_wh: float
-    charging_s: float
-    idle_s: float
-    min_power_w: float | None
-    max_power_w: float | None
-    min_current_a: float | None
-    max_current_a: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class CostDetails:
-    periods: tuple[PeriodReport, ...]
-    totals: CostTotals
-    energy_wh: float
-    charging_s: int
-    idle_s: int
 
 
 # -- the meter of one transaction ---------------------------------------------------------------
@@ -183,9 +127,9 @@ class CostMeter:
         for name, component in fees:
             if component is None:
                 continue
-            index = _first(component, lambda c: _fixed_hold(c, at, evse_kind))
+            index = first_index(component, lambda c: fixed_holds(c, at, evse_kind))
             if index is not None:
-                meter._charge(name, component, _decimal(component.prices[index].price))
+                meter._charge(name, component, exact(component.prices[index].price))
         return meter
 
     @property
@@ -203,7 +147,7 @@ class CostMeter:
         if not charging:
             power_w = current_a = 0.0
         cuts = [start, *self._cuts(start, now, energy, charging), now] if span > 0 else [start]
-        reading = _Reading(power_w, current_a, charging)
+        reading = Reading(power_w, current_a, charging)
         if span <= 0:  # energy without time: priced at the elements in force
             self._piece(start, start, energy, self.last_register_wh, register_wh, reading)
         for left, right in zip(cuts, cuts[1:], strict=False):
@@ -266,10 +210,10 @@ class CostMeter:
         energy: float,
         reg_left: float,
         reg_right: float,
-        reading: _Reading,
+        reading: Reading,
     ) -> None:
         seconds = right - left
-        middle = _State(
+        middle = State(
             at=left + seconds / 2,
             energy_wh=self.energy_wh + energy / 2,
             elapsed_s=left + seconds / 2 - self.started_at,
@@ -280,9 +224,9 @@ class CostMeter:
         )
         tariff = self.tariff
         used = (
-            _index(tariff.energy, middle),
-            _index(tariff.charging_time, middle),
-            _index(tariff.idle_time, middle),
+            index_of(tariff.energy, middle),
+            index_of(tariff.charging_time, middle),
+            index_of(tariff.idle_time, middle),
         )
         period = self.periods[-1]
         if period.elements is None:
@@ -293,14 +237,14 @@ class CostMeter:
         wh = meter_wh(reg_right) - meter_wh(reg_left)
         energy_index, charging_index, idle_index = used
         if tariff.energy is not None and energy_index is not None:
-            price = _decimal(tariff.energy.prices[energy_index].price)
+            price = exact(tariff.energy.prices[energy_index].price)
             self._charge("energy", tariff.energy, price * wh / 1000)
         time_component = tariff.charging_time if reading.charging else tariff.idle_time
         time_index = charging_index if reading.charging else idle_index
         name = "charging_time" if reading.charging else "idle_time"
         if time_component is not None and time_index is not None and seconds > 0:
-            price = _decimal(time_component.prices[time_index].price)
-            self._charge(name, time_component, price * _decimal(seconds) / 60)
+            price = exact(time_component.prices[time_index].price)
+            self._charge(name, time_component, price * exact(seconds) / 60)
         period.energy_wh += wh
         if reading.charging:
             period.charging_s += seconds
@@ -341,7 +285,7 @@ class CostMeter:
             float(excl_total),
             float(incl_total),
         )
-        totals = _limited(totals, self.tariff, excl_total, incl_total, decimals)
+        totals = limited(totals, self.tariff, excl_total, incl_total, decimals)
         periods = tuple(_report(period) for period in self.periods)
         total_wh = sum((p.energy_wh for p in self.periods), Decimal(0))
         return CostDetails(
@@ -428,9 +372,7 @@ class CostMeter:
             )
         for name, segments in body.get("segments", {}).items():
             meter.segments[name] = [
-                _Segment(
-                    Decimal(s["amount"]), tuple(TaxRate(**r) for r in s.get("tax_rates", ()))
-                )
+                _Segment(Decimal(s["amount"]), tuple(TaxRate(**r) for r in s.get("tax_rates", ())))
                 for s in segments
             ]
         return meter
@@ -440,97 +382,8 @@ def vars_of(rate: TaxRate) -> dict[str, Any]:
     return {"type": rate.type, "tax": rate.tax, "stack": rate.stack}
 
 
-# -- conditions -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Reading:
-    power_w: float
-    current_a: float
-    charging: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _State:
-    """The transaction in the middle of a piece, as a condition sees it."""
-
-    at: float
-    energy_wh: float
-    elapsed_s: float
-    charging_s: float
-    idle_s: float
-    reading: _Reading
-    evse_kind: str
-
-
 def _pair(body: list[float] | None) -> tuple[float, float] | None:
     return None if body is None else (float(body[0]), float(body[1]))
-
-
-def _index(component: PriceComponent | None, state: _State) -> int | None:
-    """The price element of `component` that applies in `state` (None: none)."""
-    if component is None:
-        return None
-    return _first(component, lambda conditions: _hold(conditions, state))
-
-
-def _first(component: PriceComponent, holds: Callable[[Conditions], bool]) -> int | None:
-    """The index of the first price element whose conditions hold (None: none applies)."""
-    for index, element in enumerate(component.prices):
-        if element.conditions is None or holds(element.conditions):
-            return index
-    return None
-
-
-def _fixed_hold(conditions: Conditions, at: float, evse_kind: str) -> bool:
-    return _calendar_holds(conditions, at) and (
-        conditions.evse_kind is None or conditions.evse_kind == evse_kind
-    )
-
-
-def _calendar_holds(conditions: Conditions, at: float) -> bool:
-    moment = datetime.fromtimestamp(at, UTC)
-    minute = moment.hour * 60 + moment.minute + moment.second / 60
-    start, end = minutes_of(conditions.start_time_of_day), minutes_of(conditions.end_time_of_day)
-    if start is not None or end is not None:
-        low, high = start or 0, end or 0
-        if low < high and not low <= minute < high:
-            return False
-        if low > high and high <= minute < low:  # wraps past midnight
-            return False
-    if conditions.day_of_week and DAYS[moment.weekday()] not in conditions.day_of_week:
-        return False
-    date = moment.strftime("%Y-%m-%d")
-    if conditions.valid_from_date is not None and date < conditions.valid_from_date:
-        return False
-    return conditions.valid_to_date is None or date < conditions.valid_to_date
-
-
-def _hold(conditions: Conditions, state: _State) -> bool:
-    if not _calendar_holds(conditions, state.at):
-        return False
-    if conditions.evse_kind is not None and conditions.evse_kind != state.evse_kind:
-        return False
-    if conditions.payment_brand is not None or conditions.payment_recognition is not None:
-        return False  # never known: the station takes no ad-hoc payments
-    reading = state.reading
-    pairs = (
-        (conditions.min_energy, conditions.max_energy, state.energy_wh),
-        (conditions.min_power, conditions.max_power, reading.power_w),
-        (conditions.min_current, conditions.max_current, reading.current_a),
-        (conditions.min_time, conditions.max_time, state.elapsed_s),
-        (conditions.min_charging_time, conditions.max_charging_time, state.charging_s),
-        (conditions.min_idle_time, conditions.max_idle_time, state.idle_s),
-    )
-    return all(_within(value, low, high) for low, high, value in pairs)
-
-
-def _within(value: float, low: float | None, high: float | None) -> bool:
-    """minXXX inclusive, maxXXX exclusive; a negative bound (energy flowing back) reads as
-    "closest to zero" / "furthest from zero" (TariffConditionsType)."""
-    if low is not None and not (value <= low if low < 0 else value >= low):
-        return False
-    return high is None or (value > high if high < 0 else value < high)
 
 
 def _widen(bounds: tuple[float, float] | None, value: float) -> tuple[float, float]:
@@ -551,39 +404,6 @@ def _report(period: _Period) -> PeriodReport:
         None if power is None else round(power[1], 1),
         None if current is None else round(current[0], 2),
         None if current is None else round(current[1], 2),
-    )
-
-
-def _limited(
-    totals: CostTotals, tariff: Tariff, excl: Decimal, incl: Decimal, decimals: int
-) -> CostTotals:
-    """minCost / maxCost: the limit replaces a total below / above it."""
-    for limit, kind, beyond in (
-        (tariff.min_cost, "MinCost", lambda a, b: a < b),
-        (tariff.max_cost, "MaxCost", lambda a, b: a > b),
-    ):
-        if limit is None:
-            continue
-        if limit.excl_tax is not None:
-            crossed = beyond(excl, _decimal(limit.excl_tax))
-        elif limit.incl_tax is not None:
-            crossed = beyond(incl, _decimal(limit.incl_tax))
-        else:
-            continue
-        if crossed:
-            limit_excl, limit_incl = _limit_amounts(limit, decimals)
-            return replace(totals, type_of_cost=kind, excl_tax=limit_excl, incl_tax=limit_incl)
-    return totals
-
-
-def _limit_amounts(limit: PriceLimit, decimals: int) -> tuple[float | None, float | None]:
-    excl = None if limit.excl_tax is None else _decimal(limit.excl_tax)
-    incl = None if limit.incl_tax is None else _decimal(limit.incl_tax)
-    if incl is None and excl is not None and limit.tax_rates:
-        incl = with_taxes(excl, limit.tax_rates)
-    return (
-        None if excl is None else float(rounded(excl, decimals)),
-        None if incl is None else float(rounded(incl, decimals)),
     )
 
 

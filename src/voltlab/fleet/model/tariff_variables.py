@@ -40,7 +40,9 @@ ENABLED_TARIFF = held(TARIFF_COST, "Enabled", BOOLEAN, TRUE, instance="Tariff")
 ENABLED_COST = held(TARIFF_COST, "Enabled", BOOLEAN, TRUE, instance="Cost")
 COST_INTERVAL = held(TARIFF_COST, "Interval", INTEGER, "60", instance="Cost", unit="s", min_limit=0)
 CONDITIONS_SUPPORTED = held(TARIFF_COST, "ConditionsSupported", BOOLEAN, TRUE, instance="Tariff")
-DECIMALS = held(TARIFF_COST, "NumberOfDecimalsForCostValues", INTEGER, "2", min_limit=0, max_limit=6)
+DECIMALS = held(
+    TARIFF_COST, "NumberOfDecimalsForCostValues", INTEGER, "2", min_limit=0, max_limit=6
+)
 
 TARIFF_COST_VARIABLES: tuple[VariableSpec, ...] = (
     live(TARIFF_COST, "Available", BOOLEAN, fixed(TRUE), instance="Tariff", constant=True),

@@ -226,7 +226,7 @@ def _condition_problem(conditions: Conditions) -> str | None:
 
 
 def minutes_of(time_of_day: str | None) -> int | None:
-    """"HH:MM" as minutes after midnight."""
+    """ "HH:MM" as minutes after midnight."""
     if time_of_day is None:
         return None
     hours, minutes = time_of_day.split(":")
@@ -324,9 +324,7 @@ class Tariffs:
         of its EVSEs stays on the others; a running transaction keeps pricing with its own
         copy."""
         if tariff_ids is None:
-            tariff_ids = tuple(
-                a.tariff.tariff_id for a in self.assignments(evse_id)
-            )
+            tariff_ids = tuple(a.tariff.tariff_id for a in self.assignments(evse_id))
             if not tariff_ids:
                 return [(None, "NoTariff")]
         results: list[tuple[str | None, str]] = []
@@ -371,4 +369,3 @@ class Tariffs:
 def _from(entry: InstalledTariff) -> float:
     valid_from = entry.tariff.valid_from
     return float("-inf") if valid_from is None else valid_from
-

@@ -61,7 +61,9 @@ def after_monitoring(
     return found + reconcile(ctx)
 
 
-def _ask(ctx: FlowContext, flows: FlowStepper, monitor_id: int, params: StreamParams) -> list[Effect]:
+def _ask(
+    ctx: FlowContext, flows: FlowStepper, monitor_id: int, params: StreamParams
+) -> list[Effect]:
     station = ctx.station
     monitor = station.monitors.get(monitor_id)
     if monitor is None or monitor.type not in PERIODIC_TYPES:

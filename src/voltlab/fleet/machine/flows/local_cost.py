@@ -30,11 +30,12 @@ from voltlab.fleet.machine.tariff_messages import (
     TariffRequest,
     TariffsAnswer,
 )
+from voltlab.fleet.model.cost_report import CostDetails
 from voltlab.fleet.model.records import MeterReading, Transaction
-from voltlab.fleet.model.tariff_cost import CostDetails, CostMeter
+from voltlab.fleet.model.tariff_cost import CostMeter
 from voltlab.fleet.model.tariff_variables import (
-    COST_INTERVAL,
     CONDITIONS_SUPPORTED,
+    COST_INTERVAL,
     DECIMALS,
     ENABLED_COST,
     ENABLED_TARIFF,
@@ -97,7 +98,9 @@ def running_cost_due(ctx: FlowContext, connector_id: int) -> Flow[None]:
     station.advance(ctx.now)  # the meter priced up to now
     meter = station.cost_meters[tx.local_id]
     details = meter.details(number(station, DECIMALS))
-    yield SendCall(CostReport(transaction_ref(tx), "RunningCost", meter.tariff_id, details, ctx.now))
+    yield SendCall(
+        CostReport(transaction_ref(tx), "RunningCost", meter.tariff_id, details, ctx.now)
+    )
 
 
 def close_meter(
@@ -185,7 +188,9 @@ def _get(ctx: FlowContext, evse_id: int) -> TariffsAnswer:
         known = found.get(meter.tariff_id)
         if known is None:
             tokens = () if tx.id_tag is None or meter.kind != DRIVER_TARIFF else (tx.id_tag,)
-            found[meter.tariff_id] = Assignment(meter.tariff, meter.kind, (tx.connector_id,), tokens)
+            found[meter.tariff_id] = Assignment(
+                meter.tariff, meter.kind, (tx.connector_id,), tokens
+            )
         elif tx.connector_id not in known.evse_ids:
             evse_ids = tuple(sorted({*known.evse_ids, tx.connector_id}))
             found[meter.tariff_id] = Assignment(known.tariff, known.kind, evse_ids, known.id_tokens)
@@ -224,8 +229,12 @@ def _change(ctx: FlowContext, message: ChangeTransactionTariff) -> list[Effect]:
     if meter is None:  # priced from now on
         conn = station.connector(tx.connector_id)
         meter = CostMeter.start(
-            tx.local_id, tx.connector_id, evse_kind(station, tx.connector_id),
-            message.tariff, now, conn.register_wh,
+            tx.local_id,
+            tx.connector_id,
+            evse_kind(station, tx.connector_id),
+            message.tariff,
+            now,
+            conn.register_wh,
         )
         station.cost_meters[tx.local_id] = meter
         effects.extend(schedule_running_cost(ctx, tx))
