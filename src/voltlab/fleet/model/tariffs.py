@@ -239,8 +239,9 @@ def minutes_of(time_of_day: str | None) -> int | None:
 @dataclass
 class InstalledTariff:
     tariff: Tariff
-    evse_ids: set[int]
-    order: int  # installation order: of two tariffs valid from the same time, the later wins
+    # The EVSEs it is on, each with the order it was installed there in: of two tariffs valid
+    # from the same time on an EVSE, the one installed there later is in force.
+    evses: dict[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,55 +266,59 @@ class Tariffs:
 
     def install(self, tariff: Tariff, evse_ids: Iterable[int]) -> str:
         """Accepted, DuplicateTariffId (that id with another content) or TooManyElements."""
-        wanted = set(evse_ids)
         found = self.installed.get(tariff.tariff_id)
-        if found is not None:
-            if found.tariff != tariff:
-                return "DuplicateTariffId"
-            found.evse_ids |= wanted  # the same tariff on more EVSEs
-            return "Accepted"
-        if len(self.installed) >= MAX_TARIFFS:
-            return "TooManyElements"
-        self.installed[tariff.tariff_id] = InstalledTariff(tariff, wanted, self.next_order)
-        self.next_order += 1
+        if found is not None and found.tariff != tariff:
+            return "DuplicateTariffId"
+        if found is None:
+            if len(self.installed) >= MAX_TARIFFS:
+                return "TooManyElements"
+            found = self.installed[tariff.tariff_id] = InstalledTariff(tariff, {})
+        for evse_id in evse_ids:  # the same tariff on more EVSEs, or again on one
+            found.evses[evse_id] = self.next_order
+            self.next_order += 1
         return "Accepted"
 
     def in_force(self, evse_id: int, now: float) -> Tariff | None:
         """The default tariff of an EVSE at `now`."""
-        best: InstalledTariff | None = None
+        best: tuple[float, int] | None = None
+        found: Tariff | None = None
         for entry in self.installed.values():
-            if evse_id not in entry.evse_ids or _from(entry) > now:
+            order = entry.evses.get(evse_id)
+            if order is None or _from(entry) > now:
                 continue
-            if best is None or (_from(entry), entry.order) > (_from(best), best.order):
-                best = entry
-        return None if best is None else best.tariff
+            key = (_from(entry), order)
+            if best is None or key > best:
+                best, found = key, entry.tariff
+        return found
 
     def prune(self, now: float) -> bool:
-        """Take the tariffs that can never be in force again off their EVSEs (a later one is
-        in force there); True when something changed."""
+        """Take the tariffs that can never be in force again off their EVSEs (one valid from
+        later, or installed there later, is in force now); True when something changed."""
         changed = False
-        evse_ids = {evse for entry in self.installed.values() for evse in entry.evse_ids}
+        evse_ids = {evse for entry in self.installed.values() for evse in entry.evses}
         for evse_id in evse_ids:
             current = self.in_force(evse_id, now)
             if current is None:
                 continue
             head = self.installed[current.tariff_id]
+            head_key = (_from(head), head.evses[evse_id])
             for entry in self.installed.values():
-                key, head_key = (_from(entry), entry.order), (_from(head), head.order)
-                if entry is not head and evse_id in entry.evse_ids and key < head_key:
-                    entry.evse_ids.discard(evse_id)
+                order = entry.evses.get(evse_id)
+                if entry is not head and order is not None and (_from(entry), order) < head_key:
+                    del entry.evses[evse_id]
                     changed = True
-        for tariff_id in [k for k, entry in self.installed.items() if not entry.evse_ids]:
+        for tariff_id in [k for k, entry in self.installed.items() if not entry.evses]:
             del self.installed[tariff_id]
         return changed
 
     def assignments(self, evse_id: int | None) -> list[Assignment]:
-        """The default tariffs on `evse_id` (None: any EVSE), each with the EVSEs it is on."""
+        """The default tariffs on `evse_id` (None: any EVSE), each with the EVSEs it is on, in
+        the order they were first installed."""
         found = []
-        for entry in sorted(self.installed.values(), key=lambda e: e.order):
-            evse_ids = sorted(entry.evse_ids)
-            if evse_id is None or evse_id in entry.evse_ids:
-                found.append(Assignment(entry.tariff, "DefaultTariff", tuple(evse_ids)))
+        for entry in sorted(self.installed.values(), key=lambda e: min(e.evses.values())):
+            if evse_id is None or evse_id in entry.evses:
+                evse_ids = tuple(sorted(entry.evses))
+                found.append(Assignment(entry.tariff, "DefaultTariff", evse_ids))
         return found
 
     def clear(
@@ -330,14 +335,14 @@ class Tariffs:
         results: list[tuple[str | None, str]] = []
         for tariff_id in tariff_ids:
             entry = self.installed.get(tariff_id)
-            if entry is None or (evse_id is not None and evse_id not in entry.evse_ids):
+            if entry is None or (evse_id is not None and evse_id not in entry.evses):
                 results.append((tariff_id, "NoTariff"))
                 continue
             if evse_id is None:
-                entry.evse_ids.clear()
+                entry.evses.clear()
             else:
-                entry.evse_ids.discard(evse_id)
-            if not entry.evse_ids:
+                del entry.evses[evse_id]
+            if not entry.evses:
                 del self.installed[tariff_id]
             results.append((tariff_id, "Accepted"))
         return results
@@ -347,8 +352,7 @@ class Tariffs:
             "installed": [
                 {
                     "tariff": entry.tariff.snapshot(),
-                    "evse_ids": sorted(entry.evse_ids),
-                    "order": entry.order,
+                    "evses": [[evse, order] for evse, order in sorted(entry.evses.items())],
                 }
                 for entry in self.installed.values()
             ],
@@ -359,11 +363,9 @@ class Tariffs:
         self.installed = {}
         for item in body.get("installed", []):
             tariff = Tariff.restore(item["tariff"])
-            order = int(item.get("order", 0))
-            self.installed[tariff.tariff_id] = InstalledTariff(
-                tariff, set(item.get("evse_ids", [])), order
-            )
-        self.next_order = int(body.get("next_order", len(self.installed) + 1))
+            evses = {int(evse): int(order) for evse, order in item.get("evses", [])}
+            self.installed[tariff.tariff_id] = InstalledTariff(tariff, evses)
+        self.next_order = int(body.get("next_order", 1))
 
 
 def _from(entry: InstalledTariff) -> float:
