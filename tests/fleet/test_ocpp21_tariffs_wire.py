@@ -293,6 +293,22 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ),
     ("GetPeriodicEventStream", [], "FormatViolation"),  # the payload is not a JSON object
     ("AdjustPeriodicEventStream", {"id": -1, "params": {}}, "PropertyConstraintViolation"),
+    (
+        "SetVariableMonitoring",  # 2.1's periodicEventStream, its interval a string
+        {
+            "setMonitoringData": [
+                {
+                    "value": 10,
+                    "type": "Periodic",
+                    "severity": 8,
+                    "component": {"name": "EVSE", "evse": {"id": 1}},
+                    "variable": {"name": "Power"},
+                    "periodicEventStream": {"interval": "30"},
+                }
+            ]
+        },
+        "TypeConstraintViolation",
+    ),
 ]
 
 

@@ -125,6 +125,7 @@ def _announce(ctx: FlowContext, tx: Transaction) -> Flow[IdTagInfo | None]:
     answer = yield Call(_started(ctx, tx))
     if isinstance(answer, CallFailure):
         station.connector(tx.connector_id).transaction = None
+        station.cost_meters.pop(tx.local_id, None)
         station.recompute_power()
         yield Persist()
         yield from report_changes(ctx)
