@@ -49,6 +49,16 @@ class SecurityView(ResponseModel):
     tls_csms_url: str | None
 
 
+class LocalCostView(ResponseModel):
+    """The running cost a 2.1 station calculates itself with its tariff (local cost)."""
+
+    tariff_id: str
+    currency: str = Field(examples=["EUR"])
+    total_excl_tax: float | None
+    total_incl_tax: float | None
+    energy_wh: float = Field(description="the energy priced so far")
+
+
 class ConnectorView(ResponseModel):
     """A connector's live state (or, for a charger this process does not run, its last stored
     one; the optional fields only come from a state the station reported)."""
@@ -77,6 +87,9 @@ class ConnectorView(ResponseModel):
     )
     discharge_setpoint_w: float | None = Field(
         default=None, description="the external setpoint the discharge command set (negative)"
+    )
+    local_cost: LocalCostView | None = Field(
+        default=None, description="2.1: the running cost the station calculates (its tariff)"
     )
 
 
@@ -129,6 +142,27 @@ class DisplayMessageView(ResponseModel):
     shown: bool = Field(description="on the screen now")
 
 
+class TariffView(ResponseModel):
+    """A default tariff a 2.1 CSMS installed with SetDefaultTariff."""
+
+    tariff_id: str
+    currency: str
+    evse_ids: list[int] = Field(description="the EVSEs it is installed on")
+    in_force_on: list[int] = Field(description="the EVSEs whose sessions it prices now")
+    valid_from: str | None
+    description: str | None = Field(description="its first description text")
+
+
+class EventStreamView(ResponseModel):
+    """A 2.1 periodic event stream the CSMS accepted (OpenPeriodicEventStream)."""
+
+    id: int
+    variable_monitoring_id: int
+    interval: int = Field(description="seconds between frames (0: by count only)")
+    values: int = Field(description="points per frame (0: by interval only)")
+    waiting: int = Field(description="points not sent yet")
+
+
 class ResponseTimeView(ResponseModel):
     """How fast the CSMS answered one action's CALLs (this process's count)."""
 
@@ -174,6 +208,8 @@ class ChargerView(ResponseModel):
         default=None, description="the ones on screen now first, in screen order"
     )
     der_controls: list[DerControlView] | None = None
+    tariffs: list[TariffView] | None = None
+    event_streams: list[EventStreamView] | None = None
 
 
 class ChargerPage(ResponseModel):

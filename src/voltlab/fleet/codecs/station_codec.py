@@ -20,6 +20,9 @@ from voltlab.fleet.codecs import (
     ocpp16_triggers,
     ocpp21,
     ocpp21_sessions,
+    ocpp21_streams,
+    ocpp21_tariff_stream_calls,
+    ocpp21_tariffs,
     ocpp201_availability,
     ocpp201_control,
     ocpp201_customer,
@@ -145,6 +148,10 @@ class StationCodec:
     )
     # The CSMS requests the version's station answers, by action.
     requests: Mapping[str, RequestCodec] = field(default_factory=dict)
+    # 2.1: local cost reports and periodic event streams (None: the version has none), and
+    # the actions sent as SEND (never answered).
+    encode_tariff_stream_call: Callable[[StationMessage], tuple[str, Payload]] | None = None
+    unconfirmed: frozenset[str] = frozenset()
 
     def encode_call(self, message: StationMessage) -> tuple[str, Payload]:
         if isinstance(message, AuthorizeRequest):
@@ -167,6 +174,9 @@ class StationCodec:
             return self.encode_report_page(message)
         if isinstance(message, self.notices) and self.encode_notice is not None:
             return self.encode_notice(message)
+        tariff_stream = self.encode_tariff_stream_call
+        if isinstance(message, ocpp21_tariff_stream_calls.TARIFF_STREAM_CALLS) and tariff_stream:
+            return tariff_stream(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
 
     def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -182,6 +192,8 @@ class StationCodec:
             return Received()  # NotifyReportResponse carries nothing
         if isinstance(message, self.notices):
             return self.decode_notice_answer(message, payload)
+        if isinstance(message, ocpp21_tariff_stream_calls.TARIFF_STREAM_CALLS):
+            return ocpp21_tariff_stream_calls.decode_answer(message, payload)
         raise TypeError(f"no flow waits for the answer to {message!r}")
 
     def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -237,8 +249,16 @@ REQUESTS_2X = join(
     shared_certificates.REQUESTS,
 )
 
-# 2.1: 2.0.1's requests, those whose 2.1 fields 2.0.1 lacks read anew, and 2.1's own.
-REQUESTS_21 = extend(REQUESTS_2X, replaced=ocpp21.REPLACED, added=ocpp21.ADDED)
+# 2.1: 2.0.1's requests, those whose 2.1 fields 2.0.1 lacks read anew (the periods' V2X
+# fields; SetVariableMonitoring with its event stream), and 2.1's own (DER control, local
+# cost, the periodic event streams').
+_STREAMS_REPLACED = {a: c for a, c in ocpp21_streams.REQUESTS.items() if a in REQUESTS_2X}
+_STREAMS_ADDED = {a: c for a, c in ocpp21_streams.REQUESTS.items() if a not in REQUESTS_2X}
+REQUESTS_21 = extend(
+    REQUESTS_2X,
+    replaced=join(ocpp21.REPLACED, _STREAMS_REPLACED),
+    added=join(ocpp21.ADDED, ocpp21_tariffs.REQUESTS, _STREAMS_ADDED),
+)
 
 
 class UnsupportedVersion(ValueError):
@@ -274,6 +294,8 @@ def codec_for(version: str) -> StationCodec:
             ocpp21.NOTICES_21,
             ocpp21.decode_notice_answer_21,
             requests=REQUESTS_21,
+            encode_tariff_stream_call=ocpp21_tariff_stream_calls.encode_call,
+            unconfirmed=ocpp21_tariff_stream_calls.UNCONFIRMED,
         )
     return StationCodec(
         version,

@@ -59,6 +59,13 @@ from voltlab.fleet.machine.session_messages import (
     SessionMessage,
     SessionResult,
 )
+from voltlab.fleet.machine.stream_messages import (
+    OpenStreamAnswer,
+    StreamAnswer,
+    StreamCall,
+    StreamRequest,
+)
+from voltlab.fleet.machine.tariff_messages import TariffAnswerMessage, TariffCall, TariffRequest
 from voltlab.fleet.machine.trigger_messages import (
     GetTransactionStatus,
     TransactionStatusAnswer,
@@ -302,6 +309,8 @@ CsmsRequestMessage = (
     | DisplayRequest
     | CustomerRequest
     | DERRequest
+    | TariffRequest
+    | StreamRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -327,6 +336,8 @@ CsmsAnswerMessage = (
     | ExternalLimitAnswer
     | DERControlAnswer
     | V2XCommandAnswer
+    | TariffAnswerMessage
+    | StreamAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -356,6 +367,8 @@ StationMessage = (
     | CustomerInformationPage
     | ChargingLimitCall
     | DERCall
+    | TariffCall
+    | StreamCall
 )
 StationAnswerMessage = (
     AuthorizeAnswer
@@ -364,4 +377,5 @@ StationAnswerMessage = (
     | SessionAnswer
     | SignCertificateAnswer
     | ChargingLimitCallAnswer
+    | OpenStreamAnswer
 )

@@ -47,6 +47,10 @@ class MachineSettings:
     network_profiles: bool = False
     # 2.1: bidirectional power transfer (V2X) and DER control (functional blocks Q and R).
     bidirectional: bool = False
+    # 2.1: the station prices its transactions with the CSMS's tariffs (local cost) and sends
+    # periodic monitors' reports as event streams.
+    local_cost: bool = False
+    event_streams: bool = False
 
 
 def settings_for(version: str) -> MachineSettings:
@@ -65,6 +69,8 @@ def settings_for(version: str) -> MachineSettings:
         reports_charging_limits=True,
         network_profiles=True,
         bidirectional=version == OCPP21,
+        local_cost=version == OCPP21,
+        event_streams=version == OCPP21,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any, NotRequired, TypedDict
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.records import Connector, Fault, Reservation, Transaction
 from voltlab.fleet.model.station import Station
+from voltlab.fleet.model.tariff_cost import restore_costs, snapshot_costs
 
 
 class ConnectorState(TypedDict):
@@ -66,6 +67,9 @@ class StationSnapshot(TypedDict):
     external_limits: NotRequired[list[dict[str, Any]]]
     # 2.1 bidirectional power transfer: external setpoints by connector, the DER controls.
     v2x: NotRequired[dict[str, Any]]
+    # 2.1 state (issue 17): default tariffs and running cost meters; periodic event streams.
+    tariffs: NotRequired[dict[str, Any]]
+    event_streams: NotRequired[dict[str, Any]]
 
 
 def station_snapshot(station: Station) -> StationSnapshot:
@@ -119,6 +123,12 @@ def station_snapshot(station: Station) -> StationSnapshot:
     v2x = _v2x_snapshot(station)
     if v2x is not None:
         snapshot["v2x"] = v2x
+    tariffs = snapshot_costs(station.tariffs, station.cost_meters)
+    if tariffs is not None:
+        snapshot["tariffs"] = tariffs
+    streams = station.event_streams.snapshot()
+    if streams is not None:
+        snapshot["event_streams"] = streams
     return snapshot
 
 
@@ -219,6 +229,13 @@ def restore_station(
     station.v2x.setpoints = {int(cid): float(w) for cid, w in v2x.get("setpoints", {}).items()}
     if v2x.get("der"):
         station.v2x.der.restore(v2x["der"])
+    if body.get("tariffs"):
+        restore_costs(body["tariffs"], station.tariffs, station.cost_meters)
+        kept = {tx.local_id for tx in [*station.interrupted, *station.transactions()]}
+        for local_id in [key for key in station.cost_meters if key not in kept]:
+            del station.cost_meters[local_id]
+    if body.get("event_streams"):
+        station.event_streams.restore(body["event_streams"])
     station.recompute_power()
 
 
