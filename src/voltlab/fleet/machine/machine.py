@@ -83,6 +83,7 @@ from voltlab.fleet.machine.flows import (
     monitoring,
     network_profiles,
     offline,
+    plug_and_charge,
     profiles,
     registration,
     remote,
@@ -110,6 +111,7 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
 )
 from voltlab.fleet.machine.monitoring_messages import MonitoringRequest
+from voltlab.fleet.machine.pnc_messages import WrappedPncRequest
 from voltlab.fleet.machine.session_messages import (
     CloseInterrupted,
     EndSession,
@@ -207,7 +209,10 @@ class StationMachine:
             message = event.message
             if isinstance(message, CertificateRequest):
                 ctx, wall_time = self.context, event.wall_time
-                effects = certificates.certificate_request(ctx, message, wall_time)
+                effects = plug_and_charge.certificate_request(ctx, self.flows, message, wall_time)
+            elif isinstance(message, WrappedPncRequest):  # 1.6: the application note's
+                ctx, wall_time = self.context, event.wall_time
+                effects = plug_and_charge.wrapped_request(ctx, self.flows, message, wall_time)
             elif isinstance(message, ChangeConfiguration) and message.key == security_profile.KEY:
                 ctx, wall_time = self.context, event.wall_time
                 effects = security_profile.change_security_profile(ctx, message.value, wall_time)

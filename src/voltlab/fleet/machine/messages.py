@@ -53,6 +53,7 @@ from voltlab.fleet.machine.monitoring_messages import (
     MonitoringCall,
     MonitoringRequest,
 )
+from voltlab.fleet.machine.pnc_messages import PncAnswer, PncCall, WrappedPncRequest
 from voltlab.fleet.machine.session_messages import (
     SessionAnswer,
     SessionCommand,
@@ -294,6 +295,7 @@ CsmsRequestMessage = (
     | MonitoringRequest
     | DisplayRequest
     | CustomerRequest
+    | WrappedPncRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -344,6 +346,7 @@ StationMessage = (
     | DisplayMessagesPage
     | CustomerInformationPage
     | ChargingLimitCall
+    | PncCall
 )
 StationAnswerMessage = (
     AuthorizeAnswer
@@ -352,4 +355,5 @@ StationAnswerMessage = (
     | SessionAnswer
     | SignCertificateAnswer
     | ChargingLimitCallAnswer
+    | PncAnswer
 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from voltlab.fleet.model.contracts import ContractCredential
+
 
 @dataclass(frozen=True)
 class EvProfile:
@@ -47,12 +49,18 @@ TAPER_FLOOR = 0.08
 
 class ElectricVehicle:
     def __init__(
-        self, profile: EvProfile, soc_percent: float, departure_at: float | None = None
+        self,
+        profile: EvProfile,
+        soc_percent: float,
+        departure_at: float | None = None,
+        contract: ContractCredential | None = None,
     ) -> None:
         self.profile = profile
         self.soc_percent = max(0.0, min(100.0, soc_percent))
         # When the driver leaves (POSIX seconds), as an ISO 15118 EV tells the station.
         self.departure_at = departure_at
+        # Plug & Charge: the contract an ISO 15118 EV authorizes with (flows/plug_and_charge).
+        self.contract = contract
 
     @classmethod
     def random(cls, rng: random.Random) -> ElectricVehicle:
@@ -94,14 +102,18 @@ class ElectricVehicle:
         }
         if self.departure_at is not None:
             body["departure_at"] = self.departure_at
+        if self.contract is not None:
+            body["contract"] = self.contract.snapshot()
         return body
 
     @classmethod
     def restore(cls, body: dict[str, object]) -> ElectricVehicle:
         profile = PROFILES_BY_NAME.get(str(body.get("profile")), EV_PROFILES[0])
         departure = body.get("departure_at")
+        contract = body.get("contract")
         return cls(
             profile,
             float(body.get("soc_percent", 50.0)),  # type: ignore[arg-type]
             None if departure is None else float(departure),  # type: ignore[arg-type]
+            ContractCredential.restore(contract) if isinstance(contract, dict) else None,
         )
