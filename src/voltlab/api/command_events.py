@@ -25,6 +25,7 @@ from voltlab.api.bounds import (
     EvProfileName,
     LimitSource,
 )
+from voltlab.api.contract_events import ContractEvent
 from voltlab.ocpp.vocabulary.authorization import ID_TAG_MAX_LENGTH_16, AuthorizationStatus16
 from voltlab.ocpp.vocabulary.connector_status import FaultType
 from voltlab.ocpp.vocabulary.stop_reasons import StopReason  # the runtime maps it per version
@@ -139,6 +140,11 @@ class PlugConnectorEvent(EventModel):
         gt=0,
         le=MAX_DURATION_SECONDS,
         description="when the driver leaves, seconds after plugging in (an ISO 15118 EV says it)",
+    )
+    contract: ContractEvent | None = Field(
+        default=None,
+        description="Plug & Charge: the EV (an iso15118-* profile, iso15118-sedan when none is "
+        "named) authorizes with this contract, no id tag asked for",
     )
 
 

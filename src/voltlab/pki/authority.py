@@ -52,7 +52,7 @@ def _cert_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _name(
+def subject_name(
     common_name: str, organization: str | None = None, domain_component: str | None = None
 ) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
@@ -91,7 +91,7 @@ def ocsp_access(url: str) -> x509.AuthorityInformationAccess:
     )
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
@@ -121,7 +121,7 @@ class Issued:
         """Write ``name.crt`` (the chain) and ``name.key`` (0600); return their paths."""
         cert_path, key_path = Path(directory) / f"{name}.crt", Path(directory) / f"{name}.key"
         cert_path.write_text(self.chain_pem)
-        _write_private(key_path, self.key_pem)
+        write_private(key_path, self.key_pem)
         return cert_path, key_path
 
 
@@ -142,7 +142,7 @@ class CertAuthority:
         domain_component: str | None = None,
     ) -> CertAuthority:
         key = _new_key(rsa)
-        name = _name(common_name, organization, domain_component)
+        name = subject_name(common_name, organization, domain_component)
         now = wall_now()
         cert = (
             x509.CertificateBuilder()
@@ -231,7 +231,11 @@ class CertAuthority:
                 san.append(x509.DNSName(host))
         key = _new_key(rsa)
         cert = self._leaf(
-            _name(common_name), key.public_key(), [ExtendedKeyUsageOID.SERVER_AUTH], days, san
+            subject_name(common_name),
+            key.public_key(),
+            [ExtendedKeyUsageOID.SERVER_AUTH],
+            days,
+            san,
         )
         return Issued(cert, key, self._chain_above_leaf())
 
@@ -240,7 +244,7 @@ class CertAuthority:
     ) -> Issued:
         key = _new_key(rsa)
         cert = self._leaf(
-            _name(identity, organization),
+            subject_name(identity, organization),
             key.public_key(),
             [ExtendedKeyUsageOID.CLIENT_AUTH],
             days,
@@ -269,7 +273,7 @@ class CertAuthority:
         ocsp_url: str | None = None,
     ) -> CertAuthority:
         key = _new_key()
-        subject = _name(common_name, organization, domain_component)
+        subject = subject_name(common_name, organization, domain_component)
         cert = (
             self._builder(subject, key.public_key(), days, ocsp_url=ocsp_url)
             .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
