@@ -332,6 +332,17 @@ async def route_costs(
     return costs
 
 
+async def shared_reads(http: httpx.AsyncClient) -> dict[str, float]:
+    """`voltlab_api_shared_reads_total` by kind (reads, computations) from `/metrics`."""
+    response = await http.get("/metrics")
+    found: dict[str, float] = {}
+    for line in response.text.splitlines():
+        if line.startswith("voltlab_api_shared_reads_total{"):
+            kind = line.split('kind="', 1)[1].split('"', 1)[0]
+            found[kind] = float(line.rsplit(" ", 1)[1])
+    return found
+
+
 @contextlib.asynccontextmanager
 async def database_url() -> AsyncIterator[str | None]:
     """None: SQLite in the server's temporary directory; else a fresh PostgreSQL database."""
@@ -362,7 +373,9 @@ async def measure(args: argparse.Namespace, peer: OcppRpcPeer | None) -> dict[st
         print(f"  server pid {server.pid}, measuring", flush=True)
         health = await run_phase(base_url, args, lambda _rng: HEALTH, ids, server.pid)
         print("  baseline measured", flush=True)
+        shared_before = await shared_reads(http)
         reads = await run_phase(base_url, args, weighted(MIX), ids, server.pid)
+        shared_after = await shared_reads(http)
         costs = await route_costs(http, args.per_route, ids, server.pid)
         after = await summary(http)
         database = str((await http.get("/health")).json()["database"])
@@ -375,6 +388,7 @@ async def measure(args: argparse.Namespace, peer: OcppRpcPeer | None) -> dict[st
         "after": after,
         "database": database,
         "frames_in": frames_in,
+        "shared": {k: shared_after[k] - shared_before.get(k, 0.0) for k in shared_after},
     }
 
 
@@ -449,6 +463,13 @@ async def main() -> None:
         print(f"  frames the CSMS received: {figures['frames_in']}, strict failures {strict}")
     health = report_phase("baseline, GET /health", figures["health"])
     reads = report_phase("reads", figures["reads"])
+    shared = figures["shared"]
+    if shared.get("computations"):
+        print(
+            f"  shared reads: {shared['reads']:.0f} reads answered by "
+            f"{shared['computations']:.0f} computations "
+            f"({shared['reads'] / shared['computations']:.2f} reads each)"
+        )
     p99_reads, p99_health = percentile(reads, 0.99), percentile(health, 0.99)
     p50_reads, p50_health = percentile(reads, 0.5), percentile(health, 0.5)
     met = "met" if p99_reads <= TARGET_P99 else "NOT met"

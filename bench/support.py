@@ -180,6 +180,8 @@ class VoltlabServer:
                     "--rate",
                     "100",
                     *(["--nonblocking"] if os.environ.get("BENCH_PROFILE_NONBLOCKING") else []),
+                    # only the samples of the thread holding the GIL: where the CPU goes
+                    *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []),
                     "--output",
                     profile,
                 ],

@@ -36,6 +36,7 @@ from voltlab.api.routes import (
     replays,
     scenarios,
 )
+from voltlab.api.shared_reads import SharedReads
 from voltlab.api.virtual_cpos import VirtualCpos, build_virtual_cpos, csms_url_for
 from voltlab.clock import Clock
 from voltlab.cpo.durable import LOCAL_EXECUTOR
@@ -162,6 +163,7 @@ def create_app(
     app.state.database = db
     app.state.api_keys = api_key_cache(db)
     app.state.charger_owners = ChargerOwners()
+    app.state.shared_reads = SharedReads()
     app.state.fleet = fleet
     app.state.cluster = member
     app.state.ready = False

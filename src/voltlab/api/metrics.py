@@ -31,7 +31,7 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
 )
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -39,6 +39,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from voltlab import __version__
+from voltlab.api.shared_reads import SharedReads
 from voltlab.clock import monotonic
 from voltlab.fleet.hosting.metrics import FleetMetrics
 from voltlab.ocpi.metrics import OcpiMetrics
@@ -188,6 +189,17 @@ class AppMetrics:
         ocpi_metrics = getattr(self._app.state, "ocpi_metrics", None)
         if isinstance(ocpi_metrics, OcpiMetrics):
             yield from ocpi_metrics.collect()
+        shared = getattr(self._app.state, "shared_reads", None)
+        if isinstance(shared, SharedReads):
+            reads = CounterMetricFamily(
+                "voltlab_api_shared_reads",
+                "Gateway reads answered by shared computations (docs/observability.md): reads "
+                "answered, and computations run for them",
+                labels=["kind"],
+            )
+            reads.add_metric(["reads"], shared.reads)
+            reads.add_metric(["computations"], shared.computations)
+            yield reads
 
 
 class _Figures(Collector):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.responses.chargers import ChargerModelView
 from voltlab.api.responses.declare import AUTHENTICATED, answers
+from voltlab.api.routing import GatewayRouter
 from voltlab.fleet.model.catalog import CATALOG
 
-router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
+router = GatewayRouter(tags=["chargers"], route_class=AuthenticatedRoute)
 
 
 @router.get(

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import HTTPException, Query, Request, Response
 from sqlalchemy import Row, Select, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
@@ -53,15 +53,17 @@ from voltlab.api.responses.chargers import (
     FramePage,
 )
 from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.schemas import ChargerCreate
 from voltlab.api.serialize import charger_body, charger_json, charger_spec, frame_json
+from voltlab.api.shared_reads import shared_read
 from voltlab.fleet.hosting.runtime_api import Fleet
 from voltlab.store import repo
 from voltlab.store.db import Database
 from voltlab.store.findings_repo import counts_by_charger
 from voltlab.store.models import Charger, Frame
 
-router = APIRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/ocpp/chargers", tags=["chargers"], route_class=AuthenticatedRoute)
 
 DEFAULT_FRAME_PAGE = 100
 MAX_FRAME_PAGE = 1000
@@ -179,20 +181,24 @@ async def list_chargers(
     fleet = get_fleet(request)
     database = get_database(request)
     org_id = principal.org_id
-    query, stored = await in_session(
-        database, lambda s: _first_read(s, org_id, location_id, which, limit, key)
-    )
-    if stored is not None:
-        page, more, counts = stored
-    else:
-        page, more = await filtered_page(database, query, which, fleet, limit, key)
-        ids = [c.id for c in page]
-        counts = await in_session(database, lambda s: counts_by_charger(s, ids)) if ids else {}
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].identity) if more else None
-    items = await charger_items(database, fleet, org_id, page, counts)
-    # Rendered here: FastAPI would first copy the page (up to 500 chargers with their live
-    # state) through pydantic's generic serializer, which costs twice the JSON encoding.
-    return SafeJSONResponse(page_body(items, next_cursor))
+
+    async def compute() -> Response:
+        query, stored = await in_session(
+            database, lambda s: _first_read(s, org_id, location_id, which, limit, key)
+        )
+        if stored is not None:
+            page, more, counts = stored
+        else:
+            page, more = await filtered_page(database, query, which, fleet, limit, key)
+            ids = [c.id for c in page]
+            counts = await in_session(database, lambda s: counts_by_charger(s, ids)) if ids else {}
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].identity) if more else None
+        items = await charger_items(database, fleet, org_id, page, counts)
+        # Rendered here: FastAPI would first copy the page (up to 500 chargers with their
+        # live state) through pydantic's generic serializer, which costs twice the encoding.
+        return SafeJSONResponse(page_body(items, next_cursor))
+
+    return await shared_read(request, org_id, compute)
 
 
 def _counted(session: Session, charger: Charger) -> tuple[Charger, int]:
@@ -226,10 +232,13 @@ def _charger_with_findings(session: Session, org_id: str, charger_id: str) -> tu
     **answers(ChargerView, *READ, 404, description="The charger."),
 )
 async def get_charger(charger_id: str, principal: CurrentPrincipal, request: Request) -> Response:
-    charger, count = await in_session(
-        get_database(request), lambda s: _charger_with_findings(s, principal.org_id, charger_id)
-    )
-    return SafeJSONResponse(charger_json(charger, get_fleet(request), findings=count))
+    async def compute() -> Response:
+        charger, count = await in_session(
+            get_database(request), lambda s: _charger_with_findings(s, principal.org_id, charger_id)
+        )
+        return SafeJSONResponse(charger_json(charger, get_fleet(request), findings=count))
+
+    return await shared_read(request, principal.org_id, compute)
 
 
 @router.get(
@@ -394,9 +403,18 @@ async def list_messages(
         # The same rule, checked once per (org, charger) in this process.
         await in_session(database, lambda s: _require_exists(s, org_id, charger_id))
         owners.found(org_id, charger_id)
-    await get_fleet(request).flush_log()
     page_size = limit or DEFAULT_FRAME_PAGE
-    frames = await in_session(database, lambda s: _frames(s, org_id, charger_id, page_size, before))
-    next_before = frames[-1][0] if len(frames) == page_size else None
-    items = [frame_json(frame_id, ts, direction, text) for frame_id, ts, direction, text in frames]
-    return SafeJSONResponse({"items": items, "next_before": next_before})
+
+    async def compute() -> Response:
+        # Every frame the station handed over before this read is in the page.
+        await get_fleet(request).flush_log()
+        frames = await in_session(
+            database, lambda s: _frames(s, org_id, charger_id, page_size, before)
+        )
+        next_before = frames[-1][0] if len(frames) == page_size else None
+        items = [
+            frame_json(frame_id, ts, direction, text) for frame_id, ts, direction, text in frames
+        ]
+        return SafeJSONResponse({"items": items, "next_before": next_before})
+
+    return await shared_read(request, org_id, compute)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.cluster_view import cluster_view
 from voltlab.api.responses.declare import AUTHENTICATED, answers
 from voltlab.api.responses.system import ClusterView
+from voltlab.api.routing import GatewayRouter
 
-router = APIRouter(prefix="/cluster", tags=["cluster"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/cluster", tags=["cluster"], route_class=AuthenticatedRoute)
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -33,13 +33,15 @@ from voltlab.api.responses.cpos import (
     CpoView,
 )
 from voltlab.api.responses.declare import AUTHENTICATED, READ, WRITE, answers
+from voltlab.api.routing import GatewayRouter
+from voltlab.api.shared_reads import shared_read
 from voltlab.cpo.service import CpoInputError, CpoLimitReached, CpoRequest, CpoService
 from voltlab.cpo.templates import gallery_json
 from voltlab.cpo.views import cpo_json, report_json, status_json
 from voltlab.ocpi.traffic import REQUEST_LOG_KEEP, recent_requests, traffic_summary
 from voltlab.store.models import Cpo
 
-router = APIRouter(prefix="/ocpi/cpos", tags=["virtual CPOs"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/ocpi/cpos", tags=["virtual CPOs"], route_class=AuthenticatedRoute)
 
 
 def _services(request: Request) -> CpoService:
@@ -142,7 +144,10 @@ async def list_cpos(
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
         return page_body(items, next_cursor)
 
-    return SafeJSONResponse(await in_session(get_database(request), page))
+    async def compute() -> Response:
+        return SafeJSONResponse(await in_session(get_database(request), page))
+
+    return await shared_read(request, principal.org_id, compute)
 
 
 @router.get("/{cpo_id}", summary="Get CPO", **answers(CpoView, *READ, 404, description="The CPO."))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from sqlalchemy.orm import Session
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
@@ -21,13 +21,14 @@ from voltlab.api.pagination import (
 )
 from voltlab.api.responses.declare import READ, answers
 from voltlab.api.responses.findings import ChargerFindings, FindingsWithCounts
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.serialize import finding_json
 from voltlab.store import repo
 from voltlab.store.finding_models import FindingRecord
 from voltlab.store.findings_repo import FindingFilter, counts_by_rule, finding_page
 from voltlab.store.models import Cpo
 
-router = APIRouter(tags=["findings"], route_class=AuthenticatedRoute)
+router = GatewayRouter(tags=["findings"], route_class=AuthenticatedRoute)
 
 RuleFilter = Annotated[
     str | None, Query(max_length=64, description="only findings of this rule (its slug)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,8 @@ from voltlab.api.errors import SafeJSONResponse
 from voltlab.api.fleet_filters import StoredCharger, hosted_views, stored_chargers, summary
 from voltlab.api.responses.chargers import FleetSummary, MeterSeries
 from voltlab.api.responses.declare import READ, answers
+from voltlab.api.routing import GatewayRouter
+from voltlab.api.shared_reads import shared_read
 from voltlab.fleet.hosting.persistence import FRAMES_KEPT_PER_CHARGER
 from voltlab.ocpp.meter_frames import (
     MeterSample,
@@ -27,7 +29,7 @@ from voltlab.ocpp.meter_frames import (
 from voltlab.store import repo
 from voltlab.store.models import Frame
 
-router = APIRouter(tags=["chargers"], route_class=AuthenticatedRoute)
+router = GatewayRouter(tags=["chargers"], route_class=AuthenticatedRoute)
 
 # The actions whose CALLs carry a session's meter values (1.6 and 2.x).
 METER_ACTIONS = ("MeterValues", "StopTransaction", "TransactionEvent")
@@ -51,17 +53,21 @@ async def fleet_summary(
         return stored_chargers(session, org_id, location_id)
 
     database = get_database(request)
-    chargers = await in_session(database, read)
-    views = hosted_views(chargers, get_fleet(request))
-    # Stored snapshots only of the chargers not hosted here (none, when this process runs
-    # the org's fleet).
-    unhosted = [charger_id for charger_id, view in views.items() if view is None]
-    states = (
-        await in_session(database, lambda s: repo.charger_states(s, org_id, unhosted))
-        if unhosted
-        else {}
-    )
-    return SafeJSONResponse(summary(chargers, views, states, location_id))
+
+    async def compute() -> Response:
+        chargers = await in_session(database, read)
+        views = hosted_views(chargers, get_fleet(request))
+        # Stored snapshots only of the chargers not hosted here (none, when this process runs
+        # the org's fleet).
+        unhosted = [charger_id for charger_id, view in views.items() if view is None]
+        states = (
+            await in_session(database, lambda s: repo.charger_states(s, org_id, unhosted))
+            if unhosted
+            else {}
+        )
+        return SafeJSONResponse(summary(chargers, views, states, location_id))
+
+    return await shared_read(request, org_id, compute)
 
 
 def _sent_samples(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,10 +22,11 @@ from voltlab.api.responses.declare import AUTHENTICATED, READ, answers
 from voltlab.api.responses.errors import error_responses
 from voltlab.api.responses.events import event_stream_schema
 from voltlab.api.responses.system import MeView
+from voltlab.api.routing import GatewayRouter
 from voltlab.live import LiveEvent, LiveHub
 from voltlab.store.models import Charger, Org
 
-router = APIRouter(tags=["live"], route_class=AuthenticatedRoute)
+router = GatewayRouter(tags=["live"], route_class=AuthenticatedRoute)
 
 HEARTBEAT_SECONDS = 15.0
 TOPICS = frozenset({"fleet", "commands", "cpos", "scenarios", "findings"})

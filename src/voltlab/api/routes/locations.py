@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -31,13 +31,15 @@ from voltlab.api.provisioning import (
 )
 from voltlab.api.responses.chargers import LocationDetail, LocationPage
 from voltlab.api.responses.declare import READ, WRITE, answers, answers_nothing
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.schemas import LocationCreate
 from voltlab.api.serialize import charger_json, location_json
+from voltlab.api.shared_reads import shared_read
 from voltlab.store import repo
 from voltlab.store.findings_repo import counts_by_charger
 from voltlab.store.models import Charger, Location
 
-router = APIRouter(prefix="/ocpp/locations", tags=["locations"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/ocpp/locations", tags=["locations"], route_class=AuthenticatedRoute)
 
 
 @router.post(
@@ -93,12 +95,16 @@ async def list_locations(
     cursor: PageCursor = None,
 ) -> Response:
     key = decode_cursor(cursor)
-    page, counts, more = await in_session(
-        get_database(request), lambda s: _location_page(s, principal.org_id, limit, key)
-    )
-    items = [location_json(loc, charger_count=counts.get(loc.id, 0)) for loc in page]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
-    return SafeJSONResponse(page_body(items, next_cursor))
+
+    async def compute() -> Response:
+        page, counts, more = await in_session(
+            get_database(request), lambda s: _location_page(s, principal.org_id, limit, key)
+        )
+        items = [location_json(loc, charger_count=counts.get(loc.id, 0)) for loc in page]
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+        return SafeJSONResponse(page_body(items, next_cursor))
+
+    return await shared_read(request, principal.org_id, compute)
 
 
 def _location_with_chargers(

@@ -3,14 +3,15 @@ is served without a key on the opt-in metrics listener (api/metrics_listener.py)
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.metrics import AppMetrics
 from voltlab.api.responses.declare import AUTHENTICATED
 from voltlab.api.responses.errors import error_responses
+from voltlab.api.routing import GatewayRouter
 
-router = APIRouter(tags=["metrics"], route_class=AuthenticatedRoute)
+router = GatewayRouter(tags=["metrics"], route_class=AuthenticatedRoute)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
@@ -17,6 +17,7 @@ from voltlab.api.openapi_examples import REPLAY_EXAMPLES, request_examples
 from voltlab.api.replay_schemas import ReplayCreate
 from voltlab.api.responses.declare import READ, WRITE, answers
 from voltlab.api.responses.replays import ReplayList, ReplayView
+from voltlab.api.routing import GatewayRouter
 from voltlab.replay.capture import CaptureInvalid
 from voltlab.replay.plan import plan_replay
 from voltlab.replay.player import ReplayPacing
@@ -38,7 +39,7 @@ async def _replay_runs(app: FastAPI) -> AsyncIterator[None]:
         await runs.shutdown()
 
 
-router = APIRouter(
+router = GatewayRouter(
     prefix="/ocpp/replays",
     tags=["replays"],
     route_class=AuthenticatedRoute,

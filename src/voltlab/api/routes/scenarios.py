@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from voltlab.api.auth import AuthenticatedRoute, CurrentPrincipal
 from voltlab.api.context import invalid, not_found
@@ -22,6 +22,7 @@ from voltlab.api.responses.scenarios import (
     ScenarioLibrary,
     ScenarioSource,
 )
+from voltlab.api.routing import GatewayRouter
 from voltlab.api.scenario_schemas import RunCreate, RunTarget
 from voltlab.scenarios.context import Target
 from voltlab.scenarios.format import Scenario, ScenarioInvalid
@@ -29,7 +30,7 @@ from voltlab.scenarios.library import library, summary
 from voltlab.scenarios.report import junit_xml, markdown
 from voltlab.scenarios.service import ScenarioRuns, scenario_from
 
-router = APIRouter(prefix="/scenarios", tags=["scenarios"], route_class=AuthenticatedRoute)
+router = GatewayRouter(prefix="/scenarios", tags=["scenarios"], route_class=AuthenticatedRoute)
 
 # How long one Gateway call of a run may take (a location of many chargers is the slowest).
 RUN_HTTP_TIMEOUT = 120.0
