@@ -25,7 +25,9 @@ from voltlab.fleet.machine.session_messages import PlugIn
 from voltlab.fleet.machine.settings import settings_for
 from voltlab.fleet.model.auth import IdTagInfo
 from voltlab.fleet.model.catalog import CATALOG
+from voltlab.fleet.model.certificates import CertificateStore
 from voltlab.fleet.model.contracts import (
+    CertificateInstallation,
     ContractCredential,
     contract_ocsp_data,
     validate_contract,
@@ -181,3 +183,18 @@ def test_16_wraps_them_in_the_application_notes_data_transfer(pki) -> None:
     for refusal in ({"status": "UnknownVendorId"}, {"status": "Accepted", "data": "{}"}):
         refused = codec.decode_answer(call, refusal)
         assert isinstance(refused, PncAuthorizeAnswer) and not refused.accepted
+
+
+def test_contracts_and_ocsp_responses_survive_the_snapshot(pki) -> None:
+    """A restarted station keeps the plugged EV's contract (with what it asks for first) and
+    the OCSP responses of its V2G chain: both ride in the snapshot it always wrote."""
+    installation = CertificateInstallation("Update", "AAEC")
+    contract = ContractCredential.from_chain(pki.contract(EMAID).chain_pem, None, installation)
+    ev = ElectricVehicle(PROFILES_BY_NAME["iso15118-sedan"], 42.0, contract=contract)
+    again = ElectricVehicle.restore(json.loads(json.dumps(ev.snapshot())))
+    assert again.contract == contract
+    store = CertificateStore()
+    store.ocsp["name:key:1a"] = "MAMKAQA="
+    assert CertificateStore.from_snapshot(json.loads(json.dumps(store.snapshot()))).ocsp == {
+        "name:key:1a": "MAMKAQA="
+    }

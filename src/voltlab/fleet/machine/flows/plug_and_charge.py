@@ -204,7 +204,8 @@ def certificate_request(
     V2G certificate is followed by the OCSP status of its chain."""
     effects = certificates.certificate_request(ctx, request, wall_time)
     signed_v2g = isinstance(request, CertificateSigned) and request.cert_type == V2G_CERTIFICATE
-    if signed_v2g and any(isinstance(e, Persist) for e in effects) and ctx.online:
+    installed = Answer(CertificateSignedAnswer("Accepted")) in effects
+    if signed_v2g and installed and ctx.online:
         effects += flows.start(refresh_ocsp(ctx), no_result)
     return effects
 
