@@ -384,6 +384,12 @@ class OcppRpcPeer(JsonLinesChild):
             and (identity is None or ev.get("identity") == identity)
         ]
 
+    def sends(self, identity: str | None, method: str) -> list[dict]:
+        """Params of the 2.1 SEND messages (type 6, never answered) the CSMS received."""
+        return [
+            ev["params"] for ev in self.events_of("send", identity) if ev.get("method") == method
+        ]
+
     def events_of(self, kind: str, identity: str | None = None) -> list[dict]:
         return [
             ev

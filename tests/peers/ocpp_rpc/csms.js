@@ -40,6 +40,7 @@
  *   {"event":"disconnected","identity","code","reason"}
  *   {"event":"frame","identity","direction":"in"|"out","frame":[...]|null,"raw"?,"ts"}
  *   {"event":"call","identity","method","params","message_id","protocol"}
+ *   {"event":"send","identity","method","params","message_id","protocol"}   (2.1 SEND, type 6)
  *   {"event":"strict_failure","identity","method","message_id","direction","kind",
  *    "params","result","error":{code,message,errors}}
  *   {"event":"bad_message","identity","raw","error":{code,message},"response"}
@@ -556,6 +557,22 @@ function attachClient(client) {
         emit(ev);
     });
 
+    // OCPP 2.1 SEND frames (message type 6, e.g. NotifyPeriodicEventStream): ocpp-rpc 2.2.1
+    // knows CALL, CALLRESULT and CALLERROR only and would answer one with a CALLERROR, which
+    // 2.1 forbids (a SEND is never answered). Take them before it does: in strict mode the
+    // payload is validated against its schema; each is reported as a "send" event.
+    if (protocol === 'ocpp2.1') {
+        const onMessage = client._onMessage.bind(client);
+        client._onMessage = (buffer) => {
+            const text = Buffer.isBuffer(buffer) ? buffer.toString('utf8') : String(buffer);
+            const frame = parseFrame(text);
+            if (!Array.isArray(frame) || frame[0] !== 6) return onMessage(buffer);
+            client.emit('message', { message: buffer, outbound: false });
+            receiveSend(client, identity, protocol, frame);
+            return undefined;
+        };
+    }
+
     client.on('strictValidationFailure', (f) => {
         if (f.error && typeof f.error === 'object') f.error.strictFailure = true;
         emit({
@@ -647,6 +664,34 @@ function attachClient(client) {
 }
 
 // ------------------------------------------------------ misbehaving mode ---
+
+// A SEND the station sent (2.1): validated like a CALL's params in strict mode (its schema is
+// the only one of its action), counted and reported; never answered.
+function receiveSend(client, identity, protocol, frame) {
+    const [, messageId, method, params] = frame;
+    countCall(method);
+    if (client._strictProtocols.includes(protocol)) {
+        try {
+            client._strictValidators.get(protocol).validate(`urn:${method}.req`, params);
+        } catch (error) {
+            emit({
+                event: 'strict_failure',
+                identity,
+                protocol,
+                method,
+                message_id: messageId,
+                direction: 'in',
+                kind: 'send',
+                params: params ?? null,
+                result: null,
+                error: { ...errorInfo(error), errors: error?.details?.errors ?? null },
+            });
+        }
+    }
+    if (!state.quiet) {
+        emit({ event: 'send', identity, method, params: params ?? null, message_id: messageId, protocol });
+    }
+}
 
 function takeMisbehaviour(identity, method) {
     const script = state.misbehaviour.get(identity);

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.codecs import common
+from voltlab.fleet.codecs.ocpp21_cost_details import encode_cost_details
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.session_messages import (
@@ -118,6 +119,8 @@ def _started(message: TransactionStarted) -> tuple[str, dict[str, Any]]:
     info: dict[str, Any] = {"chargingState": "EVConnected"}
     if message.remote_start_id is not None:
         info["remoteStartId"] = message.remote_start_id
+    if message.tariff_id is not None:  # 2.1 local cost
+        info["tariffId"] = message.tariff_id
     if message.id_tag is not None:
         extra["idToken"] = station_id_token(message.id_tag, message.id_token_type)
     if message.reservation_id is not None:
@@ -137,6 +140,10 @@ def _ended(message: TransactionEnded) -> tuple[str, dict[str, Any]]:
         "chargingState": "EVConnected" if message.plugged else "Idle",
         "timeSpentCharging": int(max(0.0, message.stopped_at - message.started_at)),
     }
+    if message.tariff_id is not None:  # 2.1 local cost
+        info["tariffId"] = message.tariff_id
+    if message.cost is not None:
+        extra["costDetails"] = encode_cost_details(message.cost)
     return transaction_event("Ended", trigger, message.tx, message.sent_at, info, **extra)
 
 

@@ -18,6 +18,9 @@ from voltlab.fleet.codecs import (
     ocpp16_profiles,
     ocpp16_reservations,
     ocpp16_triggers,
+    ocpp21_streams,
+    ocpp21_tariff_stream_calls,
+    ocpp21_tariffs,
     ocpp201_availability,
     ocpp201_control,
     ocpp201_customer,
@@ -154,6 +157,10 @@ class StationCodec:
     encode_notice: Callable[[StationMessage], tuple[str, Payload]] | None = None
     # The CSMS requests the version's station answers, by action.
     requests: Mapping[str, RequestCodec] = field(default_factory=dict)
+    # 2.1: local cost reports and periodic event streams (None: the version has none), and
+    # the actions sent as SEND (never answered).
+    encode_tariff_stream_call: Callable[[StationMessage], tuple[str, Payload]] | None = None
+    unconfirmed: frozenset[str] = frozenset()
 
     def encode_call(self, message: StationMessage) -> tuple[str, Payload]:
         if isinstance(message, AuthorizeRequest):
@@ -178,6 +185,9 @@ class StationCodec:
             return self.encode_report_page(message)
         if isinstance(message, NOTICES) and self.encode_notice is not None:
             return self.encode_notice(message)
+        tariff_stream = self.encode_tariff_stream_call
+        if isinstance(message, ocpp21_tariff_stream_calls.TARIFF_STREAM_CALLS) and tariff_stream:
+            return tariff_stream(message)
         raise TypeError(f"OCPP {self.version} has no message for {message!r}")
 
     def decode_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -195,6 +205,8 @@ class StationCodec:
             return Received()  # NotifyReportResponse carries nothing
         if isinstance(message, NOTICES):
             return decode_notice_answer(message, payload)
+        if isinstance(message, ocpp21_tariff_stream_calls.TARIFF_STREAM_CALLS):
+            return ocpp21_tariff_stream_calls.decode_answer(message, payload)
         raise TypeError(f"no flow waits for the answer to {message!r}")
 
     def queued_answer(self, message: StationMessage, payload: Payload) -> StationAnswerMessage:
@@ -250,6 +262,12 @@ REQUESTS_2X = join(
     shared_maintenance.REQUESTS,
     shared_certificates.REQUESTS,
 )
+# 2.1: 2.0.1's requests (SetVariableMonitoring read with its event stream), local cost's and
+# the periodic event streams'.
+REQUESTS_21 = {
+    **REQUESTS_2X,
+    **join(ocpp21_tariffs.REQUESTS, ocpp21_streams.REQUESTS),
+}
 
 
 class UnsupportedVersion(ValueError):
@@ -271,6 +289,23 @@ def codec_for(version: str) -> StationCodec:
             requests=REQUESTS_16,
         )
     maintenance = partial(maintenance201.encode_call, version=version)
+    if version == OCPP21:
+        return StationCodec(
+            version,
+            authorization201,
+            registration201,
+            sessions201,
+            certificates201,
+            pnc201,
+            maintenance,
+            encode_reservation_ended,
+            encode_profiles_report,
+            encode_report_page,
+            partial(encode_notice, version=version),
+            requests=REQUESTS_21,
+            encode_tariff_stream_call=ocpp21_tariff_stream_calls.encode_call,
+            unconfirmed=ocpp21_tariff_stream_calls.UNCONFIRMED,
+        )
     return StationCodec(
         version,
         authorization201,

@@ -85,6 +85,8 @@ class FlowContext:
     reports_charging_limits: bool = False
     # 2.x: the station connects by its network connection profiles (B09/B10).
     network_profiles: bool = False
+    # 2.1: the station prices its transactions with the CSMS's tariffs (flows/local_cost.py).
+    local_cost: bool = False
     new_transaction_id: Callable[[], str] = random_transaction_id
     now: float = 0.0
     # 2.x Reset OnIdle during a transaction: reset once the last one ends.

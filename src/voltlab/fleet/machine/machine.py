@@ -78,6 +78,8 @@ from voltlab.fleet.machine.flows import (
     customer_information,
     data_transfer,
     display_messages,
+    event_streams,
+    local_cost,
     local_list,
     metering,
     monitoring,
@@ -127,6 +129,8 @@ from voltlab.fleet.machine.session_messages import (
     Unplug,
 )
 from voltlab.fleet.machine.settings import MachineSettings, transaction_points
+from voltlab.fleet.machine.stream_messages import StreamRequest
+from voltlab.fleet.machine.tariff_messages import TariffRequest
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
 from voltlab.fleet.model.certificates import CsrFactory, make_csr
 from voltlab.fleet.model.device_model import DeviceModel
@@ -162,6 +166,7 @@ class StationMachine:
             folds_statuses_2x=settings.folds_statuses_2x,
             reports_charging_limits=settings.reports_charging_limits,
             network_profiles=settings.network_profiles,
+            local_cost=settings.local_cost,
             new_transaction_id=new_transaction_id,
             registration=self.registration,
             make_csr=make_csr,
@@ -207,12 +212,10 @@ class StationMachine:
         if isinstance(event, CsmsRequest):
             observed = csms_rules.request_allowed(self.registration.status, event.message)
             message = event.message
-            if isinstance(message, CertificateRequest):
-                ctx, wall_time = self.context, event.wall_time
-                effects = plug_and_charge.certificate_request(ctx, self.flows, message, wall_time)
-            elif isinstance(message, WrappedPncRequest):  # 1.6: the application note's
-                ctx, wall_time = self.context, event.wall_time
-                effects = plug_and_charge.wrapped_request(ctx, self.flows, message, wall_time)
+            if isinstance(message, CertificateRequest | WrappedPncRequest):  # wall time: X.509
+                effects = plug_and_charge.request(
+                    self.context, self.flows, message, event.wall_time
+                )
             elif isinstance(message, ChangeConfiguration) and message.key == security_profile.KEY:
                 ctx, wall_time = self.context, event.wall_time
                 effects = security_profile.change_security_profile(ctx, message.value, wall_time)
@@ -276,7 +279,14 @@ class StationMachine:
         if name == security_profile.FALLBACK_TIMER:
             return security_profile.fall_back(self.context)
         if prefix == "monitor" and self.monitoring is not None:
+            if self.settings.event_streams and event_streams.streams_monitor(self.context, name):
+                return event_streams.sample_due(self.context, self.monitoring, name)
             return monitoring.periodic_due(self.context, self.monitoring, name)
+        if prefix == "cost":  # 2.1 running cost
+            running = local_cost.running_cost_due(self.context, int(connector))
+            return self.flows.start(running, no_result)
+        if prefix == "stream":  # 2.1 periodic event stream
+            return event_streams.frame_due(self.context, name)
         raise UnhandledEvent(f"no flow owns the timer {name!r}")
 
     def _limit_due(self, connector_id: int) -> Flow[None]:
@@ -340,10 +350,18 @@ class StationMachine:
         return self._request_2x(message)
 
     def _request_2x(self, message: CsmsRequestMessage) -> list[Effect]:
-        """The requests 2.x added: monitoring, display messages, customer data, cost."""
+        """The requests 2.x added: monitoring, display messages, customer data, cost; and
+        2.1's tariffs and periodic event streams."""
         ctx = self.context
         if isinstance(message, MonitoringRequest):
-            return monitoring.request(ctx, self.device_model, self.flows, message)
+            effects = monitoring.request(ctx, self.device_model, self.flows, message)
+            if self.settings.event_streams:
+                effects += event_streams.after_monitoring(ctx, self.flows, message, effects)
+            return effects
+        if isinstance(message, TariffRequest):
+            return local_cost.request(ctx, message)
+        if isinstance(message, StreamRequest):
+            return event_streams.request(ctx, message)
         if isinstance(message, DisplayRequest):
             return display_messages.request(ctx, self.flows, message)
         if isinstance(message, CustomerInformation):
@@ -476,6 +494,7 @@ class StationMachine:
         for tx in self.station.transactions():
             yield from metering.schedule_sampling(self.context, tx.connector_id)
             yield from metering.schedule_limit(self.context, tx)
+            yield from local_cost.schedule_running_cost(self.context, tx)
 
 
 _EVERY_STATUS = ReportStatuses(again=True)

@@ -60,6 +60,13 @@ from voltlab.fleet.machine.session_messages import (
     SessionMessage,
     SessionResult,
 )
+from voltlab.fleet.machine.stream_messages import (
+    OpenStreamAnswer,
+    StreamAnswer,
+    StreamCall,
+    StreamRequest,
+)
+from voltlab.fleet.machine.tariff_messages import TariffAnswerMessage, TariffCall, TariffRequest
 from voltlab.fleet.machine.trigger_messages import (
     GetTransactionStatus,
     TransactionStatusAnswer,
@@ -295,6 +302,8 @@ CsmsRequestMessage = (
     | MonitoringRequest
     | DisplayRequest
     | CustomerRequest
+    | TariffRequest
+    | StreamRequest
     | WrappedPncRequest
 )
 CsmsAnswerMessage = (
@@ -319,6 +328,8 @@ CsmsAnswerMessage = (
     | DisplayAnswer
     | CustomerAnswer
     | ExternalLimitAnswer
+    | TariffAnswerMessage
+    | StreamAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -346,6 +357,8 @@ StationMessage = (
     | DisplayMessagesPage
     | CustomerInformationPage
     | ChargingLimitCall
+    | TariffCall
+    | StreamCall
     | PncCall
 )
 StationAnswerMessage = (
@@ -355,5 +368,6 @@ StationAnswerMessage = (
     | SessionAnswer
     | SignCertificateAnswer
     | ChargingLimitCallAnswer
+    | OpenStreamAnswer
     | PncAnswer
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.cost_report import CostDetails
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.measurands import Sample
 from voltlab.fleet.model.records import Transaction
@@ -52,6 +53,8 @@ class TransactionStarted:
     reservation_id: int | None
     remote_start_id: int | None
     sent_at: float
+    # 2.1 local cost: the tariff the station prices the transaction with.
+    tariff_id: str | None = None
     # The id tag's kind in 2.x IdTokenEnumType words (eMAID: Plug & Charge); None: the
     # station's own reader (the codec's word for it).
     id_token_type: str | None = None
@@ -113,6 +116,9 @@ class TransactionEnded:
     end: MeterValue | None  # None: no measurands configured for a transaction's end
     plugged: bool  # the cable is still in when the transaction ends (2.x chargingState)
     sent_at: float
+    # 2.1 local cost: the tariff and the final cost (CostDetailsType) the station calculated.
+    tariff_id: str | None = None
+    cost: CostDetails | None = None
 
 
 @dataclass(frozen=True)
@@ -301,4 +307,4 @@ def is_transaction_message(message: object) -> bool:
         | TransactionEnded
         | ChargingStateChanged
         | TransactionTriggered,
-    )
+    ) or bool(getattr(type(message), "transaction_message", False))  # e.g. a 2.1 CostReport

@@ -14,6 +14,7 @@ from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.config import StationConfig
 from voltlab.fleet.model.display_messages import DisplayMessages
 from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.event_streams import EventStreams
 from voltlab.fleet.model.external_limits import ExternalLimits
 from voltlab.fleet.model.monitors import Monitors, preset_monitors
 from voltlab.fleet.model.network_profiles import NetworkProfiles
@@ -43,6 +44,8 @@ __all__ = [
     "id_tag_info_accepts",
 ]
 from voltlab.fleet.model.smart_charging import ChargingProfiles
+from voltlab.fleet.model.tariff_cost import CostMeter, accrue_meters
+from voltlab.fleet.model.tariffs import Tariffs
 
 AC_PHASE_VOLTAGE = 230.0
 
@@ -89,6 +92,11 @@ class Station(ReservationBook):
         self.monitors = Monitors(preset_monitors(model))
         self.display_messages = DisplayMessages()
         self.network = NetworkProfiles()
+        # 2.1 local cost: the default tariffs, and a cost meter per priced transaction (by its
+        # local id), fed by `advance`.
+        self.tariffs = Tariffs()
+        self.cost_meters: dict[int, CostMeter] = {}
+        self.event_streams = EventStreams()  # 2.1 periodic event streams of monitors
         self.firmware_version = model.firmware_version
         self._now: float | None = None
         # Transactions that were running when the process stopped, still to be closed.
@@ -138,6 +146,8 @@ class Station(ReservationBook):
             conn.register_wh += energy
             if conn.ev is not None:
                 conn.ev.absorb(energy)
+        if self.cost_meters:  # priced at the power that flowed, before it changes
+            accrue_meters(self.cost_meters, self.connectors, now, self.reading)
         self.recompute_power()
 
     def _demand_w(self, conn: Connector) -> float:

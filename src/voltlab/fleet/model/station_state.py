@@ -11,6 +11,7 @@ from typing import Any, NotRequired, TypedDict
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.records import Connector, Fault, Reservation, Transaction
 from voltlab.fleet.model.station import Station
+from voltlab.fleet.model.tariff_cost import restore_costs, snapshot_costs
 
 
 class ConnectorState(TypedDict):
@@ -62,6 +63,9 @@ class StationSnapshot(TypedDict):
     display_messages: NotRequired[list[dict[str, Any]]]
     network_profiles: NotRequired[dict[str, Any]]
     external_limits: NotRequired[list[dict[str, Any]]]
+    # 2.1 state (issue 17): default tariffs and running cost meters; periodic event streams.
+    tariffs: NotRequired[dict[str, Any]]
+    event_streams: NotRequired[dict[str, Any]]
 
 
 def station_snapshot(station: Station) -> StationSnapshot:
@@ -109,6 +113,12 @@ def station_snapshot(station: Station) -> StationSnapshot:
     limits = station.external_limits.snapshot()
     if limits is not None:
         snapshot["external_limits"] = limits
+    tariffs = snapshot_costs(station.tariffs, station.cost_meters)
+    if tariffs is not None:
+        snapshot["tariffs"] = tariffs
+    streams = station.event_streams.snapshot()
+    if streams is not None:
+        snapshot["event_streams"] = streams
     return snapshot
 
 
@@ -194,6 +204,13 @@ def restore_station(
         station.network.restore(body["network_profiles"])
     if body.get("external_limits"):
         station.external_limits.restore(body["external_limits"])
+    if body.get("tariffs"):
+        restore_costs(body["tariffs"], station.tariffs, station.cost_meters)
+        kept = {tx.local_id for tx in [*station.interrupted, *station.transactions()]}
+        for local_id in [key for key in station.cost_meters if key not in kept]:
+            del station.cost_meters[local_id]
+    if body.get("event_streams"):
+        station.event_streams.restore(body["event_streams"])
     station.recompute_power()
 
 

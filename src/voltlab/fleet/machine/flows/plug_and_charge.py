@@ -197,6 +197,18 @@ def refresh_ocsp(ctx: FlowContext) -> Flow[int]:
     return len(store.ocsp)
 
 
+def request(
+    ctx: FlowContext,
+    flows: FlowStepper,
+    message: CertificateRequest | WrappedPncRequest,
+    wall_time: float | None,
+) -> list[Effect]:
+    """A CSMS certificate request (2.x, 1.6 whitepaper), or one of the 1.6 note's."""
+    if isinstance(message, WrappedPncRequest):
+        return wrapped_request(ctx, flows, message, wall_time)
+    return certificate_request(ctx, flows, message, wall_time)
+
+
 def certificate_request(
     ctx: FlowContext, flows: FlowStepper, request: CertificateRequest, wall_time: float | None
 ) -> list[Effect]:
