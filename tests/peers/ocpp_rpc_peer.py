@@ -551,6 +551,43 @@ class OcppRpcPeer(JsonLinesChild):
             once=once or None,
         )
 
+    async def set_certificate_status(
+        self, certificate_status: str, id_tag: str | None = None
+    ) -> None:
+        """What Authorize with a contract (its chain or OCSP data) answers as certificateStatus,
+        for ``id_tag`` (an eMAID) or for every contract; Accepted until set."""
+        await self.command(
+            "set_certificate_status", certificate_status=certificate_status, id_tag=id_tag
+        )
+
+    async def call_pnc(
+        self,
+        identity: str,
+        method: str,
+        params: dict | None = None,
+        *,
+        raw_data: str | None = None,
+        timeout: float = 10.0,
+    ) -> dict:
+        """A CSMS request of the OCA Plug & Charge note for 1.6 (InstallCertificate,
+        CertificateSigned, DeleteCertificate, GetInstalledCertificateIds, TriggerMessage),
+        wrapped in DataTransfer; returns ``{"status", "data"}`` with the station's 2.0.1 answer
+        parsed (checked against the 2.0.1 schema when Accepted). ``raw_data``: send that text as
+        `data` instead (a malformed request)."""
+        reply = await self._command(
+            "call_pnc",
+            reply_timeout=timeout + 10.0,
+            identity=identity,
+            method=method,
+            params=params if params is not None else {},
+            raw_data=raw_data,
+            timeout_ms=int(timeout * 1000),
+        )
+        if reply.get("ok"):
+            return reply.get("result")
+        err = reply.get("error") or {}
+        raise PeerCallError(err.get("code", "Error"), err.get("message", ""), err.get("details"))
+
     async def set_boot_sequence(self, statuses: list[str] | None, interval: int = 300) -> None:
         """Each station's n-th BootNotification is answered ``statuses[n]`` (the last one
         repeats); None turns the sequence off."""

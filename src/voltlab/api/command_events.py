@@ -25,6 +25,7 @@ from voltlab.api.bounds import (
     EvProfileName,
     LimitSource,
 )
+from voltlab.api.contract_events import ContractEvent
 from voltlab.ocpp.vocabulary.authorization import ID_TAG_MAX_LENGTH_16, AuthorizationStatus16
 from voltlab.ocpp.vocabulary.connector_status import FaultType
 from voltlab.ocpp.vocabulary.stop_reasons import StopReason  # the runtime maps it per version
@@ -146,6 +147,11 @@ class PlugConnectorEvent(EventModel):
         le=100,
         description="a V2X EV's reserve: it discharges no lower (at least its profile's V2X "
         "floor); only for the v2x-* EVs",
+    )
+    contract: ContractEvent | None = Field(
+        default=None,
+        description="Plug & Charge: the EV (an iso15118-* profile, iso15118-sedan when none is "
+        "named) authorizes with this contract, no id tag asked for",
     )
 
 

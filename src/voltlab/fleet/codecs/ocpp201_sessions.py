@@ -96,7 +96,7 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
         info: dict[str, Any] = {}
         if message.remote_start_id is not None:
             info["remoteStartId"] = message.remote_start_id
-        extra: dict[str, Any] = {"idToken": station_id_token(message.id_tag)}
+        extra: dict[str, Any] = {"idToken": station_id_token(message.id_tag, message.id_token_type)}
         if message.reservation_id is not None:
             extra["reservationId"] = message.reservation_id
         return transaction_event(
@@ -125,7 +125,7 @@ def _started(message: TransactionStarted) -> tuple[str, dict[str, Any]]:
     if message.tariff_id is not None:  # 2.1 local cost
         info["tariffId"] = message.tariff_id
     if message.id_tag is not None:
-        extra["idToken"] = station_id_token(message.id_tag)
+        extra["idToken"] = station_id_token(message.id_tag, message.id_token_type)
     if message.reservation_id is not None:
         extra["reservationId"] = message.reservation_id
     return transaction_event("Started", message.trigger, message.tx, message.sent_at, info, **extra)

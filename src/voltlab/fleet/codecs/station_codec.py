@@ -41,11 +41,13 @@ from voltlab.fleet.codecs import (
 )
 from voltlab.fleet.codecs import ocpp16_certificates as certificates16
 from voltlab.fleet.codecs import ocpp16_maintenance as maintenance16
+from voltlab.fleet.codecs import ocpp16_pnc as pnc16
 from voltlab.fleet.codecs import ocpp16_registration as registration16
 from voltlab.fleet.codecs import ocpp16_sessions as sessions16
 from voltlab.fleet.codecs import ocpp201_authorization as authorization201
 from voltlab.fleet.codecs import ocpp201_certificates as certificates201
 from voltlab.fleet.codecs import ocpp201_maintenance as maintenance201
+from voltlab.fleet.codecs import ocpp201_pnc as pnc201
 from voltlab.fleet.codecs import ocpp201_registration as registration201
 from voltlab.fleet.codecs import ocpp201_sessions as sessions201
 from voltlab.fleet.codecs.ocpp201_device_model import encode_report_page
@@ -53,8 +55,7 @@ from voltlab.fleet.codecs.ocpp201_notices import NOTICES, decode_notice_answer, 
 from voltlab.fleet.codecs.ocpp201_profiles import encode_profiles_report
 from voltlab.fleet.codecs.ocpp201_reservations import encode_reservation_ended
 from voltlab.fleet.codecs.request_codec import RequestCodec, extend, join
-from voltlab.fleet.codecs.shared_certificates import decode_sign_certificate_answer
-from voltlab.fleet.machine.certificate_messages import SignCertificateRequest
+from voltlab.fleet.machine.certificate_messages import SignCertificateAnswer, SignCertificateRequest
 from voltlab.fleet.machine.configuration_messages import ReportPage
 from voltlab.fleet.machine.control_messages import ChargingProfilesReport
 from voltlab.fleet.machine.events import QueuedStartDelivered
@@ -68,6 +69,7 @@ from voltlab.fleet.machine.messages import (
     StationAnswerMessage,
     StationMessage,
 )
+from voltlab.fleet.machine.pnc_messages import PNC_CALLS, PncAnswer, PncCall
 from voltlab.fleet.machine.session_messages import (
     SESSION_MESSAGES,
     Received,
@@ -97,6 +99,19 @@ class CertificateCodec(Protocol):
     """What a version's certificate codec module provides for the station's own calls."""
 
     def encode_sign_certificate(self, message: SignCertificateRequest) -> tuple[str, Payload]: ...
+
+    def decode_sign_certificate_answer(
+        self, message: SignCertificateRequest, payload: Payload
+    ) -> SignCertificateAnswer: ...
+
+
+class PncCodec(Protocol):
+    """What a version's Plug & Charge codec module provides (2.x: its messages; 1.6: the
+    same wrapped in DataTransfer)."""
+
+    def encode_pnc_call(self, message: PncCall) -> tuple[str, Payload]: ...
+
+    def decode_pnc_answer(self, message: PncCall, payload: Payload) -> PncAnswer: ...
 
 
 class SessionCodec(Protocol):
@@ -132,6 +147,7 @@ class StationCodec:
     boot: BootCodec
     sessions: SessionCodec
     certificates: CertificateCodec
+    pnc: PncCodec
     encode_maintenance: Callable[[MaintenanceCall], tuple[str, Payload]]
     # None: the version has no message for a reservation that ended (1.6).
     encode_reservation_ended: Callable[[ReservationEnded], tuple[str, Payload]] | None = None
@@ -166,6 +182,8 @@ class StationCodec:
             return self.encode_maintenance(message)
         if isinstance(message, SignCertificateRequest):
             return self.certificates.encode_sign_certificate(message)
+        if isinstance(message, PNC_CALLS):
+            return self.pnc.encode_pnc_call(message)
         if isinstance(message, ReservationEnded) and self.encode_reservation_ended is not None:
             return self.encode_reservation_ended(message)
         if isinstance(message, ChargingProfilesReport) and self.encode_profiles_report is not None:
@@ -187,7 +205,9 @@ class StationCodec:
         if isinstance(message, SESSION_MESSAGES):
             return self.sessions.decode_session_answer(message, payload)
         if isinstance(message, SignCertificateRequest):
-            return decode_sign_certificate_answer(payload)
+            return self.certificates.decode_sign_certificate_answer(message, payload)
+        if isinstance(message, PNC_CALLS):
+            return self.pnc.decode_pnc_answer(message, payload)
         if isinstance(message, ReportPage):
             return Received()  # NotifyReportResponse carries nothing
         if isinstance(message, self.notices):
@@ -226,7 +246,8 @@ REQUESTS_16 = join(
     ocpp16_triggers.REQUESTS,
     maintenance16.REQUESTS,
     certificates16.REQUESTS,
-    shared_requests.REQUESTS,
+    pnc16.REQUESTS,
+    shared_requests.CLEAR_CACHE,
     shared_maintenance.REQUESTS,
     shared_certificates.REQUESTS,
 )
@@ -275,6 +296,7 @@ def codec_for(version: str) -> StationCodec:
             registration16,
             sessions16,
             certificates16,
+            pnc16,
             maintenance16.encode_call,
             requests=REQUESTS_16,
         )
@@ -286,6 +308,7 @@ def codec_for(version: str) -> StationCodec:
             registration201,
             ocpp21_sessions,
             certificates201,
+            pnc201,
             maintenance,
             encode_reservation_ended,
             ocpp21.encode_profiles_report,
@@ -303,6 +326,7 @@ def codec_for(version: str) -> StationCodec:
         registration201,
         sessions201,
         certificates201,
+        pnc201,
         maintenance,
         encode_reservation_ended,
         encode_profiles_report,

@@ -17,6 +17,7 @@ from voltlab.fleet.hosting.command_limits import (
     bounded_number,
     connector_rating_kw,
 )
+from voltlab.fleet.hosting.contract_input import DEFAULT_PNC_EV, contract_from, outcome_view
 from voltlab.fleet.hosting.v2x_commands import discharge, grid_condition
 from voltlab.fleet.machine.charging_limit_messages import (
     ClearExternalLimit,
@@ -210,18 +211,21 @@ async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Resu
     departure = payload.get("departure_seconds")
     if departure is not None:
         departure = bounded_int(departure, "departure_seconds", 1, MAX_DURATION_SECONDS)
+    contract = contract_from(payload.get("contract"), runner.version)
+    name = payload.get("ev_profile") or (DEFAULT_PNC_EV if contract else None)
     if (
-        payload.get("ev_profile")
+        name
         or payload.get("soc_percent") is not None
         or departure
         or payload.get("min_soc_percent") is not None
     ):
-        name = payload.get("ev_profile")
         if name is not None and name not in PROFILES_BY_NAME:
             raise StationError(
                 "unknown_ev_profile", f"ev_profile must be one of {', '.join(PROFILES_BY_NAME)}"
             )
         profile = PROFILES_BY_NAME[name] if name else runner.station.rng().choice(EV_PROFILES)
+        if contract is not None and not profile.iso15118:
+            raise StationError("invalid_contract", "a contract needs an iso15118-* EV profile")
         soc = payload.get("soc_percent")
         leaves = None if departure is None else runner.now() + departure
         reserve = payload.get("min_soc_percent")
@@ -232,15 +236,24 @@ async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Resu
             )
         reserve = None if reserve is None else bounded_number(reserve, "min_soc_percent", 100)
         ev = ElectricVehicle(
-            profile, 30.0 if soc is None else float(soc), leaves, min_soc_percent=reserve
+            profile, 30.0 if soc is None else float(soc), leaves, contract, min_soc_percent=reserve
         )
     await runner.plug(connector_id, ev)
     conn = runner.station.connectors[connector_id]
-    return {
+    shown = None if conn.ev is None else conn.ev.snapshot()
+    if shown is not None and conn.ev is not None and conn.ev.contract is not None:
+        shown["contract"] = {"emaid": conn.ev.contract.emaid}  # not the whole chain again
+    result: Result = {
         "connector_id": connector_id,
         "status": runner.station.connector_status(connector_id).status,
-        "ev": None if conn.ev is None else conn.ev.snapshot(),
+        "ev": shown,
     }
+    if contract is not None:
+        pnc = runner.machine.context.pnc_outcomes.get(connector_id)
+        result["plug_and_charge"] = outcome_view(pnc)
+        tx = conn.transaction
+        result["transaction_id"] = None if tx is None else tx.transaction_id
+    return result
 
 
 async def unplug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:

@@ -15,6 +15,7 @@ from typing import Protocol
 from voltlab.fleet.machine.csms_rules import CsmsMemory
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
 from voltlab.fleet.machine.events import QueueChanged
+from voltlab.fleet.machine.pnc_messages import PncOutcome
 from voltlab.fleet.model.certificates import CertificateStore, CsrFactory, make_csr
 from voltlab.fleet.model.records import MeterReading, StationError
 from voltlab.fleet.model.smart_charging import ChargingProfile
@@ -113,6 +114,8 @@ class FlowContext:
     csms: CsmsMemory = field(default_factory=CsmsMemory)
     # The driver's offline queue as it last reported it (nothing queued until it does).
     offline_queue: QueueChanged = QueueChanged(0, frozenset())
+    # What came of the last Plug & Charge plug per connector (flows/plug_and_charge.py).
+    pnc_outcomes: dict[int, PncOutcome] = field(default_factory=dict)
 
     @property
     def online(self) -> bool:

@@ -87,6 +87,7 @@ from voltlab.fleet.machine.flows import (
     monitoring,
     network_profiles,
     offline,
+    plug_and_charge,
     profiles,
     registration,
     remote,
@@ -114,6 +115,7 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
 )
 from voltlab.fleet.machine.monitoring_messages import MonitoringRequest
+from voltlab.fleet.machine.pnc_messages import WrappedPncRequest
 from voltlab.fleet.machine.session_messages import (
     CloseInterrupted,
     EndSession,
@@ -221,9 +223,10 @@ class StationMachine:
         if isinstance(event, CsmsRequest):
             observed = csms_rules.request_allowed(self.registration.status, event.message)
             message = event.message
-            if isinstance(message, CertificateRequest):
-                ctx, wall_time = self.context, event.wall_time
-                effects = certificates.certificate_request(ctx, message, wall_time)
+            if isinstance(message, CertificateRequest | WrappedPncRequest):  # wall time: X.509
+                effects = plug_and_charge.request(
+                    self.context, self.flows, message, event.wall_time
+                )
             elif isinstance(message, ChangeConfiguration) and message.key == security_profile.KEY:
                 ctx, wall_time = self.context, event.wall_time
                 effects = security_profile.change_security_profile(ctx, message.value, wall_time)

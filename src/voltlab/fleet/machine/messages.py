@@ -53,6 +53,7 @@ from voltlab.fleet.machine.monitoring_messages import (
     MonitoringCall,
     MonitoringRequest,
 )
+from voltlab.fleet.machine.pnc_messages import PncAnswer, PncCall, WrappedPncRequest
 from voltlab.fleet.machine.session_messages import (
     SessionAnswer,
     SessionCommand,
@@ -311,6 +312,7 @@ CsmsRequestMessage = (
     | DERRequest
     | TariffRequest
     | StreamRequest
+    | WrappedPncRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -369,6 +371,7 @@ StationMessage = (
     | DERCall
     | TariffCall
     | StreamCall
+    | PncCall
 )
 StationAnswerMessage = (
     AuthorizeAnswer
@@ -378,4 +381,5 @@ StationAnswerMessage = (
     | SignCertificateAnswer
     | ChargingLimitCallAnswer
     | OpenStreamAnswer
+    | PncAnswer
 )

@@ -55,6 +55,9 @@ class TransactionStarted:
     sent_at: float
     # 2.1 local cost: the tariff the station prices the transaction with.
     tariff_id: str | None = None
+    # The id tag's kind in 2.x IdTokenEnumType words (eMAID: Plug & Charge); None: the
+    # station's own reader (the codec's word for it).
+    id_token_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class TransactionAuthorized:
     reservation_id: int | None
     remote_start_id: int | None
     sent_at: float
+    id_token_type: str | None = None  # as TransactionStarted's
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,7 @@ class StartTransaction:
     duration_limit_s: float | None = None
     energy_limit_wh: float | None = None
     remote_start_id: int | None = None
+    id_token_type: str | None = None  # eMAID: a Plug & Charge contract (flows/plug_and_charge)
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,9 @@ class EndSession:
 class PlugIn:
     connector_id: int
     ev: ElectricVehicle | None = None
+    # Real-world POSIX seconds: a Plug & Charge EV's contract is judged at them, as every
+    # certificate is (docs/station-machine.md).
+    wall_time: float | None = None
 
 
 @dataclass(frozen=True)

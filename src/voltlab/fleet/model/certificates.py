@@ -230,6 +230,9 @@ class CertificateStore:
         self._ca: list[tuple[str, str]] = []  # (certificate type, PEM), in install order
         self._pending: dict[str, str] = {}  # slot -> key PEM awaiting CertificateSigned
         self._station: dict[str, tuple[str, str]] = {}  # slot -> (chain PEM, key PEM)
+        # OCSP responses (base64 DER) the CSMS gave for the V2G chain (GetCertificateStatus),
+        # by `contracts.ocsp_key`: what the station staples for an ISO 15118 EV.
+        self.ocsp: dict[str, str] = {}
 
     # -- CA certificates (InstallCertificate / GetInstalledCertificateIds / DeleteCertificate) --
 
@@ -408,6 +411,7 @@ class CertificateStore:
                 slot: {"chain_pem": chain, "key_pem": key}
                 for slot, (chain, key) in self._station.items()
             },
+            "ocsp": dict(self.ocsp),
         }
 
     def restore(self, data: Mapping[str, Any] | None) -> None:
@@ -419,6 +423,7 @@ class CertificateStore:
             str(slot): (str(v["chain_pem"]), str(v["key_pem"]))
             for slot, v in (data.get("station") or {}).items()
         }
+        self.ocsp = {str(k): str(v) for k, v in (data.get("ocsp") or {}).items()}
 
     @classmethod
     def from_snapshot(cls, data: Mapping[str, Any] | None) -> CertificateStore:

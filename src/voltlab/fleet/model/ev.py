@@ -14,6 +14,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from voltlab.fleet.model.contracts import ContractCredential
+
 
 @dataclass(frozen=True)
 class EvProfile:
@@ -91,6 +93,7 @@ class ElectricVehicle:
         profile: EvProfile,
         soc_percent: float,
         departure_at: float | None = None,
+        contract: ContractCredential | None = None,
         *,
         min_soc_percent: float | None = None,
     ) -> None:
@@ -102,6 +105,8 @@ class ElectricVehicle:
         # reserve than its V2X range's bottom, never for less).
         floor = profile.v2x_min_soc_percent
         self.min_soc_percent = floor if min_soc_percent is None else max(floor, min_soc_percent)
+        # Plug & Charge: the contract an ISO 15118 EV authorizes with (flows/plug_and_charge).
+        self.contract = contract
 
     @classmethod
     def random(cls, rng: random.Random) -> ElectricVehicle:
@@ -171,6 +176,8 @@ class ElectricVehicle:
             body["departure_at"] = self.departure_at
         if self.min_soc_percent != self.profile.v2x_min_soc_percent:
             body["min_soc_percent"] = self.min_soc_percent
+        if self.contract is not None:
+            body["contract"] = self.contract.snapshot()
         return body
 
     @classmethod
@@ -178,9 +185,11 @@ class ElectricVehicle:
         profile = PROFILES_BY_NAME.get(str(body.get("profile")), EV_PROFILES[0])
         departure = body.get("departure_at")
         reserve = body.get("min_soc_percent")
+        contract = body.get("contract")
         return cls(
             profile,
             float(body.get("soc_percent", 50.0)),  # type: ignore[arg-type]
             None if departure is None else float(departure),  # type: ignore[arg-type]
+            ContractCredential.restore(contract) if isinstance(contract, dict) else None,
             min_soc_percent=None if reserve is None else float(reserve),  # type: ignore[arg-type]
         )

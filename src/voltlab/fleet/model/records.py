@@ -65,6 +65,8 @@ class Transaction:
     meter_stop_wh: float | None = None
     # The running cost the CSMS last told the station (2.x CostUpdated), in its currency.
     total_cost: float | None = None
+    # The id tag's kind in 2.x words (eMAID: Plug & Charge); None: the station's reader.
+    id_token_type: str | None = None
 
     def energy_wh(self, register_wh: float) -> float:
         return register_wh - self.meter_start_wh

@@ -60,6 +60,7 @@ def start_transaction(ctx: FlowContext, command: StartTransaction) -> Flow[Trans
     open_tx = station.connector(connector_id).transaction
     if open_tx is not None and open_tx.id_tag is None:
         station.authorize_transaction(open_tx, command.id_tag, command.parent_id_tag, ctx.now)
+        open_tx.id_token_type = command.id_token_type
         open_tx.duration_limit_s = command.duration_limit_s
         open_tx.energy_limit_wh = command.energy_limit_wh
         open_tx.remote_start_id = command.remote_start_id
@@ -71,6 +72,7 @@ def start_transaction(ctx: FlowContext, command: StartTransaction) -> Flow[Trans
                 open_tx.reservation_id,
                 command.remote_start_id,
                 ctx.now,
+                command.id_token_type,
             )
         )
         if isinstance(answer, CallFailure):
@@ -87,6 +89,7 @@ def start_transaction(ctx: FlowContext, command: StartTransaction) -> Flow[Trans
         energy_limit_wh=command.energy_limit_wh,
         remote_start_id=command.remote_start_id,
     )
+    tx.id_token_type = command.id_token_type
     yield from open_meter(ctx, tx)
     info = yield from _announce(ctx, tx)
     return (yield from _confirmed(ctx, tx, info))
@@ -115,7 +118,8 @@ def _started(
         tx.reservation_id,
         tx.remote_start_id,
         ctx.now,
-        tariff_of(ctx, tx),
+        tariff_id=tariff_of(ctx, tx),
+        id_token_type=tx.id_token_type,
     )
 
 
