@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
@@ -202,16 +201,8 @@ async def test_one_malformed_request_of_each_gets_the_right_callerror(runtime, v
         runner = await boot(runtime, peer, identity, version)
         for index, (action, payload, code) in enumerate(MALFORMED):
             message_id = f"bad-{index}"
-            await peer.send_raw(identity, json.dumps([2, message_id, action, payload]))
-            reply = await peer.wait_for_event(
-                lambda e, message_id=message_id: (
-                    e.get("event") == "frame"
-                    and e.get("direction") == "in"
-                    and isinstance(e.get("frame"), list)
-                    and e["frame"][1] == message_id
-                )
-            )
-            assert (reply["frame"][0], reply["frame"][2]) == (4, code), (action, reply["frame"])
+            frame = await peer.call_raw(identity, message_id, action, payload)
+            assert (frame[0], frame[2]) == (4, code), (action, frame)
         assert runner.machine.context.certificates.certificates() == []  # nothing changed
 
 

@@ -13,7 +13,6 @@ ocpp-rpc CSMS with the 2.1 schemas (issue 17's acceptance):
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -324,14 +323,5 @@ async def test_one_malformed_request_of_each_gets_the_right_callerror(runtime, p
     await boot(runtime, peer, ident)
     for index, (action, payload, code) in enumerate(MALFORMED):
         message_id = f"bad-der-{index}"
-        await peer.send_raw(ident, json.dumps([2, message_id, action, payload]))
-        reply = await peer.wait_for_event(
-            lambda e, message_id=message_id: (
-                e.get("event") == "frame"
-                and e.get("direction") == "in"
-                and isinstance(e.get("frame"), list)
-                and e["frame"][1] == message_id
-            )
-        )
-        frame = reply["frame"]
+        frame = await peer.call_raw(ident, message_id, action, payload)
         assert (frame[0], frame[2]) == (4, code), (action, frame)

@@ -652,6 +652,23 @@ class OcppRpcPeer(JsonLinesChild):
         """Send a raw websocket text frame to the station."""
         await self.command("send_raw", identity=identity, text=text)
 
+    async def call_raw(
+        self, identity: str, message_id: str, action: str, payload: Any
+    ) -> list[Any]:
+        """Send the CALL `[2, message_id, action, payload]` as raw text, unchecked (a malformed
+        request on purpose), and return the frame the station answered it with."""
+        await self.send_raw(identity, json.dumps([2, message_id, action, payload]))
+        reply = await self.wait_for_event(
+            lambda e: (
+                e.get("event") == "frame"
+                and e.get("direction") == "in"
+                and isinstance(e.get("frame"), list)
+                and e["frame"][1] == message_id
+            )
+        )
+        frame: list[Any] = reply["frame"]
+        return frame
+
     async def send_raw_together(self, identity: str, texts: list[str]) -> None:
         """Send raw text frames in one TCP write, so the station reads them at once."""
         await self.command("send_raw", identity=identity, texts=texts)
