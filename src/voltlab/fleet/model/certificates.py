@@ -150,7 +150,8 @@ def certificate_hash_data(
     }
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Was `cert` signed by `issuer` (its issuer name and its signature)?"""
     if cert.issuer != issuer.subject:
         return False
     try:
@@ -161,7 +162,7 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def _self_signed(cert: x509.Certificate) -> bool:
-    return _issued_by(cert, cert)
+    return issued_by(cert, cert)
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -214,7 +215,7 @@ def accept_signed_certificate(chain_pem: str, key_pem: str, now: float) -> bool:
         return False
     if not all(_valid_at(cert, now) for cert in chain):
         return False
-    return all(_issued_by(cert, issuer) for cert, issuer in zip(chain, chain[1:], strict=False))
+    return all(issued_by(cert, issuer) for cert, issuer in zip(chain, chain[1:], strict=False))
 
 
 class CertificateStore:
@@ -289,7 +290,7 @@ class CertificateStore:
         # stable and DeleteCertificate with them still matches.
         if _self_signed(cert):
             return cert
-        return next((c for c in pool if c is not cert and _issued_by(cert, c)), cert)
+        return next((c for c in pool if c is not cert and issued_by(cert, c)), cert)
 
     def _hash_data(
         self, cert: x509.Certificate, pool: list[x509.Certificate], algorithm: str = "SHA256"

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
@@ -22,6 +21,7 @@ from voltlab.fleet.model.certificates import (
     CertificateError,
     CertificateStore,
     certificate_hash_data,
+    issued_by,
     load_certificates,
 )
 
@@ -139,16 +139,6 @@ def ocsp_request_data(
     return {**certificate_hash_data(cert, issuer, algorithm), "responderURL": responder}
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 def _valid_at(cert: x509.Certificate, now: float) -> bool:
     at = dt.datetime.fromtimestamp(now, dt.UTC)
     return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
@@ -161,7 +151,7 @@ def _anchors(store: CertificateStore, types: tuple[str, ...]) -> list[x509.Certi
 def _anchor_of(top: x509.Certificate, anchors: list[x509.Certificate]) -> x509.Certificate | None:
     """The installed root `top` chains to (or is)."""
     for anchor in anchors:
-        if top.fingerprint(_SHA256) == anchor.fingerprint(_SHA256) or _issued_by(top, anchor):
+        if top.fingerprint(_SHA256) == anchor.fingerprint(_SHA256) or issued_by(top, anchor):
             return anchor
     return None
 
@@ -178,7 +168,7 @@ def validate_chain(
     anchor = _anchor_of(chain[-1], _anchors(store, roots))
     if anchor is None:
         return "IssuerNotFound"
-    if not all(_issued_by(c, up) for c, up in zip(chain, chain[1:], strict=False)):
+    if not all(issued_by(c, up) for c, up in zip(chain, chain[1:], strict=False)):
         return "InvalidSignature"
     if not all(_valid_at(cert, wall_time) for cert in (*chain, anchor)):
         return "Expired"
