@@ -16,6 +16,7 @@ from rich.table import Table
 # Light (the standard library's logging): `serve`'s options name its formats and levels.
 from voltlab.api.log_output import FORMATS, LEVELS, LogLines, configure_logging
 from voltlab.cli_client import register as register_client_commands
+from voltlab.cli_pki import pki_app
 from voltlab.cli_replay import replay
 from voltlab.cli_scenarios import scenario_app
 from voltlab.clock import wall_now
@@ -33,6 +34,7 @@ db_app = typer.Typer(help="The database's schema (migrations).", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(scenario_app, name="scenario")
 app.command("replay")(replay)
+app.add_typer(pki_app, name="pki")
 register_client_commands(app)
 
 console = Console()

@@ -45,12 +45,15 @@ MINIMAL_EVENTS: dict[str, dict[str, Any] | None] = {
     "restart-link": {},
     "set-charging-limit": {"connector_id": 0, "limit_kw": 11, "source": "EMS"},
     "clear-charging-limit": {"connector_id": 0},
+    "discharge": {"connector_id": 1, "power_kw": 7},
 }
+# The version a slug's charger speaks here: the first its command applies to.
+VERSION_OF = {kind.slug: (kind.versions or ("ocpp1.6",))[0] for kind in COMMAND_KINDS}
 
 
 def test_minimal_events_cover_every_slug() -> None:
     assert set(MINIMAL_EVENTS) == {kind.slug for kind in COMMAND_KINDS}
-    assert len(MINIMAL_EVENTS) == 22
+    assert len(MINIMAL_EVENTS) == 23
 
 
 async def test_seed_start_session_example(
@@ -128,7 +131,8 @@ async def test_every_slug_queues(
     database: Database,
     slug: str,
 ) -> None:
-    charger = (await make_location(chargers=1, ocpp_version="ocpp1.6"))["chargers"][0]
+    version = VERSION_OF[slug]
+    charger = (await make_location(chargers=1, ocpp_version=version))["chargers"][0]
     body: dict[str, Any] = {"target": {"charger_id": charger["charger_id"]}}
     if MINIMAL_EVENTS[slug] is not None:
         body["event"] = MINIMAL_EVENTS[slug]
@@ -137,12 +141,50 @@ async def test_every_slug_queues(
     command = response.json()["results"][0]["command"]
     expected_type = slug.replace("-", "_").replace("/", "_")
     assert command["event_type"] == expected_type
-    assert command["ocpp_version"] == "ocpp1.6"
+    assert command["ocpp_version"] == version
     assert fleet.submitted == [command["id"]]
     with database.session() as session:
         row = session.get(Command, command["id"])
         assert row is not None and row.event_type == expected_type
         assert row.payload == command["payload"]
+
+
+@pytest.mark.parametrize("version", ["ocpp1.6", "ocpp2.0.1"])
+async def test_discharge_is_refused_for_a_charger_before_21(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    make_location: LocationMaker,
+    fleet: FakeFleet,
+    version: str,
+) -> None:
+    """V2X is OCPP 2.1's: a charger of an earlier version is listed as failed, nothing is
+    queued for it; a 2.1 charger of the same location is queued."""
+    older = (await make_location(chargers=1, ocpp_version=version))["chargers"][0]
+    newer = (await make_location(chargers=1, ocpp_version="ocpp2.1"))["chargers"][0]
+    event = {"connector_id": 1, "power_kw": 7.0}
+    answers = [
+        (
+            await client.post(
+                "/ocpp/commands/discharge",
+                json={"target": {"charger_id": charger["charger_id"]}, "event": event},
+                headers=admin,
+            )
+        ).json()
+        for charger in (older, newer)
+    ]
+    refused, queued = answers
+    assert (refused["queued_count"], refused["failed_count"]) == (0, 1)
+    assert refused["failed"][0]["error"]["code"] == "not_supported"
+    assert f"speaks {version}" in refused["failed"][0]["error"]["message"]
+    assert (queued["queued_count"], queued["failed_count"]) == (1, 0)
+    assert fleet.submitted == [queued["results"][0]["command"]["id"]]
+    # Above the connector's rating (22 kW) is refused as for every power.
+    too_much = await client.post(
+        "/ocpp/commands/discharge",
+        json={"target": {"charger_id": newer["charger_id"]}, "event": event | {"power_kw": 30}},
+        headers=admin,
+    )
+    assert too_much.json()["failed"][0]["error"]["code"] == "power_above_rating"
 
 
 async def test_location_target_and_subset(

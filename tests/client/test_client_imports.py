@@ -15,6 +15,7 @@ ALLOWED = {
     "voltlab.api",
     "voltlab.api.bounds",
     "voltlab.api.command_events",
+    "voltlab.api.contract_events",
     "voltlab.api.cpo_schemas",
     "voltlab.api.replay_schemas",
     "voltlab.api.scenario_schemas",

@@ -193,8 +193,10 @@ def _commands(client: Client, charger_id: str) -> None:
     _ok(c.clear_charging_limit(charger_id, models.StationOrConnectorEvent(connector_id=0)))
 
     page = client.commands.list(charger_id=charger_id, limit=50)
-    assert {command.event_type for command in page.items} == {k.event_type for k in COMMAND_KINDS}
+    for_16 = {k.event_type for k in COMMAND_KINDS if k.versions is None}
+    assert {command.event_type for command in page.items} == for_16
     assert {command.status for command in page.items} == {"succeeded"}
+    _v2x_commands(client, charger_id)
     assert client.commands.get(page.items[0].id).id == page.items[0].id
 
     frames = client.chargers.messages(charger_id, limit=1000).items
@@ -202,6 +204,31 @@ def _commands(client: Client, charger_id: str) -> None:
     older = client.chargers.messages(charger_id, limit=2, before=frames[0].id)
     assert all(f.id < frames[0].id for f in older.items)
     assert client.chargers.findings(charger_id).findings == []
+
+
+def _v2x_commands(client: Client, charger_16: str) -> None:
+    """The commands of a later version (OCPP 2.1's discharge) on a charger of that version, and
+    refused at submit for the 1.6 one."""
+    csms_url = client.chargers.get(charger_16).csms_url
+    charger = client.chargers.create(
+        models.ChargerCreate(identity="CP-ROUTES-V2X", csms_url=csms_url, ocpp_version="ocpp2.1")
+    )
+    _online(client, charger.charger_id)
+    plug = models.PlugConnectorEvent(connector_id=1, ev_profile="v2x-ac-hatch", soc_percent=60)
+    _ok(client.commands.plug_connector(charger.charger_id, plug))
+    _ok(
+        client.commands.start_session(
+            charger.charger_id, models.StartSessionEvent(id_tag=TAG, connector_id=1)
+        )
+    )
+    discharge = models.DischargeEvent(connector_id=1, power_kw=7)
+    assert _ok(client.commands.discharge(charger.charger_id, discharge)).result["power_w"] == -7000
+    page = client.commands.list(charger_id=charger.charger_id, limit=50)
+    later = {k.event_type for k in COMMAND_KINDS if k.versions is not None}
+    assert later <= {command.event_type for command in page.items}
+    assert {command.status for command in page.items} == {"succeeded"}
+    _ok(client.commands.stop_session(charger.charger_id, models.StopSessionEvent(connector_id=1)))
+    client.chargers.delete(charger.charger_id)
 
 
 def _cpos(client: Client) -> None:

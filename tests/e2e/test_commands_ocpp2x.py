@@ -231,3 +231,72 @@ async def test_external_limits_iso15118_ev_and_cost_over_http(
     assert response.status_code == 422 and "limit_kw" in response.text
     await gw.peer.sync()
     assert gw.peer.strict_failures == []
+
+
+async def test_discharge_a_v2x_ev_over_http(gateway: Gateway) -> None:
+    """OCPP 2.1's V2X through the gateway: a V2X EV plugged in by name with a reserve, the
+    `discharge` command (an external setpoint), a grid event injected as a fault; each visible
+    in what the CSMS received and in GET /ocpp/chargers/{id}. A 2.0.1 charger is refused the
+    command at submit."""
+    gw = gateway
+    location = await gw.location(chargers=1, version="ocpp2.1", prefix="V2X-HTTP-")
+    [charger] = location["chargers"]
+    target, ident = {"charger_id": charger["charger_id"]}, charger["identity"]
+    plug = {
+        "connector_id": 1,
+        "ev_profile": "v2x-ac-hatch",
+        "soc_percent": 60,
+        "min_soc_percent": 40,
+    }
+    [plugged] = await gw.command("plug-connector", target, plug)
+    assert plugged["result"]["ev"]["min_soc_percent"] == 40
+    await gw.command("start-session", target, {"id_tag": "V2X-1", "connector_id": 1})
+    await wait_until(lambda: sent(gw, ident, "NotifyEVChargingNeeds"))
+    needs = sent(gw, ident, "NotifyEVChargingNeeds")[0]["chargingNeeds"]
+    assert needs["requestedEnergyTransfer"] == "AC_BPT"
+    # 60 % of 52 kWh: 10.4 kWh above the reserve of 40 %, its profile's V2X floor is 20 %.
+    assert needs["v2xChargingParameters"]["evMinEnergyRequest"] == -10_400
+    assert needs["v2xChargingParameters"]["evMinV2XEnergyRequest"] == -20_800
+    [record] = await gw.command("discharge", target, {"connector_id": 1, "power_kw": 7})
+    result = record["result"]
+    assert (result["setpoint_w"], result["power_w"], result["following_setpoint"]) == (
+        -7000.0,
+        -7000.0,
+        True,
+    )
+    state = await gw.charger(charger["charger_id"])
+    connector = state["connectors"][0]
+    assert (connector["power_w"], connector["discharge_setpoint_w"]) == (-7000, -7000.0)
+    assert connector["status"] == "Charging"
+
+    def powers() -> list[float]:
+        return [
+            float(sample["value"])
+            for event in tx_events(gw, ident)
+            for value in event.get("meterValue", [])
+            for sample in value["sampledValue"]
+            if sample.get("measurand") == "Power.Active.Import"
+        ]
+
+    await wait_until(lambda: -7000.0 in powers(), timeout=10)
+    # A frequency excursion without a DER control: the station rides through it.
+    [injected] = await gw.command(
+        "inject-fault", target, {"connector_id": 0, "fault_type": "OverFrequency"}
+    )
+    assert injected["result"]["der_alarms"] == [] and injected["result"]["der_trip"] is False
+    assert (await gw.charger(charger["charger_id"]))["connectors"][0]["power_w"] == -7000
+    await gw.command("clear-fault", target, {"connector_id": 0})
+    [stopped] = await gw.command("discharge", target, {"connector_id": 1, "power_kw": 0})
+    assert stopped["result"]["setpoint_w"] is None and stopped["result"]["power_w"] == 11_000
+    assert (await gw.charger(charger["charger_id"]))["connectors"][0]["export_wh"] > 0
+    older = await gw.location(chargers=1, version="ocpp2.0.1", prefix="V2X-201-")
+    response = await gw.post(
+        "/ocpp/commands/discharge",
+        {
+            "target": {"charger_id": older["chargers"][0]["charger_id"]},
+            "event": {"connector_id": 1, "power_kw": 7},
+        },
+    )
+    assert response.json()["failed"][0]["error"]["code"] == "not_supported"
+    await gw.peer.sync()
+    assert gw.peer.strict_failures == []

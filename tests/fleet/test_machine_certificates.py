@@ -275,7 +275,12 @@ def test_a_v2g_certificate_is_listed_as_a_chain() -> None:
     )
     m.handle(CallAnswered(call.call_id or 0, SignCertificateAnswer("Accepted")), T0)
     chain = signed_chain(STATION_KEY, (WALL - DAY, WALL + DAY))
-    m.handle(request(CertificateSigned(chain, "V2GCertificate")), T0 + 1)
+    # An EV trusts V2G roots only: without ROOT installed as one, the chain is refused.
+    refused = m.handle(request(CertificateSigned(chain, "V2GCertificate")), T0 + 1)
+    assert refused[0] == Answer(CertificateSignedAnswer("Rejected"))
+    m.handle(request(InstallCertificate("V2GRootCertificate", _pem(ROOT))), T0 + 1)
+    accepted = m.handle(request(CertificateSigned(chain, "V2GCertificate")), T0 + 1)
+    assert accepted == [Persist(), Answer(CertificateSignedAnswer("Accepted"))]
     [answer] = m.handle(request(GetInstalledCertificateIds(("V2GCertificateChain",))), T0 + 2)
     assert isinstance(answer, Answer) and isinstance(answer.message, InstalledCertificates)
     [entry] = answer.message.chains

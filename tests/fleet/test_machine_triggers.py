@@ -332,7 +332,10 @@ def test_2x_codecs_per_schema(version: str) -> None:
     payload = {"requestedMessage": "TransactionEvent", "evse": {"id": 2, "connectorId": 1}}
     schemas.validate_request("TriggerMessage", payload)
     assert codec2x.decode_trigger_message(payload) == TriggerRequest("TransactionEvent", 2)
-    unsupported = {"requestedMessage": "SignV2GCertificate"}
+    v2g = {"requestedMessage": "SignV2GCertificate"}  # Plug & Charge: the station's V2G CSR
+    schemas.validate_request("TriggerMessage", v2g)
+    assert codec2x.decode_trigger_message(v2g) == TriggerRequest("SignV2GCertificate", None)
+    unsupported = {"requestedMessage": "SignCombinedCertificate"}
     schemas.validate_request("TriggerMessage", unsupported)
     assert codec2x.decode_trigger_message(unsupported) == TriggerRequest(None, None)
     answer = shared_triggers.encode_trigger_answer(TriggerAnswer("NotImplemented"))

@@ -189,16 +189,7 @@ async def test_one_malformed_request_of_each_gets_the_right_callerror(runtime, p
     await boot(runtime, peer, ident)
     for index, (action, payload, code) in enumerate(MALFORMED):
         message_id = f"bad-{index}"
-        await peer.send_raw(ident, json.dumps([2, message_id, action, payload]))
-        reply = await peer.wait_for_event(
-            lambda e, message_id=message_id: (
-                e.get("event") == "frame"
-                and e.get("direction") == "in"
-                and isinstance(e.get("frame"), list)
-                and e["frame"][1] == message_id
-            )
-        )
-        frame = reply["frame"]
+        frame = await peer.call_raw(ident, message_id, action, payload)
         assert (frame[0], frame[2]) == (4, code), (action, frame)
     # Beyond MonitoringCtrlr.ItemsPerMessage[SetVariableMonitoring] (20): N04.FR.09.
     many = {"setMonitoringData": [monitor(1, "Delta", 100 + n) for n in range(21)]}

@@ -384,6 +384,12 @@ class OcppRpcPeer(JsonLinesChild):
             and (identity is None or ev.get("identity") == identity)
         ]
 
+    def sends(self, identity: str | None, method: str) -> list[dict]:
+        """Params of the 2.1 SEND messages (type 6, never answered) the CSMS received."""
+        return [
+            ev["params"] for ev in self.events_of("send", identity) if ev.get("method") == method
+        ]
+
     def events_of(self, kind: str, identity: str | None = None) -> list[dict]:
         return [
             ev
@@ -545,6 +551,43 @@ class OcppRpcPeer(JsonLinesChild):
             once=once or None,
         )
 
+    async def set_certificate_status(
+        self, certificate_status: str, id_tag: str | None = None
+    ) -> None:
+        """What Authorize with a contract (its chain or OCSP data) answers as certificateStatus,
+        for ``id_tag`` (an eMAID) or for every contract; Accepted until set."""
+        await self.command(
+            "set_certificate_status", certificate_status=certificate_status, id_tag=id_tag
+        )
+
+    async def call_pnc(
+        self,
+        identity: str,
+        method: str,
+        params: dict | None = None,
+        *,
+        raw_data: str | None = None,
+        timeout: float = 10.0,
+    ) -> dict:
+        """A CSMS request of the OCA Plug & Charge note for 1.6 (InstallCertificate,
+        CertificateSigned, DeleteCertificate, GetInstalledCertificateIds, TriggerMessage),
+        wrapped in DataTransfer; returns ``{"status", "data"}`` with the station's 2.0.1 answer
+        parsed (checked against the 2.0.1 schema when Accepted). ``raw_data``: send that text as
+        `data` instead (a malformed request)."""
+        reply = await self._command(
+            "call_pnc",
+            reply_timeout=timeout + 10.0,
+            identity=identity,
+            method=method,
+            params=params if params is not None else {},
+            raw_data=raw_data,
+            timeout_ms=int(timeout * 1000),
+        )
+        if reply.get("ok"):
+            return reply.get("result")
+        err = reply.get("error") or {}
+        raise PeerCallError(err.get("code", "Error"), err.get("message", ""), err.get("details"))
+
     async def set_boot_sequence(self, statuses: list[str] | None, interval: int = 300) -> None:
         """Each station's n-th BootNotification is answered ``statuses[n]`` (the last one
         repeats); None turns the sequence off."""
@@ -608,6 +651,23 @@ class OcppRpcPeer(JsonLinesChild):
     async def send_raw(self, identity: str, text: str) -> None:
         """Send a raw websocket text frame to the station."""
         await self.command("send_raw", identity=identity, text=text)
+
+    async def call_raw(
+        self, identity: str, message_id: str, action: str, payload: Any
+    ) -> list[Any]:
+        """Send the CALL `[2, message_id, action, payload]` as raw text, unchecked (a malformed
+        request on purpose), and return the frame the station answered it with."""
+        await self.send_raw(identity, json.dumps([2, message_id, action, payload]))
+        reply = await self.wait_for_event(
+            lambda e: (
+                e.get("event") == "frame"
+                and e.get("direction") == "in"
+                and isinstance(e.get("frame"), list)
+                and e["frame"][1] == message_id
+            )
+        )
+        frame: list[Any] = reply["frame"]
+        return frame
 
     async def send_raw_together(self, identity: str, texts: list[str]) -> None:
         """Send raw text frames in one TCP write, so the station reads them at once."""

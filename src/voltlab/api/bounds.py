@@ -29,6 +29,8 @@ EvProfileName = Literal[
     "zoe-like",
     "iso15118-sedan",
     "iso15118-800v-suv",
+    "v2x-dc-crossover",
+    "v2x-ac-hatch",
 ]
 # Who set an external charging limit (fleet/model/external_limits.py SOURCES; OCPP
 # ChargingLimitSourceEnumType).

@@ -25,6 +25,7 @@ from voltlab.api.bounds import (
     EvProfileName,
     LimitSource,
 )
+from voltlab.api.contract_events import ContractEvent
 from voltlab.ocpp.vocabulary.authorization import ID_TAG_MAX_LENGTH_16, AuthorizationStatus16
 from voltlab.ocpp.vocabulary.connector_status import FaultType
 from voltlab.ocpp.vocabulary.stop_reasons import StopReason  # the runtime maps it per version
@@ -140,6 +141,18 @@ class PlugConnectorEvent(EventModel):
         le=MAX_DURATION_SECONDS,
         description="when the driver leaves, seconds after plugging in (an ISO 15118 EV says it)",
     )
+    min_soc_percent: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="a V2X EV's reserve: it discharges no lower (at least its profile's V2X "
+        "floor); only for the v2x-* EVs",
+    )
+    contract: ContractEvent | None = Field(
+        default=None,
+        description="Plug & Charge: the EV (an iso15118-* profile, iso15118-sedan when none is "
+        "named) authorizes with this contract, no id tag asked for",
+    )
 
 
 class ChargingLimitEvent(EventModel):
@@ -154,6 +167,17 @@ class ChargingLimitEvent(EventModel):
         default="EMS", description="who set it (OCPP ChargingLimitSourceEnumType)"
     )
     is_grid_critical: bool | None = None
+
+
+class DischargeEvent(EventModel):
+    connector_id: ConnectorId
+    power_kw: float = Field(
+        ge=0,
+        le=MAX_POWER_KW,
+        description="kW the V2X EV gives back (an external setpoint); 0 stops the discharge. "
+        "OCPP 2.1 only; at most the connector's rating, and the EV's, its reserve and the "
+        "CSMS's discharge limits bound it",
+    )
 
 
 class StationOrConnectorEvent(EventModel):
@@ -262,6 +286,9 @@ class CommandKind:
     slug: str
     event_model: type[EventModel]
     summary: str
+    # The OCPP versions whose chargers the command applies to (None: every one); a targeted
+    # charger of another version is listed in `failed` (code `not_supported`).
+    versions: tuple[str, ...] | None = None
 
     @property
     def event_type(self) -> str:
@@ -298,6 +325,12 @@ COMMAND_KINDS: tuple[CommandKind, ...] = (
         "set-charging-limit", ChargingLimitEvent, "Limit a connector or the station from outside"
     ),
     CommandKind("clear-charging-limit", StationOrConnectorEvent, "Clear an external limit"),
+    CommandKind(
+        "discharge",
+        DischargeEvent,
+        "Discharge a V2X EV (an external setpoint, OCPP 2.1)",
+        versions=("ocpp2.1",),
+    ),
 )
 
 

@@ -106,6 +106,7 @@ COMMAND_EVENTS: dict[str, dict[str, Any]] = {
     "restart-link": {},
     "set-charging-limit": {"connector_id": 0, "limit_kw": 11, "source": "EMS"},
     "clear-charging-limit": {"connector_id": 0},
+    "discharge": {"connector_id": 1, "power_kw": 7},
 }
 
 LOCATION_EXAMPLES: dict[str, dict[str, Any]] = {

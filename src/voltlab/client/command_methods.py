@@ -83,3 +83,6 @@ class CommandMethods(Generic[R]):
 
     def clear_charging_limit(self, target: Target, event: models.StationOrConnectorEvent) -> R:
         return self.send("clear-charging-limit", target, event)
+
+    def discharge(self, target: Target, event: models.DischargeEvent) -> R:
+        return self.send("discharge", target, event)

@@ -40,6 +40,7 @@
  *   {"event":"disconnected","identity","code","reason"}
  *   {"event":"frame","identity","direction":"in"|"out","frame":[...]|null,"raw"?,"ts"}
  *   {"event":"call","identity","method","params","message_id","protocol"}
+ *   {"event":"send","identity","method","params","message_id","protocol"}   (2.1 SEND, type 6)
  *   {"event":"strict_failure","identity","method","message_id","direction","kind",
  *    "params","result","error":{code,message,errors}}
  *   {"event":"bad_message","identity","raw","error":{code,message},"response"}
@@ -62,6 +63,13 @@
  *   {"on": METHOD, "answer": "none"}    no answer at all
  * They bypass strict mode (the frames go out raw); every other message is answered as ever.
  * Closing stdin shuts the server down and exits the process.
+ *
+ * ISO 15118 Plug & Charge (see "Plug & Charge" below): Authorize with a contract certificate or
+ * its OCSP data is answered with a certificateStatus (set_certificate_status); on ocpp1.6 the
+ * OCA application note's DataTransfer (vendorId org.openchargealliance.iso15118pnc, messageId
+ * the 2.0.1 action, data its JSON) is unwrapped, its data checked against the 2.0.1 schema in
+ * both directions (a failure is a strict_failure with kind "wrapped") and answered by the 2.0.1
+ * handlers; command `call_pnc` sends a CSMS request of the note wrapped.
  */
 
 const fs = require('fs');
@@ -205,6 +213,8 @@ const state = {
     reactions: [],                   // set_reaction entries
     whenOverrides: [],               // set_response_when entries
     callParams: new Map(),           // `${identity}|${method}` -> params of the CALL being handled
+    certificateStatus: new Map(),    // idToken (eMAID) -> AuthorizeCertificateStatusEnumType
+    certificateStatusDefault: 'Accepted',
 };
 
 function countCall(method) {
@@ -262,7 +272,7 @@ const empty = () => ({});
 const handlers16 = {
     Authorize: (p) => ({ idTagInfo: idTagInfo16(p.idTag) }),
     BootNotification: (p, ctx) => bootResponse(ctx.identity),
-    DataTransfer: () => ({ status: 'Accepted' }),
+    DataTransfer: (p, ctx) => (p.vendorId === PNC_VENDOR ? pncDataTransfer(p, ctx) : { status: 'Accepted' }),
     DiagnosticsStatusNotification: empty,
     FirmwareStatusNotification: empty,
     Heartbeat: () => ({ currentTime: nowIso() }),
@@ -281,8 +291,18 @@ const handlers16 = {
     SignedFirmwareStatusNotification: empty,
 };
 
+// Authorize with a contract (its chain or OCSP data) also says what the certificate is worth.
+function authorize2(p) {
+    const answer = { idTokenInfo: idTokenInfo2(p.idToken?.idToken) };
+    if (p.certificate !== undefined || p.iso15118CertificateHashData !== undefined) {
+        answer.certificateStatus = state.certificateStatus.get(p.idToken?.idToken)
+            ?? state.certificateStatusDefault;
+    }
+    return answer;
+}
+
 const handlers201 = {
-    Authorize: (p) => ({ idTokenInfo: idTokenInfo2(p.idToken?.idToken) }),
+    Authorize: authorize2,
     BootNotification: (p, ctx) => bootResponse(ctx.identity),
     ClearedChargingLimit: empty,
     DataTransfer: () => ({ status: 'Accepted' }),
@@ -396,6 +416,100 @@ function checkSecurity(opts, handshake) {
     return null;
 }
 
+// ----------------------------------------------------- Plug & Charge -----
+/*
+ * The OCA application note "Using ISO 15118 Plug & Charge with OCPP 1.6": the station's
+ * Authorize, SignCertificate, Get15118EVCertificate and GetCertificateStatus come as
+ * DataTransfer (vendorId PNC_VENDOR, messageId the 2.0.1 action, data the 2.0.1 JSON). The data
+ * is checked against the 2.0.1 request schema (the note's messages are 2.0.1's; its
+ * TriggerMessage alone has no fields) and answered by the 2.0.1 handler, or by an override set
+ * for that action (set_response / set_response_when apply as to a 2.0.1 CALL), whose answer is
+ * checked against the 2.0.1 response schema too. Each is printed as a call of method
+ * "DataTransfer:<action>". A failed check is a strict_failure of kind "wrapped" and the
+ * DataTransfer is answered Rejected.
+ */
+
+const PNC_VENDOR = 'org.openchargealliance.iso15118pnc';
+const PNC_STATION_MESSAGES = new Set(['Authorize', 'Get15118EVCertificate', 'GetCertificateStatus', 'SignCertificate']);
+const validator201 = createValidator('ocpp2.0.1', require('ocpp-rpc/lib/schemas/ocpp2_0_1.json'));
+
+function wrappedFailure(identity, method, direction, params, err) {
+    emit({
+        event: 'strict_failure',
+        identity,
+        protocol: 'ocpp1.6',
+        method: `DataTransfer:${method}`,
+        message_id: null,
+        direction,
+        kind: 'wrapped',
+        params,
+        result: null,
+        error: { ...errorInfo(err), errors: err?.details?.errors ?? null },
+    });
+}
+
+function checkWrapped(identity, method, suffix, direction, params) {
+    try {
+        validator201.validate(`urn:${method}.${suffix}`, params);
+        return true;
+    } catch (err) {
+        wrappedFailure(identity, method, direction, params, err);
+        return false;
+    }
+}
+
+function pncDataTransfer(p, ctx) {
+    const method = p.messageId;
+    if (!PNC_STATION_MESSAGES.has(method)) return { status: 'UnknownMessageId' };
+    let inner;
+    try {
+        inner = JSON.parse(p.data);
+    } catch (err) {
+        wrappedFailure(ctx.identity, method, 'in', p.data ?? null, err);
+        return { status: 'Rejected' };
+    }
+    if (!checkWrapped(ctx.identity, method, 'req', 'in', inner)) return { status: 'Rejected' };
+    const name = `DataTransfer:${method}`;
+    state.callParams.set(`${ctx.identity}|${method}`, inner);
+    if (state.quiet) countCall(name);
+    else emit({ event: 'call', identity: ctx.identity, protocol: ctx.protocol, method: name, params: inner, wrapped: true });
+    const override = findOverride(ctx.identity, method);
+    let answer;
+    if (override?.error) return { status: 'Rejected' };
+    if (override) answer = override.result;
+    else if (method === 'SignCertificate') answer = { status: 'Accepted' };
+    else answer = handlers201[method](inner, ctx);
+    if (!checkWrapped(ctx.identity, method, 'conf', 'out', answer)) return { status: 'Rejected' };
+    return { status: 'Accepted', data: JSON.stringify(answer) };
+}
+
+// call_pnc: a CSMS request of the note (InstallCertificate, CertificateSigned, ...) wrapped; the
+// station's DataTransfer.conf comes back with its data parsed (and checked, when Accepted).
+async function opCallPnc(cmd) {
+    const client = requireClient(cmd.identity);
+    if (typeof cmd.method !== 'string') throw new CommandError('BadCommand', 'method is required');
+    const params = cmd.params ?? {};
+    const data = typeof cmd.raw_data === 'string' ? cmd.raw_data : JSON.stringify(params);
+    const reply = await opCall({
+        identity: cmd.identity,
+        method: 'DataTransfer',
+        params: { vendorId: PNC_VENDOR, messageId: cmd.method, data },
+        timeout_ms: cmd.timeout_ms,
+    });
+    const out = { status: reply.status };
+    if (reply.data !== undefined) {
+        try {
+            out.data = JSON.parse(reply.data);
+        } catch (err) {
+            wrappedFailure(cmd.identity, cmd.method, 'in', reply.data, err);
+            out.raw_data = reply.data;
+            return out;
+        }
+        if (reply.status === 'Accepted') checkWrapped(cmd.identity, cmd.method, 'conf', 'in', out.data);
+    }
+    return out;
+}
+
 // ------------------------------------------------------------ clients ------
 
 let connectionCounter = 0;
@@ -442,6 +556,22 @@ function attachClient(client) {
         if (frame === undefined || !Array.isArray(frame)) ev.raw = text;
         emit(ev);
     });
+
+    // OCPP 2.1 SEND frames (message type 6, e.g. NotifyPeriodicEventStream): ocpp-rpc 2.2.1
+    // knows CALL, CALLRESULT and CALLERROR only and would answer one with a CALLERROR, which
+    // 2.1 forbids (a SEND is never answered). Take them before it does: in strict mode the
+    // payload is validated against its schema; each is reported as a "send" event.
+    if (protocol === 'ocpp2.1') {
+        const onMessage = client._onMessage.bind(client);
+        client._onMessage = (buffer) => {
+            const text = Buffer.isBuffer(buffer) ? buffer.toString('utf8') : String(buffer);
+            const frame = parseFrame(text);
+            if (!Array.isArray(frame) || frame[0] !== 6) return onMessage(buffer);
+            client.emit('message', { message: buffer, outbound: false });
+            receiveSend(client, identity, protocol, frame);
+            return undefined;
+        };
+    }
 
     client.on('strictValidationFailure', (f) => {
         if (f.error && typeof f.error === 'object') f.error.strictFailure = true;
@@ -534,6 +664,34 @@ function attachClient(client) {
 }
 
 // ------------------------------------------------------ misbehaving mode ---
+
+// A SEND the station sent (2.1): validated like a CALL's params in strict mode (its schema is
+// the only one of its action), counted and reported; never answered.
+function receiveSend(client, identity, protocol, frame) {
+    const [, messageId, method, params] = frame;
+    countCall(method);
+    if (client._strictProtocols.includes(protocol)) {
+        try {
+            client._strictValidators.get(protocol).validate(`urn:${method}.req`, params);
+        } catch (error) {
+            emit({
+                event: 'strict_failure',
+                identity,
+                protocol,
+                method,
+                message_id: messageId,
+                direction: 'in',
+                kind: 'send',
+                params: params ?? null,
+                result: null,
+                error: { ...errorInfo(error), errors: error?.details?.errors ?? null },
+            });
+        }
+    }
+    if (!state.quiet) {
+        emit({ event: 'send', identity, method, params: params ?? null, message_id: messageId, protocol });
+    }
+}
 
 function takeMisbehaviour(identity, method) {
     const script = state.misbehaviour.get(identity);
@@ -646,6 +804,18 @@ async function handleCommand(cmd) {
     switch (cmd.op) {
         case 'call':
             return await opCall(cmd);
+
+        case 'call_pnc':
+            return await opCallPnc(cmd);
+
+        case 'set_certificate_status': {
+            const statuses = ['Accepted', 'SignatureError', 'CertificateExpired', 'CertificateRevoked',
+                'NoCertificateAvailable', 'CertChainError', 'ContractCancelled'];
+            checkStatus(cmd.certificate_status, statuses, 'certificate_status');
+            if (typeof cmd.id_tag === 'string') state.certificateStatus.set(cmd.id_tag, cmd.certificate_status);
+            else state.certificateStatusDefault = cmd.certificate_status;
+            return { id_tag: cmd.id_tag ?? null, certificate_status: cmd.certificate_status };
+        }
 
         case 'set_boot': {
             const status = cmd.status ?? 'Accepted';

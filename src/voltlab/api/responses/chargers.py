@@ -49,6 +49,16 @@ class SecurityView(ResponseModel):
     tls_csms_url: str | None
 
 
+class LocalCostView(ResponseModel):
+    """The running cost a 2.1 station calculates itself with its tariff (local cost)."""
+
+    tariff_id: str
+    currency: str = Field(examples=["EUR"])
+    total_excl_tax: float | None
+    total_incl_tax: float | None
+    energy_wh: float = Field(description="the energy priced so far")
+
+
 class ConnectorView(ResponseModel):
     """A connector's live state (or, for a charger this process does not run, its last stored
     one; the optional fields only come from a state the station reported)."""
@@ -70,6 +80,16 @@ class ConnectorView(ResponseModel):
     ev: str | None = Field(default=None, description="the EV profile plugged in")
     total_cost: float | None = Field(
         default=None, description="the running cost a 2.x CSMS last sent (CostUpdated)"
+    )
+    export_wh: float | None = Field(
+        default=None,
+        description="Energy.Active.Export.Register: what a V2X EV gave back to the grid",
+    )
+    discharge_setpoint_w: float | None = Field(
+        default=None, description="the external setpoint the discharge command set (negative)"
+    )
+    local_cost: LocalCostView | None = Field(
+        default=None, description="2.1: the running cost the station calculates (its tariff)"
     )
 
 
@@ -96,6 +116,17 @@ class ExternalLimitView(ResponseModel):
     grid_critical: bool | None
 
 
+class DerControlView(ResponseModel):
+    """A DER control a 2.1 CSMS set (SetDERControl)."""
+
+    control_id: str
+    control_type: str = Field(examples=["LimitMaxDischarge"])
+    is_default: bool
+    priority: int = Field(description="0 is the highest")
+    superseded: bool = Field(description="overridden by one of higher priority: never executed")
+    in_force: bool = Field(description="the one of its type the station executes now")
+
+
 class DisplayMessageView(ResponseModel):
     """A message a 2.x CSMS stored with SetDisplayMessage."""
 
@@ -109,6 +140,27 @@ class DisplayMessageView(ResponseModel):
     end: str | None
     transaction_id: str | None
     shown: bool = Field(description="on the screen now")
+
+
+class TariffView(ResponseModel):
+    """A default tariff a 2.1 CSMS installed with SetDefaultTariff."""
+
+    tariff_id: str
+    currency: str
+    evse_ids: list[int] = Field(description="the EVSEs it is installed on")
+    in_force_on: list[int] = Field(description="the EVSEs whose sessions it prices now")
+    valid_from: str | None
+    description: str | None = Field(description="its first description text")
+
+
+class EventStreamView(ResponseModel):
+    """A 2.1 periodic event stream the CSMS accepted (OpenPeriodicEventStream)."""
+
+    id: int
+    variable_monitoring_id: int
+    interval: int = Field(description="seconds between frames (0: by count only)")
+    values: int = Field(description="points per frame (0: by interval only)")
+    waiting: int = Field(description="points not sent yet")
 
 
 class ResponseTimeView(ResponseModel):
@@ -155,6 +207,9 @@ class ChargerView(ResponseModel):
     display_messages: list[DisplayMessageView] | None = Field(
         default=None, description="the ones on screen now first, in screen order"
     )
+    der_controls: list[DerControlView] | None = None
+    tariffs: list[TariffView] | None = None
+    event_streams: list[EventStreamView] | None = None
 
 
 class ChargerPage(ResponseModel):

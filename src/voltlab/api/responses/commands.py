@@ -33,6 +33,7 @@ CommandEventType = Literal[
     "restart_link",
     "set_charging_limit",
     "clear_charging_limit",
+    "discharge",
 ]
 
 

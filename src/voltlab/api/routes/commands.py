@@ -1,4 +1,4 @@
-"""/ocpp/commands: the 20 command endpoints and the command records they create.
+"""/ocpp/commands: the command endpoints (COMMAND_KINDS) and the command records they create.
 
 One path for every command (docs/architecture.md): validate -> one `commands` row per targeted
 charger -> commit -> `fleet.submit_command(id)`. The dispatcher reports the outcome on the row."""
@@ -152,6 +152,15 @@ def _queue(
     now = wall_now()
     commands: list[QueuedCommand] = []
     for charger in resolution.targets:
+        if kind.versions is not None and charger.ocpp_version not in kind.versions:
+            resolution.fail(
+                charger.id,
+                charger.identity,
+                "not_supported",
+                f"{kind.slug} needs a charger speaking {' or '.join(kind.versions)}; "
+                f"{charger.identity!r} speaks {charger.ocpp_version}",
+            )
+            continue
         if isinstance(connector_id, int) and not _connector_fits(charger, connector_id):
             resolution.fail(
                 charger.id,
@@ -230,7 +239,7 @@ async def queue_commands(
     }
 
 
-# --- the 20 command endpoints ------------------------------------------------------------------
+# --- the command endpoints (COMMAND_KINDS) -----------------------------------------------------
 
 
 class _CommandBody(BaseModel):
@@ -362,7 +371,7 @@ async def get_command(command_id: str, principal: CurrentPrincipal, request: Req
     return await shared_read(request, principal.org_id, compute)
 
 
-# After the record routes: a GET of a record then matches before the 22 command routes are
+# After the record routes: a GET of a record then matches before the command routes are
 # tried (a path matched here is never one of theirs, so the order changes no answer).
 for _kind in COMMAND_KINDS:
     _add_command_route(_kind)

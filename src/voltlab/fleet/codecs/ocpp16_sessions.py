@@ -86,6 +86,9 @@ def _status_notification(message: messages.StatusReport) -> dict[str, Any]:
     }
     if message.info:
         body["info"] = message.info[:50]
+    elif body["errorCode"] == "OtherError" and message.error_code:
+        # A fault 1.6 has no code for (a grid frequency event) is named in `info`.
+        body["info"] = message.error_code
     if message.vendor_error_code:
         body["vendorErrorCode"] = message.vendor_error_code[:50]
         body["vendorId"] = VENDOR_ID

@@ -13,9 +13,10 @@ from voltlab.ocpp.vocabulary.authorization import (
 )
 
 
-def station_id_token(value: str) -> IdToken2x:
-    """The station's own tokens are the UIDs its RFID reader reports."""
-    return id_token_2x(value, "ISO14443")
+def station_id_token(value: str, token_type: str | None = None) -> IdToken2x:
+    """The station's own tokens are the UIDs its RFID reader reports; a Plug & Charge
+    contract's is its eMAID (`token_type`)."""
+    return id_token_2x(value, token_type or "ISO14443")
 
 
 def encode_authorize(message: AuthorizeRequest) -> tuple[str, dict[str, Any]]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.codecs.request_codec import RequestCodec
+from voltlab.fleet.codecs.shared_certificates import (
+    decode_sign_certificate_answer as decode_plain_answer,
+)
 from voltlab.fleet.codecs.shared_certificates import encode_installed
 from voltlab.fleet.machine.certificate_messages import (
     GetInstalledCertificateIds,
     InstalledCertificates,
+    SignCertificateAnswer,
     SignCertificateRequest,
 )
 
@@ -26,6 +30,12 @@ def encode_installed_ids(answer: InstalledCertificates) -> dict[str, Any]:
 
 def encode_sign_certificate(message: SignCertificateRequest) -> tuple[str, dict[str, Any]]:
     return "SignCertificate", {"csr": message.csr, "certificateType": message.cert_type}
+
+
+def decode_sign_certificate_answer(
+    message: SignCertificateRequest, payload: dict[str, Any]
+) -> SignCertificateAnswer:
+    return decode_plain_answer(payload)
 
 
 # The CSMS requests this module reads, by action (codecs/request_codec.py).

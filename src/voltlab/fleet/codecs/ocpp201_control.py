@@ -4,6 +4,7 @@ UnlockConnector."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from voltlab.fleet.codecs import common
@@ -21,19 +22,29 @@ from voltlab.fleet.machine.control_messages import (
     SetChargingProfileAnswer,
     UnlockRequest,
 )
+from voltlab.fleet.model.charging_profile import ChargingProfile
 
 REASON_CODE_LENGTH = 20  # StatusInfoType.reasonCode is a string(20)
 
 
-def decode_request_start(payload: dict[str, Any]) -> RemoteStartRequest:
-    profile, problem = read_profile(payload.get("chargingProfile"), profiles201.decode_profile)
+ProfileDecoder = Callable[[dict[str, Any]], ChargingProfile]
+
+
+def decode_request_start(
+    payload: dict[str, Any], decode_profile: ProfileDecoder = profiles201.decode_profile
+) -> RemoteStartRequest:
+    """RequestStartTransaction; 2.1 reads its profile with its own `decode_profile`."""
+    profile, problem = read_profile(payload.get("chargingProfile"), decode_profile)
     token = payload["idToken"]["idToken"]
     start_id = payload["remoteStartId"]
     return RemoteStartRequest(payload.get("evseId"), token, start_id, profile, problem is not None)
 
 
-def decode_set_charging_profile(payload: dict[str, Any]) -> SetChargingProfile:
-    profile, problem = read_profile(payload["chargingProfile"], profiles201.decode_profile)
+def decode_set_charging_profile(
+    payload: dict[str, Any], decode_profile: ProfileDecoder = profiles201.decode_profile
+) -> SetChargingProfile:
+    """SetChargingProfile; 2.1 reads its profile with its own `decode_profile`."""
+    profile, problem = read_profile(payload["chargingProfile"], decode_profile)
     return SetChargingProfile(payload["evseId"], profile, problem)
 
 

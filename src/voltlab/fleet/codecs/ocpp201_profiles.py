@@ -4,6 +4,7 @@ ReportChargingProfiles that answer it."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from voltlab.fleet.codecs import profile_shape as shape
@@ -34,16 +35,18 @@ EXTERNAL_CONSTRAINTS = "ChargingStationExternalConstraints"
 REPORTED_LIMIT_SOURCE = "CSO"
 
 
-def decode_profile(body: Payload) -> ChargingProfile:
+def decode_profile(
+    body: Payload, read_period: shape.PeriodReader = shape.read_period_json
+) -> ChargingProfile:
     """A 2.x `chargingProfile` object; ProfileError when it is not one. Only the first of its
     (up to three) schedules is used: the others are ISO 15118 alternatives offered to the EV,
-    not extra limits."""
+    not extra limits. 2.1 reads its periods' additions with its own `read_period`."""
     if body.get("chargingProfilePurpose") == EXTERNAL_CONSTRAINTS:
         raise ProfileError(REASON_UNSUPPORTED, f"{EXTERNAL_CONSTRAINTS} is not simulated")
-    return shape.read_guarded(body, "2.0.1", _read_profile)
+    return shape.read_guarded(body, "2.x", partial(_read_profile, read_period=read_period))
 
 
-def _read_profile(body: Payload) -> ChargingProfile:
+def _read_profile(body: Payload, read_period: shape.PeriodReader) -> ChargingProfile:
     schedules = body["chargingSchedule"]
     if not schedules:
         raise ProfileError(REASON_INVALID_SCHEDULE, "chargingSchedule is empty")
@@ -54,18 +57,20 @@ def _read_profile(body: Payload) -> ChargingProfile:
         purpose=shape.known(body.get("chargingProfilePurpose"), PURPOSES_201, "purpose"),
         transaction_id=None if transaction_id is None else str(transaction_id),
         schedule_id=None if schedule.get("id") is None else int(schedule["id"]),
-        **shape.profile_fields(body, schedule),
+        **shape.profile_fields(body, schedule, read_period),
     )
 
 
-def encode_profile(profile: ChargingProfile) -> Payload:
+def encode_profile(
+    profile: ChargingProfile, write_period: shape.PeriodWriter = shape.period_json
+) -> Payload:
     purpose = STATION_MAX_201 if profile.purpose == CHARGE_POINT_MAX else profile.purpose
     body: Payload = {"id": profile.id}
     body.update(shape.profile_head(profile, purpose))
     if profile.transaction_id is not None:
         body["transactionId"] = str(profile.transaction_id)
     schedule_id = profile.id if profile.schedule_id is None else profile.schedule_id
-    body["chargingSchedule"] = [{"id": schedule_id, **shape.schedule_json(profile)}]
+    body["chargingSchedule"] = [{"id": schedule_id, **shape.schedule_json(profile, write_period)}]
     return body
 
 
@@ -104,12 +109,14 @@ def encode_get_charging_profiles_answer(answer: GetChargingProfilesAnswer) -> Pa
     return {"status": "Accepted" if answer.found else "NoProfiles"}
 
 
-def encode_profiles_report(report: ChargingProfilesReport) -> tuple[str, Payload]:
+def encode_profiles_report(
+    report: ChargingProfilesReport, write_period: shape.PeriodWriter = shape.period_json
+) -> tuple[str, Payload]:
     body: Payload = {
         "requestId": report.request_id,
         "chargingLimitSource": REPORTED_LIMIT_SOURCE,
         "evseId": report.connector_id,
-        "chargingProfile": [encode_profile(profile) for profile in report.profiles],
+        "chargingProfile": [encode_profile(profile, write_period) for profile in report.profiles],
     }
     if report.more_follow:
         body["tbc"] = True

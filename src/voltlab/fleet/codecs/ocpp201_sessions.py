@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from voltlab.fleet.codecs import common
+from voltlab.fleet.codecs.ocpp21_cost_details import encode_cost_details
 from voltlab.fleet.codecs.ocpp201_authorization import station_id_token
 from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.session_messages import (
     ChargingStateChanged,
     MeterValuesAnswer,
     MeterValuesReport,
+    OperationModeChanged,
     Received,
     SessionAnswer,
     SessionMessage,
@@ -94,7 +96,7 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
         info: dict[str, Any] = {}
         if message.remote_start_id is not None:
             info["remoteStartId"] = message.remote_start_id
-        extra: dict[str, Any] = {"idToken": station_id_token(message.id_tag)}
+        extra: dict[str, Any] = {"idToken": station_id_token(message.id_tag, message.id_token_type)}
         if message.reservation_id is not None:
             extra["reservationId"] = message.reservation_id
         return transaction_event(
@@ -107,6 +109,8 @@ def encode_session_call(message: SessionMessage) -> tuple[str, dict[str, Any]]:
                 "Updated", message.trigger, message.tx, message.sent_at, meterValue=value
             )
         return "MeterValues", {"evseId": message.connector_id, "meterValue": value}
+    if isinstance(message, OperationModeChanged):  # 2.1's (codecs/ocpp21_sessions.py)
+        raise TypeError(f"OCPP 2.0.1 has no message for {message!r}")
     return _ended(message)
 
 
@@ -118,8 +122,10 @@ def _started(message: TransactionStarted) -> tuple[str, dict[str, Any]]:
     info: dict[str, Any] = {"chargingState": "EVConnected"}
     if message.remote_start_id is not None:
         info["remoteStartId"] = message.remote_start_id
+    if message.tariff_id is not None:  # 2.1 local cost
+        info["tariffId"] = message.tariff_id
     if message.id_tag is not None:
-        extra["idToken"] = station_id_token(message.id_tag)
+        extra["idToken"] = station_id_token(message.id_tag, message.id_token_type)
     if message.reservation_id is not None:
         extra["reservationId"] = message.reservation_id
     return transaction_event("Started", message.trigger, message.tx, message.sent_at, info, **extra)
@@ -137,6 +143,10 @@ def _ended(message: TransactionEnded) -> tuple[str, dict[str, Any]]:
         "chargingState": "EVConnected" if message.plugged else "Idle",
         "timeSpentCharging": int(max(0.0, message.stopped_at - message.started_at)),
     }
+    if message.tariff_id is not None:  # 2.1 local cost
+        info["tariffId"] = message.tariff_id
+    if message.cost is not None:
+        extra["costDetails"] = encode_cost_details(message.cost)
     return transaction_event("Ended", trigger, message.tx, message.sent_at, info, **extra)
 
 

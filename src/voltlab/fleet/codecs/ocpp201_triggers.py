@@ -19,13 +19,14 @@ from voltlab.fleet.machine.trigger_messages import (
     TriggerTarget,
 )
 
-# SignV2GCertificate, SignCombinedCertificate, PublishFirmwareStatusNotification (and 2.1's
-# additions) are not simulated: NotImplemented.
+# SignCombinedCertificate, PublishFirmwareStatusNotification (and 2.1's additions) are not
+# simulated: NotImplemented.
 TRIGGERS_2X: Mapping[str, TriggerTarget] = {
     **COMMON_TRIGGERS,
     "TransactionEvent": "TransactionEvent",
     "LogStatusNotification": "LogStatus",
     "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignV2GCertificate",
 }
 
 

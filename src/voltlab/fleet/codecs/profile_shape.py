@@ -44,15 +44,22 @@ def known(value: Any, allowed: Sequence[str], what: str) -> str:
     return str(value)
 
 
-def profile_fields(body: Payload, schedule: Payload) -> dict[str, Any]:
-    """The `ChargingProfile` fields both versions spell alike, schedule included."""
+PeriodReader = Callable[[Payload], SchedulePeriod]
+PeriodWriter = Callable[[SchedulePeriod], Payload]
+
+
+def profile_fields(
+    body: Payload, schedule: Payload, read_period: PeriodReader | None = None
+) -> dict[str, Any]:
+    """The `ChargingProfile` fields both versions spell alike, schedule included; a version
+    whose periods say more (2.1) reads them with its own `read_period`."""
     return {
         "stack_level": int(body["stackLevel"]),
         "kind": known(body["chargingProfileKind"], KINDS, "kind"),
         "recurrency": body.get("recurrencyKind"),
         "valid_from": _optional_time(body.get("validFrom")),
         "valid_to": _optional_time(body.get("validTo")),
-        **_schedule_fields(schedule),
+        **_schedule_fields(schedule, read_period or read_period_json),
     }
 
 
@@ -72,24 +79,34 @@ def profile_head(profile: ChargingProfile, purpose: str) -> Payload:
     return body
 
 
-def schedule_json(profile: ChargingProfile) -> Payload:
+def schedule_json(profile: ChargingProfile, write_period: PeriodWriter | None = None) -> Payload:
+    write = write_period or period_json
     schedule: Payload = {}
     if profile.start_schedule is not None:
         schedule["startSchedule"] = format_timestamp(profile.start_schedule)
     if profile.duration is not None:
         schedule["duration"] = profile.duration
     schedule["chargingRateUnit"] = profile.charging_rate_unit
-    schedule["chargingSchedulePeriod"] = [period_json(period) for period in profile.periods]
+    schedule["chargingSchedulePeriod"] = [write(period) for period in profile.periods]
     if profile.min_charging_rate is not None:
         schedule["minChargingRate"] = profile.min_charging_rate
     return schedule
 
 
 def period_json(period: SchedulePeriod) -> Payload:
+    """A 1.6 / 2.0.1 period (its limit is always there: those versions require it)."""
     body: Payload = {"startPeriod": period.start_period, "limit": period.limit}
     if period.number_phases is not None:
         body["numberPhases"] = period.number_phases
     return body
+
+
+def read_period_json(period: Payload) -> SchedulePeriod:
+    """A 1.6 / 2.0.1 period: its start, limit and phases."""
+    phases = period.get("numberPhases")
+    return SchedulePeriod(
+        int(period["startPeriod"]), float(period["limit"]), None if phases is None else int(phases)
+    )
 
 
 @dataclass(frozen=True)
@@ -137,16 +154,9 @@ def composite_periods(composite: CompositeSchedule | None) -> list[Payload] | No
     return said or None
 
 
-def _schedule_fields(schedule: Payload) -> dict[str, Any]:
+def _schedule_fields(schedule: Payload, read_period: PeriodReader) -> dict[str, Any]:
     unit = known(schedule["chargingRateUnit"], RATE_UNITS, "chargingRateUnit")
-    periods = tuple(
-        SchedulePeriod(
-            int(period["startPeriod"]),
-            float(period["limit"]),
-            None if period.get("numberPhases") is None else int(period["numberPhases"]),
-        )
-        for period in schedule["chargingSchedulePeriod"]
-    )
+    periods = tuple(read_period(period) for period in schedule["chargingSchedulePeriod"])
     duration = schedule.get("duration")
     min_rate = schedule.get("minChargingRate")
     return {

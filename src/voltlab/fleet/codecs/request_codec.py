@@ -30,3 +30,21 @@ def join(*tables: Mapping[str, RequestCodec]) -> dict[str, RequestCodec]:
                 raise ValueError(f"two codecs read {action}")
             joined[action] = codec
     return joined
+
+
+def extend(
+    base: Mapping[str, RequestCodec],
+    *,
+    replaced: Mapping[str, RequestCodec],
+    added: Mapping[str, RequestCodec],
+) -> dict[str, RequestCodec]:
+    """A later version's requests over an earlier one's (2.1 over 2.0.1): `replaced` are
+    actions both have that the later one reads differently, `added` are its new ones. A
+    replacement of what the base lacks, or an addition it has, is a bug."""
+    for action in replaced:
+        if action not in base:
+            raise ValueError(f"{action} replaces nothing")
+    for action in added:
+        if action in base:
+            raise ValueError(f"{action} is not new")
+    return {**base, **replaced, **added}

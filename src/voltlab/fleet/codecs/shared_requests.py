@@ -38,8 +38,12 @@ def encode_data_transfer_answer(answer: DataTransferAnswer) -> dict[str, Any]:
     return body
 
 
-# The CSMS requests this module reads, by action (codecs/request_codec.py).
-REQUESTS: dict[str, RequestCodec] = {
+# The CSMS requests this module reads, by action (codecs/request_codec.py); 1.6 reads
+# DataTransfer with `ocpp16_pnc`, which unwraps Plug & Charge's and hands the rest back here.
+CLEAR_CACHE: dict[str, RequestCodec] = {
     "ClearCache": RequestCodec(decode_clear_cache, encode_clear_cache_answer),
+}
+REQUESTS: dict[str, RequestCodec] = {
+    **CLEAR_CACHE,
     "DataTransfer": RequestCodec(decode_data_transfer, encode_data_transfer_answer),
 }

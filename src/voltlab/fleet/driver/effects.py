@@ -272,6 +272,9 @@ class MachineDriver:
         codec = self.codec
         action, payload = codec.encode_call(message)
         try:
+            if action in codec.unconfirmed:  # 2.1 SEND: never answered, never queued
+                await self._link.send(action, payload)
+                return
             if is_transaction_message(message):
                 # In order and at least once: queued (None) while the CSMS is not reachable.
                 variant = codec.offline_variant

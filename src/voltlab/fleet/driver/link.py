@@ -207,6 +207,12 @@ class StationLink:
             raise NotConnected(f"{self.identity} is not connected to its CSMS")
         return self._rpc.call(action, payload, timeout=self.call_timeout, before_send=before_send)
 
+    async def send(self, action: str, payload: dict[str, Any]) -> None:
+        """Send a 2.1 SEND (unconfirmed, never answered) once registered."""
+        if not self.online or self._rpc is None:
+            raise NotConnected(f"{self.identity} is not connected to its CSMS")
+        await self._rpc.send_unconfirmed(action, payload)
+
     async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send any CALL on the open socket, registered or not (BootNotification,
         proxy-message)."""

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from voltlab.clock import Clock
+from voltlab.clock import Clock, wall_time
 from voltlab.fleet.codecs.station_codec import codec_for
 from voltlab.fleet.driver.effects import MachineDriver
 from voltlab.fleet.driver.findings import Record, StationFindings
@@ -323,7 +323,7 @@ class StationRunner:
         return await self._session(EndSession(connector_id, reason))
 
     async def plug(self, connector_id: int, ev: ElectricVehicle | None = None) -> None:
-        await self._session(PlugIn(connector_id, ev))
+        await self._session(PlugIn(connector_id, ev, wall_time()))
 
     async def unplug(self, connector_id: int) -> Transaction | None:
         return await self._session(Unplug(connector_id))

@@ -7,7 +7,9 @@ from typing import Any, Protocol
 from voltlab.fleet.driver.findings import StationFindings
 from voltlab.fleet.driver.link import StationLink
 from voltlab.fleet.machine.machine import StationMachine
+from voltlab.fleet.model.records import Transaction
 from voltlab.fleet.model.station import Station
+from voltlab.fleet.model.tariff_variables import DECIMALS, number
 from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 
@@ -99,7 +101,60 @@ def live_state(runner: HostedStation) -> dict[str, Any]:
             for limit in station.external_limits.all()
         ],
         "display_messages": display_messages_view(station, now),
+        # 2.1: the default tariffs a CSMS installed, and the open periodic event streams.
+        "tariffs": tariffs_view(station, now),
+        "event_streams": [
+            {
+                "id": stream.id,
+                "variable_monitoring_id": stream.monitor_id,
+                "interval": stream.params.interval,
+                "values": stream.params.values,
+                "waiting": len(stream.points),
+            }
+            for stream in sorted(station.event_streams.streams.values(), key=lambda s: s.id)
+        ],
+        # 2.1 DER controls a CSMS set (SetDERControl), the ones in force marked.
+        "der_controls": der_controls_view(station, now),
     }
+
+
+def der_controls_view(station: Station, now: float) -> list[dict[str, Any]]:
+    der = station.v2x.der
+    return [
+        {
+            "control_id": control.control_id,
+            "control_type": control.control_type,
+            "is_default": control.is_default,
+            "priority": control.priority,
+            "superseded": control.superseded,
+            "in_force": der.effective(control.control_type, now) == control,
+        }
+        for control in der.all()
+    ]
+
+
+def tariffs_view(station: Station, now: float) -> list[dict[str, Any]]:
+    tariffs = station.tariffs
+    if not tariffs.installed:
+        return []
+    in_force = {
+        evse_id: tariff.tariff_id
+        for evse_id in station.connectors
+        if (tariff := tariffs.in_force(evse_id, now)) is not None
+    }
+    return [
+        {
+            "tariff_id": a.tariff.tariff_id,
+            "currency": a.tariff.currency,
+            "evse_ids": list(a.evse_ids),
+            "in_force_on": [e for e in a.evse_ids if in_force.get(e) == a.tariff.tariff_id],
+            "valid_from": None
+            if a.tariff.valid_from is None
+            else format_timestamp(a.tariff.valid_from),
+            "description": a.tariff.description[0].content if a.tariff.description else None,
+        }
+        for a in tariffs.assignments(None)
+    ]
 
 
 def display_messages_view(station: Station, now: float) -> list[dict[str, Any]]:
@@ -159,11 +214,31 @@ def _connectors(station: Station) -> list[dict[str, Any]]:
                 if tx is None
                 else round(tx.energy_wh(conn.register_wh), 1),
                 "meter_wh": round(conn.register_wh, 1),
+                # V2X: what the EV gave back, and the external setpoint (`discharge`) held.
+                "export_wh": round(conn.export_wh, 1),
+                "discharge_setpoint_w": station.v2x.setpoints.get(connector_id),
                 "power_w": round(conn.power_w, 1),
                 "soc_percent": None if conn.ev is None else round(conn.ev.soc_percent, 1),
                 "ev": None if conn.ev is None else conn.ev.profile.name,
                 # The running cost the CSMS sent (2.x CostUpdated), in its currency.
                 "total_cost": None if tx is None else tx.total_cost,
+                # 2.1: the running cost the station calculates itself (local cost).
+                "local_cost": _local_cost(station, tx),
             }
         )
     return connectors
+
+
+def _local_cost(station: Station, tx: Transaction | None) -> dict[str, Any] | None:
+    meter = None if tx is None else station.cost_meters.get(tx.local_id)
+    if meter is None:
+        return None
+    details = meter.details(number(station, DECIMALS))
+    totals = details.totals
+    return {
+        "tariff_id": meter.tariff_id,
+        "currency": totals.currency,
+        "total_excl_tax": totals.excl_tax,
+        "total_incl_tax": totals.incl_tax,
+        "energy_wh": details.energy_wh,
+    }

@@ -1,4 +1,4 @@
-"""The 22 gateway commands, executed against one hosted station. Each checks its preconditions
+"""The 23 gateway commands, executed against one hosted station. Each checks its preconditions
 before touching the station, so a failed command leaves it as it was."""
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from voltlab.fleet.hosting.command_limits import (
     bounded_number,
     connector_rating_kw,
 )
+from voltlab.fleet.hosting.contract_input import DEFAULT_PNC_EV, contract_from, outcome_view
+from voltlab.fleet.hosting.v2x_commands import discharge, grid_condition
 from voltlab.fleet.machine.charging_limit_messages import (
     ClearExternalLimit,
     ExternalLimitAnswer,
@@ -174,6 +176,7 @@ async def inject_fault(runner: StationRunner, payload: dict[str, Any]) -> Result
     fault = Fault(fault_type, payload.get("vendor_error_code"), payload.get("info"))
     runner.station.set_fault(connector_id, fault, runner.now())
     await runner.publish_status()
+    grid = await grid_condition(runner, connector_id, fault_type)
     stopped = []
     if fault.blocks_charging:
         reason = "EmergencyStop" if fault_type in EMERGENCY_FAULTS else "Other"
@@ -182,21 +185,24 @@ async def inject_fault(runner: StationRunner, payload: dict[str, Any]) -> Result
             if runner.station.connectors[cid].transaction is not None:
                 tx = await runner.stop_transaction(cid, reason)
                 stopped.append(_tx_result(tx, runner))
-    return {
+    body: Result = {
         "connector_id": connector_id,
         "status": runner.station.connector_status(connector_id).status,
         "stopped_transactions": stopped,
     }
+    return body if grid is None else body | grid
 
 
 async def clear_fault(runner: StationRunner, payload: dict[str, Any]) -> Result:
     connector_id = _connector(runner, payload, allow_zero=True)
-    runner.station.clear_fault(connector_id, runner.now())
+    cleared = runner.station.clear_fault(connector_id, runner.now())
     await runner.publish_status()
-    return {
+    grid = await grid_condition(runner, connector_id, cleared.fault_type)
+    body: Result = {
         "connector_id": connector_id,
         "status": runner.station.connector_status(connector_id).status,
     }
+    return body if grid is None else body | grid
 
 
 async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
@@ -205,23 +211,49 @@ async def plug_connector(runner: StationRunner, payload: dict[str, Any]) -> Resu
     departure = payload.get("departure_seconds")
     if departure is not None:
         departure = bounded_int(departure, "departure_seconds", 1, MAX_DURATION_SECONDS)
-    if payload.get("ev_profile") or payload.get("soc_percent") is not None or departure:
-        name = payload.get("ev_profile")
+    contract = contract_from(payload.get("contract"), runner.version)
+    name = payload.get("ev_profile") or (DEFAULT_PNC_EV if contract else None)
+    if (
+        name
+        or payload.get("soc_percent") is not None
+        or departure
+        or payload.get("min_soc_percent") is not None
+    ):
         if name is not None and name not in PROFILES_BY_NAME:
             raise StationError(
                 "unknown_ev_profile", f"ev_profile must be one of {', '.join(PROFILES_BY_NAME)}"
             )
         profile = PROFILES_BY_NAME[name] if name else runner.station.rng().choice(EV_PROFILES)
+        if contract is not None and not profile.iso15118:
+            raise StationError("invalid_contract", "a contract needs an iso15118-* EV profile")
         soc = payload.get("soc_percent")
         leaves = None if departure is None else runner.now() + departure
-        ev = ElectricVehicle(profile, 30.0 if soc is None else float(soc), leaves)
+        reserve = payload.get("min_soc_percent")
+        if reserve is not None and not profile.bidirectional:
+            raise StationError(
+                "ev_not_bidirectional",
+                f"min_soc_percent is the reserve of a V2X EV; {profile.name} cannot discharge",
+            )
+        reserve = None if reserve is None else bounded_number(reserve, "min_soc_percent", 100)
+        ev = ElectricVehicle(
+            profile, 30.0 if soc is None else float(soc), leaves, contract, min_soc_percent=reserve
+        )
     await runner.plug(connector_id, ev)
     conn = runner.station.connectors[connector_id]
-    return {
+    shown = None if conn.ev is None else conn.ev.snapshot()
+    if shown is not None and conn.ev is not None and conn.ev.contract is not None:
+        shown["contract"] = {"emaid": conn.ev.contract.emaid}  # not the whole chain again
+    result: Result = {
         "connector_id": connector_id,
         "status": runner.station.connector_status(connector_id).status,
-        "ev": None if conn.ev is None else conn.ev.snapshot(),
+        "ev": shown,
     }
+    if contract is not None:
+        pnc = runner.machine.context.pnc_outcomes.get(connector_id)
+        result["plug_and_charge"] = outcome_view(pnc)
+        tx = conn.transaction
+        result["transaction_id"] = None if tx is None else tx.transaction_id
+    return result
 
 
 async def unplug_connector(runner: StationRunner, payload: dict[str, Any]) -> Result:
@@ -438,4 +470,5 @@ COMMANDS: dict[str, CommandFn] = {
     "restart_link": restart_link,
     "set_charging_limit": set_charging_limit,
     "clear_charging_limit": clear_charging_limit,
+    "discharge": discharge,
 }

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voltlab.fleet.machine.v2x_messages import V2XNeeds
+
 
 @dataclass(frozen=True)
 class PlannedPeriod:
@@ -88,6 +90,8 @@ class EVChargingNeeds:
     soc_percent: int | None = None  # DC
     capacity_wh: int | None = None  # DC
     bulk_soc_percent: int | None = None  # DC
+    # A bidirectional EV on a 2.1 station (None: it only charges, or the version has no V2X).
+    v2x: V2XNeeds | None = None
 
 
 @dataclass(frozen=True)

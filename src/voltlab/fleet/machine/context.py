@@ -15,6 +15,7 @@ from typing import Protocol
 from voltlab.fleet.machine.csms_rules import CsmsMemory
 from voltlab.fleet.machine.effects import CancelTimer, SetTimer
 from voltlab.fleet.machine.events import QueueChanged
+from voltlab.fleet.machine.pnc_messages import PncOutcome
 from voltlab.fleet.model.certificates import CertificateStore, CsrFactory, make_csr
 from voltlab.fleet.model.records import MeterReading, StationError
 from voltlab.fleet.model.smart_charging import ChargingProfile
@@ -84,6 +85,10 @@ class FlowContext:
     reports_charging_limits: bool = False
     # 2.x: the station connects by its network connection profiles (B09/B10).
     network_profiles: bool = False
+    # 2.1: bidirectional power transfer and DER control (Q, R).
+    bidirectional: bool = False
+    # 2.1: the station prices its transactions with the CSMS's tariffs (flows/local_cost.py).
+    local_cost: bool = False
     new_transaction_id: Callable[[], str] = random_transaction_id
     now: float = 0.0
     # 2.x Reset OnIdle during a transaction: reset once the last one ends.
@@ -97,6 +102,8 @@ class FlowContext:
     reporting_statuses: bool = False
     reported_statuses: dict[int, str] = field(default_factory=dict)
     charging_states: dict[int, str] = field(default_factory=dict)
+    # 2.1: the operation mode last reported per transaction (by its local id).
+    operation_modes: dict[int, str] = field(default_factory=dict)
     # The CA certificates and the station's own (flows/certificates.py); a new key pair and
     # its CSR come from `make_csr` (injected: key generation is random and takes CPU).
     certificates: CertificateStore = field(default_factory=CertificateStore)
@@ -107,6 +114,8 @@ class FlowContext:
     csms: CsmsMemory = field(default_factory=CsmsMemory)
     # The driver's offline queue as it last reported it (nothing queued until it does).
     offline_queue: QueueChanged = QueueChanged(0, frozenset())
+    # What came of the last Plug & Charge plug per connector (flows/plug_and_charge.py).
+    pnc_outcomes: dict[int, PncOutcome] = field(default_factory=dict)
 
     @property
     def online(self) -> bool:

@@ -9,7 +9,8 @@ remote start and stop), meter sampling and limits, charging profiles, status rep
 and unlock, firmware and log jobs, certificates, configuration (1.6 keys, the 2.x device
 model and its reports), TriggerMessage and GetTransactionStatus; and 2.x's monitoring (the
 device model's monitors evaluated after every event that may change the station), display
-messages, customer information, costs, network profiles, external limits and ISO 15118 needs."""
+messages, customer information, costs, network profiles, external limits and ISO 15118 needs;
+2.1's bidirectional power transfer (operation modes, external setpoints) and DER control."""
 
 from __future__ import annotations
 
@@ -77,12 +78,16 @@ from voltlab.fleet.machine.flows import (
     configuration,
     customer_information,
     data_transfer,
+    der_control,
     display_messages,
+    event_streams,
+    local_cost,
     local_list,
     metering,
     monitoring,
     network_profiles,
     offline,
+    plug_and_charge,
     profiles,
     registration,
     remote,
@@ -110,6 +115,7 @@ from voltlab.fleet.machine.messages import (
     SendLocalList,
 )
 from voltlab.fleet.machine.monitoring_messages import MonitoringRequest
+from voltlab.fleet.machine.pnc_messages import WrappedPncRequest
 from voltlab.fleet.machine.session_messages import (
     CloseInterrupted,
     EndSession,
@@ -125,7 +131,16 @@ from voltlab.fleet.machine.session_messages import (
     Unplug,
 )
 from voltlab.fleet.machine.settings import MachineSettings, transaction_points
+from voltlab.fleet.machine.stream_messages import StreamRequest
+from voltlab.fleet.machine.tariff_messages import TariffRequest
 from voltlab.fleet.machine.trigger_messages import GetTransactionStatus, TriggerRequest
+from voltlab.fleet.machine.v2x_messages import (
+    ClearDERControl,
+    Discharge,
+    GetDERControl,
+    GridConditionChanged,
+    SetDERControl,
+)
 from voltlab.fleet.model.certificates import CsrFactory, make_csr
 from voltlab.fleet.model.device_model import DeviceModel
 from voltlab.fleet.model.device_monitoring import MonitorEvaluator
@@ -149,6 +164,7 @@ class StationMachine:
     ) -> None:
         self.station = station
         self.settings = settings
+        station.v2x.enabled = settings.bidirectional  # 2.1 only
         self.maintenance = Maintenance(station, pacing or MaintenancePacing())
         self.registration = registration.Registration()
         self.context = FlowContext(
@@ -160,6 +176,8 @@ class StationMachine:
             folds_statuses_2x=settings.folds_statuses_2x,
             reports_charging_limits=settings.reports_charging_limits,
             network_profiles=settings.network_profiles,
+            bidirectional=settings.bidirectional,
+            local_cost=settings.local_cost,
             new_transaction_id=new_transaction_id,
             registration=self.registration,
             make_csr=make_csr,
@@ -205,9 +223,10 @@ class StationMachine:
         if isinstance(event, CsmsRequest):
             observed = csms_rules.request_allowed(self.registration.status, event.message)
             message = event.message
-            if isinstance(message, CertificateRequest):
-                ctx, wall_time = self.context, event.wall_time
-                effects = certificates.certificate_request(ctx, message, wall_time)
+            if isinstance(message, CertificateRequest | WrappedPncRequest):  # wall time: X.509
+                effects = plug_and_charge.request(
+                    self.context, self.flows, message, event.wall_time
+                )
             elif isinstance(message, ChangeConfiguration) and message.key == security_profile.KEY:
                 ctx, wall_time = self.context, event.wall_time
                 effects = security_profile.change_security_profile(ctx, message.value, wall_time)
@@ -264,14 +283,21 @@ class StationMachine:
             return self.maintenance.timer_fired(name, now)
         if prefix == "limit":
             return self.flows.start(self._limit_due(int(connector)), no_result)
-        if name == profiles.PROFILES_TIMER:
-            return profiles.limits_changed(self.context)
+        if name == profiles.PROFILES_TIMER:  # a profile's period or a DER control's window
+            return profiles.limits_changed(self.context) + der_control.alarm_changes(self.context)
         if prefix == "cable":
             return self.flows.start(cable.cable_timeout(self.context, int(connector)), no_result)
         if name == security_profile.FALLBACK_TIMER:
             return security_profile.fall_back(self.context)
         if prefix == "monitor" and self.monitoring is not None:
+            if self.settings.event_streams and event_streams.streams_monitor(self.context, name):
+                return event_streams.sample_due(self.context, self.monitoring, name)
             return monitoring.periodic_due(self.context, self.monitoring, name)
+        if prefix == "cost":  # 2.1 running cost
+            running = local_cost.running_cost_due(self.context, int(connector))
+            return self.flows.start(running, no_result)
+        if prefix == "stream":  # 2.1 periodic event stream
+            return event_streams.frame_due(self.context, name)
         raise UnhandledEvent(f"no flow owns the timer {name!r}")
 
     def _limit_due(self, connector_id: int) -> Flow[None]:
@@ -335,16 +361,26 @@ class StationMachine:
         return self._request_2x(message)
 
     def _request_2x(self, message: CsmsRequestMessage) -> list[Effect]:
-        """The requests 2.x added: monitoring, display messages, customer data, cost."""
+        """The requests 2.x added: monitoring, display messages, customer data, cost; and
+        2.1's tariffs, periodic event streams and DER control."""
         ctx = self.context
         if isinstance(message, MonitoringRequest):
-            return monitoring.request(ctx, self.device_model, self.flows, message)
+            effects = monitoring.request(ctx, self.device_model, self.flows, message)
+            if self.settings.event_streams:
+                effects += event_streams.after_monitoring(ctx, self.flows, message, effects)
+            return effects
+        if isinstance(message, TariffRequest):
+            return local_cost.request(ctx, message)
+        if isinstance(message, StreamRequest):
+            return event_streams.request(ctx, message)
         if isinstance(message, DisplayRequest):
             return display_messages.request(ctx, self.flows, message)
         if isinstance(message, CustomerInformation):
             return customer_information.customer_information(ctx, self.flows, message)
         if isinstance(message, CostUpdated):
             return customer_information.cost_updated(ctx, message)
+        if isinstance(message, SetDERControl | GetDERControl | ClearDERControl):
+            return der_control.request(ctx, self.flows, message)
         raise UnhandledEvent(f"no flow handles {message!r}")  # certificates: see `handle`
 
     def _configuration(self, message: ConfigurationRequest) -> list[Effect]:
@@ -409,6 +445,10 @@ class StationMachine:
             return charging_limits.set_external_limit(self.context, message)
         if isinstance(message, ClearExternalLimit):
             return charging_limits.clear_external_limit(self.context, message)
+        if isinstance(message, Discharge):
+            return der_control.discharge(self.context, message)
+        if isinstance(message, GridConditionChanged):
+            return der_control.grid_condition_changed(self.context)
         return self.flows.start(self._session_flow(message), _session_result)
 
     def _session_flow(self, message: GatewayCommandMessage) -> Flow[Any]:
@@ -471,6 +511,7 @@ class StationMachine:
         for tx in self.station.transactions():
             yield from metering.schedule_sampling(self.context, tx.connector_id)
             yield from metering.schedule_limit(self.context, tx)
+            yield from local_cost.schedule_running_cost(self.context, tx)
 
 
 _EVERY_STATUS = ReportStatuses(again=True)

@@ -53,17 +53,32 @@ from voltlab.fleet.machine.monitoring_messages import (
     MonitoringCall,
     MonitoringRequest,
 )
+from voltlab.fleet.machine.pnc_messages import PncAnswer, PncCall, WrappedPncRequest
 from voltlab.fleet.machine.session_messages import (
     SessionAnswer,
     SessionCommand,
     SessionMessage,
     SessionResult,
 )
+from voltlab.fleet.machine.stream_messages import (
+    OpenStreamAnswer,
+    StreamAnswer,
+    StreamCall,
+    StreamRequest,
+)
+from voltlab.fleet.machine.tariff_messages import TariffAnswerMessage, TariffCall, TariffRequest
 from voltlab.fleet.machine.trigger_messages import (
     GetTransactionStatus,
     TransactionStatusAnswer,
     TriggerAnswer,
     TriggerRequest,
+)
+from voltlab.fleet.machine.v2x_messages import (
+    DERCall,
+    DERControlAnswer,
+    DERRequest,
+    V2XCommand,
+    V2XCommandAnswer,
 )
 from voltlab.fleet.model.auth import IdTagInfo
 
@@ -294,6 +309,10 @@ CsmsRequestMessage = (
     | MonitoringRequest
     | DisplayRequest
     | CustomerRequest
+    | DERRequest
+    | TariffRequest
+    | StreamRequest
+    | WrappedPncRequest
 )
 CsmsAnswerMessage = (
     ReserveNowAnswer
@@ -317,6 +336,10 @@ CsmsAnswerMessage = (
     | DisplayAnswer
     | CustomerAnswer
     | ExternalLimitAnswer
+    | DERControlAnswer
+    | V2XCommandAnswer
+    | TariffAnswerMessage
+    | StreamAnswer
 )
 # Gateway commands the machine decides on; their answer is the command's result.
 GatewayCommandMessage = (
@@ -328,6 +351,7 @@ GatewayCommandMessage = (
     | ControlCommand
     | RequestCertificate
     | ExternalLimitCommand
+    | V2XCommand
 )
 # What the station sends to the CSMS, and the answers a flow waits for.
 StationMessage = (
@@ -344,6 +368,10 @@ StationMessage = (
     | DisplayMessagesPage
     | CustomerInformationPage
     | ChargingLimitCall
+    | DERCall
+    | TariffCall
+    | StreamCall
+    | PncCall
 )
 StationAnswerMessage = (
     AuthorizeAnswer
@@ -352,4 +380,6 @@ StationAnswerMessage = (
     | SessionAnswer
     | SignCertificateAnswer
     | ChargingLimitCallAnswer
+    | OpenStreamAnswer
+    | PncAnswer
 )

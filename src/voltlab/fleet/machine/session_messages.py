@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voltlab.fleet.model.auth import IdTagInfo
+from voltlab.fleet.model.cost_report import CostDetails
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.measurands import Sample
 from voltlab.fleet.model.records import Transaction
@@ -52,6 +53,11 @@ class TransactionStarted:
     reservation_id: int | None
     remote_start_id: int | None
     sent_at: float
+    # 2.1 local cost: the tariff the station prices the transaction with.
+    tariff_id: str | None = None
+    # The id tag's kind in 2.x IdTokenEnumType words (eMAID: Plug & Charge); None: the
+    # station's own reader (the codec's word for it).
+    id_token_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class TransactionAuthorized:
     reservation_id: int | None
     remote_start_id: int | None
     sent_at: float
+    id_token_type: str | None = None  # as TransactionStarted's
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,9 @@ class TransactionEnded:
     end: MeterValue | None  # None: no measurands configured for a transaction's end
     plugged: bool  # the cable is still in when the transaction ends (2.x chargingState)
     sent_at: float
+    # 2.1 local cost: the tariff and the final cost (CostDetailsType) the station calculated.
+    tariff_id: str | None = None
+    cost: CostDetails | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,16 @@ class ChargingStateChanged:
 
 
 @dataclass(frozen=True)
+class OperationModeChanged:
+    """2.1: the operation mode a transaction's schedule asks for changed (TransactionEvent
+    Updated, triggerReason OperationModeChanged, with the mode)."""
+
+    tx: TransactionRef
+    mode: str  # an OperationModeEnumType value
+    sent_at: float
+
+
+@dataclass(frozen=True)
 class TransactionTriggered:
     """2.x: the CSMS asked for the transaction's state (TriggerMessage TransactionEvent): a
     TransactionEvent Updated of its own, triggerReason Trigger, without meter values."""
@@ -164,6 +184,7 @@ class StartTransaction:
     duration_limit_s: float | None = None
     energy_limit_wh: float | None = None
     remote_start_id: int | None = None
+    id_token_type: str | None = None  # eMAID: a Plug & Charge contract (flows/plug_and_charge)
 
 
 @dataclass(frozen=True)
@@ -185,6 +206,9 @@ class EndSession:
 class PlugIn:
     connector_id: int
     ev: ElectricVehicle | None = None
+    # Real-world POSIX seconds: a Plug & Charge EV's contract is judged at them, as every
+    # certificate is (docs/station-machine.md).
+    wall_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +287,7 @@ SessionMessage = (
     | StatusReport
     | ChargingStateChanged
     | TransactionTriggered
+    | OperationModeChanged
 )
 SessionAnswer = (
     TransactionStartedAnswer
@@ -279,6 +304,7 @@ SESSION_MESSAGES = (
     StatusReport,
     ChargingStateChanged,
     TransactionTriggered,
+    OperationModeChanged,
 )
 
 
@@ -292,5 +318,6 @@ def is_transaction_message(message: object) -> bool:
         | TransactionAuthorized
         | TransactionEnded
         | ChargingStateChanged
-        | TransactionTriggered,
-    )
+        | TransactionTriggered
+        | OperationModeChanged,
+    ) or bool(getattr(type(message), "transaction_message", False))  # e.g. a 2.1 CostReport

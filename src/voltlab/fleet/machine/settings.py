@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from voltlab.fleet.machine.context import TransactionPoints
 from voltlab.fleet.model.device_model import DeviceModel
 from voltlab.fleet.model.station import Station
-from voltlab.ocpp.versions import OCPP16
+from voltlab.ocpp.versions import OCPP16, OCPP21
 
 REGISTER = "Energy.Active.Import.Register"
 
@@ -45,6 +45,12 @@ class MachineSettings:
     reports_charging_limits: bool = False
     # 2.x: network connection profiles (slots, priority, attempts) choose the connection.
     network_profiles: bool = False
+    # 2.1: bidirectional power transfer (V2X) and DER control (functional blocks Q and R).
+    bidirectional: bool = False
+    # 2.1: the station prices its transactions with the CSMS's tariffs (local cost) and sends
+    # periodic monitors' reports as event streams.
+    local_cost: bool = False
+    event_streams: bool = False
 
 
 def settings_for(version: str) -> MachineSettings:
@@ -62,6 +68,9 @@ def settings_for(version: str) -> MachineSettings:
         monitors_device_model=True,
         reports_charging_limits=True,
         network_profiles=True,
+        bidirectional=version == OCPP21,
+        local_cost=version == OCPP21,
+        event_streams=version == OCPP21,
     )
 
 

@@ -21,6 +21,7 @@ TriggerTarget = Literal[
     "DiagnosticsStatus",  # 1.6 DiagnosticsStatusNotification (GetDiagnostics uploads)
     "LogStatus",  # LogStatusNotification (GetLog uploads)
     "SignCertificate",  # a CSR for the charging station certificate (SignCertificate)
+    "SignV2GCertificate",  # a CSR for the station's ISO 15118 (V2G) certificate
 ]
 TriggerStatus = Literal["Accepted", "Rejected", "NotImplemented"]
 

@@ -150,7 +150,8 @@ def certificate_hash_data(
     }
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Was `cert` signed by `issuer` (its issuer name and its signature)?"""
     if cert.issuer != issuer.subject:
         return False
     try:
@@ -161,7 +162,7 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def _self_signed(cert: x509.Certificate) -> bool:
-    return _issued_by(cert, cert)
+    return issued_by(cert, cert)
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -214,7 +215,7 @@ def accept_signed_certificate(chain_pem: str, key_pem: str, now: float) -> bool:
         return False
     if not all(_valid_at(cert, now) for cert in chain):
         return False
-    return all(_issued_by(cert, issuer) for cert, issuer in zip(chain, chain[1:], strict=False))
+    return all(issued_by(cert, issuer) for cert, issuer in zip(chain, chain[1:], strict=False))
 
 
 class CertificateStore:
@@ -230,6 +231,9 @@ class CertificateStore:
         self._ca: list[tuple[str, str]] = []  # (certificate type, PEM), in install order
         self._pending: dict[str, str] = {}  # slot -> key PEM awaiting CertificateSigned
         self._station: dict[str, tuple[str, str]] = {}  # slot -> (chain PEM, key PEM)
+        # OCSP responses (base64 DER) the CSMS gave for the V2G chain (GetCertificateStatus),
+        # by `contracts.ocsp_key`: what the station staples for an ISO 15118 EV.
+        self.ocsp: dict[str, str] = {}
 
     # -- CA certificates (InstallCertificate / GetInstalledCertificateIds / DeleteCertificate) --
 
@@ -286,7 +290,7 @@ class CertificateStore:
         # stable and DeleteCertificate with them still matches.
         if _self_signed(cert):
             return cert
-        return next((c for c in pool if c is not cert and _issued_by(cert, c)), cert)
+        return next((c for c in pool if c is not cert and issued_by(cert, c)), cert)
 
     def _hash_data(
         self, cert: x509.Certificate, pool: list[x509.Certificate], algorithm: str = "SHA256"
@@ -408,6 +412,7 @@ class CertificateStore:
                 slot: {"chain_pem": chain, "key_pem": key}
                 for slot, (chain, key) in self._station.items()
             },
+            "ocsp": dict(self.ocsp),
         }
 
     def restore(self, data: Mapping[str, Any] | None) -> None:
@@ -419,6 +424,7 @@ class CertificateStore:
             str(slot): (str(v["chain_pem"]), str(v["key_pem"]))
             for slot, v in (data.get("station") or {}).items()
         }
+        self.ocsp = {str(k): str(v) for k, v in (data.get("ocsp") or {}).items()}
 
     @classmethod
     def from_snapshot(cls, data: Mapping[str, Any] | None) -> CertificateStore:

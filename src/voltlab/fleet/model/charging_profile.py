@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from voltlab.ocpp.versions import OCPP16, is_ocpp2
+from voltlab.ocpp.versions import OCPP16, OCPP21, is_ocpp2
 
 CHARGE_POINT_MAX = "ChargePointMaxProfile"
 TX_DEFAULT = "TxDefaultProfile"
@@ -38,6 +38,30 @@ RATE_UNITS = (AMPERE, WATT)
 ACCEPTED = "Accepted"
 REJECTED = "Rejected"
 
+# OCPP 2.1 OperationModeEnumType: what a schedule period asks of the EV (absent: ChargingOnly).
+IDLE = "Idle"
+CHARGING_ONLY = "ChargingOnly"
+CENTRAL_SETPOINT = "CentralSetpoint"
+EXTERNAL_SETPOINT = "ExternalSetpoint"
+EXTERNAL_LIMITS = "ExternalLimits"
+CENTRAL_FREQUENCY = "CentralFrequency"
+LOCAL_FREQUENCY = "LocalFrequency"
+LOCAL_LOAD_BALANCING = "LocalLoadBalancing"
+OPERATION_MODES = (
+    IDLE,
+    CHARGING_ONLY,
+    CENTRAL_SETPOINT,
+    EXTERNAL_SETPOINT,
+    EXTERNAL_LIMITS,
+    CENTRAL_FREQUENCY,
+    LOCAL_FREQUENCY,
+    LOCAL_LOAD_BALANCING,
+)
+# The modes in which a period may leave out its limit (the 2.1 schema's note on `limit`).
+LIMIT_OPTIONAL_MODES = frozenset(
+    {CENTRAL_SETPOINT, EXTERNAL_SETPOINT, EXTERNAL_LIMITS, LOCAL_FREQUENCY, LOCAL_LOAD_BALANCING}
+)
+
 # Reason codes for rejections, at most 20 characters so they fit 2.0.1 statusInfo.reasonCode.
 REASON_UNKNOWN_CONNECTOR = "UnknownEvse"
 REASON_WRONG_CONNECTOR = "InvalidEvse"
@@ -59,8 +83,21 @@ class ProfileError(ValueError):
 
 class SchedulePeriod(NamedTuple):
     start_period: int  # seconds from the start of the schedule
-    limit: float  # in the schedule's charging rate unit
+    # In the schedule's charging rate unit. None: a 2.1 period whose operation mode needs no
+    # limit (CentralSetpoint, ...); negative: a 2.1 discharge limit in the older style.
+    limit: float | None
     number_phases: int | None = None
+    # OCPP 2.1 (bidirectional power transfer); None in every period of 1.6 and 2.0.1.
+    operation_mode: str | None = None  # an OPERATION_MODES value; None: ChargingOnly
+    setpoint: float | None = None  # the power to follow, negative to discharge
+    discharge_limit: float | None = None  # <= 0: how much the EV may discharge at most
+    v2x_baseline: float | None = None  # frequency modes: the power the curve adds to
+    # Frequency modes: (frequency in Hz, power in the schedule's unit) points, ascending.
+    freq_watt: tuple[tuple[float, float], ...] | None = None
+
+    @property
+    def mode(self) -> str:
+        return self.operation_mode or CHARGING_ONLY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,7 +158,9 @@ class ChargingProfile:
         if not self.periods or not _ascending(self.periods):
             found.append(REASON_INVALID_SCHEDULE)
         for period in self.periods:
-            if period.limit < 0 or period.number_phases not in (None, 1, 2, 3):
+            if period.number_phases not in (None, 1, 2, 3) or not _period_fits(
+                period, ocpp_version
+            ):
                 found.append(REASON_INVALID_SCHEDULE)
                 break
         if is_ocpp2(ocpp_version):
@@ -149,8 +188,42 @@ class ChargingProfile:
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> ChargingProfile:
         fields = dict(body)
-        fields["periods"] = tuple(SchedulePeriod(*period) for period in body["periods"])
+        fields["periods"] = tuple(_stored_period(period) for period in body["periods"])
         return cls(**fields)
+
+
+def _stored_period(stored: Sequence[Any]) -> SchedulePeriod:
+    period = SchedulePeriod(*stored)
+    if period.freq_watt is not None:  # JSON gives lists back
+        period = period._replace(freq_watt=tuple((f, w) for f, w in period.freq_watt))
+    return period
+
+
+def _period_fits(period: SchedulePeriod, ocpp_version: str) -> bool:
+    """A period's limit and 2.1 fields as the version allows them: before 2.1 a limit is there
+    and not negative, and nothing of bidirectional power transfer is; 2.1 allows a negative
+    limit (the older way to say a discharge limit, kept for backwards compatibility), leaves
+    the limit out only where the operation mode needs none, and asks a setpoint of
+    CentralSetpoint and a curve of the frequency modes."""
+    if ocpp_version != OCPP21:
+        v2x = (period.operation_mode, period.setpoint, period.discharge_limit, period.freq_watt)
+        return period.limit is not None and period.limit >= 0 and v2x == (None,) * 4
+    mode = period.mode
+    if mode not in OPERATION_MODES:
+        return False
+    if period.limit is None and mode not in LIMIT_OPTIONAL_MODES:
+        return False
+    if period.discharge_limit is not None and period.discharge_limit > 0:
+        return False
+    if mode == CENTRAL_SETPOINT and period.setpoint is None:
+        return False
+    if mode in (CENTRAL_FREQUENCY, LOCAL_FREQUENCY) and not period.freq_watt:
+        return False
+    return period.freq_watt is None or _ascending_points(period.freq_watt)
+
+
+def _ascending_points(points: Sequence[tuple[float, float]]) -> bool:
+    return all(a[0] < b[0] for a, b in zip(points, points[1:], strict=False))
 
 
 # -- one profile's schedule over time ----------------------------------------------------------

@@ -15,8 +15,12 @@ ConfigurationStatus = Literal["Accepted", "Rejected", "RebootRequired", "NotSupp
 MEASURANDS = frozenset(
     {
         "Energy.Active.Import.Register",
+        # What flows from the EV to the grid (V2X); zero for an EV that only charges.
+        "Energy.Active.Export.Register",
         "Power.Active.Import",
+        "Power.Active.Export",
         "Current.Import",
+        "Current.Export",
         "Current.Offered",
         "Voltage",
         "SoC",
@@ -58,6 +62,12 @@ STANDARD_KEYS: dict[str, KeySpec] = {
         _spec("AuthorizeRemoteTxRequests", BOOL, False, "false"),
         _spec("BlinkRepeat", INT, False, "3"),
         _spec("ClockAlignedDataInterval", INT, False, "0"),
+        # ISO 15118 Plug & Charge (the OCA application note for 1.6; 2.x ISO15118Ctrlr maps
+        # onto the same keys): PnC authorization, and whether a contract the station cannot
+        # validate goes to the CSMS (C07.FR.06) or is validated offline (C07.FR.07/.08).
+        _spec("CentralContractValidationAllowed", BOOL, False, "false"),
+        _spec("ContractValidationOffline", BOOL, False, "true"),
+        _spec("ISO15118PnCEnabled", BOOL, False, "true"),
         _spec("ConnectionTimeOut", INT, False, "120"),
         _spec("ConnectorPhaseRotation", CSL, False, "0.RST"),
         _spec("ConnectorPhaseRotationMaxLength", INT, True, "10"),

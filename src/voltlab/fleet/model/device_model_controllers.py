@@ -27,8 +27,10 @@ from voltlab.fleet.model.device_model_catalog import (
     held,
     live,
 )
+from voltlab.fleet.model.device_model_iso15118 import ISO15118_VARIABLES
 from voltlab.fleet.model.display_messages import FORMATS, PRIORITIES
 from voltlab.fleet.model.monitors import BASES, MAX_SEVERITY, MIN_SEVERITY
+from voltlab.fleet.model.tariff_variables import TARIFF_COST_VARIABLES
 
 if TYPE_CHECKING:
     from voltlab.fleet.model.station import Station
@@ -147,7 +149,12 @@ CONTROLLER_VARIABLES: tuple[VariableSpec, ...] = (
 
 # Every variable the device model knows, and its case-insensitive index (names are
 # case-insensitive on the wire): component -> scope, component -> variables.
-CATALOG: tuple[VariableSpec, ...] = (*VARIABLES, *CONTROLLER_VARIABLES)
+CATALOG: tuple[VariableSpec, ...] = (
+    *VARIABLES,
+    *CONTROLLER_VARIABLES,
+    *TARIFF_COST_VARIABLES,
+    *ISO15118_VARIABLES,
+)
 COMPONENT_SCOPES: dict[str, str] = {spec.component: spec.scope for spec in CATALOG}
 VARIABLES_BY_COMPONENT: dict[str, tuple[VariableSpec, ...]] = {
     name.lower(): tuple(spec for spec in CATALOG if spec.component == name)

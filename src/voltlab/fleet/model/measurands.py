@@ -1,5 +1,11 @@
 """Turn a meter reading into the sampled values a station reports, version-neutrally. Codecs
-format them (1.6: strings with `unit`; 2.x: numbers with `unitOfMeasure`)."""
+format them (1.6: strings with `unit`; 2.x: numbers with `unitOfMeasure`).
+
+Bidirectional power transfer (V2X): the import and export registers each count one direction
+and only grow. Power.Active.Import and Current.Import are the net flow towards the EV, negative
+while it discharges (the sign a CSMS that reads only them needs to see the discharge, and the
+one OCPP 2.1 setpoints use); Power.Active.Export and Current.Export are the flow from the EV,
+never negative (0 while it charges)."""
 
 from __future__ import annotations
 
@@ -11,15 +17,21 @@ from voltlab.ocpp.vocabulary.timestamps import format_timestamp
 
 UNITS = {
     "Energy.Active.Import.Register": "Wh",
+    "Energy.Active.Export.Register": "Wh",
     "Power.Active.Import": "W",
+    "Power.Active.Export": "W",
     "Power.Offered": "W",
     "Current.Import": "A",
+    "Current.Export": "A",
     "Current.Offered": "A",
     "Voltage": "V",
     "SoC": "Percent",
     "Temperature": "Celsius",
     "Frequency": "Hz",
 }
+
+
+_CURRENTS = frozenset({"Current.Import", "Current.Export", "Current.Offered"})
 
 
 class Sample(NamedTuple):  # a tuple: built several times per MeterValues of every station
@@ -42,12 +54,21 @@ def samples(
             continue
         if measurand == "Energy.Active.Import.Register":
             out.append(Sample(measurand, reading.register_wh, unit))
+        elif measurand == "Energy.Active.Export.Register":
+            out.append(Sample(measurand, reading.export_wh, unit))
         elif measurand == "Power.Active.Import":
             out.append(Sample(measurand, reading.power_w, unit))
+        elif measurand == "Power.Active.Export":
+            out.append(Sample(measurand, max(0.0, -reading.power_w), unit))
         elif measurand == "Power.Offered":
             out.append(Sample(measurand, float(max_power_w), unit))
-        elif measurand in ("Current.Import", "Current.Offered"):
-            value = reading.current_a if measurand == "Current.Import" else float(max_current_a)
+        elif measurand in _CURRENTS:
+            if measurand == "Current.Import":
+                value = reading.current_a
+            elif measurand == "Current.Export":
+                value = max(0.0, -reading.current_a)
+            else:
+                value = float(max_current_a)
             if three_phase:
                 out.extend(Sample(measurand, value, unit, phase) for phase in ("L1", "L2", "L3"))
             else:
@@ -64,7 +85,8 @@ def samples(
             if reading.soc_percent is not None:
                 out.append(Sample(measurand, reading.soc_percent, unit, location="EV", decimals=0))
         elif measurand == "Temperature":
-            out.append(Sample(measurand, 25.0 + reading.power_w / 10_000.0, unit, location="Body"))
+            heat = abs(reading.power_w) / 10_000.0  # losses warm it either way
+            out.append(Sample(measurand, 25.0 + heat, unit, location="Body"))
         elif measurand == "Frequency" and reading.phases:
             out.append(Sample(measurand, 50.0, unit, decimals=2))
     return out

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from voltlab.fleet.model.catalog import ConnectorSpec
 from voltlab.fleet.model.ev import ElectricVehicle
 
-# Faults that are warnings: reported with the error code, but the connector keeps working.
-WARNING_FAULTS = frozenset({"WeakSignal"})
+# Faults that are warnings: reported with the error code, but the connector keeps working. A
+# frequency excursion of the grid is one: the station rides through it unless a DER control
+# (OCPP 2.1 HFMustTrip, LFMustTrip, ...) tells it to cease (fleet/model/der_controls.py).
+WARNING_FAULTS = frozenset({"WeakSignal", "OverFrequency", "UnderFrequency"})
 
 
 class StationError(Exception):
@@ -63,6 +65,8 @@ class Transaction:
     meter_stop_wh: float | None = None
     # The running cost the CSMS last told the station (2.x CostUpdated), in its currency.
     total_cost: float | None = None
+    # The id tag's kind in 2.x words (eMAID: Plug & Charge); None: the station's reader.
+    id_token_type: str | None = None
 
     def energy_wh(self, register_wh: float) -> float:
         return register_wh - self.meter_start_wh
@@ -77,6 +81,9 @@ class MeterReading:
     voltage_v: float
     soc_percent: float | None
     phases: int
+    # Energy.Active.Export.Register: what flowed from the EV to the grid (V2X); `power_w` and
+    # `current_a` are negative while the EV discharges.
+    export_wh: float = 0.0
 
 
 @dataclass
@@ -94,8 +101,9 @@ class Connector:
     finishing: bool = False
     preparing: bool = False  # authorized, waiting for the cable
     locked: bool = False
-    register_wh: float = 0.0
-    power_w: float = 0.0
+    register_wh: float = 0.0  # Energy.Active.Import.Register: grid to EV
+    export_wh: float = 0.0  # Energy.Active.Export.Register: EV to grid (V2X)
+    power_w: float = 0.0  # negative while the EV discharges
     last_advance: float | None = None
     reported: tuple[str, str] | None = None
     history: list[Transaction] = field(default_factory=list)

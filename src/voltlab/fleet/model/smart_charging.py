@@ -222,6 +222,9 @@ class ChargingProfiles:
     def find(self, profile_id: int) -> InstalledProfile | None:
         return self._installed.get(profile_id)
 
+    def any_installed(self) -> bool:
+        return bool(self._installed)
+
     # -- the composite limit ------------------------------------------------------------------
 
     def limit_w(
@@ -242,6 +245,40 @@ class ChargingProfiles:
         relative_start = now if tx_started_at is None else tx_started_at
         limit = self._limit_at(connector_id, now, relative_start, phases, voltage)
         return None if limit is None else limit.watts
+
+    def governing(
+        self, connector_id: int, now: float, *, tx_started_at: float | None
+    ) -> tuple[ActivePeriod | None, ActivePeriod | None]:
+        """The periods in force at `now` on a connector: the station-wide maximum's, and the
+        connector's own (its TxProfile, else a TxDefaultProfile). What a 2.1 period asks of the
+        EV beyond a limit (operation mode, setpoint, discharge limit) is read from them
+        (fleet/model/v2x.py)."""
+        if not self._installed:
+            return None, None
+        relative_start = now if tx_started_at is None else tx_started_at
+        relevant = self._relevant(connector_id)
+        station = _winner(
+            [item for item in relevant if item.profile.purpose == CHARGE_POINT_MAX],
+            connector_id,
+            now,
+            relative_start,
+        )
+        if connector_id == 0:
+            return station, None
+        own = _winner(
+            [item for item in relevant if item.profile.purpose == TX_PROFILE],
+            connector_id,
+            now,
+            relative_start,
+        )
+        if own is None:
+            own = _winner(
+                [item for item in relevant if item.profile.purpose == TX_DEFAULT],
+                connector_id,
+                now,
+                relative_start,
+            )
+        return station, own
 
     def next_change(
         self, connector_id: int, now: float, *, tx_started_at: float | None
@@ -347,14 +384,15 @@ class ChargingProfiles:
             by_purpose[item.profile.purpose].append(item)
         candidates: list[_Limit] = []
         station = _winner(by_purpose[CHARGE_POINT_MAX], connector_id, now, relative_start)
-        if station is not None:
+        if station is not None and station.period.limit is not None:
             candidates.append(_to_watts(station, phases, voltage))
         if connector_id != 0:
             # A TxProfile overrides the TxDefaultProfile entirely, even at a higher limit.
             own = _winner(by_purpose[TX_PROFILE], connector_id, now, relative_start)
             if own is None:
                 own = _winner(by_purpose[TX_DEFAULT], connector_id, now, relative_start)
-            if own is not None:
+            # A 2.1 period without a limit (CentralSetpoint, ...) caps nothing.
+            if own is not None and own.period.limit is not None:
                 candidates.append(_to_watts(own, phases, voltage))
         if not candidates:
             return None
@@ -375,7 +413,7 @@ class ChargingProfiles:
 # -- schedule arithmetic ----------------------------------------------------------------------
 
 
-class _ActivePeriod(NamedTuple):
+class ActivePeriod(NamedTuple):
     profile: ChargingProfile
     period: SchedulePeriod
 
@@ -385,19 +423,19 @@ def _winner(
     connector_id: int,
     now: float,
     relative_start: float | None,
-) -> _ActivePeriod | None:
+) -> ActivePeriod | None:
     """The highest stack level with an active period at `now`; lower levels show through when
     a higher one is outside its validity or schedule. On equal levels a connector's own
     profile beats the station-wide (connector 0) one."""
     best: tuple[int, int] | None = None
-    chosen: _ActivePeriod | None = None
+    chosen: ActivePeriod | None = None
     for item in items:
         period = active_period(item.profile, now, relative_start)
         if period is None:
             continue
         rank = (item.profile.stack_level, 1 if item.connector_id == connector_id else 0)
         if best is None or rank > best:
-            best, chosen = rank, _ActivePeriod(item.profile, period)
+            best, chosen = rank, ActivePeriod(item.profile, period)
     return chosen
 
 
@@ -408,18 +446,21 @@ def _bears_on(item: InstalledProfile, connector_id: int) -> bool:
     return connector_id != 0 and item.connector_id == connector_id
 
 
-def _to_watts(active: _ActivePeriod, phases: int, voltage: float) -> _Limit:
+def _to_watts(active: ActivePeriod, phases: int, voltage: float) -> _Limit:
     period = active.period
-    if phases <= 0:  # DC: a current limit times the DC voltage
-        used = None
-        volts_per_ampere = voltage
-    else:
-        # A connector cannot use more phases than it has, whatever the period asks for.
-        used = min(period.number_phases or phases, phases)
-        volts_per_ampere = used * voltage
+    used = None if phases <= 0 else min(period.number_phases or phases, phases)
+    return _Limit(in_watts(active, period.limit or 0.0, phases, voltage), used)
+
+
+def in_watts(active: ActivePeriod, value: float, phases: int, voltage: float) -> float:
+    """A value of the period's schedule (a limit, a setpoint) in W: a current times the DC
+    voltage (phases 0), or times the phases the connector can use at `voltage` each."""
     if active.profile.charging_rate_unit == WATT:
-        return _Limit(period.limit, used)
-    return _Limit(period.limit * volts_per_ampere, used)
+        return value
+    if phases <= 0:
+        return value * voltage
+    # A connector cannot use more phases than it has, whatever the period asks for.
+    return value * min(active.period.number_phases or phases, phases) * voltage
 
 
 def _in_unit(limit: _Limit, unit: str, voltage: float) -> float:
@@ -431,6 +472,7 @@ def _in_unit(limit: _Limit, unit: str, voltage: float) -> float:
 
 __all__ = [
     "ABSOLUTE",
+    "ActivePeriod",
     "ACCEPTED",
     "CHARGE_POINT_MAX",
     "DAILY",

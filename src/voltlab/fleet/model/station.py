@@ -14,6 +14,7 @@ from voltlab.fleet.model.catalog import ChargerModel
 from voltlab.fleet.model.config import StationConfig
 from voltlab.fleet.model.display_messages import DisplayMessages
 from voltlab.fleet.model.ev import ElectricVehicle
+from voltlab.fleet.model.event_streams import EventStreams
 from voltlab.fleet.model.external_limits import ExternalLimits
 from voltlab.fleet.model.monitors import Monitors, preset_monitors
 from voltlab.fleet.model.network_profiles import NetworkProfiles
@@ -42,7 +43,10 @@ __all__ = [
     "Transaction",
     "id_tag_info_accepts",
 ]
+from voltlab.fleet.model import v2x
 from voltlab.fleet.model.smart_charging import ChargingProfiles
+from voltlab.fleet.model.tariff_cost import CostMeter, accrue_meters
+from voltlab.fleet.model.tariffs import Tariffs
 
 AC_PHASE_VOLTAGE = 230.0
 
@@ -89,6 +93,13 @@ class Station(ReservationBook):
         self.monitors = Monitors(preset_monitors(model))
         self.display_messages = DisplayMessages()
         self.network = NetworkProfiles()
+        # Bidirectional power transfer (2.1): external setpoints and DER controls.
+        self.v2x = v2x.V2XState()
+        # 2.1 local cost: the default tariffs, and a cost meter per priced transaction (by its
+        # local id), fed by `advance`.
+        self.tariffs = Tariffs()
+        self.cost_meters: dict[int, CostMeter] = {}
+        self.event_streams = EventStreams()  # 2.1 periodic event streams of monitors
         self.firmware_version = model.firmware_version
         self._now: float | None = None
         # Transactions that were running when the process stopped, still to be closed.
@@ -121,13 +132,25 @@ class Station(ReservationBook):
 
     # -- physics ------------------------------------------------------------------------------
 
+    @property
+    def now(self) -> float | None:
+        """The instant of the last advance (None before the first)."""
+        return self._now
+
     def advance(self, now: float) -> None:
-        """Integrate energy over the time since the last advance at the current power."""
+        """Integrate energy over the time since the last advance at the current power: the
+        import register while the EV charges, the export register while it discharges (the
+        other stays as it is)."""
         self._now = now
         for conn in self.connectors.values():
             last = conn.last_advance
             conn.last_advance = now
-            if last is None or now <= last or conn.power_w <= 0:
+            if last is None or now <= last or conn.power_w == 0:
+                continue
+            if conn.power_w < 0:
+                given = -conn.power_w * (now - last) / 3600.0
+                # The EV stops at its lowest state of charge: the register counts what it gave.
+                conn.export_wh += conn.ev.release(given) if conn.ev is not None else 0.0
                 continue
             energy = conn.power_w * (now - last) / 3600.0
             tx = conn.transaction
@@ -138,21 +161,30 @@ class Station(ReservationBook):
             conn.register_wh += energy
             if conn.ev is not None:
                 conn.ev.absorb(energy)
+        if self.cost_meters:  # priced at the power that flowed, before it changes
+            accrue_meters(self.cost_meters, self.connectors, now, self.reading)
         self.recompute_power()
+
+    def may_transfer(self, conn: Connector) -> bool:
+        """May energy flow on the connector at all (either way)? A confirmed transaction with
+        an EV plugged in, the connector and the station operative and not faulted."""
+        tx = conn.transaction
+        if tx is None or not tx.confirmed or tx.deauthorized or not conn.plugged or conn.ev is None:
+            return False
+        if not conn.operative or not self.station_operative:
+            return False
+        fault, station_fault = conn.fault, self.station_fault
+        return not (
+            (fault is not None and fault.blocks_charging)
+            or (station_fault is not None and station_fault.blocks_charging)
+        )
 
     def _demand_w(self, conn: Connector) -> float:
         tx = conn.transaction
-        if tx is None or not tx.confirmed or tx.deauthorized or not conn.plugged or conn.ev is None:
-            return 0.0
-        if not conn.ev_wants_energy or not conn.operative or not self.station_operative:
+        if tx is None or conn.ev is None or not conn.ev_wants_energy or not self.may_transfer(conn):
             return 0.0
         if tx.energy_limit_wh is not None and tx.energy_wh(conn.register_wh) >= tx.energy_limit_wh:
             return 0.0  # at the session's energy target
-        fault, station_fault = conn.fault, self.station_fault
-        if (fault is not None and fault.blocks_charging) or (
-            station_fault is not None and station_fault.blocks_charging
-        ):
-            return 0.0
         demand = min(conn.ev.acceptance_w(conn.dc), float(conn.spec.max_power_w))
         if conn.ev_power_cap_w is not None:
             demand = min(demand, conn.ev_power_cap_w)
@@ -187,7 +219,7 @@ class Station(ReservationBook):
         return limit
 
     def next_limit_change(self, now: float) -> float | None:
-        changes = []
+        changes = self.v2x.der.edges(now)
         for connector_id in (0, *self.connectors):
             tx = self.connectors[connector_id].transaction if connector_id else None
             change = self.profiles.next_change(
@@ -203,11 +235,14 @@ class Station(ReservationBook):
         remaining = float(self.model.max_station_power_w)
         station_limit = self.charging_limit_w(0)
         if station_limit is not None:
-            remaining = min(remaining, station_limit)
+            remaining = max(0.0, min(remaining, station_limit))
+        bidirectional = v2x.engaged(self)
         for conn in self.connectors.values():
             granted = min(self._demand_w(conn), remaining)
+            if bidirectional:  # a setpoint may lower the charging or turn it into discharge
+                granted = v2x.connector_power_w(self, conn, granted)
             conn.power_w = granted
-            remaining -= granted
+            remaining -= max(0.0, granted)
 
     def reading(self, connector_id: int, now: float) -> MeterReading:
         conn = self.connector(connector_id)
@@ -222,7 +257,9 @@ class Station(ReservationBook):
             voltage = AC_PHASE_VOLTAGE
             current = power / (AC_PHASE_VOLTAGE * phases)
         soc_value = conn.ev.soc_percent if (conn.ev is not None and conn.dc) else None
-        return MeterReading(now, conn.register_wh, power, current, voltage, soc_value, phases)
+        return MeterReading(
+            now, conn.register_wh, power, current, voltage, soc_value, phases, conn.export_wh
+        )
 
     def seconds_to_energy(self, tx: Transaction) -> float | None:
         """Seconds until the transaction's energy limit at the current power (None: no limit or
@@ -264,6 +301,7 @@ class Station(ReservationBook):
         conn.plugged = False
         conn.finishing = False
         conn.locked = False
+        self.v2x.setpoints.pop(connector_id, None)  # it was for the EV that left
         conn.ev = None
         conn.ev_wants_energy = False
         conn.ev_power_cap_w = None
@@ -476,7 +514,7 @@ class Station(ReservationBook):
         if tx is not None and tx.id_tag is None and not tx.confirmed:
             status = "Preparing"  # EV connected, waiting for authorization (2.x)
         elif tx is not None:
-            if conn.power_w > 0:
+            if conn.power_w != 0:  # discharging is energy transfer too
                 status = "Charging"
             elif (
                 tx.deauthorized

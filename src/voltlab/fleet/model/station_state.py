@@ -11,6 +11,7 @@ from typing import Any, NotRequired, TypedDict
 from voltlab.fleet.model.ev import ElectricVehicle
 from voltlab.fleet.model.records import Connector, Fault, Reservation, Transaction
 from voltlab.fleet.model.station import Station
+from voltlab.fleet.model.tariff_cost import restore_costs, snapshot_costs
 
 
 class ConnectorState(TypedDict):
@@ -25,6 +26,8 @@ class ConnectorState(TypedDict):
     ev_wants_energy: NotRequired[bool]
     ev_power_cap_w: NotRequired[float | None]
     locked: NotRequired[bool]
+    # The export register (V2X, issue 17), when the connector ever exported.
+    export_wh: NotRequired[float]
 
 
 class OpenTransaction(TypedDict):
@@ -62,6 +65,11 @@ class StationSnapshot(TypedDict):
     display_messages: NotRequired[list[dict[str, Any]]]
     network_profiles: NotRequired[dict[str, Any]]
     external_limits: NotRequired[list[dict[str, Any]]]
+    # 2.1 bidirectional power transfer: external setpoints by connector, the DER controls.
+    v2x: NotRequired[dict[str, Any]]
+    # 2.1 state (issue 17): default tariffs and running cost meters; periodic event streams.
+    tariffs: NotRequired[dict[str, Any]]
+    event_streams: NotRequired[dict[str, Any]]
 
 
 def station_snapshot(station: Station) -> StationSnapshot:
@@ -109,7 +117,29 @@ def station_snapshot(station: Station) -> StationSnapshot:
     limits = station.external_limits.snapshot()
     if limits is not None:
         snapshot["external_limits"] = limits
+    for state, conn in zip(snapshot["connectors"], station.connectors.values(), strict=True):
+        if conn.export_wh:
+            state["export_wh"] = round(conn.export_wh, 3)
+    v2x = _v2x_snapshot(station)
+    if v2x is not None:
+        snapshot["v2x"] = v2x
+    tariffs = snapshot_costs(station.tariffs, station.cost_meters)
+    if tariffs is not None:
+        snapshot["tariffs"] = tariffs
+    streams = station.event_streams.snapshot()
+    if streams is not None:
+        snapshot["event_streams"] = streams
     return snapshot
+
+
+def _v2x_snapshot(station: Station) -> dict[str, Any] | None:
+    body: dict[str, Any] = {}
+    if station.v2x.setpoints:
+        body["setpoints"] = {str(cid): w for cid, w in station.v2x.setpoints.items()}
+    der = station.v2x.der.snapshot()
+    if der is not None:
+        body["der"] = der
+    return body or None
 
 
 def _open(tx: Transaction, *, live: bool) -> OpenTransaction:
@@ -163,6 +193,7 @@ def restore_station(
         if conn is None:
             continue
         conn.register_wh = float(item.get("register_wh", 0.0))
+        conn.export_wh = float(item.get("export_wh", 0.0))
         conn.operative = bool(item.get("operative", True))
         if item.get("fault"):
             conn.fault = Fault(**item["fault"])
@@ -194,6 +225,17 @@ def restore_station(
         station.network.restore(body["network_profiles"])
     if body.get("external_limits"):
         station.external_limits.restore(body["external_limits"])
+    v2x = body.get("v2x") or {}
+    station.v2x.setpoints = {int(cid): float(w) for cid, w in v2x.get("setpoints", {}).items()}
+    if v2x.get("der"):
+        station.v2x.der.restore(v2x["der"])
+    if body.get("tariffs"):
+        restore_costs(body["tariffs"], station.tariffs, station.cost_meters)
+        kept = {tx.local_id for tx in [*station.interrupted, *station.transactions()]}
+        for local_id in [key for key in station.cost_meters if key not in kept]:
+            del station.cost_meters[local_id]
+    if body.get("event_streams"):
+        station.event_streams.restore(body["event_streams"])
     station.recompute_power()
 
 

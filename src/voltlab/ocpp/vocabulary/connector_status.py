@@ -75,6 +75,10 @@ FaultType = Literal[
     "EVCommunicationError",
     "PowerMeterFailure",
     "WeakSignal",
+    # Grid events (the grid's frequency out of its band); OverVoltage and UnderVoltage are
+    # grid events too. A 2.1 station raises NotifyDERAlarm for them under a DER control.
+    "OverFrequency",
+    "UnderFrequency",
 ]
 FAULT_TYPES: Final[tuple[FaultType, ...]] = get_args(FaultType)
 ChargePointErrorCode16 = Literal[
@@ -106,6 +110,8 @@ ERROR_CODES_16: Final[dict[FaultType, ChargePointErrorCode16]] = {
     "EVCommunicationError": "EVCommunicationError",
     "PowerMeterFailure": "PowerMeterFailure",
     "WeakSignal": "WeakSignal",
+    "OverFrequency": "OtherError",  # 1.6 has no code for the grid's frequency
+    "UnderFrequency": "OtherError",
 }
 
 

@@ -1,11 +1,13 @@
-"""The cable and the sessions around it: plug in (2.x may open the transaction), unplug
-(stops the transaction or suspends it, as configured), end a session, and the remote start
-that waits for a cable for ConnectionTimeOut seconds."""
+"""The cable and the sessions around it: plug in (2.x may open the transaction; an EV with a
+contract authorizes with it, flows/plug_and_charge), unplug (stops the transaction or suspends
+it, as configured), end a session, and the remote start that waits for a cable for
+ConnectionTimeOut seconds."""
 
 from __future__ import annotations
 
 from voltlab.fleet.machine.context import AwaitingCable, FlowContext
 from voltlab.fleet.machine.flow import Flow
+from voltlab.fleet.machine.flows import plug_and_charge
 from voltlab.fleet.machine.flows.authorization import authorize
 from voltlab.fleet.machine.flows.sessions import open_on_plug, start_transaction, stop_transaction
 from voltlab.fleet.machine.flows.status import report_changes
@@ -25,7 +27,9 @@ def plug_in(ctx: FlowContext, command: PlugIn) -> Flow[Transaction | None]:
     if ctx.online and ctx.points.opens_transaction_on_plug():
         tx = yield from open_on_plug(ctx, connector_id)
     waiting = ctx.awaiting_cable.pop(connector_id, None)
-    if waiting is not None:
+    ctx.pnc_outcomes.pop(connector_id, None)
+    contract = plug_and_charge.contract_of(ctx, connector_id)
+    if waiting is not None:  # the remote start's id tag, not the EV's contract
         ctx.station.set_preparing(connector_id, False)
         tx = yield from start_transaction(
             ctx,
@@ -36,6 +40,11 @@ def plug_in(ctx: FlowContext, command: PlugIn) -> Flow[Transaction | None]:
                 remote_start_id=waiting.remote_start_id,
             ),
         )
+    elif contract is not None:
+        started = yield from plug_and_charge.plug_and_charge(
+            ctx, connector_id, contract, command.wall_time
+        )
+        tx = started or tx
     return tx
 
 

@@ -4,7 +4,8 @@ key pair whose CSR goes to the CSMS with SignCertificate (`request_certificate`:
 RequestCertificate, or a triggered SignChargePointCertificate / SignChargingStationCertificate),
 and the signed chain the CSMS brings with CertificateSigned. A chain that does not fit the
 key, or is not valid, is refused and reported as the InvalidChargePointCertificate security
-event (2.x: InvalidChargingStationCertificate).
+event (2.x: InvalidChargingStationCertificate). A V2G certificate must also lead to an installed
+V2G root, the only roots an ISO 15118 EV trusts.
 
 Validity is judged at the request's wall time (`CsmsRequest.wall_time`, real-world seconds
 the driver passes in), not at the simulated `now`: certificates are real X.509 objects."""
@@ -29,6 +30,7 @@ from voltlab.fleet.machine.context import FlowContext
 from voltlab.fleet.machine.effects import Answer, Effect, Persist, SendCall
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.maintenance_messages import SecurityEventReport
+from voltlab.fleet.model.contracts import V2G_CERTIFICATE, V2G_ROOT, validate_chain
 
 # The CSR's organization (O=), as it always was; 2.x SecurityCtrlr.OrganizationName is not
 # read for it.
@@ -61,7 +63,12 @@ def certificate_request(
 def certificate_signed(
     ctx: FlowContext, request: CertificateSigned, wall_time: float
 ) -> list[Effect]:
-    if ctx.certificates.certificate_signed(request.chain, request.cert_type, now=wall_time):
+    store = ctx.certificates
+    anchored = (
+        request.cert_type != V2G_CERTIFICATE
+        or validate_chain(store, request.chain, wall_time, (V2G_ROOT,)) == "Valid"
+    )
+    if anchored and store.certificate_signed(request.chain, request.cert_type, now=wall_time):
         return [Persist(), Answer(CertificateSignedAnswer("Accepted"))]
     refused = f"CertificateSigned for {request.cert_type} refused"
     return [

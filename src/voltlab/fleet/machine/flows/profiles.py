@@ -29,6 +29,7 @@ from voltlab.fleet.machine.effects import (
 from voltlab.fleet.machine.flow import Flow
 from voltlab.fleet.machine.flows.ev_charging import ev_charging_schedule
 from voltlab.fleet.machine.flows.metering import schedule_limit
+from voltlab.fleet.machine.flows.operation_modes import mode_changes
 from voltlab.fleet.model.smart_charging import ChargingProfile
 
 PROFILES_TIMER = "profiles"
@@ -124,6 +125,7 @@ def limits_changed(ctx: FlowContext) -> list[Effect]:
     for tx in station.transactions():
         effects.extend(schedule_limit(ctx, tx))
     effects.append(ReportStatus())
+    effects.extend(mode_changes(ctx))  # 2.1: a transaction's operation mode changed
     change = station.next_limit_change(ctx.now)
     if change is None:
         if PROFILES_TIMER in ctx.timers:

@@ -11,6 +11,7 @@ from voltlab.fleet.machine.events import QueuedStartDelivered
 from voltlab.fleet.machine.flow import Call, CallFailure, Flow
 from voltlab.fleet.machine.flows.authorization import learn
 from voltlab.fleet.machine.flows.ev_charging import ev_charging_needs
+from voltlab.fleet.machine.flows.local_cost import close_meter, open_meter, tariff_of
 from voltlab.fleet.machine.flows.metering import (
     LIMIT_TIMER,
     SAMPLE_TIMER,
@@ -59,6 +60,7 @@ def start_transaction(ctx: FlowContext, command: StartTransaction) -> Flow[Trans
     open_tx = station.connector(connector_id).transaction
     if open_tx is not None and open_tx.id_tag is None:
         station.authorize_transaction(open_tx, command.id_tag, command.parent_id_tag, ctx.now)
+        open_tx.id_token_type = command.id_token_type
         open_tx.duration_limit_s = command.duration_limit_s
         open_tx.energy_limit_wh = command.energy_limit_wh
         open_tx.remote_start_id = command.remote_start_id
@@ -70,6 +72,7 @@ def start_transaction(ctx: FlowContext, command: StartTransaction) -> Flow[Trans
                 open_tx.reservation_id,
                 command.remote_start_id,
                 ctx.now,
+                command.id_token_type,
             )
         )
         if isinstance(answer, CallFailure):
@@ -86,6 +89,8 @@ def start_transaction(ctx: FlowContext, command: StartTransaction) -> Flow[Trans
         energy_limit_wh=command.energy_limit_wh,
         remote_start_id=command.remote_start_id,
     )
+    tx.id_token_type = command.id_token_type
+    yield from open_meter(ctx, tx)
     info = yield from _announce(ctx, tx)
     return (yield from _confirmed(ctx, tx, info))
 
@@ -113,6 +118,8 @@ def _started(
         tx.reservation_id,
         tx.remote_start_id,
         ctx.now,
+        tariff_id=tariff_of(ctx, tx),
+        id_token_type=tx.id_token_type,
     )
 
 
@@ -122,6 +129,7 @@ def _announce(ctx: FlowContext, tx: Transaction) -> Flow[IdTagInfo | None]:
     answer = yield Call(_started(ctx, tx))
     if isinstance(answer, CallFailure):
         station.connector(tx.connector_id).transaction = None
+        station.cost_meters.pop(tx.local_id, None)
         station.recompute_power()
         yield Persist()
         yield from report_changes(ctx)
@@ -166,6 +174,7 @@ def open_on_plug(ctx: FlowContext, connector_id: int) -> Flow[Transaction]:
     """2.x with TxStartPoint EVConnected: the cable opens the transaction; energy waits for
     authorization."""
     tx = ctx.station.begin_transaction(connector_id, None, ctx.now)
+    yield from open_meter(ctx, tx)
     yield from _announce(ctx, tx)
     yield from schedule_sampling(ctx, connector_id)
     yield from report_changes(ctx)
@@ -215,6 +224,7 @@ def _send_end(
                 ctx, tx.connector_id, begin_reading, measurands, "Transaction.Begin"
             )
         end = meter_value(ctx, tx.connector_id, reading, measurands, "Transaction.End")
+    tariff_id, cost = yield from close_meter(ctx, tx, reading)
     answer = yield Call(
         TransactionEnded(
             transaction_ref(tx),
@@ -227,6 +237,8 @@ def _send_end(
             end,
             ctx.station.connector(tx.connector_id).plugged,
             ctx.now,
+            tariff_id,
+            cost,
         )
     )
     assert isinstance(answer, TransactionEndedAnswer | CallFailure)

@@ -7,7 +7,8 @@ station itself, which only a StatusNotification can be about, and only where the
 reports a status of its own (1.6). Then: BootNotification and Heartbeat as registration
 sends them, StatusNotification of the connector (all of them, 1.6 with the station's own),
 MeterValues sampled now, one TransactionEvent per running transaction (2.x), the firmware
-and upload statuses as they stand, or a CSR for the station's certificate (flows/certificates)."""
+and upload statuses as they stand, or a CSR for the station's certificate or its V2G
+certificate (flows/certificates)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from voltlab.fleet.machine.maintenance_messages import (
 )
 from voltlab.fleet.machine.session_messages import ReportStatuses, TransactionTriggered
 from voltlab.fleet.machine.trigger_messages import TriggerAnswer, TriggerRequest, TriggerStatus
+from voltlab.fleet.model.contracts import V2G_CERTIFICATE
+from voltlab.fleet.model.device_model_iso15118 import V2G_INSTALLATION
 
 
 def trigger_message(
@@ -47,6 +50,11 @@ def _answer(ctx: FlowContext, request: TriggerRequest) -> TriggerStatus:
     connector_id = request.connector_id
     if request.target is None:
         return "NotImplemented"
+    if (
+        request.target == "SignV2GCertificate"
+        and ctx.station.config.get(V2G_INSTALLATION) == "false"
+    ):
+        return "Rejected"  # ISO15118Ctrlr.V2GCertificateInstallationEnabled
     if connector_id is None or connector_id in ctx.station.connectors:
         return "Accepted"
     station_status = connector_id == 0 and request.target == "StatusNotification"
@@ -88,6 +96,8 @@ def _send(
         # 1.6 SignChargePointCertificate and 2.x SignChargingStationCertificate alike; what the
         # CSMS answers to the SignCertificate changes nothing here.
         yield from certificates.request_certificate(ctx, STATION_CERTIFICATE)
+    elif target == "SignV2GCertificate":  # 2.x (1.6: the application note's, plug_and_charge)
+        yield from certificates.request_certificate(ctx, V2G_CERTIFICATE)
 
 
 def _connectors(ctx: FlowContext, connector_id: int | None) -> Iterable[int]:
