@@ -223,5 +223,7 @@ async def events(
         found = [event for event in found if event["outcome"] in ALERTS]
     elif outcome not in (None, "all"):
         found = [event for event in found if event["outcome"] == outcome]
-    found.sort(key=lambda event: as_utc(event["at"]), reverse=True)
-    return JSONResponse({"events": [_event_json(event) for event in found[:limit]]})
+    # Newest first; events of one instant keep their order (an answer after its call).
+    ordered = sorted(enumerate(found), key=lambda item: (as_utc(item[1]["at"]), item[0]))
+    newest = [event for _, event in reversed(ordered)][:limit]
+    return JSONResponse({"events": [_event_json(event) for event in newest]})
