@@ -34,6 +34,7 @@ from voltlab.api.command_events import (
     StopSessionEvent,
     StopTransactionEvent,
 )
+from voltlab.api.contract_events import ContractEvent
 from voltlab.api.cpo_schemas import CpoCreate
 from voltlab.api.replay_schemas import ReplayCreate
 from voltlab.api.responses.chargers import (
@@ -96,6 +97,7 @@ __all__ = [
     "AuthorizeIdTagEvent",
     "ChargerConfigurationView",
     "ChargingLimitEvent",
+    "ContractEvent",
     "DischargeEvent",
     "ChargerCreate",
     "ChargerFindings",

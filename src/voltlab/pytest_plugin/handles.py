@@ -146,12 +146,21 @@ class VirtualCharger:
         *,
         ev_profile: models.EvProfileName | None = None,
         soc_percent: float | None = None,
+        departure_seconds: int | None = None,
+        min_soc_percent: float | None = None,
+        contract: models.ContractEvent | None = None,
     ) -> models.CommandView:
+        """Plug an EV in (docs/api.md `plug-connector`); with a `contract` it authorizes by
+        Plug & Charge (docs/plug-and-charge.md)."""
+        given = {
+            "ev_profile": ev_profile,
+            "soc_percent": soc_percent,
+            "departure_seconds": departure_seconds,
+            "min_soc_percent": min_soc_percent,
+            "contract": contract,
+        }
         fields: dict[str, object] = {"connector_id": connector_id}
-        if ev_profile is not None:
-            fields["ev_profile"] = ev_profile
-        if soc_percent is not None:
-            fields["soc_percent"] = soc_percent
+        fields |= {name: value for name, value in given.items() if value is not None}
         return self.command("plug-connector", models.PlugConnectorEvent.model_validate(fields))
 
     def unplug(self, connector_id: int = 1) -> models.CommandView:
