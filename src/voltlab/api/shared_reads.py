@@ -66,9 +66,8 @@ class SharedReads:
     async def read(self, key: Hashable, compute: Compute) -> Response:
         self.reads += 1
         state = self._keys.get(key)
-        if state is None:
+        if state is None:  # a key is kept exactly while a computation of it runs
             state = self._keys[key] = _Key()
-        if state.running is None:
             state.running = self._start(key, state, compute)
             future = state.running
         else:
